@@ -1,0 +1,13 @@
+//! Sans-IO EtherNet/IP and CIP wire codec.
+//!
+//! This crate parses and emits bytes and does nothing else: no sockets, no clocks, no async.
+//! It follows the style of smoltcp's `wire` module: checked views over a buffer whose
+//! accessors cannot panic, and high-level `Repr` types with `parse` and `emit`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod types;
+
+pub use error::{Error, Result};
+pub use types::DataType;
