@@ -1,2 +1,67 @@
 //! Transports: OS sockets, userspace TCP/IP stacks on a virtual switch, TAP and VDE.
+//!
+//! Servers never touch a socket type directly. They accept byte streams through a
+//! [`Listener`] and exchange packets through a [`Datagram`] socket, so the same simulator runs
+//! on the host's TCP/IP stack ([`os`]) or on a userspace stack, one per simulated device.
 #![deny(missing_docs)]
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub mod os;
+
+/// A byte stream a listener hands out: anything async-readable and -writable.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// One accepted connection: the stream and both ends' addresses.
+#[derive(Debug)]
+pub struct Accepted<S> {
+    /// The connected byte stream.
+    pub stream: S,
+    /// The peer's address.
+    pub peer: SocketAddr,
+    /// The local address the connection arrived on (never the unspecified address).
+    pub local: SocketAddr,
+}
+
+/// A source of incoming stream connections (a TCP listener, or its userspace equivalent).
+pub trait Listener: Send + 'static {
+    /// The stream type of accepted connections.
+    type Stream: Stream;
+
+    /// Wait for the next connection.
+    fn accept(&mut self) -> impl Future<Output = io::Result<Accepted<Self::Stream>>> + Send;
+
+    /// The address this listener is bound to.
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+}
+
+/// One received packet's metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes written into the caller's buffer.
+    pub len: usize,
+    /// The sender's address.
+    pub peer: SocketAddr,
+    /// The local address the packet arrived on, as well as the transport can tell (for a
+    /// socket bound to the unspecified address, the address the host would answer from).
+    pub local: SocketAddr,
+}
+
+/// A packet socket (UDP, or its userspace equivalent).
+pub trait Datagram: Send + Sync + 'static {
+    /// Wait for the next packet; it is truncated to `buf`'s length.
+    fn recv_from(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<Received>> + Send;
+
+    /// Send one packet to `to`.
+    fn send_to(&self, buf: &[u8], to: SocketAddr)
+        -> impl Future<Output = io::Result<usize>> + Send;
+
+    /// The address this socket is bound to.
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+}

@@ -1,0 +1,139 @@
+//! The host operating system's sockets, through tokio.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+use crate::{Accepted, Datagram, Listener, Received};
+
+/// A TCP listener on the host's stack.
+#[derive(Debug)]
+pub struct OsListener {
+    inner: TcpListener,
+}
+
+impl OsListener {
+    /// Bind a TCP listener to `addr` (port 0 picks a free port).
+    pub async fn bind(addr: SocketAddr) -> io::Result<Self> {
+        Ok(Self {
+            inner: TcpListener::bind(addr).await?,
+        })
+    }
+}
+
+impl Listener for OsListener {
+    type Stream = TcpStream;
+
+    async fn accept(&mut self) -> io::Result<Accepted<TcpStream>> {
+        let (stream, peer) = self.inner.accept().await?;
+        let local = stream.local_addr()?;
+        // Small request/reply frames: send each reply at once.
+        stream.set_nodelay(true)?;
+        Ok(Accepted {
+            stream,
+            peer,
+            local,
+        })
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A UDP socket on the host's stack.
+#[derive(Debug)]
+pub struct OsDatagram {
+    inner: UdpSocket,
+    bound: SocketAddr,
+}
+
+impl OsDatagram {
+    /// Bind a UDP socket to `addr`, with broadcast reception and sending enabled.
+    pub async fn bind(addr: SocketAddr) -> io::Result<Self> {
+        let inner = UdpSocket::bind(addr).await?;
+        inner.set_broadcast(true)?;
+        let bound = inner.local_addr()?;
+        Ok(Self { inner, bound })
+    }
+}
+
+/// The local address the host would use to answer `peer`, keeping `bound`'s port; `bound`
+/// itself when it is a specific address or the route cannot be found.
+fn answering_addr(bound: SocketAddr, peer: SocketAddr) -> SocketAddr {
+    if !bound.ip().is_unspecified() {
+        return bound;
+    }
+    let any: SocketAddr = match peer {
+        SocketAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
+        SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
+    };
+    // Connecting a UDP socket sends nothing; it only asks the kernel for the route.
+    let probe = StdUdpSocket::bind(any).and_then(|s| s.connect(peer).map(|()| s));
+    match probe.and_then(|s| s.local_addr()) {
+        Ok(local) => SocketAddr::new(local.ip(), bound.port()),
+        Err(_) => bound,
+    }
+}
+
+impl Datagram for OsDatagram {
+    async fn recv_from(&self, buf: &mut [u8]) -> io::Result<Received> {
+        let (len, peer) = self.inner.recv_from(buf).await?;
+        Ok(Received {
+            len,
+            peer,
+            local: answering_addr(self.bound, peer),
+        })
+    }
+
+    async fn send_to(&self, buf: &[u8], to: SocketAddr) -> io::Result<usize> {
+        self.inner.send_to(buf, to).await
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.bound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn tcp_accept_reports_both_addresses() {
+        let mut listener = OsListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::spawn(async move {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            s.write_all(b"ping").await.unwrap();
+            s.local_addr().unwrap()
+        });
+        let mut acc = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4];
+        acc.stream.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"ping");
+        assert_eq!(acc.local, addr);
+        assert_eq!(acc.peer, client.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn udp_on_any_address_reports_the_answering_address() {
+        let sock = OsDatagram::bind(SocketAddr::from(([0, 0, 0, 0], 0)))
+            .await
+            .unwrap();
+        let port = sock.local_addr().unwrap().port();
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        peer.send_to(b"hi", ("127.0.0.1", port)).await.unwrap();
+        let mut buf = [0u8; 16];
+        let got = sock.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..got.len], b"hi");
+        assert_eq!(got.local, SocketAddr::from(([127, 0, 0, 1], port)));
+        sock.send_to(b"ho", got.peer).await.unwrap();
+        let (n, _) = peer.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"ho");
+    }
+}
