@@ -6,8 +6,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod epath;
 pub mod error;
+pub mod mr;
 pub mod types;
+pub mod value;
 
 pub use error::{Error, Result};
-pub use types::DataType;
+pub use epath::{EPath, Padding, Segment};
+pub use mr::{MrReply, MrRequest};
+pub use types::{DataType, TagType};
+pub use value::Value;

@@ -1,4 +1,6 @@
-//! CIP elementary data types: codes, names and sizes.
+//! CIP elementary data types: codes, names and sizes; the tag type field of Logix services.
+
+use crate::error::{Error, Result};
 
 /// A CIP elementary data type, by its type code (CIP Vol 1, C-6.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,6 +123,225 @@ impl core::fmt::Display for DataType {
     }
 }
 
+/// The type code a Logix controller puts in front of structure data: `0x02A0`, followed by the
+/// structure handle.
+pub const STRUCT_TYPE_PREFIX: u16 = 0x02A0;
+
+/// The structure handle of the Logix built-in `STRING` (DINT LEN + SINT DATA\[82\]).
+pub const LOGIX_STRING_HANDLE: u16 = 0x0FCE;
+
+/// The type field that precedes tag data in Read/Write Tag services.
+///
+/// Elementary types are a two-byte code; structures are the prefix `0x02A0` followed by a
+/// two-byte structure handle (four bytes in all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TagType {
+    /// An elementary type (`0x00C3` for INT).
+    Atomic(DataType),
+    /// A structure, by its handle (`0x0FCE` for the Logix STRING).
+    Struct(u16),
+    /// A two-byte type code this codec does not know; carried through unchanged.
+    Other(u16),
+}
+
+impl TagType {
+    /// The Logix STRING structure.
+    pub const LOGIX_STRING: TagType = TagType::Struct(LOGIX_STRING_HANDLE);
+
+    /// Bytes the type field occupies on the wire (2, or 4 for structures).
+    pub fn buffer_len(self) -> usize {
+        match self {
+            TagType::Struct(_) => 4,
+            _ => 2,
+        }
+    }
+
+    /// Decodes a type field from the start of `buf`; returns it and its length.
+    pub fn parse(buf: &[u8]) -> Result<(TagType, usize)> {
+        let mut r = Reader::new(buf);
+        let code = r.u16()?;
+        if code == STRUCT_TYPE_PREFIX {
+            return Ok((TagType::Struct(r.u16()?), 4));
+        }
+        Ok((
+            DataType::from_code(code).map_or(TagType::Other(code), TagType::Atomic),
+            2,
+        ))
+    }
+
+    /// Writes the type field to the start of `buf`; returns the bytes written.
+    pub fn emit(self, buf: &mut [u8]) -> Result<usize> {
+        let mut w = Writer::new(buf);
+        match self {
+            TagType::Atomic(t) => w.u16(t.code())?,
+            TagType::Struct(handle) => {
+                w.u16(STRUCT_TYPE_PREFIX)?;
+                w.u16(handle)?;
+            }
+            TagType::Other(code) => w.u16(code)?,
+        }
+        Ok(w.pos())
+    }
+
+    /// Bytes one element of this type occupies, when that is fixed and known
+    /// (elementary types and the Logix STRING structure, 88 bytes).
+    pub fn element_size(self) -> Option<usize> {
+        match self {
+            TagType::Atomic(t) => t.size(),
+            TagType::Struct(LOGIX_STRING_HANDLE) => Some(crate::value::LOGIX_STRING_LEN),
+            _ => None,
+        }
+    }
+}
+
+impl From<DataType> for TagType {
+    fn from(t: DataType) -> TagType {
+        TagType::Atomic(t)
+    }
+}
+
+/// A little-endian read cursor whose reads return [`Error::Truncated`] instead of panicking.
+#[derive(Debug, Clone)]
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A cursor at the start of `buf`.
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    /// Bytes consumed so far.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The bytes not yet consumed.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.buf.get(self.pos..).unwrap_or(&[])
+    }
+
+    /// Takes the next `n` bytes.
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(Error::Malformed("length overflow"))?;
+        let out = self.buf.get(self.pos..end).ok_or(Error::Truncated {
+            needed: end,
+            have: self.buf.len(),
+        })?;
+        self.pos = end;
+        Ok(out)
+    }
+
+    /// Takes the rest of the buffer.
+    pub(crate) fn take_rest(&mut self) -> &'a [u8] {
+        let out = self.rest();
+        self.pos = self.buf.len();
+        out
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    /// Reads a `u8`.
+    pub(crate) fn u8(&mut self) -> Result<u8> {
+        Ok(u8::from_le_bytes(self.array()?))
+    }
+
+    /// Reads a little-endian `u16`.
+    pub(crate) fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+
+    /// Reads a little-endian `u32`.
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    /// Reads a little-endian `u64`.
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+}
+
+/// A little-endian write cursor whose writes return [`Error::BufferTooSmall`] instead of
+/// panicking.
+#[derive(Debug)]
+pub(crate) struct Writer<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+impl<'b> Writer<'b> {
+    /// A cursor at the start of `buf`.
+    pub(crate) fn new(buf: &'b mut [u8]) -> Self {
+        Writer { buf, pos: 0 }
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The unwritten tail, for nested encoders; follow with [`Writer::advance`].
+    pub(crate) fn tail(&mut self) -> &mut [u8] {
+        let pos = self.pos.min(self.buf.len());
+        &mut self.buf[pos..]
+    }
+
+    /// Marks `n` bytes of the tail as written (by a nested encoder).
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
+    }
+
+    /// Writes `bytes`.
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        let end = self.pos + bytes.len();
+        let have = self.buf.len();
+        let dst = self
+            .buf
+            .get_mut(self.pos..end)
+            .ok_or(Error::BufferTooSmall { needed: end, have })?;
+        dst.copy_from_slice(bytes);
+        self.pos = end;
+        Ok(())
+    }
+
+    /// Writes a `u8`.
+    pub(crate) fn u8(&mut self, v: u8) -> Result<()> {
+        self.bytes(&[v])
+    }
+
+    /// Writes a little-endian `u16`.
+    pub(crate) fn u16(&mut self, v: u16) -> Result<()> {
+        self.bytes(&v.to_le_bytes())
+    }
+
+    /// Writes a little-endian `u32`.
+    pub(crate) fn u32(&mut self, v: u32) -> Result<()> {
+        self.bytes(&v.to_le_bytes())
+    }
+
+    /// Writes a little-endian `u64`.
+    pub(crate) fn u64(&mut self, v: u64) -> Result<()> {
+        self.bytes(&v.to_le_bytes())
+    }
+
+    /// Runs a nested encoder on the tail and advances past what it wrote.
+    pub(crate) fn nested(&mut self, f: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<()> {
+        let n = f(self.tail())?;
+        self.advance(n);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +354,22 @@ mod tests {
         }
         assert_eq!(DataType::from_name("FLOAT"), None);
         assert_eq!(DataType::Real.size(), Some(4));
+    }
+
+    #[test]
+    fn tag_types_on_the_wire() {
+        let mut buf = [0u8; 4];
+        assert_eq!(TagType::LOGIX_STRING.emit(&mut buf), Ok(4));
+        assert_eq!(buf, [0xA0, 0x02, 0xCE, 0x0F]);
+        assert_eq!(TagType::parse(&buf), Ok((TagType::LOGIX_STRING, 4)));
+        assert_eq!(
+            TagType::parse(&[0xC3, 0x00]),
+            Ok((TagType::Atomic(DataType::Int), 2))
+        );
+        assert_eq!(
+            TagType::parse(&[0x34, 0x12]),
+            Ok((TagType::Other(0x1234), 2))
+        );
+        assert!(TagType::parse(&[0xA0, 0x02, 0xCE]).is_err());
     }
 }
