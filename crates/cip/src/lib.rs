@@ -6,8 +6,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cpf;
+pub mod encap;
 pub mod epath;
 pub mod error;
+pub mod frame;
+pub mod list;
 pub mod mr;
 pub mod types;
 pub mod value;
