@@ -12,12 +12,18 @@
 
 pub mod compress;
 pub mod duration;
+pub mod player;
+pub mod reader;
 pub mod record;
+pub mod recorder;
 pub mod time;
 pub mod zone;
 
 pub use compress::{CompressedWriter, Compression};
 pub use duration::{format_duration, parse_duration, DurationError};
+pub use player::{Pace, Player, SpeedError};
+pub use reader::{natural_cmp, Entry, HistoryReader, ReadError, ReadOptions};
 pub use record::{parse_line, Line, LineError, Record};
+pub use recorder::{Durability, Recorder, RecorderOptions, Rotation};
 pub use time::{Timestamp, DEFAULT_DIGITS};
 pub use zone::{TimeError, Zones};

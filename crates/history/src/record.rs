@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! # 2026-11-21 08:41:53.293: Started recording Tag: SCADA
-//! 2023-11-14 22:13:20.000	["SCADA", [0, 3]]	{"write": [1, 2, 3, 4]}
+//! 2023-11-14 22:13:20.000<TAB>["SCADA", [0, 3]]<TAB>{"write": [1, 2, 3, 4]}
 //! ```
 //!
 //! Lines starting with `#` (after optional leading whitespace) are comments; blank lines are
