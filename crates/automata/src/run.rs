@@ -1,0 +1,568 @@
+//! Running machines over a source, one transition at a time, resumably.
+
+use std::fmt;
+
+use regex_automata::util::primitives::StateID;
+
+use crate::data::{join, Data};
+use crate::machine::{Body, Kind, Machine, Node};
+use crate::regex::RegexBody;
+use crate::source::{Peek, Source};
+use crate::symbol::Symbol;
+
+/// How many transitions in a row may consume no input before a run is declared stuck in an
+/// epsilon loop.
+pub const NO_PROGRESS_LIMIT: usize = 10_000;
+
+/// The name of a state in a [`Transition`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateName<'m> {
+    /// A state of a graph machine (or a sub-machine, by the machine's name).
+    Named(&'m str),
+    /// A state of a regex machine's DFA, by number.
+    Dfa(usize),
+}
+
+impl fmt::Display for StateName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateName::Named(n) => f.write_str(n),
+            StateName::Dfa(i) => write!(f, "#{i}"),
+        }
+    }
+}
+
+/// A machine entered a state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition<'m> {
+    /// The machine that moved.
+    pub machine: &'m str,
+    /// The state it entered.
+    pub state: StateName<'m>,
+    /// How deeply the machine is nested (0: the machine being run).
+    pub depth: usize,
+    /// How many symbols the source had sent when the transition was made.
+    pub offset: usize,
+}
+
+/// The end of a successful run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Whether the machine is terminal at the end: it is marked terminal (its final state
+    /// always is, or the run fails instead).
+    pub terminal: bool,
+    /// How many symbols the source had sent at the end.
+    pub offset: usize,
+}
+
+/// One step of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step<'m> {
+    /// A machine entered a state.
+    Transition(Transition<'m>),
+    /// The source is out of symbols for now; feed it and step again.
+    NeedInput,
+    /// The machine has finished; stepping again returns this again.
+    Done(Outcome),
+}
+
+/// Why a run cannot proceed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Reason {
+    /// The next symbol has no transition and the state is not terminal.
+    #[error("no transition on {symbol} from a non-terminal state")]
+    NoTransition {
+        /// The symbol, as `{:?}` shows it.
+        symbol: String,
+    },
+    /// The input ended in a non-terminal state.
+    #[error("input ended in a non-terminal state")]
+    UnexpectedEnd,
+    /// The input ended in a state that must consume a symbol.
+    #[error("input ended where a symbol was required")]
+    MissingSymbol,
+    /// Too many transitions without consuming input.
+    #[error("no input consumed in {NO_PROGRESS_LIMIT} transitions (an epsilon loop?)")]
+    NoProgress,
+    /// The data at the input path holds another kind of value.
+    #[error("cannot append a symbol to the {kind} at {path:?}")]
+    DataConflict {
+        /// The data path.
+        path: String,
+        /// The kind of value found there.
+        kind: String,
+    },
+}
+
+/// A machine could not proceed: where (offset, machine, state) and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{machine} stuck in state {state} at offset {offset}: {reason}")]
+pub struct RunError {
+    /// How many symbols the source had sent.
+    pub offset: usize,
+    /// The nested machines' names, outermost first, joined with `.`.
+    pub machine: String,
+    /// The state the innermost machine was in.
+    pub state: String,
+    /// What went wrong.
+    pub reason: Reason,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Just entered: the state's own action (consume, store, start a sub-machine) is pending.
+    Enter,
+    /// A sub-machine is running above this frame.
+    Sub,
+    /// The action is done: choose a transition.
+    Ready,
+}
+
+enum Where<'m, S> {
+    Graph {
+        nodes: &'m [Node<S>],
+        node: usize,
+        phase: Phase,
+    },
+    Regex {
+        body: &'m RegexBody,
+        state: StateID,
+        /// The data path inputs are appended to.
+        key: String,
+    },
+}
+
+struct Frame<'m, S> {
+    machine: &'m Machine<S>,
+    /// The data path of this machine (`<parent path>.<context>`).
+    path: String,
+    at: Where<'m, S>,
+}
+
+/// A run of a machine: the stack of machines and their current states.
+///
+/// Step it with [`Run::step`] to see every transition, or [`Run::finish`] to run without
+/// reporting them. When the source has nothing buffered ([`Peek::Pending`]) the run returns
+/// [`Step::NeedInput`]; feed the source and continue: the result is the same as if the whole
+/// input had been there from the start.
+///
+/// ```
+/// use cpppo_automata::{Data, Feed, Machine, Step};
+/// let m = Machine::<u8>::regex(r"[0-9]+;")?.context("num").terminal(true);
+/// let mut run = m.start();
+/// let (mut src, mut data) = (Feed::new(), Data::new());
+/// src.extend(*b"12");
+/// assert_eq!(run.finish(&mut src, &mut data)?, Step::NeedInput);
+/// src.extend(*b"3;rest");
+/// assert!(matches!(run.finish(&mut src, &mut data)?, Step::Done(o) if o.terminal));
+/// assert_eq!(data.bytes("num.input"), Some(&b"123;"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Run<'m, S> {
+    root: &'m Machine<S>,
+    base: String,
+    stack: Vec<Frame<'m, S>>,
+    started: bool,
+    ended: Option<Result<Outcome, RunError>>,
+    mark: usize,
+    idle: usize,
+}
+
+impl<'m, S: Symbol> Run<'m, S> {
+    pub(crate) fn new(root: &'m Machine<S>, base: &str) -> Self {
+        Run {
+            root,
+            base: base.to_owned(),
+            stack: Vec::new(),
+            started: false,
+            ended: None,
+            mark: 0,
+            idle: 0,
+        }
+    }
+
+    /// Whether the run has finished (successfully or not).
+    pub fn is_finished(&self) -> bool {
+        self.ended.is_some()
+    }
+
+    /// Advances to the next transition, or reports that input is needed or the run is done.
+    pub fn step<Src: Source<S> + ?Sized>(
+        &mut self,
+        src: &mut Src,
+        data: &mut Data,
+    ) -> Result<Step<'m>, RunError> {
+        self.drive(src, data, false)
+    }
+
+    /// Runs until input is needed or the machine is done, without reporting transitions (and
+    /// consuming buffered input in bulk where it can). Returns [`Step::NeedInput`] or
+    /// [`Step::Done`].
+    pub fn finish<Src: Source<S> + ?Sized>(
+        &mut self,
+        src: &mut Src,
+        data: &mut Data,
+    ) -> Result<Step<'m>, RunError> {
+        self.drive(src, data, true)
+    }
+
+    /// The transitions of this run as an iterator; it ends when input is needed or the run is
+    /// done (check [`Run::is_finished`]), or after yielding an error.
+    pub fn transitions<'r, Src: Source<S> + ?Sized>(
+        &'r mut self,
+        src: &'r mut Src,
+        data: &'r mut Data,
+    ) -> impl Iterator<Item = Result<Transition<'m>, RunError>> + 'r {
+        let mut failed = false;
+        std::iter::from_fn(move || {
+            if failed {
+                return None;
+            }
+            match self.step(src, data) {
+                Ok(Step::Transition(t)) => Some(Ok(t)),
+                Ok(_) => None,
+                Err(e) => {
+                    failed = true;
+                    Some(Err(e))
+                }
+            }
+        })
+    }
+
+    fn drive<Src: Source<S> + ?Sized>(
+        &mut self,
+        src: &mut Src,
+        data: &mut Data,
+        quiet: bool,
+    ) -> Result<Step<'m>, RunError> {
+        if let Some(end) = &self.ended {
+            return end.clone().map(Step::Done);
+        }
+        let result = self.advance(src, data, quiet);
+        match &result {
+            Ok(Step::Done(o)) => self.ended = Some(Ok(*o)),
+            Err(e) => self.ended = Some(Err(e.clone())),
+            _ => {}
+        }
+        result
+    }
+
+    fn push(
+        &mut self,
+        machine: &'m Machine<S>,
+        parent_path: &str,
+        offset: usize,
+    ) -> Transition<'m> {
+        let path = join(parent_path, &machine.context);
+        let depth = self.stack.len();
+        let (at, state) = match &machine.body {
+            Body::Graph { nodes, initial } => {
+                let name = nodes
+                    .get(*initial)
+                    .map(|n| n.state.name.as_str())
+                    .unwrap_or("?");
+                let at = Where::Graph {
+                    nodes,
+                    node: *initial,
+                    phase: Phase::Enter,
+                };
+                (at, StateName::Named(name))
+            }
+            Body::Regex(body) => {
+                let at = Where::Regex {
+                    body,
+                    state: body.start,
+                    key: join(&path, "input"),
+                };
+                (at, StateName::Dfa(body.number(body.start)))
+            }
+        };
+        self.stack.push(Frame { machine, path, at });
+        Transition {
+            machine: &machine.name,
+            state,
+            depth,
+            offset,
+        }
+    }
+
+    /// Finishes the top machine (in a terminal state); returns the outcome if it was the root.
+    fn pop(&mut self, offset: usize) -> Option<Outcome> {
+        self.stack.pop();
+        match self.stack.last_mut() {
+            Some(Frame {
+                at: Where::Graph { phase, .. },
+                ..
+            }) => {
+                *phase = Phase::Ready;
+                None
+            }
+            _ => Some(Outcome {
+                terminal: self.root.terminal,
+                offset,
+            }),
+        }
+    }
+
+    fn fail(&self, offset: usize, reason: Reason) -> RunError {
+        let machine = self
+            .stack
+            .iter()
+            .map(|f| f.machine.name.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        let state = match self.stack.last().map(|f| &f.at) {
+            Some(Where::Graph { nodes, node, .. }) => nodes
+                .get(*node)
+                .map(|n| n.state.name.clone())
+                .unwrap_or_default(),
+            Some(Where::Regex { body, state, .. }) => {
+                StateName::Dfa(body.number(*state)).to_string()
+            }
+            None => String::new(),
+        };
+        RunError {
+            offset,
+            machine,
+            state,
+            reason,
+        }
+    }
+
+    fn advance<Src: Source<S> + ?Sized>(
+        &mut self,
+        src: &mut Src,
+        data: &mut Data,
+        quiet: bool,
+    ) -> Result<Step<'m>, RunError> {
+        macro_rules! emit {
+            ($t:expr) => {{
+                let t = $t;
+                if !quiet {
+                    return Ok(Step::Transition(t));
+                }
+                continue;
+            }};
+        }
+        loop {
+            if !self.started {
+                self.started = true;
+                self.mark = src.sent();
+                let base = self.base.clone();
+                emit!(self.push(self.root, &base, src.sent()));
+            }
+            let offset = src.sent();
+            if offset != self.mark {
+                self.mark = offset;
+                self.idle = 0;
+            } else {
+                self.idle += 1;
+                if self.idle > NO_PROGRESS_LIMIT {
+                    return Err(self.fail(offset, Reason::NoProgress));
+                }
+            }
+            let Some(top) = self.stack.last_mut() else {
+                return Ok(Step::Done(Outcome {
+                    terminal: self.root.terminal,
+                    offset,
+                }));
+            };
+            let machine = top.machine;
+            match &mut top.at {
+                Where::Graph { nodes, node, phase } => {
+                    let nodes: &'m [Node<S>] = nodes;
+                    let Some(n) = nodes.get(*node) else {
+                        return Err(self.fail(offset, Reason::MissingSymbol));
+                    };
+                    match *phase {
+                        Phase::Enter => match &n.state.kind {
+                            Kind::Plain => *phase = Phase::Ready,
+                            Kind::Input | Kind::Drop => match src.peek() {
+                                Peek::Symbol(c) => {
+                                    src.advance();
+                                    *phase = Phase::Ready;
+                                    if matches!(n.state.kind, Kind::Input) {
+                                        let key = join(&join(&top.path, &n.state.context), "input");
+                                        store(c, data, &key).map_err(|r| self.fail(offset, r))?;
+                                    }
+                                }
+                                Peek::Pending => return Ok(Step::NeedInput),
+                                Peek::End => return Err(self.fail(offset, Reason::MissingSymbol)),
+                            },
+                            Kind::Machine(sub) => {
+                                *phase = Phase::Sub;
+                                let path = top.path.clone();
+                                emit!(self.push(sub, &path, offset));
+                            }
+                        },
+                        Phase::Sub => *phase = Phase::Ready,
+                        Phase::Ready => {
+                            if n.state.terminal && !machine.greedy {
+                                if let Some(o) = self.pop(offset) {
+                                    return Ok(Step::Done(o));
+                                }
+                                continue;
+                            }
+                            let peek = src.peek();
+                            let pick = match peek {
+                                Peek::Symbol(c) => {
+                                    n.edges.for_symbol(c).map(|t| t.resolve(data, &top.path))
+                                }
+                                Peek::Pending if n.edges.wants_symbol() => {
+                                    return Ok(Step::NeedInput)
+                                }
+                                Peek::Pending | Peek::End => {
+                                    n.edges.epsilon.as_ref().map(|t| t.resolve(data, &top.path))
+                                }
+                            };
+                            match pick.flatten() {
+                                Some(to) => {
+                                    *node = to;
+                                    *phase = Phase::Enter;
+                                    let name =
+                                        nodes.get(to).map(|n| n.state.name.as_str()).unwrap_or("?");
+                                    emit!(Transition {
+                                        machine: &machine.name,
+                                        state: StateName::Named(name),
+                                        depth: self.stack.len() - 1,
+                                        offset,
+                                    });
+                                }
+                                None if n.state.terminal => {
+                                    if let Some(o) = self.pop(offset) {
+                                        return Ok(Step::Done(o));
+                                    }
+                                }
+                                None => return Err(self.fail(offset, refusal(peek))),
+                            }
+                        }
+                    }
+                }
+                Where::Regex { body, state, key } => {
+                    let body: &'m RegexBody = body;
+                    if quiet {
+                        if let Some(n) = bulk(body, state, machine.greedy, src.chunk()) {
+                            let stored = src
+                                .chunk()
+                                .get(..n)
+                                .map(|chunk| S::append(chunk, data, key));
+                            if stored == Some(false) {
+                                let r = conflict(data, key);
+                                return Err(self.fail(offset, r));
+                            }
+                            src.consume(n);
+                            continue;
+                        }
+                    }
+                    let accepting = body.accepting(*state);
+                    if accepting && !machine.greedy {
+                        if let Some(o) = self.pop(offset) {
+                            return Ok(Step::Done(o));
+                        }
+                        continue;
+                    }
+                    let peek = src.peek();
+                    let next = match peek {
+                        Peek::Symbol(c) => {
+                            Some((c, c.feed(&body.dfa, *state))).filter(|(_, t)| body.live(*t))
+                        }
+                        Peek::Pending if body.extendable(*state) => return Ok(Step::NeedInput),
+                        Peek::Pending | Peek::End => None,
+                    };
+                    match next {
+                        Some((c, t)) => {
+                            src.advance();
+                            *state = t;
+                            if !S::append(&[c], data, key) {
+                                let r = conflict(data, key);
+                                return Err(self.fail(offset, r));
+                            }
+                            emit!(Transition {
+                                machine: &machine.name,
+                                state: StateName::Dfa(body.number(t)),
+                                depth: self.stack.len() - 1,
+                                offset: offset + 1,
+                            });
+                        }
+                        None if accepting => {
+                            if let Some(o) = self.pop(offset) {
+                                return Ok(Step::Done(o));
+                            }
+                        }
+                        None => return Err(self.fail(offset, refusal(peek))),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Consumes as many symbols of `chunk` as the regex allows in one go; `None` if none.
+fn bulk<S: Symbol>(
+    body: &RegexBody,
+    state: &mut StateID,
+    greedy: bool,
+    chunk: &[S],
+) -> Option<usize> {
+    let mut s = *state;
+    let mut n = 0;
+    for &c in chunk {
+        if !greedy && body.accepting(s) {
+            break;
+        }
+        let t = c.feed(&body.dfa, s);
+        if !body.live(t) {
+            break;
+        }
+        s = t;
+        n += 1;
+    }
+    *state = s;
+    (n > 0).then_some(n)
+}
+
+fn store<S: Symbol>(c: S, data: &mut Data, key: &str) -> Result<(), Reason> {
+    if S::append(&[c], data, key) {
+        Ok(())
+    } else {
+        Err(conflict(data, key))
+    }
+}
+
+fn conflict(data: &Data, key: &str) -> Reason {
+    Reason::DataConflict {
+        path: key.to_owned(),
+        kind: data
+            .get(key)
+            .map(|v| v.kind())
+            .unwrap_or("value")
+            .to_owned(),
+    }
+}
+
+fn refusal<S: Symbol>(peek: Peek<S>) -> Reason {
+    match peek {
+        Peek::Symbol(c) => Reason::NoTransition {
+            symbol: format!("{c:?}"),
+        },
+        _ => Reason::UnexpectedEnd,
+    }
+}
+
+impl<S: Symbol> Machine<S> {
+    /// Runs the machine (without reporting transitions) until it is done, or until the source
+    /// needs more input — which, for a source that will get none, is an error here.
+    ///
+    /// Returns the outcome; the source is left at the first symbol not consumed.
+    pub fn run_to_end<Src: Source<S> + ?Sized>(
+        &self,
+        src: &mut Src,
+        data: &mut Data,
+    ) -> Result<Outcome, RunError> {
+        let mut run = self.start();
+        match run.finish(src, data)? {
+            Step::Done(o) => Ok(o),
+            _ => Err(run.fail(src.sent(), Reason::UnexpectedEnd)),
+        }
+    }
+}
