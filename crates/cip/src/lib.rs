@@ -13,11 +13,13 @@ pub mod error;
 pub mod frame;
 pub mod list;
 pub mod mr;
+pub mod services;
 pub mod types;
 pub mod value;
 
 pub use error::{Error, Result};
 pub use epath::{EPath, Padding, Segment};
 pub use mr::{MrReply, MrRequest};
+pub use services::{Reply, Request, Service};
 pub use types::{DataType, TagType};
 pub use value::Value;

@@ -334,6 +334,13 @@ impl<'b> Writer<'b> {
         self.bytes(&v.to_le_bytes())
     }
 
+    /// Overwrites already-written bytes at `at` (ignored if out of range).
+    pub(crate) fn patch(&mut self, at: usize, bytes: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(at..at + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+    }
+
     /// Runs a nested encoder on the tail and advances past what it wrote.
     pub(crate) fn nested(&mut self, f: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<()> {
         let n = f(self.tail())?;
