@@ -149,11 +149,11 @@ impl Write for CompressedWriter {
     }
 }
 
-/// Compress the file `from` into `to` (format by `to`'s extension), finishing it completely
-/// before returning. `from` is left in place.
-pub fn compress_file(from: &Path, to: &Path) -> io::Result<()> {
+/// Compress the file `from` into `to` with `compression`, finishing it completely before
+/// returning. `from` is left in place.
+pub fn compress_file(from: &Path, to: &Path, compression: Compression) -> io::Result<()> {
     let mut input = BufReader::with_capacity(BUF, File::open(from)?);
-    let mut output = CompressedWriter::create_by_name(to)?;
+    let mut output = CompressedWriter::create(to, compression)?;
     io::copy(&mut input, &mut output)?;
     output.finish()
 }

@@ -267,7 +267,7 @@ fn shift_rotated(path: &Path, rotation: Rotation) -> io::Result<()> {
     }
     let target = numbered(path, 1, ext);
     let partial = partial_name(&target);
-    compress_file(&one, &partial)?;
+    compress_file(&one, &partial, ext)?;
     File::open(&partial)?.sync_all()?;
     fs::rename(&partial, &target)?;
     fs::remove_file(&one)
