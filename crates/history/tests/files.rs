@@ -177,7 +177,7 @@ fn corrupt_lines_are_reported_with_file_and_line_and_skipped() {
     text.push_str("complete garbage\n");
     text.push_str(&good[1].to_line());
     text.push_str("2024-13-01 00:00:00\t1\t{}\n");
-    text.push_str("\n");
+    text.push('\n');
     text.push_str(&good[2].to_line());
     text.push_str("2024-01-01 00:00:09\t1\t{\"cut off"); // a partial last line
     fs::write(&path, &text).unwrap();
@@ -185,7 +185,7 @@ fn corrupt_lines_are_reported_with_file_and_line_and_skipped() {
     bytes.extend_from_slice(b"\n2024-01-01 00:00:10\t1\t\"\xff\"\n");
     fs::write(&path, bytes).unwrap();
 
-    let (read, errors) = read_all(&[path.clone()], ReadOptions::default());
+    let (read, errors) = read_all(std::slice::from_ref(&path), ReadOptions::default());
     assert_eq!(
         lines_of(&read),
         good.iter().map(Record::to_line).collect::<String>()
