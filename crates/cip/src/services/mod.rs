@@ -18,7 +18,7 @@
 //! let req = Request::parse(&MrRequest::parse(&wire)?)?;
 //! let Service::UnconnectedSend(send) = req.service else { panic!("not an Unconnected Send") };
 //! let inner = Request::parse(&send.message)?;
-//! assert_eq!(inner.service, Service::GetAttributesAll);
+//! assert!(matches!(inner.service, Service::GetAttributesAll(_)));
 //! assert_eq!(inner.path.class(), Some(1));
 //! # Ok::<(), cpppo_cip::Error>(())
 //! ```
@@ -110,14 +110,16 @@ pub enum Service<'a> {
     ReadModifyWrite(ReadModifyWrite<'a>),
     /// Multiple Service Packet `0x0A`.
     MultipleServicePacket(MspRequest<'a>),
-    /// Get Attributes All `0x01`.
-    GetAttributesAll,
+    /// Get Attributes All `0x01`, with its request data: normally empty, but pycomm3 appends a
+    /// route path when it sends without Unconnected Send; servers ignore it.
+    GetAttributesAll(&'a [u8]),
     /// Get Attribute List `0x03`.
     GetAttributeList(AttributeIds<'a>),
     /// Set Attribute List `0x04`.
     SetAttributeList(SetAttributeList<'a>),
-    /// Get Attribute Single `0x0E`.
-    GetAttributeSingle,
+    /// Get Attribute Single `0x0E`, with its request data (normally empty; see
+    /// [`Service::GetAttributesAll`]).
+    GetAttributeSingle(&'a [u8]),
     /// Set Attribute Single `0x10`: the new value's bytes.
     SetAttributeSingle(&'a [u8]),
     /// Get Instance Attribute List `0x55` (the start instance is in the path).
@@ -135,10 +137,6 @@ pub enum Service<'a> {
         /// Service data.
         data: &'a [u8],
     },
-}
-
-fn empty(data: &[u8]) -> Result<()> {
-    finish(&Reader::new(data))
 }
 
 impl<'a> Service<'a> {
@@ -165,14 +163,8 @@ impl<'a> Service<'a> {
             WRITE_TAG_FRAGMENTED => Service::WriteTagFragmented(WriteTagFragmented::parse(data)?),
             READ_MODIFY_WRITE_TAG => Service::ReadModifyWrite(ReadModifyWrite::parse(data)?),
             MULTIPLE_SERVICE_PACKET => Service::MultipleServicePacket(MspRequest::parse(data)?),
-            GET_ATTRIBUTES_ALL => {
-                empty(data)?;
-                Service::GetAttributesAll
-            }
-            GET_ATTRIBUTE_SINGLE => {
-                empty(data)?;
-                Service::GetAttributeSingle
-            }
+            GET_ATTRIBUTES_ALL => Service::GetAttributesAll(data),
+            GET_ATTRIBUTE_SINGLE => Service::GetAttributeSingle(data),
             GET_ATTRIBUTE_LIST => Service::GetAttributeList(AttributeIds::parse(data)?),
             SET_ATTRIBUTE_LIST => Service::SetAttributeList(SetAttributeList::parse(data)?),
             SET_ATTRIBUTE_SINGLE => Service::SetAttributeSingle(data),
@@ -193,10 +185,10 @@ impl<'a> Service<'a> {
             Service::WriteTagFragmented(_) => WRITE_TAG_FRAGMENTED,
             Service::ReadModifyWrite(_) => READ_MODIFY_WRITE_TAG,
             Service::MultipleServicePacket(_) => MULTIPLE_SERVICE_PACKET,
-            Service::GetAttributesAll => GET_ATTRIBUTES_ALL,
+            Service::GetAttributesAll(_) => GET_ATTRIBUTES_ALL,
             Service::GetAttributeList(_) => GET_ATTRIBUTE_LIST,
             Service::SetAttributeList(_) => SET_ATTRIBUTE_LIST,
-            Service::GetAttributeSingle => GET_ATTRIBUTE_SINGLE,
+            Service::GetAttributeSingle(_) => GET_ATTRIBUTE_SINGLE,
             Service::SetAttributeSingle(_) => SET_ATTRIBUTE_SINGLE,
             Service::GetInstanceAttributeList(_) => GET_INSTANCE_ATTRIBUTE_LIST,
             Service::UnconnectedSend(_) => UNCONNECTED_SEND,
@@ -217,10 +209,12 @@ impl Payload for Service<'_> {
             Service::WriteTagFragmented(s) => s.buffer_len(),
             Service::ReadModifyWrite(s) => s.buffer_len(),
             Service::MultipleServicePacket(s) => s.buffer_len(),
-            Service::GetAttributesAll | Service::GetAttributeSingle => 0,
             Service::GetAttributeList(s) | Service::GetInstanceAttributeList(s) => s.buffer_len(),
             Service::SetAttributeList(s) => s.buffer_len(),
-            Service::SetAttributeSingle(data) | Service::Other { data, .. } => data.len(),
+            Service::GetAttributesAll(data)
+            | Service::GetAttributeSingle(data)
+            | Service::SetAttributeSingle(data)
+            | Service::Other { data, .. } => data.len(),
             Service::UnconnectedSend(s) => s.buffer_len(),
             Service::ForwardOpen(s) => s.buffer_len(),
             Service::ForwardClose(s) => s.buffer_len(),
@@ -235,10 +229,12 @@ impl Payload for Service<'_> {
             Service::WriteTagFragmented(s) => s.emit(buf),
             Service::ReadModifyWrite(s) => s.emit(buf),
             Service::MultipleServicePacket(s) => s.emit(buf),
-            Service::GetAttributesAll | Service::GetAttributeSingle => Ok(0),
             Service::GetAttributeList(s) | Service::GetInstanceAttributeList(s) => s.emit(buf),
             Service::SetAttributeList(s) => s.emit(buf),
-            Service::SetAttributeSingle(data) | Service::Other { data, .. } => data.emit(buf),
+            Service::GetAttributesAll(data)
+            | Service::GetAttributeSingle(data)
+            | Service::SetAttributeSingle(data)
+            | Service::Other { data, .. } => data.emit(buf),
             Service::UnconnectedSend(s) => s.emit(buf),
             Service::ForwardOpen(s) => s.emit(buf),
             Service::ForwardClose(s) => s.emit(buf),

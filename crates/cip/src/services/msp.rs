@@ -342,7 +342,7 @@ mod tests {
             },
             Request {
                 path,
-                service: Service::GetAttributeSingle,
+                service: Service::GetAttributeSingle(&[]),
             },
         ];
         let msp = MspRequest::from_requests(&reqs);
