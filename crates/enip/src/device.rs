@@ -1,0 +1,473 @@
+//! The object model: classes -> instances -> attributes, and tags bound to attributes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use cpppo_cip::DataType;
+
+use crate::attribute::{put_string, Attribute, Value};
+use crate::tagspec::{Address, TagSpec};
+use crate::wire::Put;
+
+/// Class codes of the standard objects.
+pub mod class {
+    /// Identity.
+    pub const IDENTITY: u16 = 0x01;
+    /// Message Router.
+    pub const MESSAGE_ROUTER: u16 = 0x02;
+    /// Connection Manager.
+    pub const CONNECTION_MANAGER: u16 = 0x06;
+    /// Logix program name (controller name).
+    pub const PROGRAM_NAME: u16 = 0x64;
+    /// Logix Symbol (one instance per tag).
+    pub const SYMBOL: u16 = 0x6B;
+    /// Logix Template (structure definitions).
+    pub const TEMPLATE: u16 = 0x6C;
+    /// Logix Wall Clock Time.
+    pub const WALL_CLOCK: u16 = 0x8B;
+    /// TCP/IP Interface.
+    pub const TCPIP: u16 = 0xF5;
+    /// Ethernet Link.
+    pub const ETHERNET_LINK: u16 = 0xF6;
+}
+
+/// Software-control bit Logix sets on base (non-alias) tags.
+pub const BASE_TAG_BIT: u32 = 1 << 26;
+
+/// The Identity object's values (class 0x01, instance 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Vendor id.
+    pub vendor: u16,
+    /// Device type.
+    pub device_type: u16,
+    /// Product code.
+    pub product_code: u16,
+    /// Major and minor revision.
+    pub revision: [u8; 2],
+    /// Status word.
+    pub status: u16,
+    /// Serial number.
+    pub serial: u32,
+    /// Product name.
+    pub product_name: String,
+    /// State.
+    pub state: u8,
+}
+
+impl Default for Identity {
+    /// A 1756-L61 ControlLogix, revision 20.11, as the Python cpppo simulates.
+    fn default() -> Self {
+        Self {
+            vendor: 1,
+            device_type: 0x0E,
+            product_code: 0x36,
+            revision: [20, 11],
+            status: 0x3160,
+            serial: 0x006C_061A,
+            product_name: "1756-L61/B LOGIX5561".into(),
+            state: 0xFF,
+        }
+    }
+}
+
+/// The TCP/IP object's interface configuration (attribute 5).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InterfaceConfig {
+    /// IP address.
+    pub ip_address: Option<Ipv4Addr>,
+    /// Network mask.
+    pub network_mask: Option<Ipv4Addr>,
+    /// Default gateway.
+    pub gateway_address: Option<Ipv4Addr>,
+    /// Primary DNS server.
+    pub dns_primary: Option<Ipv4Addr>,
+    /// Secondary DNS server.
+    pub dns_secondary: Option<Ipv4Addr>,
+    /// Domain name.
+    pub domain_name: String,
+}
+
+/// Everything configurable about the standard objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceConfig {
+    /// Identity values.
+    pub identity: Identity,
+    /// TCP/IP interface configuration.
+    pub interface: InterfaceConfig,
+    /// TCP/IP host name.
+    pub host_name: String,
+    /// Controller (program) name that Logix clients read.
+    pub controller_name: String,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        Self {
+            identity: Identity::default(),
+            interface: InterfaceConfig::default(),
+            host_name: String::new(),
+            controller_name: "cpppo".into(),
+        }
+    }
+}
+
+/// One instance: its attributes by id.
+#[derive(Default, Clone)]
+pub struct Instance {
+    /// Attributes by id.
+    pub attributes: BTreeMap<u16, Arc<dyn Attribute>>,
+}
+
+/// One class: its instances by id (instance 0 holds class attributes).
+#[derive(Default, Clone)]
+pub struct Class {
+    /// Instances by id.
+    pub instances: BTreeMap<u32, Instance>,
+}
+
+/// A tag: a name bound to an attribute.
+pub struct Tag {
+    /// The name as declared.
+    pub name: String,
+    /// The value.
+    pub attribute: Arc<dyn Attribute>,
+    /// Where it also lives in the object model, for `@c/i/a` tags.
+    pub address: Option<Address>,
+    /// Its Symbol object (0x6B) instance.
+    pub symbol: u32,
+}
+
+/// Why a tag could not be added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    /// A tag of that name exists.
+    #[error("duplicate tag name {0:?}")]
+    DuplicateTag(String),
+    /// The address is taken by a standard object or another tag.
+    #[error("tag {name:?}: @{class}/{instance}/{attribute} is already in use")]
+    AddressInUse {
+        /// Tag name.
+        name: String,
+        /// Class id.
+        class: u16,
+        /// Instance id.
+        instance: u32,
+        /// Attribute id.
+        attribute: u16,
+    },
+}
+
+/// A simulated CIP device: the classes and the tag table. Build it, then share it in an
+/// `Arc`; values change through the attributes' own interior locking.
+#[derive(Default)]
+pub struct Device {
+    classes: BTreeMap<u16, Class>,
+    tags: HashMap<String, Arc<Tag>>,
+    symbols: BTreeMap<u32, Arc<Tag>>,
+    identity: Identity,
+}
+
+fn constant(ty: DataType, data: &[u8]) -> Arc<dyn Attribute> {
+    let count = match ty.size() {
+        Some(size) => data.len() / size.max(1),
+        None => 1,
+    };
+    match Value::constant(ty, count, data) {
+        Some(v) => Arc::new(v),
+        None => Arc::new(Value::new(ty, count, false)),
+    }
+}
+
+fn uint(v: u16) -> Arc<dyn Attribute> {
+    constant(DataType::Uint, &v.to_le_bytes())
+}
+
+fn udint(v: u32) -> Arc<dyn Attribute> {
+    constant(DataType::Udint, &v.to_le_bytes())
+}
+
+fn ip(a: Option<Ipv4Addr>) -> u32 {
+    a.map(u32::from).unwrap_or(0)
+}
+
+impl Device {
+    /// A device with the standard objects (Identity, Message Router, Connection Manager,
+    /// TCP/IP, Ethernet Link, Symbol, Template, Wall Clock, program name) and no tags.
+    pub fn new(config: &DeviceConfig) -> Self {
+        let mut d = Device {
+            identity: config.identity.clone(),
+            ..Device::default()
+        };
+        let id = &config.identity;
+        let identity: [(u16, Arc<dyn Attribute>); 10] = [
+            (1, uint(id.vendor)),
+            (2, uint(id.device_type)),
+            (3, uint(id.product_code)),
+            (4, constant(DataType::Usint, &id.revision)),
+            (5, constant(DataType::Word, &id.status.to_le_bytes())),
+            (6, udint(id.serial)),
+            (
+                7,
+                Arc::new(Value::text(DataType::Sstring, &id.product_name)),
+            ),
+            (8, constant(DataType::Usint, &[id.state])),
+            (9, uint(0)),
+            (10, constant(DataType::Usint, &[0])),
+        ];
+        for (a, attr) in identity {
+            d.set(class::IDENTITY, 1, a, attr);
+        }
+        d.set(class::IDENTITY, 0, 1, uint(1));
+        d.set(class::IDENTITY, 0, 2, uint(1));
+
+        let mut objects = Vec::new();
+        let classes = [
+            class::IDENTITY,
+            class::MESSAGE_ROUTER,
+            class::CONNECTION_MANAGER,
+            class::SYMBOL,
+            class::TEMPLATE,
+            class::WALL_CLOCK,
+            class::TCPIP,
+            class::ETHERNET_LINK,
+        ];
+        objects.put_u16(classes.len() as u16);
+        for c in classes {
+            objects.put_u16(c);
+        }
+        d.set(
+            class::MESSAGE_ROUTER,
+            1,
+            1,
+            constant(DataType::Uint, &objects),
+        );
+        d.set(class::MESSAGE_ROUTER, 1, 2, uint(128));
+        for a in 1..=8 {
+            d.set(class::CONNECTION_MANAGER, 1, a, uint(0));
+        }
+
+        d.set(class::TCPIP, 1, 1, udint(1));
+        d.set(class::TCPIP, 1, 2, udint(0x30));
+        d.set(class::TCPIP, 1, 3, udint(0));
+        // Physical link object: a 2-word path to @0xF6/1.
+        d.set(
+            class::TCPIP,
+            1,
+            4,
+            constant(DataType::Usint, &[2, 0, 0x20, 0xF6, 0x24, 0x01]),
+        );
+        let i = &config.interface;
+        let mut cfg = Vec::new();
+        for a in [
+            i.ip_address,
+            i.network_mask,
+            i.gateway_address,
+            i.dns_primary,
+            i.dns_secondary,
+        ] {
+            cfg.extend_from_slice(&ip(a).to_be_bytes());
+        }
+        put_string(DataType::String, i.domain_name.as_bytes(), &mut cfg);
+        if cfg.len() % 2 == 1 {
+            cfg.push(0);
+        }
+        d.set(class::TCPIP, 1, 5, constant(DataType::Usint, &cfg));
+        d.set(
+            class::TCPIP,
+            1,
+            6,
+            Arc::new(Value::text(DataType::String, &config.host_name)),
+        );
+
+        d.set(class::ETHERNET_LINK, 1, 1, udint(100));
+        d.set(class::ETHERNET_LINK, 1, 2, udint(0x0F));
+        d.set(
+            class::ETHERNET_LINK,
+            1,
+            3,
+            constant(DataType::Usint, &[0x00, 0x1D, 0x9C, 0x00, 0x00, 0x01]),
+        );
+
+        d.set(
+            class::PROGRAM_NAME,
+            1,
+            1,
+            Arc::new(Value::text(DataType::String, &config.controller_name)),
+        );
+        d.set(
+            class::WALL_CLOCK,
+            1,
+            6,
+            Arc::new(crate::hooks::Clock::utc()),
+        );
+        d.set(
+            class::WALL_CLOCK,
+            1,
+            11,
+            Arc::new(crate::hooks::Clock::local()),
+        );
+        d.classes.entry(class::SYMBOL).or_default();
+        d.classes.entry(class::TEMPLATE).or_default();
+        d
+    }
+
+    /// Put `attr` at `@class/instance/attribute`, replacing what was there.
+    pub fn set(&mut self, class: u16, instance: u32, attribute: u16, attr: Arc<dyn Attribute>) {
+        self.classes
+            .entry(class)
+            .or_default()
+            .instances
+            .entry(instance)
+            .or_default()
+            .attributes
+            .insert(attribute, attr);
+    }
+
+    /// Add a tag from a specification, with the default in-memory attribute.
+    pub fn add_tag(&mut self, spec: &TagSpec) -> Result<(), DeviceError> {
+        let value = Value::new(spec.ty, spec.len, spec.array);
+        self.add_tag_attribute(&spec.name, Arc::new(value), spec.address)
+    }
+
+    /// Bind `name` to a caller-supplied attribute (a hook), at `address` too if given.
+    pub fn add_tag_attribute(
+        &mut self,
+        name: &str,
+        attribute: Arc<dyn Attribute>,
+        address: Option<Address>,
+    ) -> Result<(), DeviceError> {
+        let key = name.to_ascii_uppercase();
+        if self.tags.contains_key(&key) {
+            return Err(DeviceError::DuplicateTag(name.to_string()));
+        }
+        if let Some(a) = address {
+            if self.attribute(a.class, a.instance, a.attribute).is_some() {
+                return Err(DeviceError::AddressInUse {
+                    name: name.to_string(),
+                    class: a.class,
+                    instance: a.instance,
+                    attribute: a.attribute,
+                });
+            }
+            self.set(a.class, a.instance, a.attribute, attribute.clone());
+        }
+        let symbol = self.symbols.keys().next_back().map_or(1, |n| n + 1);
+        self.add_symbol(symbol, name, attribute.as_ref());
+        let tag = Arc::new(Tag {
+            name: name.to_string(),
+            attribute,
+            address,
+            symbol,
+        });
+        self.tags.insert(key, tag.clone());
+        self.symbols.insert(symbol, tag);
+        Ok(())
+    }
+
+    /// The Symbol object instance describing a tag, with the attributes Logix clients upload.
+    fn add_symbol(&mut self, instance: u32, name: &str, attr: &dyn Attribute) {
+        let ty = attr.data_type();
+        let mut symbol_type = ty.code() & 0x0FFF;
+        let mut dims = [0u32; 3];
+        if attr.is_array() {
+            symbol_type |= 1 << 13;
+            dims[0] = u32::try_from(attr.len()).unwrap_or(u32::MAX);
+        }
+        let size = ty.size().unwrap_or(match ty {
+            DataType::Sstring => 1,
+            _ => 2,
+        });
+        let mut dim_bytes = Vec::new();
+        for d in dims {
+            dim_bytes.put_u32(d);
+        }
+        let c = class::SYMBOL;
+        self.set(
+            c,
+            instance,
+            1,
+            Arc::new(Value::text(DataType::String, name)),
+        );
+        self.set(c, instance, 2, uint(symbol_type));
+        self.set(c, instance, 3, udint(instance << 8));
+        self.set(c, instance, 5, udint(instance << 8));
+        self.set(c, instance, 6, udint(BASE_TAG_BIT));
+        self.set(c, instance, 7, uint(size as u16));
+        self.set(c, instance, 8, constant(DataType::Udint, &dim_bytes));
+        self.set(c, instance, 10, constant(DataType::Usint, &[0]));
+    }
+
+    /// The class `class`, if it exists.
+    pub fn class(&self, class: u16) -> Option<&Class> {
+        self.classes.get(&class)
+    }
+
+    /// The attribute at `@class/instance/attribute`.
+    pub fn attribute(
+        &self,
+        class: u16,
+        instance: u32,
+        attribute: u16,
+    ) -> Option<&Arc<dyn Attribute>> {
+        self.classes
+            .get(&class)?
+            .instances
+            .get(&instance)?
+            .attributes
+            .get(&attribute)
+    }
+
+    /// The tag named `name` (case-insensitive, as Logix).
+    pub fn tag(&self, name: &str) -> Option<&Arc<Tag>> {
+        self.tags.get(&name.to_ascii_uppercase())
+    }
+
+    /// The tag described by Symbol instance `instance`.
+    pub fn tag_by_symbol(&self, instance: u32) -> Option<&Arc<Tag>> {
+        self.symbols.get(&instance)
+    }
+
+    /// All tags in declaration order.
+    pub fn tags(&self) -> impl Iterator<Item = &Arc<Tag>> {
+        self.symbols.values()
+    }
+
+    /// The Identity values.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_bind_to_attributes_and_symbols() {
+        let mut d = Device::new(&DeviceConfig::default());
+        d.add_tag(&TagSpec::parse("SCADA=INT[10]").unwrap())
+            .unwrap();
+        d.add_tag(&TagSpec::parse("FLT@22/1/3=REAL").unwrap())
+            .unwrap();
+        assert!(d.tag("scada").is_some());
+        let flt = d.tag("FLT").unwrap();
+        assert!(Arc::ptr_eq(&flt.attribute, d.attribute(22, 1, 3).unwrap()));
+        assert_eq!(d.tag_by_symbol(2).unwrap().name, "FLT");
+        assert_eq!(
+            d.add_tag(&TagSpec::parse("Scada=INT").unwrap()),
+            Err(DeviceError::DuplicateTag("Scada".into()))
+        );
+        assert!(matches!(
+            d.add_tag(&TagSpec::parse("X@1/1/7=INT").unwrap()),
+            Err(DeviceError::AddressInUse { .. })
+        ));
+        let mut out = Vec::new();
+        d.attribute(class::SYMBOL, 1, 2)
+            .unwrap()
+            .read(0, 1, &mut out)
+            .unwrap();
+        assert_eq!(out, (0xC3u16 | 0x2000).to_le_bytes());
+    }
+}

@@ -1,0 +1,146 @@
+//! Helpers shared by the simulator's integration tests.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use cpppo_enip::device::{Device, DeviceConfig};
+use cpppo_enip::session::{Outcome, RoutePolicy, Session, Shared};
+use cpppo_enip::tagspec::TagSpec;
+
+pub fn hex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+pub fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cip/tests/data/vectors/cpppo-5.2.5")
+}
+
+pub struct Vector {
+    pub request: Vec<u8>,
+    pub response: Vec<u8>,
+}
+
+pub fn vector(name: &str) -> Vector {
+    let path = vectors_dir().join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    Vector {
+        request: hex(v["request_hex"].as_str().unwrap()),
+        response: hex(v["response_hex"].as_str().unwrap()),
+    }
+}
+
+/// The device the vectors were captured from.
+pub fn shared(route: RoutePolicy) -> Arc<Shared> {
+    let mut d = Device::new(&DeviceConfig::default());
+    for spec in [
+        "SCADA=INT[1000]",
+        "TEXT=SSTRING[100]",
+        "FLOAT=REAL",
+        "FLT@22/1/3=REAL",
+    ] {
+        d.add_tag(&TagSpec::parse(spec).unwrap()).unwrap();
+    }
+    Arc::new(Shared {
+        device: Arc::new(d),
+        route,
+    })
+}
+
+/// The address cpppo reported in the captured ListIdentity replies.
+pub fn local() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 44818))
+}
+
+/// A session with a registered handle.
+pub struct Client {
+    pub session: Session,
+    pub handle: u32,
+    pub now: Instant,
+}
+
+impl Client {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        let mut session = Session::new(shared);
+        let now = Instant::now();
+        let reg = hex("65000400000000000000000000000000000000000000000001000000");
+        let Outcome::Reply(r) = session.on_frame(&reg, local(), now) else {
+            panic!("no RegisterSession reply")
+        };
+        let handle = u32::from_le_bytes(r[4..8].try_into().unwrap());
+        assert_ne!(handle, 0);
+        Client {
+            session,
+            handle,
+            now,
+        }
+    }
+
+    /// Send a frame with our session handle patched in; the reply with its handle zeroed.
+    pub fn send(&mut self, frame: &[u8]) -> Outcome {
+        let mut f = frame.to_vec();
+        if f.len() >= 8 {
+            f[4..8].copy_from_slice(&self.handle.to_le_bytes());
+        }
+        match self.session.on_frame(&f, local(), self.now) {
+            Outcome::Reply(mut r) => {
+                if r.len() >= 8 {
+                    r[4..8].fill(0);
+                }
+                Outcome::Reply(r)
+            }
+            other => other,
+        }
+    }
+
+    pub fn reply(&mut self, frame: &[u8]) -> Vec<u8> {
+        match self.send(frame) {
+            Outcome::Reply(r) => r,
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    /// The CIP reply inside a SendRRData reply.
+    pub fn cip(&mut self, frame: &[u8]) -> Vec<u8> {
+        let r = self.reply(frame);
+        assert_eq!(
+            &r[8..12],
+            &[0, 0, 0, 0],
+            "encapsulation status: {}",
+            to_hex(&r)
+        );
+        r[40..].to_vec()
+    }
+}
+
+/// Zero the session handle of a captured frame.
+pub fn masked(frame: &[u8]) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    if f.len() >= 8 {
+        f[4..8].fill(0);
+    }
+    f
+}
+
+/// A SendRRData frame carrying `mr` (a Message Router request) without Unconnected Send.
+pub fn rr(mr: &[u8]) -> Vec<u8> {
+    let mut body = vec![0u8; 6];
+    body.extend_from_slice(&2u16.to_le_bytes());
+    body.extend_from_slice(&[0, 0, 0, 0, 0xB2, 0]);
+    body.extend_from_slice(&(mr.len() as u16).to_le_bytes());
+    body.extend_from_slice(mr);
+    let mut f = vec![0x6F, 0];
+    f.extend_from_slice(&(body.len() as u16).to_le_bytes());
+    f.extend_from_slice(&[0; 20]);
+    f.extend_from_slice(&body);
+    f
+}
