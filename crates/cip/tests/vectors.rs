@@ -134,3 +134,105 @@ fn every_exchange_stream_splits_anywhere() {
         }
     }
 }
+
+fn vector(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/vectors/cpppo-5.2.5")
+        .join(name);
+    let text = std::fs::read_to_string(path).expect("read vector");
+    serde_json::from_str(&text).expect("vector JSON")
+}
+
+/// Decoded fields a user of the codec would look at, from known captures.
+#[test]
+fn decoded_fields_match_the_captures() {
+    let v = vector("register_session.json");
+    let req = unhex(v["request_hex"].as_str().unwrap_or_default());
+    let repr = decode_datagram(&req).expect("register request");
+    assert_eq!(
+        repr.body,
+        Body::Register(cpppo_cip::encap::Register {
+            protocol_version: 1,
+            options: 0
+        })
+    );
+    let rsp = unhex(v["response_hex"].as_str().unwrap_or_default());
+    assert_eq!(
+        decode_datagram(&rsp).expect("reply").header.session,
+        0xc8f4_3f0e
+    );
+
+    let v = vector("list_identity_udp.json");
+    let rsp = unhex(v["response_hex"].as_str().unwrap_or_default());
+    let repr = decode_datagram(&rsp).expect("identity reply");
+    let Body::Items(cpf) = repr.body else {
+        panic!("no items")
+    };
+    let [Item::Identity(id)] = cpf.items() else {
+        panic!("not one identity item")
+    };
+    assert_eq!(id.product_name, b"1756-L61/B LOGIX5561");
+    assert_eq!((id.vendor_id, id.device_type, id.product_code), (1, 14, 54));
+    assert_eq!(id.socket.port, 44818);
+    assert_eq!(id.state, 0xff);
+
+    let v = vector("list_services_tcp.json");
+    let rsp = unhex(v["response_hex"].as_str().unwrap_or_default());
+    let repr = decode_datagram(&rsp).expect("services reply");
+    let Body::Items(cpf) = repr.body else {
+        panic!("no items")
+    };
+    let [Item::Service(s)] = cpf.items() else {
+        panic!("not one service item")
+    };
+    assert_eq!(s.name_trimmed(), b"Communications");
+    assert_eq!(
+        s.capability & cpppo_cip::list::Service::CAPABILITY_TCP,
+        0x20
+    );
+
+    let v = vector("read_tag.json");
+    let req = unhex(v["request_hex"].as_str().unwrap_or_default());
+    let Body::SendData(send) = decode_datagram(&req).expect("read tag").body else {
+        panic!("not SendRRData")
+    };
+    assert_eq!(send.cpf.items()[0], Item::NullAddress);
+    assert_eq!(
+        send.cpf.unconnected_data().and_then(|d| d.first()),
+        Some(&0x4c)
+    );
+
+    let v = vector("clients/pycomm3_write_tag.json");
+    let req = unhex(v["request_hex"].as_str().unwrap_or_default());
+    let repr = decode_datagram(&req).expect("connected write");
+    assert_eq!(repr.header.command, Command::SendUnitData);
+    let Body::SendData(send) = repr.body else {
+        panic!("not SendUnitData")
+    };
+    assert_eq!(send.cpf.connection_id(), Some(0xe147_231f));
+    assert_eq!(send.cpf.connected_data().map(|(seq, _)| seq), Some(3));
+}
+
+/// The Python cpppo 5.2.5 `enip_server` (bound to 127.0.0.1) answering the undocumented legacy
+/// command 0x0001, captured over a raw socket: one item of type 0x0001 carrying its address.
+#[test]
+fn legacy_0x0001_reply_from_cpppo() {
+    let request = unhex("0100000000000000000000006c6567616379212100000000");
+    let reply = unhex(concat!(
+        "01002a0000000000000000006c6567616379212100000000",
+        "010001002400010000000002af12000000000000000000000000",
+        "302e302e302e30000000000000000000"
+    ));
+    let req = decode_datagram(&request).expect("legacy request");
+    assert_eq!(
+        (req.header.command, req.body),
+        (Command::Legacy, Body::Empty)
+    );
+    let repr = decode_datagram(&reply).expect("legacy reply");
+    let want = cpppo_cip::list::LegacyAddress::new(std::net::Ipv4Addr::UNSPECIFIED, 44818);
+    let Body::Items(cpf) = repr.body else {
+        panic!("no items")
+    };
+    assert_eq!(cpf.items(), &[Item::Legacy(want)]);
+    assert_eq!(repr.to_vec().expect("emit"), reply);
+}
