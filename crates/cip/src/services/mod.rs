@@ -297,6 +297,43 @@ pub enum ReplyBody<'a> {
     Data(&'a [u8]),
 }
 
+impl<'a> ReplyBody<'a> {
+    /// Decodes the data of `mr`, a reply to a request addressed to `class`.
+    pub fn parse(class: Option<u32>, mr: &MrReply<'a>) -> Result<ReplyBody<'a>> {
+        use code::*;
+        let data = mr.data;
+        let ok = mr.general_status == status::SUCCESS;
+        let partial = mr.general_status == status::PARTIAL_TRANSFER;
+        let cm = class == Some(class::CONNECTION_MANAGER);
+        Ok(match mr.service {
+            FORWARD_OPEN | LARGE_FORWARD_OPEN | FORWARD_CLOSE if cm && !ok && data.len() == 10 => {
+                ReplyBody::ConnectionFailure(ConnectionFailure::parse(data)?)
+            }
+            FORWARD_OPEN | LARGE_FORWARD_OPEN if cm && ok => {
+                ReplyBody::ForwardOpen(ForwardOpenReply::parse(data)?)
+            }
+            FORWARD_CLOSE if cm && ok => ReplyBody::ForwardClose(ForwardCloseReply::parse(data)?),
+            UNCONNECTED_SEND if cm && !ok && data.len() == 1 => {
+                ReplyBody::UnconnectedSendFailure(UnconnectedSendFailure::parse(data)?)
+            }
+            _ if cm => ReplyBody::Data(data),
+            READ_TAG | READ_TAG_FRAGMENTED if (ok || partial) && !data.is_empty() => {
+                ReplyBody::TagData(TagData::parse(data)?)
+            }
+            MULTIPLE_SERVICE_PACKET
+                if (ok || mr.general_status == status::EMBEDDED_SERVICE_ERROR)
+                    && !data.is_empty() =>
+            {
+                ReplyBody::MultipleServicePacket(MspReply::parse(data)?)
+            }
+            GET_ATTRIBUTE_LIST | SET_ATTRIBUTE_LIST if !data.is_empty() => {
+                ReplyBody::AttributeList(AttributeListReply::parse(data)?)
+            }
+            _ => ReplyBody::Data(data),
+        })
+    }
+}
+
 impl Payload for ReplyBody<'_> {
     fn buffer_len(&self) -> usize {
         match self {
@@ -328,8 +365,14 @@ impl Payload for ReplyBody<'_> {
 /// A reply: the Message Router header fields and the decoded body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reply<'a> {
-    /// Header (its `data` is the undecoded body).
-    pub header: MrReply<'a>,
+    /// Service code of the request answered (without the reply bit).
+    pub service: u8,
+    /// The reserved byte after the service code.
+    pub reserved: u8,
+    /// General status ([`status`]).
+    pub general_status: u8,
+    /// Extended status words as raw little-endian bytes.
+    pub extended_status: &'a [u8],
     /// Decoded body.
     pub body: ReplyBody<'a>,
 }
@@ -340,59 +383,45 @@ impl<'a> Reply<'a> {
     /// An Unconnected Send is answered with the embedded request's reply: pass the class of the
     /// embedded request.
     pub fn parse(class: Option<u32>, mr: &MrReply<'a>) -> Result<Reply<'a>> {
-        use code::*;
-        let data = mr.data;
-        let ok = mr.general_status == status::SUCCESS;
-        let partial = mr.general_status == status::PARTIAL_TRANSFER;
-        let cm = class == Some(class::CONNECTION_MANAGER);
-        let body = match mr.service {
-            FORWARD_OPEN | LARGE_FORWARD_OPEN | FORWARD_CLOSE if cm && !ok && data.len() == 10 => {
-                ReplyBody::ConnectionFailure(ConnectionFailure::parse(data)?)
-            }
-            FORWARD_OPEN | LARGE_FORWARD_OPEN if cm && ok => {
-                ReplyBody::ForwardOpen(ForwardOpenReply::parse(data)?)
-            }
-            FORWARD_CLOSE if cm && ok => ReplyBody::ForwardClose(ForwardCloseReply::parse(data)?),
-            UNCONNECTED_SEND if cm && !ok && data.len() == 1 => {
-                ReplyBody::UnconnectedSendFailure(UnconnectedSendFailure::parse(data)?)
-            }
-            _ if cm => ReplyBody::Data(data),
-            READ_TAG | READ_TAG_FRAGMENTED if (ok || partial) && !data.is_empty() => {
-                ReplyBody::TagData(TagData::parse(data)?)
-            }
-            MULTIPLE_SERVICE_PACKET
-                if (ok || mr.general_status == status::EMBEDDED_SERVICE_ERROR)
-                    && !data.is_empty() =>
-            {
-                ReplyBody::MultipleServicePacket(MspReply::parse(data)?)
-            }
-            GET_ATTRIBUTE_LIST | SET_ATTRIBUTE_LIST if !data.is_empty() => {
-                ReplyBody::AttributeList(AttributeListReply::parse(data)?)
-            }
-            _ => ReplyBody::Data(data),
-        };
-        Ok(Reply { header: *mr, body })
+        Ok(Reply {
+            service: mr.service,
+            reserved: mr.reserved,
+            general_status: mr.general_status,
+            extended_status: mr.extended_status,
+            body: ReplyBody::parse(class, mr)?,
+        })
     }
 
     /// A reply to `service` with `general_status` (and no extended status) carrying `body`.
     pub fn new(service: u8, general_status: u8, body: ReplyBody<'a>) -> Reply<'a> {
         Reply {
-            header: MrReply {
-                general_status,
-                ..MrReply::success(service, &[])
-            },
+            service,
+            reserved: 0,
+            general_status,
+            extended_status: &[],
             body,
+        }
+    }
+
+    /// The Message Router header of this reply (with empty data).
+    pub fn header(&self) -> MrReply<'a> {
+        MrReply {
+            service: self.service,
+            reserved: self.reserved,
+            general_status: self.general_status,
+            extended_status: self.extended_status,
+            data: &[],
         }
     }
 
     /// Bytes the whole reply occupies when emitted.
     pub fn buffer_len(&self) -> usize {
-        mr::reply_len(self.header.extended_status, &self.body)
+        mr::reply_len(self.extended_status, &self.body)
     }
 
     /// Writes the whole Message Router reply (header and body); returns the bytes written.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        self.header.emit_with(&self.body, buf)
+        self.header().emit_with(&self.body, buf)
     }
 }
 
