@@ -6,10 +6,15 @@
 #![deny(missing_docs)]
 
 pub mod ascii;
+pub mod client;
 pub mod error;
 pub mod pdu;
+pub mod poller;
 pub mod register;
 pub mod rtu;
+pub mod serial;
+pub mod server;
+pub mod store;
 pub mod tcp;
 
 pub use error::Error;

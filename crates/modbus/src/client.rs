@@ -1,0 +1,189 @@
+//! A Modbus/TCP client: one request at a time with [`TcpClient::call`], or pipelined with
+//! [`TcpClient::send`] and [`TcpClient::recv`] (replies matched by transaction id).
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::pdu::{Request, Response};
+use crate::tcp::{self, Transactions};
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The connection failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// No reply within the timeout.
+    #[error("timed out")]
+    Timeout,
+    /// The device answered with an exception.
+    #[error("exception {code:#04x} to function {function:#04x}")]
+    Exception {
+        /// The request's function code.
+        function: u8,
+        /// The exception code.
+        code: u8,
+    },
+    /// The reply could not be decoded, or does not fit the request.
+    #[error("bad reply: {0}")]
+    Protocol(String),
+}
+
+/// The data of a successful reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Coil or input values (as many as requested).
+    Bits(Vec<bool>),
+    /// Register values.
+    Words(Vec<u16>),
+    /// A write was acknowledged.
+    Written,
+}
+
+/// A connection to one Modbus/TCP server.
+#[derive(Debug)]
+pub struct TcpClient {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    len: usize,
+    out: Vec<u8>,
+    tx: Transactions<()>,
+    timeout: Duration,
+}
+
+impl TcpClient {
+    /// Connect to `addr` (`host:port`), waiting at most `timeout` (also used for replies).
+    pub async fn connect(addr: &str, timeout: Duration) -> Result<Self, ClientError> {
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| ClientError::Timeout)??;
+        let _ = stream.set_nodelay(true);
+        Ok(Self {
+            stream,
+            buf: vec![0; 16 * 1024],
+            len: 0,
+            out: Vec::with_capacity(16 * 1024),
+            tx: Transactions::default(),
+            timeout,
+        })
+    }
+
+    /// Queue a request to `unit` (written on the next [`flush`](Self::flush) or `recv`);
+    /// returns its transaction id.
+    pub fn send(&mut self, unit: u8, req: &Request<'_>) -> Result<u16, ClientError> {
+        let id = self
+            .tx
+            .start(())
+            .ok_or_else(|| ClientError::Protocol("65,536 requests in flight".into()))?;
+        tcp::encode(&mut self.out, id, unit, |o| req.emit(o));
+        Ok(id)
+    }
+
+    /// Write every queued request.
+    pub async fn flush(&mut self) -> Result<(), ClientError> {
+        if !self.out.is_empty() {
+            self.stream.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.tx.in_flight()
+    }
+
+    /// The next reply to any request in flight: its transaction id and PDU (a copy). Replies
+    /// with unknown transaction ids are skipped.
+    pub async fn recv(&mut self) -> Result<(u16, Vec<u8>), ClientError> {
+        self.flush().await?;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            while let Some((adu, used)) = tcp::decode(&self.buf[..self.len])
+                .map_err(|e| ClientError::Protocol(e.to_string()))?
+            {
+                let found = self.tx.finish(adu.transaction).map(|()| adu.transaction);
+                let pdu = adu.pdu.to_vec();
+                self.buf.copy_within(used..self.len, 0);
+                self.len -= used;
+                if let Some(id) = found {
+                    return Ok((id, pdu));
+                }
+            }
+            let read = self.stream.read(&mut self.buf[self.len..]);
+            let n = tokio::time::timeout_at(deadline, read)
+                .await
+                .map_err(|_| ClientError::Timeout)??;
+            if n == 0 {
+                return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+            }
+            self.len += n;
+        }
+    }
+
+    /// Send one request and wait for its reply.
+    pub async fn call(&mut self, unit: u8, req: &Request<'_>) -> Result<Reply, ClientError> {
+        let id = self.send(unit, req)?;
+        loop {
+            let (got, pdu) = self.recv().await?;
+            if got == id {
+                return interpret(req, &pdu);
+            }
+        }
+    }
+}
+
+/// Check a reply PDU against its request and extract its data.
+pub fn interpret(req: &Request<'_>, pdu: &[u8]) -> Result<Reply, ClientError> {
+    let resp = Response::parse(pdu).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    if let Response::Exception { function, code } = resp {
+        return Err(ClientError::Exception { function, code });
+    }
+    if resp.function() != req.function() {
+        return Err(ClientError::Protocol(format!(
+            "reply to function {:#04x} for a request of {:#04x}",
+            resp.function(),
+            req.function()
+        )));
+    }
+    let want = |n: usize, got: usize| {
+        if n == got {
+            Ok(())
+        } else {
+            Err(ClientError::Protocol(format!(
+                "{got} values, {n} requested"
+            )))
+        }
+    };
+    Ok(match (req, resp) {
+        (
+            Request::ReadCoils { quantity, .. } | Request::ReadDiscreteInputs { quantity, .. },
+            Response::ReadCoils(bytes) | Response::ReadDiscreteInputs(bytes),
+        ) => {
+            let n = usize::from(*quantity);
+            want(n.div_ceil(8), bytes.len())?;
+            Reply::Bits(
+                (0..n)
+                    .map(|i| bytes.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
+                    .collect(),
+            )
+        }
+        (
+            Request::ReadHoldingRegisters { quantity, .. }
+            | Request::ReadInputRegisters { quantity, .. }
+            | Request::ReadWriteMultipleRegisters {
+                read_quantity: quantity,
+                ..
+            },
+            Response::ReadHoldingRegisters(w)
+            | Response::ReadInputRegisters(w)
+            | Response::ReadWriteMultipleRegisters(w),
+        ) => {
+            want(usize::from(*quantity), w.len())?;
+            Reply::Words(w.iter().collect())
+        }
+        _ => Reply::Written,
+    })
+}

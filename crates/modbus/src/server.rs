@@ -1,0 +1,276 @@
+//! The simulator runtime: serves a [`Store`] over Modbus/TCP connections and serial lines.
+//!
+//! Each TCP connection reads what is available, answers every whole frame in it (pipelined
+//! requests are answered in order, under one lock of the store) and writes the answers in one
+//! go. A corrupt MBAP header closes that connection only.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::pdu::{exception, function, Direction};
+use crate::serial::SerialPort;
+use crate::store::Store;
+use crate::{ascii, rtu, tcp, Adu};
+
+/// Most TCP connections served at once; more wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 1000;
+
+/// How requests reach the simulator (it answers foreign units differently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Modbus/TCP: a unit we do not serve gets exception 0x0B (gateway target failed).
+    Tcp,
+    /// A multi-drop serial line: other units' requests and broadcasts (unit 0) get no answer.
+    Serial,
+}
+
+/// Serial framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Binary frames with CRC-16, separated by silence.
+    Rtu,
+    /// Hexadecimal text frames with LRC.
+    Ascii,
+}
+
+/// A simulated device: its data, the unit ids it answers, and a response delay.
+#[derive(Debug, Clone)]
+pub struct Simulator {
+    store: Arc<Mutex<Store>>,
+    units: Option<Vec<u8>>,
+    delay: Duration,
+}
+
+impl Simulator {
+    /// A simulator of `store` answering every unit id without delay.
+    pub fn new(store: Store) -> Self {
+        Self {
+            store: Arc::new(Mutex::new(store)),
+            units: None,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// Answer only these unit ids (all share the one store); empty means all.
+    pub fn units(mut self, units: Vec<u8>) -> Self {
+        self.units = (!units.is_empty()).then_some(units);
+        self
+    }
+
+    /// Delay every response by `delay`.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// The device's data, shared with the running servers.
+    pub fn store(&self) -> Arc<Mutex<Store>> {
+        Arc::clone(&self.store)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn serves(&self, unit: u8) -> bool {
+        self.units.as_ref().is_none_or(|u| u.contains(&unit))
+    }
+
+    /// Answer one request: append the response PDU to `out` and return true, or return false
+    /// when no response is due (a foreign unit or a broadcast on a serial line).
+    pub fn respond(&self, store: &mut Store, link: Link, adu: &Adu, out: &mut Vec<u8>) -> bool {
+        let broadcast = link == Link::Serial && adu.unit == 0;
+        if !broadcast && !self.serves(adu.unit) {
+            if link == Link::Serial {
+                return false;
+            }
+            let fc = adu.pdu.first().copied().unwrap_or(0);
+            out.push(fc | function::EXCEPTION_BIT);
+            out.push(exception::GATEWAY_TARGET_FAILED);
+            return true;
+        }
+        if broadcast {
+            let mut scratch = Vec::new();
+            store.respond(adu.pdu, &mut scratch);
+            return false;
+        }
+        store.respond(adu.pdu, out);
+        true
+    }
+
+    /// Accept and serve TCP connections until the listener fails.
+    pub async fn serve_tcp(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        loop {
+            let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+                return Ok(());
+            };
+            let (sock, peer) = match listener.accept().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of descriptors and the like: wait a little, keep serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            tracing::info!("Modbus/TCP connection from {peer}");
+            let sim = Arc::clone(&self);
+            tokio::spawn(async move {
+                if let Err(e) = sim.serve_connection(sock).await {
+                    tracing::info!("Modbus/TCP connection from {peer} ended: {e}");
+                }
+                drop(permit);
+            });
+        }
+    }
+
+    /// Serve one TCP connection until it closes or sends a corrupt header.
+    pub async fn serve_connection(&self, mut sock: TcpStream) -> std::io::Result<()> {
+        let _ = sock.set_nodelay(true);
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut len = 0;
+        let mut out = Vec::with_capacity(16 * 1024);
+        loop {
+            let n = sock.read(&mut buf[len..]).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            len += n;
+            let (used, corrupt) = self.answer_tcp(&buf[..len], &mut out);
+            buf.copy_within(used..len, 0);
+            len -= used;
+            if !out.is_empty() {
+                if !self.delay.is_zero() {
+                    tokio::time::sleep(self.delay).await;
+                }
+                sock.write_all(&out).await?;
+                out.clear();
+            }
+            if let Some(e) = corrupt {
+                tracing::warn!("closing Modbus/TCP connection: {e}");
+                return Ok(());
+            }
+        }
+    }
+
+    /// Answer every whole frame in `buf`; returns the bytes used and any framing error.
+    fn answer_tcp(&self, buf: &[u8], out: &mut Vec<u8>) -> (usize, Option<crate::Error>) {
+        let mut store = self.lock();
+        let mut pos = 0;
+        loop {
+            match tcp::decode(&buf[pos..]) {
+                Ok(Some((adu, used))) => {
+                    pos += used;
+                    if adu.protocol != 0 {
+                        continue; // not Modbus: skip the frame
+                    }
+                    let mark = out.len();
+                    let mut answered = false;
+                    tcp::encode(out, adu.transaction, adu.unit, |o| {
+                        answered = self.respond(&mut store, Link::Tcp, &adu, o);
+                    });
+                    if !answered {
+                        out.truncate(mark);
+                    }
+                }
+                Ok(None) => return (pos, None),
+                Err(e) => return (pos, Some(e)),
+            }
+        }
+    }
+
+    /// Serve requests arriving on a serial port until it fails.
+    pub async fn serve_serial(
+        self: Arc<Self>,
+        port: SerialPort,
+        framing: Framing,
+        baud: u32,
+    ) -> std::io::Result<()> {
+        let silence = rtu::inter_frame_silence(baud).max(Duration::from_millis(2));
+        let mut decoder = SerialDecoder::new(framing);
+        let mut buf = vec![0u8; 1024];
+        let mut out = Vec::with_capacity(1024);
+        loop {
+            match tokio::time::timeout(silence, port.read(&mut buf)).await {
+                Err(_quiet) => decoder.silence(),
+                Ok(Ok(0)) => tokio::time::sleep(silence).await,
+                Ok(Ok(n)) => decoder.push(buf.get(..n).unwrap_or_default()),
+                // EIO: the other end of a pseudo-terminal is closed; it may come back.
+                Ok(Err(e)) if e.raw_os_error() == Some(libc::EIO) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok(Err(e)) => return Err(e),
+            }
+            self.answer_serial(&mut decoder, &mut out);
+            if !out.is_empty() {
+                if !self.delay.is_zero() {
+                    tokio::time::sleep(self.delay).await;
+                }
+                port.write_all(&out).await?;
+                out.clear();
+            }
+        }
+    }
+
+    fn answer_serial(&self, decoder: &mut SerialDecoder, out: &mut Vec<u8>) {
+        let mut store = self.lock();
+        let mut pdu = Vec::with_capacity(crate::pdu::MAX_PDU);
+        while let Some(adu) = decoder.next_frame() {
+            pdu.clear();
+            if self.respond(&mut store, Link::Serial, &adu, &mut pdu) {
+                let unit = adu.unit;
+                decoder.encode(out, unit, &pdu);
+            }
+        }
+    }
+}
+
+/// An RTU or ASCII decoder behind one interface.
+#[derive(Debug)]
+pub enum SerialDecoder {
+    /// RTU.
+    Rtu(rtu::Decoder),
+    /// ASCII.
+    Ascii(ascii::Decoder),
+}
+
+impl SerialDecoder {
+    /// A request decoder for `framing`.
+    pub fn new(framing: Framing) -> Self {
+        match framing {
+            Framing::Rtu => Self::Rtu(rtu::Decoder::new(Direction::Request)),
+            Framing::Ascii => Self::Ascii(ascii::Decoder::new()),
+        }
+    }
+    /// Add received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Rtu(d) => d.push(bytes),
+            Self::Ascii(d) => d.push(bytes),
+        }
+    }
+    /// The line went quiet.
+    pub fn silence(&mut self) {
+        if let Self::Rtu(d) = self {
+            d.silence();
+        }
+    }
+    /// The next whole frame.
+    pub fn next_frame(&mut self) -> Option<Adu<'_>> {
+        match self {
+            Self::Rtu(d) => d.next_frame(),
+            Self::Ascii(d) => d.next_frame(),
+        }
+    }
+    /// Frame a PDU for this line.
+    pub fn encode(&self, out: &mut Vec<u8>, unit: u8, pdu: &[u8]) {
+        match self {
+            Self::Rtu(_) => rtu::encode(out, unit, |o| o.extend_from_slice(pdu)),
+            Self::Ascii(_) => ascii::encode(out, unit, |o| o.extend_from_slice(pdu)),
+        }
+    }
+}
