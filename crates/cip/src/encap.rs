@@ -289,6 +289,43 @@ pub struct SendData<'a> {
     pub cpf: cpf::Repr<'a>,
 }
 
+impl<'a> SendData<'a> {
+    /// SendRRData data carrying one unconnected CIP message: a null address item and an
+    /// unconnected data item, interface 0, timeout 0.
+    pub fn unconnected(message: &'a [u8]) -> Self {
+        let mut cpf = cpf::Repr::new();
+        for item in [cpf::Item::NullAddress, cpf::Item::UnconnectedData(message)] {
+            // Two items always fit: MAX_ITEMS is larger.
+            let _ = cpf.push(item);
+        }
+        SendData {
+            interface: 0,
+            timeout: 0,
+            cpf,
+        }
+    }
+
+    /// SendUnitData data carrying one connected CIP message: a connected address item and a
+    /// connected data item with its sequence count, interface 0, timeout 0.
+    pub fn connected(connection_id: u32, sequence: u16, message: &'a [u8]) -> Self {
+        let mut cpf = cpf::Repr::new();
+        for item in [
+            cpf::Item::ConnectedAddress { connection_id },
+            cpf::Item::ConnectedData {
+                sequence,
+                data: message,
+            },
+        ] {
+            let _ = cpf.push(item);
+        }
+        SendData {
+            interface: 0,
+            timeout: 0,
+            cpf,
+        }
+    }
+}
+
 /// The command-specific data of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Body<'a> {
@@ -508,6 +545,22 @@ mod tests {
         assert_eq!(r.header.command, Command::Unknown(0xff));
         assert_eq!(r.body, Body::Raw(&[9, 8]));
         assert_eq!(r.to_vec().unwrap(), bytes);
+    }
+
+    #[test]
+    fn send_data_helpers_build_the_usual_items() {
+        let rr = SendData::unconnected(&[0x4c, 0]);
+        assert_eq!(rr.cpf.unconnected_data(), Some(&[0x4c, 0][..]));
+        assert_eq!(rr.cpf.items().len(), 2);
+        let unit = SendData::connected(7, 3, &[0xcc]);
+        assert_eq!(unit.cpf.connection_id(), Some(7));
+        assert_eq!(unit.cpf.connected_data(), Some((3, &[0xcc][..])));
+        let mut bytes = [0u8; 64];
+        let n = Body::SendData(unit).emit(&mut bytes).unwrap();
+        assert_eq!(
+            &bytes[..n],
+            &[0, 0, 0, 0, 0, 0, 2, 0, 0xa1, 0, 4, 0, 7, 0, 0, 0, 0xb1, 0, 3, 0, 3, 0, 0xcc]
+        );
     }
 
     #[test]
