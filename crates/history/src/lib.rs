@@ -19,6 +19,9 @@ pub mod recorder;
 pub mod time;
 pub mod zone;
 
+/// The jiff crate, for time zones (`jiff::tz::TimeZone`).
+pub use jiff;
+
 pub use compress::{CompressedWriter, Compression};
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use player::{Pace, Player, SpeedError};

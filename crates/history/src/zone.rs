@@ -6,13 +6,14 @@
 //! under it), it walks the zone's transitions over a span of years and records each
 //! abbreviation with its UTC offset and the interval it was in use.
 //!
-//! An abbreviation resolves to one offset:
-//! 1. the offsets of the entries in use at the instant the text names (for each entry,
-//!    `civil - offset` inside the entry's interval): `MST` on a November night in Edmonton;
-//! 2. if none was in use then (`MDT` written for a January date), the offsets of all entries.
-//!
-//! More than one distinct offset is an error naming the candidates: `IST` with both
-//! `Asia/Kolkata` (+05:30) and `Europe/Dublin` (+01:00) in the region.
+//! An abbreviation resolves to one offset. For each zone that uses it, the zone's meaning
+//! at the instant the text names is taken: the entry in use then (`civil - offset` inside
+//! its interval), or if none was (`MDT` written for a January date), the entry nearest in
+//! time; so a zone whose abbreviation changed offset over the years (`MSK` was +04:00 in
+//! 2011-2014) is read by date. If the zones of the region disagree, or one zone had two
+//! meanings at that instant (the repeated hour of a change that kept the abbreviation), it
+//! is an error naming the candidates: `IST` with both `Asia/Kolkata` (+05:30) and
+//! `Europe/Dublin` (+01:00) in the region, whatever the date.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -278,21 +279,22 @@ impl Zones {
 
 /// Pick the one offset an abbreviation means at `civil`, or say why not.
 fn resolve(abbrev: &str, civil: Civil, uses: &[Use]) -> Result<i32, TimeError> {
-    let in_use: Vec<&Use> = uses
-        .iter()
-        .filter(|u| {
-            let secs = civil.to_micros(i64::from(u.offset)).div_euclid(1_000_000);
-            (u.start..u.end).contains(&secs)
-        })
-        .collect();
-    let candidates: Vec<&Use> = if in_use.is_empty() {
-        uses.iter().collect()
-    } else {
-        in_use
-    };
+    let zones: BTreeSet<&str> = uses.iter().map(|u| u.zone.as_str()).collect();
     let mut by_offset: BTreeMap<i32, BTreeSet<&str>> = BTreeMap::new();
-    for u in &candidates {
-        by_offset.entry(u.offset).or_default().insert(&u.zone);
+    for zone in zones {
+        let distance = |u: &Use| {
+            let secs = civil.to_micros(i64::from(u.offset)).div_euclid(1_000_000);
+            if secs < u.start {
+                u.start - secs
+            } else {
+                (secs - u.end + 1).max(0)
+            }
+        };
+        let mine: Vec<&Use> = uses.iter().filter(|u| u.zone == zone).collect();
+        let nearest = mine.iter().map(|u| distance(u)).min().unwrap_or(0);
+        for u in mine.into_iter().filter(|u| distance(u) == nearest) {
+            by_offset.entry(u.offset).or_default().insert(zone);
+        }
     }
     let mut offsets = by_offset.keys();
     match (offsets.next(), offsets.next()) {
@@ -434,6 +436,8 @@ mod tests {
         let err = z.parse("2020-07-01 12:00:00 IST").unwrap_err().to_string();
         assert!(err.contains("ambiguous"), "{err}");
         assert!(err.contains("Asia/Kolkata (+05:30)"), "{err}");
+        assert!(err.contains("Europe/Dublin (+01:00)"), "{err}");
+        let err = z.parse("2020-11-01 12:00:00 IST").unwrap_err().to_string();
         assert!(err.contains("Europe/Dublin (+01:00)"), "{err}");
         let only_india = Zones::utc().with_region("Asia/Kolkata").unwrap();
         let t = only_india.parse("2020-07-01 12:00:00 IST").unwrap();
