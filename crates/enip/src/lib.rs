@@ -4,6 +4,7 @@
 pub mod attribute;
 pub mod device;
 pub mod hooks;
+pub mod operation;
 pub mod services;
 pub mod session;
 pub mod tagspec;
