@@ -6,11 +6,13 @@ use clap::Subcommand;
 
 use super::{not_implemented, Pending};
 
+mod server;
+
 /// The EtherNet/IP verbs.
 #[derive(Debug, Subcommand)]
 pub enum EnipCommand {
     /// Run a ControlLogix-like EtherNet/IP CIP controller simulator.
-    Server(Pending),
+    Server(server::ServerArgs),
     /// Read and write tags and attributes (cpppo's operation syntax).
     Client(Pending),
     /// Get/Set Attribute Single/All by numeric class/instance/attribute.
@@ -28,7 +30,7 @@ pub enum EnipCommand {
 /// Run one EtherNet/IP verb.
 pub fn run(cmd: EnipCommand) -> ExitCode {
     match cmd {
-        EnipCommand::Server(_) => not_implemented("enip server"),
+        EnipCommand::Server(args) => server::run(args),
         EnipCommand::Client(_) => not_implemented("enip client"),
         EnipCommand::GetAttribute(_) => not_implemented("enip get-attribute"),
         EnipCommand::ListServices(_) => not_implemented("enip list-services"),

@@ -1,0 +1,297 @@
+//! `cpppo enip server` (and `enip_server`): the EtherNet/IP CIP controller simulator.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use clap::{ArgAction, Args};
+use cpppo_enip::config::{default_paths, parse_route_path, Config};
+use cpppo_enip::device::Device;
+use cpppo_enip::hooks::Clock;
+use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
+use cpppo_enip::session::{RoutePolicy, Shared};
+use cpppo_enip::tagspec::TagSpec;
+use cpppo_net::os::{OsDatagram, OsListener};
+use cpppo_net::Listener;
+use tokio::sync::watch;
+
+use crate::cli::logging;
+
+/// The EtherNet/IP port.
+const ENIP_PORT: u16 = 44818;
+
+/// Tags of the demo controller started when none are given.
+const DEMO_TAGS: &[&str] = &[
+    "SCADA=INT[1000]",
+    "TEXT=SSTRING[100]",
+    "FLOAT=REAL",
+    "COUNTS=DINT[100]",
+    "FLAGS=BOOL[16]",
+    "MESSAGE=STRING",
+    "REALS=LREAL[10]",
+];
+
+/// Arguments of `cpppo enip server`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Tags: NAME=TYPE[LEN], NAME=TYPE or NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE[LEN]; \
+types SINT INT DINT LINT USINT UINT UDINT ULINT REAL LREAL BOOL SSTRING STRING.\n\
+Without tags, a demo controller: SCADA=INT[1000] TEXT=SSTRING[100] FLOAT=REAL COUNTS=DINT[100] \
+FLAGS=BOOL[16] MESSAGE=STRING REALS=LREAL[10] and CLOCK (UTC microseconds, computed on read).\n\n\
+Examples:\n  cpppo enip server                                  # demo controller on :44818\n  \
+cpppo enip server -a 127.0.0.1:44819 SCADA=INT[1000] FLOAT=REAL\n  \
+cpppo enip server --route-path 1/0 'FLT@0x16/1/3=REAL'\n  \
+enip_server -v -d 0.01-0.05 SCADA=INT[100]"
+)]
+pub struct ServerArgs {
+    /// Tags to serve.
+    tags: Vec<String>,
+    /// Interface and port to bind TCP and UDP to: [IFACE][:PORT].
+    #[arg(short, long, default_value = "", value_name = "[IFACE][:PORT]")]
+    address: String,
+    /// More logging (repeat for more).
+    #[arg(short, long, action = ArgAction::Count)]
+    verbose: u8,
+    /// Delay each reply by SECS, or uniformly between SECS-SECS.
+    #[arg(short, long, value_name = "SECS[-SECS]")]
+    delay: Option<String>,
+    /// Web API [IFACE]:PORT (not available yet).
+    #[arg(short, long, value_name = "[IFACE]:PORT")]
+    web: Option<String>,
+    /// Log to FILE (rotated at 10 MB, 5 kept) instead of stderr.
+    #[arg(short, long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// Print a summary of each client's I/O on stdout.
+    #[arg(short, long)]
+    print: bool,
+    /// Serve only this Unconnected Send route path: PORT/LINK, JSON, or false/0 for none.
+    #[arg(long, value_name = "PATH")]
+    route_path: Option<String>,
+    /// Simulate a simple (non-routing) device: only an empty route path is served.
+    #[arg(short = 'S', long)]
+    simple: bool,
+    /// Read this config file (cpppo.cfg INI) instead of /etc/cpppo.cfg, ~/.cpppo.cfg, ./cpppo.cfg.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Read no config file.
+    #[arg(long)]
+    no_config: bool,
+    /// Do not serve UDP.
+    #[arg(short = 'U', long)]
+    no_udp: bool,
+}
+
+/// Everything validated before anything is bound.
+struct Plan {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    opts: Options,
+    udp: bool,
+}
+
+/// Run the simulator; bad arguments or config give one line and exit code 2.
+pub fn run(args: ServerArgs) -> ExitCode {
+    if let Err(e) = logging::init(args.verbose, args.log.as_deref()) {
+        eprintln!("cpppo enip server: log file: {e}");
+        return ExitCode::from(2);
+    }
+    let plan = match plan(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("cpppo enip server: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.web.is_some() {
+        eprintln!("cpppo enip server: --web is not available yet; continuing without it");
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cpppo enip server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(serve(plan)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cpppo enip server: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn plan(args: &ServerArgs) -> anyhow::Result<Plan> {
+    let address = parse_address(&args.address)?;
+    let config = if args.no_config {
+        Config::default()
+    } else if args.config.is_empty() {
+        Config::load(&default_paths(), false)?
+    } else {
+        Config::load(&args.config, true)?
+    };
+    for f in &config.loaded {
+        tracing::info!("loaded config file {}", f.display());
+    }
+    let mut device = Device::new(&config.device);
+    let specs: Vec<&str> = if args.tags.is_empty() {
+        DEMO_TAGS.to_vec()
+    } else {
+        args.tags.iter().map(String::as_str).collect()
+    };
+    for spec in specs {
+        let tag = TagSpec::parse(spec)?;
+        device.add_tag(&tag)?;
+    }
+    if args.tags.is_empty() {
+        device.add_tag_attribute("CLOCK", Arc::new(Clock::utc()), None)?;
+    }
+    let route = if args.simple {
+        RoutePolicy::Exactly(Vec::new())
+    } else if let Some(r) = &args.route_path {
+        parse_route_path(r).map_err(|e| anyhow!("--route-path: {e}"))?
+    } else {
+        config.route_path.unwrap_or_default()
+    };
+    let delay = args.delay.as_deref().map(parse_delay).transpose()?;
+    Ok(Plan {
+        address,
+        shared: Arc::new(Shared {
+            device: Arc::new(device),
+            route,
+        }),
+        opts: Options {
+            delay,
+            print: args.print,
+        },
+        udp: !args.no_udp,
+    })
+}
+
+/// `[IFACE][:PORT]`: all interfaces and 44818 unless given.
+fn parse_address(s: &str) -> anyhow::Result<SocketAddr> {
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => {
+            let port = p
+                .parse::<u16>()
+                .map_err(|_| anyhow!("--address {s:?}: port {p:?} is not a number 0-65535"))?;
+            (h, port)
+        }
+        None => (s, ENIP_PORT),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    (host, port)
+        .to_socket_addrs()
+        .with_context(|| format!("--address {s:?}: cannot resolve {host:?}"))?
+        .next()
+        .ok_or_else(|| anyhow!("--address {s:?}: no address for {host:?}"))
+}
+
+/// `SECS` or `SECS-SECS`.
+fn parse_delay(s: &str) -> anyhow::Result<(f64, f64)> {
+    let num = |t: &str| {
+        t.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && (0.0..=3600.0).contains(v))
+            .ok_or_else(|| anyhow!("--delay {s:?}: {t:?} is not a number of seconds (0-3600)"))
+    };
+    match s.split_once('-') {
+        Some((lo, hi)) => {
+            let (lo, hi) = (num(lo)?, num(hi)?);
+            if lo > hi {
+                return Err(anyhow!("--delay {s:?}: range runs backwards"));
+            }
+            Ok((lo, hi))
+        }
+        None => num(s).map(|v| (v, v)),
+    }
+}
+
+async fn serve(plan: Plan) -> anyhow::Result<()> {
+    let listener = OsListener::bind(plan.address)
+        .await
+        .with_context(|| format!("cannot listen on TCP {}", plan.address))?;
+    let local = listener.local_addr()?;
+    let (stop, shutdown) = watch::channel(false);
+    let opts = Arc::new(plan.opts);
+    let mut tasks = Vec::new();
+    if plan.udp {
+        let udp_addr = SocketAddr::new(local.ip(), local.port());
+        let sock = OsDatagram::bind(udp_addr)
+            .await
+            .with_context(|| format!("cannot bind UDP {udp_addr}"))?;
+        tasks.push(tokio::spawn(serve_datagrams(
+            sock,
+            plan.shared.clone(),
+            opts.clone(),
+            shutdown.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(serve_listener(
+        listener,
+        plan.shared.clone(),
+        opts.clone(),
+        shutdown.clone(),
+    )));
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "Success; Started EtherNet/IP Simulator; PID = {}; address = {local}",
+            std::process::id()
+        );
+        let _ = out.flush();
+    }
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    for t in tasks {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_and_delays_parse() {
+        assert_eq!(parse_address("").unwrap(), "0.0.0.0:44818".parse().unwrap());
+        assert_eq!(
+            parse_address(":44819").unwrap(),
+            "0.0.0.0:44819".parse().unwrap()
+        );
+        assert_eq!(
+            parse_address("127.0.0.1").unwrap(),
+            "127.0.0.1:44818".parse().unwrap()
+        );
+        assert!(parse_address(":x")
+            .unwrap_err()
+            .to_string()
+            .contains("\"x\""));
+        assert_eq!(parse_delay("0.5").unwrap(), (0.5, 0.5));
+        assert_eq!(parse_delay("0.1-0.2").unwrap(), (0.1, 0.2));
+        assert!(parse_delay("-1").is_err());
+        assert!(parse_delay("0.2-0.1").is_err());
+    }
+}
