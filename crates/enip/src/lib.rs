@@ -2,9 +2,12 @@
 #![deny(missing_docs)]
 
 pub mod attribute;
+pub mod client;
+pub mod config;
 pub mod device;
 pub mod hooks;
 pub mod operation;
+pub mod server;
 pub mod services;
 pub mod session;
 pub mod tagspec;
