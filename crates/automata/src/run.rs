@@ -41,7 +41,8 @@ pub struct Transition<'m> {
     pub state: StateName<'m>,
     /// How deeply the machine is nested (0: the machine being run).
     pub depth: usize,
-    /// How many symbols the source had sent when the transition was made.
+    /// Where in the input the transition was taken: how many symbols the source had sent
+    /// before it (the symbol that selected it, if any, is at this offset).
     pub offset: usize,
 }
 
@@ -481,7 +482,7 @@ impl<'m, S: Symbol> Run<'m, S> {
                                 machine: &machine.name,
                                 state: StateName::Dfa(body.number(t)),
                                 depth: self.stack.len() - 1,
-                                offset: offset + 1,
+                                offset,
                             });
                         }
                         None if accepting => {

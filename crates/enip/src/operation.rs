@@ -1004,7 +1004,12 @@ fn fmt_path(op: &Operation, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     };
     let symbolic = path.iter().enumerate().all(|(i, s)| match s {
         Segment::Symbolic(name) => plain_name(name),
-        Segment::Element(_) => i > 0 && matches!(path.get(i - 1), Some(Segment::Symbolic(_))),
+        // An element between members: `Name[n].Member`.
+        Segment::Element(_) => {
+            i > 0
+                && matches!(path.get(i - 1), Some(Segment::Symbolic(_)))
+                && matches!(path.get(i + 1), Some(Segment::Symbolic(_)))
+        }
         _ => false,
     }) && matches!(path.first(), Some(Segment::Symbolic(_)));
     if symbolic {

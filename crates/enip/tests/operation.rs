@@ -512,3 +512,99 @@ fn arbitrary_text_never_panics() {
         }
     }
 }
+
+mod roundtrip {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn name() -> impl Strategy<Value = String> {
+        "[A-Za-z_][A-Za-z0-9_]{0,5}"
+    }
+
+    fn number() -> impl Strategy<Value = String> {
+        (0u32..70000, 0..4).prop_map(|(n, radix)| match radix {
+            0 => format!("{n}"),
+            1 => format!("0x{n:X}"),
+            2 => format!("0o{n:o}"),
+            _ => format!("0b{n:b}"),
+        })
+    }
+
+    fn path() -> impl Strategy<Value = String> {
+        let member = (name(), proptest::option::of(0u32..100)).prop_map(|(n, e)| match e {
+            Some(e) => format!("{n}[{e}]"),
+            None => n,
+        });
+        let symbolic =
+            (proptest::collection::vec(member, 0..3), name()).prop_map(|(members, last)| {
+                let mut parts = members;
+                parts.push(last);
+                parts.join(".")
+            });
+        let seg = prop_oneof![
+            number(),
+            (0u32..1000).prop_map(|n| format!("{{\"connection\":{n}}}")),
+            name().prop_map(|n| format!("{{\"symbolic\":\"{n}.x/y\"}}")),
+            (1u16..20, 0u32..16).prop_map(|(p, l)| format!("{{\"port\":{p},\"link\":{l}}}")),
+        ];
+        let numeric =
+            proptest::collection::vec(seg, 1..5).prop_map(|segs| format!("@{}", segs.join("/")));
+        prop_oneof![symbolic, numeric]
+    }
+
+    fn value_list() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::collection::vec(-100i32..100, 1..4).prop_map(|v| format!(
+                "=(DINT){}",
+                v.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+            proptest::collection::vec(-1000i32..1000, 1..4).prop_map(|v| format!(
+                "={}",
+                v.iter()
+                    .map(|x| format!("{}.25", x))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            "[a-z ,\"]{0,8}".prop_map(|s| format!("=(SSTRING)\"{}\"", s.replace('"', "\"\""))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+        /// Whatever parses, prints back as text that parses to the same operation.
+        #[test]
+        fn display_then_parse_is_identity(
+            path in path(),
+            range in proptest::option::of((0u32..50, 0u32..5)),
+            offset in proptest::option::of(0u32..64),
+            write in proptest::option::of(value_list()),
+        ) {
+            let mut text = path;
+            if let Some((first, extra)) = range {
+                text += &format!("[{}-{}]", first, first + extra);
+            }
+            if let Some(o) = offset {
+                text += &format!("+{o}");
+            }
+            if let Some(w) = write {
+                text += &w;
+            }
+            if let Ok(op) = Operation::parse(&text) {
+                let shown = op.to_string();
+                prop_assert_eq!(Operation::parse(&shown), Ok(op), "{} shown as {}", text, shown);
+            }
+        }
+
+        /// Arbitrary text gives an operation or one line of error, never a panic.
+        #[test]
+        fn arbitrary_text(text in "\\PC{0,24}") {
+            if let Err(e) = Operation::parse(&text) {
+                prop_assert!(!e.to_string().contains('\n') || text.contains('\n'));
+            }
+        }
+    }
+}
