@@ -336,164 +336,180 @@ impl<'m, S: Symbol> Run<'m, S> {
         data: &mut Data,
         quiet: bool,
     ) -> Result<Step<'m>, RunError> {
-        macro_rules! emit {
-            ($t:expr) => {{
-                let t = $t;
-                if !quiet {
-                    return Ok(Step::Transition(t));
-                }
-                continue;
-            }};
-        }
         loop {
-            if !self.started {
-                self.started = true;
-                self.mark = src.sent();
-                let base = self.base.clone();
-                emit!(self.push(self.root, &base, src.sent()));
+            match self.next_event(src, data, quiet)? {
+                Some(Step::Transition(_)) if quiet => {}
+                Some(step) => return Ok(step),
+                None => {}
             }
-            let offset = src.sent();
-            if offset != self.mark {
-                self.mark = offset;
-                self.idle = 0;
-            } else {
-                self.idle += 1;
-                if self.idle > NO_PROGRESS_LIMIT {
-                    return Err(self.fail(offset, Reason::NoProgress));
+        }
+    }
+
+    /// One move of the top machine: `Some` step to report, or `None` to keep going.
+    fn next_event<Src: Source<S> + ?Sized>(
+        &mut self,
+        src: &mut Src,
+        data: &mut Data,
+        quiet: bool,
+    ) -> Result<Option<Step<'m>>, RunError> {
+        let offset = src.sent();
+        if !self.started {
+            self.started = true;
+            self.mark = offset;
+            let base = self.base.clone();
+            return Ok(Some(Step::Transition(self.push(self.root, &base, offset))));
+        }
+        if offset != self.mark {
+            self.mark = offset;
+            self.idle = 0;
+        } else {
+            self.idle += 1;
+            if self.idle > NO_PROGRESS_LIMIT {
+                return Err(self.fail(offset, Reason::NoProgress));
+            }
+        }
+        match self
+            .stack
+            .last()
+            .map(|f| matches!(f.at, Where::Graph { .. }))
+        {
+            None => Ok(Some(Step::Done(Outcome {
+                terminal: self.root.terminal,
+                offset,
+            }))),
+            Some(true) => self.graph_event(src, data),
+            Some(false) => self.regex_event(src, data, quiet),
+        }
+    }
+
+    /// Ends the top machine in a terminal state: `Done` if it was the root.
+    fn finish_top(&mut self, offset: usize) -> Option<Step<'m>> {
+        self.pop(offset).map(Step::Done)
+    }
+
+    fn graph_event<Src: Source<S> + ?Sized>(
+        &mut self,
+        src: &mut Src,
+        data: &mut Data,
+    ) -> Result<Option<Step<'m>>, RunError> {
+        let offset = src.sent();
+        let depth = self.stack.len().saturating_sub(1);
+        let Some(Frame {
+            machine,
+            path,
+            at: Where::Graph { nodes, node, phase },
+        }) = self.stack.last_mut()
+        else {
+            return Ok(None);
+        };
+        let (machine, nodes): (&'m Machine<S>, &'m [Node<S>]) = (machine, nodes);
+        let Some(n) = nodes.get(*node) else {
+            return Ok(self.finish_top(offset));
+        };
+        match *phase {
+            Phase::Enter => match &n.state.kind {
+                Kind::Plain => *phase = Phase::Ready,
+                Kind::Input | Kind::Drop => match src.peek() {
+                    Peek::Symbol(c) => {
+                        src.advance();
+                        *phase = Phase::Ready;
+                        if matches!(n.state.kind, Kind::Input) {
+                            let key = join(&join(path, &n.state.context), "input");
+                            store(c, data, &key).map_err(|r| self.fail(offset, r))?;
+                        }
+                    }
+                    Peek::Pending => return Ok(Some(Step::NeedInput)),
+                    Peek::End => return Err(self.fail(offset, Reason::MissingSymbol)),
+                },
+                Kind::Machine(sub) => {
+                    *phase = Phase::Sub;
+                    let path = path.clone();
+                    return Ok(Some(Step::Transition(self.push(sub, &path, offset))));
+                }
+            },
+            Phase::Sub => *phase = Phase::Ready,
+            Phase::Ready => {
+                if n.state.terminal && !machine.greedy {
+                    return Ok(self.finish_top(offset));
+                }
+                let peek = src.peek();
+                let target = match peek {
+                    Peek::Symbol(c) => n.edges.for_symbol(c),
+                    Peek::Pending if n.edges.wants_symbol() => return Ok(Some(Step::NeedInput)),
+                    Peek::Pending | Peek::End => n.edges.epsilon.as_ref(),
+                };
+                match target.and_then(|t| t.resolve(data, path)) {
+                    Some(to) => {
+                        *node = to;
+                        *phase = Phase::Enter;
+                        let name = nodes.get(to).map_or("?", |n| n.state.name.as_str());
+                        return Ok(Some(Step::Transition(Transition {
+                            machine: &machine.name,
+                            state: StateName::Named(name),
+                            depth,
+                            offset,
+                        })));
+                    }
+                    None if n.state.terminal => return Ok(self.finish_top(offset)),
+                    None => return Err(self.fail(offset, refusal(peek))),
                 }
             }
-            let Some(top) = self.stack.last_mut() else {
-                return Ok(Step::Done(Outcome {
-                    terminal: self.root.terminal,
+        }
+        Ok(None)
+    }
+
+    fn regex_event<Src: Source<S> + ?Sized>(
+        &mut self,
+        src: &mut Src,
+        data: &mut Data,
+        quiet: bool,
+    ) -> Result<Option<Step<'m>>, RunError> {
+        let offset = src.sent();
+        let depth = self.stack.len().saturating_sub(1);
+        let Some(Frame {
+            machine,
+            at: Where::Regex { body, state, key },
+            ..
+        }) = self.stack.last_mut()
+        else {
+            return Ok(None);
+        };
+        let (machine, body): (&'m Machine<S>, &'m RegexBody) = (machine, body);
+        if quiet {
+            if let Some(n) = bulk(body, state, machine.greedy, src.chunk()) {
+                let stored = src.chunk().get(..n).map(|c| S::append(c, data, key));
+                if stored == Some(false) {
+                    let r = conflict(data, key);
+                    return Err(self.fail(offset, r));
+                }
+                src.consume(n);
+                return Ok(None);
+            }
+        }
+        let accepting = body.accepting(*state);
+        if accepting && !machine.greedy {
+            return Ok(self.finish_top(offset));
+        }
+        let peek = src.peek();
+        let next = match peek {
+            Peek::Symbol(c) => Some((c, c.feed(&body.dfa, *state))).filter(|(_, t)| body.live(*t)),
+            Peek::Pending if body.extendable(*state) => return Ok(Some(Step::NeedInput)),
+            Peek::Pending | Peek::End => None,
+        };
+        match next {
+            Some((c, t)) => {
+                src.advance();
+                *state = t;
+                store(c, data, key).map_err(|r| self.fail(offset, r))?;
+                Ok(Some(Step::Transition(Transition {
+                    machine: &machine.name,
+                    state: StateName::Dfa(body.number(t)),
+                    depth,
                     offset,
-                }));
-            };
-            let machine = top.machine;
-            match &mut top.at {
-                Where::Graph { nodes, node, phase } => {
-                    let nodes: &'m [Node<S>] = nodes;
-                    let Some(n) = nodes.get(*node) else {
-                        return Err(self.fail(offset, Reason::MissingSymbol));
-                    };
-                    match *phase {
-                        Phase::Enter => match &n.state.kind {
-                            Kind::Plain => *phase = Phase::Ready,
-                            Kind::Input | Kind::Drop => match src.peek() {
-                                Peek::Symbol(c) => {
-                                    src.advance();
-                                    *phase = Phase::Ready;
-                                    if matches!(n.state.kind, Kind::Input) {
-                                        let key = join(&join(&top.path, &n.state.context), "input");
-                                        store(c, data, &key).map_err(|r| self.fail(offset, r))?;
-                                    }
-                                }
-                                Peek::Pending => return Ok(Step::NeedInput),
-                                Peek::End => return Err(self.fail(offset, Reason::MissingSymbol)),
-                            },
-                            Kind::Machine(sub) => {
-                                *phase = Phase::Sub;
-                                let path = top.path.clone();
-                                emit!(self.push(sub, &path, offset));
-                            }
-                        },
-                        Phase::Sub => *phase = Phase::Ready,
-                        Phase::Ready => {
-                            if n.state.terminal && !machine.greedy {
-                                if let Some(o) = self.pop(offset) {
-                                    return Ok(Step::Done(o));
-                                }
-                                continue;
-                            }
-                            let peek = src.peek();
-                            let pick = match peek {
-                                Peek::Symbol(c) => {
-                                    n.edges.for_symbol(c).map(|t| t.resolve(data, &top.path))
-                                }
-                                Peek::Pending if n.edges.wants_symbol() => {
-                                    return Ok(Step::NeedInput)
-                                }
-                                Peek::Pending | Peek::End => {
-                                    n.edges.epsilon.as_ref().map(|t| t.resolve(data, &top.path))
-                                }
-                            };
-                            match pick.flatten() {
-                                Some(to) => {
-                                    *node = to;
-                                    *phase = Phase::Enter;
-                                    let name =
-                                        nodes.get(to).map(|n| n.state.name.as_str()).unwrap_or("?");
-                                    emit!(Transition {
-                                        machine: &machine.name,
-                                        state: StateName::Named(name),
-                                        depth: self.stack.len() - 1,
-                                        offset,
-                                    });
-                                }
-                                None if n.state.terminal => {
-                                    if let Some(o) = self.pop(offset) {
-                                        return Ok(Step::Done(o));
-                                    }
-                                }
-                                None => return Err(self.fail(offset, refusal(peek))),
-                            }
-                        }
-                    }
-                }
-                Where::Regex { body, state, key } => {
-                    let body: &'m RegexBody = body;
-                    if quiet {
-                        if let Some(n) = bulk(body, state, machine.greedy, src.chunk()) {
-                            let stored = src
-                                .chunk()
-                                .get(..n)
-                                .map(|chunk| S::append(chunk, data, key));
-                            if stored == Some(false) {
-                                let r = conflict(data, key);
-                                return Err(self.fail(offset, r));
-                            }
-                            src.consume(n);
-                            continue;
-                        }
-                    }
-                    let accepting = body.accepting(*state);
-                    if accepting && !machine.greedy {
-                        if let Some(o) = self.pop(offset) {
-                            return Ok(Step::Done(o));
-                        }
-                        continue;
-                    }
-                    let peek = src.peek();
-                    let next = match peek {
-                        Peek::Symbol(c) => {
-                            Some((c, c.feed(&body.dfa, *state))).filter(|(_, t)| body.live(*t))
-                        }
-                        Peek::Pending if body.extendable(*state) => return Ok(Step::NeedInput),
-                        Peek::Pending | Peek::End => None,
-                    };
-                    match next {
-                        Some((c, t)) => {
-                            src.advance();
-                            *state = t;
-                            if !S::append(&[c], data, key) {
-                                let r = conflict(data, key);
-                                return Err(self.fail(offset, r));
-                            }
-                            emit!(Transition {
-                                machine: &machine.name,
-                                state: StateName::Dfa(body.number(t)),
-                                depth: self.stack.len() - 1,
-                                offset,
-                            });
-                        }
-                        None if accepting => {
-                            if let Some(o) = self.pop(offset) {
-                                return Ok(Step::Done(o));
-                            }
-                        }
-                        None => return Err(self.fail(offset, refusal(peek))),
-                    }
-                }
+                })))
             }
+            None if accepting => Ok(self.finish_top(offset)),
+            None => Err(self.fail(offset, refusal(peek))),
         }
     }
 }
