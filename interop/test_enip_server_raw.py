@@ -139,7 +139,7 @@ def test_register_session_version_2_is_0x0069(sim):
 def test_bad_session_handle_is_0x0064(sim):
     c = Client(sim)
     c.register()
-    body = struct.pack("<IHHHHHH", 0, 5, 2, 0, 0, 0xB2, 8) + read_tag("SCADA")
+    body = struct.pack("<IHHHHHH", 0, 5, 2, 0, 0, 0xB2, len(read_tag("SCADA"))) + read_tag("SCADA")
     cmd, _, status, reply = c.request(0x6F, body, session=c.session ^ 0xFFFF)
     assert status == 0x64 and reply == b""
     assert c.rr(read_tag("SCADA")).hex() == "cc000000c3000000"
@@ -301,7 +301,8 @@ def test_a_client_that_stops_reading_does_not_block_others(sim):
     stuck = Client(sim)
     stuck.register()
     stuck.sock.setblocking(False)
-    request = frame(0x6F, struct.pack("<IHHHHHH", 0, 5, 2, 0, 0, 0xB2, 10) + read_tag("SCADA", 1000), stuck.session)
+    mr = read_tag("SCADA", 1000)
+    request = frame(0x6F, struct.pack("<IHHHHHH", 0, 5, 2, 0, 0, 0xB2, len(mr)) + mr, stuck.session)
     sent, deadline = 0, time.monotonic() + 10
     while time.monotonic() < deadline and sent < 20000:  # fill both socket buffers
         try:

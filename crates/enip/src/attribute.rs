@@ -51,7 +51,7 @@ pub trait Attribute: Send + Sync {
 
 /// Status for an element range beyond the end of an attribute.
 pub fn out_of_range() -> Status {
-    Status::ext(status::GENERAL, status::EXT_OUT_OF_RANGE)
+    Status::ext(status::GENERAL_ERROR, status::EXT_OUT_OF_RANGE)
 }
 
 /// How many bytes the first `count` encoded elements of type `ty` take at the start of
@@ -180,7 +180,7 @@ impl Attribute for Value {
         let store = self
             .store
             .read()
-            .map_err(|_| Status::new(status::GENERAL))?;
+            .map_err(|_| Status::new(status::GENERAL_ERROR))?;
         match &*store {
             Store::Fixed(bytes) => {
                 let size = self.ty.size().unwrap_or(1);
@@ -214,7 +214,7 @@ impl Attribute for Value {
         let mut store = self
             .store
             .write()
-            .map_err(|_| Status::new(status::GENERAL))?;
+            .map_err(|_| Status::new(status::GENERAL_ERROR))?;
         match (&mut *store, strings) {
             (Store::Fixed(bytes), _) => {
                 let size = self.ty.size().unwrap_or(1);
@@ -236,7 +236,7 @@ impl Attribute for Value {
                     *slot = s;
                 }
             }
-            (Store::Strings(_), None) => return Err(Status::new(status::GENERAL)),
+            (Store::Strings(_), None) => return Err(Status::new(status::GENERAL_ERROR)),
         }
         Ok(())
     }

@@ -8,15 +8,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cpppo_cip::frame;
 use cpppo_net::{Accepted, Datagram, Listener, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::session::{frame_len, on_datagram, Outcome, Session, Shared};
-use crate::wire::HEADER_LEN;
+use crate::session::{on_datagram, Outcome, Session, Shared};
 
 /// How long a client may take to accept a reply before its session is closed.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest encapsulation data accepted (the 16-bit length field's range).
+const MAX_DATA: usize = frame::DEFAULT_MAX_DATA_LEN;
 
 /// Runtime options.
 #[derive(Debug, Clone, Default)]
@@ -76,7 +79,7 @@ pub async fn serve_stream<S: Stream>(
     let why = 'session: loop {
         // Answer every complete frame already buffered.
         let mut used = 0;
-        while let Some(len) = buf.get(used..).and_then(frame_len) {
+        while let Ok(Some(len)) = frame::frame_len(buf.get(used..).unwrap_or_default(), MAX_DATA) {
             let Some(frame) = buf.get(used..used + len) else {
                 break;
             };
@@ -111,8 +114,6 @@ pub async fn serve_stream<S: Stream>(
             },
             _ = shutdown.changed() => break "server shutting down".to_string(),
         }
-        // A partial frame never exceeds one header plus the largest body.
-        debug_assert!(buf.len() < HEADER_LEN + 65536 + chunk.len());
     };
     let _ = stream.shutdown().await;
     tracing::info!(%peer, %local, requests = tally.requests, "session ended: {why}");

@@ -10,9 +10,10 @@ use cpppo_cip::DataType;
 
 use crate::attribute::{encoded_len, out_of_range, Attribute};
 use crate::device::{class, Device};
-use crate::wire::{
-    parse_path, put_reply_header, reply, status, Put, Reader, Request, Segment, Status,
-};
+use cpppo_cip::epath::LogicalKind;
+use cpppo_cip::{EPath, MrRequest, Segment};
+
+use crate::wire::{put_reply_header, reply, status, Put, Reader, Status};
 
 /// Service codes.
 pub mod code {
@@ -60,34 +61,61 @@ enum Target {
 
 fn unknown_tag() -> Status {
     // As a Logix controller answers: path destination unknown, one extended word 0.
-    Status::ext(status::PATH_UNKNOWN, 0)
+    Status::ext(status::PATH_DESTINATION_UNKNOWN, 0)
 }
 
-fn resolve(dev: &Device, path: &[u8]) -> Result<Target, Status> {
-    let segs = parse_path(path).ok_or_else(|| Status::new(status::PATH_SEGMENT))?;
-    let element = |rest: &[Segment]| -> Result<usize, Status> {
+/// A request path as the simulator reads it.
+enum Seg<'a> {
+    Symbol(&'a [u8]),
+    Class(u32),
+    Instance(u32),
+    Attribute(u32),
+    Element(u32),
+}
+
+fn segments<'a>(path: &EPath<'a>) -> Result<Vec<Seg<'a>>, Status> {
+    path.segments()
+        .map(|seg| match seg {
+            Segment::Symbolic(name) => Ok(Seg::Symbol(name)),
+            Segment::Logical { kind, value, .. } => match kind {
+                LogicalKind::Class => Ok(Seg::Class(value)),
+                LogicalKind::Instance => Ok(Seg::Instance(value)),
+                LogicalKind::Attribute => Ok(Seg::Attribute(value)),
+                LogicalKind::Element => Ok(Seg::Element(value)),
+                _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
+            },
+            _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
+        })
+        .collect()
+}
+
+fn resolve(dev: &Device, path: &EPath<'_>) -> Result<Target, Status> {
+    let segs = segments(path)?;
+    let element = |rest: &[Seg<'_>]| -> Result<usize, Status> {
         match rest {
             [] => Ok(0),
-            [Segment::Element(e)] => usize::try_from(*e).map_err(|_| out_of_range()),
-            _ => Err(Status::new(status::PATH_SEGMENT)),
+            [Seg::Element(e)] => usize::try_from(*e).map_err(|_| out_of_range()),
+            _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
         }
     };
     match segs.as_slice() {
-        [Segment::Symbol(name), rest @ ..] => {
-            if matches!(rest.first(), Some(Segment::Symbol(_))) {
+        [Seg::Symbol(name), rest @ ..] => {
+            if matches!(rest.first(), Some(Seg::Symbol(_))) {
                 return Err(unknown_tag());
             }
+            let name = std::str::from_utf8(name).map_err(|_| unknown_tag())?;
             let tag = dev.tag(name).ok_or_else(unknown_tag)?;
             Ok(Target::Value(tag.attribute.clone(), element(rest)?))
         }
-        [Segment::Class(c), rest @ ..] => {
-            let class = u16::try_from(*c).map_err(|_| Status::new(status::PATH_UNKNOWN))?;
+        [Seg::Class(c), rest @ ..] => {
+            let class =
+                u16::try_from(*c).map_err(|_| Status::new(status::PATH_DESTINATION_UNKNOWN))?;
             let (instance, rest) = match rest {
-                [Segment::Instance(i), rest @ ..] => (Some(*i), rest),
+                [Seg::Instance(i), rest @ ..] => (Some(*i), rest),
                 _ => (None, rest),
             };
             let (attribute, rest) = match rest {
-                [Segment::Attribute(a), rest @ ..] => {
+                [Seg::Attribute(a), rest @ ..] => {
                     let a = u16::try_from(*a)
                         .map_err(|_| Status::new(status::ATTRIBUTE_NOT_SUPPORTED))?;
                     (Some(a), rest)
@@ -96,7 +124,7 @@ fn resolve(dev: &Device, path: &[u8]) -> Result<Target, Status> {
             };
             let cls = dev
                 .class(class)
-                .ok_or_else(|| Status::new(status::PATH_UNKNOWN))?;
+                .ok_or_else(|| Status::new(status::PATH_DESTINATION_UNKNOWN))?;
             if let Some(i) = instance {
                 // Instance 0 is the class itself (and where a tag-list upload starts).
                 if i != 0 && !cls.instances.contains_key(&i) {
@@ -116,7 +144,7 @@ fn resolve(dev: &Device, path: &[u8]) -> Result<Target, Status> {
                         let tag = dev.tag_by_symbol(i).ok_or_else(unknown_tag)?;
                         Ok(Target::Value(tag.attribute.clone(), el))
                     }
-                    _ => Err(Status::new(status::PATH_SEGMENT)),
+                    _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
                 };
             }
             Ok(Target::Object {
@@ -125,7 +153,7 @@ fn resolve(dev: &Device, path: &[u8]) -> Result<Target, Status> {
                 attribute,
             })
         }
-        _ => Err(Status::new(status::PATH_SEGMENT)),
+        _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
     }
 }
 
@@ -155,15 +183,15 @@ fn value_of(dev: &Device, target: Target) -> Result<(Arc<dyn Attribute>, usize),
 
 /// Execute one Message Router request (not a Connection Manager one); the reply is at most
 /// `limit` bytes where the service allows splitting (0x06 partial transfer beyond it).
-pub fn execute(dev: &Device, req: &Request<'_>, limit: usize) -> Vec<u8> {
+pub fn execute(dev: &Device, req: &MrRequest<'_>, limit: usize) -> Vec<u8> {
     match dispatch(dev, req, limit, 0) {
         Ok(out) => out,
         Err(st) => reply(req.service, &st),
     }
 }
 
-fn dispatch(dev: &Device, req: &Request<'_>, limit: usize, depth: u8) -> Result<Vec<u8>, Status> {
-    let target = resolve(dev, req.path)?;
+fn dispatch(dev: &Device, req: &MrRequest<'_>, limit: usize, depth: u8) -> Result<Vec<u8>, Status> {
+    let target = resolve(dev, &req.path)?;
     match req.service {
         code::MULTIPLE_SERVICE_PACKET => match target {
             Target::Object {
@@ -210,7 +238,7 @@ fn instance_of(dev: &Device, target: &Target) -> Result<(u16, u32), Status> {
         Target::Object {
             instance: Some(_), ..
         } => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
-        Target::Object { .. } => Err(Status::new(status::PATH_UNKNOWN)),
+        Target::Object { .. } => Err(Status::new(status::PATH_DESTINATION_UNKNOWN)),
         Target::Value(..) => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
     }
 }
@@ -243,7 +271,7 @@ fn single(dev: &Device, target: Target) -> Result<Arc<dyn Attribute>, Status> {
             .cloned()
             .ok_or_else(|| Status::new(status::ATTRIBUTE_NOT_SUPPORTED)),
         Target::Value(attr, 0) => Ok(attr),
-        _ => Err(Status::new(status::PATH_SEGMENT)),
+        _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
     }
 }
 
@@ -257,7 +285,7 @@ fn get_single(dev: &Device, service: u8, target: Target) -> Result<Vec<u8>, Stat
 /// Write a whole attribute from the front of `data`; returns the bytes consumed.
 fn set_whole(attr: &dyn Attribute, data: &[u8]) -> Result<usize, Status> {
     if !attr.settable() {
-        return Err(Status::new(status::NOT_SETTABLE));
+        return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
     }
     let n = encoded_len(attr.data_type(), data, attr.len())
         .ok_or_else(|| Status::new(status::NOT_ENOUGH_DATA))?;
@@ -265,10 +293,10 @@ fn set_whole(attr: &dyn Attribute, data: &[u8]) -> Result<usize, Status> {
     Ok(n)
 }
 
-fn set_single(dev: &Device, req: &Request<'_>, target: Target) -> Result<Vec<u8>, Status> {
+fn set_single(dev: &Device, req: &MrRequest<'_>, target: Target) -> Result<Vec<u8>, Status> {
     let attr = single(dev, target)?;
     if !attr.settable() {
-        return Err(Status::new(status::NOT_SETTABLE));
+        return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
     }
     let n = encoded_len(attr.data_type(), req.data, attr.len())
         .ok_or_else(|| Status::new(status::NOT_ENOUGH_DATA))?;
@@ -288,7 +316,7 @@ fn attribute_ids(r: &mut Reader<'_>) -> Result<Vec<u16>, Status> {
         .collect()
 }
 
-fn get_list(dev: &Device, req: &Request<'_>, target: Target) -> Result<Vec<u8>, Status> {
+fn get_list(dev: &Device, req: &MrRequest<'_>, target: Target) -> Result<Vec<u8>, Status> {
     let (c, i) = instance_of(dev, &target)?;
     let ids = attribute_ids(&mut Reader::new(req.data))?;
     let mut body = Vec::new();
@@ -320,7 +348,7 @@ fn get_list(dev: &Device, req: &Request<'_>, target: Target) -> Result<Vec<u8>, 
     Ok(out)
 }
 
-fn set_list(dev: &Device, req: &Request<'_>, target: Target) -> Result<Vec<u8>, Status> {
+fn set_list(dev: &Device, req: &MrRequest<'_>, target: Target) -> Result<Vec<u8>, Status> {
     let (c, i) = instance_of(dev, &target)?;
     let mut r = Reader::new(req.data);
     let count = r
@@ -361,7 +389,7 @@ fn set_list(dev: &Device, req: &Request<'_>, target: Target) -> Result<Vec<u8>, 
 /// then the requested attributes, as many as fit (0x06 when more remain).
 fn instance_list(
     dev: &Device,
-    req: &Request<'_>,
+    req: &MrRequest<'_>,
     target: Target,
     limit: usize,
 ) -> Result<Vec<u8>, Status> {
@@ -371,12 +399,12 @@ fn instance_list(
             instance,
             attribute: None,
         } => (class, instance.unwrap_or(0)),
-        _ => return Err(Status::new(status::PATH_SEGMENT)),
+        _ => return Err(Status::new(status::PATH_SEGMENT_ERROR)),
     };
     let ids = attribute_ids(&mut Reader::new(req.data))?;
     let cls = dev
         .class(c)
-        .ok_or_else(|| Status::new(status::PATH_UNKNOWN))?;
+        .ok_or_else(|| Status::new(status::PATH_DESTINATION_UNKNOWN))?;
     let mut body = Vec::new();
     let mut partial = false;
     for (id, inst) in cls.instances.range(start.max(1)..) {
@@ -394,11 +422,11 @@ fn instance_list(
         body.extend_from_slice(&entry);
     }
     if partial && body.is_empty() {
-        return Err(Status::new(status::GENERAL)); // one entry does not fit the connection
+        return Err(Status::new(status::GENERAL_ERROR)); // one entry does not fit the connection
     }
     let mut out = reply(
         req.service,
-        &Status::new(if partial { status::PARTIAL } else { 0 }),
+        &Status::new(if partial { status::PARTIAL_TRANSFER } else { 0 }),
     );
     out.extend_from_slice(&body);
     Ok(out)
@@ -416,7 +444,7 @@ fn check_range(attr: &dyn Attribute, start: usize, count: usize) -> Result<(), S
 }
 
 fn read_tag(
-    req: &Request<'_>,
+    req: &MrRequest<'_>,
     attr: &dyn Attribute,
     start: usize,
     limit: usize,
@@ -444,7 +472,7 @@ fn read_tag(
     put_reply_header(
         &mut out,
         req.service,
-        &Status::new(if partial { status::PARTIAL } else { 0 }),
+        &Status::new(if partial { status::PARTIAL_TRANSFER } else { 0 }),
     );
     out.put_u16(ty.code());
     out.extend_from_slice(chunk);
@@ -452,10 +480,10 @@ fn read_tag(
 }
 
 fn type_mismatch() -> Status {
-    Status::ext(status::GENERAL, status::EXT_TYPE_MISMATCH)
+    Status::ext(status::GENERAL_ERROR, status::EXT_TYPE_MISMATCH)
 }
 
-fn write_tag(req: &Request<'_>, attr: &dyn Attribute, start: usize) -> Result<Vec<u8>, Status> {
+fn write_tag(req: &MrRequest<'_>, attr: &dyn Attribute, start: usize) -> Result<Vec<u8>, Status> {
     let mut r = Reader::new(req.data);
     let ty_code = r.u16().ok_or_else(not_enough)?;
     if ty_code == 0x02A0 {
@@ -474,7 +502,7 @@ fn write_tag(req: &Request<'_>, attr: &dyn Attribute, start: usize) -> Result<Ve
         return Err(type_mismatch());
     }
     if !attr.settable() {
-        return Err(Status::new(status::NOT_SETTABLE));
+        return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
     }
     check_range(attr, start, count)?;
     let payload = r.rest();
@@ -485,7 +513,7 @@ fn write_tag(req: &Request<'_>, attr: &dyn Attribute, start: usize) -> Result<Ve
     } else {
         let size = ty.size().ok_or_else(type_mismatch)?;
         if offset % size != 0 || payload.len() % size != 0 {
-            return Err(Status::ext(status::GENERAL, 0x2104));
+            return Err(Status::ext(status::GENERAL_ERROR, 0x2104));
         }
         let first = start + offset / size;
         let n = payload.len() / size;
@@ -498,7 +526,7 @@ fn write_tag(req: &Request<'_>, attr: &dyn Attribute, start: usize) -> Result<Ve
 }
 
 fn read_modify_write(
-    req: &Request<'_>,
+    req: &MrRequest<'_>,
     attr: &dyn Attribute,
     start: usize,
 ) -> Result<Vec<u8>, Status> {
@@ -520,7 +548,7 @@ fn read_modify_write(
     Ok(reply(req.service, &Status::new(0)))
 }
 
-fn multiple(dev: &Device, req: &Request<'_>, limit: usize) -> Result<Vec<u8>, Status> {
+fn multiple(dev: &Device, req: &MrRequest<'_>, limit: usize) -> Result<Vec<u8>, Status> {
     let mut r = Reader::new(req.data);
     let count = usize::from(r.u16().ok_or_else(not_enough)?);
     let offsets: Vec<usize> = (0..count)
@@ -535,8 +563,8 @@ fn multiple(dev: &Device, req: &Request<'_>, limit: usize) -> Result<Vec<u8>, St
         let bytes = req
             .data
             .get(start..end)
-            .ok_or_else(|| Status::new(status::INVALID_VALUE))?;
-        let one = match Request::parse(bytes) {
+            .ok_or_else(|| Status::new(status::INVALID_ATTRIBUTE_VALUE))?;
+        let one = match MrRequest::parse(bytes).ok() {
             Some(embedded) => match dispatch(dev, &embedded, limit.saturating_sub(used), 1) {
                 Ok(out) => out,
                 Err(st) => reply(embedded.service, &st),
@@ -548,7 +576,11 @@ fn multiple(dev: &Device, req: &Request<'_>, limit: usize) -> Result<Vec<u8>, St
         replies.push(one);
     }
     let mut out = Vec::with_capacity(used);
-    let general = if failed { status::EMBEDDED_ERROR } else { 0 };
+    let general = if failed {
+        status::EMBEDDED_SERVICE_ERROR
+    } else {
+        0
+    };
     put_reply_header(&mut out, req.service, &Status::new(general));
     out.put_u16(count as u16);
     let mut at = 2 + 2 * count;

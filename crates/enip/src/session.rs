@@ -13,44 +13,16 @@ use std::time::{Duration, Instant};
 
 use crate::device::{class, Device};
 use crate::services::{code, execute};
-use crate::wire::{
-    parse_cpf, parse_path, put_cpf, put_reply_header, reply, status, Header, Put, Reader, Request,
-    Segment, Status, HEADER_LEN,
-};
+use cpppo_cip::cpf::{self, Item};
+use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData};
+use cpppo_cip::epath::LogicalKind;
+use cpppo_cip::list::{Identity as IdentityItem, Service as ServiceItem, Sockaddr};
+use cpppo_cip::{EPath, MrRequest, Padding, Segment};
 
-/// Encapsulation commands.
-pub mod command {
-    /// No operation: no reply.
-    pub const NOP: u16 = 0x0000;
-    /// List Services.
-    pub const LIST_SERVICES: u16 = 0x0004;
-    /// List Identity.
-    pub const LIST_IDENTITY: u16 = 0x0063;
-    /// List Interfaces.
-    pub const LIST_INTERFACES: u16 = 0x0064;
-    /// Register Session.
-    pub const REGISTER_SESSION: u16 = 0x0065;
-    /// Unregister Session: no reply, the connection closes.
-    pub const UNREGISTER_SESSION: u16 = 0x0066;
-    /// Send RR Data (unconnected).
-    pub const SEND_RR_DATA: u16 = 0x006F;
-    /// Send Unit Data (connected).
-    pub const SEND_UNIT_DATA: u16 = 0x0070;
-}
+use crate::wire::{put_reply_header, reply, status, Put, Reader, Status};
 
 /// Encapsulation status codes.
-pub mod encap_status {
-    /// Invalid or unsupported command.
-    pub const INVALID_COMMAND: u32 = 0x0001;
-    /// Poorly formed or incorrect command data.
-    pub const INCORRECT_DATA: u32 = 0x0003;
-    /// Invalid session handle.
-    pub const INVALID_SESSION: u32 = 0x0064;
-    /// Invalid length.
-    pub const INVALID_LENGTH: u32 = 0x0065;
-    /// Unsupported protocol revision.
-    pub const UNSUPPORTED_PROTOCOL: u32 = 0x0069;
-}
+pub use cpppo_cip::encap::status as encap_status;
 
 /// Largest Message Router reply on an unconnected request (as the Python cpppo: 488 data
 /// bytes after a Read Tag reply's header and type).
@@ -135,12 +107,6 @@ fn fresh_id() -> u32 {
     }
 }
 
-/// The length of the frame at the start of `buf`, once its header is complete.
-pub fn frame_len(buf: &[u8]) -> Option<usize> {
-    let len = u16::from_le_bytes([*buf.get(2)?, *buf.get(3)?]);
-    Some(HEADER_LEN + usize::from(len))
-}
-
 /// One client's session.
 pub struct Session {
     shared: Arc<Shared>,
@@ -185,68 +151,112 @@ impl Session {
 
     /// Handle one complete frame (header and body) that arrived over TCP on `local`.
     pub fn on_frame(&mut self, frame: &[u8], local: SocketAddr, now: Instant) -> Outcome {
-        let Some(h) = Header::parse(frame) else {
-            return Outcome::Close;
+        let repr = match Repr::parse_bytes(frame) {
+            Ok(repr) => repr,
+            Err(e) => {
+                // Complete but wrong: answer with the status the codec assigns.
+                let Ok(packet) = encap::Packet::new_checked(frame) else {
+                    return Outcome::Close;
+                };
+                let h = Header::parse(&packet);
+                let st = encap::error_status(h.command, usize::from(packet.length()), &e);
+                return Outcome::Reply(emit(h.reply(st), Body::Empty));
+            }
         };
-        let body = frame.get(HEADER_LEN..).unwrap_or_default();
-        if let Some(out) = list_reply(&self.shared, &h, body, local) {
+        let h = repr.header;
+        if let Some(out) = list_reply(&self.shared, &h, local) {
             return Outcome::Reply(out);
         }
-        match h.command {
-            command::NOP => Outcome::Silent,
-            command::UNREGISTER_SESSION => Outcome::Close,
-            command::REGISTER_SESSION => Outcome::Reply(self.register(&h, body)),
-            command::SEND_RR_DATA | command::SEND_UNIT_DATA => {
-                if self.handle == 0 || h.session != self.handle {
-                    return Outcome::Reply(h.reply(h.session, encap_status::INVALID_SESSION, &[]));
+        match (h.command, repr.body) {
+            (Command::Nop, _) => Outcome::Silent,
+            (Command::UnRegisterSession, _) => Outcome::Close,
+            (Command::RegisterSession, Body::Register(reg)) => {
+                if reg.protocol_version != encap::PROTOCOL_VERSION {
+                    let out = Header {
+                        session: 0,
+                        ..h.reply(encap_status::UNSUPPORTED_PROTOCOL)
+                    };
+                    return Outcome::Reply(emit(out, Body::Register(reg)));
                 }
-                let result = if h.command == command::SEND_RR_DATA {
-                    self.send_rr_data(body, now)
-                } else {
-                    self.send_unit_data(body, now)
-                };
-                Outcome::Reply(match result {
-                    Some(out) => h.reply(self.handle, 0, &out),
-                    None => h.reply(self.handle, encap_status::INCORRECT_DATA, &[]),
-                })
+                if self.handle == 0 {
+                    self.handle = fresh_id();
+                }
+                Outcome::Reply(emit(
+                    Header {
+                        session: self.handle,
+                        ..h.reply(0)
+                    },
+                    Body::Register(reg),
+                ))
             }
-            _ => Outcome::Reply(h.reply(h.session, encap_status::INVALID_COMMAND, &[])),
+            (Command::RegisterSession, _) => {
+                Outcome::Reply(emit(h.reply(encap_status::INVALID_LENGTH), Body::Empty))
+            }
+            (Command::SendRRData | Command::SendUnitData, body) => {
+                if self.handle == 0 || h.session != self.handle {
+                    return Outcome::Reply(emit(
+                        h.reply(encap_status::INVALID_SESSION),
+                        Body::Empty,
+                    ));
+                }
+                let Body::SendData(data) = body else {
+                    return Outcome::Reply(emit(
+                        h.reply(encap_status::INCORRECT_DATA),
+                        Body::Empty,
+                    ));
+                };
+                let out = if h.command == Command::SendRRData {
+                    self.send_rr_data(&data, now, |reply| {
+                        emit(
+                            h.reply(0),
+                            Body::SendData(SendData {
+                                cpf: two(Item::NullAddress, Item::UnconnectedData(reply)),
+                                ..data
+                            }),
+                        )
+                    })
+                } else {
+                    self.send_unit_data(&data, now, |t_o_id, sequence, reply| {
+                        let items = two(
+                            Item::ConnectedAddress {
+                                connection_id: t_o_id,
+                            },
+                            Item::ConnectedData {
+                                sequence,
+                                data: reply,
+                            },
+                        );
+                        emit(h.reply(0), Body::SendData(SendData { cpf: items, ..data }))
+                    })
+                };
+                Outcome::Reply(
+                    out.unwrap_or_else(|| emit(h.reply(encap_status::INCORRECT_DATA), Body::Empty)),
+                )
+            }
+            _ => Outcome::Reply(emit(h.reply(encap_status::INVALID_COMMAND), Body::Empty)),
         }
     }
 
-    fn register(&mut self, h: &Header, body: &[u8]) -> Vec<u8> {
-        let mut r = Reader::new(body);
-        let (Some(version), Some(_options)) = (r.u16(), r.u16()) else {
-            return h.reply(0, encap_status::INVALID_LENGTH, body);
-        };
-        if version != 1 || body.len() != 4 {
-            return h.reply(0, encap_status::UNSUPPORTED_PROTOCOL, body);
-        }
-        if self.handle == 0 {
-            self.handle = fresh_id();
-        }
-        h.reply(self.handle, 0, body)
-    }
-
-    fn send_rr_data(&mut self, body: &[u8], now: Instant) -> Option<Vec<u8>> {
-        let items = parse_cpf(body.get(6..)?)?;
-        let (_, request) = items.iter().find(|(kind, _)| *kind == 0x00B2)?;
-        let req = Request::parse(request)?;
+    fn send_rr_data(
+        &mut self,
+        data: &SendData<'_>,
+        now: Instant,
+        wrap: impl FnOnce(&[u8]) -> Vec<u8>,
+    ) -> Option<Vec<u8>> {
+        let req = MrRequest::parse(data.cpf.unconnected_data()?).ok()?;
         let reply = self.unconnected(&req, now, 0);
-        // Interface handle and timeout are echoed.
-        let mut out = body.get(..6)?.to_vec();
-        put_cpf(&mut out, &[(0x0000, &[]), (0x00B2, &reply)]);
-        Some(out)
+        Some(wrap(&reply))
     }
 
-    fn send_unit_data(&mut self, body: &[u8], now: Instant) -> Option<Vec<u8>> {
-        let items = parse_cpf(body.get(6..)?)?;
-        let (_, addr) = items.iter().find(|(kind, _)| *kind == 0x00A1)?;
-        let (_, data) = items.iter().find(|(kind, _)| *kind == 0x00B1)?;
-        let id = Reader::new(addr).u32()?;
-        let mut r = Reader::new(data);
-        let sequence = r.u16()?;
-        let req = Request::parse(r.rest())?;
+    fn send_unit_data(
+        &mut self,
+        data: &SendData<'_>,
+        now: Instant,
+        wrap: impl FnOnce(u32, u16, &[u8]) -> Vec<u8>,
+    ) -> Option<Vec<u8>> {
+        let id = data.cpf.connection_id()?;
+        let (sequence, message) = data.cpf.connected_data()?;
+        let req = MrRequest::parse(message).ok()?;
         self.expire(now);
         let (t_o_id, limit) = match self.connections.get_mut(&id) {
             Some(c) => {
@@ -267,19 +277,11 @@ impl Session {
         } else {
             execute(&self.shared.device, &req, limit)
         };
-        let mut item = Vec::with_capacity(2 + reply.len());
-        item.put_u16(sequence);
-        item.extend_from_slice(&reply);
-        let mut out = body.get(..6)?.to_vec();
-        put_cpf(
-            &mut out,
-            &[(0x00A1, &t_o_id.to_le_bytes()), (0x00B1, &item)],
-        );
-        Some(out)
+        Some(wrap(t_o_id, sequence, &reply))
     }
 
     /// An unconnected request: to the Connection Manager, or to the device.
-    fn unconnected(&mut self, req: &Request<'_>, now: Instant, depth: u8) -> Vec<u8> {
+    fn unconnected(&mut self, req: &MrRequest<'_>, now: Instant, depth: u8) -> Vec<u8> {
         if is_connection_manager(req) {
             self.connection_manager(req, now, depth)
         } else {
@@ -287,7 +289,7 @@ impl Session {
         }
     }
 
-    fn connection_manager(&mut self, req: &Request<'_>, now: Instant, depth: u8) -> Vec<u8> {
+    fn connection_manager(&mut self, req: &MrRequest<'_>, now: Instant, depth: u8) -> Vec<u8> {
         match req.service {
             code::READ_FRAGMENTED if depth == 0 => self.unconnected_send(req, now),
             code::FORWARD_OPEN | code::LARGE_FORWARD_OPEN => self.forward_open(req, now),
@@ -298,7 +300,7 @@ impl Session {
 
     /// Unconnected Send (0x52 to @6/1): check the route path, answer with the embedded
     /// request's own reply (not wrapped).
-    fn unconnected_send(&mut self, req: &Request<'_>, now: Instant) -> Vec<u8> {
+    fn unconnected_send(&mut self, req: &MrRequest<'_>, now: Instant) -> Vec<u8> {
         let mut r = Reader::new(req.data);
         let parsed = (|| {
             let _priority = r.u8()?;
@@ -325,9 +327,9 @@ impl Session {
             out.put_u8(0);
             return out;
         }
-        match Request::parse(embedded) {
-            Some(inner) => self.unconnected(&inner, now, 1),
-            None => reply(req.service, &Status::new(status::NOT_ENOUGH_DATA)),
+        match MrRequest::parse(embedded) {
+            Ok(inner) => self.unconnected(&inner, now, 1),
+            Err(_) => reply(req.service, &Status::new(status::NOT_ENOUGH_DATA)),
         }
     }
 
@@ -335,22 +337,18 @@ impl Session {
         match &self.shared.route {
             RoutePolicy::Any => true,
             RoutePolicy::Exactly(want) => {
-                let Some(segs) = parse_path(route) else {
+                let Ok(path) = EPath::parse(route, Padding::Padded) else {
                     return false;
                 };
-                let got: Vec<(u16, Vec<u8>)> = segs
-                    .into_iter()
-                    .filter_map(|s| match s {
-                        Segment::Port(p, l) => Some((p, l)),
-                        _ => None,
-                    })
-                    .collect();
-                &got == want
+                let mut got = path.segments();
+                want.iter().all(|(port, link)| {
+                    matches!(got.next(), Some(Segment::Port { port: p, link: l }) if p == *port && l == link.as_slice())
+                }) && got.next().is_none()
             }
         }
     }
 
-    fn forward_open(&mut self, req: &Request<'_>, now: Instant) -> Vec<u8> {
+    fn forward_open(&mut self, req: &MrRequest<'_>, now: Instant) -> Vec<u8> {
         let large = req.service == code::LARGE_FORWARD_OPEN;
         let mut r = Reader::new(req.data);
         let parsed = (|| {
@@ -452,7 +450,7 @@ impl Session {
         out
     }
 
-    fn forward_close(&mut self, req: &Request<'_>) -> Vec<u8> {
+    fn forward_close(&mut self, req: &MrRequest<'_>) -> Vec<u8> {
         let mut r = Reader::new(req.data);
         let parsed = (|| {
             let _priority = r.u8()?;
@@ -483,66 +481,78 @@ impl Session {
     }
 }
 
-fn is_connection_manager(req: &Request<'_>) -> bool {
+/// Emit a reply frame (our replies always fit the 16-bit length).
+fn emit(header: Header, body: Body<'_>) -> Vec<u8> {
+    Repr { header, body }.to_vec().unwrap_or_default()
+}
+
+/// A two-item CPF list.
+fn two<'a>(a: Item<'a>, b: Item<'a>) -> cpf::Repr<'a> {
+    // Two items always fit (cpf::MAX_ITEMS is larger).
+    cpf::Repr::from_items(&[a, b]).unwrap_or_default()
+}
+
+fn is_connection_manager(req: &MrRequest<'_>) -> bool {
+    let mut segs = req.path.segments();
     matches!(
-        parse_path(req.path).as_deref(),
-        Some([Segment::Class(c), Segment::Instance(1)]) if *c == u32::from(class::CONNECTION_MANAGER)
+        (segs.next(), segs.next(), segs.next()),
+        (
+            Some(Segment::Logical { kind: LogicalKind::Class, value: c, .. }),
+            Some(Segment::Logical { kind: LogicalKind::Instance, value: 1, .. }),
+            None
+        ) if c == u32::from(class::CONNECTION_MANAGER)
     )
 }
 
-/// The ListIdentity CPF item body (type 0x000C) for a request that arrived on `local`.
-pub fn identity_item(dev: &Device, local: SocketAddr) -> Vec<u8> {
+/// The ListIdentity item for a request that arrived on `local`.
+pub fn identity_item(dev: &Device, local: SocketAddr) -> IdentityItem<'_> {
     let id = dev.identity();
-    let mut item = Vec::new();
-    item.put_u16(1);
-    item.extend_from_slice(&2u16.to_be_bytes());
-    item.extend_from_slice(&local.port().to_be_bytes());
-    match local {
-        SocketAddr::V4(a) => item.extend_from_slice(&a.ip().octets()),
-        SocketAddr::V6(_) => item.extend_from_slice(&[0; 4]),
-    }
-    item.extend_from_slice(&[0; 8]);
-    item.put_u16(id.vendor);
-    item.put_u16(id.device_type);
-    item.put_u16(id.product_code);
-    item.extend_from_slice(&id.revision);
-    item.put_u16(id.status);
-    item.put_u32(id.serial);
+    let addr = match local {
+        SocketAddr::V4(a) => *a.ip(),
+        SocketAddr::V6(_) => std::net::Ipv4Addr::UNSPECIFIED,
+    };
     let name = id.product_name.as_bytes();
-    let name = name.get(..255).unwrap_or(name);
-    item.put_u8(name.len() as u8);
-    item.extend_from_slice(name);
-    item.put_u8(id.state);
-    item
+    IdentityItem {
+        protocol_version: 1,
+        socket: Sockaddr {
+            family: 2,
+            port: local.port(),
+            addr,
+            zero: [0; 8],
+        },
+        vendor_id: id.vendor,
+        device_type: id.device_type,
+        product_code: id.product_code,
+        revision_major: id.revision[0],
+        revision_minor: id.revision[1],
+        status: id.status,
+        serial_number: id.serial,
+        product_name: name.get(..255).unwrap_or(name),
+        state: id.state,
+    }
 }
 
 /// The reply to a ListServices / ListIdentity / ListInterfaces request (over TCP or UDP),
 /// or `None` for any other command.
-pub fn list_reply(shared: &Shared, h: &Header, _body: &[u8], local: SocketAddr) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    match h.command {
-        command::LIST_SERVICES => {
-            let mut item = Vec::new();
-            item.put_u16(1);
-            // CIP encapsulation over TCP (bit 5); no class 0/1 UDP I/O. The name as cpppo
-            // and its clients have it: NUL-terminated, 15 bytes.
-            item.put_u16(0x0020);
-            item.extend_from_slice(b"Communications\0");
-            put_cpf(&mut body, &[(0x0100, &item)]);
-        }
-        command::LIST_IDENTITY => {
-            let item = identity_item(&shared.device, local);
-            put_cpf(&mut body, &[(0x000C, &item)]);
-        }
-        command::LIST_INTERFACES => body.put_u16(0),
+pub fn list_reply(shared: &Shared, h: &Header, local: SocketAddr) -> Option<Vec<u8>> {
+    let item = match h.command {
+        Command::ListServices => Item::Service(ServiceItem {
+            version: 1,
+            // CIP encapsulation over TCP; no class 0/1 UDP I/O. The name as cpppo and its
+            // clients have it: NUL-terminated, 15 bytes.
+            capability: ServiceItem::CAPABILITY_TCP,
+            name: b"Communications\0",
+        }),
+        Command::ListIdentity => Item::Identity(identity_item(&shared.device, local)),
+        Command::ListInterfaces => return Some(emit(h.reply(0), Body::Items(cpf::Repr::new()))),
         _ => return None,
-    }
-    Some(h.reply(h.session, 0, &body))
+    };
+    let items = cpf::Repr::from_items(&[item]).unwrap_or_default();
+    Some(emit(h.reply(0), Body::Items(items)))
 }
 
 /// Answer one UDP datagram: only the List commands are served over UDP.
 pub fn on_datagram(shared: &Shared, packet: &[u8], local: SocketAddr) -> Option<Vec<u8>> {
-    let h = Header::parse(packet)?;
-    let body = packet.get(HEADER_LEN..HEADER_LEN + usize::from(h.length))?;
-    list_reply(shared, &h, body, local)
+    let repr = cpppo_cip::frame::decode_datagram(packet).ok()?;
+    list_reply(shared, &repr.header, local)
 }
