@@ -1,0 +1,135 @@
+//! Operations shown in the same syntax they are parsed from.
+
+use std::fmt;
+
+use super::lex::name_start;
+use super::{Link, Operation, Segment, Value};
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Link::Number(n) => write!(f, "{n}"),
+            Link::Address(a) => write!(f, "{a:?}"),
+        }
+    }
+}
+
+impl Segment {
+    fn json(&self) -> String {
+        match self {
+            Segment::Symbolic(s) => {
+                format!("{{\"symbolic\":{}}}", serde_json::Value::from(s.as_str()))
+            }
+            Segment::Class(n) => format!("{{\"class\":{n}}}"),
+            Segment::Instance(n) => format!("{{\"instance\":{n}}}"),
+            Segment::Attribute(n) => format!("{{\"attribute\":{n}}}"),
+            Segment::Element(n) => format!("{{\"element\":{n}}}"),
+            Segment::Connection(n) => format!("{{\"connection\":{n}}}"),
+            Segment::Member(n) => format!("{{\"member\":{n}}}"),
+            Segment::Port { port, link } => format!("{{\"port\":{port},\"link\":{link}}}"),
+        }
+    }
+}
+
+/// Whether `s` lexes as one plain name.
+fn plain_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(name_start)
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == ':')
+}
+
+fn fmt_path(op: &Operation, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let ranged = op.range.is_some();
+    let len = op.path.len();
+    // The trailing element belongs to the range, written as [first-last].
+    let path = match (ranged, op.path.last()) {
+        (true, Some(Segment::Element(_))) => op.path.get(..len - 1).unwrap_or_default(),
+        _ => &op.path[..],
+    };
+    let symbolic = path.iter().enumerate().all(|(i, s)| match s {
+        Segment::Symbolic(name) => plain_name(name),
+        // An element between members: `Name[n].Member`.
+        Segment::Element(_) => {
+            i > 0
+                && matches!(path.get(i - 1), Some(Segment::Symbolic(_)))
+                && matches!(path.get(i + 1), Some(Segment::Symbolic(_)))
+        }
+        _ => false,
+    }) && matches!(path.first(), Some(Segment::Symbolic(_)));
+    if symbolic {
+        for (i, s) in path.iter().enumerate() {
+            match s {
+                Segment::Symbolic(name) if i == 0 => f.write_str(name)?,
+                Segment::Symbolic(name) => write!(f, ".{name}")?,
+                Segment::Element(n) => write!(f, "[{n}]")?,
+                _ => {}
+            }
+        }
+        return Ok(());
+    }
+    f.write_str("@")?;
+    for (i, s) in path.iter().enumerate() {
+        if i > 0 {
+            f.write_str("/")?;
+        }
+        match (i, s) {
+            (0, Segment::Class(n))
+            | (1, Segment::Instance(n))
+            | (2, Segment::Attribute(n))
+            | (3, Segment::Element(n)) => write!(f, "{n}")?,
+            _ => f.write_str(&s.json())?,
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int(n) => write!(f, "{n}"),
+            Value::Real(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 => {
+                write!(f, "{x:.1}")
+            }
+            Value::Real(x) => write!(f, "{x}"),
+            Value::Bool(b) => write!(f, "{}", u8::from(*b)),
+            Value::Text(s) => write!(f, "\"{}\"", s.replace('"', "\"\"")),
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_path(self, f)?;
+        if let Some((first, last)) = self.range {
+            if first == last {
+                write!(f, "[{first}]")?;
+            } else {
+                write!(f, "[{first}-{last}]")?;
+            }
+        }
+        let from_range = self.range.map(|(a, b)| b - a + 1);
+        let from_values = self
+            .write
+            .as_ref()
+            .filter(|_| self.offset.is_none())
+            .and_then(|w| u32::try_from(w.values.len()).ok());
+        if let Some(n) = self
+            .count
+            .filter(|&n| Some(n) != from_range && Some(n) != from_values)
+        {
+            write!(f, "*{n}")?;
+        }
+        if let Some(o) = self.offset {
+            write!(f, "+{o}")?;
+        }
+        if let Some(w) = &self.write {
+            write!(f, "=({})", w.data_type)?;
+            for (i, v) in w.values.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "{v}")?;
+            }
+        }
+        Ok(())
+    }
+}
