@@ -15,6 +15,10 @@
 //! [`status::INSUFFICIENT_MEMORY`]) and its data is then discarded as it streams in, without
 //! being buffered, so the next frame on the connection decodes normally.
 //!
+//! A runtime that keeps its own buffer (a `tokio_util::codec::Decoder` over `BytesMut`, say) can
+//! skip [`Decoder`] and use the two stateless pieces it is built from: [`frame_len`] says whether
+//! a whole frame is buffered and how long it is, then `Repr::parse_bytes` decodes it in place.
+//!
 //! Errors inside a complete frame (CPF counts or item lengths that disagree, a RegisterSession of
 //! the wrong length) consume that frame too; the runtime answers with [`FrameError::status`] and
 //! decides whether to keep the connection.
