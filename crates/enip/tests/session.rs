@@ -1,0 +1,261 @@
+//! The session state machine without sockets: connections, sizes, timeouts, routing policy,
+//! Multiple Service Packet and concurrent access to one tag.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use cpppo_enip::session::{Outcome, RoutePolicy, LARGE_CONNECTION_MAX};
+
+fn fo(large: bool, size: u16, serial: u16, rpi_us: u32, multiplier: u8) -> Vec<u8> {
+    let mut d = vec![0x0A, 0x05];
+    d.extend_from_slice(&0u32.to_le_bytes());
+    d.extend_from_slice(&0xCAFE_0000u32.to_le_bytes());
+    d.extend_from_slice(&serial.to_le_bytes());
+    d.extend_from_slice(&0x1009u16.to_le_bytes());
+    d.extend_from_slice(&0x1234_5678u32.to_le_bytes());
+    d.extend_from_slice(&[multiplier, 0, 0, 0]);
+    for _ in 0..2 {
+        d.extend_from_slice(&rpi_us.to_le_bytes());
+        if large {
+            d.extend_from_slice(&(0x4200_0000u32 | u32::from(size)).to_le_bytes());
+        } else {
+            d.extend_from_slice(&(0x4200u16 | size).to_le_bytes());
+        }
+    }
+    d.extend_from_slice(&hex("a303010020022401"));
+    let mut mr = vec![
+        if large { 0x5B } else { 0x54 },
+        0x02,
+        0x20,
+        0x06,
+        0x24,
+        0x01,
+    ];
+    mr.extend_from_slice(&d);
+    mr
+}
+
+/// A SendUnitData frame on connection `id`.
+fn unit(id: u32, seq: u16, mr: &[u8]) -> Vec<u8> {
+    let mut body = vec![0u8; 6];
+    body.extend_from_slice(&2u16.to_le_bytes());
+    body.extend_from_slice(&[0xA1, 0, 4, 0]);
+    body.extend_from_slice(&id.to_le_bytes());
+    body.extend_from_slice(&[0xB1, 0]);
+    body.extend_from_slice(&((mr.len() + 2) as u16).to_le_bytes());
+    body.extend_from_slice(&seq.to_le_bytes());
+    body.extend_from_slice(mr);
+    let mut f = vec![0x70, 0];
+    f.extend_from_slice(&(body.len() as u16).to_le_bytes());
+    f.extend_from_slice(&[0; 20]);
+    f.extend_from_slice(&body);
+    f
+}
+
+/// (T->O id, sequence, CIP reply) of a SendUnitData reply.
+fn unit_reply(r: &[u8]) -> (u32, u16, Vec<u8>) {
+    (
+        u32::from_le_bytes(r[36..40].try_into().unwrap()),
+        u16::from_le_bytes(r[44..46].try_into().unwrap()),
+        r[46..].to_vec(),
+    )
+}
+
+fn open(c: &mut Client, large: bool, size: u16, serial: u16, rpi: u32, mult: u8) -> u32 {
+    let r = c.cip(&rr(&fo(large, size, serial, rpi, mult)));
+    assert_eq!(
+        &r[..4],
+        &[if large { 0xDB } else { 0xD4 }, 0, 0, 0],
+        "{}",
+        to_hex(&r)
+    );
+    u32::from_le_bytes(r[4..8].try_into().unwrap())
+}
+
+fn read_scada(count: u16) -> Vec<u8> {
+    let mut mr = hex("4c04910553434144410 0".replace(' ', "").as_str());
+    mr.extend_from_slice(&count.to_le_bytes());
+    mr
+}
+
+#[test]
+fn large_forward_open_negotiates_size_and_replies_fill_it() {
+    let mut c = Client::new(shared(RoutePolicy::Any));
+    let id = open(&mut c, true, 4002, 1, 2_000_000, 7);
+    let conn = &c.session.connections()[&id];
+    assert_eq!(
+        (conn.o_t_size, conn.t_o_size, conn.t_o_id),
+        (4002, 4002, 0xCAFE_0000)
+    );
+    assert_eq!(conn.timeout, Duration::from_micros(2_000_000 * 512));
+    let (t_o, seq, reply) = unit_reply(&c.reply(&unit(id, 42, &read_scada(1000))));
+    assert_eq!((t_o, seq), (0xCAFE_0000, 42));
+    assert_eq!((&reply[..4], reply.len()), (&[0xCC, 0, 0, 0][..], 2006));
+    // The same read on a 504-byte Forward Open connection is a partial transfer.
+    let small = open(&mut c, false, 504, 2, 2_000_000, 0);
+    let (_, _, reply) = unit_reply(&c.reply(&unit(small, 1, &read_scada(1000))));
+    assert_eq!(&reply[..4], &[0xCC, 0, 0x06, 0]);
+    assert!(reply.len() <= 502);
+}
+
+#[test]
+fn oversized_connections_are_refused() {
+    let mut c = Client::new(shared(RoutePolicy::Any));
+    let r = c.cip(&rr(&fo(true, LARGE_CONNECTION_MAX as u16 + 1, 1, 1000, 0)));
+    assert_eq!(to_hex(&r[..6]), "db0001010901"); // 0x01 / 0x0109 invalid connection size
+    let r = c.cip(&rr(&fo(false, 0x1FF, 1, 1000, 0)));
+    assert_eq!(&r[..4], &[0xD4, 0, 0, 0]);
+    assert!(c.session.connections().len() == 1);
+}
+
+#[test]
+fn idle_connections_time_out_after_rpi_times_multiplier() {
+    let mut c = Client::new(shared(RoutePolicy::Any));
+    let id = open(&mut c, true, 4000, 1, 10_000, 1); // 10 ms x 8 = 80 ms
+    c.now += Duration::from_millis(70);
+    let (_, _, reply) = unit_reply(&c.reply(&unit(id, 1, &read_scada(1))));
+    assert_eq!(
+        &reply[..4],
+        &[0xCC, 0, 0, 0],
+        "used in time: deadline moves"
+    );
+    c.now += Duration::from_millis(79);
+    assert_eq!(c.session.next_deadline().map(|d| d > c.now), Some(true));
+    c.now += Duration::from_millis(2);
+    let (t_o, _, reply) = unit_reply(&c.reply(&unit(id, 2, &read_scada(1))));
+    assert_eq!((t_o, to_hex(&reply)), (0, "cc00010107 01".replace(' ', "")));
+    assert!(c.session.connections().is_empty());
+}
+
+#[test]
+fn forward_close_removes_the_connection() {
+    let mut c = Client::new(shared(RoutePolicy::Any));
+    let id = open(&mut c, false, 500, 0x77, 1_000_000, 0);
+    let mut fc = hex("4e02200624010a05");
+    fc.extend_from_slice(&0x77u16.to_le_bytes());
+    fc.extend_from_slice(&0x1009u16.to_le_bytes());
+    fc.extend_from_slice(&0x1234_5678u32.to_le_bytes());
+    fc.extend_from_slice(&hex("0300010020022401"));
+    assert_eq!(&c.cip(&rr(&fc))[..4], &[0xCE, 0, 0, 0]);
+    assert!(!c.session.connections().contains_key(&id));
+    assert_eq!(&c.cip(&rr(&fc))[..6], &[0xCE, 0, 1, 1, 0x07, 0x01]);
+}
+
+#[test]
+fn connected_multiple_service_packet_and_tag_list() {
+    let mut c = Client::new(shared(RoutePolicy::Any));
+    let id = open(&mut c, true, 4000, 1, 1_000_000, 3);
+    for name in [
+        "pycomm3_multiple_service_packet",
+        "pylogix_multiple_service_packet",
+    ] {
+        let v = vector(&format!("clients/{name}"));
+        let mr = &v.request[46..];
+        let (_, _, reply) = unit_reply(&c.reply(&unit(id, 5, mr)));
+        assert_eq!(&reply[..4], &[0x8A, 0, 0, 0], "{name}: {}", to_hex(&reply));
+        assert_eq!(u16::from_le_bytes([reply[4], reply[5]]), 3);
+    }
+    for name in [
+        "pycomm3_get_instance_attribute_list_0x55",
+        "pylogix_get_instance_attribute_list_0x55",
+    ] {
+        let v = vector(&format!("clients/{name}"));
+        let (_, _, reply) = unit_reply(&c.reply(&unit(id, 6, &v.request[46..])));
+        assert_eq!(&reply[..4], &[0xD5, 0, 0, 0], "{name}");
+        assert!(reply.windows(5).any(|w| w == b"SCADA"), "{name}");
+    }
+    for name in [
+        "pycomm3_get_attribute_list_0x03",
+        "pylogix_get_attribute_list_0x03",
+    ] {
+        let v = vector(&format!("clients/{name}"));
+        let (_, _, reply) = unit_reply(&c.reply(&unit(id, 7, &v.request[46..])));
+        // count 1, the attribute asked for, status 0, then 8 bytes of microseconds
+        let attr = v.request[v.request.len() - 2];
+        assert_eq!(
+            &reply[..10],
+            &[0x83, 0, 0, 0, 1, 0, attr, 0, 0, 0],
+            "{name}: {}",
+            to_hex(&reply)
+        );
+        assert_eq!(reply.len(), 4 + 2 + 4 + 8, "{name}");
+    }
+    // pycomm3 sends its Write Tag twice in one item: the trailing copy is ignored.
+    let v = vector("clients/pycomm3_write_tag");
+    let (_, _, reply) = unit_reply(&c.reply(&unit(id, 8, &v.request[46..])));
+    assert_eq!(to_hex(&reply), "cd000000");
+}
+
+#[test]
+fn route_path_policy() {
+    let only_1_0 = RoutePolicy::Exactly(vec![(1, vec![0])]);
+    let mut c = Client::new(shared(only_1_0));
+    // cpppo's client sends port 1 link 0: served.
+    assert_eq!(
+        to_hex(&c.cip(&vector("read_tag_unconnected_send").request)),
+        "cc000000c3000000"
+    );
+    // pycomm3 via port 1 link 2: refused with a routing error.
+    let mut us = hex("520220062401059d0c00");
+    us.extend_from_slice(&read_scada(1));
+    us.extend_from_slice(&hex("01000102"));
+    let r = c.cip(&rr(&us));
+    assert_eq!(&r[..6], &[0xD2, 0, 0x01, 1, 0x12, 0x03]);
+    // A simple request (no Unconnected Send) is always served.
+    assert_eq!(
+        to_hex(&c.cip(&vector("read_tag").request)),
+        "cc000000c3000000"
+    );
+    let mut simple = Client::new(shared(RoutePolicy::Exactly(vec![])));
+    assert_eq!(
+        simple.cip(&vector("read_tag_unconnected_send").request)[2],
+        0x01
+    );
+}
+
+#[test]
+fn a_write_is_atomic_for_concurrent_readers() {
+    let shared = shared(RoutePolicy::Any);
+    let attr = shared.device.tag("SCADA").unwrap().attribute.clone();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (attr, stop) = (attr.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for n in 0..2000u16 {
+                let data: Vec<u8> = std::iter::repeat_n(n.to_le_bytes(), 1000)
+                    .flatten()
+                    .collect();
+                attr.write(0, 1000, &data).unwrap();
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        })
+    };
+    let mut reads = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+        let mut out = Vec::new();
+        attr.read(0, 1000, &mut out).unwrap();
+        assert!(out.chunks(2).all(|w| w == &out[..2]), "a torn read");
+        reads += 1;
+        assert!(reads < 10_000_000);
+    }
+    writer.join().unwrap();
+}
+
+#[test]
+fn nop_is_silent_and_list_commands_need_no_session() {
+    let shared = shared(RoutePolicy::Any);
+    let mut s = cpppo_enip::session::Session::new(shared);
+    let now = std::time::Instant::now();
+    assert_eq!(
+        s.on_frame(&vector("nop").request, local(), now),
+        Outcome::Silent
+    );
+    let v = vector("list_identity_tcp");
+    assert_eq!(
+        s.on_frame(&v.request, local(), now),
+        Outcome::Reply(v.response)
+    );
+}
