@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 pub mod enip;
+pub mod enip_client;
 pub mod history;
 pub mod logging;
 pub mod modbus;

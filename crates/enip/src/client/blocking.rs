@@ -1,0 +1,99 @@
+//! Blocking wrappers: the connector's calls for code without an async runtime.
+//!
+//! Each [`Client`] owns a small current-thread runtime; do not use it from inside one.
+
+use std::net::SocketAddr;
+
+use super::connector::{Connector, ListReply, Options};
+use super::error::ClientError;
+use super::pipeline::Transaction;
+use crate::operation::{Operation, Value};
+
+/// A blocking EtherNet/IP client.
+pub struct Client {
+    rt: tokio::runtime::Runtime,
+    conn: Option<Connector>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+impl Client {
+    /// Connects over TCP and registers a session (and opens a connection if asked).
+    pub fn connect(address: &str, options: Options) -> Result<Client, ClientError> {
+        let rt = runtime()?;
+        let conn = rt.block_on(Connector::connect(address, options))?;
+        Ok(Client {
+            rt,
+            conn: Some(conn),
+        })
+    }
+
+    /// Opens a UDP socket (List commands only).
+    pub fn udp(address: &str, broadcast: bool, options: Options) -> Result<Client, ClientError> {
+        let rt = runtime()?;
+        let conn = rt.block_on(Connector::udp(address, broadcast, options))?;
+        Ok(Client {
+            rt,
+            conn: Some(conn),
+        })
+    }
+
+    fn conn(&mut self) -> Result<&mut Connector, ClientError> {
+        self.conn.as_mut().ok_or(ClientError::Closed)
+    }
+
+    /// See [`Connector::process`].
+    pub fn process(
+        &mut self,
+        ops: Vec<Operation>,
+        depth: usize,
+        multiple: usize,
+    ) -> Result<(usize, Vec<Transaction>), ClientError> {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        self.rt.block_on(conn.process(ops, depth, multiple))
+    }
+
+    /// See [`Connector::read`].
+    pub fn read(&mut self, tag: &str) -> Result<Vec<Value>, ClientError> {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        self.rt.block_on(conn.read(tag))
+    }
+
+    /// See [`Connector::write`].
+    pub fn write(&mut self, operation: &str) -> Result<(), ClientError> {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        self.rt.block_on(conn.write(operation))
+    }
+
+    /// See [`Connector::get_attribute_single`].
+    pub fn get_attribute_single(
+        &mut self,
+        class: u32,
+        instance: u32,
+        attribute: u32,
+    ) -> Result<Vec<u8>, ClientError> {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        self.rt
+            .block_on(conn.get_attribute_single(class, instance, attribute))
+    }
+
+    /// See [`Connector::list_identity`].
+    pub fn list_identity(&mut self) -> Result<Vec<(SocketAddr, Vec<ListReply>)>, ClientError> {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        self.rt.block_on(conn.list_identity())
+    }
+
+    /// Closes the connection and session.
+    pub fn close(mut self) -> Result<(), ClientError> {
+        let conn = self.conn()?;
+        let _ = conn;
+        match self.conn.take() {
+            Some(c) => self.rt.block_on(c.close()),
+            None => Ok(()),
+        }
+    }
+}

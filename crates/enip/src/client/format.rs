@@ -1,0 +1,84 @@
+//! Values printed as cpppo (Python) prints them: `[0, 42]`, `[1.25]`, `['Hello World']`.
+
+use crate::operation::Value;
+
+/// One value as Python's `repr` shows it.
+///
+/// ```
+/// use cpppo_enip::client::python_value;
+/// use cpppo_enip::operation::Value;
+/// assert_eq!(python_value(&Value::Real(2.0)), "2.0");
+/// assert_eq!(python_value(&Value::Real(f64::from(1.1f32))), "1.100000023841858");
+/// assert_eq!(python_value(&Value::Text("it's".into())), "\"it's\"");
+/// ```
+pub fn python_value(v: &Value) -> String {
+    match v {
+        Value::Int(n) => n.to_string(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Real(x) => python_float(*x),
+        Value::Text(s) => python_str(s),
+    }
+}
+
+/// A list of values as Python's `repr` shows it.
+pub fn python_values(vs: &[Value]) -> String {
+    let items: Vec<String> = vs.iter().map(python_value).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn python_float(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let a = x.abs();
+    if a != 0.0 && !(1e-4..1e16).contains(&a) {
+        // Python switches to exponent notation: 1e+16, 1.5e-05.
+        let s = format!("{x:e}");
+        return match s.split_once('e') {
+            Some((m, e)) => {
+                let (sign, digits) = e.strip_prefix('-').map_or(("+", e), |d| ("-", d));
+                format!("{m}e{sign}{digits:0>2}")
+            }
+            None => s,
+        };
+    }
+    let s = format!("{x}");
+    if s.contains('.') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// A string as Python's `repr` shows it.
+pub fn python_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}

@@ -1,0 +1,381 @@
+//! Many operations in flight on one session, answered in order.
+//!
+//! Up to `depth` frames are outstanding at once; with a non-zero `multiple`, consecutive
+//! operations share one Multiple Service Packet while the request and the estimated reply stay
+//! within that many bytes. A read answered with a partial transfer is followed by Read Tag
+//! Fragmented requests (at the front of the queue) until it is whole. Results come out in
+//! operation order as soon as each (and every earlier one) is complete.
+
+use std::collections::VecDeque;
+
+use cpppo_cip::mr::MrReply;
+use cpppo_cip::services::msp::Table;
+
+use super::connector::Connector;
+use super::error::{ClientError, Status};
+use super::format::{python_str, python_values};
+use super::plan::{Absorbed, Accumulator, Kind, Plan};
+use super::route::mr_request;
+use crate::operation::{Operation, Value};
+
+/// The Message Router, `@2/1`, where Multiple Service Packets go.
+const MESSAGE_ROUTER: [u8; 4] = [0x20, 0x02, 0x24, 0x01];
+/// At most this many operations wait, complete or not, behind an unfinished one.
+const WINDOW: usize = 4096;
+/// At most this many requests in one Multiple Service Packet.
+const MSP_ITEMS: usize = 200;
+
+/// One finished operation: cpppo's `(index, description, request, reply, status, value)`.
+#[derive(Clone, Debug)]
+pub struct Transaction {
+    /// Its position among the operations.
+    pub index: usize,
+    /// cpppo's description (`Single Read  Tag  SCADA[1]`).
+    pub description: String,
+    /// The (first) Message Router request sent for it.
+    pub request: Vec<u8>,
+    /// The (last) Message Router reply.
+    pub reply: Vec<u8>,
+    /// The reply status.
+    pub status: Status,
+    /// The values read, or written; `None` on failure.
+    pub value: Option<Vec<Value>>,
+    /// How it was done.
+    pub plan: Plan,
+}
+
+impl Transaction {
+    /// The summary line cpppo's client prints:
+    /// `            SCADA[1][  1-1  ]+  0 == [42]: 'OK'`.
+    pub fn line(&self) -> String {
+        let p = &self.plan;
+        let act = if p.kind.is_read() { "==" } else { "<=" };
+        let val = match (&self.value, p.kind.is_read()) {
+            (None, false) => python_values(&p.values),
+            _ => self.value_text(),
+        };
+        let res = python_str(&self.status.to_string());
+        let Some(elm) = p.element else {
+            return format!("{:>20}              {act} {val}: {res}", p.tag);
+        };
+        let cnt = match (&self.value, p.kind) {
+            (Some(v), Kind::ReadFrag) => v.len(),
+            _ => usize::from(p.elements),
+        };
+        let last = i64::from(elm) + cnt as i64 - 1;
+        format!(
+            "{:>20}[{elm:>3}-{last:<3}]+{:>3} {act} {val}: {res}",
+            p.tag, p.offset
+        )
+    }
+
+    /// The line cpppo's get-attribute prints (after a timestamp):
+    /// `  0: Single G_A_S      @0x0001/1/7 == [1, 0]`.
+    pub fn attribute_line(&self) -> String {
+        format!(
+            "{:3}: {} == {}",
+            self.index,
+            self.description,
+            self.value_text()
+        )
+    }
+
+    /// The value as Python shows it: `[1, 2]`, `True` for a successful attribute write,
+    /// `None` on failure.
+    pub fn value_text(&self) -> String {
+        match &self.value {
+            None => "None".into(),
+            Some(_) if self.plan.kind == Kind::SetAttributeSingle => "True".into(),
+            Some(v) => python_values(v),
+        }
+    }
+
+    /// The transaction as one JSON object.
+    pub fn json(&self) -> serde_json::Value {
+        let values = super::proxy::values_json(&self.value);
+        serde_json::json!({
+            "index": self.index,
+            "description": self.description,
+            "tag": self.plan.tag,
+            "operation": if self.plan.kind.is_read() { "read" } else { "write" },
+            "status": self.status.general,
+            "extended_status": self.status.extended,
+            "ok": self.value.is_some(),
+            "value": values,
+        })
+    }
+}
+
+struct Job {
+    plan: Plan,
+    acc: Accumulator,
+    request: Vec<u8>,
+    done: Option<(Status, Option<Vec<Value>>, Vec<u8>)>,
+}
+
+struct Inflight {
+    key: u64,
+    members: Vec<usize>,
+    msp: bool,
+}
+
+/// Operations being pipelined over a [`Connector`]; pull results with [`Pipeline::next`].
+pub struct Pipeline<'c> {
+    conn: &'c mut Connector,
+    ops: std::vec::IntoIter<Operation>,
+    /// Use the fragmented services for every tag.
+    pub fragment: bool,
+    /// Treat numeric addresses as attribute services (get-attribute).
+    pub attributes: bool,
+    depth: usize,
+    multiple: usize,
+    next_index: usize,
+    base: usize,
+    jobs: VecDeque<Job>,
+    ready: VecDeque<(usize, u32)>,
+    inflight: VecDeque<Inflight>,
+    dead: bool,
+}
+
+impl<'c> Pipeline<'c> {
+    pub(crate) fn new(
+        conn: &'c mut Connector,
+        ops: Vec<Operation>,
+        depth: usize,
+        multiple: usize,
+    ) -> Self {
+        Pipeline {
+            conn,
+            ops: ops.into_iter(),
+            fragment: false,
+            attributes: false,
+            depth: depth.max(1),
+            multiple,
+            next_index: 0,
+            base: 0,
+            jobs: VecDeque::new(),
+            ready: VecDeque::new(),
+            inflight: VecDeque::new(),
+            dead: false,
+        }
+    }
+
+    /// Use Read/Write Tag Fragmented for every tag operation.
+    pub fn fragmented(mut self, fragment: bool) -> Self {
+        self.fragment = fragment;
+        self
+    }
+
+    /// Use attribute services for numeric addresses.
+    pub fn attributes(mut self, attributes: bool) -> Self {
+        self.attributes = attributes;
+        self
+    }
+
+    /// Every remaining result.
+    pub async fn collect(mut self) -> Result<Vec<Transaction>, ClientError> {
+        let mut out = Vec::new();
+        while let Some(t) = self.next().await {
+            out.push(t?);
+        }
+        Ok(out)
+    }
+
+    /// The next result in operation order; `None` when all are done (or after an error).
+    pub async fn next(&mut self) -> Option<Result<Transaction, ClientError>> {
+        if self.dead {
+            return None;
+        }
+        let result = self.advance().await;
+        if !matches!(result, Ok(Some(_))) {
+            self.dead = true;
+        }
+        result.transpose()
+    }
+
+    async fn advance(&mut self) -> Result<Option<Transaction>, ClientError> {
+        loop {
+            if self.jobs.front().is_some_and(|j| j.done.is_some()) {
+                return Ok(self.pop());
+            }
+            self.issue().await?;
+            if self.inflight.is_empty() {
+                return Ok(None);
+            }
+            let (key, range) = self.conn.recv_reply().await?;
+            let Some(pos) = self.inflight.iter().position(|f| f.key == key) else {
+                continue;
+            };
+            let Some(flight) = self.inflight.remove(pos) else {
+                continue;
+            };
+            let bytes = self.conn.bytes(range).to_vec();
+            self.dispatch(&flight, &bytes)?;
+        }
+    }
+
+    fn pop(&mut self) -> Option<Transaction> {
+        let job = self.jobs.pop_front()?;
+        let index = self.base;
+        self.base += 1;
+        let (status, value, reply) = job.done?;
+        Some(Transaction {
+            index,
+            description: job.plan.description.clone(),
+            request: job.request,
+            reply,
+            status,
+            value,
+            plan: job.plan,
+        })
+    }
+
+    fn job(&mut self, index: usize) -> Option<&mut Job> {
+        self.jobs.get_mut(index.checked_sub(self.base)?)
+    }
+
+    /// The next request to send: a follow-up, else the next operation planned.
+    fn next_ready(&mut self) -> Result<Option<(usize, u32)>, ClientError> {
+        if let Some(r) = self.ready.pop_front() {
+            return Ok(Some(r));
+        }
+        if self.jobs.len() >= WINDOW {
+            return Ok(None);
+        }
+        let Some(op) = self.ops.next() else {
+            return Ok(None);
+        };
+        let plan = Plan::new(&op, self.fragment, self.attributes)?;
+        let request = plan.request(0)?;
+        self.jobs.push_back(Job {
+            plan,
+            acc: Accumulator::default(),
+            request,
+            done: None,
+        });
+        let index = self.next_index;
+        self.next_index += 1;
+        Ok(Some((index, 0)))
+    }
+
+    fn request_of(&mut self, index: usize, extra: u32) -> Result<Vec<u8>, ClientError> {
+        let job = self
+            .job(index)
+            .ok_or(ClientError::Protocol("lost operation".into()))?;
+        if extra == 0 {
+            Ok(job.request.clone())
+        } else {
+            job.plan.request(extra)
+        }
+    }
+
+    async fn issue(&mut self) -> Result<(), ClientError> {
+        while self.inflight.len() < self.depth {
+            let Some((first, extra)) = self.next_ready()? else {
+                break;
+            };
+            let req = self.request_of(first, extra)?;
+            let estimate = self.job(first).map_or(0, |j| j.plan.reply_estimate());
+            let limit = self.multiple;
+            let alone = limit == 0 || req.len() + 8 > limit || estimate + 8 > limit;
+            if alone {
+                let key = self.conn.queue(&req)?;
+                self.inflight.push_back(Inflight {
+                    key,
+                    members: vec![first],
+                    msp: false,
+                });
+                continue;
+            }
+            let mut members = vec![first];
+            let mut items = vec![req];
+            let (mut size, mut reply) = (8 + items[0].len(), 8 + estimate);
+            while members.len() < MSP_ITEMS {
+                let Some((index, extra)) = self.next_ready()? else {
+                    break;
+                };
+                let req = self.request_of(index, extra)?;
+                let est = self.job(index).map_or(0, |j| j.plan.reply_estimate());
+                if size + req.len() + 2 > limit || reply + est + 2 > limit {
+                    self.ready.push_front((index, extra));
+                    break;
+                }
+                size += req.len() + 2;
+                reply += est + 2;
+                members.push(index);
+                items.push(req);
+            }
+            let mr = if items.len() == 1 {
+                items.swap_remove(0)
+            } else {
+                msp(&items)?
+            };
+            let key = self.conn.queue(&mr)?;
+            let msp = members.len() > 1;
+            self.inflight.push_back(Inflight { key, members, msp });
+        }
+        self.conn.flush().await
+    }
+
+    fn dispatch(&mut self, flight: &Inflight, bytes: &[u8]) -> Result<(), ClientError> {
+        let reply = MrReply::parse(bytes)?;
+        if !flight.msp {
+            if let Some(&index) = flight.members.first() {
+                self.absorb(index, &reply, bytes);
+            }
+            return Ok(());
+        }
+        let table = (reply.service == 0x0A && !reply.data.is_empty())
+            .then(|| Table::parse(reply.data).ok())
+            .flatten();
+        for (i, &index) in flight.members.iter().enumerate() {
+            match table.as_ref().map(|t| t.item(i)) {
+                Some(item) if !item.is_empty() => match MrReply::parse(item) {
+                    Ok(sub) => self.absorb(index, &sub, item),
+                    Err(_) => self.fail(index, Status::general(0x08), item),
+                },
+                _ => {
+                    let status = Status {
+                        general: reply.general_status.max(1),
+                        extended: reply.extended().collect(),
+                    };
+                    self.fail(index, status, bytes);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, index: usize, status: Status, bytes: &[u8]) {
+        if let Some(job) = self.job(index) {
+            job.done = Some((status, None, bytes.to_vec()));
+        }
+    }
+
+    fn absorb(&mut self, index: usize, reply: &MrReply<'_>, bytes: &[u8]) {
+        let Some(job) = self.job(index) else {
+            return;
+        };
+        match job.plan.absorb(&mut job.acc, reply) {
+            Absorbed::Done(status, value) => job.done = Some((status, value, bytes.to_vec())),
+            Absorbed::More(extra) => self.ready.push_front((index, extra)),
+        }
+    }
+}
+
+/// A Multiple Service Packet request to the Message Router carrying `items`.
+fn msp(items: &[Vec<u8>]) -> Result<Vec<u8>, ClientError> {
+    let count = items.len();
+    let mut data = Vec::with_capacity(2 + 2 * count + items.iter().map(Vec::len).sum::<usize>());
+    let too_big = || ClientError::Protocol("Multiple Service Packet too large".into());
+    data.extend_from_slice(&u16::try_from(count).map_err(|_| too_big())?.to_le_bytes());
+    let mut offset = 2 + 2 * count;
+    for item in items {
+        data.extend_from_slice(&u16::try_from(offset).map_err(|_| too_big())?.to_le_bytes());
+        offset += item.len();
+    }
+    for item in items {
+        data.extend_from_slice(item);
+    }
+    mr_request(0x0A, &MESSAGE_ROUTER, &data).map_err(ClientError::Protocol)
+}

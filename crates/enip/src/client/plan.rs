@@ -1,0 +1,400 @@
+//! From an [`Operation`] to a Message Router request, and from replies back to values.
+//!
+//! A [`Plan`] knows which service an operation needs (Read/Write Tag [Fragmented] for tags,
+//! Get/Set Attribute Single or Get Attributes All for numeric addresses), builds its request
+//! and absorbs replies into an [`Accumulator`]. A read that gets a partial transfer (status
+//! 0x06) asks for the next fragment at the byte offset reached, until the device says done: a
+//! read larger than one reply is fetched whole.
+//!
+//! ```
+//! use cpppo_enip::client::plan::{Kind, Plan};
+//! use cpppo_enip::operation::Operation;
+//! let plan = Plan::new(&Operation::parse("SCADA[1-3]=(DINT)1,2,3")?, false, false)?;
+//! assert_eq!(plan.kind, Kind::WriteTag);
+//! assert_eq!(plan.description, "Single Write Tag  SCADA[1-3]");
+//! assert_eq!(plan.request(0)?[0], 0x4D);
+//! let gas = Plan::new(&Operation::parse("@1/1/7")?, false, true)?;
+//! assert_eq!((gas.kind, gas.tag.as_str()), (Kind::GetAttributeSingle, "@0x0001/1/7"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use cpppo_cip::mr::MrReply;
+use cpppo_cip::value::{Element, Elements};
+use cpppo_cip::{DataType, TagType};
+
+use super::error::{ClientError, Status};
+use super::route::{encode_path, mr_request};
+use crate::operation::{Operation, Segment, Value};
+
+/// The service an operation uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Read Tag `0x4C`.
+    ReadTag,
+    /// Read Tag Fragmented `0x52`.
+    ReadFrag,
+    /// Write Tag `0x4D`.
+    WriteTag,
+    /// Write Tag Fragmented `0x53`.
+    WriteFrag,
+    /// Get Attribute Single `0x0E`.
+    GetAttributeSingle,
+    /// Set Attribute Single `0x10`.
+    SetAttributeSingle,
+    /// Get Attributes All `0x01`.
+    GetAttributesAll,
+}
+
+impl Kind {
+    /// The service code.
+    pub fn code(self) -> u8 {
+        match self {
+            Kind::ReadTag => 0x4C,
+            Kind::ReadFrag => 0x52,
+            Kind::WriteTag => 0x4D,
+            Kind::WriteFrag => 0x53,
+            Kind::GetAttributeSingle => 0x0E,
+            Kind::SetAttributeSingle => 0x10,
+            Kind::GetAttributesAll => 0x01,
+        }
+    }
+
+    /// Whether the reply carries values read.
+    pub fn is_read(self) -> bool {
+        matches!(
+            self,
+            Kind::ReadTag | Kind::ReadFrag | Kind::GetAttributeSingle | Kind::GetAttributesAll
+        )
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Kind::ReadTag => "Read  Tag ",
+            Kind::ReadFrag => "Read  Frag",
+            Kind::WriteTag => "Write Tag ",
+            Kind::WriteFrag => "Write Frag",
+            Kind::GetAttributeSingle => "G_A_S     ",
+            Kind::SetAttributeSingle => "S_A_S     ",
+            Kind::GetAttributesAll => "G_A_A     ",
+        }
+    }
+}
+
+/// One operation, ready to send.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The service.
+    pub kind: Kind,
+    /// The encoded request path.
+    pub path: Vec<u8>,
+    /// Elements read or written (tags).
+    pub elements: u16,
+    /// The first byte offset (fragmented services).
+    pub offset: u32,
+    /// The type written.
+    pub data_type: Option<DataType>,
+    /// The encoded values written.
+    pub data: Vec<u8>,
+    /// The values written.
+    pub values: Vec<Value>,
+    /// The path as cpppo prints it (`SCADA[1]`, `@0x0001/1/7`).
+    pub tag: String,
+    /// The first element, when the path ends in one.
+    pub element: Option<u32>,
+    /// cpppo's description (`Single Read  Tag  SCADA[1]`).
+    pub description: String,
+}
+
+impl Plan {
+    /// Plans `op`. `fragment` forces the fragmented services for tags; `attributes` treats a
+    /// numeric address with Get/Set Attribute Single (or Get Attributes All without an attribute),
+    /// as get-attribute does; otherwise numeric addresses use the tag services, as cpppo's client.
+    pub fn new(op: &Operation, fragment: bool, attributes: bool) -> Result<Plan, ClientError> {
+        let bad = |why: String| ClientError::Request {
+            what: op.to_string(),
+            why,
+        };
+        let numeric = !matches!(op.path.first(), Some(Segment::Symbolic(_)));
+        let has_attribute = op.path.iter().any(|s| matches!(s, Segment::Attribute(_)));
+        let kind = match (numeric && attributes, op.write.is_some()) {
+            (true, true) if has_attribute => Kind::SetAttributeSingle,
+            (true, true) => {
+                return Err(bad(
+                    "a write needs an attribute (@class/instance/attribute)".into(),
+                ))
+            }
+            (true, false) if has_attribute => Kind::GetAttributeSingle,
+            (true, false) => Kind::GetAttributesAll,
+            (false, true) if fragment || op.offset.is_some() => Kind::WriteFrag,
+            (false, true) => Kind::WriteTag,
+            (false, false) if fragment || op.offset.is_some() => Kind::ReadFrag,
+            (false, false) => Kind::ReadTag,
+        };
+        let elements = u16::try_from(op.elements()).map_err(|_| bad("too many elements".into()))?;
+        let (data_type, values, data) = match &op.write {
+            Some(w) => (
+                Some(w.data_type),
+                w.values.clone(),
+                encode_values(w.data_type, &w.values).map_err(bad)?,
+            ),
+            None => (None, Vec::new(), Vec::new()),
+        };
+        let tag = format_tag(&op.path);
+        let element = match op.path.last() {
+            Some(Segment::Element(n)) if !numeric || !attributes => Some(*n),
+            _ => None,
+        };
+        let shown = match kind {
+            Kind::GetAttributeSingle | Kind::SetAttributeSingle | Kind::GetAttributesAll => {
+                tag.clone()
+            }
+            _ => {
+                let mut s = op.to_string();
+                if let Some(eq) = s.find('=') {
+                    s.truncate(eq);
+                }
+                s
+            }
+        };
+        Ok(Plan {
+            kind,
+            path: encode_path(&op.path).map_err(bad)?,
+            elements,
+            offset: op.offset.unwrap_or(0),
+            data_type,
+            data,
+            values,
+            tag,
+            element,
+            description: format!("Single {} {shown}", kind.label()),
+        })
+    }
+
+    /// The Message Router request, reading from `extra` bytes past the planned offset.
+    pub fn request(&self, extra: u32) -> Result<Vec<u8>, ClientError> {
+        let mut data = Vec::with_capacity(8 + self.data.len());
+        let elements = self.elements.to_le_bytes();
+        let offset = self.offset.saturating_add(extra).to_le_bytes();
+        let kind = if extra > 0 { Kind::ReadFrag } else { self.kind };
+        match kind {
+            Kind::ReadTag => data.extend_from_slice(&elements),
+            Kind::ReadFrag => {
+                data.extend_from_slice(&elements);
+                data.extend_from_slice(&offset);
+            }
+            Kind::WriteTag | Kind::WriteFrag => {
+                let code = self.data_type.map_or(0, DataType::code);
+                data.extend_from_slice(&code.to_le_bytes());
+                data.extend_from_slice(&elements);
+                if kind == Kind::WriteFrag {
+                    data.extend_from_slice(&offset);
+                }
+                data.extend_from_slice(&self.data);
+            }
+            Kind::SetAttributeSingle => data.extend_from_slice(&self.data),
+            Kind::GetAttributeSingle | Kind::GetAttributesAll => {}
+        }
+        mr_request(kind.code(), &self.path, &data).map_err(|why| ClientError::Request {
+            what: self.description.clone(),
+            why,
+        })
+    }
+
+    /// A generous estimate of the reply's size, for Multiple Service Packet limits.
+    pub fn reply_estimate(&self) -> usize {
+        match self.kind {
+            Kind::ReadTag | Kind::ReadFrag => {
+                let size = self.data_type.and_then(DataType::size).unwrap_or(4);
+                8 + usize::from(self.elements) * size
+            }
+            Kind::GetAttributeSingle | Kind::GetAttributesAll => 64,
+            _ => 8,
+        }
+    }
+
+    /// Absorbs one reply; returns the outcome, or the extra byte offset to read next.
+    pub fn absorb(&self, acc: &mut Accumulator, reply: &MrReply<'_>) -> Absorbed {
+        let status = Status {
+            general: reply.general_status,
+            extended: reply.extended().collect(),
+        };
+        let partial = status.general == 0x06;
+        if !status.is_ok() && !(partial && self.kind.is_read()) {
+            return Absorbed::Done(status, None);
+        }
+        match self.kind {
+            Kind::ReadTag | Kind::ReadFrag => {
+                let Ok((ty, n)) = TagType::parse(reply.data) else {
+                    return Absorbed::Done(status, None);
+                };
+                let data = reply.data.get(n..).unwrap_or_default();
+                acc.tag_type = Some(ty);
+                acc.data.extend_from_slice(data);
+                if partial && !data.is_empty() {
+                    return match u32::try_from(acc.data.len()) {
+                        Ok(extra) => Absorbed::More(extra),
+                        Err(_) => Absorbed::Done(status, None),
+                    };
+                }
+                if partial {
+                    return Absorbed::Done(status, None);
+                }
+                Absorbed::Done(Status::OK, decode_tag(ty, &acc.data))
+            }
+            Kind::GetAttributeSingle | Kind::GetAttributesAll => Absorbed::Done(
+                status,
+                Some(reply.data.iter().map(|&b| Value::Int(b.into())).collect()),
+            ),
+            Kind::WriteTag | Kind::WriteFrag | Kind::SetAttributeSingle => {
+                Absorbed::Done(status, Some(self.values.clone()))
+            }
+        }
+    }
+}
+
+/// What one reply means for an operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Absorbed {
+    /// Finished, with its status and value (`None` on failure).
+    Done(Status, Option<Vec<Value>>),
+    /// More data: read again at this many bytes past the planned offset.
+    More(u32),
+}
+
+/// The data gathered so far by a (fragmented) read.
+#[derive(Clone, Debug, Default)]
+pub struct Accumulator {
+    /// The type the device reported.
+    pub tag_type: Option<TagType>,
+    /// The element bytes so far.
+    pub data: Vec<u8>,
+}
+
+/// Decodes tag data of type `ty` into values (`None` if it does not decode).
+pub fn decode_tag(ty: TagType, data: &[u8]) -> Option<Vec<Value>> {
+    if !matches!(ty, TagType::Atomic(_) | TagType::LOGIX_STRING) {
+        return Some(data.iter().map(|&b| Value::Int(b.into())).collect());
+    }
+    Elements::new(ty, data)
+        .map(|e| e.ok().map(element_value))
+        .collect()
+}
+
+fn element_value(e: Element<'_>) -> Value {
+    match e {
+        Element::Value(v) => cip_value(v),
+        Element::LogixString(s) => Value::Text(String::from_utf8_lossy(s.text).into_owned()),
+    }
+}
+
+/// One CIP value as an operation value.
+pub fn cip_value(v: cpppo_cip::Value<'_>) -> Value {
+    use cpppo_cip::Value as V;
+    match v {
+        V::Bool(b) => Value::Bool(b),
+        V::Sint(n) => Value::Int(n.into()),
+        V::Int(n) => Value::Int(n.into()),
+        V::Dint(n) => Value::Int(n.into()),
+        V::Lint(n) => Value::Int(n.into()),
+        V::Usint(n) | V::Byte(n) => Value::Int(n.into()),
+        V::Uint(n) | V::Word(n) => Value::Int(n.into()),
+        V::Udint(n) | V::Dword(n) => Value::Int(n.into()),
+        V::Ulint(n) | V::Lword(n) => Value::Int(n.into()),
+        V::Real(x) => Value::Real(f64::from(x)),
+        V::Lreal(x) => Value::Real(x),
+        V::Sstring(s) | V::String(s) => Value::Text(String::from_utf8_lossy(s).into_owned()),
+    }
+}
+
+/// Decodes attribute bytes as a sequence of `types` (the last repeats if `repeat`).
+pub fn decode_typed(types: &[DataType], data: &[u8]) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    for &ty in types {
+        let (v, n) = cpppo_cip::Value::parse(ty, rest)
+            .map_err(|e| format!("{} bytes do not hold a {ty}: {e}", rest.len()))?;
+        out.push(cip_value(v));
+        rest = rest.get(n..).unwrap_or_default();
+    }
+    Ok(out)
+}
+
+/// Encodes `values` as `ty`, little-endian.
+pub fn encode_values(ty: DataType, values: &[Value]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for v in values {
+        encode_value(ty, v, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn encode_value(ty: DataType, v: &Value, out: &mut Vec<u8>) -> Result<(), String> {
+    let int = |v: &Value| -> Result<i128, String> {
+        match v {
+            Value::Int(n) => Ok(*n),
+            Value::Bool(b) => Ok(i128::from(*b)),
+            Value::Real(x) if x.fract() == 0.0 && x.abs() < 1e30 => Ok(*x as i128),
+            other => Err(format!("{other} is not a valid {ty}")),
+        }
+    };
+    let real = |v: &Value| -> Result<f64, String> {
+        match v {
+            Value::Real(x) => Ok(*x),
+            Value::Int(n) => Ok(*n as f64),
+            other => Err(format!("{other} is not a valid {ty}")),
+        }
+    };
+    match ty {
+        DataType::Real => out.extend_from_slice(&(real(v)? as f32).to_le_bytes()),
+        DataType::Lreal => out.extend_from_slice(&real(v)?.to_le_bytes()),
+        DataType::Sstring | DataType::String => {
+            let Value::Text(s) = v else {
+                return Err(format!("{v} is not a valid {ty}"));
+            };
+            if ty == DataType::Sstring {
+                out.push(u8::try_from(s.len()).map_err(|_| "SSTRING longer than 255".to_string())?);
+            } else {
+                let n = u16::try_from(s.len()).map_err(|_| "STRING too long".to_string())?;
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+            out.extend_from_slice(s.as_bytes());
+        }
+        _ => {
+            let n = int(v)?;
+            let size = ty.size().unwrap_or(0);
+            let bytes = n.to_le_bytes();
+            out.extend_from_slice(bytes.get(..size).unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+/// A path as cpppo prints it: `SCADA[1]`, `Struct.Member`, `@0x0001/1/7`.
+pub fn format_tag(path: &[Segment]) -> String {
+    let mut out = String::new();
+    if matches!(path.first(), Some(Segment::Symbolic(_))) {
+        for s in path {
+            match s {
+                Segment::Symbolic(name) if out.is_empty() => out.push_str(name),
+                Segment::Symbolic(name) => {
+                    out.push('.');
+                    out.push_str(name);
+                }
+                Segment::Element(n) => out.push_str(&format!("[{n}]")),
+                other => out.push_str(&format!("/{other:?}")),
+            }
+        }
+        return out;
+    }
+    for (i, s) in path.iter().enumerate() {
+        out.push_str(if i == 0 { "@" } else { "/" });
+        match s {
+            Segment::Class(n) => out.push_str(&format!("0x{n:04X}")),
+            Segment::Instance(n) | Segment::Attribute(n) | Segment::Element(n) => {
+                out.push_str(&n.to_string())
+            }
+            other => out.push_str(&format!("{other:?}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,225 @@
+//! Send path and route path: how a request reaches the processor behind a router.
+//!
+//! A Logix controller is addressed with an Unconnected Send (service `0x52`) to the Connection
+//! Manager (the *send path*, `@6/1`) carrying the real request and a *route path* (port 1, the
+//! backplane, to the processor in slot 0: `1/0`). Simple devices (a PowerFlex drive, a
+//! MicroLogix) take the request directly: no send path and no route path.
+//!
+//! ```
+//! use cpppo_enip::client::route::{parse_route_path, Route};
+//! use cpppo_enip::operation::{Link, Segment};
+//! assert_eq!(parse_route_path("1/0")?, Some(vec![Segment::Port { port: 1, link: Link::Number(0) }]));
+//! assert_eq!(parse_route_path(r#"[{"port":1,"link":0},"2/192.168.1.2"]"#)?.map(|p| p.len()), Some(2));
+//! assert_eq!(parse_route_path("false")?, None);
+//! let logix = Route::logix();
+//! assert!(logix.send_path.is_some() && logix.route_path.is_some());
+//! assert!(Route::simple().send_path.is_none());
+//! # Ok::<(), String>(())
+//! ```
+
+use cpppo_cip::epath::{EPath, Padding, Segment as Wire};
+
+use crate::operation::{Link, Operation, Segment};
+
+/// Default priority/time tick: tick 2^5 = 32 ms.
+pub const DEFAULT_PRIORITY_TIME_TICK: u8 = 5;
+/// Default timeout ticks: 157 × 32 ms ≈ 5 s.
+pub const DEFAULT_TIMEOUT_TICKS: u8 = 157;
+
+/// How requests are addressed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    /// The Unconnected Send target (`@6/1`); `None` sends requests directly.
+    pub send_path: Option<Vec<Segment>>,
+    /// The route path carried by the Unconnected Send; `None` leaves it out.
+    pub route_path: Option<Vec<Segment>>,
+    /// Unconnected Send priority/time tick (0..=15).
+    pub priority_time_tick: u8,
+    /// Unconnected Send timeout ticks (1..=255).
+    pub timeout_ticks: u8,
+}
+
+impl Default for Route {
+    fn default() -> Self {
+        Route::logix()
+    }
+}
+
+impl Route {
+    /// A routing Logix controller: Unconnected Send to `@6/1`, route path `1/0`.
+    pub fn logix() -> Route {
+        Route {
+            send_path: Some(vec![Segment::Class(6), Segment::Instance(1)]),
+            route_path: Some(vec![Segment::Port {
+                port: 1,
+                link: Link::Number(0),
+            }]),
+            priority_time_tick: DEFAULT_PRIORITY_TIME_TICK,
+            timeout_ticks: DEFAULT_TIMEOUT_TICKS,
+        }
+    }
+
+    /// A simple (non-routing) device: requests go directly to the Message Router.
+    pub fn simple() -> Route {
+        Route {
+            send_path: None,
+            route_path: None,
+            ..Route::logix()
+        }
+    }
+
+    /// Whether requests are wrapped in an Unconnected Send.
+    pub fn is_routed(&self) -> bool {
+        self.send_path.is_some()
+    }
+
+    /// Wraps the Message Router request `mr` in an Unconnected Send, when routed.
+    pub fn wrap(&self, mr: Vec<u8>) -> Result<Vec<u8>, String> {
+        let Some(send) = &self.send_path else {
+            return Ok(mr);
+        };
+        let send = encode_path(send)?;
+        let size = u16::try_from(mr.len()).map_err(|_| "request too large".to_string())?;
+        let mut data = Vec::with_capacity(mr.len() + 16);
+        data.push(self.priority_time_tick);
+        data.push(self.timeout_ticks);
+        data.extend_from_slice(&size.to_le_bytes());
+        data.extend_from_slice(&mr);
+        if let Some(route) = &self.route_path {
+            if mr.len() % 2 == 1 {
+                data.push(0);
+            }
+            let route = encode_path(route)?;
+            data.push(words(&route)?);
+            data.push(0);
+            data.extend_from_slice(&route);
+        }
+        mr_request(0x52, &send, &data)
+    }
+}
+
+/// Parses `--route-path`: `PORT/LINK`, a JSON segment, string or list of them (`"1/0"`,
+/// `{"port":1,"link":0}`, `[...]`), a comma-separated list of `PORT/LINK`, or `false`/`0`/``
+/// for no route path.
+pub fn parse_route_path(text: &str) -> Result<Option<Vec<Segment>>, String> {
+    let text = text.trim();
+    if matches!(text, "" | "0" | "false" | "False" | "null" | "None" | "[]") {
+        return Ok(None);
+    }
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
+        if !json.is_number() {
+            return from_json(&json).map(Some);
+        }
+    }
+    text.split(',')
+        .map(|part| port_link(part.trim()))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn from_json(json: &serde_json::Value) -> Result<Vec<Segment>, String> {
+    match json {
+        serde_json::Value::Array(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(from_json(item)?);
+            }
+            Ok(out)
+        }
+        serde_json::Value::String(s) => port_link(s).map(|s| vec![s]),
+        serde_json::Value::Object(_) => {
+            let op = Operation::parse(&format!("@{json}"))
+                .map_err(|e| format!("bad route path segment {json}: {}", e.problem))?;
+            Ok(op.path)
+        }
+        other => Err(format!("bad route path segment {other}")),
+    }
+}
+
+/// `1/0`, `2/192.168.1.2`.
+fn port_link(text: &str) -> Result<Segment, String> {
+    let bad = || format!("bad route path {text:?}: expected PORT/LINK, eg. 1/0");
+    let (port, link) = text.split_once('/').ok_or_else(bad)?;
+    let port: u16 = port.trim().parse().map_err(|_| bad())?;
+    if port == 0 {
+        return Err(bad());
+    }
+    let link = link.trim();
+    let link = match link.parse::<u32>() {
+        Ok(n) => Link::Number(n),
+        Err(_) if link.parse::<std::net::IpAddr>().is_ok() => Link::Address(link.to_owned()),
+        Err(_) => return Err(bad()),
+    };
+    Ok(Segment::Port { port, link })
+}
+
+/// Parses `--send-path`: `@6/1` (any numeric operation path), or `` for none.
+pub fn parse_send_path(text: &str) -> Result<Option<Vec<Segment>>, String> {
+    let text = text.trim();
+    if matches!(text, "" | "''" | "\"\"" | "0" | "false") {
+        return Ok(None);
+    }
+    let op = Operation::parse(text).map_err(|e| e.to_string())?;
+    if op.is_write() || op.range.is_some() {
+        return Err(format!(
+            "bad send path {text:?}: expected a path such as @6/1"
+        ));
+    }
+    Ok(Some(op.path))
+}
+
+/// Encodes path segments as a padded EPATH.
+pub fn encode_path(path: &[Segment]) -> Result<Vec<u8>, String> {
+    let links: Vec<Vec<u8>> = path
+        .iter()
+        .map(|s| match s {
+            Segment::Port { link, .. } => match link {
+                Link::Number(n) => u8::try_from(*n)
+                    .map(|b| vec![b])
+                    .map_err(|_| format!("link {n} does not fit a port segment")),
+                Link::Address(a) => Ok(a.as_bytes().to_vec()),
+            },
+            Segment::Symbolic(name) => Ok(name.as_bytes().to_vec()),
+            _ => Ok(Vec::new()),
+        })
+        .collect::<Result<_, _>>()?;
+    let wire: Vec<Wire<'_>> = path
+        .iter()
+        .zip(&links)
+        .map(|(s, bytes)| match s {
+            Segment::Symbolic(_) => Wire::Symbolic(bytes),
+            Segment::Class(n) => Wire::class(*n),
+            Segment::Instance(n) => Wire::instance(*n),
+            Segment::Attribute(n) => Wire::attribute(*n),
+            Segment::Element(n) | Segment::Member(n) => Wire::element(*n),
+            Segment::Connection(n) => Wire::connection_point(*n),
+            Segment::Port { port, .. } => Wire::Port {
+                port: *port,
+                link: bytes,
+            },
+        })
+        .collect();
+    let epath = EPath::from_segments(&wire, Padding::Padded);
+    let mut out = vec![0u8; epath.buffer_len()];
+    let n = epath.emit(&mut out).map_err(|e| e.to_string())?;
+    out.truncate(n);
+    Ok(out)
+}
+
+/// The length of an encoded path in 16-bit words.
+pub fn words(path: &[u8]) -> Result<u8, String> {
+    if path.len() % 2 == 1 {
+        return Err("path of odd length".into());
+    }
+    u8::try_from(path.len() / 2).map_err(|_| "path too long".to_string())
+}
+
+/// A Message Router request: `service | path words | path | data`.
+pub fn mr_request(service: u8, path: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(2 + path.len() + data.len());
+    out.push(service);
+    out.push(words(path)?);
+    out.extend_from_slice(path);
+    out.extend_from_slice(data);
+    Ok(out)
+}
