@@ -331,7 +331,33 @@ impl<S: Symbol> Graph<S> {
 
     /// Adds a conditional transition: on `on`, if `when(data, path)` holds, go to `to` (or
     /// refuse the input if `to` is `None`). Conditions are tried in the order added, before the
-    /// transition's default target.
+    /// transition's default target. `path` is the data path of the deciding machine.
+    ///
+    /// ```
+    /// use cpppo_automata::{join, Data, Feed, Graph, Machine, On, State, Step};
+    /// // Collect digits; then END if more than two were collected, else SHORT.
+    /// let mut g = Graph::<char>::new();
+    /// let s = g.add(State::plain("S"));
+    /// let d = g.add(State::input("D"));
+    /// let end = g.add(State::plain("END").terminal());
+    /// let short = g.add(State::plain("SHORT").terminal());
+    /// g.on_class(s, |c: char| c.is_ascii_digit(), d);
+    /// g.on_class(d, |c: char| c.is_ascii_digit(), d);
+    /// g.decide(d, On::Epsilon, "long?", |data: &Data, path: &str| {
+    ///     data.text(&join(path, "input")).is_some_and(|t| t.len() > 2)
+    /// }, Some(end));
+    /// g.epsilon(d, short);
+    /// let m = Machine::new("digits", g, s)?;
+    ///
+    /// let mut run = m.start();
+    /// let (mut src, mut data) = (Feed::text("1234"), Data::new());
+    /// let mut last = String::new();
+    /// while let Step::Transition(t) = run.step(&mut src, &mut data)? {
+    ///     last = t.to_string();
+    /// }
+    /// assert_eq!(last, "digits.END");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decide(
         &mut self,
         from: StateId,

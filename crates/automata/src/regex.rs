@@ -182,6 +182,30 @@ impl RegexBody {
     }
 }
 
+impl Machine<u8> {
+    /// A byte machine for a Unicode-aware pattern: the input is UTF-8 encoded text arriving as
+    /// bytes (a socket, a file), and the pattern's classes (`\w`, `[αβ]`, `.`) are over
+    /// characters. Bytes are consumed one at a time while they can still form a sentence; a
+    /// sentence cut off in the middle of a character is not accepted.
+    ///
+    /// ```
+    /// use cpppo_automata::{Data, Feed, Machine};
+    /// let m = Machine::<u8>::regex_text("[αβ]+")?;
+    /// let mut data = Data::new();
+    /// let mut src = Feed::complete("αβx".bytes());
+    /// m.run_to_end(&mut src, &mut data)?;
+    /// assert_eq!(data.bytes("input"), Some("αβ".as_bytes()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn regex_text(pattern: &str) -> Result<Self, BuildError> {
+        let body = RegexBody::build(pattern, true, DEFAULT_SIZE_LIMIT)?;
+        Ok(Machine::with_body(
+            pattern,
+            Body::Regex(std::sync::Arc::new(body)),
+        ))
+    }
+}
+
 impl<S: Symbol> Machine<S> {
     /// A machine accepting the sentences of the regular expression `pattern`, anchored at the
     /// start of its input, named after the pattern. Every symbol it consumes is appended to

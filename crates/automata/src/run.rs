@@ -46,6 +46,12 @@ pub struct Transition<'m> {
     pub offset: usize,
 }
 
+impl fmt::Display for Transition<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.machine, self.state)
+    }
+}
+
 /// The end of a successful run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outcome {
@@ -188,6 +194,24 @@ impl<'m, S: Symbol> Run<'m, S> {
     }
 
     /// Advances to the next transition, or reports that input is needed or the run is done.
+    ///
+    /// ```
+    /// use cpppo_automata::{Data, Feed, Machine, Step};
+    /// let m = Machine::<char>::regex("a+")?;
+    /// let mut run = m.start();
+    /// let (mut src, mut data) = (Feed::new(), Data::new());
+    /// assert!(matches!(run.step(&mut src, &mut data)?, Step::Transition(_))); // the start
+    /// assert_eq!(run.step(&mut src, &mut data)?, Step::NeedInput);
+    /// src.extend(['a']);
+    /// match run.step(&mut src, &mut data)? {
+    ///     Step::Transition(t) => assert_eq!((t.machine, t.offset), ("a+", 0)),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// src.finish();
+    /// assert!(matches!(run.step(&mut src, &mut data)?, Step::Done(_)));
+    /// assert_eq!(data.text("input"), Some("a"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn step<Src: Source<S> + ?Sized>(
         &mut self,
         src: &mut Src,
@@ -209,6 +233,20 @@ impl<'m, S: Symbol> Run<'m, S> {
 
     /// The transitions of this run as an iterator; it ends when input is needed or the run is
     /// done (check [`Run::is_finished`]), or after yielding an error.
+    ///
+    /// ```
+    /// use cpppo_automata::{Data, Feed, Machine};
+    /// let m = Machine::<u8>::regex("ab")?;
+    /// let mut run = m.start();
+    /// let (mut src, mut data) = (Feed::complete(*b"abc"), Data::new());
+    /// let seen: Vec<String> = run
+    ///     .transitions(&mut src, &mut data)
+    ///     .map(|t| t.map(|t| t.state.to_string()))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(seen.len(), 3); // the start state, then one per byte
+    /// assert!(run.is_finished());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn transitions<'r, Src: Source<S> + ?Sized>(
         &'r mut self,
         src: &'r mut Src,

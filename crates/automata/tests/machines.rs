@@ -368,3 +368,22 @@ fn data_paths_are_dotted() {
     data.remove_under("outer.layer");
     assert!(data.is_empty());
 }
+
+#[test]
+fn unicode_pattern_over_utf8_bytes() {
+    let m = Machine::<u8>::regex_text(r"\w+")
+        .expect("regex")
+        .context("t");
+    let mut data = Data::new();
+    let mut src = Feed::complete("naïve café".bytes());
+    m.run_to_end(&mut src, &mut data).expect("accepts");
+    assert_eq!(data.bytes("t.input"), Some("naïve".as_bytes()));
+    // Cut off inside 'é' (two bytes): not a sentence.
+    let bytes = "café".as_bytes();
+    let cut = bytes.get(..bytes.len() - 1).expect("non-empty");
+    let mut data = Data::new();
+    let e = m
+        .run_to_end(&mut Feed::complete(cut.iter().copied()), &mut data)
+        .expect_err("mid-character");
+    assert_eq!((e.offset, e.reason), (4, Reason::UnexpectedEnd));
+}

@@ -135,4 +135,23 @@ proptest! {
         let whole = trace(&m, &bytes, &[bytes.len()]);
         prop_assert_eq!(trace(&m, &bytes, &cuts), whole);
     }
+
+    /// A Unicode pattern over UTF-8 bytes, fed split at any byte (even inside a character),
+    /// behaves as if fed whole, and agrees with the same pattern over chars.
+    #[test]
+    fn utf8_bytes_split_anywhere(s in "[aé€𝄞 ,]{0,12}",
+                                 cuts in proptest::collection::vec(0usize..5, 0..12)) {
+        let pattern = "([aé€]+ ?)+";
+        let m = Machine::<u8>::regex_text(pattern).expect("regex");
+        let bytes = s.as_bytes();
+        let whole = trace(&m, bytes, &[bytes.len()]);
+        prop_assert_eq!(trace(&m, bytes, &cuts), whole.clone());
+        let (_, end, data, _) = whole;
+        let chars = Machine::<char>::regex(pattern).expect("regex");
+        let input: Vec<char> = s.chars().collect();
+        let (_, cend, cdata, _) = trace(&chars, &input, &[input.len()]);
+        prop_assert_eq!(end.is_ok(), cend.is_ok());
+        let as_text = data.bytes("input").map(|b| String::from_utf8_lossy(b).into_owned());
+        prop_assert_eq!(as_text.as_deref(), cdata.text("input"));
+    }
 }
