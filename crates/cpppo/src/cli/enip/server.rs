@@ -75,7 +75,7 @@ pub struct ServerArgs {
     /// Read this config file (cpppo.cfg INI) instead of /etc/cpppo.cfg, ~/.cpppo.cfg, ./cpppo.cfg.
     #[arg(short = 'c', long, value_name = "FILE")]
     config: Vec<PathBuf>,
-    /// Read no config file.
+    /// Read none of the default config files.
     #[arg(long)]
     no_config: bool,
     /// Do not serve UDP.
@@ -128,12 +128,12 @@ pub fn run(args: ServerArgs) -> ExitCode {
 
 fn plan(args: &ServerArgs) -> anyhow::Result<Plan> {
     let address = parse_address(&args.address)?;
-    let config = if args.no_config {
-        Config::default()
-    } else if args.config.is_empty() {
-        Config::load(&default_paths(), false)?
-    } else {
+    let config = if !args.config.is_empty() {
         Config::load(&args.config, true)?
+    } else if args.no_config {
+        Config::default()
+    } else {
+        Config::load(&default_paths(), false)?
     };
     for f in &config.loaded {
         tracing::info!("loaded config file {}", f.display());
