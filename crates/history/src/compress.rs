@@ -82,32 +82,49 @@ pub struct CompressedWriter {
     inner: Inner,
 }
 
+/// Each encoder is fed through a buffer: encoders are slow with many small writes.
 enum Inner {
     Plain(BufWriter<File>),
-    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
-    Bzip2(bzip2::write::BzEncoder<BufWriter<File>>),
-    Xz(Box<lzma_rust2::XzWriter<BufWriter<File>>>),
+    Gzip(BufWriter<flate2::write::GzEncoder<File>>),
+    Bzip2(BufWriter<bzip2::write::BzEncoder<File>>),
+    Xz(BufWriter<lzma_rust2::XzWriter<File>>),
 }
 
 impl CompressedWriter {
     /// Create (truncate) `path`, compressing with `compression` at its usual default level
     /// (gzip 6, bzip2 9, xz 6).
     pub fn create(path: &Path, compression: Compression) -> io::Result<CompressedWriter> {
-        let file = BufWriter::with_capacity(BUF, File::create(path)?);
+        let level = match compression {
+            Compression::Bzip2 => 9,
+            _ => 6,
+        };
+        CompressedWriter::create_with_level(path, compression, level)
+    }
+
+    /// Create (truncate) `path`, compressing with `compression` at `level` (gzip 0-9,
+    /// bzip2 1-9, xz 0-9; clamped). Lower is faster: gzip 1 writes several times faster than
+    /// 6, in files about 1.5 times larger.
+    pub fn create_with_level(
+        path: &Path,
+        compression: Compression,
+        level: u32,
+    ) -> io::Result<CompressedWriter> {
+        let file = File::create(path)?;
+        let buffered = |w| BufWriter::with_capacity(BUF, w);
         let inner = match compression {
-            Compression::None => Inner::Plain(file),
-            Compression::Gzip => Inner::Gzip(flate2::write::GzEncoder::new(
+            Compression::None => Inner::Plain(BufWriter::with_capacity(BUF, file)),
+            Compression::Gzip => Inner::Gzip(buffered(flate2::write::GzEncoder::new(
                 file,
-                flate2::Compression::default(),
+                flate2::Compression::new(level.min(9)),
+            ))),
+            Compression::Bzip2 => Inner::Bzip2(BufWriter::with_capacity(
+                BUF,
+                bzip2::write::BzEncoder::new(file, bzip2::Compression::new(level.clamp(1, 9))),
             )),
-            Compression::Bzip2 => Inner::Bzip2(bzip2::write::BzEncoder::new(
-                file,
-                bzip2::Compression::default(),
+            Compression::Xz => Inner::Xz(BufWriter::with_capacity(
+                BUF,
+                lzma_rust2::XzWriter::new(file, lzma_rust2::XzOptions::with_preset(level.min(9)))?,
             )),
-            Compression::Xz => Inner::Xz(Box::new(lzma_rust2::XzWriter::new(
-                file,
-                lzma_rust2::XzOptions::with_preset(6),
-            )?)),
         };
         Ok(CompressedWriter { inner })
     }
@@ -119,13 +136,24 @@ impl CompressedWriter {
 
     /// Write the compressed stream's end and flush everything to the file.
     pub fn finish(self) -> io::Result<()> {
-        let mut file = match self.inner {
-            Inner::Plain(f) => f,
-            Inner::Gzip(e) => e.finish()?,
-            Inner::Bzip2(e) => e.finish()?,
-            Inner::Xz(e) => e.finish()?,
-        };
-        file.flush()
+        match self.inner {
+            Inner::Plain(mut f) => f.flush(),
+            Inner::Gzip(e) => e
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .finish()
+                .map(drop),
+            Inner::Bzip2(e) => e
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .finish()
+                .map(drop),
+            Inner::Xz(e) => e
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .finish()
+                .map(drop),
+        }
     }
 }
 

@@ -21,6 +21,7 @@
 //! and the other records still come.
 
 use std::cmp::{Ordering, Reverse};
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
 use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
@@ -263,22 +264,19 @@ impl HistoryReader {
     /// The next record regardless of bounds, or `None` when all files are done.
     fn next_merged(&mut self) -> Option<Entry> {
         self.open_due();
-        let Reverse(mut cursor) = self.heap.pop()?;
-        let next = cursor.source.next_record(Some(&mut self.errors));
-        let entry = Entry {
-            file: cursor.source.file.clone(),
-            line: cursor.line,
-            record: match next {
-                Some(record) => {
-                    cursor.line = cursor.source.line;
-                    let current = std::mem::replace(&mut cursor.record, record);
-                    self.heap.push(Reverse(cursor));
-                    current
-                }
-                None => cursor.record,
-            },
+        // Replace the head's record in place (sifting it down) rather than pop and push.
+        let mut head = self.heap.peek_mut()?;
+        let cursor = &mut head.0;
+        let file = cursor.source.file.clone();
+        let line = cursor.line;
+        let record = match cursor.source.next_record(Some(&mut self.errors)) {
+            Some(next) => {
+                cursor.line = cursor.source.line;
+                std::mem::replace(&mut cursor.record, next)
+            }
+            None => PeekMut::pop(head).0.record,
         };
-        Some(entry)
+        Some(Entry { file, line, record })
     }
 }
 

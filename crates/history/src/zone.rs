@@ -81,6 +81,8 @@ struct Use {
 #[derive(Clone, Debug)]
 pub struct Zones {
     default: TimeZone,
+    /// The default zone's offset in seconds if it is fixed (UTC): no tz lookup needed.
+    default_fixed: Option<i32>,
     abbrevs: HashMap<String, Vec<Use>>,
     region: Vec<String>,
 }
@@ -103,6 +105,7 @@ impl Zones {
     /// Times without a zone are in `default`; no abbreviations yet.
     pub fn new(default: TimeZone) -> Zones {
         Zones {
+            default_fixed: default.to_fixed_offset().ok().map(|o| o.seconds()),
             default,
             abbrevs: HashMap::new(),
             region: Vec::new(),
@@ -207,7 +210,9 @@ impl Zones {
                 reason: "expected a space before the zone".to_string(),
             });
         }
-        let micros = if zone.is_empty() {
+        let micros = if let (true, Some(offset)) = (zone.is_empty(), self.default_fixed) {
+            civil.to_micros(i64::from(offset))
+        } else if zone.is_empty() {
             self.in_zone(text, civil, &self.default)?
         } else if matches!(zone, "UTC" | "Z" | "GMT" | "UT") {
             civil.to_micros(0)
