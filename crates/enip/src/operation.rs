@@ -101,9 +101,11 @@ pub struct Write {
 pub struct Operation {
     /// Where: the path segments, including the first element if one was given.
     pub path: Vec<Segment>,
-    /// The element range `[first-last]` (`[n]` is `(n, n)`), if given.
+    /// The first and last elements addressed, if an element was given (`[n]` or
+    /// `[first-last]`); `last` follows from the count.
     pub range: Option<(u32, u32)>,
-    /// How many elements: from the range, a `*count`, or the number of values written.
+    /// How many elements, if known: from `[first-last]`, a `*count`, or the number of values
+    /// of a (non-fragmented) write. Unknown means one, for reads (see [`Operation::elements`]).
     pub count: Option<u32>,
     /// A byte offset (`+offset`): use fragmented access starting there.
     pub offset: Option<u32>,
@@ -405,6 +407,7 @@ fn parse(text: &str) -> Result<Operation, Problem> {
         op.write = Some(parse_values(&mut vals)?);
         check_write(&mut op)?;
     }
+    settle_range(&mut op);
     Ok(op)
 }
 
@@ -415,25 +418,25 @@ fn parse_target(toks: &mut Tokens) -> Result<Operation, Problem> {
     } else {
         parse_symbolic(toks)?
     };
-    let mut range = None;
+    // `[n]` names the first element; `[first-last]` also fixes the count.
+    let mut first = None;
+    let mut count = None;
     if toks.eat('[') {
-        let first = toks.number("an element number")?;
-        let last = if toks.eat('-') {
-            toks.number("the last element number")?
-        } else {
-            first
-        };
+        let f = toks.number("an element number")?;
+        if toks.eat('-') {
+            let last = toks.number("the last element number")?;
+            if last < f {
+                return Err(Problem::ReversedRange { first: f, last });
+            }
+            count = Some(last - f + 1);
+        }
         toks.expect(']', "']'")?;
-        if last < first {
-            return Err(Problem::ReversedRange { first, last });
-        }
         match path.last_mut() {
-            Some(Segment::Element(e)) => *e = first,
-            _ => path.push(Segment::Element(first)),
+            Some(Segment::Element(e)) => *e = f,
+            _ => path.push(Segment::Element(f)),
         }
-        range = Some((first, last));
+        first = Some(f);
     }
-    let mut count = range.map(|(first, last)| last - first + 1);
     let mut offset = None;
     loop {
         if toks.eat('*') {
@@ -453,11 +456,19 @@ fn parse_target(toks: &mut Tokens) -> Result<Operation, Problem> {
     }
     Ok(Operation {
         path,
-        range,
+        range: first.map(|f| (f, f)),
         count,
         offset,
         write: None,
     })
+}
+
+/// Makes `range` span the elements addressed, once the count is known.
+fn settle_range(op: &mut Operation) {
+    if let Some((first, _)) = op.range {
+        let last = first.saturating_add(op.elements().saturating_sub(1));
+        op.range = Some((first, last));
+    }
 }
 
 /// `Name([n])?(.Name([n])?)*` — the last component's `[...]` is left for [`parse_target`].

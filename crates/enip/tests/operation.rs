@@ -40,7 +40,19 @@ fn plain_tag_reads_one_element() {
 fn single_element() {
     let o = op("Tag[5]");
     assert_eq!(o.path, [sym("Tag"), Segment::Element(5)]);
-    assert_eq!((o.range, o.count, o.elements()), (Some((5, 5)), Some(1), 1));
+    assert_eq!((o.range, o.count, o.elements()), (Some((5, 5)), None, 1));
+    // As in cpppo, `[n]` does not fix the count: a count or the values do.
+    let o = op("Tag[5]*3");
+    assert_eq!((o.range, o.count), (Some((5, 7)), Some(3)));
+    let o = op("Tag[5]=1,2");
+    assert_eq!((o.range, o.count), (Some((5, 6)), Some(2)));
+    assert_eq!(
+        problem("Tag[5-5]=1,2"),
+        Problem::CountMismatch {
+            values: 2,
+            elements: 1
+        }
+    );
 }
 
 #[test]
@@ -292,6 +304,9 @@ fn display_round_trips() {
         "Tag[0-9]+16=(DINT)4,5,6,7,8,9",
         "Tag*8+8=(INT)1,2",
         "Tag[0-1]=(BOOL)1,0",
+        "Tag[5]*3",
+        "Tag[5]=7,8",
+        "Tag[5-5]",
     ] {
         let o = op(text);
         let shown = o.to_string();

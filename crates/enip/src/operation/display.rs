@@ -99,24 +99,20 @@ impl fmt::Display for Value {
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt_path(self, f)?;
-        if let Some((first, last)) = self.range {
-            if first == last {
-                write!(f, "[{first}]")?;
-            } else {
-                write!(f, "[{first}-{last}]")?;
-            }
+        match (self.range, self.count) {
+            (Some((first, _)), None) => write!(f, "[{first}]")?,
+            (Some((first, last)), Some(_)) => write!(f, "[{first}-{last}]")?,
+            (None, _) => {}
         }
-        let from_range = self.range.map(|(a, b)| b - a + 1);
-        let from_values = self
+        let implied = self
             .write
             .as_ref()
             .filter(|_| self.offset.is_none())
             .and_then(|w| u32::try_from(w.values.len()).ok());
-        if let Some(n) = self
-            .count
-            .filter(|&n| Some(n) != from_range && Some(n) != from_values)
-        {
-            write!(f, "*{n}")?;
+        if let (None, Some(n)) = (self.range, self.count) {
+            if Some(n) != implied {
+                write!(f, "*{n}")?;
+            }
         }
         if let Some(o) = self.offset {
             write!(f, "+{o}")?;
