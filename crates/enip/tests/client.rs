@@ -1,0 +1,299 @@
+//! The client against the Python cpppo 5.2.5 simulator (`.venv/bin/enip_server`), started here
+//! on a free 127.0.0.1 port and killed by PID when each test ends.
+//!
+//! Skipped (with a printed reason) when the venv is absent.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cpppo_enip::client::poller::{Event, Poller};
+use cpppo_enip::client::proxy::{Proxy, POWERFLEX_750};
+use cpppo_enip::client::{ClientError, Connector, ListReply, Options};
+use cpppo_enip::operation::{parse_operations, Value};
+
+/// The Python simulator's `enip_server`, if the venv is there.
+fn enip_server() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Ok(venv) = std::env::var("CPPPO_VENV") {
+        candidates.push(PathBuf::from(venv));
+    }
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    candidates.extend(manifest.ancestors().map(|a| a.join(".venv")));
+    candidates.push(PathBuf::from("/work/main/.venv"));
+    candidates
+        .into_iter()
+        .map(|v| v.join("bin").join("enip_server"))
+        .find(|p| p.exists())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// A simulator process, killed when dropped.
+struct Sim {
+    child: Child,
+    port: u16,
+}
+
+/// Tags every test uses; the PowerFlex 750 parameters as `@class/instance/attribute` tags.
+const TAGS: &[&str] = &[
+    "SCADA=INT[1000]",
+    "FLOAT=REAL",
+    "TEXT=SSTRING",
+    "DINTS=DINT[100]",
+    "Motor_Velocity@0x93/3/10=REAL",
+    "Output_Current@0x93/7/10=REAL",
+    "Speed_Units@0x93/300/10=DINT",
+];
+
+impl Sim {
+    fn start_on(port: u16, extra: &[&str]) -> Option<Sim> {
+        let Some(bin) = enip_server() else {
+            eprintln!("SKIP: no .venv/bin/enip_server (run scripts/setup)");
+            return None;
+        };
+        let child = Command::new(bin)
+            .arg("-a")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(extra)
+            .args(TAGS)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let sim = Sim { child, port };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(sim);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("simulator did not listen on {port}");
+    }
+
+    fn start() -> Option<Sim> {
+        Sim::start_on(free_port(), &[])
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ints(v: &[i128]) -> Vec<Value> {
+    v.iter().map(|&n| Value::Int(n)).collect()
+}
+
+#[tokio::test]
+async fn unconnected_read_write_and_statuses() -> Result<(), ClientError> {
+    let Some(sim) = Sim::start() else { return Ok(()) };
+    let mut conn = Connector::connect(&sim.addr(), Options::default()).await?;
+    assert_ne!(conn.session(), 0);
+    conn.write("SCADA[1-3]=(INT)10,-20,30").await?;
+    assert_eq!(conn.read("SCADA[0-4]").await?, ints(&[0, 10, -20, 30, 0]));
+    conn.write("FLOAT=1.5").await?;
+    assert_eq!(conn.read("FLOAT").await?, vec![Value::Real(1.5)]);
+    conn.write("TEXT=(SSTRING)\"Hello, world!\"").await?;
+    assert_eq!(conn.read("TEXT").await?, vec![Value::Text("Hello, world!".into())]);
+    conn.write("DINTS[5]=(DINT)-2000000000").await?;
+    assert_eq!(conn.read("DINTS[5]").await?, ints(&[-2_000_000_000]));
+
+    // Errors come back as statuses on the transaction, not as connection failures.
+    let ops = parse_operations(&["SCADA[1000]", "SCADA[2-4]=(DINT)1,2,3", "SCADA[1]"])?;
+    let (failures, results) = conn.process(ops, 1, 0).await?;
+    assert_eq!(failures, 2);
+    assert_eq!(results[0].line(), "         SCADA[1000][1000-1000]+  0 == None: 'Status 255 [8453]'");
+    assert_eq!(results[1].status.extended, vec![0x2107]);
+    assert_eq!(results[2].value, Some(ints(&[10])));
+    conn.close().await
+}
+
+#[tokio::test]
+async fn large_reads_follow_fragments_and_pipeline_in_order() -> Result<(), ClientError> {
+    let Some(sim) = Sim::start() else { return Ok(()) };
+    let mut conn = Connector::connect(&sim.addr(), Options::default()).await?;
+    let values: Vec<String> = (0..200).map(|i| i.to_string()).collect();
+    conn.write(&format!("SCADA[300-499]=(INT){}", values.join(","))).await?;
+    // 1000 INTs do not fit one reply: fetched whole by Read Tag Fragmented.
+    let all = conn.read("SCADA[0-999]").await?;
+    assert_eq!(all.len(), 1000);
+    assert_eq!(all[300..500], ints(&(0..200).collect::<Vec<_>>())[..]);
+
+    // Depth 5 with Multiple Service Packets: results in operation order, big ones whole.
+    let texts: Vec<String> = (0..60)
+        .map(|i| match i % 3 {
+            0 => format!("SCADA[{}]", 300 + i),
+            1 => "SCADA[0-999]".to_string(),
+            _ => format!("SCADA[{}]=(INT){}", 600 + i, i),
+        })
+        .collect();
+    let ops = parse_operations(&texts)?;
+    for (depth, multiple) in [(1, 0), (5, 0), (5, 500), (20, 200)] {
+        let (failures, results) = conn.process(ops.clone(), depth, multiple).await?;
+        assert_eq!(failures, 0, "depth {depth} multiple {multiple}");
+        assert_eq!(results.len(), 60);
+        for (i, t) in results.iter().enumerate() {
+            assert_eq!(t.index, i);
+            match i % 3 {
+                0 => assert_eq!(t.value, Some(ints(&[i as i128]))),
+                1 => assert_eq!(t.value.as_ref().map(Vec::len), Some(1000)),
+                _ => assert!(t.status.is_ok()),
+            }
+        }
+    }
+    // Fragmented services forced, and an explicit byte offset.
+    let ops = parse_operations(&["SCADA[0-3]+4=(INT)7,8", "SCADA[0-3]"])?;
+    let mut pipe = conn.pipeline(ops, 1, 0).fragmented(true);
+    let mut out = Vec::new();
+    while let Some(t) = pipe.next().await {
+        out.push(t?);
+    }
+    assert_eq!(out[1].value, Some(ints(&[0, 0, 7, 8])));
+    Ok(())
+}
+
+#[tokio::test]
+async fn connected_simple_and_routing_modes() -> Result<(), ClientError> {
+    let Some(sim) = Sim::start() else { return Ok(()) };
+    let connected = Options {
+        connected: true,
+        ..Options::default()
+    };
+    let mut conn = Connector::connect(&sim.addr(), connected).await?;
+    assert!(conn.is_connected());
+    conn.write("SCADA[7]=(INT)77").await?;
+    assert_eq!(conn.read("SCADA[7]").await?, ints(&[77]));
+    assert_eq!(conn.read("SCADA[0-999]").await?.len(), 1000);
+    let ops = parse_operations(&["SCADA[7]"; 30])?;
+    let (failures, _) = conn.process(ops, 10, 400).await?;
+    assert_eq!(failures, 0);
+    conn.close().await?;
+
+    let mut simple = Connector::connect(&sim.addr(), Options::simple()).await?;
+    assert_eq!(simple.read("SCADA[7]").await?, ints(&[77]));
+    let name = simple.get_attribute_single(1, 1, 7).await?;
+    assert_eq!(name.first(), Some(&20));
+    assert_eq!(&name[1..], b"1756-L61/B LOGIX5561");
+    let all = simple.get_attributes_all(1, 1).await?;
+    assert_eq!(all[..2], [1, 0]); // vendor 1
+    simple.set_attribute_single(0x93, 3, 10, &12.5f32.to_le_bytes()).await?;
+    assert_eq!(simple.get_attribute_single(0x93, 3, 10).await?, 12.5f32.to_le_bytes());
+    match simple.get_attribute_single(1, 1, 99).await {
+        Err(ClientError::Status { status, .. }) => assert!(!status.is_ok()),
+        other => panic!("expected a status error, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn list_identity_tcp_and_udp_unicast() -> Result<(), ClientError> {
+    let Some(sim) = Sim::start() else { return Ok(()) };
+    let mut tcp = Connector::connect(&sim.addr(), Options::default()).await?;
+    let replies = tcp.list_identity().await?;
+    let Some(ListReply::Identity(id)) = replies[0].1.first() else {
+        panic!("no identity in {replies:?}")
+    };
+    assert_eq!(id.product_name, "1756-L61/B LOGIX5561");
+    let services = tcp.list_services().await?;
+    assert!(matches!(services[0].1.first(), Some(ListReply::Service(s)) if s.name == "Communications"));
+
+    let options = Options {
+        timeout: Duration::from_secs(2),
+        ..Options::default()
+    };
+    let mut udp = Connector::udp(&sim.addr(), false, options).await?;
+    let replies = udp.list_identity().await?;
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].0.port(), sim.port);
+    assert!(matches!(replies[0].1.first(), Some(ListReply::Identity(i)) if i.vendor_id == 1));
+    Ok(())
+}
+
+#[tokio::test]
+async fn powerflex_proxy_reads_and_writes_motor_velocity() -> Result<(), ClientError> {
+    let Some(sim) = Sim::start() else { return Ok(()) };
+    let mut drive = Proxy::simple(&sim.addr(), POWERFLEX_750).with_checking(true);
+    drive.write("Motor Velocity = (REAL)123.45").await?;
+    drive.write("speed_units = 1").await?;
+    let got = drive.read(&["motor velocity", "Speed Units", "Product Name"]).await?;
+    assert_eq!(got[0], Some(vec![Value::Real(f64::from(123.45f32))]));
+    assert_eq!(got[1], Some(ints(&[1])));
+    assert_eq!(got[2], Some(vec![Value::Text("1756-L61/B LOGIX5561".into())]));
+    assert!(drive.resolve("No Such Thing", false).is_err());
+    // Checking mode: a parameter the device lacks is an error (cpppo's simulator answers an
+    // unknown object with an encapsulation error, ours with a CIP status).
+    match drive.read(&["Output Voltage"]).await {
+        Err(ClientError::Status { .. } | ClientError::Encapsulation(_)) => {}
+        other => panic!("expected a status error, got {other:?}"),
+    }
+    // ... and the proxy reconnects for the next call.
+    assert_eq!(drive.read(&["Output Current"]).await?, vec![Some(vec![Value::Real(0.0)])]);
+    // Without checking a refused value is just None.
+    let mut lax = Proxy::simple(&sim.addr(), POWERFLEX_750);
+    let params = lax.resolve_all(&["SCADA[1000]", "Output Current"], true).map_err(ClientError::Protocol)?;
+    assert_eq!(lax.operate(&params).await?, vec![None, Some(vec![Value::Real(0.0)])]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn poller_survives_a_simulator_restart_with_backoff() -> Result<(), ClientError> {
+    let port = free_port();
+    let Some(sim) = Sim::start_on(port, &[]) else { return Ok(()) };
+    let addr = sim.addr();
+    let proxy = Proxy::new(&addr, Options { timeout: Duration::from_millis(500), ..Options::simple() }, POWERFLEX_750);
+    let params = proxy.resolve_all(&["Motor Velocity", "Output Current"], false).map_err(ClientError::Protocol)?;
+    let poller = Poller::new(proxy, params, Duration::from_millis(50))
+        .with_backoff(Duration::from_millis(50), Duration::from_millis(400));
+    let mut events = poller.spawn();
+    let mut sim = Some(sim);
+    let (mut before, mut after, mut backoffs) = (0, 0, Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(20), events.recv()).await else {
+            break;
+        };
+        match event {
+            Event::Values(v) if sim.is_some() && backoffs.is_empty() => {
+                assert_eq!(v.len(), 2);
+                before += 1;
+                if before == 3 {
+                    sim = None; // killed: the poller must back off
+                }
+            }
+            Event::Values(_) => {
+                after += 1;
+                if after == 3 {
+                    break;
+                }
+            }
+            Event::Failure { backoff, .. } => {
+                backoffs.push(backoff);
+                if backoffs.len() == 5 {
+                    sim = Sim::start_on(port, &[]);
+                }
+            }
+        }
+    }
+    assert!(before >= 3, "polled {before} times before the restart");
+    assert!(backoffs.len() >= 5, "back-offs: {backoffs:?}");
+    assert_eq!(backoffs[..4], [50, 100, 200, 400].map(Duration::from_millis));
+    assert!(backoffs.iter().all(|b| *b <= Duration::from_millis(400)), "{backoffs:?}");
+    assert_eq!(after, 3, "polling resumed after the restart");
+    drop(sim);
+    Ok(())
+}
