@@ -61,5 +61,5 @@ pub use data::{join, Data, Value};
 pub use machine::{BuildError, Condition, Graph, Machine, On, Predicate, State, StateId};
 pub use regex::DEFAULT_SIZE_LIMIT;
 pub use run::{Outcome, Reason, Run, RunError, StateName, Step, Transition, NO_PROGRESS_LIMIT};
-pub use source::{Feed, IterSource, Peek, Source};
+pub use source::{Feed, IterSource, Peek, SliceSource, Source};
 pub use symbol::Symbol;

@@ -201,3 +201,58 @@ where
         self.sent
     }
 }
+
+/// A borrowed slice as a source: the whole input, read in place without copying.
+///
+/// ```
+/// use cpppo_automata::{Data, Machine, SliceSource};
+/// let m = Machine::<u8>::regex("[a-z]+")?;
+/// let mut src = SliceSource::new(b"abc123");
+/// m.run_to_end(&mut src, &mut Data::new())?;
+/// assert_eq!(src.rest(), b"123");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct SliceSource<'a, S> {
+    all: &'a [S],
+    sent: usize,
+}
+
+impl<'a, S: Copy> SliceSource<'a, S> {
+    /// Reads `all` from its start.
+    pub fn new(all: &'a [S]) -> Self {
+        SliceSource { all, sent: 0 }
+    }
+
+    /// The symbols not yet consumed.
+    pub fn rest(&self) -> &'a [S] {
+        self.all.get(self.sent..).unwrap_or_default()
+    }
+}
+
+impl<S: Copy> Source<S> for SliceSource<'_, S> {
+    fn peek(&mut self) -> Peek<S> {
+        match self.rest().first() {
+            Some(&s) => Peek::Symbol(s),
+            None => Peek::End,
+        }
+    }
+
+    fn advance(&mut self) -> Option<S> {
+        let s = self.rest().first().copied()?;
+        self.sent += 1;
+        Some(s)
+    }
+
+    fn sent(&self) -> usize {
+        self.sent
+    }
+
+    fn chunk(&self) -> &[S] {
+        self.rest()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.sent = self.sent.saturating_add(n).min(self.all.len());
+    }
+}

@@ -1,7 +1,7 @@
 //! Property tests: regex machines agree with regex-automata; split input equals whole input;
 //! bulk runs equal stepped runs; nothing panics on arbitrary bytes.
 
-use cpppo_automata::{Data, Feed, Graph, Machine, RunError, State, Step, Symbol};
+use cpppo_automata::{Data, Feed, Graph, Machine, RunError, SliceSource, State, Step, Symbol};
 use proptest::prelude::*;
 use regex_automata::meta::Regex;
 
@@ -124,7 +124,11 @@ proptest! {
         let mut bulk_data = Data::new();
         let mut src = Feed::complete(input.iter().copied());
         let bulk = normalize(m.start().finish(&mut src, &mut bulk_data));
-        prop_assert_eq!((bulk, bulk_data, src.rest()), (end, data, rest));
+        prop_assert_eq!((bulk, bulk_data, src.rest()), (end.clone(), data.clone(), rest.clone()));
+        let mut slice = SliceSource::new(&input);
+        let mut slice_data = Data::new();
+        let from_slice = normalize(m.start().finish(&mut slice, &mut slice_data));
+        prop_assert_eq!((from_slice, slice_data, slice.rest().to_vec()), (end, data, rest));
     }
 
     /// Arbitrary bytes never panic a byte machine, split or whole.
