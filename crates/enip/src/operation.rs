@@ -428,7 +428,8 @@ fn parse_target(toks: &mut Tokens) -> Result<Operation, Problem> {
             if last < f {
                 return Err(Problem::ReversedRange { first: f, last });
             }
-            count = Some(last - f + 1);
+            let n = (last - f).checked_add(1);
+            count = Some(n.ok_or_else(|| Problem::BadNumber(format!("{f}-{last}")))?);
         }
         toks.expect(']', "']'")?;
         match path.last_mut() {

@@ -409,6 +409,10 @@ fn each_kind_of_error() {
     assert_eq!(problem("@0xZZ/1"), BadNumber("0xZZ".into()));
     assert_eq!(problem("Tag[99999999999]"), BadNumber("99999999999".into()));
     assert_eq!(problem("Tag[3-1]"), ReversedRange { first: 3, last: 1 });
+    assert_eq!(
+        problem("Tag[0-4294967295]"),
+        BadNumber("0-4294967295".into())
+    );
     assert_eq!(problem("Tag*0"), ZeroCount);
     assert_eq!(
         problem("Tag[1-10]*5"),
