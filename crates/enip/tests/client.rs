@@ -1,12 +1,20 @@
-//! The client against the Python cpppo 5.2.5 simulator (`.venv/bin/enip_server`), started here
-//! on a free 127.0.0.1 port and killed by PID when each test ends.
-//!
-//! Skipped (with a printed reason) when the venv is absent.
+//! The client against two simulators, each case run against both: the Python cpppo 5.2.5
+//! simulator (`.venv/bin/enip_server`, started on a free 127.0.0.1 port and killed by PID when
+//! the test ends; skipped with a printed reason when the venv is absent) and ours
+//! (`cpppo_enip::server`, in-process on a free port, shut down when the test ends).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use cpppo_enip::device::{Device, DeviceConfig};
+use cpppo_enip::server::{serve_datagrams, serve_listener, Options as ServerOptions};
+use cpppo_enip::session::{RoutePolicy, Shared};
+use cpppo_enip::tagspec::TagSpec;
+use cpppo_net::os::{OsDatagram, OsListener};
+use tokio::sync::watch;
 
 use cpppo_enip::client::poller::{Event, Poller};
 use cpppo_enip::client::proxy::{Proxy, POWERFLEX_750};
@@ -35,10 +43,20 @@ fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
-/// A simulator process, killed when dropped.
+/// Which simulator a test talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// The Python cpppo 5.2.5 `enip_server`, as a child process.
+    Python,
+    /// Ours (`cpppo_enip::server`), in this process.
+    Ours,
+}
+
+/// A running simulator; stopped (killed by PID, or shut down) when dropped.
 struct Sim {
-    child: Child,
     port: u16,
+    child: Option<Child>,
+    stop: Option<watch::Sender<bool>>,
 }
 
 /// Tags every test uses; the PowerFlex 750 parameters as `@class/instance/attribute` tags.
@@ -53,7 +71,25 @@ const TAGS: &[&str] = &[
 ];
 
 impl Sim {
-    fn start_on(port: u16, extra: &[&str]) -> Option<Sim> {
+    async fn start_on(kind: Kind, port: u16) -> Option<Sim> {
+        let sim = match kind {
+            Kind::Python => Sim::python(port)?,
+            Kind::Ours => Sim::ours(port).await,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Some(sim);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{kind:?} simulator did not listen on {port}");
+    }
+
+    fn python(port: u16) -> Option<Sim> {
         let Some(bin) = enip_server() else {
             eprintln!("SKIP: no .venv/bin/enip_server (run scripts/setup)");
             return None;
@@ -61,26 +97,50 @@ impl Sim {
         let child = Command::new(bin)
             .arg("-a")
             .arg(format!("127.0.0.1:{port}"))
-            .args(extra)
             .args(TAGS)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .ok()?;
-        let sim = Sim { child, port };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(sim);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("simulator did not listen on {port}");
+        Some(Sim {
+            port,
+            child: Some(child),
+            stop: None,
+        })
     }
 
-    fn start() -> Option<Sim> {
-        Sim::start_on(free_port(), &[])
+    async fn ours(port: u16) -> Sim {
+        let mut device = Device::new(&DeviceConfig::default());
+        for spec in TAGS {
+            let spec = TagSpec::parse(spec).expect("test tag spec");
+            device.add_tag(&spec).expect("test tag");
+        }
+        let shared = Arc::new(Shared {
+            device: Arc::new(device),
+            route: RoutePolicy::Any,
+        });
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let listener = OsListener::bind(addr).await.expect("bind TCP");
+        let udp = OsDatagram::bind(addr).await.expect("bind UDP");
+        let (stop, shutdown) = watch::channel(false);
+        let opts = Arc::new(ServerOptions::default());
+        tokio::spawn(serve_datagrams(
+            udp,
+            shared.clone(),
+            opts.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(serve_listener(listener, shared, opts, shutdown));
+        Sim {
+            port,
+            child: None,
+            stop: Some(stop),
+        }
+    }
+
+    async fn start(kind: Kind) -> Option<Sim> {
+        Sim::start_on(kind, free_port()).await
     }
 
     fn addr(&self) -> String {
@@ -90,18 +150,47 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
     }
 }
+
+/// Runs a test case against both simulators.
+macro_rules! both {
+    ($case:ident) => {
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn python() -> Result<(), super::ClientError> {
+                super::$case(super::Kind::Python).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn ours() -> Result<(), super::ClientError> {
+                super::$case(super::Kind::Ours).await
+            }
+        }
+    };
+}
+
+both!(unconnected_read_write_and_statuses);
+both!(large_reads_follow_fragments_and_pipeline_in_order);
+both!(connected_simple_and_routing_modes);
+both!(list_identity_tcp_and_udp_unicast);
+both!(powerflex_proxy_reads_and_writes_motor_velocity);
+both!(poller_survives_a_simulator_restart_with_backoff);
 
 fn ints(v: &[i128]) -> Vec<Value> {
     v.iter().map(|&n| Value::Int(n)).collect()
 }
 
-#[tokio::test]
-async fn unconnected_read_write_and_statuses() -> Result<(), ClientError> {
-    let Some(sim) = Sim::start() else { return Ok(()) };
+async fn unconnected_read_write_and_statuses(kind: Kind) -> Result<(), ClientError> {
+    let Some(sim) = Sim::start(kind).await else {
+        return Ok(());
+    };
     let mut conn = Connector::connect(&sim.addr(), Options::default()).await?;
     assert_ne!(conn.session(), 0);
     conn.write("SCADA[1-3]=(INT)10,-20,30").await?;
@@ -109,7 +198,10 @@ async fn unconnected_read_write_and_statuses() -> Result<(), ClientError> {
     conn.write("FLOAT=1.5").await?;
     assert_eq!(conn.read("FLOAT").await?, vec![Value::Real(1.5)]);
     conn.write("TEXT=(SSTRING)\"Hello, world!\"").await?;
-    assert_eq!(conn.read("TEXT").await?, vec![Value::Text("Hello, world!".into())]);
+    assert_eq!(
+        conn.read("TEXT").await?,
+        vec![Value::Text("Hello, world!".into())]
+    );
     conn.write("DINTS[5]=(DINT)-2000000000").await?;
     assert_eq!(conn.read("DINTS[5]").await?, ints(&[-2_000_000_000]));
 
@@ -117,18 +209,23 @@ async fn unconnected_read_write_and_statuses() -> Result<(), ClientError> {
     let ops = parse_operations(&["SCADA[1000]", "SCADA[2-4]=(DINT)1,2,3", "SCADA[1]"])?;
     let (failures, results) = conn.process(ops, 1, 0).await?;
     assert_eq!(failures, 2);
-    assert_eq!(results[0].line(), "         SCADA[1000][1000-1000]+  0 == None: 'Status 255 [8453]'");
+    assert_eq!(
+        results[0].line(),
+        "         SCADA[1000][1000-1000]+  0 == None: 'Status 255 [8453]'"
+    );
     assert_eq!(results[1].status.extended, vec![0x2107]);
     assert_eq!(results[2].value, Some(ints(&[10])));
     conn.close().await
 }
 
-#[tokio::test]
-async fn large_reads_follow_fragments_and_pipeline_in_order() -> Result<(), ClientError> {
-    let Some(sim) = Sim::start() else { return Ok(()) };
+async fn large_reads_follow_fragments_and_pipeline_in_order(kind: Kind) -> Result<(), ClientError> {
+    let Some(sim) = Sim::start(kind).await else {
+        return Ok(());
+    };
     let mut conn = Connector::connect(&sim.addr(), Options::default()).await?;
     let values: Vec<String> = (0..200).map(|i| i.to_string()).collect();
-    conn.write(&format!("SCADA[300-499]=(INT){}", values.join(","))).await?;
+    conn.write(&format!("SCADA[300-499]=(INT){}", values.join(",")))
+        .await?;
     // 1000 INTs do not fit one reply: fetched whole by Read Tag Fragmented.
     let all = conn.read("SCADA[0-999]").await?;
     assert_eq!(all.len(), 1000);
@@ -167,9 +264,10 @@ async fn large_reads_follow_fragments_and_pipeline_in_order() -> Result<(), Clie
     Ok(())
 }
 
-#[tokio::test]
-async fn connected_simple_and_routing_modes() -> Result<(), ClientError> {
-    let Some(sim) = Sim::start() else { return Ok(()) };
+async fn connected_simple_and_routing_modes(kind: Kind) -> Result<(), ClientError> {
+    let Some(sim) = Sim::start(kind).await else {
+        return Ok(());
+    };
     let connected = Options {
         connected: true,
         ..Options::default()
@@ -191,8 +289,13 @@ async fn connected_simple_and_routing_modes() -> Result<(), ClientError> {
     assert_eq!(&name[1..], b"1756-L61/B LOGIX5561");
     let all = simple.get_attributes_all(1, 1).await?;
     assert_eq!(all[..2], [1, 0]); // vendor 1
-    simple.set_attribute_single(0x93, 3, 10, &12.5f32.to_le_bytes()).await?;
-    assert_eq!(simple.get_attribute_single(0x93, 3, 10).await?, 12.5f32.to_le_bytes());
+    simple
+        .set_attribute_single(0x93, 3, 10, &12.5f32.to_le_bytes())
+        .await?;
+    assert_eq!(
+        simple.get_attribute_single(0x93, 3, 10).await?,
+        12.5f32.to_le_bytes()
+    );
     match simple.get_attribute_single(1, 1, 99).await {
         Err(ClientError::Status { status, .. }) => assert!(!status.is_ok()),
         other => panic!("expected a status error, got {other:?}"),
@@ -200,9 +303,10 @@ async fn connected_simple_and_routing_modes() -> Result<(), ClientError> {
     Ok(())
 }
 
-#[tokio::test]
-async fn list_identity_tcp_and_udp_unicast() -> Result<(), ClientError> {
-    let Some(sim) = Sim::start() else { return Ok(()) };
+async fn list_identity_tcp_and_udp_unicast(kind: Kind) -> Result<(), ClientError> {
+    let Some(sim) = Sim::start(kind).await else {
+        return Ok(());
+    };
     let mut tcp = Connector::connect(&sim.addr(), Options::default()).await?;
     let replies = tcp.list_identity().await?;
     let Some(ListReply::Identity(id)) = replies[0].1.first() else {
@@ -210,7 +314,9 @@ async fn list_identity_tcp_and_udp_unicast() -> Result<(), ClientError> {
     };
     assert_eq!(id.product_name, "1756-L61/B LOGIX5561");
     let services = tcp.list_services().await?;
-    assert!(matches!(services[0].1.first(), Some(ListReply::Service(s)) if s.name == "Communications"));
+    assert!(
+        matches!(services[0].1.first(), Some(ListReply::Service(s)) if s.name == "Communications")
+    );
 
     let options = Options {
         timeout: Duration::from_secs(2),
@@ -224,16 +330,22 @@ async fn list_identity_tcp_and_udp_unicast() -> Result<(), ClientError> {
     Ok(())
 }
 
-#[tokio::test]
-async fn powerflex_proxy_reads_and_writes_motor_velocity() -> Result<(), ClientError> {
-    let Some(sim) = Sim::start() else { return Ok(()) };
+async fn powerflex_proxy_reads_and_writes_motor_velocity(kind: Kind) -> Result<(), ClientError> {
+    let Some(sim) = Sim::start(kind).await else {
+        return Ok(());
+    };
     let mut drive = Proxy::simple(&sim.addr(), POWERFLEX_750).with_checking(true);
     drive.write("Motor Velocity = (REAL)123.45").await?;
     drive.write("speed_units = 1").await?;
-    let got = drive.read(&["motor velocity", "Speed Units", "Product Name"]).await?;
+    let got = drive
+        .read(&["motor velocity", "Speed Units", "Product Name"])
+        .await?;
     assert_eq!(got[0], Some(vec![Value::Real(f64::from(123.45f32))]));
     assert_eq!(got[1], Some(ints(&[1])));
-    assert_eq!(got[2], Some(vec![Value::Text("1756-L61/B LOGIX5561".into())]));
+    assert_eq!(
+        got[2],
+        Some(vec![Value::Text("1756-L61/B LOGIX5561".into())])
+    );
     assert!(drive.resolve("No Such Thing", false).is_err());
     // Checking mode: a parameter the device lacks is an error (cpppo's simulator answers an
     // unknown object with an encapsulation error, ours with a CIP status).
@@ -242,21 +354,39 @@ async fn powerflex_proxy_reads_and_writes_motor_velocity() -> Result<(), ClientE
         other => panic!("expected a status error, got {other:?}"),
     }
     // ... and the proxy reconnects for the next call.
-    assert_eq!(drive.read(&["Output Current"]).await?, vec![Some(vec![Value::Real(0.0)])]);
+    assert_eq!(
+        drive.read(&["Output Current"]).await?,
+        vec![Some(vec![Value::Real(0.0)])]
+    );
     // Without checking a refused value is just None.
     let mut lax = Proxy::simple(&sim.addr(), POWERFLEX_750);
-    let params = lax.resolve_all(&["SCADA[1000]", "Output Current"], true).map_err(ClientError::Protocol)?;
-    assert_eq!(lax.operate(&params).await?, vec![None, Some(vec![Value::Real(0.0)])]);
+    let params = lax
+        .resolve_all(&["SCADA[1000]", "Output Current"], true)
+        .map_err(ClientError::Protocol)?;
+    assert_eq!(
+        lax.operate(&params).await?,
+        vec![None, Some(vec![Value::Real(0.0)])]
+    );
     Ok(())
 }
 
-#[tokio::test]
-async fn poller_survives_a_simulator_restart_with_backoff() -> Result<(), ClientError> {
+async fn poller_survives_a_simulator_restart_with_backoff(kind: Kind) -> Result<(), ClientError> {
     let port = free_port();
-    let Some(sim) = Sim::start_on(port, &[]) else { return Ok(()) };
+    let Some(sim) = Sim::start_on(kind, port).await else {
+        return Ok(());
+    };
     let addr = sim.addr();
-    let proxy = Proxy::new(&addr, Options { timeout: Duration::from_millis(500), ..Options::simple() }, POWERFLEX_750);
-    let params = proxy.resolve_all(&["Motor Velocity", "Output Current"], false).map_err(ClientError::Protocol)?;
+    let proxy = Proxy::new(
+        &addr,
+        Options {
+            timeout: Duration::from_millis(500),
+            ..Options::simple()
+        },
+        POWERFLEX_750,
+    );
+    let params = proxy
+        .resolve_all(&["Motor Velocity", "Output Current"], false)
+        .map_err(ClientError::Protocol)?;
     let poller = Poller::new(proxy, params, Duration::from_millis(50))
         .with_backoff(Duration::from_millis(50), Duration::from_millis(400));
     let mut events = poller.spawn();
@@ -264,7 +394,8 @@ async fn poller_survives_a_simulator_restart_with_backoff() -> Result<(), Client
     let (mut before, mut after, mut backoffs) = (0, 0, Vec::new());
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(20), events.recv()).await else {
+        let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(20), events.recv()).await
+        else {
             break;
         };
         match event {
@@ -284,15 +415,21 @@ async fn poller_survives_a_simulator_restart_with_backoff() -> Result<(), Client
             Event::Failure { backoff, .. } => {
                 backoffs.push(backoff);
                 if backoffs.len() == 5 {
-                    sim = Sim::start_on(port, &[]);
+                    sim = Sim::start_on(kind, port).await;
                 }
             }
         }
     }
     assert!(before >= 3, "polled {before} times before the restart");
     assert!(backoffs.len() >= 5, "back-offs: {backoffs:?}");
-    assert_eq!(backoffs[..4], [50, 100, 200, 400].map(Duration::from_millis));
-    assert!(backoffs.iter().all(|b| *b <= Duration::from_millis(400)), "{backoffs:?}");
+    assert_eq!(
+        backoffs[..4],
+        [50, 100, 200, 400].map(Duration::from_millis)
+    );
+    assert!(
+        backoffs.iter().all(|b| *b <= Duration::from_millis(400)),
+        "{backoffs:?}"
+    );
     assert_eq!(after, 3, "polling resumed after the restart");
     drop(sim);
     Ok(())

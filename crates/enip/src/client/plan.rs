@@ -219,7 +219,7 @@ impl Plan {
             extended: reply.extended().collect(),
         };
         let partial = status.general == 0x06;
-        if !status.is_ok() && !(partial && self.kind.is_read()) {
+        if !(status.is_ok() || partial && self.kind.is_read()) {
             return Absorbed::Done(status, None);
         }
         match self.kind {
