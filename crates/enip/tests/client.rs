@@ -119,6 +119,7 @@ impl Sim {
         let shared = Arc::new(Shared {
             device: Arc::new(device),
             route: RoutePolicy::Any,
+            routes: Vec::new(),
         });
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let listener = OsListener::bind(addr).await.expect("bind TCP");
