@@ -62,7 +62,12 @@ impl Transaction {
             (Some(v), Kind::ReadFrag) => v.len(),
             _ => usize::from(p.elements),
         };
-        let last = i64::from(elm) + cnt as i64 - 1;
+        // As cpppo: a fragmented write counts its elements less its (byte) offset.
+        let cnt = match p.kind {
+            Kind::WriteFrag => cnt as i64 - i64::from(p.offset),
+            _ => cnt as i64,
+        };
+        let last = i64::from(elm) + cnt - 1;
         format!(
             "{:>20}[{elm:>3}-{last:<3}]+{:>3} {act} {val}: {res}",
             p.tag, p.offset
