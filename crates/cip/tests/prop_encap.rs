@@ -6,7 +6,7 @@ use core::net::Ipv4Addr;
 
 use cpppo_cip::cpf::{self, Item, MAX_ITEMS};
 use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendData};
-use cpppo_cip::frame::{decode_datagram, Decoder};
+use cpppo_cip::frame::{decode_datagram, Decoder, FrameError};
 use cpppo_cip::list::{Identity, LegacyAddress, Service, Sockaddr};
 use proptest::prelude::*;
 
@@ -219,6 +219,28 @@ fn decode_in_pieces(stream: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     out
 }
 
+/// Every frame (re-emitted) or error, feeding `stream` in the pieces between `cuts`, with a
+/// data length limit.
+fn outcomes(stream: &[u8], cuts: &[usize], max: usize) -> Vec<Result<Vec<u8>, FrameError>> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+    cuts.push(0);
+    cuts.push(stream.len());
+    cuts.sort_unstable();
+    let mut d = Decoder::with_max_data_len(max);
+    let mut out = Vec::new();
+    for pair in cuts.windows(2) {
+        d.feed(&stream[pair[0]..pair[1]]);
+        loop {
+            match d.decode() {
+                Ok(Some(r)) => out.push(Ok(r.to_vec().expect("emit"))),
+                Ok(None) => break,
+                Err(e) => out.push(Err(e)),
+            }
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -297,5 +319,21 @@ proptest! {
             rounds += 1;
             prop_assert!(rounds < 10, "decoder did not make progress");
         }
+    }
+
+    #[test]
+    fn errors_and_oversize_are_the_same_however_the_stream_is_cut(
+        seeds in prop::collection::vec(frame_seed(), 1..5),
+        flips in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        cuts in prop::collection::vec(any::<usize>(), 1..8),
+        max in 0usize..120,
+    ) {
+        let mut stream: Vec<u8> = seeds.iter().flat_map(|s| frame(s).to_vec().expect("emit")).collect();
+        for (at, x) in flips {
+            let n = stream.len();
+            stream[at % n] ^= x;
+        }
+        let whole = outcomes(&stream, &[], max);
+        prop_assert_eq!(outcomes(&stream, &cuts, max), whole);
     }
 }
