@@ -5,6 +5,8 @@
 //! The vectors README lists where our simulator must *answer* differently from cpppo; those are
 //! about CIP semantics and replies, not framing, so at this layer every frame round-trips.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use cpppo_cip::cpf::Item;
@@ -235,4 +237,68 @@ fn legacy_0x0001_reply_from_cpppo() {
     };
     assert_eq!(cpf.items(), &[Item::Legacy(want)]);
     assert_eq!(repr.to_vec().expect("emit"), reply);
+}
+
+/// Counts heap allocations made by the current thread, to check the hot path makes none.
+struct CountingAlloc;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: defers every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+/// Decoding a SendRRData / SendUnitData frame carrying one CIP request, and emitting a reply into
+/// a caller's buffer, touch no heap.
+#[test]
+fn hot_path_allocates_nothing() {
+    let unconnected = unhex(
+        vector("read_tag.json")["request_hex"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    let connected = unhex(
+        vector("clients/pycomm3_write_tag.json")["request_hex"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    let mut out = [0u8; 600];
+    let before = ALLOCATIONS.with(Cell::get);
+    for frame in [&unconnected, &connected] {
+        let repr = Repr::parse_bytes(frame).expect("decode");
+        let Body::SendData(send) = repr.body else {
+            panic!("not SendData")
+        };
+        let message = send
+            .cpf
+            .unconnected_data()
+            .or(send.cpf.connected_data().map(|(_, m)| m))
+            .expect("a CIP message");
+        let reply = Repr {
+            header: repr.header.reply(0),
+            body: Body::SendData(cpppo_cip::encap::SendData::unconnected(message)),
+        };
+        let n = reply.emit(&mut out).expect("emit");
+        assert!(n > 24);
+    }
+    assert_eq!(
+        ALLOCATIONS.with(Cell::get),
+        before,
+        "heap allocations on the hot path"
+    );
 }
