@@ -6,13 +6,17 @@
 #![deny(missing_docs)]
 
 pub mod ascii;
+#[cfg(feature = "runtime")]
 pub mod client;
 pub mod error;
 pub mod pdu;
+#[cfg(feature = "runtime")]
 pub mod poller;
 pub mod register;
 pub mod rtu;
+#[cfg(feature = "runtime")]
 pub mod serial;
+#[cfg(feature = "runtime")]
 pub mod server;
 pub mod store;
 pub mod tcp;

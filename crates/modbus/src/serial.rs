@@ -98,7 +98,8 @@ impl SerialPort {
         Ok(Self { fd })
     }
 
-    /// Read what is available (waiting for at least one byte).
+    /// Read what is available (waiting for at least one byte). 0 means the line hung up
+    /// (the other end of a pseudo-terminal closed).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let mut guard = self.fd.readable().await?;
@@ -144,7 +145,9 @@ fn configure(file: &File, baud: libc::speed_t, line: &LineConfig) -> io::Result<
         if line.stop_bits >= 2 {
             tio.c_cflag |= libc::CSTOPB;
         }
-        tio.c_cc[libc::VMIN] = 0;
+        // VMIN 1: a non-blocking read with nothing to read fails with EAGAIN (with VMIN 0 it
+        // returns 0, which would look like end of file).
+        tio.c_cc[libc::VMIN] = 1;
         tio.c_cc[libc::VTIME] = 0;
         if libc::cfsetispeed(&mut tio, baud) != 0 || libc::cfsetospeed(&mut tio, baud) != 0 {
             return Err(io::Error::last_os_error());

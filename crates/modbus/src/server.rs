@@ -194,14 +194,21 @@ impl Simulator {
         let mut decoder = SerialDecoder::new(framing);
         let mut buf = vec![0u8; 1024];
         let mut out = Vec::with_capacity(1024);
+        let mut down = false;
         loop {
             match tokio::time::timeout(silence, port.read(&mut buf)).await {
                 Err(_quiet) => decoder.silence(),
-                Ok(Ok(0)) => tokio::time::sleep(silence).await,
-                Ok(Ok(n)) => decoder.push(buf.get(..n).unwrap_or_default()),
-                // EIO: the other end of a pseudo-terminal is closed; it may come back.
+                Ok(Ok(n)) if n > 0 => {
+                    down = false;
+                    let bytes = buf.get(..n).unwrap_or_default();
+                    tracing::trace!("serial received {bytes:02x?}");
+                    decoder.push(bytes);
+                }
+                // Hung up (0 bytes, or EIO: the other end of a pseudo-terminal is closed).
+                // It may come back; poll again shortly.
+                Ok(Ok(_)) => hangup(&mut decoder, &mut down).await,
                 Ok(Err(e)) if e.raw_os_error() == Some(libc::EIO) => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    hangup(&mut decoder, &mut down).await
                 }
                 Ok(Err(e)) => return Err(e),
             }
@@ -210,7 +217,9 @@ impl Simulator {
                 if !self.delay.is_zero() {
                     tokio::time::sleep(self.delay).await;
                 }
-                port.write_all(&out).await?;
+                if let Err(e) = port.write_all(&out).await {
+                    tracing::warn!("serial write failed: {e}");
+                }
                 out.clear();
             }
         }
@@ -220,6 +229,7 @@ impl Simulator {
         let mut store = self.lock();
         let mut pdu = Vec::with_capacity(crate::pdu::MAX_PDU);
         while let Some(adu) = decoder.next_frame() {
+            tracing::debug!("serial request to unit {}: {:02x?}", adu.unit, adu.pdu);
             pdu.clear();
             if self.respond(&mut store, Link::Serial, &adu, &mut pdu) {
                 let unit = adu.unit;
@@ -227,6 +237,16 @@ impl Simulator {
             }
         }
     }
+}
+
+/// Wait out a hang-up of the serial line, logging it once; the line counts as silent.
+async fn hangup(decoder: &mut SerialDecoder, down: &mut bool) {
+    if !*down {
+        tracing::warn!("serial line hung up; waiting for it to come back");
+        *down = true;
+    }
+    decoder.silence();
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
 /// An RTU or ASCII decoder behind one interface.
