@@ -147,10 +147,10 @@ static UTC_ZONES: std::sync::LazyLock<Zones> = std::sync::LazyLock::new(Zones::u
 
 /// Parse one line, reading the timestamp with `zones`.
 pub fn parse_line_with<'a>(line: &'a str, zones: &Zones) -> Result<Line<'a>, LineError> {
-    let line = line.strip_suffix('\n').unwrap_or(line);
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let text = line.trim_start();
-    if text.trim_end().is_empty() {
+    // Leading and trailing JSON whitespace (incl. the line ending) is not part of the record,
+    // so a record written back parses to the same record.
+    let text = line.trim_matches(is_json_space);
+    if text.is_empty() {
         return Ok(Line::Blank);
     }
     if let Some(comment) = text.strip_prefix('#') {
@@ -169,6 +169,10 @@ pub fn parse_line_with<'a>(line: &'a str, zones: &Zones) -> Result<Line<'a>, Lin
         serial: serial.to_string(),
         payload: payload.to_string(),
     }))
+}
+
+fn is_json_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
 /// Parse one line given as bytes (as read from a file): invalid UTF-8 is a [`LineError`].
@@ -296,6 +300,11 @@ mod tests {
             Err(LineError::Payload(_))
         ));
         assert_eq!(parse_line_bytes(b"\xff\t1\t2"), Err(LineError::NotUtf8));
+        // Trailing whitespace is not part of the payload (found by fuzzing).
+        let Ok(Line::Record(r)) = parse_line("2023-11-14 22:13:20\t0\t0\t\r\r\r\r") else {
+            panic!("not a record")
+        };
+        assert_eq!(r.payload(), "0");
         assert!(Record::from_json(Timestamp::MIN, "1", "{\"a\":\n1}").is_err());
         assert!(Record::from_json(Timestamp::MIN, "\t1", "1").is_err());
     }
