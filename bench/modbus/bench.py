@@ -1,0 +1,93 @@
+"""Modbus/TCP server benchmark: our simulator and pymodbus's server, driven by the same load
+client (crates/modbus/examples/modbus_load.rs) in one run, on 127.0.0.1.
+
+Each case is bounded by a request count and a time limit. Server CPU comes from
+/proc/<pid>/stat (user + system) before and after each case.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+MAX = int(os.environ.get("BENCH_MAX", "5000000"))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing on port {port}")
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def main():
+    cpppo, load = sys.argv[1], sys.argv[2]
+    cases = [
+        ("lock-step, 1 register", ["lockstep"]),
+        ("pipelined depth 64, 1 register", ["pipelined", "--depth", "64"]),
+        ("pipelined depth 64, 10 registers", ["pipelined", "--depth", "64", "--count", "10"]),
+    ]
+    servers = []
+    p1, p2 = free_port(), free_port()
+    ours = subprocess.Popen([cpppo, "modbus", "sim", "-a", f"127.0.0.1:{p1}", "40001-40200=7"],
+                            stdout=subprocess.DEVNULL)
+    servers.append(("cpppo-rs modbus sim", ours, p1))
+    theirs = subprocess.Popen([str(ROOT / ".venv/bin/python"),
+                               str(ROOT / "bench/modbus/pymodbus_server.py"), str(p2)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    servers.append(("pymodbus 3.16.1 server", theirs, p2))
+    rows = []
+    try:
+        for _, proc, port in servers:
+            wait_port(port)
+        for case, args in cases:
+            results = {}
+            for name, proc, port in servers:
+                before = cpu_seconds(proc.pid)
+                out = subprocess.run([load, f"127.0.0.1:{port}", *args, "--seconds", str(SECONDS),
+                                      "--max", str(MAX)], capture_output=True, text=True,
+                                     timeout=SECONDS + 60, check=True).stdout
+                r = json.loads(out)
+                r["cpu_us_per_request"] = (cpu_seconds(proc.pid) - before) * 1e6 / max(r["requests"], 1)
+                results[name] = r
+                rows.append((case, name, r))
+            ratio = (results["cpppo-rs modbus sim"]["requests_per_s"]
+                     / max(results["pymodbus 3.16.1 server"]["requests_per_s"], 1))
+            rows.append((case, "ratio (ours / pymodbus)", {"ratio": ratio}))
+    finally:
+        for _, proc, _ in servers:
+            proc.terminate()
+            proc.wait(10)
+    print("| case | server | requests | errors | requests/s | registers/s | server CPU µs/request |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for case, name, r in rows:
+        if "ratio" in r:
+            print(f"| {case} | **{name}** | | | **{r['ratio']:.1f}×** | | |")
+        else:
+            print(f"| {case} | {name} | {r['requests']} | {r['errors']} | "
+                  f"{r['requests_per_s']:,.0f} | {r['registers_per_s']:,.0f} | "
+                  f"{r['cpu_us_per_request']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
