@@ -44,16 +44,16 @@ fn parse() -> Result<Opts, String> {
     };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        let bad = |_| format!("bad value {value:?} for {flag}");
+        let bad = format!("bad value {value:?} for {flag}");
         match flag.as_str() {
-            "--seconds" => o.seconds = value.parse().map_err(bad)?,
-            "--max" => o.max = value.parse().map_err(bad)?,
-            "--depth" => o.depth = value.parse().map_err(bad)?,
-            "--count" => o.count = value.parse().map_err(bad)?,
+            "--seconds" => o.seconds = value.parse().map_err(|_| bad.clone())?,
+            "--max" => o.max = value.parse().map_err(|_| bad.clone())?,
+            "--depth" => o.depth = value.parse().map_err(|_| bad.clone())?,
+            "--count" => o.count = value.parse().map_err(|_| bad.clone())?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
-    if !(1..=125).contains(&o.count) || o.depth == 0 || !(o.seconds > 0.0) {
+    if !(1..=125).contains(&o.count) || o.depth == 0 || o.seconds.is_nan() || o.seconds <= 0.0 {
         return Err("--count 1-125, --depth >= 1, --seconds > 0".into());
     }
     Ok(o)
