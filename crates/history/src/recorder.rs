@@ -113,6 +113,10 @@ pub struct Recorder {
     file: File,
     pending: String,
     size: u64,
+    /// A failed write may have left a partial line: start the next write with a line break.
+    broken: bool,
+    /// Size at which the next rotation is tried (pushed back after a failed one).
+    rotate_at: u64,
     options: RecorderOptions,
 }
 
@@ -129,6 +133,8 @@ impl Recorder {
             file,
             pending: String::with_capacity(BUFFER),
             size,
+            broken: false,
+            rotate_at: options.rotation.map_or(u64::MAX, |r| r.max_bytes),
             options,
         })
     }
@@ -177,14 +183,20 @@ impl Recorder {
         self.settle()
     }
 
-    /// Write out anything buffered (to the kernel).
+    /// Write out anything buffered (to the kernel). On an error the buffered records are
+    /// dropped (they are not recorded; any part that reached the file is cut off as a corrupt
+    /// line by the next write) and the error returned.
     pub fn flush(&mut self) -> io::Result<()> {
-        if !self.pending.is_empty() {
-            // On error the buffer is kept, so a later flush retries the same bytes.
-            self.file.write_all(self.pending.as_bytes())?;
-            self.pending.clear();
+        if self.pending.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        if self.broken {
+            self.pending.insert(0, '\n');
+        }
+        let result = self.file.write_all(self.pending.as_bytes());
+        self.broken = result.is_err();
+        self.pending.clear();
+        result
     }
 
     /// Write out anything buffered and `fdatasync` the file.
@@ -193,17 +205,22 @@ impl Recorder {
         self.file.sync_data()
     }
 
-    /// Apply the durability policy, then rotate if due.
+    /// Apply the durability policy, then rotate if due. A failed rotation does not fail the
+    /// record (it is written): it is logged and tried again after another `max_bytes`.
     fn settle(&mut self) -> io::Result<()> {
         match self.options.durability {
             Durability::Buffered if self.pending.len() < BUFFER => {}
             Durability::Buffered | Durability::Flush => self.flush()?,
             Durability::Sync => self.sync()?,
         }
-        match self.options.rotation {
-            Some(rotation) if self.size >= rotation.max_bytes => self.rotate(),
-            _ => Ok(()),
+        if self.size >= self.rotate_at {
+            if let Err(e) = self.rotate() {
+                tracing::error!("history {}: rotation failed: {e}", self.path.display());
+                let step = self.options.rotation.map_or(u64::MAX, |r| r.max_bytes);
+                self.rotate_at = self.size.saturating_add(step);
+            }
         }
+        Ok(())
     }
 
     /// Rotate now (if rotation is configured; otherwise just flush).
@@ -224,6 +241,8 @@ impl Recorder {
         let (file, size) = open_live(&self.path)?;
         self.file = file;
         self.size = size;
+        self.broken = false;
+        self.rotate_at = rotation.max_bytes;
         Ok(())
     }
 }

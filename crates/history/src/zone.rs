@@ -224,6 +224,8 @@ impl Zones {
             civil.to_micros(i64::from(offset))
         } else if let Some(uses) = self.abbrevs.get(zone) {
             civil.to_micros(i64::from(resolve(zone, civil, uses)?))
+        } else if let Some(offset) = legacy_abbreviation(zone, civil) {
+            civil.to_micros(i64::from(offset?))
         } else if let Ok(tz) = TimeZone::get(zone) {
             self.in_zone(text, civil, &tz)?
         } else {
@@ -280,6 +282,18 @@ impl Zones {
             )
         }
     }
+}
+
+/// `CET`, `EST`, `MST`: tz database zones named like abbreviations. Outside a region that
+/// defines them they mean the abbreviation as that zone uses it (`CET` is +01:00 even in
+/// July, when the CET zone itself is on CEST), not that zone's local time.
+fn legacy_abbreviation(zone: &str, civil: Civil) -> Option<Result<i32, TimeError>> {
+    if !zone.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let own = Zones::utc().with_region(zone).ok()?;
+    let uses = own.abbrevs.get(zone)?;
+    Some(resolve(zone, civil, uses))
 }
 
 /// Pick the one offset an abbreviation means at `civil`, or say why not.
@@ -468,6 +482,16 @@ mod tests {
         assert!(Zones::utc().parse("2021-06-01 12:00:00QQQ").is_err());
         assert!(Zones::zone("Mars/Olympus").is_err());
         assert!(Zones::zone("+05:30").is_ok());
+    }
+
+    #[test]
+    fn legacy_zone_names_read_as_abbreviations() {
+        assert_eq!(at("2021-07-01 12:00:00 CET"), at("2021-07-01 11:00:00"));
+        assert!(
+            Zones::utc().parse("2021-07-01 12:00:00 CEST").is_err(),
+            "needs a region"
+        );
+        assert_eq!(at("2021-07-01 12:00:00 EST"), at("2021-07-01 17:00:00"));
     }
 
     #[test]
