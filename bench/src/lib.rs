@@ -5,7 +5,9 @@
 //! reply into a caller's buffer.
 #![deny(missing_docs)]
 
-use cpppo_cip::encap::{Body, Repr, SendData};
+use cpppo_cip::cpf;
+use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData};
+use cpppo_cip::epath::{LogicalKind, Segment};
 use cpppo_cip::mr::{status, MrReply, MrRequest};
 use cpppo_cip::services::{MspWriter, Reply, ReplyBody, Request, Service, TagData};
 use cpppo_cip::{DataType, Error, Result, TagType};
@@ -42,10 +44,22 @@ impl Scada {
     /// The reply body for a Read Tag of `elements` elements at the request path's element, or
     /// the general status to answer with.
     fn read(&self, req: &Request<'_>, elements: u16) -> core::result::Result<TagData<'_>, u8> {
-        if req.path.symbol() != Some(&b"SCADA"[..]) {
+        let (mut symbol, mut element) = (None, 0);
+        for seg in req.path.segments() {
+            match seg {
+                Segment::Symbolic(name) => symbol = Some(name),
+                Segment::Logical {
+                    kind: LogicalKind::Element,
+                    value,
+                    ..
+                } => element = value,
+                _ => return Err(status::PATH_SEGMENT_ERROR),
+            }
+        }
+        if symbol != Some(&b"SCADA"[..]) {
             return Err(status::PATH_DESTINATION_UNKNOWN);
         }
-        let start = req.path.element().unwrap_or(0) as usize * 2;
+        let start = element as usize * 2;
         let end = start + usize::from(elements) * 2;
         let data = self.data.get(start..end).ok_or(status::GENERAL_ERROR)?;
         Ok(TagData {
@@ -93,20 +107,28 @@ impl Scada {
 
     /// Decodes a whole SendRRData frame, answers its CIP request, and writes the reply frame;
     /// returns its length. `scratch` holds the CIP reply while the frame is assembled.
+    ///
+    /// Decoding goes through the checked views (`encap::Packet`, `cpf::Packet`), which borrow
+    /// the frame without building the decoded `Repr`s.
     pub fn frame_round(&self, frame: &[u8], scratch: &mut [u8], out: &mut [u8]) -> Result<usize> {
-        let repr = Repr::parse_bytes(frame)?;
-        let Body::SendData(send) = repr.body else {
+        let pkt = encap::Packet::new_checked(frame)?;
+        if pkt.command() != Command::SendRRData {
             return Err(Error::Malformed("not a SendRRData frame"));
-        };
-        let cip = send
-            .cpf
-            .unconnected_data()
+        }
+        let payload = pkt.payload();
+        let timeout = payload
+            .get(4..6)
+            .map_or(0, |t| u16::from_le_bytes([t[0], t[1]]));
+        let items = cpf::Packet::new_checked(payload.get(6..).unwrap_or_default())?;
+        let cip = items
+            .items()
+            .find_map(|(t, d)| (t == cpf::type_id::UNCONNECTED_DATA).then_some(d))
             .ok_or(Error::Malformed("no unconnected data item"))?;
         let n = self.round(cip, scratch)?;
         let reply = Repr {
-            header: repr.header.reply(0),
+            header: Header::parse(&pkt).reply(0),
             body: Body::SendData(SendData {
-                timeout: send.timeout,
+                timeout,
                 ..SendData::unconnected(scratch.get(..n).unwrap_or(&[]))
             }),
         };
@@ -116,7 +138,7 @@ impl Scada {
 
 /// A Multiple Service Packet request (to `@2/1`) of `count` Read Tag `SCADA[i]` requests.
 pub fn msp_read_request(count: usize) -> Result<Vec<u8>> {
-    use cpppo_cip::epath::{EPath, Padding, Segment};
+    use cpppo_cip::epath::{EPath, Padding};
     use cpppo_cip::services::{code, ReadTag};
     let mut body = vec![0u8; 20 * count + 64];
     let mut w = MspWriter::new(&mut body, count)?;

@@ -418,6 +418,8 @@ enum Inner<'a> {
 pub struct EPath<'a> {
     inner: Inner<'a>,
     padding: Padding,
+    /// The first class ID, found while validating (it picks the service decoder).
+    class: Option<u32>,
 }
 
 impl<'a> EPath<'a> {
@@ -425,17 +427,21 @@ impl<'a> EPath<'a> {
     pub const EMPTY: EPath<'static> = EPath {
         inner: Inner::Raw(&[]),
         padding: Padding::Padded,
+        class: None,
     };
 
     /// Validates `bytes` as a sequence of whole segments and borrows them.
     pub fn parse(bytes: &'a [u8], padding: Padding) -> Result<EPath<'a>> {
         let mut r = Reader::new(bytes);
+        let mut class = None;
         while !r.rest().is_empty() {
-            parse_segment(&mut r, padding)?;
+            let seg = parse_segment(&mut r, padding)?;
+            class = class.or(seg.logical_value(LogicalKind::Class));
         }
         Ok(EPath {
             inner: Inner::Raw(bytes),
             padding,
+            class,
         })
     }
 
@@ -444,6 +450,9 @@ impl<'a> EPath<'a> {
         EPath {
             inner: Inner::Segments(segments),
             padding,
+            class: segments
+                .iter()
+                .find_map(|s| s.logical_value(LogicalKind::Class)),
         }
     }
 
@@ -518,7 +527,7 @@ impl<'a> EPath<'a> {
 
     /// The first class ID in the path (the object class the request addresses).
     pub fn class(&self) -> Option<u32> {
-        self.first(LogicalKind::Class)
+        self.class
     }
 
     /// The first instance ID in the path.
