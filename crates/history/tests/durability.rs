@@ -157,3 +157,17 @@ fn sync_policy_survives_sigkill() {
     let acked = run_and_kill(&dir.join("k.hst"), "sync", 200, 200).expect("no ack");
     assert_eq!(recorded(&dir).len() as u64, acked + 1);
 }
+
+#[test]
+fn a_full_disk_is_an_error_not_an_acknowledgement() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let mut rec = Recorder::open("/dev/full", RecorderOptions::default()).unwrap();
+    let err = rec
+        .record_value(None, &1, &json!({"write": [1]}))
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(28), "{err}"); // ENOSPC
+                                                       // Still usable (and still failing) afterwards: no panic, no silent success.
+    assert!(rec.record_value(None, &2, &json!({"write": [2]})).is_err());
+}
