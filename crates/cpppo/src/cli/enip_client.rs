@@ -330,13 +330,23 @@ fn gather_tags(tags: &[String]) -> Vec<String> {
     out
 }
 
-fn parse_ops(tags: &[String], repeat: usize) -> Result<Vec<Operation>, String> {
+/// Parses the operations; they run `repeat` times over, generated lazily.
+fn parse_ops(tags: &[String], repeat: usize) -> Result<Repeated, String> {
     let ops = parse_operations(tags).map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(ops.len() * repeat.max(1));
-    for _ in 0..repeat.max(1) {
-        out.extend(ops.iter().cloned());
+    let count = ops.len().saturating_mul(repeat.max(1));
+    Ok(Repeated { ops, count })
+}
+
+/// Operations repeated: `count` of them in all, cycling through `ops`.
+struct Repeated {
+    ops: Vec<Operation>,
+    count: usize,
+}
+
+impl Repeated {
+    fn iter(self) -> std::iter::Take<std::iter::Cycle<std::vec::IntoIter<Operation>>> {
+        self.ops.into_iter().cycle().take(self.count)
     }
-    Ok(out)
 }
 
 fn init_logging(verbose: u8, log: Option<&std::path::Path>) {
@@ -390,7 +400,7 @@ fn parse_command(text: &str) -> Result<u16, String> {
 async fn client(
     args: &ClientArgs,
     mut options: Options,
-    ops: Vec<Operation>,
+    ops: Repeated,
     legacy: Option<u16>,
 ) -> anyhow::Result<usize> {
     options.connected = args.connected;
@@ -416,7 +426,7 @@ async fn client(
         for (name, code) in &lists {
             failures += print_list(&mut conn, name, *code, args.json).await;
         }
-        if !ops.is_empty() {
+        if ops.count > 0 {
             anyhow::bail!("tag operations need a TCP session (drop -u)");
         }
         return Ok(failures);
@@ -427,13 +437,13 @@ async fn client(
     for (name, code) in &lists {
         failures += print_list(&mut conn, name, *code, args.json).await;
     }
-    if !ops.is_empty() {
+    if ops.count > 0 {
         let begun = Instant::now();
-        let count = ops.len();
+        let count = ops.count;
         let printing = args.print && !args.no_print;
         let mut pipe = conn
             .pipeline(
-                ops,
+                ops.iter(),
                 args.depth,
                 msp_limit(args.multiple, args.multiple_limit),
             )
@@ -548,7 +558,7 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
         Ok(ops) => ops,
         Err(e) => return usage(e),
     };
-    if let Some(op) = ops.iter().find(|o| {
+    if let Some(op) = ops.ops.iter().find(|o| {
         matches!(
             o.path.first(),
             Some(cpppo_enip::operation::Segment::Symbolic(_))
@@ -565,7 +575,7 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
         let mut failures = 0;
         let mut pipe = conn
             .pipeline(
-                ops,
+                ops.iter(),
                 args.depth,
                 msp_limit(args.multiple, args.multiple_limit),
             )
@@ -581,6 +591,7 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
                 println!("{}: {}", ctime(SystemTime::now()), t.attribute_line());
             }
         }
+        drop(pipe);
         let _ = conn.close().await;
         Ok::<usize, ClientError>(failures)
     };
@@ -742,7 +753,7 @@ pub fn run_thruput(args: ThruputArgs) -> ExitCode {
         let start = Instant::now();
         let mut num = 0usize;
         let mut failed = 0usize;
-        let mut pipe = conn.pipeline(ops, args.depth, args.multiple);
+        let mut pipe = conn.pipeline(ops.iter(), args.depth, args.multiple);
         while let Some(t) = pipe.next().await {
             let t = t?;
             if args.print {
@@ -758,6 +769,7 @@ pub fn run_thruput(args: ThruputArgs) -> ExitCode {
         }
         let elapsed = start.elapsed().as_secs_f64().max(1e-9);
         let cpu = cpu_seconds() - cpu;
+        drop(pipe);
         let _ = conn.close().await;
         println!(
             "{num:3} operations using {num:3} requests in {elapsed:7.2}s at pipeline depth {:2}; {:5.1} TPS",

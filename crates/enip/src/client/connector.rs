@@ -547,7 +547,12 @@ impl Connector {
 
     /// Pipelines `ops` with up to `depth` requests in flight (at least 1), batching into
     /// Multiple Service Packets of at most `multiple` bytes when non-zero.
-    pub fn pipeline(&mut self, ops: Vec<Operation>, depth: usize, multiple: usize) -> Pipeline<'_> {
+    /// The operations may be any iterator (a long repeated sequence is planned lazily).
+    pub fn pipeline<'c, I>(&'c mut self, ops: I, depth: usize, multiple: usize) -> Pipeline<'c>
+    where
+        I: IntoIterator<Item = Operation>,
+        I::IntoIter: Send + 'c,
+    {
         Pipeline::new(self, ops, depth, multiple)
     }
 

@@ -7,6 +7,7 @@
 //! operation order as soon as each (and every earlier one) is complete.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use cpppo_cip::mr::MrReply;
 use cpppo_cip::services::msp::Table;
@@ -24,6 +25,8 @@ const MESSAGE_ROUTER: [u8; 4] = [0x20, 0x02, 0x24, 0x01];
 const WINDOW: usize = 4096;
 /// At most this many requests in one Multiple Service Packet.
 const MSP_ITEMS: usize = 200;
+/// How many distinct recent operations keep their plans.
+const PLAN_CACHE: usize = 32;
 
 /// One finished operation: cpppo's `(index, description, request, reply, status, value)`.
 #[derive(Clone, Debug)]
@@ -33,7 +36,7 @@ pub struct Transaction {
     /// cpppo's description (`Single Read  Tag  SCADA[1]`).
     pub description: String,
     /// The (first) Message Router request sent for it.
-    pub request: Vec<u8>,
+    pub request: Arc<Vec<u8>>,
     /// The (last) Message Router reply.
     pub reply: Vec<u8>,
     /// The reply status.
@@ -41,7 +44,7 @@ pub struct Transaction {
     /// The values read, or written; `None` on failure.
     pub value: Option<Vec<Value>>,
     /// How it was done.
-    pub plan: Plan,
+    pub plan: Arc<Plan>,
 }
 
 impl Transaction {
@@ -112,9 +115,9 @@ impl Transaction {
 }
 
 struct Job {
-    plan: Plan,
+    plan: Arc<Plan>,
     acc: Accumulator,
-    request: Vec<u8>,
+    request: Arc<Vec<u8>>,
     done: Option<(Status, Option<Vec<Value>>, Vec<u8>)>,
 }
 
@@ -127,7 +130,9 @@ struct Inflight {
 /// Operations being pipelined over a [`Connector`]; pull results with [`Pipeline::next`].
 pub struct Pipeline<'c> {
     conn: &'c mut Connector,
-    ops: std::vec::IntoIter<Operation>,
+    ops: Box<dyn Iterator<Item = Operation> + Send + 'c>,
+    cache: Vec<(Operation, Arc<Plan>, Arc<Vec<u8>>)>,
+    cached: usize,
     /// Use the fragmented services for every tag.
     pub fragment: bool,
     /// Treat numeric addresses as attribute services (get-attribute).
@@ -143,15 +148,16 @@ pub struct Pipeline<'c> {
 }
 
 impl<'c> Pipeline<'c> {
-    pub(crate) fn new(
-        conn: &'c mut Connector,
-        ops: Vec<Operation>,
-        depth: usize,
-        multiple: usize,
-    ) -> Self {
+    pub(crate) fn new<I>(conn: &'c mut Connector, ops: I, depth: usize, multiple: usize) -> Self
+    where
+        I: IntoIterator<Item = Operation>,
+        I::IntoIter: Send + 'c,
+    {
         Pipeline {
             conn,
-            ops: ops.into_iter(),
+            ops: Box::new(ops.into_iter()),
+            cache: Vec::new(),
+            cached: 0,
             fragment: false,
             attributes: false,
             depth: depth.max(1),
@@ -250,8 +256,7 @@ impl<'c> Pipeline<'c> {
         let Some(op) = self.ops.next() else {
             return Ok(None);
         };
-        let plan = Plan::new(&op, self.fragment, self.attributes)?;
-        let request = plan.request(0)?;
+        let (plan, request) = self.plan(op)?;
         self.jobs.push_back(Job {
             plan,
             acc: Accumulator::default(),
@@ -263,12 +268,30 @@ impl<'c> Pipeline<'c> {
         Ok(Some((index, 0)))
     }
 
+    /// The plan of `op`, from a small cache of recent operations (repeated operations are
+    /// planned once).
+    fn plan(&mut self, op: Operation) -> Result<(Arc<Plan>, Arc<Vec<u8>>), ClientError> {
+        if let Some((_, plan, req)) = self.cache.iter().find(|(o, ..)| *o == op) {
+            return Ok((plan.clone(), req.clone()));
+        }
+        let plan = Arc::new(Plan::new(&op, self.fragment, self.attributes)?);
+        let request = Arc::new(plan.request(0)?);
+        let entry = (op, plan.clone(), request.clone());
+        if self.cache.len() < PLAN_CACHE {
+            self.cache.push(entry);
+        } else if let Some(slot) = self.cache.get_mut(self.cached % PLAN_CACHE) {
+            *slot = entry;
+        }
+        self.cached = self.cached.wrapping_add(1);
+        Ok((plan, request))
+    }
+
     fn request_of(&mut self, index: usize, extra: u32) -> Result<Vec<u8>, ClientError> {
         let job = self
             .job(index)
             .ok_or(ClientError::Protocol("lost operation".into()))?;
         if extra == 0 {
-            Ok(job.request.clone())
+            Ok(job.request.to_vec())
         } else {
             job.plan.request(extra)
         }

@@ -338,7 +338,7 @@ impl Proxy {
                 if idx.is_empty() {
                     continue;
                 }
-                let ops = idx
+                let ops: Vec<Operation> = idx
                     .iter()
                     .filter_map(|&i| params.get(i))
                     .map(|p| p.op.clone())
