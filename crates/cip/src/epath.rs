@@ -183,6 +183,11 @@ impl<'a> Segment<'a> {
         Self::logical(LogicalKind::Element, value)
     }
 
+    /// Member ID segment (the CIP name of [`LogicalKind::Element`]), narrowest encoding.
+    pub fn member(value: u32) -> Segment<'a> {
+        Self::logical(LogicalKind::Element, value)
+    }
+
     /// Connection point segment, narrowest encoding.
     pub fn connection_point(value: u32) -> Segment<'a> {
         Self::logical(LogicalKind::ConnectionPoint, value)
