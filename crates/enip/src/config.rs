@@ -39,6 +39,8 @@ pub struct Config {
     pub device: DeviceConfig,
     /// `Route Path`, when given.
     pub route_path: Option<RoutePolicy>,
+    /// `Route`: where requests for other route paths are forwarded.
+    pub routes: Vec<crate::route::Route>,
     /// Files that were read, in order.
     pub loaded: Vec<PathBuf>,
 }
@@ -137,6 +139,7 @@ impl Config {
             "controller name" => self.device.controller_name = value.to_string(),
             "interface configuration" => self.interface(value).map_err(|w| bad(&w))?,
             "route path" => self.route_path = Some(parse_route_path(value).map_err(|w| bad(&w))?),
+            "route" => self.routes = crate::route::parse_routes(value).map_err(|w| bad(&w))?,
             _ => {}
         }
         Ok(())
@@ -184,7 +187,8 @@ fn port_link(port: u64, link: &serde_json::Value) -> Result<(u16, Vec<u8>), Stri
     Ok((port, link))
 }
 
-fn link_text(s: &str) -> Result<Vec<u8>, String> {
+/// A link given as text: a number 0-255, else the text itself (an IP address).
+pub fn link_text(s: &str) -> Result<Vec<u8>, String> {
     match parse_number(s) {
         Some(n) => u8::try_from(n)
             .map(|n| vec![n])

@@ -7,6 +7,7 @@ pub mod config;
 pub mod device;
 pub mod hooks;
 pub mod operation;
+pub mod route;
 pub mod server;
 pub mod services;
 pub mod session;

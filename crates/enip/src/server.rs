@@ -8,15 +8,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+use std::io;
+
+use cpppo_cip::encap::{Body, Repr, HEADER_LEN};
 use cpppo_cip::frame;
 use cpppo_net::{Accepted, Datagram, Listener, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use crate::route::Forward;
 use crate::session::{on_datagram, Outcome, Session, Shared};
 
 /// How long a client may take to accept a reply before its session is closed.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bytes read from a stream at a time.
+const READ_CHUNK: usize = 4096;
 
 /// Largest encapsulation data accepted (the 16-bit length field's range).
 const MAX_DATA: usize = frame::DEFAULT_MAX_DATA_LEN;
@@ -73,12 +82,15 @@ pub async fn serve_stream<S: Stream>(
         local,
     } = accepted;
     let mut session = Session::new(shared);
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let mut chunk = vec![0u8; 64 * 1024];
+    // Grows to the largest frame seen; idle sessions stay small.
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut tally = Tally::default();
-    let why = 'session: loop {
-        // Answer every complete frame already buffered.
+    let mut upstreams = Upstreams::new();
+    let why = loop {
+        // Answer every complete frame already buffered; the replies go out in one write.
         let mut used = 0;
+        let mut out: Vec<u8> = Vec::new();
+        let mut close = None;
         while let Ok(Some(len)) = frame::frame_len(buf.get(used..).unwrap_or_default(), MAX_DATA) {
             let Some(frame) = buf.get(used..used + len) else {
                 break;
@@ -86,30 +98,36 @@ pub async fn serve_stream<S: Stream>(
             tally.requests += 1;
             let outcome = session.on_frame(frame, local, Instant::now());
             used += len;
-            match outcome {
-                Outcome::Reply(reply) => {
-                    delay(&opts).await;
-                    match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&reply)).await {
-                        Ok(Ok(())) => {
-                            tally.replies += 1;
-                            tally.bytes_out += reply.len() as u64;
-                        }
-                        Ok(Err(e)) => break 'session format!("write error: {e}"),
-                        Err(_) => break 'session "client stopped reading".to_string(),
-                    }
+            let reply = match outcome {
+                Outcome::Reply(reply) => reply,
+                Outcome::Forward(fwd) => forward(&mut upstreams, &fwd).await,
+                Outcome::Silent => continue,
+                Outcome::Close => {
+                    close = Some("unregistered");
+                    break;
                 }
-                Outcome::Silent => {}
-                Outcome::Close => break 'session "unregistered".to_string(),
+            };
+            delay(&opts).await;
+            tally.replies += 1;
+            tally.bytes_out += reply.len() as u64;
+            out.extend_from_slice(&reply);
+        }
+        if !out.is_empty() {
+            match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&out)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => break format!("write error: {e}"),
+                Err(_) => break "client stopped reading".to_string(),
             }
         }
+        if let Some(why) = close {
+            break why.to_string();
+        }
         buf.drain(..used);
+        buf.reserve(READ_CHUNK);
         tokio::select! {
-            read = stream.read(&mut chunk) => match read {
+            read = stream.read_buf(&mut buf) => match read {
                 Ok(0) => break "closed by peer".to_string(),
-                Ok(n) => {
-                    tally.bytes_in += n as u64;
-                    buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-                }
+                Ok(n) => tally.bytes_in += n as u64,
                 Err(e) => break format!("read error: {e}"),
             },
             _ = shutdown.changed() => break "server shutting down".to_string(),
@@ -122,6 +140,85 @@ pub async fn serve_stream<S: Stream>(
             "{peer}: {} requests, {} replies, {} bytes in, {} bytes out; {why}",
             tally.requests, tally.replies, tally.bytes_in, tally.bytes_out
         );
+    }
+}
+
+/// Sessions this client's requests were routed to, by `HOST:PORT`.
+type Upstreams = HashMap<String, (TcpStream, u32)>;
+
+/// How long a routed request may take.
+pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Exchange a routed request with its target; a failure answers 0x01/0x0204.
+async fn forward(upstreams: &mut Upstreams, fwd: &Forward) -> Vec<u8> {
+    match tokio::time::timeout(FORWARD_TIMEOUT, exchange(upstreams, fwd)).await {
+        Ok(Ok(cip)) => fwd.reply(&cip),
+        Ok(Err(e)) => {
+            tracing::warn!(target = %fwd.target, "routing failed: {e}");
+            upstreams.remove(&fwd.target);
+            fwd.failed()
+        }
+        Err(_) => {
+            tracing::warn!(target = %fwd.target, "routing timed out");
+            upstreams.remove(&fwd.target);
+            fwd.failed()
+        }
+    }
+}
+
+async fn read_frame(s: &mut TcpStream) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; HEADER_LEN];
+    s.read_exact(&mut buf).await?;
+    let len = usize::from(u16::from_le_bytes([buf[2], buf[3]]));
+    buf.resize(HEADER_LEN + len, 0);
+    s.read_exact(buf.get_mut(HEADER_LEN..).unwrap_or_default())
+        .await?;
+    Ok(buf)
+}
+
+fn header(command: u16, session: u32, len: usize) -> Vec<u8> {
+    let mut f = Vec::with_capacity(HEADER_LEN + len);
+    f.extend_from_slice(&command.to_le_bytes());
+    f.extend_from_slice(&(len as u16).to_le_bytes());
+    f.extend_from_slice(&session.to_le_bytes());
+    f.extend_from_slice(&[0; 16]);
+    f
+}
+
+async fn exchange(upstreams: &mut Upstreams, fwd: &Forward) -> io::Result<Vec<u8>> {
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    if !upstreams.contains_key(&fwd.target) {
+        let mut s = TcpStream::connect(&fwd.target).await?;
+        s.set_nodelay(true)?;
+        let mut reg = header(0x65, 0, 4);
+        reg.extend_from_slice(&[1, 0, 0, 0]);
+        s.write_all(&reg).await?;
+        let reply = read_frame(&mut s).await?;
+        let repr = Repr::parse_bytes(&reply).map_err(|_| bad("bad RegisterSession reply"))?;
+        if repr.header.status != 0 {
+            return Err(bad("RegisterSession refused"));
+        }
+        upstreams.insert(fwd.target.clone(), (s, repr.header.session));
+    }
+    let (s, session) = upstreams
+        .get_mut(&fwd.target)
+        .ok_or_else(|| bad("no upstream"))?;
+    let mr = fwd.request();
+    let mut body = vec![0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0];
+    body.extend_from_slice(&(mr.len() as u16).to_le_bytes());
+    body.extend_from_slice(&mr);
+    let mut f = header(0x6F, *session, body.len());
+    f.extend_from_slice(&body);
+    s.write_all(&f).await?;
+    let reply = read_frame(s).await?;
+    let repr = Repr::parse_bytes(&reply).map_err(|_| bad("bad SendRRData reply"))?;
+    match repr.body {
+        Body::SendData(data) if repr.header.status == 0 => data
+            .cpf
+            .unconnected_data()
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| bad("no unconnected data item")),
+        _ => Err(bad("SendRRData refused")),
     }
 }
 

@@ -19,6 +19,7 @@ use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::list::{Identity as IdentityItem, Service as ServiceItem, Sockaddr};
 use cpppo_cip::{EPath, MrRequest, Padding, Segment};
 
+use crate::route::Forward;
 use crate::wire::{put_reply_header, reply, status, Put, Reader, Status};
 
 /// Encapsulation status codes.
@@ -50,6 +51,8 @@ pub struct Shared {
     pub device: Arc<Device>,
     /// Accepted route paths.
     pub route: RoutePolicy,
+    /// Where Unconnected Sends for other route paths are forwarded.
+    pub routes: Vec<crate::route::Route>,
 }
 
 /// What the runtime should do after a frame.
@@ -61,6 +64,8 @@ pub enum Outcome {
     Silent,
     /// Close the connection (after UnRegisterSession).
     Close,
+    /// Pass an Unconnected Send on to another device; answer with [`Forward::reply`].
+    Forward(Forward),
 }
 
 /// An open CIP connection.
@@ -205,6 +210,11 @@ impl Session {
                         Body::Empty,
                     ));
                 };
+                if h.command == Command::SendRRData {
+                    if let Some(fwd) = self.forwarding(&h, &data) {
+                        return Outcome::Forward(fwd);
+                    }
+                }
                 let out = if h.command == Command::SendRRData {
                     self.send_rr_data(&data, now, |reply| {
                         emit(
@@ -301,21 +311,7 @@ impl Session {
     /// Unconnected Send (0x52 to @6/1): check the route path, answer with the embedded
     /// request's own reply (not wrapped).
     fn unconnected_send(&mut self, req: &MrRequest<'_>, now: Instant) -> Vec<u8> {
-        let mut r = Reader::new(req.data);
-        let parsed = (|| {
-            let _priority = r.u8()?;
-            let _ticks = r.u8()?;
-            let size = usize::from(r.u16()?);
-            let embedded = r.take(size)?;
-            if size % 2 == 1 {
-                r.take(1)?;
-            }
-            let words = usize::from(r.u8()?);
-            let _reserved = r.u8()?;
-            let route = r.take(words * 2)?;
-            Some((embedded, route, words))
-        })();
-        let Some((embedded, route, words)) = parsed else {
+        let Some((embedded, route, words)) = split_unconnected_send(req.data) else {
             return reply(req.service, &Status::new(status::NOT_ENOUGH_DATA));
         };
         if !self.route_accepted(route) {
@@ -331,6 +327,36 @@ impl Session {
             Ok(inner) => self.unconnected(&inner, now, 1),
             Err(_) => reply(req.service, &Status::new(status::NOT_ENOUGH_DATA)),
         }
+    }
+
+    /// An Unconnected Send whose first route segment a `Route` rule claims (unless the route
+    /// path is the one served here).
+    fn forwarding(&self, h: &Header, data: &SendData<'_>) -> Option<Forward> {
+        if self.shared.routes.is_empty() {
+            return None;
+        }
+        let req = MrRequest::parse(data.cpf.unconnected_data()?).ok()?;
+        if req.service != code::READ_FRAGMENTED || !is_connection_manager(&req) {
+            return None;
+        }
+        let (message, route, _) = split_unconnected_send(req.data)?;
+        if matches!(self.shared.route, RoutePolicy::Exactly(_)) && self.route_accepted(route) {
+            return None;
+        }
+        let path = EPath::parse(route, Padding::Padded).ok()?;
+        let Some(Segment::Port { port, link }) = path.segments().next() else {
+            return None;
+        };
+        let rule = self.shared.routes.iter().find(|r| r.matches(port, link))?;
+        let first = Segment::Port { port, link }.buffer_len(Padding::Padded);
+        Some(Forward {
+            target: rule.target.clone(),
+            message: message.to_vec(),
+            route: route.get(first..).unwrap_or_default().to_vec(),
+            header: *h,
+            interface: data.interface,
+            timeout: data.timeout,
+        })
     }
 
     fn route_accepted(&self, route: &[u8]) -> bool {
@@ -479,6 +505,22 @@ impl Session {
         out.put_u8(0);
         out
     }
+}
+
+/// Unconnected Send data: (embedded request, route path bytes, route words).
+fn split_unconnected_send(data: &[u8]) -> Option<(&[u8], &[u8], usize)> {
+    let mut r = Reader::new(data);
+    let _priority = r.u8()?;
+    let _ticks = r.u8()?;
+    let size = usize::from(r.u16()?);
+    let embedded = r.take(size)?;
+    if size % 2 == 1 {
+        r.take(1)?;
+    }
+    let words = usize::from(r.u8()?);
+    let _reserved = r.u8()?;
+    let route = r.take(words * 2)?;
+    Some((embedded, route, words))
 }
 
 /// Emit a reply frame (our replies always fit the 16-bit length).

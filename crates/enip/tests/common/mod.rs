@@ -53,6 +53,7 @@ pub fn shared(route: RoutePolicy) -> Arc<Shared> {
     Arc::new(Shared {
         device: Arc::new(d),
         route,
+        routes: Vec::new(),
     })
 }
 

@@ -164,6 +164,7 @@ fn plan(args: &ServerArgs) -> anyhow::Result<Plan> {
         shared: Arc::new(Shared {
             device: Arc::new(device),
             route,
+            routes: config.routes,
         }),
         opts: Options {
             delay,

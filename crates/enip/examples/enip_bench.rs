@@ -1,0 +1,178 @@
+//! Load generator for EtherNet/IP simulators (ours and the Python cpppo), used by
+//! `bench/enip/run.sh`. Bounded in time and count.
+//!
+//! ```text
+//! enip_bench ADDR lockstep SECS [PID]   # one connection, one Read Tag at a time
+//! enip_bench ADDR pipeline SECS [PID]   # Multiple Service Packets of 50 reads, 20 in flight
+//! enip_bench ADDR idle COUNT PID        # COUNT registered idle sessions, then the server's RSS
+//! ```
+//! With PID, the server's CPU time per request (from /proc/PID/stat) is reported too.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+fn frame(command: u16, session: u32, body: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(24 + body.len());
+    f.extend_from_slice(&command.to_le_bytes());
+    f.extend_from_slice(&(body.len() as u16).to_le_bytes());
+    f.extend_from_slice(&session.to_le_bytes());
+    f.extend_from_slice(&[0; 16]);
+    f.extend_from_slice(body);
+    f
+}
+
+fn rr(session: u32, mr: &[u8]) -> Vec<u8> {
+    let mut body = vec![0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0];
+    body.extend_from_slice(&(mr.len() as u16).to_le_bytes());
+    body.extend_from_slice(mr);
+    frame(0x6F, session, &body)
+}
+
+fn read_tag(index: u8) -> Vec<u8> {
+    let mut mr = vec![0x4C, 0x05, 0x91, 0x05];
+    mr.extend_from_slice(b"SCADA\0");
+    mr.extend_from_slice(&[0x28, index, 1, 0]);
+    mr
+}
+
+fn msp(reads: usize) -> Vec<u8> {
+    let one = read_tag(1);
+    let mut mr = vec![0x0A, 0x02, 0x20, 0x02, 0x24, 0x01];
+    mr.extend_from_slice(&(reads as u16).to_le_bytes());
+    let mut off = 2 + 2 * reads;
+    for _ in 0..reads {
+        mr.extend_from_slice(&(off as u16).to_le_bytes());
+        off += one.len();
+    }
+    for _ in 0..reads {
+        mr.extend_from_slice(&one);
+    }
+    mr
+}
+
+fn recv(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.resize(24, 0);
+    s.read_exact(buf)?;
+    let len = usize::from(u16::from_le_bytes([buf[2], buf[3]]));
+    buf.resize(24 + len, 0);
+    s.read_exact(&mut buf[24..])
+}
+
+fn register(addr: &str) -> std::io::Result<(TcpStream, u32)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_nodelay(true)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.write_all(&frame(0x65, 0, &[1, 0, 0, 0]))?;
+    let mut buf = Vec::new();
+    recv(&mut s, &mut buf)?;
+    Ok((s, u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]])))
+}
+
+fn cpu_ticks(pid: Option<u32>) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn report(what: &str, requests: u64, reads: u64, secs: f64, cpu: Option<u64>) {
+    // Linux reports CPU time in clock ticks of 10 ms.
+    let per = cpu.map(|t| format!("{:.2}", t as f64 * 10_000.0 / requests.max(1) as f64));
+    println!(
+        "{what}: {requests} requests, {reads} tag reads in {secs:.2} s = {:.0} reads/s; server CPU µs/request: {}",
+        reads as f64 / secs,
+        per.unwrap_or_else(|| "-".into())
+    );
+}
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(addr), Some(mode), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
+        eprintln!("usage: enip_bench ADDR lockstep|pipeline|idle SECS|COUNT [PID]");
+        std::process::exit(2);
+    };
+    let n: u64 = n.parse().unwrap_or(5);
+    let pid: Option<u32> = args.get(4).and_then(|p| p.parse().ok());
+    match mode.as_str() {
+        "lockstep" => {
+            let (mut s, session) = register(addr)?;
+            let req = rr(session, &read_tag(1));
+            let mut buf = Vec::new();
+            let (t0, c0) = (Instant::now(), cpu_ticks(pid));
+            let mut count = 0u64;
+            while t0.elapsed() < Duration::from_secs(n) && count < 100_000_000 {
+                s.write_all(&req)?;
+                recv(&mut s, &mut buf)?;
+                count += 1;
+            }
+            let cpu = cpu_ticks(pid).zip(c0).map(|(a, b)| a - b);
+            report(
+                "lock-step Read Tag",
+                count,
+                count,
+                t0.elapsed().as_secs_f64(),
+                cpu,
+            );
+        }
+        "pipeline" => {
+            const DEPTH: usize = 20;
+            const READS: usize = 50;
+            let (mut s, session) = register(addr)?;
+            let req = rr(session, &msp(READS));
+            let mut buf = Vec::new();
+            let (t0, c0) = (Instant::now(), cpu_ticks(pid));
+            for _ in 0..DEPTH {
+                s.write_all(&req)?;
+            }
+            let mut count = 0u64;
+            while t0.elapsed() < Duration::from_secs(n) && count < 10_000_000 {
+                recv(&mut s, &mut buf)?;
+                if buf.get(40..44) != Some(&[0x8A, 0, 0, 0][..]) {
+                    eprintln!("unexpected reply {:02x?}", buf.get(24..48));
+                    std::process::exit(1);
+                }
+                count += 1;
+                s.write_all(&req)?;
+            }
+            for _ in 0..DEPTH {
+                recv(&mut s, &mut buf)?;
+            }
+            let cpu = cpu_ticks(pid).zip(c0).map(|(a, b)| a - b);
+            let secs = t0.elapsed().as_secs_f64();
+            report(
+                "pipelined MSP x50, depth 20",
+                count,
+                count * READS as u64,
+                secs,
+                cpu,
+            );
+        }
+        "idle" => {
+            let pid = pid.unwrap_or(0);
+            let before = rss_kb(pid).unwrap_or(0);
+            let mut held = Vec::new();
+            for _ in 0..n.min(20_000) {
+                held.push(register(addr)?);
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            let after = rss_kb(pid).unwrap_or(0);
+            println!(
+                "{} idle registered sessions: server RSS {before} kB -> {after} kB ({:.1} kB/session)",
+                held.len(),
+                (after.saturating_sub(before)) as f64 / held.len().max(1) as f64
+            );
+        }
+        other => {
+            eprintln!("unknown mode {other:?}");
+            std::process::exit(2);
+        }
+    }
+    Ok(())
+}
