@@ -1,4 +1,4 @@
-//! Logix tag services: Read/Write Tag [Fragmented], Read-Modify-Write Tag, and the symbol
+//! Logix tag services: Read/Write Tag (and their Fragmented forms), Read-Modify-Write Tag, and the symbol
 //! attributes returned by Get Instance Attribute List.
 
 use super::{finish, U16s};
