@@ -1,5 +1,5 @@
-//! Logix tag services: Read/Write Tag (and their Fragmented forms), Read-Modify-Write Tag, and the symbol
-//! attributes returned by Get Instance Attribute List.
+//! Logix tag services: Read/Write Tag and their Fragmented forms, Read-Modify-Write Tag, and
+//! the symbol attributes returned by Get Instance Attribute List.
 
 use super::{finish, U16s};
 use crate::error::{Error, Result};
