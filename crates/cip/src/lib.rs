@@ -17,8 +17,8 @@ pub mod services;
 pub mod types;
 pub mod value;
 
-pub use error::{Error, Result};
 pub use epath::{EPath, Padding, Segment};
+pub use error::{Error, Result};
 pub use mr::{MrReply, MrRequest};
 pub use services::{Reply, Request, Service};
 pub use types::{DataType, TagType};
