@@ -314,6 +314,83 @@ pub fn symbol_attribute_len(attribute: u16, data: &[u8]) -> Option<usize> {
     (len <= data.len()).then_some(len)
 }
 
+/// Symbol type bits (attribute 2): the dimension count of an array tag.
+pub const SYMBOL_TYPE_DIMS_SHIFT: u16 = 13;
+/// Symbol type bit: the tag is a structure (the low 12 bits are its template instance).
+pub const SYMBOL_TYPE_STRUCT: u16 = 0x8000;
+
+/// The Logix symbol type (attribute 2) of an atomic tag with `dimensions` array dimensions
+/// (0 for a scalar, at most 3): the type code in the low bits, the dimension count in bits 13-14.
+pub fn atomic_symbol_type(ty: DataType, dimensions: u8) -> u16 {
+    (ty.code() & 0x00FF) | (u16::from(dimensions.min(3)) << SYMBOL_TYPE_DIMS_SHIFT)
+}
+
+/// One tag as Get Instance Attribute List on the symbol class reports it; emits the attributes
+/// a request asked for, in its order, after the instance ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SymbolEntry<'a> {
+    /// Instance ID of the symbol object.
+    pub instance: u32,
+    /// Tag name (attribute 1).
+    pub name: &'a [u8],
+    /// Symbol type (attribute 2; see [`atomic_symbol_type`]).
+    pub symbol_type: u16,
+    /// Symbol address (attribute 3).
+    pub address: u32,
+    /// Symbol object address (attribute 5).
+    pub object_address: u32,
+    /// Software control (attribute 6).
+    pub software_control: u32,
+    /// Element size in bytes (attribute 7).
+    pub element_size: u16,
+    /// Array dimensions (attribute 8; 0 for unused dimensions).
+    pub dimensions: [u32; 3],
+    /// External access (attribute 10; 0 = read/write).
+    pub external_access: u8,
+}
+
+impl SymbolEntry<'_> {
+    /// Bytes of this entry with `attributes`, or `None` if one of them is unknown.
+    pub fn buffer_len(&self, attributes: U16s<'_>) -> Option<usize> {
+        attributes.iter().try_fold(4, |n, a| {
+            let len = match a {
+                symbol_attr::NAME => 2 + self.name.len(),
+                other => symbol_attribute_len(other, &[0; 12])?,
+            };
+            Some(n + len)
+        })
+    }
+
+    /// Writes the instance ID and `attributes`; an unknown attribute is
+    /// [`Error::Unsupported`].
+    pub fn emit(&self, attributes: U16s<'_>, buf: &mut [u8]) -> Result<usize> {
+        let mut w = Writer::new(buf);
+        w.u32(self.instance)?;
+        for attr in attributes.iter() {
+            match attr {
+                symbol_attr::NAME => {
+                    w.u16(super::count_u16("symbol name", self.name.len())?)?;
+                    w.bytes(self.name)?;
+                }
+                symbol_attr::TYPE => w.u16(self.symbol_type)?,
+                symbol_attr::ADDRESS => w.u32(self.address)?,
+                symbol_attr::OBJECT_ADDRESS => w.u32(self.object_address)?,
+                symbol_attr::SOFTWARE_CONTROL => w.u32(self.software_control)?,
+                symbol_attr::ELEMENT_SIZE => w.u16(self.element_size)?,
+                symbol_attr::DIMENSIONS => self.dimensions.iter().try_for_each(|d| w.u32(*d))?,
+                symbol_attr::EXTERNAL_ACCESS => w.u8(self.external_access)?,
+                other => {
+                    return Err(Error::Unsupported {
+                        what: "symbol attribute",
+                        value: other.into(),
+                    })
+                }
+            }
+        }
+        Ok(w.pos())
+    }
+}
+
 /// Iterator over the entries of a Get Instance Attribute List reply on the symbol class: each
 /// is the instance ID and the bytes of the requested attributes, in request order.
 #[derive(Debug, Clone)]
@@ -422,5 +499,27 @@ mod tests {
         assert_eq!(got[1], Ok((9, &[1, 0, b'X', 0xC4, 0x00][..])));
         let bad: Vec<_> = InstanceEntries::new(U16s::Values(&[99]), &data).collect();
         assert!(bad[0].is_err());
+    }
+
+    #[test]
+    fn symbol_entries_emit_what_was_asked() {
+        // pycomm3 asks for 1, 2, 3, 5, 6, 8, 10.
+        let attrs = U16s::Values(&[1, 2, 3, 5, 6, 8, 10]);
+        let entry = SymbolEntry {
+            instance: 3,
+            name: b"SCADA",
+            symbol_type: atomic_symbol_type(DataType::Int, 1),
+            dimensions: [1000, 0, 0],
+            ..SymbolEntry::default()
+        };
+        assert_eq!(entry.symbol_type, 0x20C3);
+        let mut buf = [0u8; 64];
+        let n = entry.emit(attrs, &mut buf).unwrap();
+        assert_eq!(Some(n), entry.buffer_len(attrs));
+        assert_eq!(n, 4 + 7 + 2 + 4 + 4 + 4 + 12 + 1);
+        let got: Vec<_> = InstanceEntries::new(attrs, &buf[..n]).collect();
+        assert_eq!(got, [Ok((3, &buf[4..n]))]);
+        assert!(entry.emit(U16s::Values(&[4]), &mut buf).is_err());
+        assert_eq!(entry.buffer_len(U16s::Values(&[4])), None);
     }
 }
