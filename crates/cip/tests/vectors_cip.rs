@@ -257,6 +257,14 @@ fn same_service_code_differs_per_class() {
         inner.service,
         Service::ReadTagFragmented(f) if f.elements == 1000 && f.offset == 488
     ));
+    // Its reply (0xD2) is the embedded request's, decoded per the embedded request's class.
+    let rep = response_of("read_tag_fragmented_1.json");
+    let reply = Reply::parse_for(&req, &MrReply::parse(&rep).expect("reply")).expect("reply");
+    assert_eq!(reply.general_status, 0x06);
+    assert!(
+        matches!(reply.body, ReplyBody::TagData(d) if d.data.len() == 488),
+        "{reply:?}"
+    );
     // 0x4E on the Connection Manager is Forward Close.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vectors/cpppo-5.2.5");
     let v = load(&root.join("connected_read_2.json"));

@@ -392,6 +392,20 @@ impl<'a> Reply<'a> {
         })
     }
 
+    /// Decodes `mr`, the reply to `request`. An Unconnected Send is answered by the embedded
+    /// request's reply, decoded per the embedded request's class, unless routing itself failed
+    /// (an error status with only the remaining path size as data).
+    pub fn parse_for(request: &Request<'_>, mr: &MrReply<'a>) -> Result<Reply<'a>> {
+        let routing_failed = mr.service == code::UNCONNECTED_SEND
+            && mr.general_status != status::SUCCESS
+            && mr.data.len() == 1;
+        let class = match request.service {
+            Service::UnconnectedSend(send) if !routing_failed => send.message.path.class(),
+            _ => request.path.class(),
+        };
+        Self::parse(class, mr)
+    }
+
     /// A reply to `service` with `general_status` (and no extended status) carrying `body`.
     pub fn new(service: u8, general_status: u8, body: ReplyBody<'a>) -> Reply<'a> {
         Reply {
