@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use cpppo_enip::client::poller::{Event, Poller};
 use cpppo_enip::client::proxy::{Proxy, POWERFLEX_750};
-use cpppo_enip::client::{ClientError, Connector, ListReply, Options};
+use cpppo_enip::client::{blocking, ClientError, Connector, ListReply, Options};
 use cpppo_enip::operation::{parse_operations, Value};
 
 /// The Python simulator's `enip_server`, if the venv is there.
@@ -183,6 +183,36 @@ both!(connected_simple_and_routing_modes);
 both!(list_identity_tcp_and_udp_unicast);
 both!(powerflex_proxy_reads_and_writes_motor_velocity);
 both!(poller_survives_a_simulator_restart_with_backoff);
+
+#[test]
+fn blocking_client_reads_and_writes() -> Result<(), ClientError> {
+    let port = free_port();
+    let Some(_sim) = Sim::python(port) else {
+        return Ok(());
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let addr = format!("127.0.0.1:{port}");
+    let mut c = blocking::Client::connect(&addr, Options::default())?;
+    c.write("SCADA[9]=(INT)9")?;
+    assert_eq!(c.read("SCADA[9]")?, ints(&[9]));
+    assert_eq!(c.get_attribute_single(1, 1, 1)?, [1, 0]);
+    let (failures, results) = c.process(parse_operations(&["SCADA[9]", "SCADA[1000]"])?, 2, 0)?;
+    assert_eq!((failures, results.len()), (1, 2));
+    c.close()?;
+    // Connected, then dropped without close: the Forward Close goes out best-effort, and the
+    // simulator serves the next session.
+    let connected = Options {
+        connected: true,
+        ..Options::default()
+    };
+    drop(blocking::Client::connect(&addr, connected)?);
+    let mut again = blocking::Client::connect(&addr, Options::default())?;
+    assert_eq!(again.read("SCADA[9]")?, ints(&[9]));
+    Ok(())
+}
 
 fn ints(v: &[i128]) -> Vec<Value> {
     v.iter().map(|&n| Value::Int(n)).collect()

@@ -42,10 +42,6 @@ impl Client {
         })
     }
 
-    fn conn(&mut self) -> Result<&mut Connector, ClientError> {
-        self.conn.as_mut().ok_or(ClientError::Closed)
-    }
-
     /// See [`Connector::process`].
     pub fn process(
         &mut self,
@@ -81,6 +77,41 @@ impl Client {
             .block_on(conn.get_attribute_single(class, instance, attribute))
     }
 
+    /// See [`Connector::get_attributes_all`].
+    pub fn get_attributes_all(
+        &mut self,
+        class: u32,
+        instance: u32,
+    ) -> Result<Vec<u8>, ClientError> {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        self.rt.block_on(conn.get_attributes_all(class, instance))
+    }
+
+    /// See [`Connector::set_attribute_single`].
+    pub fn set_attribute_single(
+        &mut self,
+        class: u32,
+        instance: u32,
+        attribute: u32,
+        data: &[u8],
+    ) -> Result<(), ClientError> {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        self.rt
+            .block_on(conn.set_attribute_single(class, instance, attribute, data))
+    }
+
+    /// See [`Connector::list_services`].
+    pub fn list_services(&mut self) -> Result<Vec<(SocketAddr, Vec<ListReply>)>, ClientError> {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        self.rt.block_on(conn.list_services())
+    }
+
+    /// See [`Connector::list_interfaces`].
+    pub fn list_interfaces(&mut self) -> Result<Vec<(SocketAddr, Vec<ListReply>)>, ClientError> {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        self.rt.block_on(conn.list_interfaces())
+    }
+
     /// See [`Connector::list_identity`].
     pub fn list_identity(&mut self) -> Result<Vec<(SocketAddr, Vec<ListReply>)>, ClientError> {
         let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
@@ -89,8 +120,6 @@ impl Client {
 
     /// Closes the connection and session.
     pub fn close(mut self) -> Result<(), ClientError> {
-        let conn = self.conn()?;
-        let _ = conn;
         match self.conn.take() {
             Some(c) => self.rt.block_on(c.close()),
             None => Ok(()),

@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::ops::Range;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cpppo_cip::cpf::Item;
 use cpppo_cip::encap::{Body, Repr};
@@ -463,7 +463,10 @@ impl Connector {
         } else {
             0x4200 | size
         };
-        let seed = std::process::id() ^ (Instant::now().elapsed().subsec_nanos());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let seed = std::process::id().rotate_left(16) ^ nanos;
         let triad = Triad {
             connection_serial: (seed & 0xFFFF) as u16,
             vendor_id: 0x1337,
@@ -508,16 +511,7 @@ impl Connector {
         let Some(c) = self.connection.take() else {
             return Ok(());
         };
-        let mut data = vec![
-            self.options.route.priority_time_tick,
-            self.options.route.timeout_ticks,
-        ];
-        data.extend_from_slice(&c.triad.connection_serial.to_le_bytes());
-        data.extend_from_slice(&c.triad.vendor_id.to_le_bytes());
-        data.extend_from_slice(&c.triad.originator_serial.to_le_bytes());
-        data.push(super::route::words(&c.path).map_err(ClientError::Protocol)?);
-        data.push(0);
-        data.extend_from_slice(&c.path);
+        let data = self.forward_close_data(&c)?;
         let (status, _) = self.cm_request(0x4E, &data).await?;
         if status.is_ok() {
             Ok(())
@@ -529,6 +523,20 @@ impl Connector {
         }
     }
 
+    fn forward_close_data(&self, c: &Connection) -> Result<Vec<u8>, ClientError> {
+        let mut data = vec![
+            self.options.route.priority_time_tick,
+            self.options.route.timeout_ticks,
+        ];
+        data.extend_from_slice(&c.triad.connection_serial.to_le_bytes());
+        data.extend_from_slice(&c.triad.vendor_id.to_le_bytes());
+        data.extend_from_slice(&c.triad.originator_serial.to_le_bytes());
+        data.push(super::route::words(&c.path).map_err(ClientError::Protocol)?);
+        data.push(0);
+        data.extend_from_slice(&c.path);
+        Ok(data)
+    }
+
     /// Closes any connection, unregisters the session and shuts the socket.
     pub async fn close(mut self) -> Result<(), ClientError> {
         let closed = self.forward_close().await;
@@ -538,6 +546,7 @@ impl Connector {
             if let Transport::Tcp(s) = &mut self.transport {
                 let _ = s.shutdown().await;
             }
+            self.session = 0;
         }
         closed
     }
@@ -750,6 +759,30 @@ impl Connector {
             }
         }
         Ok(out)
+    }
+}
+
+impl Drop for Connector {
+    /// Without an async context, a best effort: queue a Forward Close (if a connection is
+    /// open) and an UnRegister Session, and write them if the socket takes them now.
+    fn drop(&mut self) {
+        if self.session == 0 || !matches!(self.transport, Transport::Tcp(_)) {
+            return;
+        }
+        self.wbuf.clear();
+        if let Some(c) = self.connection.take() {
+            let fc = self.forward_close_data(&c).and_then(|d| {
+                mr_request(0x4E, &CONNECTION_MANAGER, &d).map_err(ClientError::Protocol)
+            });
+            if let Ok(mr) = fc {
+                let _ = self.queue_unconnected(&mr);
+            }
+        }
+        if self.header(UNREGISTER_SESSION, 0, 0).is_ok() {
+            if let Transport::Tcp(stream) = &self.transport {
+                let _ = stream.try_write(&self.wbuf);
+            }
+        }
     }
 }
 

@@ -398,3 +398,80 @@ pub fn format_tag(path: &[Segment]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u8, data: &[u8]) -> MrReply<'_> {
+        MrReply {
+            service: 0x4C,
+            reserved: 0,
+            general_status: status,
+            extended_status: &[],
+            data,
+        }
+    }
+
+    #[test]
+    fn a_partial_read_asks_for_the_rest_then_decodes_it_whole() {
+        let op = Operation::parse("SCADA[0-3]").unwrap_or_else(|e| panic!("{e}"));
+        let plan = Plan::new(&op, false, false).unwrap_or_else(|e| panic!("{e}"));
+        let mut acc = Accumulator::default();
+        // INT type, two elements, "partial transfer".
+        let first = [0xC3, 0x00, 1, 0, 2, 0];
+        assert_eq!(
+            plan.absorb(&mut acc, &reply(0x06, &first)),
+            Absorbed::More(4)
+        );
+        let next = plan.request(4).unwrap_or_default();
+        assert_eq!(next[0], 0x52, "Read Tag Fragmented");
+        assert_eq!(
+            next[next.len() - 6..],
+            [4, 0, 4, 0, 0, 0],
+            "4 elements at byte 4"
+        );
+        let rest = [0xC3, 0x00, 3, 0, 0xFF, 0xFF];
+        let done = plan.absorb(&mut acc, &reply(0x00, &rest));
+        let want = [1, 2, 3, -1].map(|n| Value::Int(n)).to_vec();
+        assert_eq!(done, Absorbed::Done(Status::OK, Some(want)));
+    }
+
+    #[test]
+    fn failures_keep_their_status_and_writes_report_their_values() {
+        let op = Operation::parse("SCADA[1]=(DINT)5").unwrap_or_else(|e| panic!("{e}"));
+        let plan = Plan::new(&op, false, false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            plan.request(0).ok().map(|r| r[r.len() - 8..].to_vec()),
+            Some(vec![0xC4, 0, 1, 0, 5, 0, 0, 0])
+        );
+        let mut acc = Accumulator::default();
+        let ext = [0x07, 0x21];
+        let r = MrReply {
+            extended_status: &ext,
+            ..reply(0xFF, &[])
+        };
+        let want = Status {
+            general: 0xFF,
+            extended: vec![0x2107],
+        };
+        assert_eq!(plan.absorb(&mut acc, &r), Absorbed::Done(want, None));
+        assert_eq!(
+            plan.absorb(&mut acc, &reply(0, &[])),
+            Absorbed::Done(Status::OK, Some(vec![Value::Int(5)]))
+        );
+    }
+
+    #[test]
+    fn typed_values_encode_and_decode() {
+        let bytes = encode_values(DataType::Real, &[Value::Real(1.5)]).unwrap_or_default();
+        assert_eq!(
+            decode_typed(&[DataType::Real], &bytes),
+            Ok(vec![Value::Real(1.5)])
+        );
+        let s = encode_values(DataType::Sstring, &[Value::Text("Hi".into())]).unwrap_or_default();
+        assert_eq!(s, b"\x02Hi");
+        assert!(encode_values(DataType::Int, &[Value::Text("x".into())]).is_err());
+        assert!(decode_typed(&[DataType::Dint], &[1, 2]).is_err());
+    }
+}
