@@ -286,14 +286,14 @@ impl<'c> Pipeline<'c> {
         Ok((plan, request))
     }
 
-    fn request_of(&mut self, index: usize, extra: u32) -> Result<Vec<u8>, ClientError> {
+    fn request_of(&mut self, index: usize, extra: u32) -> Result<Arc<Vec<u8>>, ClientError> {
         let job = self
             .job(index)
             .ok_or(ClientError::Protocol("lost operation".into()))?;
         if extra == 0 {
-            Ok(job.request.to_vec())
+            Ok(job.request.clone())
         } else {
-            job.plan.request(extra)
+            job.plan.request(extra).map(Arc::new)
         }
     }
 
@@ -336,7 +336,7 @@ impl<'c> Pipeline<'c> {
             let mr = if items.len() == 1 {
                 items.swap_remove(0)
             } else {
-                msp(&items)?
+                Arc::new(msp(&items)?)
             };
             let key = self.conn.queue(&mr)?;
             let msp = members.len() > 1;
@@ -392,9 +392,9 @@ impl<'c> Pipeline<'c> {
 }
 
 /// A Multiple Service Packet request to the Message Router carrying `items`.
-fn msp(items: &[Vec<u8>]) -> Result<Vec<u8>, ClientError> {
+fn msp(items: &[Arc<Vec<u8>>]) -> Result<Vec<u8>, ClientError> {
     let count = items.len();
-    let mut data = Vec::with_capacity(2 + 2 * count + items.iter().map(Vec::len).sum::<usize>());
+    let mut data = Vec::with_capacity(2 + 2 * count + items.iter().map(|i| i.len()).sum::<usize>());
     let too_big = || ClientError::Protocol("Multiple Service Packet too large".into());
     data.extend_from_slice(&u16::try_from(count).map_err(|_| too_big())?.to_le_bytes());
     let mut offset = 2 + 2 * count;

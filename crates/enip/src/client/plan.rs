@@ -433,7 +433,7 @@ mod tests {
         );
         let rest = [0xC3, 0x00, 3, 0, 0xFF, 0xFF];
         let done = plan.absorb(&mut acc, &reply(0x00, &rest));
-        let want = [1, 2, 3, -1].map(|n| Value::Int(n)).to_vec();
+        let want = [1, 2, 3, -1].map(Value::Int).to_vec();
         assert_eq!(done, Absorbed::Done(Status::OK, Some(want)));
     }
 
