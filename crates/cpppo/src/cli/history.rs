@@ -27,8 +27,8 @@ Exit status: 0 ok, 1 some lines or files were skipped, 2 bad arguments or unread
 
 Examples:
   cpppo history cat plant.hst plant.hst.*.gz
-  cpppo history cat plant.hst* --since '2014-04-01 04:00:00 MDT' --region Canada --tz America/Edmonton
-  cpppo history cat day.hst.xz --since '2024-06-01 08:00:00' --until '2024-06-01 09:00:00' --speed 60")]
+  cpppo history cat plant.hst* --tz America/Edmonton --since '2014-04-01 04:00:00 MDT'
+  cpppo history cat day.hst.xz --since '2024-06-01 08:00:00' --speed 60")]
 pub struct CatArgs {
     /// History files (plain, .gz, .bz2 or .xz), read together as one time-ordered stream.
     #[arg(required = true, value_name = "FILE")]
