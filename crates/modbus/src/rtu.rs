@@ -71,6 +71,9 @@ pub struct Decoder {
     consumed: usize,
     /// Bytes discarded as noise so far.
     noise: u64,
+    /// Buffer length at the last look-ahead that found nothing: a candidate frame ending
+    /// within it is known to be invalid and is not checked again.
+    checked: usize,
 }
 
 impl Decoder {
@@ -82,6 +85,7 @@ impl Decoder {
             silent: 0,
             consumed: 0,
             noise: 0,
+            checked: 0,
         }
     }
 
@@ -115,12 +119,14 @@ impl Decoder {
         let n = std::mem::take(&mut self.consumed);
         self.buf.drain(..n);
         self.silent = self.silent.saturating_sub(n);
+        self.checked = self.checked.saturating_sub(n);
     }
 
     fn drop_head(&mut self, n: usize) {
         let n = n.min(self.buf.len());
         self.buf.drain(..n);
         self.silent = self.silent.saturating_sub(n);
+        self.checked = self.checked.saturating_sub(n);
         self.noise += n as u64;
     }
 
@@ -155,17 +161,21 @@ impl Decoder {
     }
 
     /// A complete frame at some offset after the head, if noise precedes it.
-    fn later_frame(&self) -> Option<usize> {
-        (1..self.buf.len().saturating_sub(MIN_FRAME - 1))
-            .find(|&at| matches!(self.head_known(at), Some(true)))
+    fn later_frame(&mut self) -> Option<usize> {
+        let found = (1..self.buf.len().saturating_sub(MIN_FRAME - 1))
+            .find(|&at| matches!(self.head_known(at), Some(true)));
+        // After a find, the candidates beyond it were not looked at.
+        self.checked = if found.is_some() { 0 } else { self.buf.len() };
+        found
     }
 
-    /// For a known function code at `at`: whether a whole, CRC-valid frame is there.
+    /// For a known function code at `at`: whether a whole, CRC-valid frame is there (one
+    /// that was already complete at the last look-ahead is known not to be).
     fn head_known(&self, at: usize) -> Option<bool> {
         let b = self.buf.get(at..)?;
         let n = pdu_len(self.dir, b.get(1..)?).ok()??;
         let len = 1 + n + 2;
-        Some(len <= b.len() && crc_ok(&b[..len]))
+        Some(len <= b.len() && at + len > self.checked && crc_ok(&b[..len]))
     }
 
     /// The next complete frame, if any. The returned frame stays valid until the next call
