@@ -23,7 +23,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -112,9 +112,28 @@ impl Source {
         loop {
             self.buf.clear();
             self.line += 1;
-            match self.lines.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
+            let read = (&mut self.lines)
+                .take(MAX_LINE)
+                .read_until(b'\n', &mut self.buf)
+                .and_then(
+                    |n| match n as u64 == MAX_LINE && !self.buf.ends_with(b"\n") {
+                        true => skip_line(&mut self.lines).map(|()| None),
+                        false => Ok(Some(n)),
+                    },
+                );
+            match read {
+                Ok(Some(0)) => return None,
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    if let Some(errors) = errors.as_deref_mut() {
+                        errors.push_back(ReadError::Corrupt {
+                            file: self.file.clone(),
+                            line: self.line,
+                            error: LineError::TooLong(MAX_LINE),
+                        });
+                    }
+                    continue;
+                }
                 Err(source) => {
                     if let Some(errors) = errors.as_deref_mut() {
                         errors.push_back(ReadError::Io {
@@ -138,6 +157,30 @@ impl Source {
                         });
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The longest line read; the rest of a longer one is skipped (so a file without line
+/// breaks cannot exhaust memory).
+const MAX_LINE: u64 = 16 * 1024 * 1024;
+
+/// Discard input up to and including the next line break.
+fn skip_line(input: &mut dyn BufRead) -> io::Result<()> {
+    loop {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                input.consume(at + 1);
+                return Ok(());
+            }
+            None => {
+                let len = buf.len();
+                input.consume(len);
             }
         }
     }

@@ -42,6 +42,9 @@ pub enum LineError {
     /// The line is not valid UTF-8.
     #[error("not UTF-8 text")]
     NotUtf8,
+    /// The line is longer than a reader accepts (16 MiB); the rest of it was skipped.
+    #[error("line longer than {0} bytes")]
+    TooLong(u64),
     /// Fewer than three tab-separated fields.
     #[error("expected <timestamp> TAB <serial> TAB <payload>")]
     Fields,

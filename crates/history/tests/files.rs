@@ -337,3 +337,28 @@ fn reopening_after_a_partial_line_keeps_the_next_record_intact() {
     assert_eq!(read[1].record, records[1]);
     assert_eq!(errors.len(), 1);
 }
+
+#[test]
+fn an_overlong_line_is_skipped_without_reading_it_into_memory() {
+    let dir = scratch("long");
+    let path = dir.join("long.hst");
+    let records = sample_records(2, "2024-01-01 00:00:00", 1000);
+    let mut w = CompressedWriter::create_by_name(&path).unwrap();
+    w.write_all(records[0].to_line().as_bytes()).unwrap();
+    let junk = vec![b'x'; 1 << 20];
+    for _ in 0..20 {
+        w.write_all(&junk).unwrap(); // one 20 MiB line
+    }
+    w.write_all(b"\n").unwrap();
+    w.write_all(records[1].to_line().as_bytes()).unwrap();
+    w.finish().unwrap();
+    let (read, errors) = read_all(&[path], ReadOptions::default());
+    assert_eq!(read.len(), 2);
+    assert_eq!(read[1].line, 3);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].to_string().contains(":2: line longer than"),
+        "{}",
+        errors[0]
+    );
+}
