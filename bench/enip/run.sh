@@ -5,7 +5,7 @@
 #   bench/enip/run.sh            # SECS=5 per measurement; results on stdout (markdown)
 #
 # Measures: lock-step Read Tag reads/s on one connection; tag reads/s pipelined (depth 20,
-# Multiple Service Packets of 50 reads); server CPU µs per request (from /proc/PID/stat);
+# Multiple Service Packets of 40 reads (what fits one unconnected reply)); server CPU µs per request (from /proc/PID/stat);
 # server RSS with 1,000 (both) and 10,000 (ours) idle registered sessions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! enip_bench ADDR lockstep SECS [PID]   # one connection, one Read Tag at a time
-//! enip_bench ADDR pipeline SECS [PID]   # Multiple Service Packets of 50 reads, 20 in flight
+//! enip_bench ADDR pipeline SECS [PID]   # Multiple Service Packets of 40 reads, 20 in flight
 //! enip_bench ADDR idle COUNT PID        # COUNT registered idle sessions, then the server's RSS
 //! ```
 //! With PID, the server's CPU time per request (from /proc/PID/stat) is reported too.
@@ -123,7 +123,7 @@ fn main() -> std::io::Result<()> {
         }
         "pipeline" => {
             const DEPTH: usize = 20;
-            const READS: usize = 50;
+            const READS: usize = 40;
             let (mut s, session) = register(addr)?;
             let req = rr(session, &msp(READS));
             let mut buf = Vec::new();
@@ -147,7 +147,7 @@ fn main() -> std::io::Result<()> {
             let cpu = cpu_ticks(pid).zip(c0).map(|(a, b)| a - b);
             let secs = t0.elapsed().as_secs_f64();
             report(
-                "pipelined MSP x50, depth 20",
+                "pipelined MSP x40, depth 20",
                 count,
                 count * READS as u64,
                 secs,
