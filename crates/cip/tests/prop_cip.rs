@@ -322,48 +322,99 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(data in bytes(96), class in prop::option::of(0u32..0x100)) {
-        let _ = EPath::parse(&data, Padding::Packed).map(|p| p.segments().count());
-        if let Ok(mr) = MrRequest::parse(&data) {
-            prop_assert_eq!(emit_vec(mr.buffer_len(), |b| mr.emit(b)), data.clone());
-            if let Ok(req) = Request::parse(&mr) {
-                let _ = emit_vec(req.buffer_len(), |b| req.emit(b));
-                if let Service::MultipleServicePacket(msp) = req.service {
-                    msp.requests().for_each(drop);
-                }
-            }
-        }
-        if let Ok(mr) = MrReply::parse(&data) {
-            prop_assert_eq!(emit_vec(mr.buffer_len(), |b| mr.emit(b)), data.clone());
-            if let Ok(rep) = Reply::parse(class, &mr) {
-                prop_assert_eq!(emit_vec(rep.buffer_len(), |b| rep.emit(b)), data.clone());
-                if let ReplyBody::MultipleServicePacket(msp) = rep.body {
-                    msp.replies().for_each(drop);
-                }
-            }
-        }
-        for service in [0x01, 0x03, 0x04, 0x0A, 0x0E, 0x10, 0x4C, 0x4D, 0x4E, 0x52, 0x53, 0x54, 0x55, 0x5B] {
-            let _ = Service::parse(class, service, &data);
-            let _ = Service::parse(Some(class::CONNECTION_MANAGER), service, &data);
-        }
-        for ty in DataType::ALL {
-            let _ = Value::parse(ty, &data);
-            Elements::new(TagType::Atomic(ty), &data).for_each(drop);
-        }
-        let _ = TagType::parse(&data);
-        let _ = LogixString::parse(&data);
-        Elements::new(TagType::LOGIX_STRING, &data).for_each(drop);
-        if let Ok(t) = Table::parse(&data) {
-            t.items().for_each(drop);
-        }
-        InstanceEntries::new(U16s::Values(&[1, 2, 8]), &data).for_each(drop);
-        if let Ok(list) = AttributeListReply::parse(&data) {
-            list.get_entries(|_, _| Some(4)).for_each(drop);
-            list.set_entries().for_each(drop);
-        }
-        for large in [false, true] {
-            let _ = ForwardOpen::parse(large, &data);
-        }
-        let _ = ForwardOpenReply::parse(&data);
-        let _ = UnconnectedSend::parse(&data);
+        decode_everything(&data, class)?;
     }
+
+    #[test]
+    fn mutated_real_messages_never_panic(
+        which in 0..REAL.len(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        cut in any::<prop::sample::Index>(),
+        class in prop::option::of(prop::sample::select(vec![0x02u32, 0x06, 0x6B])),
+    ) {
+        let mut data = unhex(REAL[which]);
+        for (at, byte) in edits {
+            let i = at.index(data.len());
+            data[i] = byte;
+        }
+        data.truncate(cut.index(data.len() + 1));
+        decode_everything(&data, class)?;
+    }
+}
+
+/// Real CIP messages from the captured vectors (requests and replies), to mutate.
+const REAL: [&str; 8] = [
+    // Unconnected Send: Multiple Service Packet of reads and a write.
+    "520220062401059d56000a022002240105000c001a00280034003e004c059105534341444100280001004c059105534341444100280103004c049105464c4f41540001004c0391045445585401004d0591055343414441002805c3000100370001000100",
+    // Large Forward Open (pycomm3).
+    "5b02200624010a05000000006b5370de27040910d8e88eac0700000001402000a00f004201402000a00f0042a303010020022401",
+    // Forward Close (pylogix).
+    "4e02200624010a0e10a337132a0000000300010020022401",
+    // Get Instance Attribute List (pycomm3).
+    "5502206b240007000100020003000500060008000a00",
+    // Write Tag sent twice in one item (pycomm3).
+    "4d0591055343414441002800c30001007b0003004d0591055343414441002800c30001007b00",
+    // MSP reply (pycomm3).
+    "8a0000000300080010001a00cc000000c3002a00cc000000ca000000a03fcc000000da000b48656c6c6f20576f726c64",
+    // Large Forward Open reply (pycomm3).
+    "db000000f7def4656b5370de27040910d8e88eac01402000014020000000",
+    // Read Tag Fragmented reply, partial transfer.
+    "d2000600c30090009100920093009400",
+];
+
+fn unhex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// Feeds `data` to every CIP decoder; what decodes must re-emit (exactly, where lossless).
+fn decode_everything(data: &[u8], class: Option<u32>) -> Result<(), TestCaseError> {
+    let _ = EPath::parse(data, Padding::Packed).map(|p| p.segments().count());
+    if let Ok(mr) = MrRequest::parse(data) {
+        prop_assert_eq!(emit_vec(mr.buffer_len(), |b| mr.emit(b)), data.to_vec());
+        if let Ok(req) = Request::parse(&mr) {
+            let _ = emit_vec(req.buffer_len(), |b| req.emit(b));
+            if let Service::MultipleServicePacket(msp) = req.service {
+                msp.requests().for_each(drop);
+            }
+        }
+    }
+    if let Ok(mr) = MrReply::parse(data) {
+        prop_assert_eq!(emit_vec(mr.buffer_len(), |b| mr.emit(b)), data.to_vec());
+        if let Ok(rep) = Reply::parse(class, &mr) {
+            prop_assert_eq!(emit_vec(rep.buffer_len(), |b| rep.emit(b)), data.to_vec());
+            if let ReplyBody::MultipleServicePacket(msp) = rep.body {
+                msp.replies().for_each(drop);
+            }
+        }
+    }
+    for service in [
+        0x01, 0x03, 0x04, 0x0A, 0x0E, 0x10, 0x4C, 0x4D, 0x4E, 0x52, 0x53, 0x54, 0x55, 0x5B,
+    ] {
+        let _ = Service::parse(class, service, data);
+        let _ = Service::parse(Some(class::CONNECTION_MANAGER), service, data);
+    }
+    for ty in DataType::ALL {
+        let _ = Value::parse(ty, data);
+        Elements::new(TagType::Atomic(ty), data).for_each(drop);
+    }
+    let _ = TagType::parse(data);
+    let _ = LogixString::parse(data);
+    Elements::new(TagType::LOGIX_STRING, data).for_each(drop);
+    if let Ok(t) = Table::parse(data) {
+        t.items().for_each(drop);
+    }
+    InstanceEntries::new(U16s::Values(&[1, 2, 8]), data).for_each(drop);
+    if let Ok(list) = AttributeListReply::parse(data) {
+        list.get_entries(|_, _| Some(4)).for_each(drop);
+        list.set_entries().for_each(drop);
+    }
+    for large in [false, true] {
+        let _ = ForwardOpen::parse(large, data);
+    }
+    let _ = ForwardOpenReply::parse(data);
+    let _ = UnconnectedSend::parse(data);
+    Ok(())
 }
