@@ -110,6 +110,9 @@ def test_pylogix_read_write(sim):
         assert [(m.Value, m.Status) for m in multi] == [(77, "Success"), (2.5, "Success")]
         assert comm.Read("NOSUCH").Status != "Success"
         assert comm.Read("SCADA[2]").Value == 77
+        many = list(range(1000, 1600))
+        assert comm.Write("SCADA", many).Status == "Success"  # 600 elements: fragmented writes
+        assert comm.Read("SCADA", 600).Value == many
 
 
 def test_pylogix_tag_list_time_and_properties(sim):

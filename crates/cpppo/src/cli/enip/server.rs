@@ -187,10 +187,16 @@ fn parse_address(s: &str) -> anyhow::Result<SocketAddr> {
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let host = if host.is_empty() { "0.0.0.0" } else { host };
-    (host, port)
+    let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .with_context(|| format!("--address {s:?}: cannot resolve {host:?}"))?
-        .next()
+        .collect();
+    // EtherNet/IP is IPv4: prefer an IPv4 address ("localhost" may list ::1 first).
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
         .ok_or_else(|| anyhow!("--address {s:?}: no address for {host:?}"))
 }
 
