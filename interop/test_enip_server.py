@@ -64,6 +64,9 @@ def test_pycomm3_plc_time(sim):
         assert t.error is None
         now = datetime.datetime.now(datetime.timezone.utc)
         assert abs((t.value["datetime"] - now).total_seconds()) < 60
+        # Setting the clock moves what later reads report.
+        assert plc.set_plc_time(microseconds=1_000_000_000_000_000).error is None
+        assert abs(plc.get_plc_time().value["microseconds"] - 1_000_000_000_000_000) < 60_000_000
 
 
 @pytest.mark.parametrize("connected", [False, True])
@@ -123,6 +126,7 @@ def test_pylogix_tag_list_time_and_properties(sim):
         assert {"SCADA", "TEXT", "FLOAT", "FLT"} <= set(found)
         assert found["SCADA"].DataType == "INT" and found["SCADA"].Array == 1 and found["SCADA"].Size == 1000
         assert found["FLOAT"].DataType == "REAL"
+        assert comm.SetPLCTime().Status == "Success"
         t = comm.GetPLCTime()
         assert t.Status == "Success"
         assert abs((t.Value - datetime.datetime.utcnow()).total_seconds()) < 60 * 60 * 24

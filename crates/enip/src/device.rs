@@ -296,17 +296,15 @@ impl Device {
             1,
             Arc::new(Value::text(DataType::String, &config.controller_name)),
         );
+        let (utc, local) = crate::hooks::Clock::pair();
+        d.set(class::WALL_CLOCK, 1, 6, Arc::new(utc));
+        d.set(class::WALL_CLOCK, 1, 11, Arc::new(local));
+        // Daylight saving flag (pylogix SetPLCTime writes it with the time).
         d.set(
             class::WALL_CLOCK,
             1,
-            6,
-            Arc::new(crate::hooks::Clock::utc()),
-        );
-        d.set(
-            class::WALL_CLOCK,
-            1,
-            11,
-            Arc::new(crate::hooks::Clock::local()),
+            10,
+            Arc::new(Value::new(DataType::Usint, 1, false)),
         );
         d.classes.entry(class::SYMBOL).or_default();
         d.classes.entry(class::TEMPLATE).or_default();

@@ -21,7 +21,7 @@ use crate::wire::{status, Status};
 #[derive(Debug)]
 pub struct Clock {
     local: bool,
-    offset_us: AtomicI64,
+    offset_us: Arc<AtomicI64>,
 }
 
 fn now_us() -> i64 {
@@ -36,15 +36,25 @@ impl Clock {
     pub fn utc() -> Self {
         Self {
             local: false,
-            offset_us: AtomicI64::new(0),
+            offset_us: Arc::new(AtomicI64::new(0)),
         }
+    }
+
+    /// A UTC and a local clock that are set together (writing either moves both).
+    pub fn pair() -> (Self, Self) {
+        let utc = Self::utc();
+        let local = Self {
+            local: true,
+            offset_us: utc.offset_us.clone(),
+        };
+        (utc, local)
     }
 
     /// Local wall-clock microseconds (LINT), as Wall Clock attribute 11.
     pub fn local() -> Self {
         Self {
             local: true,
-            offset_us: AtomicI64::new(0),
+            offset_us: Arc::new(AtomicI64::new(0)),
         }
     }
 
