@@ -1,0 +1,122 @@
+//! The runtime over real loopback sockets: many concurrent sessions, each registered and
+//! reading and writing its own element, all answered; UDP List Identity.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
+use cpppo_enip::session::RoutePolicy;
+use cpppo_net::os::{OsDatagram, OsListener};
+use cpppo_net::Listener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+const SESSIONS: usize = 1000;
+
+async fn exchange(s: &mut TcpStream, frame: &[u8]) -> Vec<u8> {
+    s.write_all(frame).await.unwrap();
+    let mut head = [0u8; 24];
+    s.read_exact(&mut head).await.unwrap();
+    let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).await.unwrap();
+    [head.to_vec(), body].concat()
+}
+
+fn with_session(frame: &[u8], session: &[u8]) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    f[4..8].copy_from_slice(session);
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_sessions_are_all_served() {
+    let shared = shared(RoutePolicy::Any);
+    let listener = OsListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let udp = OsDatagram::bind(addr).await.unwrap();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let opts = Arc::new(Options::default());
+    let server = tokio::spawn(serve_listener(
+        listener,
+        shared.clone(),
+        opts.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(serve_datagrams(udp, shared.clone(), opts, shutdown));
+
+    // Connect and register them all first, so they are open at the same time.
+    let mut clients = Vec::with_capacity(SESSIONS);
+    for _ in 0..SESSIONS {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let r = exchange(
+            &mut s,
+            &hex("65000400000000000000000000000000000000000000000001000000"),
+        )
+        .await;
+        clients.push((s, r[4..8].to_vec()));
+    }
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(n, (mut s, session))| {
+            tokio::spawn(async move {
+                // SCADA[n] = n, then read it back
+                let mut w = hex("4d0691055343414441002900");
+                w.extend_from_slice(&(n as u16).to_le_bytes());
+                w.extend_from_slice(&hex("c3000100"));
+                w.extend_from_slice(&(n as u16).to_le_bytes());
+                let r = exchange(&mut s, &with_session(&rr(&w), &session)).await;
+                assert_eq!(to_hex(&r[40..]), "cd000000");
+                let mut rd = hex("4c0691055343414441002900");
+                rd.extend_from_slice(&(n as u16).to_le_bytes());
+                rd.extend_from_slice(&hex("0100"));
+                let r = exchange(&mut s, &with_session(&rr(&rd), &session)).await;
+                assert_eq!(r[40..46], [0xCC, 0, 0, 0, 0xC3, 0]);
+                assert_eq!(u16::from_le_bytes([r[46], r[47]]), n as u16);
+            })
+        })
+        .collect();
+    let all = tokio::time::timeout(Duration::from_secs(60), futures_join(tasks)).await;
+    assert!(all.is_ok(), "sessions were not all served in time");
+
+    let u = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    u.send_to(&vector("list_identity_udp").request, addr)
+        .await
+        .unwrap();
+    let mut buf = [0u8; 200];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), u.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        &buf[32..38],
+        &[
+            0x00,
+            0x02,
+            (addr.port() >> 8) as u8,
+            addr.port() as u8,
+            127,
+            0
+        ]
+    );
+    assert!(buf[..n].windows(20).any(|w| w == b"1756-L61/B LOGIX5561"));
+
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
