@@ -13,9 +13,9 @@ use std::io;
 
 use cpppo_cip::encap::{Body, Repr, HEADER_LEN};
 use cpppo_cip::frame;
-use cpppo_net::{Accepted, Datagram, Listener, Stream};
+use cpppo_net::os::OsConnector;
+use cpppo_net::{Accepted, Connector, Datagram, Listener, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::route::Forward;
@@ -70,10 +70,12 @@ async fn delay(opts: &Options) {
 }
 
 /// Serve one client's stream until it closes, errs, or `shutdown` fires.
-pub async fn serve_stream<S: Stream>(
+/// Requests routed elsewhere go out through `connector`.
+pub async fn serve_stream<S: Stream, C: Connector>(
     accepted: Accepted<S>,
     shared: Arc<Shared>,
     opts: Arc<Options>,
+    connector: Arc<C>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let Accepted {
@@ -85,7 +87,7 @@ pub async fn serve_stream<S: Stream>(
     // Grows to the largest frame seen; idle sessions stay small.
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut tally = Tally::default();
-    let mut upstreams = Upstreams::new();
+    let mut upstreams: Upstreams<C::Stream> = HashMap::new();
     let why = loop {
         // Answer every complete frame already buffered; the replies go out in one write.
         let mut used = 0;
@@ -100,7 +102,7 @@ pub async fn serve_stream<S: Stream>(
             used += len;
             let reply = match outcome {
                 Outcome::Reply(reply) => reply,
-                Outcome::Forward(fwd) => forward(&mut upstreams, &fwd).await,
+                Outcome::Forward(fwd) => forward(connector.as_ref(), &mut upstreams, &fwd).await,
                 Outcome::Silent => continue,
                 Outcome::Close => {
                     close = Some("unregistered");
@@ -144,14 +146,18 @@ pub async fn serve_stream<S: Stream>(
 }
 
 /// Sessions this client's requests were routed to, by `HOST:PORT`.
-type Upstreams = HashMap<String, (TcpStream, u32)>;
+type Upstreams<S> = HashMap<String, (S, u32)>;
 
 /// How long a routed request may take.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Exchange a routed request with its target; a failure answers 0x01/0x0204.
-async fn forward(upstreams: &mut Upstreams, fwd: &Forward) -> Vec<u8> {
-    match tokio::time::timeout(FORWARD_TIMEOUT, exchange(upstreams, fwd)).await {
+async fn forward<C: Connector>(
+    connector: &C,
+    upstreams: &mut Upstreams<C::Stream>,
+    fwd: &Forward,
+) -> Vec<u8> {
+    match tokio::time::timeout(FORWARD_TIMEOUT, exchange(connector, upstreams, fwd)).await {
         Ok(Ok(cip)) => fwd.reply(&cip),
         Ok(Err(e)) => {
             tracing::warn!(target = %fwd.target, "routing failed: {e}");
@@ -166,7 +172,7 @@ async fn forward(upstreams: &mut Upstreams, fwd: &Forward) -> Vec<u8> {
     }
 }
 
-async fn read_frame(s: &mut TcpStream) -> io::Result<Vec<u8>> {
+async fn read_frame<S: Stream>(s: &mut S) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; HEADER_LEN];
     s.read_exact(&mut buf).await?;
     let len = usize::from(u16::from_le_bytes([buf[2], buf[3]]));
@@ -185,11 +191,14 @@ fn header(command: u16, session: u32, len: usize) -> Vec<u8> {
     f
 }
 
-async fn exchange(upstreams: &mut Upstreams, fwd: &Forward) -> io::Result<Vec<u8>> {
+async fn exchange<C: Connector>(
+    connector: &C,
+    upstreams: &mut Upstreams<C::Stream>,
+    fwd: &Forward,
+) -> io::Result<Vec<u8>> {
     let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
     if !upstreams.contains_key(&fwd.target) {
-        let mut s = TcpStream::connect(&fwd.target).await?;
-        s.set_nodelay(true)?;
+        let mut s = connector.connect(&fwd.target).await?;
         let mut reg = header(0x65, 0, 4);
         reg.extend_from_slice(&[1, 0, 0, 0]);
         s.write_all(&reg).await?;
@@ -222,11 +231,24 @@ async fn exchange(upstreams: &mut Upstreams, fwd: &Forward) -> io::Result<Vec<u8
     }
 }
 
-/// Accept streams from `listener` until `shutdown` fires, serving each concurrently.
+/// Accept streams from `listener` until `shutdown` fires, serving each concurrently; routed
+/// requests go out over the host's TCP/IP stack.
 pub async fn serve_listener<L: Listener>(
+    listener: L,
+    shared: Arc<Shared>,
+    opts: Arc<Options>,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_listener_with(listener, shared, opts, Arc::new(OsConnector), shutdown).await
+}
+
+/// Accept streams from `listener` until `shutdown` fires, serving each concurrently; routed
+/// requests go out through `connector`.
+pub async fn serve_listener_with<L: Listener, C: Connector>(
     mut listener: L,
     shared: Arc<Shared>,
     opts: Arc<Options>,
+    connector: Arc<C>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -234,7 +256,7 @@ pub async fn serve_listener<L: Listener>(
             accepted = listener.accept() => match accepted {
                 Ok(acc) => {
                     tracing::info!(peer = %acc.peer, "session started");
-                    tokio::spawn(serve_stream(acc, shared.clone(), opts.clone(), shutdown.clone()));
+                    tokio::spawn(serve_stream(acc, shared.clone(), opts.clone(), connector.clone(), shutdown.clone()));
                 }
                 Err(e) => {
                     // Out of descriptors and the like: back off instead of spinning.

@@ -41,6 +41,15 @@ pub trait Listener: Send + 'static {
     fn local_addr(&self) -> io::Result<SocketAddr>;
 }
 
+/// Opens outgoing stream connections (a simulator routing requests to another device).
+pub trait Connector: Send + Sync + 'static {
+    /// The stream type of opened connections.
+    type Stream: Stream;
+
+    /// Connect to `addr` (`HOST:PORT`).
+    fn connect(&self, addr: &str) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+}
+
 /// One received packet's metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {

@@ -5,7 +5,7 @@ use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
-use crate::{Accepted, Datagram, Listener, Received};
+use crate::{Accepted, Connector, Datagram, Listener, Received};
 
 /// A TCP listener on the host's stack.
 #[derive(Debug)]
@@ -39,6 +39,20 @@ impl Listener for OsListener {
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
+    }
+}
+
+/// Outgoing TCP connections on the host's stack.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsConnector;
+
+impl Connector for OsConnector {
+    type Stream = TcpStream;
+
+    async fn connect(&self, addr: &str) -> io::Result<TcpStream> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
     }
 }
 
