@@ -22,6 +22,8 @@ use crate::operation::{Operation, Segment, Value};
 
 /// The EtherNet/IP port.
 pub const DEFAULT_PORT: u16 = 44818;
+/// The largest connection size asked for (a Logix controller's Large Forward Open limit).
+pub const MAX_CONNECTION: u32 = 4002;
 /// Connection size (bytes) above which a Large Forward Open is needed.
 pub const LARGE_CONNECTION: u32 = 511;
 
@@ -456,7 +458,7 @@ impl Connector {
             _ => Vec::new(),
         };
         path.extend_from_slice(&MESSAGE_ROUTER);
-        let size = self.options.connection_size.clamp(16, 65535);
+        let size = self.options.connection_size.clamp(16, MAX_CONNECTION);
         let large = size > LARGE_CONNECTION;
         let params = if large {
             0x4200_0000 | size

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use cpppo_cip::mr::MrReply;
 use cpppo_cip::services::msp::Table;
+use cpppo_cip::TagType;
 
 use super::connector::Connector;
 use super::error::{ClientError, Status};
@@ -25,6 +26,8 @@ const MESSAGE_ROUTER: [u8; 4] = [0x20, 0x02, 0x24, 0x01];
 const WINDOW: usize = 4096;
 /// At most this many requests in one Multiple Service Packet.
 const MSP_ITEMS: usize = 200;
+/// How many times a read that found no room in a reply is asked again.
+const MAX_RETRIES: u8 = 3;
 /// How many distinct recent operations keep their plans.
 const PLAN_CACHE: usize = 32;
 
@@ -119,6 +122,7 @@ struct Job {
     acc: Accumulator,
     request: Arc<Vec<u8>>,
     done: Option<(Status, Option<Vec<Value>>, Vec<u8>)>,
+    retries: u8,
 }
 
 struct Inflight {
@@ -262,6 +266,7 @@ impl<'c> Pipeline<'c> {
             acc: Accumulator::default(),
             request,
             done: None,
+            retries: 0,
         });
         let index = self.next_index;
         self.next_index += 1;
@@ -349,19 +354,22 @@ impl<'c> Pipeline<'c> {
         let reply = MrReply::parse(bytes)?;
         if !flight.msp {
             if let Some(&index) = flight.members.first() {
-                self.absorb(index, &reply, bytes);
+                let _ = self.absorb(index, &reply, bytes);
             }
             return Ok(());
         }
         let table = (reply.service == 0x0A && !reply.data.is_empty())
             .then(|| Table::parse(reply.data).ok())
             .flatten();
+        let mut overflowed = false;
         for (i, &index) in flight.members.iter().enumerate() {
             match table.as_ref().map(|t| t.item(i)) {
                 Some(item) if !item.is_empty() => match MrReply::parse(item) {
-                    Ok(sub) => self.absorb(index, &sub, item),
+                    Ok(sub) => overflowed |= self.absorb(index, &sub, item),
                     Err(_) => self.fail(index, Status::general(0x08), item),
                 },
+                // No reply for this one: a packet cut short for want of room is asked again.
+                _ if reply.general_status == 0x06 && self.retry(index) => overflowed = true,
                 _ => {
                     let status = Status {
                         general: reply.general_status.max(1),
@@ -371,7 +379,30 @@ impl<'c> Pipeline<'c> {
                 }
             }
         }
+        if overflowed && bytes.len() < self.multiple {
+            // The device's replies are smaller than the limit asked for: use what fits.
+            tracing::debug!(
+                "Multiple Service Packet limit {} -> {}",
+                self.multiple,
+                bytes.len()
+            );
+            self.multiple = bytes.len().max(64);
+        }
         Ok(())
+    }
+
+    /// Queues a read again (at the front) if it has retries left.
+    fn retry(&mut self, index: usize) -> bool {
+        let Some(job) = self.job(index) else {
+            return false;
+        };
+        if !job.plan.kind.is_read() || job.retries >= MAX_RETRIES {
+            return false;
+        }
+        job.retries += 1;
+        let extra = u32::try_from(job.acc.data.len()).unwrap_or(u32::MAX);
+        self.ready.push_front((index, extra));
+        true
     }
 
     fn fail(&mut self, index: usize, status: Status, bytes: &[u8]) {
@@ -380,14 +411,23 @@ impl<'c> Pipeline<'c> {
         }
     }
 
-    fn absorb(&mut self, index: usize, reply: &MrReply<'_>, bytes: &[u8]) {
+    /// Absorbs one reply into its operation; true if it had to be asked again for want of
+    /// room in the reply.
+    fn absorb(&mut self, index: usize, reply: &MrReply<'_>, bytes: &[u8]) -> bool {
+        // A read the device had no room left for (a partial transfer with no values, as in a
+        // Multiple Service Packet whose replies overflow): ask again, a few times.
+        let no_values = TagType::parse(reply.data).map_or(true, |(_, n)| reply.data.len() <= n);
+        if reply.general_status == 0x06 && no_values && self.retry(index) {
+            return true;
+        }
         let Some(job) = self.job(index) else {
-            return;
+            return false;
         };
         match job.plan.absorb(&mut job.acc, reply) {
             Absorbed::Done(status, value) => job.done = Some((status, value, bytes.to_vec())),
             Absorbed::More(extra) => self.ready.push_front((index, extra)),
         }
+        false
     }
 }
 
