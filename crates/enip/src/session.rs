@@ -91,6 +91,9 @@ pub struct Connection {
     pub deadline: Instant,
     /// Last sequence count seen.
     pub sequence: Option<u16>,
+    /// The reply to that sequence count: a request repeating it is answered again from here,
+    /// not executed twice (class 3 duplicate detection).
+    pub last_reply: Vec<u8>,
 }
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
@@ -271,6 +274,9 @@ impl Session {
         let (t_o_id, limit) = match self.connections.get_mut(&id) {
             Some(c) => {
                 c.deadline = now + c.timeout;
+                if c.sequence == Some(sequence) && !c.last_reply.is_empty() {
+                    return Some(wrap(c.t_o_id, sequence, &c.last_reply));
+                }
                 c.sequence = Some(sequence);
                 (c.t_o_id, c.t_o_size.saturating_sub(2))
             }
@@ -287,6 +293,9 @@ impl Session {
         } else {
             execute(&self.shared.device, &req, limit)
         };
+        if let Some(c) = self.connections.get_mut(&id) {
+            c.last_reply.clone_from(&reply);
+        }
         Some(wrap(t_o_id, sequence, &reply))
     }
 
@@ -461,6 +470,7 @@ impl Session {
                 timeout,
                 deadline: now + timeout,
                 sequence: None,
+                last_reply: Vec::new(),
             },
         );
         let mut out = reply(req.service, &Status::new(0));

@@ -102,6 +102,33 @@ fn large_forward_open_negotiates_size_and_replies_fill_it() {
 }
 
 #[test]
+fn a_repeated_sequence_count_is_answered_again_not_executed_again() {
+    let mut c = Client::new(shared(RoutePolicy::Any));
+    let id = open(&mut c, true, 4000, 1, 1_000_000, 3);
+    // Read-Modify-Write SCADA[0] |= 1, then <<: executed once per new sequence count only.
+    let mut inc = hex("4e04910553434144410002000100ffff");
+    let first = unit_reply(&c.reply(&unit(id, 9, &inc)));
+    let again = unit_reply(&c.reply(&unit(id, 9, &inc)));
+    assert_eq!(first, again);
+    inc[12] = 0x02; // OR 2
+    c.reply(&unit(id, 10, &inc));
+    let (_, _, r) = unit_reply(&c.reply(&unit(id, 11, &read_scada(1))));
+    assert_eq!(to_hex(&r), "cc000000c3000300");
+    // A write repeated with the same count is not performed twice either.
+    let w = hex("4d0491055343414441 00c30001002a00"
+        .replace(' ', "")
+        .as_str());
+    c.reply(&unit(id, 12, &w));
+    let w2 = hex("4d04910553434144410 0c30001002b00"
+        .replace(' ', "")
+        .as_str());
+    let (_, seq, r) = unit_reply(&c.reply(&unit(id, 12, &w2)));
+    assert_eq!((seq, to_hex(&r)), (12, "cd000000".to_string()));
+    let (_, _, r) = unit_reply(&c.reply(&unit(id, 13, &read_scada(1))));
+    assert_eq!(to_hex(&r), "cc000000c3002a00");
+}
+
+#[test]
 fn oversized_connections_are_refused() {
     let mut c = Client::new(shared(RoutePolicy::Any));
     let r = c.cip(&rr(&fo(true, LARGE_CONNECTION_MAX as u16 + 1, 1, 1000, 0)));
@@ -148,13 +175,18 @@ fn forward_close_removes_the_connection() {
 fn connected_multiple_service_packet_and_tag_list() {
     let mut c = Client::new(shared(RoutePolicy::Any));
     let id = open(&mut c, true, 4000, 1, 1_000_000, 3);
+    let mut seq = 0u16;
+    let mut next = || {
+        seq += 1;
+        seq
+    };
     for name in [
         "pycomm3_multiple_service_packet",
         "pylogix_multiple_service_packet",
     ] {
         let v = vector(&format!("clients/{name}"));
         let mr = &v.request[46..];
-        let (_, _, reply) = unit_reply(&c.reply(&unit(id, 5, mr)));
+        let (_, _, reply) = unit_reply(&c.reply(&unit(id, next(), mr)));
         assert_eq!(&reply[..4], &[0x8A, 0, 0, 0], "{name}: {}", to_hex(&reply));
         assert_eq!(u16::from_le_bytes([reply[4], reply[5]]), 3);
     }
@@ -163,7 +195,7 @@ fn connected_multiple_service_packet_and_tag_list() {
         "pylogix_get_instance_attribute_list_0x55",
     ] {
         let v = vector(&format!("clients/{name}"));
-        let (_, _, reply) = unit_reply(&c.reply(&unit(id, 6, &v.request[46..])));
+        let (_, _, reply) = unit_reply(&c.reply(&unit(id, next(), &v.request[46..])));
         assert_eq!(&reply[..4], &[0xD5, 0, 0, 0], "{name}");
         assert!(reply.windows(5).any(|w| w == b"SCADA"), "{name}");
     }
@@ -172,7 +204,7 @@ fn connected_multiple_service_packet_and_tag_list() {
         "pylogix_get_attribute_list_0x03",
     ] {
         let v = vector(&format!("clients/{name}"));
-        let (_, _, reply) = unit_reply(&c.reply(&unit(id, 7, &v.request[46..])));
+        let (_, _, reply) = unit_reply(&c.reply(&unit(id, next(), &v.request[46..])));
         // count 1, the attribute asked for, status 0, then 8 bytes of microseconds
         let attr = v.request[v.request.len() - 2];
         assert_eq!(
@@ -185,7 +217,7 @@ fn connected_multiple_service_packet_and_tag_list() {
     }
     // pycomm3 sends its Write Tag twice in one item: the trailing copy is ignored.
     let v = vector("clients/pycomm3_write_tag");
-    let (_, _, reply) = unit_reply(&c.reply(&unit(id, 8, &v.request[46..])));
+    let (_, _, reply) = unit_reply(&c.reply(&unit(id, next(), &v.request[46..])));
     assert_eq!(to_hex(&reply), "cd000000");
 }
 
