@@ -147,3 +147,14 @@ def test_simple_device_refuses_routed_requests(spawn):
         assert drv.generic_message(**ask, unconnected_send=False).value == b"\x141756-L61/B LOGIX5561"
         routed = drv.generic_message(**ask, unconnected_send=True, route_path=True)
         assert routed.error and "312" in routed.error
+
+
+def test_cpppo_compatible_flags(spawn):
+    proc, port = start(spawn, "--no-config", "-A", "-u", "--no-print", "-U", "A=INT")
+    proc.wait_output(r"running on \('127\.0\.0\.1', %d\)" % port)
+    assert b"1756-L61/B LOGIX5561" in list_identity(port)  # TCP still served
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(0.5)
+    u.sendto(struct.pack("<HHII8sI", 0x63, 0, 0, 0, b"\0" * 8, 0), ("127.0.0.1", port))
+    with pytest.raises(socket.timeout):
+        u.recvfrom(512)  # -U after -u: no UDP

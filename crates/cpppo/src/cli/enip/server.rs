@@ -79,8 +79,17 @@ pub struct ServerArgs {
     #[arg(long)]
     no_config: bool,
     /// Do not serve UDP.
-    #[arg(short = 'U', long)]
+    #[arg(short = 'U', long, overrides_with = "udp")]
     no_udp: bool,
+    /// Serve UDP (the default; cpppo's spelling).
+    #[arg(short = 'u', long)]
+    udp: bool,
+    /// Do not print a summary of each client's I/O (the default).
+    #[arg(long, overrides_with = "print")]
+    no_print: bool,
+    /// Also print "... running on (IFACE, PORT)" once listening, as cpppo's -A does.
+    #[arg(short = 'A', long)]
+    address_output: bool,
 }
 
 /// Everything validated before anything is bound.
@@ -89,6 +98,7 @@ struct Plan {
     shared: Arc<Shared>,
     opts: Options,
     udp: bool,
+    address_output: bool,
 }
 
 /// Run the simulator; bad arguments or config give one line and exit code 2.
@@ -168,9 +178,10 @@ fn plan(args: &ServerArgs) -> anyhow::Result<Plan> {
         }),
         opts: Options {
             delay,
-            print: args.print,
+            print: args.print && !args.no_print,
         },
         udp: !args.no_udp,
+        address_output: args.address_output,
     })
 }
 
@@ -255,6 +266,14 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
             "Success; Started EtherNet/IP Simulator; PID = {}; address = {local}",
             std::process::id()
         );
+        if plan.address_output {
+            let _ = writeln!(
+                out,
+                "EtherNet/IP Simulator running on ('{}', {})",
+                local.ip(),
+                local.port()
+            );
+        }
         let _ = out.flush();
     }
     wait_for_signal().await?;
