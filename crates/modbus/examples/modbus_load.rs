@@ -5,9 +5,10 @@
 //! ```text
 //! modbus_load HOST:PORT lockstep|pipelined [--seconds S] [--max N] [--depth D] [--count Q]
 //! ```
-//! Prints one JSON line: requests, seconds, requests/s, registers/s, errors.
+//! Prints one JSON line: requests answered, errors (exception replies), lost (never answered),
+//! seconds, requests/s, registers/s.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -68,10 +69,12 @@ fn request(out: &mut Vec<u8>, tid: u16, count: u16) {
     tcp::encode(out, tid, 1, |o| req.emit(o));
 }
 
-fn run(o: &Opts) -> std::io::Result<(u64, u64, Duration)> {
+/// (answered, errors, lost, elapsed): requests still unanswered after 2 s of silence count
+/// as lost and end the run.
+fn run(o: &Opts) -> std::io::Result<(u64, u64, u64, Duration)> {
     let mut s = TcpStream::connect(&o.addr)?;
     s.set_nodelay(true)?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
     let limit = Duration::from_secs_f64(o.seconds);
     let depth = if o.pipelined { o.depth } else { 1 };
     let mut out = Vec::with_capacity(depth * 12);
@@ -95,7 +98,14 @@ fn run(o: &Opts) -> std::io::Result<(u64, u64, Duration)> {
         if done == sent {
             break;
         }
-        let n = s.read(&mut buf[len..])?;
+        let n = match s.read(&mut buf[len..]) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                let t = start.elapsed().saturating_sub(Duration::from_secs(2));
+                return Ok((done, errors, sent - done, t));
+            }
+            Err(e) => return Err(e),
+        };
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
@@ -111,7 +121,7 @@ fn run(o: &Opts) -> std::io::Result<(u64, u64, Duration)> {
         buf.copy_within(pos..len, 0);
         len -= pos;
     }
-    Ok((done, errors, start.elapsed()))
+    Ok((done, errors, 0, start.elapsed()))
 }
 
 fn main() -> ExitCode {
@@ -123,11 +133,11 @@ fn main() -> ExitCode {
         }
     };
     match run(&o) {
-        Ok((done, errors, t)) => {
+        Ok((done, errors, lost, t)) => {
             let secs = t.as_secs_f64();
             let rps = done as f64 / secs;
             println!(
-                "{{\"mode\":\"{}\",\"depth\":{},\"count\":{},\"requests\":{done},\"errors\":{errors},\"seconds\":{secs:.3},\"requests_per_s\":{rps:.0},\"registers_per_s\":{:.0}}}",
+                "{{\"mode\":\"{}\",\"depth\":{},\"count\":{},\"requests\":{done},\"errors\":{errors},\"lost\":{lost},\"seconds\":{secs:.3},\"requests_per_s\":{rps:.0},\"registers_per_s\":{:.0}}}",
                 if o.pipelined { "pipelined" } else { "lockstep" },
                 if o.pipelined { o.depth } else { 1 },
                 o.count,
