@@ -24,7 +24,7 @@ def cpppo_loop(host, port, deadline, count, depth):
 def pycomm3_loop(host, port, deadline, count):
     from pycomm3 import LogixDriver
     done = 0
-    with LogixDriver(f"{host}:{port}", init_tags=False, init_program_tags=False) as plc:
+    with LogixDriver(f"{host}:{port}", init_program_tags=False) as plc:
         while done < count and time.monotonic() < deadline:
             assert plc.read("SCADA[1]").error is None
             done += 1

@@ -8,7 +8,8 @@
 # Knobs (all loops are bounded in count, and the Python ones also in time):
 #   N=200000     reads per lock-step / depth-20 thruput run against our simulator
 #   NMSP=2000000 reads per depth-20 + Multiple Service Packet run against our simulator
-#   PYN=5000     reads per run against the Python simulator, and per peer-client loop
+#   PYN=5000     reads per run against the Python simulator
+#   PEERN=50000  reads per peer-client loop
 #   SECS=20      time cap of each peer-client loop
 #   CPPPO_CLIENT path of a binary with the `enip thruput` verb (default: the release cpppo)
 set -euo pipefail
@@ -17,6 +18,7 @@ TARGET=${CARGO_TARGET_DIR:-target}
 N=${N:-200000}
 NMSP=${NMSP:-2000000}
 PYN=${PYN:-5000}
+PEERN=${PEERN:-50000}
 SECS=${SECS:-20}
 
 cargo build --release -q -p cpppo --bin cpppo
@@ -66,10 +68,10 @@ thruput "ours, depth 20 + MSP 4000 B" "$OURS" -d 20 -m 4000 -r "$NMSP" 'SCADA[1]
 thruput "python cpppo, depth 20 + MSP 4000 B" "$PY" -d 20 -m 4000 -r "$PYN" 'SCADA[1]'
 thruput "ours, connected, depth 20 + MSP 4000 B (Large Forward Open)" "$OURS" -c -d 20 -m 4000 -r "$NMSP" 'SCADA[1]'
 echo
-echo "## Peer clients against our simulator (Python; bounded: $PYN reads or ${SECS}s)"
+echo "## Peer clients against our simulator (Python; bounded: $PEERN reads or ${SECS}s)"
 echo
 echo "| client | mode | reads | seconds | reads/s | client CPU µs/read |"
 echo "|---|---|---|---|---|---|"
 for tool in cpppo pycomm3 pylogix; do
-  .venv/bin/python bench/enip_client/peers.py "$OURS" "$tool" "$PYN" "$SECS"
+  .venv/bin/python bench/enip_client/peers.py "$OURS" "$tool" "$PEERN" "$SECS"
 done

@@ -313,6 +313,21 @@ async fn connected_simple_and_routing_modes(kind: Kind) -> Result<(), ClientErro
     assert_eq!(failures, 0);
     conn.close().await?;
 
+    // A connection larger than 511 bytes needs a Large Forward Open.
+    let large = Options {
+        connected: true,
+        connection_size: 4000,
+        ..Options::default()
+    };
+    let mut conn = Connector::connect(&sim.addr(), large).await?;
+    assert!(conn.is_connected());
+    let ops = parse_operations(&["SCADA[0-999]", "SCADA[7]", "SCADA[0-99]"].repeat(20))?;
+    let (failures, results) = conn.process(ops, 4, 3000).await?;
+    assert_eq!(failures, 0);
+    assert_eq!(results[58].value, Some(ints(&[77])));
+    assert_eq!(results[57].value.as_ref().map(Vec::len), Some(1000));
+    conn.close().await?;
+
     let mut simple = Connector::connect(&sim.addr(), Options::simple()).await?;
     assert_eq!(simple.read("SCADA[7]").await?, ints(&[77]));
     let name = simple.get_attribute_single(1, 1, 7).await?;
