@@ -189,14 +189,12 @@ pub fn merge(regs: &BTreeSet<Register>, reach: u16) -> Vec<(Register, u16)> {
     let reach = u32::from(reach.max(1));
     let mut out: Vec<(Register, u16)> = Vec::new();
     for &reg in regs {
-        if let Some((base, count)) = out.last_mut() {
+        if let Some((base, count)) = out.last_mut().filter(|(b, _)| b.table == reg.table) {
+            // Same table: the set is sorted, so `reg` is at or after `base`.
             let end = u32::from(base.offset) + u32::from(*count);
-            let new_count = u32::from(reg.offset) + 1 - u32::from(base.offset);
-            if base.table == reg.table
-                && u32::from(reg.offset) < end + reach
-                && new_count <= u32::from(reg.table.max_read())
-            {
-                *count = new_count as u16;
+            let new_count = (u32::from(reg.offset) + 1).saturating_sub(u32::from(base.offset));
+            if u32::from(reg.offset) < end + reach && new_count <= u32::from(reg.table.max_read()) {
+                *count = u16::try_from(new_count).unwrap_or(u16::MAX);
                 continue;
             }
         }
@@ -399,4 +397,69 @@ async fn poll_once(
     }
     lock(state).failing = failing;
     Ok(busy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regs(numbers: &[u32]) -> BTreeSet<Register> {
+        numbers
+            .iter()
+            .filter_map(|&n| Register::from_number(n))
+            .collect()
+    }
+
+    fn numbers(ranges: &[(Register, u16)]) -> Vec<(u32, u16)> {
+        ranges.iter().map(|(r, n)| (r.number(), *n)).collect()
+    }
+
+    #[test]
+    fn merges_adjacent_and_within_reach_never_across_tables() {
+        let set = regs(&[40001, 40002, 40003, 40005, 40010, 30001, 30002, 9999, 10001]);
+        assert_eq!(
+            numbers(&merge(&set, 1)),
+            [
+                (9999, 1),
+                (10001, 1),
+                (30001, 2),
+                (40001, 3),
+                (40005, 1),
+                (40010, 1)
+            ]
+        );
+        assert_eq!(
+            numbers(&merge(&set, 2)),
+            [(9999, 1), (10001, 1), (30001, 2), (40001, 5), (40010, 1)]
+        );
+        assert_eq!(
+            numbers(&merge(&set, 100)),
+            [(9999, 1), (10001, 1), (30001, 2), (40001, 10)]
+        );
+    }
+
+    #[test]
+    fn splits_at_one_request_worth() {
+        let set: BTreeSet<Register> = (40001..=40300).filter_map(Register::from_number).collect();
+        assert_eq!(
+            numbers(&merge(&set, 1)),
+            [(40001, 125), (40126, 125), (40251, 50)]
+        );
+        let coils: BTreeSet<Register> = (1..=2500).filter_map(Register::from_number).collect();
+        assert_eq!(numbers(&merge(&coils, 1)), [(1, 2000), (2001, 500)]);
+    }
+
+    #[test]
+    fn load_tends_to_the_busy_fraction() {
+        let mut load = [0.0; 3];
+        for _ in 0..600 {
+            update_load(
+                &mut load,
+                Duration::from_millis(250),
+                Duration::from_secs(1),
+            );
+        }
+        assert!((load[0] - 0.25).abs() < 0.01, "{load:?}");
+        assert!(load[0] > load[1] && load[1] > load[2] && load[2] > 0.0);
+    }
 }
