@@ -2,7 +2,34 @@
 //!
 //! The codec ([`pdu`], [`tcp`], [`rtu`], [`ascii`]) does no I/O: it parses and emits bytes.
 //! [`store`] holds a device's data tables and answers requests without I/O; [`server`],
-//! [`client`] and [`poller`] move the bytes over TCP and serial lines with tokio.
+//! [`client`] and [`poller`] move the bytes over TCP and serial lines with tokio (the
+//! `runtime` feature, on by default).
+//!
+//! A simulator with holding registers 40001-40100 = 99, and a poller reading it:
+//!
+//! ```no_run
+//! # #[cfg(feature = "runtime")]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::{sync::Arc, time::Duration};
+//! use cpppo_modbus::{poller::{Poller, PollerConfig}, server::Simulator, store::Store};
+//! use cpppo_modbus::{RangeSpec, Register};
+//!
+//! let store = Store::from_specs(&[RangeSpec::parse("40001-40100=99")?]);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:1502").await?;
+//! tokio::spawn(Arc::new(Simulator::new(store)).serve_tcp(listener));
+//!
+//! let mut config = PollerConfig::new("127.0.0.1:1502");
+//! config.rate = Duration::from_millis(500);
+//! let plc = Poller::spawn(config);
+//! let reg = Register::from_number(40001).ok_or("not a register")?;
+//! plc.poll(reg, None);                 // poll in the background
+//! let value = plc.read(reg);           // None until the first poll answers
+//! plc.write(reg, &[123]).await?;       // waits for its turn and the PLC's answer
+//! let (one, five, fifteen) = plc.load();
+//! # let _ = (value, one, five, fifteen);
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 pub mod ascii;
