@@ -119,3 +119,22 @@ def test_rtu_units_broadcast_and_unknown_function(spawn, line):
         assert ask(read)[3:5] == bytes([0, 42])
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize("extra", [[], ["--ascii"]])
+def test_our_poller_over_the_serial_line(spawn, line, extra):
+    a, b = line
+    start_sim(spawn, a, *extra)
+    poll = spawn([cpppo_bin(), "modbus", "poll", "--serial", b, *extra, "-u", "2", "-R", "0.1",
+                  "40001-40002=8", "40001-40004", "1-2"])
+    poll.wait_output(r"40001 ==     8 \(was: None\)")
+    poll.wait_output(r"40003 ==     5 \(was: None\)")
+    poll.wait_output(r"    2 ==     1 \(was: None\)")
+
+
+def test_serial_poll_needs_a_unit(line):
+    import subprocess
+    _, b = line
+    p = subprocess.run([cpppo_bin(), "modbus", "poll", "--serial", b, "40001"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "-u UNIT" in p.stderr

@@ -1,12 +1,17 @@
-//! A Modbus/TCP client: one request at a time with [`TcpClient::call`], or pipelined with
-//! [`TcpClient::send`] and [`TcpClient::recv`] (replies matched by transaction id).
+//! Modbus clients. Over TCP: one request at a time with [`TcpClient::call`], or pipelined
+//! with [`TcpClient::send`] and [`TcpClient::recv`] (replies matched by transaction id). Over
+//! a serial line (RTU or ASCII): [`SerialClient::call`].
 
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::pdu::{Request, Response};
+use std::path::Path;
+
+use crate::pdu::{Direction, Request, Response};
+use crate::serial::{LineConfig, SerialPort};
+use crate::server::{Framing, SerialDecoder};
 use crate::tcp::{self, Transactions};
 
 /// Why a request failed.
@@ -131,6 +136,90 @@ impl TcpClient {
             if got == id {
                 return interpret(req, &pdu);
             }
+        }
+    }
+}
+
+/// A client on a serial line: one request at a time, answered by the addressed unit.
+#[derive(Debug)]
+pub struct SerialClient {
+    port: SerialPort,
+    framing: Framing,
+    timeout: Duration,
+    silence: Duration,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl SerialClient {
+    /// Open the serial device at `path` (must be called inside a tokio runtime).
+    pub fn open(
+        path: &Path,
+        line: &LineConfig,
+        framing: Framing,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        Ok(Self {
+            port: SerialPort::open(path, line)?,
+            framing,
+            timeout,
+            silence: crate::rtu::inter_frame_silence(line.baud).max(Duration::from_millis(2)),
+            buf: vec![0; 1024],
+            out: Vec::with_capacity(crate::ascii::MAX_FRAME),
+        })
+    }
+
+    /// Send one request and wait for the unit's reply. A broadcast (unit 0) gets no reply:
+    /// it returns once sent.
+    pub async fn call(&mut self, unit: u8, req: &Request<'_>) -> Result<Reply, ClientError> {
+        // A late reply to an earlier request must not pass for this one's.
+        self.port.discard_input()?;
+        let mut decoder = SerialDecoder::new(self.framing, Direction::Response);
+        let mut pdu = Vec::with_capacity(crate::pdu::MAX_PDU);
+        req.emit(&mut pdu);
+        self.out.clear();
+        decoder.encode(&mut self.out, unit, &pdu);
+        self.port.write_all(&self.out).await?;
+        if unit == 0 {
+            return Ok(Reply::Written);
+        }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            match tokio::time::timeout(self.silence, self.port.read(&mut self.buf)).await {
+                Err(_quiet) => decoder.silence(),
+                Ok(Ok(0)) => {
+                    return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into())
+                }
+                Ok(Ok(n)) => decoder.push(self.buf.get(..n).unwrap_or_default()),
+                Ok(Err(e)) => return Err(e.into()),
+            }
+            while let Some(adu) = decoder.next_frame() {
+                if adu.unit == unit {
+                    return interpret(req, adu.pdu);
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClientError::Timeout);
+            }
+        }
+    }
+}
+
+/// A TCP or serial client behind one interface.
+#[derive(Debug)]
+pub enum Connection {
+    /// Modbus/TCP.
+    Tcp(TcpClient),
+    /// Modbus/RTU or ASCII on a serial line.
+    Serial(SerialClient),
+}
+
+impl Connection {
+    /// Send one request and wait for its reply.
+    pub async fn call(&mut self, unit: u8, req: &Request<'_>) -> Result<Reply, ClientError> {
+        match self {
+            Self::Tcp(c) => c.call(unit, req).await,
+            Self::Serial(c) => c.call(unit, req).await,
         }
     }
 }

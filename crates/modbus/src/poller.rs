@@ -12,9 +12,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::client::{ClientError, Reply, TcpClient};
+use std::path::PathBuf;
+
+use crate::client::{ClientError, Connection, Reply, SerialClient, TcpClient};
 use crate::pdu::{pack_bits, Bits, Request, Words, MAX_WRITE_BITS, MAX_WRITE_REGISTERS};
 use crate::register::{Register, Table};
+use crate::serial::LineConfig;
+use crate::server::Framing;
 
 /// Poller settings.
 #[derive(Debug, Clone)]
@@ -29,6 +33,19 @@ pub struct PollerConfig {
     pub reach: u16,
     /// Connect and reply timeout.
     pub timeout: Duration,
+    /// Poll over this serial line instead of TCP (`address` is then only a label).
+    pub serial: Option<SerialTarget>,
+}
+
+/// A PLC on a serial line.
+#[derive(Debug, Clone)]
+pub struct SerialTarget {
+    /// The serial device.
+    pub path: PathBuf,
+    /// Baud rate, parity, stop bits.
+    pub line: LineConfig,
+    /// RTU or ASCII.
+    pub framing: Framing,
 }
 
 impl PollerConfig {
@@ -40,7 +57,20 @@ impl PollerConfig {
             rate: Duration::from_secs(1),
             reach: 1,
             timeout: Duration::from_secs(1),
+            serial: None,
         }
+    }
+}
+
+/// Open the connection the configuration asks for.
+async fn connect(config: &PollerConfig) -> Result<Connection, ClientError> {
+    match &config.serial {
+        Some(s) => {
+            SerialClient::open(&s.path, &s.line, s.framing, config.timeout).map(Connection::Serial)
+        }
+        None => TcpClient::connect(&config.address, config.timeout)
+            .await
+            .map(Connection::Tcp),
     }
 }
 
@@ -214,7 +244,7 @@ fn read_request(base: Register, count: u16) -> Request<'static> {
 }
 
 /// Perform a write, split into requests of legal size.
-async fn write(client: &mut TcpClient, unit: u8, w: &Write) -> Result<(), PollError> {
+async fn write(client: &mut Connection, unit: u8, w: &Write) -> Result<(), PollError> {
     let limit = if w.start.table == Table::Coils {
         MAX_WRITE_BITS
     } else {
@@ -264,15 +294,15 @@ async fn run(
     mut writes: mpsc::UnboundedReceiver<Write>,
     wake: Arc<tokio::sync::Notify>,
 ) {
-    let mut client: Option<TcpClient> = None;
+    let mut client: Option<Connection> = None;
     let mut backoff = Duration::from_millis(100);
     loop {
         let cycle = Instant::now();
         let rate = lock(&state).rate.unwrap_or(config.rate);
         if client.is_none() {
-            match TcpClient::connect(&config.address, config.timeout).await {
+            match connect(&config).await {
                 Ok(c) => {
-                    tracing::info!("connected to Modbus/TCP PLC {}", config.address);
+                    tracing::info!("connected to Modbus PLC {}", config.address);
                     client = Some(c);
                     backoff = Duration::from_millis(100);
                 }
@@ -304,7 +334,7 @@ async fn run(
         match poll_once(c, &config, &state, &mut writes).await {
             Ok(busy) => update_load(&mut lock(&state).load, busy, rate.max(cycle.elapsed())),
             Err(e) => {
-                tracing::warn!("Modbus/TCP PLC {}: {e}", config.address);
+                tracing::warn!("Modbus PLC {}: {e}", config.address);
                 client = None;
                 offline(&state);
                 continue;
@@ -342,7 +372,7 @@ fn offline(state: &Mutex<State>) {
 /// Poll every range once, doing pending writes between polls. Returns the time spent in
 /// I/O; an error means the connection is lost.
 async fn poll_once(
-    client: &mut TcpClient,
+    client: &mut Connection,
     config: &PollerConfig,
     state: &Mutex<State>,
     writes: &mut mpsc::UnboundedReceiver<Write>,

@@ -110,6 +110,15 @@ impl SerialPort {
         }
     }
 
+    /// Throw away whatever has been received and not read yet.
+    pub fn discard_input(&self) -> io::Result<()> {
+        // SAFETY: the descriptor is open for the life of `self`.
+        if unsafe { libc::tcflush(self.fd.get_ref().as_raw_fd(), libc::TCIFLUSH) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// Write all of `data`.
     pub async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {

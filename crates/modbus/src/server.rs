@@ -191,7 +191,7 @@ impl Simulator {
         baud: u32,
     ) -> std::io::Result<()> {
         let silence = rtu::inter_frame_silence(baud).max(Duration::from_millis(2));
-        let mut decoder = SerialDecoder::new(framing);
+        let mut decoder = SerialDecoder::new(framing, Direction::Request);
         let mut buf = vec![0u8; 1024];
         let mut out = Vec::with_capacity(1024);
         let mut down = false;
@@ -259,10 +259,10 @@ pub enum SerialDecoder {
 }
 
 impl SerialDecoder {
-    /// A request decoder for `framing`.
-    pub fn new(framing: Framing) -> Self {
+    /// A decoder of `dir` frames (requests for a server, responses for a client).
+    pub fn new(framing: Framing, dir: Direction) -> Self {
         match framing {
-            Framing::Rtu => Self::Rtu(rtu::Decoder::new(Direction::Request)),
+            Framing::Rtu => Self::Rtu(rtu::Decoder::new(dir)),
             Framing::Ascii => Self::Ascii(ascii::Decoder::new()),
         }
     }

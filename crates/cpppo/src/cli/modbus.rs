@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand};
-use cpppo_modbus::poller::{Poller, PollerConfig};
+use cpppo_modbus::poller::{Poller, PollerConfig, SerialTarget};
 use cpppo_modbus::serial::{LineConfig, Parity, SerialPort};
 use cpppo_modbus::server::{Framing, Simulator};
 use cpppo_modbus::store::Store;
@@ -90,7 +90,8 @@ change is logged as `40001 ==    99 (was: None)`.
 
 Examples:
   modbus_poll -a :1502 40001-40010=0 40001-40100
-  modbus_poll -a plc.example:502 -R 0.5 -u 1 30001-30020 1-16"))]
+  modbus_poll -a plc.example:502 -R 0.5 -u 1 30001-30020 1-16
+  modbus_poll --serial /dev/ttyUSB0 --baud 9600 --parity E -u 3 40001-40010"))]
 pub struct PollArgs {
     /// Log more (-v info: load and polled ranges, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -113,6 +114,21 @@ pub struct PollArgs {
     /// I/O timeout in seconds.
     #[arg(short, long, default_value_t = 1.0)]
     timeout: f64,
+    /// Poll over Modbus/RTU on this serial device instead of TCP (needs -u UNIT).
+    #[arg(long)]
+    serial: Option<PathBuf>,
+    /// Use Modbus/ASCII framing on the serial device.
+    #[arg(long)]
+    ascii: bool,
+    /// Serial baud rate.
+    #[arg(long, default_value_t = 19_200)]
+    baud: u32,
+    /// Serial parity: N, E or O.
+    #[arg(long, default_value = "N")]
+    parity: Parity,
+    /// Serial stop bits (1 or 2).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    stopbits: u8,
     /// Register ranges to poll (and values to write first).
     #[arg(required = true)]
     registers: Vec<String>,
@@ -306,6 +322,27 @@ async fn poll(args: PollArgs) -> Result<(), Failure> {
         )));
     }
     let mut config = PollerConfig::new(format!("{host}:{port}"));
+    if let Some(path) = &args.serial {
+        if args.unit == 0 {
+            return Err(Failure::Usage(
+                "a serial line needs -u UNIT (1-247): unit 0 is a broadcast, never answered".into(),
+            ));
+        }
+        config.address = path.display().to_string();
+        config.serial = Some(SerialTarget {
+            path: path.clone(),
+            line: LineConfig {
+                baud: args.baud,
+                parity: args.parity,
+                stop_bits: args.stopbits,
+            },
+            framing: if args.ascii {
+                Framing::Ascii
+            } else {
+                Framing::Rtu
+            },
+        });
+    }
     config.unit = args.unit;
     config.reach = args.reach;
     config.rate = seconds("--rate", args.rate)?;
