@@ -21,6 +21,9 @@ use tokio::sync::watch;
 use crate::route::Forward;
 use crate::session::{on_datagram, Outcome, Session, Shared};
 
+/// Default time a client may take to finish sending a frame it has begun.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long a client may take to accept a reply before its session is closed.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -31,12 +34,24 @@ const READ_CHUNK: usize = 4096;
 const MAX_DATA: usize = frame::DEFAULT_MAX_DATA_LEN;
 
 /// Runtime options.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Delay each reply by this many seconds (a range: uniform random in it).
     pub delay: Option<(f64, f64)>,
     /// Print a summary line of each client's I/O on stdout when its session ends.
     pub print: bool,
+    /// How long a client may take to finish sending a frame it has begun.
+    pub frame_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            delay: None,
+            print: false,
+            frame_timeout: FRAME_TIMEOUT,
+        }
+    }
 }
 
 /// Counters of one session.
@@ -88,6 +103,8 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut tally = Tally::default();
     let mut upstreams: Upstreams<C::Stream> = HashMap::new();
+    // When the unfinished frame at the front of `buf` began to arrive.
+    let mut partial_since: Option<tokio::time::Instant> = None;
     let why = loop {
         // Answer every complete frame already buffered; the replies go out in one write.
         let mut used = 0;
@@ -126,12 +143,26 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         }
         buf.drain(..used);
         buf.reserve(READ_CHUNK);
+        // A frame begun must be finished in time; an idle session (nothing buffered) may wait.
+        if buf.is_empty() {
+            partial_since = None;
+        } else if used > 0 || partial_since.is_none() {
+            partial_since = Some(tokio::time::Instant::now());
+        }
+        let deadline = partial_since.map(|t| t + opts.frame_timeout);
+        let stalled = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             read = stream.read_buf(&mut buf) => match read {
                 Ok(0) => break "closed by peer".to_string(),
                 Ok(n) => tally.bytes_in += n as u64,
                 Err(e) => break format!("read error: {e}"),
             },
+            _ = stalled => break "incomplete frame timed out".to_string(),
             _ = shutdown.changed() => break "server shutting down".to_string(),
         }
     };

@@ -121,3 +121,34 @@ async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
         t.await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn an_unfinished_frame_times_out_and_others_are_served() {
+    let shared = shared(RoutePolicy::Any);
+    let listener = OsListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let opts = Arc::new(Options {
+        frame_timeout: Duration::from_millis(300),
+        ..Options::default()
+    });
+    tokio::spawn(serve_listener(listener, shared, opts, shutdown));
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled.write_all(&[0x65, 0x00, 0x04]).await.unwrap(); // 3 bytes of a header, then nothing
+    let mut idle = TcpStream::connect(addr).await.unwrap(); // nothing at all: may wait
+    let started = std::time::Instant::now();
+    let mut byte = [0u8; 1];
+    let n = tokio::time::timeout(Duration::from_secs(10), stalled.read(&mut byte))
+        .await
+        .unwrap();
+    assert!(matches!(n, Ok(0) | Err(_)), "closed");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    let r = exchange(
+        &mut idle,
+        &hex("65000400000000000000000000000000000000000000000001000000"),
+    )
+    .await;
+    assert_eq!(&r[8..12], &[0, 0, 0, 0]);
+}

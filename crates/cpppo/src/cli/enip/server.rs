@@ -179,6 +179,7 @@ fn plan(args: &ServerArgs) -> anyhow::Result<Plan> {
         opts: Options {
             delay,
             print: args.print && !args.no_print,
+            ..Options::default()
         },
         udp: !args.no_udp,
         address_output: args.address_output,
