@@ -42,6 +42,8 @@ pub struct Simulator {
     store: Arc<Mutex<Store>>,
     units: Option<Vec<u8>>,
     delay: Duration,
+    /// Upper end of a random delay (`delay..=delay_max`); equal to `delay` for a fixed one.
+    delay_max: Duration,
 }
 
 impl Simulator {
@@ -51,6 +53,7 @@ impl Simulator {
             store: Arc::new(Mutex::new(store)),
             units: None,
             delay: Duration::ZERO,
+            delay_max: Duration::ZERO,
         }
     }
 
@@ -63,7 +66,29 @@ impl Simulator {
     /// Delay every response by `delay`.
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self.delay_max = delay;
         self
+    }
+
+    /// Delay every response by a random time between `min` and `max`.
+    pub fn delay_between(mut self, min: Duration, max: Duration) -> Self {
+        self.delay = min.min(max);
+        self.delay_max = max.max(min);
+        self
+    }
+
+    /// Wait the configured response delay, if any.
+    async fn wait_delay(&self) {
+        if self.delay_max.is_zero() {
+            return;
+        }
+        let spread = self.delay_max.saturating_sub(self.delay);
+        let extra = if spread.is_zero() {
+            Duration::ZERO
+        } else {
+            spread.mul_f64(random_fraction())
+        };
+        tokio::time::sleep(self.delay + extra).await;
     }
 
     /// The device's data, shared with the running servers.
@@ -144,9 +169,7 @@ impl Simulator {
             buf.copy_within(used..len, 0);
             len -= used;
             if !out.is_empty() {
-                if !self.delay.is_zero() {
-                    tokio::time::sleep(self.delay).await;
-                }
+                self.wait_delay().await;
                 sock.write_all(&out).await?;
                 out.clear();
             }
@@ -214,9 +237,7 @@ impl Simulator {
             }
             self.answer_serial(&mut decoder, &mut out);
             if !out.is_empty() {
-                if !self.delay.is_zero() {
-                    tokio::time::sleep(self.delay).await;
-                }
+                self.wait_delay().await;
                 if let Err(e) = port.write_all(&out).await {
                     tracing::warn!("serial write failed: {e}");
                 }
@@ -237,6 +258,28 @@ impl Simulator {
             }
         }
     }
+}
+
+/// A fraction in [0, 1) from a per-thread xorshift generator seeded by the clock (good enough
+/// to spread response delays; not for anything that needs real randomness).
+fn random_fraction() -> f64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
+                | 1,
+        );
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    })
 }
 
 /// Wait out a hang-up of the serial line, logging it once; the line counts as silent.

@@ -326,3 +326,29 @@ async fn poller_goes_offline_and_comes_back() {
     poller.write(reg(40001), &[9]).await.unwrap();
     assert_eq!(wait(Some(9)).await, Some(9));
 }
+
+#[tokio::test]
+async fn responses_are_delayed_as_configured() {
+    let store = Store::from_specs(&[RangeSpec::parse("40001=1").unwrap()]);
+    let sim =
+        Simulator::new(store).delay_between(Duration::from_millis(150), Duration::from_millis(250));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(Arc::new(sim).serve_tcp(listener));
+    let mut c = TcpClient::connect(&addr.to_string(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    let read = Request::ReadHoldingRegisters {
+        address: 0,
+        quantity: 1,
+    };
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        assert_eq!(c.call(1, &read).await.unwrap(), Reply::Words(vec![1]));
+        assert!(
+            t.elapsed() >= Duration::from_millis(150),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+}

@@ -37,6 +37,7 @@ const REGISTER_HELP: &str = "Registers: <begin>[-<end>][=<value>[,<value>...]] w
 Examples:
   modbus_sim -a :1502 40001-40100=99
   modbus_sim -a localhost:7502 --delay 0.5 1-16=1 30001-30010=0x1234 40001=1,2,3
+  modbus_sim -a :1502 --delay .01-.1 40001-40100       # random delay, 10-100 ms
   modbus_sim --serial /dev/ttyUSB0 --baud 9600 --parity E -u 1,2 40001-40010
   modbus_sim -a :1502 --exception 40050=0x0C 40001-40100   # 40050 answers exception 12"))]
 pub struct SimArgs {
@@ -56,9 +57,9 @@ pub struct SimArgs {
     /// Unit ids to answer (comma-separated or repeated; default: all).
     #[arg(short, long, value_delimiter = ',')]
     unit: Vec<u8>,
-    /// Delay every response by this many seconds.
-    #[arg(short, long, default_value_t = 0.0)]
-    delay: f64,
+    /// Delay every response by SECONDS, or by a random time in MIN-MAX seconds (`.01-.1`).
+    #[arg(short, long, default_value = "0", value_name = "SECONDS|MIN-MAX")]
+    delay: String,
     /// Serve Modbus/RTU on this serial device (a pseudo-terminal works) instead of TCP.
     #[arg(long)]
     serial: Option<PathBuf>,
@@ -236,8 +237,12 @@ async fn sim(args: SimArgs) -> Result<(), Failure> {
             .ok_or_else(bad)?;
         store.fault(reg, code);
     }
-    let delay = seconds("--delay", args.delay)?;
-    let sim = Arc::new(Simulator::new(store).units(args.unit.clone()).delay(delay));
+    let (low, high) = delay_range(&args.delay)?;
+    let sim = Arc::new(
+        Simulator::new(store)
+            .units(args.unit.clone())
+            .delay_between(low, high),
+    );
     let serial = args.serial.clone().or_else(|| {
         args.address
             .starts_with('/')
@@ -274,6 +279,28 @@ async fn sim(args: SimArgs) -> Result<(), Failure> {
             Ok(Err(e)) => Err(anyhow!(e).context("simulator stopped").into()),
             Err(e) => Err(anyhow!("simulator task failed: {e}").into()),
         },
+    }
+}
+
+/// `SECONDS` or `MIN-MAX` (seconds, fractions allowed).
+fn delay_range(text: &str) -> Result<(Duration, Duration), Failure> {
+    let bad = || Failure::Usage(format!("bad --delay {text:?}: expected SECONDS or MIN-MAX"));
+    let one = |t: &str| {
+        t.trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .ok_or_else(bad)
+    };
+    match text.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (one(a)?, one(b)?);
+            if a > b {
+                return Err(bad());
+            }
+            Ok((a, b))
+        }
+        None => one(text).map(|d| (d, d)),
     }
 }
 
@@ -412,5 +439,17 @@ mod tests {
         assert_eq!(hp("[::1]:5020"), Some(("::1".into(), 5020)));
         assert_eq!(hp(""), Some(("H".into(), 502)));
         assert!(hp("host:port").is_none());
+    }
+
+    #[test]
+    fn delays() {
+        let d = |t: &str| delay_range(t).ok();
+        let ms = Duration::from_millis;
+        assert_eq!(d("0"), Some((ms(0), ms(0))));
+        assert_eq!(d("2.5"), Some((ms(2500), ms(2500))));
+        assert_eq!(d(".01-.1"), Some((ms(10), ms(100))));
+        for bad in ["", "x", "-1", "0.2-0.1", "1-x"] {
+            assert!(d(bad).is_none(), "{bad}");
+        }
     }
 }
