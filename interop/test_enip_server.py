@@ -134,3 +134,18 @@ def test_pylogix_tag_list_time_and_properties(sim):
         assert dev.Status == "Success" and dev.Value.ProductName == "1756-L61/B LOGIX5561"
         mod = comm.GetModuleProperties(0)
         assert mod.Status == "Success" and mod.Value.ProductName == "1756-L61/B LOGIX5561"
+
+
+def test_pycomm3_symbol_instance_addressing_on_revision_32(spawn, tmp_path):
+    """With a major revision of 21 or more, pycomm3 addresses tags by Symbol instance id."""
+    cfg = tmp_path / "cpppo.cfg"
+    cfg.write_text("[Identity]\nProduct Revision = 32.11\n")
+    port = free_port()
+    proc = spawn([cpppo_bin(), "enip", "server", "--config", str(cfg), "-a", f"127.0.0.1:{port}", *TAGS])
+    proc.wait_output(READY)
+    with LogixDriver(f"127.0.0.1:{port}/0") as plc:
+        assert plc.revision_major == 32 and plc._cfg["use_instance_ids"]
+        assert plc.write("SCADA[5]", 55).error is None
+        assert plc.read("SCADA{6}").value == [0, 0, 0, 0, 0, 55]
+        assert plc.write("FLOAT", 2.5).error is None
+        assert [t.value for t in plc.read("FLOAT", "SCADA[5]")] == [2.5, 55]
