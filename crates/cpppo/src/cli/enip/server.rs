@@ -48,8 +48,14 @@ enip_server -v -d 0.01-0.05 SCADA=INT[100]"
 pub struct ServerArgs {
     /// Tags to serve.
     tags: Vec<String>,
-    /// Interface and port to bind TCP and UDP to: [IFACE][:PORT].
-    #[arg(short, long, default_value = "", value_name = "[IFACE][:PORT]")]
+    /// Interface and port to bind TCP and UDP to (default: all interfaces, port 44818).
+    #[arg(
+        short,
+        long,
+        default_value = "",
+        hide_default_value = true,
+        value_name = "[IFACE][:PORT]"
+    )]
     address: String,
     /// More logging (repeat for more).
     #[arg(short, long, action = ArgAction::Count)]
