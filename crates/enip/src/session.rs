@@ -17,6 +17,7 @@ use cpppo_cip::cpf::{self, Item};
 use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData};
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::list::{Identity as IdentityItem, Service as ServiceItem, Sockaddr};
+use cpppo_cip::services::cm::{ForwardClose, ForwardOpen, Triad};
 use cpppo_cip::{EPath, MrRequest, Padding, Segment};
 
 use crate::route::Forward;
@@ -385,57 +386,27 @@ impl Session {
 
     fn forward_open(&mut self, req: &MrRequest<'_>, now: Instant) -> Vec<u8> {
         let large = req.service == code::LARGE_FORWARD_OPEN;
-        let mut r = Reader::new(req.data);
-        let parsed = (|| {
-            let _priority = r.u8()?;
-            let _ticks = r.u8()?;
-            let _o_t_id = r.u32()?;
-            let t_o_id = r.u32()?;
-            let serial = r.u16()?;
-            let vendor = r.u16()?;
-            let originator_serial = r.u32()?;
-            let multiplier = r.u8()?;
-            r.take(3)?;
-            let o_t_rpi = r.u32()?;
-            let o_t_params = if large { r.u32()? } else { u32::from(r.u16()?) };
-            let t_o_rpi = r.u32()?;
-            let t_o_params = if large { r.u32()? } else { u32::from(r.u16()?) };
-            let _transport = r.u8()?;
-            let words = usize::from(r.u8()?);
-            r.take(words * 2)?;
-            Some((
-                t_o_id,
-                serial,
-                vendor,
-                originator_serial,
-                multiplier,
-                o_t_rpi,
-                o_t_params,
-                t_o_rpi,
-                t_o_params,
-            ))
-        })();
-        let Some((
-            t_o_id,
-            serial,
-            vendor,
-            originator_serial,
-            multiplier,
-            o_t_rpi,
-            o_t_params,
-            t_o_rpi,
-            t_o_params,
-        )) = parsed
-        else {
+        let Ok(fo) = ForwardOpen::parse(large, req.data) else {
             return reply(req.service, &Status::new(status::NOT_ENOUGH_DATA));
         };
-        let (mask, max) = if large {
-            (0xFFFF, LARGE_CONNECTION_MAX)
+        let Triad {
+            connection_serial: serial,
+            vendor_id: vendor,
+            originator_serial,
+        } = fo.triad;
+        let (t_o_id, multiplier, o_t_rpi, t_o_rpi) = (
+            fo.t_o_connection_id,
+            fo.timeout_multiplier,
+            fo.o_t_rpi,
+            fo.t_o_rpi,
+        );
+        let max = if large {
+            LARGE_CONNECTION_MAX
         } else {
-            (0x01FF, CONNECTION_MAX)
+            CONNECTION_MAX
         };
-        let o_t_size = (o_t_params & mask) as usize;
-        let t_o_size = (t_o_params & mask) as usize;
+        let o_t_size = fo.o_t_size() as usize;
+        let t_o_size = fo.t_o_size() as usize;
         let failure = |ext: u16| {
             let mut out = reply(req.service, &Status::ext(status::CONNECTION_FAILURE, ext));
             out.put_u16(serial);
@@ -487,15 +458,14 @@ impl Session {
     }
 
     fn forward_close(&mut self, req: &MrRequest<'_>) -> Vec<u8> {
-        let mut r = Reader::new(req.data);
-        let parsed = (|| {
-            let _priority = r.u8()?;
-            let _ticks = r.u8()?;
-            Some((r.u16()?, r.u16()?, r.u32()?))
-        })();
-        let Some((serial, vendor, originator_serial)) = parsed else {
+        let Ok(fc) = ForwardClose::parse(req.data) else {
             return reply(req.service, &Status::new(status::NOT_ENOUGH_DATA));
         };
+        let Triad {
+            connection_serial: serial,
+            vendor_id: vendor,
+            originator_serial,
+        } = fc.triad;
         let before = self.connections.len();
         self.connections.retain(|_, c| {
             (c.serial, c.vendor, c.originator_serial) != (serial, vendor, originator_serial)
