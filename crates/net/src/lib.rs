@@ -12,6 +12,11 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub mod os;
+pub mod pcap;
+pub mod stack;
+pub mod switch;
+pub mod tap;
+pub mod vde;
 
 /// A byte stream a listener hands out: anything async-readable and -writable.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}

@@ -1,0 +1,859 @@
+//! Userspace TCP/IP stacks (smoltcp), one per simulated host, on an in-process [`Switch`].
+//!
+//! A [`Net`] holds every host's interface and sockets behind one lock. Its driver
+//! ([`Net::run`]) polls a host only when a frame arrived for it, one of its sockets was used,
+//! or its own timer is due, and otherwise sleeps on a tokio timer: an idle fleet uses no CPU.
+//! Sockets implement the crate's [`Listener`], [`Datagram`] and [`Connector`] traits, so a
+//! simulator written against them runs here unchanged.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
+use smoltcp::socket::{tcp, udp};
+use smoltcp::time::Instant as SInstant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Cidr};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{mpsc, Notify};
+
+use crate::pcap::Pcap;
+use crate::switch::{Port, Switch};
+use crate::{Accepted, Connector, Datagram, Listener, Received};
+
+/// Frames queued for one host before more are dropped.
+const RX_QUEUE: usize = 256;
+/// Largest Ethernet frame (no FCS).
+const MTU: usize = 1514;
+/// Rounds of frame delivery per driver wake-up before timers get a look in.
+const MAX_ROUNDS: usize = 1024;
+
+/// Socket buffer sizes of every host.
+#[derive(Debug, Clone, Copy)]
+pub struct Buffers {
+    /// TCP receive buffer per connection, bytes.
+    pub tcp_rx: usize,
+    /// TCP send buffer per connection, bytes.
+    pub tcp_tx: usize,
+    /// UDP payload buffer per socket and direction, bytes (one packet slot per 256 bytes,
+    /// at least 8).
+    pub udp: usize,
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Self {
+            tcp_rx: 4096,
+            tcp_tx: 4096,
+            udp: 2048,
+        }
+    }
+}
+
+/// A virtual LAN of userspace stacks. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Net {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    notify: Notify,
+}
+
+struct Inner {
+    hosts: Vec<Host>,
+    switch: Switch,
+    externals: Vec<mpsc::UnboundedSender<Vec<u8>>>,
+    ingress: VecDeque<(Port, Vec<u8>)>,
+    dirty: Vec<usize>,
+    timers: BinaryHeap<Reverse<(SInstant, usize)>>,
+    pcap: Option<Pcap>,
+    epoch: std::time::Instant,
+    buffers: Buffers,
+    frames: u64,
+}
+
+struct Host {
+    iface: Interface,
+    sockets: SocketSet<'static>,
+    rx: VecDeque<Vec<u8>>,
+    ip: Ipv4Addr,
+    listeners: Vec<Listening>,
+    orphans: Vec<SocketHandle>,
+    dirty: bool,
+    next: Option<SInstant>,
+    next_port: u16,
+}
+
+struct Listening {
+    port: u16,
+    socket: SocketHandle,
+    ready: VecDeque<SocketHandle>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+/// The identity of one simulated host on a [`Net`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostId(usize);
+
+impl HostId {
+    /// The host's index (order of addition).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// The frame queues a host's interface reads from and writes to during one poll.
+struct Phy<'a> {
+    rx: &'a mut VecDeque<Vec<u8>>,
+    tx: &'a mut Vec<Vec<u8>>,
+}
+
+struct Rx(Vec<u8>);
+struct Tx<'a>(&'a mut Vec<Vec<u8>>);
+
+impl phy::RxToken for Rx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl phy::TxToken for Tx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut frame = vec![0u8; len];
+        let r = f(&mut frame);
+        self.0.push(frame);
+        r
+    }
+}
+
+impl Device for Phy<'_> {
+    type RxToken<'a>
+        = Rx
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = Tx<'a>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, _: SInstant) -> Option<(Rx, Tx<'_>)> {
+        let frame = self.rx.pop_front()?;
+        Some((Rx(frame), Tx(self.tx)))
+    }
+
+    fn transmit(&mut self, _: SInstant) -> Option<Tx<'_>> {
+        Some(Tx(self.tx))
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = MTU;
+        caps
+    }
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Inner> {
+    shared.inner.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn to_std(ep: IpEndpoint) -> SocketAddr {
+    match ep.addr {
+        IpAddress::Ipv4(a) => SocketAddr::V4(SocketAddrV4::new(a, ep.port)),
+        #[allow(unreachable_patterns)]
+        other => SocketAddr::new(std::net::IpAddr::from(other), ep.port),
+    }
+}
+
+fn v4(addr: SocketAddr) -> io::Result<IpEndpoint> {
+    match addr {
+        SocketAddr::V4(a) => Ok(IpEndpoint::new(IpAddress::Ipv4(*a.ip()), a.port())),
+        SocketAddr::V6(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the userspace stack speaks IPv4 only",
+        )),
+    }
+}
+
+impl Default for Net {
+    fn default() -> Self {
+        Self::new(Buffers::default())
+    }
+}
+
+impl Net {
+    /// An empty LAN whose hosts get sockets with these buffer sizes.
+    pub fn new(buffers: Buffers) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                inner: Mutex::new(Inner {
+                    hosts: Vec::new(),
+                    switch: Switch::new(),
+                    externals: Vec::new(),
+                    ingress: VecDeque::new(),
+                    dirty: Vec::new(),
+                    timers: BinaryHeap::new(),
+                    pcap: None,
+                    epoch: std::time::Instant::now(),
+                    buffers,
+                    frames: 0,
+                }),
+                notify: Notify::new(),
+            }),
+        }
+    }
+
+    /// Add a host with this MAC (unicast) and address `ip/prefix`, routing through
+    /// `gateway` if given.
+    pub fn add_host(
+        &self,
+        mac: [u8; 6],
+        ip: Ipv4Addr,
+        prefix: u8,
+        gateway: Option<Ipv4Addr>,
+    ) -> io::Result<HostId> {
+        let hw = EthernetAddress(mac);
+        if !hw.is_unicast() || prefix > 32 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad host address {hw}, {ip}/{prefix}"),
+            ));
+        }
+        let mut inner = lock(&self.shared);
+        let now = inner.now();
+        let mut config = Config::new(HardwareAddress::Ethernet(hw));
+        config.random_seed =
+            u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0])
+                ^ inner.epoch.elapsed().as_nanos() as u64;
+        let (mut rx, mut tx) = (VecDeque::new(), Vec::new());
+        let mut iface = Interface::new(
+            config,
+            &mut Phy {
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            now,
+        );
+        iface.update_ip_addrs(|addrs| {
+            let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(ip, prefix)));
+        });
+        if let Some(gw) = gateway {
+            let _ = iface.routes_mut().add_default_ipv4_route(gw);
+        }
+        let id = inner.switch.add_host(mac, ip);
+        inner.hosts.push(Host {
+            iface,
+            sockets: SocketSet::new(Vec::new()),
+            rx,
+            ip,
+            listeners: Vec::new(),
+            orphans: Vec::new(),
+            dirty: false,
+            next: None,
+            next_port: 49152 + (id % 1000) as u16,
+        });
+        Ok(HostId(id))
+    }
+
+    /// The address of `host`.
+    pub fn host_ip(&self, host: HostId) -> Option<Ipv4Addr> {
+        lock(&self.shared).hosts.get(host.0).map(|h| h.ip)
+    }
+
+    /// Number of hosts.
+    pub fn hosts(&self) -> usize {
+        lock(&self.shared).hosts.len()
+    }
+
+    /// Frames switched so far.
+    pub fn frames(&self) -> u64 {
+        lock(&self.shared).frames
+    }
+
+    /// Listen for TCP connections on `port` of `host`.
+    pub fn listen_tcp(&self, host: HostId, port: u16) -> io::Result<NetListener> {
+        let mut inner = lock(&self.shared);
+        let buffers = inner.buffers;
+        let h = inner.host_mut(host.0)?;
+        let socket = h.new_listening(port, buffers)?;
+        h.listeners.push(Listening {
+            port,
+            socket,
+            ready: VecDeque::new(),
+            waker: None,
+            closed: false,
+        });
+        let index = h.listeners.len() - 1;
+        let ip = h.ip;
+        Ok(NetListener {
+            shared: self.shared.clone(),
+            host: host.0,
+            index,
+            local: SocketAddr::V4(SocketAddrV4::new(ip, port)),
+        })
+    }
+
+    /// Bind a UDP socket to `port` of `host` (it also receives broadcasts).
+    pub fn bind_udp(&self, host: HostId, port: u16) -> io::Result<NetDatagram> {
+        let mut inner = lock(&self.shared);
+        let size = inner.buffers.udp;
+        let h = inner.host_mut(host.0)?;
+        let buf = || {
+            udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; (size / 256).max(8)],
+                vec![0u8; size],
+            )
+        };
+        let mut sock = udp::Socket::new(buf(), buf());
+        sock.bind(port)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("udp bind: {e}")))?;
+        let handle = h.sockets.add(sock);
+        let local = SocketAddr::V4(SocketAddrV4::new(h.ip, port));
+        Ok(NetDatagram {
+            shared: self.shared.clone(),
+            host: host.0,
+            handle,
+            local,
+        })
+    }
+
+    /// A connector opening TCP connections from `host`.
+    pub fn connector(&self, host: HostId) -> NetConnector {
+        NetConnector {
+            shared: self.shared.clone(),
+            host: host.0,
+        }
+    }
+
+    /// Plug in an external link: frames for it arrive on the returned receiver; frames from it
+    /// are handed to [`Net::inject`] with the returned index.
+    pub fn add_external(&self) -> (usize, mpsc::UnboundedReceiver<Vec<u8>>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inner = lock(&self.shared);
+        let id = inner.switch.add_external();
+        inner.externals.push(tx);
+        (id, rx)
+    }
+
+    /// A frame arrived from external link `port`.
+    pub fn inject(&self, port: usize, frame: Vec<u8>) {
+        lock(&self.shared)
+            .ingress
+            .push_back((Port::External(port), frame));
+        self.shared.notify.notify_one();
+    }
+
+    /// Record every switched frame into `pcap`.
+    pub fn capture(&self, pcap: Pcap) {
+        lock(&self.shared).pcap = Some(pcap);
+    }
+
+    /// Flush the capture file, if any.
+    pub fn flush_capture(&self) -> io::Result<()> {
+        match lock(&self.shared).pcap.as_mut() {
+            Some(p) => p.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// The driver: switch frames and poll hosts as events arrive, forever. Spawn it once.
+    pub fn run(&self) -> impl Future<Output = ()> + Send + 'static {
+        let shared = self.shared.clone();
+        async move {
+            loop {
+                let (deadline, epoch) = {
+                    let mut inner = lock(&shared);
+                    let deadline = inner.drive();
+                    (deadline, inner.epoch)
+                };
+                match deadline {
+                    Some(at) => {
+                        let at = epoch
+                            + std::time::Duration::from_micros(at.total_micros().max(0) as u64);
+                        tokio::select! {
+                            _ = shared.notify.notified() => {}
+                            _ = tokio::time::sleep_until(at.into()) => {}
+                        }
+                    }
+                    None => shared.notify.notified().await,
+                }
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn now(&self) -> SInstant {
+        SInstant::from_micros(self.epoch.elapsed().as_micros() as i64)
+    }
+
+    fn host_mut(&mut self, i: usize) -> io::Result<&mut Host> {
+        self.hosts
+            .get_mut(i)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such host"))
+    }
+
+    fn mark(&mut self, i: usize) {
+        if let Some(h) = self.hosts.get_mut(i) {
+            if !h.dirty {
+                h.dirty = true;
+                self.dirty.push(i);
+            }
+        }
+    }
+
+    /// Deliver queued frames and poll hosts until nothing is left to do; the next timer.
+    fn drive(&mut self) -> Option<SInstant> {
+        let now = self.now();
+        for _ in 0..MAX_ROUNDS {
+            while let Some(&Reverse((at, i))) = self.timers.peek() {
+                if at > now {
+                    break;
+                }
+                self.timers.pop();
+                if self.hosts.get(i).and_then(|h| h.next) == Some(at) {
+                    if let Some(h) = self.hosts.get_mut(i) {
+                        h.next = None;
+                    }
+                    self.mark(i);
+                }
+            }
+            let mut out = Vec::new();
+            while let Some((from, frame)) = self.ingress.pop_front() {
+                self.switch_frame(from, frame, &mut out);
+            }
+            if self.dirty.is_empty() {
+                break;
+            }
+            for i in std::mem::take(&mut self.dirty) {
+                self.poll_host(i, now);
+            }
+        }
+        if let Some(p) = self.pcap.as_mut() {
+            let _ = p.flush();
+        }
+        self.timers.peek().map(|Reverse((at, _))| *at)
+    }
+
+    fn switch_frame(&mut self, from: Port, frame: Vec<u8>, out: &mut Vec<Port>) {
+        self.frames += 1;
+        if let Some(p) = self.pcap.as_mut() {
+            let _ = p.record(&frame);
+        }
+        out.clear();
+        self.switch.forward(from, &frame, out);
+        for &port in out.iter() {
+            match port {
+                Port::Host(i) => {
+                    if let Some(h) = self.hosts.get_mut(i) {
+                        if h.rx.len() < RX_QUEUE {
+                            h.rx.push_back(frame.clone());
+                            self.mark(i);
+                        }
+                    }
+                }
+                Port::External(e) => {
+                    if let Some(tx) = self.externals.get(e) {
+                        let _ = tx.send(frame.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    fn poll_host(&mut self, i: usize, now: SInstant) {
+        let buffers = self.buffers;
+        let Some(h) = self.hosts.get_mut(i) else {
+            return;
+        };
+        h.dirty = false;
+        let mut tx = Vec::new();
+        h.iface.poll(
+            now,
+            &mut Phy {
+                rx: &mut h.rx,
+                tx: &mut tx,
+            },
+            &mut h.sockets,
+        );
+        h.upkeep(buffers);
+        let at = h.iface.poll_at(now, &h.sockets);
+        if at != h.next {
+            h.next = at;
+            if let Some(at) = at {
+                self.timers.push(Reverse((
+                    at.max(now + smoltcp::time::Duration::from_millis(1)),
+                    i,
+                )));
+                h.next = Some(at.max(now + smoltcp::time::Duration::from_millis(1)));
+            }
+        }
+        self.ingress
+            .extend(tx.into_iter().map(|f| (Port::Host(i), f)));
+    }
+}
+
+impl Host {
+    fn new_listening(&mut self, port: u16, b: Buffers) -> io::Result<SocketHandle> {
+        let mut sock = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0u8; b.tcp_rx]),
+            tcp::SocketBuffer::new(vec![0u8; b.tcp_tx]),
+        );
+        sock.set_nagle_enabled(false);
+        sock.listen(port)
+            .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, format!("tcp listen: {e}")))?;
+        Ok(self.sockets.add(sock))
+    }
+
+    /// Hand out connections that left the listening state; free closed orphans.
+    fn upkeep(&mut self, b: Buffers) {
+        for i in 0..self.listeners.len() {
+            let Some(l) = self.listeners.get(i) else {
+                continue;
+            };
+            if l.closed {
+                continue;
+            }
+            let (socket, port) = (l.socket, l.port);
+            let state = self.sockets.get::<tcp::Socket>(socket).state();
+            if matches!(state, tcp::State::Listen | tcp::State::SynReceived) {
+                continue;
+            }
+            let Ok(fresh) = self.new_listening(port, b) else {
+                continue;
+            };
+            if let Some(l) = self.listeners.get_mut(i) {
+                l.ready.push_back(socket);
+                l.socket = fresh;
+                if let Some(w) = l.waker.take() {
+                    w.wake();
+                }
+            }
+        }
+        let sockets = &mut self.sockets;
+        self.orphans.retain(|&h| {
+            if sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed {
+                sockets.remove(h);
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+/// Accepts TCP connections on one port of one host.
+pub struct NetListener {
+    shared: Arc<Shared>,
+    host: usize,
+    index: usize,
+    local: SocketAddr,
+}
+
+impl Listener for NetListener {
+    type Stream = NetStream;
+
+    fn accept(&mut self) -> impl Future<Output = io::Result<Accepted<NetStream>>> + Send {
+        poll_fn(move |cx| {
+            let mut inner = lock(&self.shared);
+            let h = inner.host_mut(self.host)?;
+            let Some(l) = h.listeners.get_mut(self.index) else {
+                return Poll::Ready(Err(io::Error::other("listener gone")));
+            };
+            let Some(handle) = l.ready.pop_front() else {
+                l.waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            };
+            let sock = h.sockets.get::<tcp::Socket>(handle);
+            let peer = sock.remote_endpoint().map(to_std).unwrap_or(self.local);
+            Poll::Ready(Ok(Accepted {
+                stream: NetStream {
+                    shared: self.shared.clone(),
+                    host: self.host,
+                    handle,
+                },
+                peer,
+                local: self.local,
+            }))
+        })
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local)
+    }
+}
+
+impl Drop for NetListener {
+    fn drop(&mut self) {
+        let mut inner = lock(&self.shared);
+        if let Some(h) = inner.hosts.get_mut(self.host) {
+            if let Some(l) = h.listeners.get_mut(self.index) {
+                l.closed = true;
+                let handles: Vec<_> = l.ready.drain(..).chain([l.socket]).collect();
+                for s in handles {
+                    h.sockets.get_mut::<tcp::Socket>(s).abort();
+                    h.orphans.push(s);
+                }
+            }
+        }
+        inner.mark(self.host);
+        drop(inner);
+        self.shared.notify.notify_one();
+    }
+}
+
+/// One TCP connection on a userspace stack.
+pub struct NetStream {
+    shared: Arc<Shared>,
+    host: usize,
+    handle: SocketHandle,
+}
+
+impl NetStream {
+    /// Run `f` on the socket, then mark the host for polling if `f` says so.
+    fn with<R>(&self, f: impl FnOnce(&mut tcp::Socket<'static>) -> (R, bool)) -> io::Result<R> {
+        let mut inner = lock(&self.shared);
+        let h = inner.host_mut(self.host)?;
+        let (r, touched) = f(h.sockets.get_mut::<tcp::Socket>(self.handle));
+        if touched {
+            inner.mark(self.host);
+            drop(inner);
+            self.shared.notify.notify_one();
+        }
+        Ok(r)
+    }
+}
+
+impl AsyncRead for NetStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let got = self.with(|s| {
+            if s.can_recv() {
+                let n = s.recv_slice(buf.initialize_unfilled()).unwrap_or(0);
+                buf.advance(n);
+                (Poll::Ready(Ok(())), true)
+            } else if !s.may_recv() && s.state() != tcp::State::SynReceived {
+                (Poll::Ready(Ok(())), false)
+            } else {
+                s.register_recv_waker(cx.waker());
+                (Poll::Pending, false)
+            }
+        });
+        got.unwrap_or_else(|e| Poll::Ready(Err(e)))
+    }
+}
+
+impl AsyncWrite for NetStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let got = self.with(|s| {
+            if s.can_send() {
+                let n = s.send_slice(data).unwrap_or(0);
+                (Poll::Ready(Ok(n)), true)
+            } else if !s.may_send()
+                && !matches!(s.state(), tcp::State::SynSent | tcp::State::SynReceived)
+            {
+                (
+                    Poll::Ready(Err(io::Error::from(io::ErrorKind::BrokenPipe))),
+                    false,
+                )
+            } else {
+                s.register_send_waker(cx.waker());
+                (Poll::Pending, false)
+            }
+        });
+        got.unwrap_or_else(|e| Poll::Ready(Err(e)))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.with(|s| {
+            s.close();
+            ((), true)
+        }))
+    }
+}
+
+impl Drop for NetStream {
+    fn drop(&mut self) {
+        let mut inner = lock(&self.shared);
+        if let Some(h) = inner.hosts.get_mut(self.host) {
+            h.sockets.get_mut::<tcp::Socket>(self.handle).close();
+            h.orphans.push(self.handle);
+        }
+        inner.mark(self.host);
+        drop(inner);
+        self.shared.notify.notify_one();
+    }
+}
+
+/// A UDP socket on a userspace stack.
+pub struct NetDatagram {
+    shared: Arc<Shared>,
+    host: usize,
+    handle: SocketHandle,
+    local: SocketAddr,
+}
+
+impl Datagram for NetDatagram {
+    fn recv_from(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<Received>> + Send {
+        poll_fn(move |cx| {
+            let mut inner = lock(&self.shared);
+            let h = inner.host_mut(self.host)?;
+            let s = h.sockets.get_mut::<udp::Socket>(self.handle);
+            match s.recv() {
+                Ok((data, meta)) => {
+                    let len = data.len().min(buf.len());
+                    if let (Some(dst), Some(src)) = (buf.get_mut(..len), data.get(..len)) {
+                        dst.copy_from_slice(src);
+                    }
+                    Poll::Ready(Ok(Received {
+                        len,
+                        peer: to_std(meta.endpoint),
+                        local: self.local,
+                    }))
+                }
+                Err(_) => {
+                    s.register_recv_waker(cx.waker());
+                    Poll::Pending
+                }
+            }
+        })
+    }
+
+    fn send_to(
+        &self,
+        buf: &[u8],
+        to: SocketAddr,
+    ) -> impl Future<Output = io::Result<usize>> + Send {
+        let to = v4(to);
+        poll_fn(move |cx| {
+            let to = match &to {
+                Ok(to) => *to,
+                Err(e) => return Poll::Ready(Err(io::Error::new(e.kind(), e.to_string()))),
+            };
+            let mut inner = lock(&self.shared);
+            let h = inner.host_mut(self.host)?;
+            let s = h.sockets.get_mut::<udp::Socket>(self.handle);
+            match s.send_slice(buf, to) {
+                Ok(()) => {
+                    inner.mark(self.host);
+                    drop(inner);
+                    self.shared.notify.notify_one();
+                    Poll::Ready(Ok(buf.len()))
+                }
+                Err(udp::SendError::BufferFull) => {
+                    s.register_send_waker(cx.waker());
+                    Poll::Pending
+                }
+                Err(e) => Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("udp send to {to}: {e}"),
+                ))),
+            }
+        })
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local)
+    }
+}
+
+impl Drop for NetDatagram {
+    fn drop(&mut self) {
+        let mut inner = lock(&self.shared);
+        if let Some(h) = inner.hosts.get_mut(self.host) {
+            h.sockets.remove(self.handle);
+        }
+    }
+}
+
+/// Opens TCP connections from one host of a [`Net`].
+pub struct NetConnector {
+    shared: Arc<Shared>,
+    host: usize,
+}
+
+impl Connector for NetConnector {
+    type Stream = NetStream;
+
+    fn connect(&self, addr: &str) -> impl Future<Output = io::Result<NetStream>> + Send {
+        let target = addr
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{addr:?} is not IPv4:PORT"),
+                )
+            })
+            .and_then(v4);
+        async move {
+            let target = target?;
+            let stream = {
+                let mut inner = lock(&self.shared);
+                let b = inner.buffers;
+                let h = inner.host_mut(self.host)?;
+                let mut sock = tcp::Socket::new(
+                    tcp::SocketBuffer::new(vec![0u8; b.tcp_rx]),
+                    tcp::SocketBuffer::new(vec![0u8; b.tcp_tx]),
+                );
+                sock.set_nagle_enabled(false);
+                h.next_port = if h.next_port >= 65000 {
+                    49152
+                } else {
+                    h.next_port + 1
+                };
+                let port = h.next_port;
+                sock.connect(h.iface.context(), target, port).map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("connect {target}: {e}"),
+                    )
+                })?;
+                let handle = h.sockets.add(sock);
+                inner.mark(self.host);
+                NetStream {
+                    shared: self.shared.clone(),
+                    host: self.host,
+                    handle,
+                }
+            };
+            self.shared.notify.notify_one();
+            poll_fn(|cx| {
+                stream
+                    .with(|s| match s.state() {
+                        tcp::State::SynSent | tcp::State::SynReceived => {
+                            s.register_send_waker(cx.waker());
+                            (Poll::Pending, false)
+                        }
+                        tcp::State::Established => (Poll::Ready(Ok(())), false),
+                        _ => (
+                            Poll::Ready(Err(io::Error::from(io::ErrorKind::ConnectionRefused))),
+                            false,
+                        ),
+                    })
+                    .unwrap_or_else(|e| Poll::Ready(Err(e)))
+            })
+            .await?;
+            Ok(stream)
+        }
+    }
+}
