@@ -28,8 +28,7 @@ run_server() { # name port cmd...
   local name=$1 port=$2; shift 2
   "$@" >/dev/null 2>&1 &
   local pid=$!
-  PIDS+=("$pid")
-  wait_port "$port"
+  wait_port "$port" || { kill "$pid"; return 1; }
   echo "$pid"
 }
 
@@ -42,6 +41,7 @@ for who in ours python; do
   else
     pid=$(run_server python "$port" .venv/bin/enip_server -a "127.0.0.1:$port" 'SCADA=INT[1000]')
   fi
+  PIDS+=("$pid")  # here, not inside the $(...) subshell, so the EXIT trap sees it
   echo "## $who (pid $pid)"
   "$BENCH" "127.0.0.1:$port" lockstep "$SECS" "$pid"
   "$BENCH" "127.0.0.1:$port" pipeline "$SECS" "$pid"
