@@ -1,0 +1,268 @@
+//! Historize: record every read and write of a tag to a cpppo history file.
+//!
+//! [`Historize`] wraps a tag's attribute. Each successful read is recorded as
+//! `["TAG", [first, last]]` → `{"read": [values]}` and each successful write as
+//! `{"write": [values]}` (element indices inclusive, values decoded by the tag's type), as
+//! cpppo's `cpppo.server.enip.historize` does; a failed read or write becomes a `#` comment.
+//!
+//! A write is recorded *before* [`Attribute::write`] returns, so before the simulator sends
+//! the acknowledgement. With [`Durability::Flush`] (the default of [`Historian::open`]) the
+//! record has then been handed to the kernel in one `write(2)`, so a client that saw the
+//! reply will find its write in the file even if the simulator is killed with SIGKILL right
+//! after. If the record cannot be written, the write is refused (the client gets an error
+//! status) rather than acknowledged unrecorded. Reads are recorded the same way, but a read
+//! whose record fails is still answered (the failure is logged).
+
+use std::io;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use cpppo_cip::{DataType, TagType};
+use cpppo_history::{Durability, Recorder, RecorderOptions, Timestamp};
+use serde_json::Value as Json;
+
+use crate::attribute::Attribute;
+use crate::client::plan::decode_tag;
+use crate::operation::Value;
+use crate::wire::{status, Status};
+
+/// The history file shared by every historized tag.
+pub struct Historian {
+    recorder: Mutex<Recorder>,
+}
+
+impl Historian {
+    /// Append to (create) `path` with [`Durability::Flush`]: every record reaches the kernel
+    /// before the operation it records is answered. Rotation is off (cpppo leaves it to
+    /// logrotate); the file is plain text whatever its name.
+    pub fn open(path: &Path) -> io::Result<Historian> {
+        Self::open_with(path, Durability::Flush)
+    }
+
+    /// Append to `path` with the given durability.
+    pub fn open_with(path: &Path, durability: Durability) -> io::Result<Historian> {
+        let options = RecorderOptions {
+            durability,
+            rotation: None,
+            ..RecorderOptions::default()
+        };
+        Ok(Historian {
+            recorder: Mutex::new(Recorder::open(path, options)?),
+        })
+    }
+
+    /// Append `# text`.
+    pub fn comment(&self, text: &str) -> io::Result<()> {
+        self.with(|r| r.comment(text))
+    }
+
+    /// Append one record: `[name, [first, last]]` → `{kind: values}`, timed now.
+    pub fn record(
+        &self,
+        name: &str,
+        first: usize,
+        last: usize,
+        kind: &str,
+        values: Json,
+    ) -> io::Result<()> {
+        let serial = serde_json::json!([name, [first, last]]);
+        let mut payload = serde_json::Map::new();
+        payload.insert(kind.to_string(), values);
+        self.with(|r| r.record_value(None, &serial, &Json::Object(payload)))
+    }
+
+    /// Write out anything the durability left buffered.
+    pub fn flush(&self) -> io::Result<()> {
+        self.with(Recorder::flush)
+    }
+
+    fn with(&self, f: impl FnOnce(&mut Recorder) -> io::Result<()>) -> io::Result<()> {
+        let mut r = self
+            .recorder
+            .lock()
+            .map_err(|_| io::Error::other("history recorder lock poisoned"))?;
+        f(&mut r)
+    }
+}
+
+/// A tag's attribute whose every read and write is recorded in a [`Historian`].
+pub struct Historize {
+    name: String,
+    inner: Arc<dyn Attribute>,
+    history: Arc<Historian>,
+}
+
+impl Historize {
+    /// Record `inner`'s I/O as tag `name`; writes the "Started recording" comment cpppo
+    /// writes for each tag.
+    pub fn new(name: &str, inner: Arc<dyn Attribute>, history: Arc<Historian>) -> io::Result<Self> {
+        history.comment(&format!(
+            "{}: Started recording Tag: {name}",
+            Timestamp::now().render_utc(3)
+        ))?;
+        Ok(Self {
+            name: name.to_string(),
+            inner,
+            history,
+        })
+    }
+
+    fn failed(&self, op: &str, start: usize, count: usize, st: &Status) {
+        let last = (start + count).saturating_sub(1);
+        let text = format!(
+            "{}: PLC I/O {op} Tag {:>20}[{start:>5}-{last:<5}] Exception: status 0x{:02x} {:04x?}",
+            Timestamp::now().render_utc(3),
+            self.name,
+            st.general,
+            st.extended
+        );
+        if let Err(e) = self.history.comment(&text) {
+            tracing::warn!("historize {}: cannot record: {e}", self.name);
+        }
+    }
+
+    fn record(&self, kind: &str, start: usize, count: usize, data: &[u8]) -> io::Result<()> {
+        let values = to_json(self.inner.data_type(), data);
+        let last = (start + count).saturating_sub(1);
+        self.history.record(&self.name, start, last, kind, values)
+    }
+}
+
+/// Decode encoded elements of `ty` into JSON values as cpppo records them (numbers and
+/// strings; undecodable data becomes its bytes).
+pub fn to_json(ty: DataType, data: &[u8]) -> Json {
+    match decode_tag(TagType::Atomic(ty), data) {
+        Some(values) => Json::Array(values.iter().map(value_json).collect()),
+        None => Json::Array(data.iter().map(|&b| Json::from(b)).collect()),
+    }
+}
+
+fn value_json(v: &Value) -> Json {
+    match v {
+        Value::Int(n) => i64::try_from(*n)
+            .map(Json::from)
+            .or_else(|_| u64::try_from(*n).map(Json::from))
+            .unwrap_or(Json::Null),
+        Value::Real(x) => Json::from(*x),
+        Value::Bool(b) => Json::from(*b),
+        Value::Text(s) => Json::from(s.as_str()),
+    }
+}
+
+/// JSON values (as recorded) as operation values, for encoding as a tag's type.
+pub fn from_json(values: &[Json]) -> Result<Vec<Value>, String> {
+    values
+        .iter()
+        .map(|v| match v {
+            Json::Bool(b) => Ok(Value::Bool(*b)),
+            Json::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Ok(Value::Int(i.into())),
+                (_, Some(u), _) => Ok(Value::Int(u.into())),
+                (_, _, Some(x)) => Ok(Value::Real(x)),
+                _ => Err(format!("{n} is not a number we can write")),
+            },
+            Json::String(s) => Ok(Value::Text(s.clone())),
+            other => Err(format!("{other} is not a tag value")),
+        })
+        .collect()
+}
+
+impl Attribute for Historize {
+    fn data_type(&self) -> DataType {
+        self.inner.data_type()
+    }
+
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn is_array(&self) -> bool {
+        self.inner.is_array()
+    }
+
+    fn settable(&self) -> bool {
+        self.inner.settable()
+    }
+
+    fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
+        let from = out.len();
+        match self.inner.read(start, count, out) {
+            Ok(()) => {
+                let data = out.get(from..).unwrap_or_default();
+                if let Err(e) = self.record("read", start, count, data) {
+                    tracing::warn!("historize {}: cannot record a read: {e}", self.name);
+                }
+                Ok(())
+            }
+            Err(st) => {
+                self.failed("Read ", start, count, &st);
+                Err(st)
+            }
+        }
+    }
+
+    fn write(&self, start: usize, count: usize, data: &[u8]) -> Result<(), Status> {
+        match self.inner.write(start, count, data) {
+            Ok(()) => self.record("write", start, count, data).map_err(|e| {
+                tracing::error!("historize {}: cannot record a write: {e}", self.name);
+                Status::new(status::GENERAL_ERROR)
+            }),
+            Err(st) => {
+                self.failed("Write", start, count, &st);
+                Err(st)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribute::Value as Stored;
+
+    #[test]
+    fn values_round_trip_through_json() {
+        let j = to_json(DataType::Int, &[1, 0, 0xFF, 0xFF]);
+        assert_eq!(j, serde_json::json!([1, -1]));
+        let j = to_json(DataType::Real, &1.5f32.to_le_bytes());
+        assert_eq!(j, serde_json::json!([1.5]));
+        let j = to_json(DataType::Sstring, b"\x02hi");
+        assert_eq!(j, serde_json::json!(["hi"]));
+        let back = from_json(&[serde_json::json!(3), serde_json::json!(2.5)]).unwrap();
+        assert_eq!(back, vec![Value::Int(3), Value::Real(2.5)]);
+        assert!(from_json(&[serde_json::json!([1])]).is_err());
+    }
+
+    #[test]
+    fn reads_and_writes_are_recorded_in_cpppo_format() {
+        let dir = std::env::temp_dir().join(format!("cpppo-historize-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("unit.hst");
+        let _ = std::fs::remove_file(&path);
+        let history = Arc::new(Historian::open(&path).unwrap());
+        let inner = Arc::new(Stored::new(DataType::Int, 4, true));
+        let tag = Historize::new("Tag_Name", inner, history).unwrap();
+        tag.write(0, 4, &[0, 0, 1, 0, 2, 0, 3, 0]).unwrap();
+        let mut out = Vec::new();
+        tag.read(2, 1, &mut out).unwrap();
+        assert!(tag.read(3, 5, &mut out).is_err());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("# ") && lines[0].ends_with("Started recording Tag: Tag_Name")
+        );
+        assert!(
+            lines[1].ends_with("\t[\"Tag_Name\", [0, 3]]\t{\"write\": [0, 1, 2, 3]}"),
+            "{text}"
+        );
+        assert!(
+            lines[2].ends_with("\t[\"Tag_Name\", [2, 2]]\t{\"read\": [2]}"),
+            "{text}"
+        );
+        assert!(
+            lines[3].starts_with("# ") && lines[3].contains("Exception"),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
