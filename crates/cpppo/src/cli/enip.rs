@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use super::{not_implemented, Pending};
 
-mod server;
+pub mod server;
 
 /// The EtherNet/IP verbs.
 #[derive(Debug, Subcommand)]
@@ -24,7 +24,7 @@ pub enum EnipCommand {
     /// Measure request throughput (transactions per second).
     Thruput(Pending),
     /// Run a simulator that records every tag read and write to a history file.
-    Historize(Pending),
+    Historize(super::enip_historize::HistorizeArgs),
 }
 
 /// Run one EtherNet/IP verb.
@@ -36,6 +36,6 @@ pub fn run(cmd: EnipCommand) -> ExitCode {
         EnipCommand::ListServices(_) => not_implemented("enip list-services"),
         EnipCommand::Poll(_) => not_implemented("enip poll"),
         EnipCommand::Thruput(_) => not_implemented("enip thruput"),
-        EnipCommand::Historize(_) => not_implemented("enip historize"),
+        EnipCommand::Historize(args) => super::enip_historize::run(args),
     }
 }

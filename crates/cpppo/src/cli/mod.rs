@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod enip;
 pub mod enip_client;
+pub mod enip_historize;
 pub mod history;
 pub mod logging;
 pub mod modbus;

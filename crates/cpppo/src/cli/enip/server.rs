@@ -96,7 +96,20 @@ pub struct ServerArgs {
     /// Also print "... running on (IFACE, PORT)" once listening, as cpppo's -A does.
     #[arg(short = 'A', long)]
     address_output: bool,
+    /// Replay a recorded history into the tags (`--replay FILE [--speed X] [--loop]`).
+    #[command(flatten)]
+    replay: crate::cli::enip_historize::ReplayArgs,
 }
+
+/// Wraps each tag's attribute as the tag is added (`cpppo enip historize` records with it).
+pub type TagHook = Arc<
+    dyn Fn(
+            &str,
+            Arc<dyn cpppo_enip::attribute::Attribute>,
+        ) -> anyhow::Result<Arc<dyn cpppo_enip::attribute::Attribute>>
+        + Send
+        + Sync,
+>;
 
 /// Everything validated before anything is bound.
 struct Plan {
@@ -105,15 +118,21 @@ struct Plan {
     opts: Options,
     udp: bool,
     address_output: bool,
+    replay: Option<cpppo_enip::replay::ReplayOptions>,
 }
 
 /// Run the simulator; bad arguments or config give one line and exit code 2.
 pub fn run(args: ServerArgs) -> ExitCode {
+    run_with(args, None)
+}
+
+/// Run the simulator with each tag's attribute passed through `hook`.
+pub fn run_with(args: ServerArgs, hook: Option<TagHook>) -> ExitCode {
     if let Err(e) = logging::init(args.verbose, args.log.as_deref()) {
         eprintln!("cpppo enip server: log file: {e}");
         return ExitCode::from(2);
     }
-    let plan = match plan(&args) {
+    let plan = match plan(&args, hook.as_ref()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("cpppo enip server: {e:#}");
@@ -142,7 +161,7 @@ pub fn run(args: ServerArgs) -> ExitCode {
     }
 }
 
-fn plan(args: &ServerArgs) -> anyhow::Result<Plan> {
+fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
     let address = parse_address(&args.address)?;
     let config = if !args.config.is_empty() {
         Config::load(&args.config, true)?
@@ -162,7 +181,14 @@ fn plan(args: &ServerArgs) -> anyhow::Result<Plan> {
     };
     for spec in specs {
         let tag = TagSpec::parse(spec)?;
-        device.add_tag(&tag)?;
+        match hook {
+            Some(hook) => {
+                let value = cpppo_enip::attribute::Value::new(tag.ty, tag.len, tag.array);
+                let attr = hook(&tag.name, Arc::new(value))?;
+                device.add_tag_attribute(&tag.name, attr, tag.address)?;
+            }
+            None => device.add_tag(&tag)?,
+        }
     }
     if args.tags.is_empty() {
         device.add_tag_attribute("CLOCK", Arc::new(Clock::utc()), None)?;
@@ -189,6 +215,7 @@ fn plan(args: &ServerArgs) -> anyhow::Result<Plan> {
         },
         udp: !args.no_udp,
         address_output: args.address_output,
+        replay: args.replay.options()?,
     })
 }
 
@@ -283,7 +310,13 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
         }
         let _ = out.flush();
     }
+    let replay_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(r) = plan.replay {
+        cpppo_enip::replay::spawn(plan.shared.device.clone(), r, replay_stop.clone())
+            .context("--replay")?;
+    }
     wait_for_signal().await?;
+    replay_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!("shutting down");
     let _ = stop.send(true);
     for t in tasks {
