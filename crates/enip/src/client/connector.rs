@@ -22,6 +22,8 @@ use crate::operation::{Operation, Segment, Value};
 
 /// The EtherNet/IP port.
 pub const DEFAULT_PORT: u16 = 44818;
+/// The largest unconnected message (request or reply) a Logix controller takes.
+pub const UNCONNECTED_MESSAGE: u32 = 504;
 /// The largest connection size asked for (a Logix controller's Large Forward Open limit).
 pub const MAX_CONNECTION: u32 = 4002;
 /// Connection size (bytes) above which a Large Forward Open is needed.
@@ -78,6 +80,7 @@ enum Transport {
 #[derive(Clone, Debug)]
 struct Connection {
     o_t_id: u32,
+    size: u32,
     sequence: u16,
     triad: Triad,
     path: Vec<u8>,
@@ -230,6 +233,16 @@ impl Connector {
     /// The options in use.
     pub fn options(&self) -> &Options {
         &self.options
+    }
+
+    /// The largest request or reply a device takes in one message: the connection size when
+    /// connected, else the unconnected limit (504 bytes, as a Logix controller).
+    pub fn max_message(&self) -> usize {
+        let size = match &self.connection {
+            Some(c) => c.size,
+            None => UNCONNECTED_MESSAGE,
+        };
+        usize::try_from(size).unwrap_or(usize::MAX)
     }
 
     /// Whether requests go over a class 3 connection.
@@ -501,6 +514,7 @@ impl Connector {
         let reply = ForwardOpenReply::parse(&reply)?;
         self.connection = Some(Connection {
             o_t_id: reply.o_t_connection_id,
+            size,
             sequence: 0,
             triad,
             path,

@@ -157,6 +157,7 @@ impl<'c> Pipeline<'c> {
         I: IntoIterator<Item = Operation>,
         I::IntoIter: Send + 'c,
     {
+        let max_message = conn.max_message();
         Pipeline {
             conn,
             ops: Box::new(ops.into_iter()),
@@ -165,7 +166,7 @@ impl<'c> Pipeline<'c> {
             fragment: false,
             attributes: false,
             depth: depth.max(1),
-            multiple,
+            multiple: multiple.min(max_message),
             next_index: 0,
             base: 0,
             jobs: VecDeque::new(),
@@ -361,32 +362,39 @@ impl<'c> Pipeline<'c> {
         let table = (reply.service == 0x0A && !reply.data.is_empty())
             .then(|| Table::parse(reply.data).ok())
             .flatten();
-        let mut overflowed = false;
+        // The estimated reply bytes of the operations answered before the first that found
+        // no room, if one did not.
+        let (mut room, mut overflowed) = (8, false);
         for (i, &index) in flight.members.iter().enumerate() {
-            match table.as_ref().map(|t| t.item(i)) {
+            let estimate = self.job(index).map_or(0, |j| j.plan.reply_estimate() + 2);
+            let retried = match table.as_ref().map(|t| t.item(i)) {
                 Some(item) if !item.is_empty() => match MrReply::parse(item) {
-                    Ok(sub) => overflowed |= self.absorb(index, &sub, item),
-                    Err(_) => self.fail(index, Status::general(0x08), item),
+                    Ok(sub) => self.absorb(index, &sub, item),
+                    Err(_) => {
+                        self.fail(index, Status::general(0x08), item);
+                        false
+                    }
                 },
                 // No reply for this one: a packet cut short for want of room is asked again.
-                _ if reply.general_status == 0x06 && self.retry(index) => overflowed = true,
+                _ if reply.general_status == 0x06 && self.retry(index) => true,
                 _ => {
                     let status = Status {
                         general: reply.general_status.max(1),
                         extended: reply.extended().collect(),
                     };
                     self.fail(index, status, bytes);
+                    false
                 }
+            };
+            overflowed |= retried;
+            if !overflowed {
+                room += estimate;
             }
         }
-        if overflowed && bytes.len() < self.multiple {
+        if overflowed && room < self.multiple {
             // The device's replies are smaller than the limit asked for: use what fits.
-            tracing::debug!(
-                "Multiple Service Packet limit {} -> {}",
-                self.multiple,
-                bytes.len()
-            );
-            self.multiple = bytes.len().max(64);
+            tracing::debug!("Multiple Service Packet limit {} -> {room}", self.multiple);
+            self.multiple = room.max(64);
         }
         Ok(())
     }
