@@ -5,7 +5,8 @@
 //! `{"write": [values]}` (element indices inclusive, values decoded by the tag's type), as
 //! cpppo's `cpppo.server.enip.historize` does; a failed read or write becomes a `#` comment.
 //!
-//! A write is recorded *before* [`Attribute::write`] returns, so before the simulator sends
+//! Writes are applied and recorded under one lock, so the file holds them in the order they
+//! were applied. A write is recorded *before* [`Attribute::write`] returns, so before the simulator sends
 //! the acknowledgement. With [`Durability::Flush`] (the default of [`Historian::open`]) the
 //! record has then been handed to the kernel in one `write(2)`, so a client that saw the
 //! reply will find its write in the file even if the simulator is killed with SIGKILL right
@@ -65,10 +66,23 @@ impl Historian {
         kind: &str,
         values: Json,
     ) -> io::Result<()> {
-        let serial = serde_json::json!([name, [first, last]]);
-        let mut payload = serde_json::Map::new();
-        payload.insert(kind.to_string(), values);
-        self.with(|r| r.record_value(None, &serial, &Json::Object(payload)))
+        self.with(|r| put(r, name, first, last, kind, values))
+    }
+
+    /// Apply `change` and record what it did while holding the file, so records of one
+    /// element are in the file in the order they were applied. A change that fails is not
+    /// recorded and its error is returned; a record that cannot be written is an `io` error.
+    fn change_and_record(
+        &self,
+        change: impl FnOnce() -> Result<(), Status>,
+        record: impl FnOnce(&mut Recorder) -> io::Result<()>,
+    ) -> Result<io::Result<()>, Status> {
+        let mut r = self
+            .recorder
+            .lock()
+            .map_err(|_| Status::new(status::GENERAL_ERROR))?;
+        change()?;
+        Ok(record(&mut r))
     }
 
     /// Write out anything the durability left buffered.
@@ -83,6 +97,20 @@ impl Historian {
             .map_err(|_| io::Error::other("history recorder lock poisoned"))?;
         f(&mut r)
     }
+}
+
+fn put(
+    r: &mut Recorder,
+    name: &str,
+    first: usize,
+    last: usize,
+    kind: &str,
+    values: Json,
+) -> io::Result<()> {
+    let serial = serde_json::json!([name, [first, last]]);
+    let mut payload = serde_json::Map::new();
+    payload.insert(kind.to_string(), values);
+    r.record_value(None, &serial, &Json::Object(payload))
 }
 
 /// A tag's attribute whose every read and write is recorded in a [`Historian`].
@@ -121,10 +149,10 @@ impl Historize {
         }
     }
 
-    fn record(&self, kind: &str, start: usize, count: usize, data: &[u8]) -> io::Result<()> {
+    fn record_read(&self, start: usize, count: usize, data: &[u8]) -> io::Result<()> {
         let values = to_json(self.inner.data_type(), data);
         let last = (start + count).saturating_sub(1);
-        self.history.record(&self.name, start, last, kind, values)
+        self.history.record(&self.name, start, last, "read", values)
     }
 }
 
@@ -189,7 +217,7 @@ impl Attribute for Historize {
         match self.inner.read(start, count, out) {
             Ok(()) => {
                 let data = out.get(from..).unwrap_or_default();
-                if let Err(e) = self.record("read", start, count, data) {
+                if let Err(e) = self.record_read(start, count, data) {
                     tracing::warn!("historize {}: cannot record a read: {e}", self.name);
                 }
                 Ok(())
@@ -202,8 +230,14 @@ impl Attribute for Historize {
     }
 
     fn write(&self, start: usize, count: usize, data: &[u8]) -> Result<(), Status> {
-        match self.inner.write(start, count, data) {
-            Ok(()) => self.record("write", start, count, data).map_err(|e| {
+        let values = to_json(self.inner.data_type(), data);
+        let last = (start + count).saturating_sub(1);
+        let done = self.history.change_and_record(
+            || self.inner.write(start, count, data),
+            |r| put(r, &self.name, start, last, "write", values),
+        );
+        match done {
+            Ok(recorded) => recorded.map_err(|e| {
                 tracing::error!("historize {}: cannot record a write: {e}", self.name);
                 Status::new(status::GENERAL_ERROR)
             }),

@@ -5,7 +5,7 @@
 //! time comes: the first record plays at once and the rest follow at their recorded spacing
 //! divided by the speed ([`Pace`]). `read` records, comments and records of tags the device
 //! does not have are skipped (each unknown tag is reported once). With looping, the history
-//! starts over after its last record; a pass after the last record of the previous one.
+//! starts over after its last record, after a pause of the records' mean spacing.
 //!
 //! Replay runs on its own thread ([`spawn`]): reading (and decompressing) the files and the
 //! attribute writes are blocking, short operations, and the wait for each record checks the
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cpppo_history::{HistoryReader, Pace, ReadError, ReadOptions, Record};
+use cpppo_history::{HistoryReader, Pace, ReadError, ReadOptions, Record, Timestamp};
 use serde_json::Value as Json;
 
 use crate::client::plan::encode_values;
@@ -144,6 +144,25 @@ pub struct Pass {
     pub applied: u64,
     /// Records skipped (reads, unknown tags, bad records, unreadable lines).
     pub skipped: u64,
+    /// Times of the first and last records played.
+    pub span: Option<(Timestamp, Timestamp)>,
+}
+
+impl Pass {
+    /// The wall-clock pause before the next loop starts: the mean spacing of the records
+    /// (history span / (records - 1)) at `speed`, so the last value holds about as long as
+    /// the others before the first plays again.
+    pub fn loop_gap(&self, speed: f64) -> Duration {
+        let records = self.applied + self.skipped;
+        let Some((first, last)) = self.span else {
+            return Duration::ZERO;
+        };
+        if records < 2 || !(speed.is_finite() && speed > 0.0) {
+            return Duration::ZERO;
+        }
+        let mean = last.micros_since(first).max(0) as f64 / 1e6 / (records - 1) as f64;
+        Duration::try_from_secs_f64(mean / speed).unwrap_or(Duration::ZERO)
+    }
 }
 
 /// Play the files once, paced, applying writes; stops early when `stop` is set.
@@ -169,6 +188,7 @@ pub fn play_once(
             }
         };
         let time = entry.record.time;
+        pass.span = Some(pass.span.map_or((time, time), |(first, _)| (first, time)));
         let pace = match pace {
             Some(p) => p,
             None => *pace.insert(
@@ -241,7 +261,8 @@ pub fn spawn(
                             pass.applied,
                             pass.skipped
                         );
-                        if !options.looping || pass.applied == 0 || stop.load(Ordering::Relaxed) {
+                        let gap = Instant::now() + pass.loop_gap(options.speed);
+                        if !options.looping || pass.applied == 0 || !wait_until(gap, &stop) {
                             break;
                         }
                     }
@@ -260,7 +281,6 @@ mod tests {
     use super::*;
     use crate::device::DeviceConfig;
     use crate::tagspec::TagSpec;
-    use cpppo_history::Timestamp;
 
     fn rec(serial: &str, payload: &str) -> Record {
         Record::from_json(Timestamp::now(), serial, payload).unwrap()

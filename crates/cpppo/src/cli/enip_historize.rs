@@ -14,6 +14,7 @@ use clap::Args;
 use cpppo_enip::attribute::Attribute;
 use cpppo_enip::historize::{Historian, Historize};
 use cpppo_enip::replay::ReplayOptions;
+use cpppo_history::{HistoryReader, ReadOptions};
 
 use super::enip::server::{self, ServerArgs, TagHook};
 
@@ -59,6 +60,8 @@ impl ReplayArgs {
         if !(self.speed.is_finite() && self.speed > 0.0) {
             return Err(anyhow!("--speed {}: must be a number above 0", self.speed));
         }
+        HistoryReader::open(&self.replay, ReadOptions::default())
+            .map_err(|e| anyhow!("--replay: {e}"))?;
         Ok(Some(ReplayOptions {
             files: self.replay.clone(),
             speed: self.speed,
