@@ -11,7 +11,8 @@
 #   PYN=5000     reads per run against the Python simulator
 #   PEERN=50000  reads per peer-client loop
 #   SECS=20      time cap of each peer-client loop
-#   CPPPO_CLIENT path of a binary with the `enip thruput` verb (default: the release cpppo)
+#   CPPPO        our simulator's binary (default: build the release cpppo)
+#   CPPPO_CLIENT path of a binary with the `enip thruput` verb (default: $CPPPO)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -21,8 +22,10 @@ PYN=${PYN:-5000}
 PEERN=${PEERN:-50000}
 SECS=${SECS:-20}
 
-cargo build --release -q -p cpppo --bin cpppo
-CPPPO="$TARGET/release/cpppo"
+if [ -z "${CPPPO:-}" ]; then
+  cargo build --release -q -p cpppo --bin cpppo
+  CPPPO="$TARGET/release/cpppo"
+fi
 CLIENT=${CPPPO_CLIENT:-$CPPPO}
 
 free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
