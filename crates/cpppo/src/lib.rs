@@ -12,3 +12,4 @@ pub use cpppo_net as net;
 pub use cpppo_web as web;
 
 pub mod cli;
+pub mod fleet;

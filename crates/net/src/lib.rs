@@ -15,6 +15,7 @@ pub mod os;
 pub mod pcap;
 pub mod stack;
 pub mod switch;
+pub mod sys;
 pub mod tap;
 pub mod vde;
 
