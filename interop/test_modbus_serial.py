@@ -125,7 +125,7 @@ def test_rtu_units_broadcast_and_unknown_function(spawn, line):
 def test_our_poller_over_the_serial_line(spawn, line, extra):
     a, b = line
     start_sim(spawn, a, *extra)
-    poll = spawn([cpppo_bin(), "modbus", "poll", "--serial", b, *extra, "-u", "2", "-R", "0.1",
+    poll = spawn([cpppo_bin(), "modbus", "poll", "-a", b, *extra, "-u", "2", "-R", "0.1",
                   "40001-40002=8", "40001-40004", "1-2"])
     poll.wait_output(r"40001 ==     8 \(was: None\)")
     poll.wait_output(r"40003 ==     5 \(was: None\)")

@@ -100,7 +100,8 @@ pub struct PollArgs {
     /// Log to this file (rotated at 10 MB, 5 kept) instead of stderr.
     #[arg(short, long)]
     log: Option<PathBuf>,
-    /// HOST[:PORT] of the device (default port 502; an empty host is localhost).
+    /// HOST[:PORT] of the device (default port 502; an empty host is localhost); a path
+    /// starting with '/' means a serial device (as --serial).
     #[arg(short, long, default_value = "localhost:502")]
     address: String,
     /// Merge polls of registers within this many of each other.
@@ -341,15 +342,24 @@ async fn bind(address: &str, range: u16) -> Result<tokio::net::TcpListener, Fail
 
 async fn poll(args: PollArgs) -> Result<(), Failure> {
     let specs = specs(&args.registers)?;
-    let (host, port) = host_port(&args.address, "localhost")?;
     if args.rate <= 0.0 {
         return Err(Failure::Usage(format!(
             "bad --rate {}: must be > 0",
             args.rate
         )));
     }
+    let serial = args.serial.clone().or_else(|| {
+        args.address
+            .starts_with('/')
+            .then(|| args.address.clone().into())
+    });
+    let (host, port) = if serial.is_some() {
+        (String::new(), 0)
+    } else {
+        host_port(&args.address, "localhost")?
+    };
     let mut config = PollerConfig::new(format!("{host}:{port}"));
-    if let Some(path) = &args.serial {
+    if let Some(path) = &serial {
         if args.unit == 0 {
             return Err(Failure::Usage(
                 "a serial line needs -u UNIT (1-247): unit 0 is a broadcast, never answered".into(),
