@@ -1,5 +1,6 @@
 //! The simulator on a pseudo-terminal (RTU and ASCII): frames through line noise, glued or
 //! after a silence; foreign units and broadcasts get no answer.
+#![cfg(feature = "runtime")]
 
 use std::fs::File;
 use std::io::{Read, Write};

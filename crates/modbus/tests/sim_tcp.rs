@@ -1,5 +1,6 @@
 //! The simulator over real TCP sockets on 127.0.0.1: tokio-modbus as the client for every
 //! function code and exception, our own client pipelining, hostile bytes, and the poller.
+#![cfg(feature = "runtime")]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
