@@ -183,6 +183,7 @@ both!(connected_simple_and_routing_modes);
 both!(list_identity_tcp_and_udp_unicast);
 both!(powerflex_proxy_reads_and_writes_motor_velocity);
 both!(poller_survives_a_simulator_restart_with_backoff);
+both!(two_pollers_share_one_session);
 
 #[test]
 fn blocking_client_reads_and_writes() -> Result<(), ClientError> {
@@ -478,5 +479,41 @@ async fn poller_survives_a_simulator_restart_with_backoff(kind: Kind) -> Result<
     );
     assert_eq!(after, 3, "polling resumed after the restart");
     drop(sim);
+    Ok(())
+}
+
+async fn two_pollers_share_one_session(kind: Kind) -> Result<(), ClientError> {
+    let Some(sim) = Sim::start(kind).await else {
+        return Ok(());
+    };
+    let proxy = Proxy::simple(&sim.addr(), POWERFLEX_750);
+    let fast = proxy
+        .resolve_all(&["Motor Velocity"], false)
+        .map_err(ClientError::Protocol)?;
+    let slow = proxy
+        .resolve_all(&["Speed Units", "Identity"], false)
+        .map_err(ClientError::Protocol)?;
+    let shared = Arc::new(tokio::sync::Mutex::new(proxy));
+    let mut a = Poller::shared(shared.clone(), fast, Duration::from_millis(20)).spawn();
+    let mut b = Poller::shared(shared.clone(), slow, Duration::from_millis(50)).spawn();
+    let (mut got_a, mut got_b) = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (got_a < 5 || got_b < 3) && Instant::now() < deadline {
+        tokio::select! {
+            Some(Event::Values(v)) = a.recv() => { assert_eq!(v.len(), 1); got_a += 1 }
+            Some(Event::Values(v)) = b.recv() => {
+                assert!(matches!(&v[1].1, Some(id) if id.len() == 8));
+                got_b += 1
+            }
+            _ = tokio::time::sleep(Duration::from_secs(5)) => break,
+        }
+    }
+    assert!(got_a >= 5 && got_b >= 3, "polled {got_a} and {got_b} times");
+    drop((a, b));
+    assert_eq!(
+        shared.lock().await.sessions(),
+        1,
+        "both pollers used one session"
+    );
     Ok(())
 }

@@ -194,6 +194,7 @@ pub struct Proxy {
     options: Options,
     table: &'static [Parameter],
     conn: Option<Connector>,
+    sessions: u64,
     depth: usize,
     multiple: usize,
     /// Return an error if any parameter fails (instead of `None` for it).
@@ -208,6 +209,7 @@ impl Proxy {
             options,
             table,
             conn: None,
+            sessions: 0,
             depth: 1,
             multiple: 0,
             checking: false,
@@ -245,6 +247,11 @@ impl Proxy {
     /// The parameter table.
     pub fn table(&self) -> &'static [Parameter] {
         self.table
+    }
+
+    /// How many sessions this proxy has opened (1, plus one per reconnection).
+    pub fn sessions(&self) -> u64 {
+        self.sessions
     }
 
     /// Whether a session is open now.
@@ -310,6 +317,7 @@ impl Proxy {
     async fn connection(&mut self) -> Result<&mut Connector, ClientError> {
         if self.conn.is_none() {
             self.conn = Some(Connector::connect(&self.address, self.options.clone()).await?);
+            self.sessions += 1;
         }
         self.conn.as_mut().ok_or(ClientError::Closed)
     }
