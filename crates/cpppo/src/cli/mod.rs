@@ -56,6 +56,18 @@ pub fn not_implemented(verb: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// A usage error as one line naming the offending text, e.g.
+/// `cpppo: error: unexpected argument '--bogus' found (see --help)`.
+fn usage_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("error: invalid arguments");
+    format!("cpppo: {first} (see --help)")
+}
+
 /// Run the command line, with `prefix` inserted after the program name.
 ///
 /// The compatibility binaries (`enip_server`, `modbus_sim`, ...) call this with their
@@ -71,10 +83,14 @@ pub fn main_as(prefix: &[&str]) -> ExitCode {
     args.extend(rest);
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(e) => {
-            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's full text on stdout, exit 0.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", usage_error_line(&e));
+            return ExitCode::from(2);
         }
     };
     match cli.command {
@@ -82,5 +98,18 @@ pub fn main_as(prefix: &[&str]) -> ExitCode {
         Command::Modbus(cmd) => modbus::run(cmd),
         Command::History(cmd) => history::run(cmd),
         Command::Net(cmd) => net::run(cmd),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_are_one_line_naming_the_bad_text() {
+        let err = Cli::try_parse_from(["cpppo", "enip", "bogus-verb"]).unwrap_err();
+        let line = usage_error_line(&err);
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("bogus-verb"), "{line}");
     }
 }
