@@ -16,7 +16,7 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use super::error::{ClientError, Status};
 use super::pipeline::{Pipeline, Transaction};
-use super::plan::{decode_typed, encode_values, Accumulator, Plan};
+use super::plan::{decode_typed, encode_values};
 use super::route::{encode_path, mr_request, Route};
 use crate::operation::{Operation, Segment, Value};
 
@@ -706,11 +706,6 @@ impl Connector {
     ) -> Result<(), ClientError> {
         let data = encode_values(ty, values).map_err(ClientError::Protocol)?;
         self.attribute(0x10, path, &data).await.map(|_| ())
-    }
-
-    /// Plans and absorbs one operation by hand (used by the pipeline's tests and tools).
-    pub fn plan(op: &Operation, fragment: bool) -> Result<(Plan, Accumulator), ClientError> {
-        Ok((Plan::new(op, fragment, false)?, Accumulator::default()))
     }
 
     // -----------------------------------------------------------------------------------------
