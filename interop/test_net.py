@@ -188,3 +188,37 @@ def test_net_run_serves_an_unmodified_http_server(spawn, netns, tmp_path):
     # Everything it made is gone: its namespace and the veth on the bridge.
     assert b"cpppo-run-" not in ip("netns", "list").stdout
     assert b"cpr" not in ip("-n", netns, "link", "show").stdout
+
+
+def test_net_run_over_a_vde_switch(spawn, netns, tmp_path):
+    for tool in ("vde_switch", "vde_plug2tap"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} (Debian vde2) is absent")
+    sock = tmp_path / "vde"
+    pidfile = tmp_path / "vde.pid"
+    subprocess.run(["ip", "netns", "exec", netns, "vde_switch", "-s", str(sock), "-d",
+                    "-p", str(pidfile)], check=True, timeout=20)
+    try:
+        ip("-n", netns, "tuntap", "add", "dev", "vtap0", "mode", "tap")
+        ip("-n", netns, "addr", "add", "10.63.0.1/24", "dev", "vtap0")
+        ip("-n", netns, "link", "set", "vtap0", "up")
+        spawn(["ip", "netns", "exec", netns, "vde_plug2tap", "-s", sock, "vtap0"])
+        (tmp_path / "www").mkdir()
+        (tmp_path / "www" / "hello.txt").write_text("over VDE\n")
+        run = spawn(["ip", "netns", "exec", netns, cpppo_bin(), "net", "run", "--ip", "10.63.0.2/24",
+                     "--vde", sock, "--", "python3", "-m", "http.server", "8000", "--bind",
+                     "10.63.0.2", "--directory", tmp_path / "www"])
+        fetch = ("import urllib.request, time\n"
+                 "for _ in range(100):\n"
+                 "    try:\n"
+                 "        print(urllib.request.urlopen('http://10.63.0.2:8000/hello.txt', timeout=2).read().decode(), end=''); break\n"
+                 "    except OSError: time.sleep(0.1)\n")
+        assert in_ns(netns, sys.executable, "-c", fetch) == "over VDE\n"
+        run.close()
+        assert b"cpppo-run-" not in ip("netns", "list").stdout
+    finally:
+        if pidfile.exists():
+            try:
+                os.kill(int(pidfile.read_text().strip()), 15)
+            except (ValueError, ProcessLookupError):
+                pass

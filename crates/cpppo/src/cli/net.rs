@@ -255,7 +255,7 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet) -> anyhow::Result<()> {
 }
 
 async fn first_link_failure(
-    links: &mut Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    links: &mut [tokio::task::JoinHandle<std::io::Result<()>>],
 ) -> anyhow::Result<()> {
     if links.is_empty() {
         std::future::pending::<()>().await;
@@ -317,7 +317,12 @@ fn netrun(args: RunArgs) -> ExitCode {
         host: format!("cpr{pid}h"),
         peer: format!("cpr{pid}p"),
     };
-    let result = setup(&names, &args, &addr, prefix).and_then(|child| supervise(child));
+    let mut plug = None;
+    let result = setup(&names, &args, &addr, prefix, &mut plug).and_then(supervise);
+    if let Some(mut plug) = plug {
+        let _ = cpppo_net::sys::terminate(plug.id());
+        let _ = plug.wait();
+    }
     names.cleanup();
     match result {
         Ok(code) => ExitCode::from(code),
@@ -360,7 +365,13 @@ fn on_path(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn setup(n: &Names, args: &RunArgs, addr: &str, prefix: u8) -> anyhow::Result<std::process::Child> {
+fn setup(
+    n: &Names,
+    args: &RunArgs,
+    addr: &str,
+    prefix: u8,
+    plug: &mut Option<std::process::Child>,
+) -> anyhow::Result<std::process::Child> {
     let cidr = format!("{addr}/{prefix}");
     ip(&["netns", "add", &n.ns])?;
     ip(&["-n", &n.ns, "link", "set", "lo", "up"])?;
@@ -370,19 +381,13 @@ fn setup(n: &Names, args: &RunArgs, addr: &str, prefix: u8) -> anyhow::Result<st
         ip(&["-n", &n.ns, "addr", "add", &cidr, "dev", tap])?;
         ip(&["-n", &n.ns, "link", "set", tap, "up"])?;
         let dir = dir.to_string_lossy();
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &n.ns,
-                "vde_plug2tap",
-                "-d",
-                "-s",
-                &dir,
-                tap,
-            ])
-            .status()
-            .context("cannot start vde_plug2tap")?;
+        *plug = Some(
+            Command::new("ip")
+                .args(["netns", "exec", &n.ns, "vde_plug2tap", "-s", &dir, tap])
+                .stdin(Stdio::null())
+                .spawn()
+                .context("cannot start vde_plug2tap")?,
+        );
     } else {
         ip(&[
             "link", "add", &n.host, "type", "veth", "peer", "name", &n.peer,
