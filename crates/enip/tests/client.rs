@@ -258,6 +258,17 @@ async fn large_reads_follow_fragments_and_pipeline_in_order(kind: Kind) -> Resul
     let values: Vec<String> = (0..200).map(|i| i.to_string()).collect();
     conn.write(&format!("SCADA[300-499]=(INT){}", values.join(",")))
         .await?;
+    // 1000 INTs do not fit one request either: written by Write Tag Fragmented pieces.
+    let all: Vec<String> = (0..1000).map(|i| (i * 7 % 1000).to_string()).collect();
+    conn.write(&format!("SCADA[0-999]=(INT){}", all.join(",")))
+        .await?;
+    let back = conn.read("SCADA[0-999]").await?;
+    assert_eq!(
+        back,
+        ints(&(0..1000).map(|i| i * 7 % 1000).collect::<Vec<_>>())
+    );
+    conn.write(&format!("SCADA[300-499]=(INT){}", values.join(",")))
+        .await?;
     // 1000 INTs do not fit one reply: fetched whole by Read Tag Fragmented.
     let all = conn.read("SCADA[0-999]").await?;
     assert_eq!(all.len(), 1000);
@@ -292,7 +303,7 @@ async fn large_reads_follow_fragments_and_pipeline_in_order(kind: Kind) -> Resul
     while let Some(t) = pipe.next().await {
         out.push(t?);
     }
-    assert_eq!(out[1].value, Some(ints(&[0, 0, 7, 8])));
+    assert_eq!(out[1].value, Some(ints(&[0, 7, 7, 8])));
     Ok(())
 }
 

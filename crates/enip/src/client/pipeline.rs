@@ -280,7 +280,9 @@ impl<'c> Pipeline<'c> {
         if let Some((_, plan, req)) = self.cache.iter().find(|(o, ..)| *o == op) {
             return Ok((plan.clone(), req.clone()));
         }
-        let plan = Arc::new(Plan::new(&op, self.fragment, self.attributes)?);
+        let mut plan = Plan::new(&op, self.fragment, self.attributes)?;
+        plan.split_writes(self.conn.max_message());
+        let plan = Arc::new(plan);
         let request = Arc::new(plan.request(0)?);
         let entry = (op, plan.clone(), request.clone());
         if self.cache.len() < PLAN_CACHE {

@@ -103,6 +103,9 @@ pub struct Plan {
     pub element: Option<u32>,
     /// cpppo's description (`Single Read  Tag  SCADA[1]`).
     pub description: String,
+    /// Write at most this many bytes per request (Write Tag Fragmented), when the values do
+    /// not fit one message ([`Plan::split_writes`]).
+    pub chunk: Option<usize>,
 }
 
 impl Plan {
@@ -167,6 +170,7 @@ impl Plan {
             tag,
             element,
             description: format!("Single {} {shown}", kind.label()),
+            chunk: None,
         })
     }
 
@@ -175,7 +179,11 @@ impl Plan {
         let mut data = Vec::with_capacity(8 + self.data.len());
         let elements = self.elements.to_le_bytes();
         let offset = self.offset.saturating_add(extra).to_le_bytes();
-        let kind = if extra > 0 { Kind::ReadFrag } else { self.kind };
+        let kind = match (self.kind, extra > 0) {
+            (Kind::ReadTag, true) => Kind::ReadFrag,
+            (Kind::WriteTag, true) => Kind::WriteFrag,
+            (kind, _) => kind,
+        };
         match kind {
             Kind::ReadTag => data.extend_from_slice(&elements),
             Kind::ReadFrag => {
@@ -189,7 +197,8 @@ impl Plan {
                 if kind == Kind::WriteFrag {
                     data.extend_from_slice(&offset);
                 }
-                data.extend_from_slice(&self.data);
+                let (from, to) = self.write_span(extra);
+                data.extend_from_slice(self.data.get(from..to).unwrap_or_default());
             }
             Kind::SetAttributeSingle => data.extend_from_slice(&self.data),
             Kind::GetAttributeSingle | Kind::GetAttributesAll => {}
@@ -198,6 +207,35 @@ impl Plan {
             what: self.description.clone(),
             why,
         })
+    }
+
+    /// Splits a write whose values do not fit a message of `max_message` bytes into Write Tag
+    /// Fragmented requests of whole elements.
+    pub fn split_writes(&mut self, max_message: usize) {
+        let size = self.data_type.and_then(DataType::size);
+        let (true, Some(size)) = (matches!(self.kind, Kind::WriteTag | Kind::WriteFrag), size)
+        else {
+            return;
+        };
+        // Service, path, type, elements, offset, and room for an Unconnected Send around it.
+        let overhead = 2 + self.path.len() + 8 + 32;
+        let room = max_message.saturating_sub(overhead) / size * size;
+        if room > 0 && self.data.len() > room {
+            self.chunk = Some(room);
+            self.kind = Kind::WriteFrag;
+        }
+    }
+
+    /// The bytes of the values sent by the write request `extra` bytes in.
+    fn write_span(&self, extra: u32) -> (usize, usize) {
+        let from = usize::try_from(extra)
+            .unwrap_or(usize::MAX)
+            .min(self.data.len());
+        let to = match self.chunk {
+            Some(chunk) => from.saturating_add(chunk).min(self.data.len()),
+            None => self.data.len(),
+        };
+        (from, to)
     }
 
     /// A generous estimate of the reply's size, for Multiple Service Packet limits.
@@ -245,6 +283,14 @@ impl Plan {
                 status,
                 Some(reply.data.iter().map(|&b| Value::Int(b.into())).collect()),
             ),
+            Kind::WriteTag | Kind::WriteFrag if self.chunk.is_some() => {
+                let (_, to) = self.write_span(u32::try_from(acc.written).unwrap_or(u32::MAX));
+                acc.written = to;
+                match u32::try_from(to) {
+                    Ok(next) if to < self.data.len() => Absorbed::More(next),
+                    _ => Absorbed::Done(status, Some(self.values.clone())),
+                }
+            }
             Kind::WriteTag | Kind::WriteFrag | Kind::SetAttributeSingle => {
                 Absorbed::Done(status, Some(self.values.clone()))
             }
@@ -268,6 +314,8 @@ pub struct Accumulator {
     pub tag_type: Option<TagType>,
     /// The element bytes so far.
     pub data: Vec<u8>,
+    /// The bytes of a split write acknowledged so far.
+    pub written: usize,
 }
 
 /// Decodes tag data of type `ty` into values (`None` if it does not decode).
