@@ -4,6 +4,7 @@
 pub mod attribute;
 pub mod client;
 pub mod config;
+pub mod control;
 pub mod device;
 pub mod historize;
 pub mod hooks;

@@ -42,6 +42,8 @@ pub struct Options {
     pub print: bool,
     /// How long a client may take to finish sending a frame it has begun.
     pub frame_timeout: Duration,
+    /// Live control and statistics (web API); when given, its delay replaces `delay`.
+    pub control: Option<Arc<crate::control::ServerControl>>,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             delay: None,
             print: false,
             frame_timeout: FRAME_TIMEOUT,
+            control: None,
         }
     }
 }
@@ -76,7 +79,11 @@ fn random_unit() -> f64 {
 }
 
 async fn delay(opts: &Options) {
-    if let Some((lo, hi)) = opts.delay {
+    let range = match &opts.control {
+        Some(c) => Some(c.delay()),
+        None => opts.delay,
+    };
+    if let Some((lo, hi)) = range {
         let secs = lo + (hi - lo) * random_unit();
         if secs > 0.0 && secs.is_finite() {
             tokio::time::sleep(Duration::from_secs_f64(secs)).await;
@@ -103,6 +110,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut tally = Tally::default();
     let mut upstreams: Upstreams<C::Stream> = HashMap::new();
+    let conn = opts.control.as_ref().map(|c| c.connect(peer));
     // When the unfinished frame at the front of `buf` began to arrive.
     let mut partial_since: Option<tokio::time::Instant> = None;
     let why = loop {
@@ -115,7 +123,8 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                 break;
             };
             tally.requests += 1;
-            let outcome = session.on_frame(frame, local, Instant::now());
+            let started = Instant::now();
+            let outcome = session.on_frame(frame, local, started);
             used += len;
             let reply = match outcome {
                 Outcome::Reply(reply) => reply,
@@ -127,6 +136,9 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                 }
             };
             delay(&opts).await;
+            if let (Some(c), Some(g)) = (&opts.control, &conn) {
+                c.exchanged(&g.stats, frame, &reply, started.elapsed());
+            }
             tally.replies += 1;
             tally.bytes_out += reply.len() as u64;
             out.extend_from_slice(&reply);
@@ -140,6 +152,12 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         }
         if let Some(why) = close {
             break why.to_string();
+        }
+        if conn
+            .as_ref()
+            .is_some_and(|g| g.stats.eof.load(Ordering::Relaxed))
+        {
+            break "closed by the web API (eof)".to_string();
         }
         buf.drain(..used);
         buf.reserve(READ_CHUNK);
@@ -159,10 +177,16 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         tokio::select! {
             read = stream.read_buf(&mut buf) => match read {
                 Ok(0) => break "closed by peer".to_string(),
-                Ok(n) => tally.bytes_in += n as u64,
+                Ok(n) => {
+                    tally.bytes_in += n as u64;
+                    if let Some(g) = &conn {
+                        g.received(n);
+                    }
+                }
                 Err(e) => break format!("read error: {e}"),
             },
             _ = stalled => break "incomplete frame timed out".to_string(),
+            _ = crate::control::eof_requested(conn.as_ref()) => break "closed by the web API (eof)".to_string(),
             _ = shutdown.changed() => break "server shutting down".to_string(),
         }
     };

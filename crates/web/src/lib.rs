@@ -1,2 +1,282 @@
 //! REST API (cpppo-compatible) and live web page for the simulators.
+//!
+//! [`router`] serves, for one device and its [`ServerControl`]:
+//! - `/api/<group>/<match>/<command>/<value>`: cpppo's API (see [`api`]), JSON, or HTML when
+//!   the client's `Accept` header prefers it;
+//! - `/`: a live page (tags, connections, request rate, controls) fed by `/events` (SSE);
+//! - `/metrics`: Prometheus text.
+//!
+//! Only the device and the control object are needed, so a fleet can mount one router per
+//! device under its own prefix.
 #![deny(missing_docs)]
+
+pub mod api;
+pub mod metrics;
+pub mod values;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use cpppo_enip::control::ServerControl;
+use cpppo_enip::device::Device;
+use serde_json::{json, Value as Json};
+
+/// The page, shipped inside the binary.
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+
+/// What the web layer serves.
+#[derive(Clone)]
+pub struct Web {
+    /// The simulated device.
+    pub device: Arc<Device>,
+    /// Its runtime switches and counters.
+    pub control: Arc<ServerControl>,
+    /// When set, mutating requests must carry it (`?token=`, or `Authorization: Bearer`).
+    pub token: Option<String>,
+    /// Refuse all mutating requests (bound off loopback without a token).
+    pub read_only: bool,
+}
+
+/// The routes for one device.
+pub fn router(web: Web) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/index.html", get(index))
+        .route("/api", get(api_root))
+        .route("/api/", get(api_root))
+        .route("/api/{*rest}", get(api_path))
+        .route("/events", get(events))
+        .route("/metrics", get(metrics_text))
+        .with_state(Arc::new(web))
+}
+
+/// Serve `router(web)` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    web: Web,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(web))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `[IFACE]:PORT` (or `PORT`): an empty IFACE means 127.0.0.1.
+pub fn parse_address(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let (host, port) = s.rsplit_once(':').unwrap_or(("", s));
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("--web {s:?}: port {port:?} is not a number 0-65535"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = if host.is_empty() { "127.0.0.1" } else { host };
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("--web {s:?}: cannot resolve {host:?}: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("--web {s:?}: no address for {host:?}"))
+}
+
+/// Whether mutations on a server bound to `addr` need a token (any non-loopback address).
+pub fn needs_token(addr: SocketAddr) -> bool {
+    !addr.ip().is_loopback()
+}
+
+async fn index() -> Html<&'static str> {
+    Html(INDEX_HTML)
+}
+
+async fn metrics_text(State(web): State<Arc<Web>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics::render(&web.control),
+    )
+        .into_response()
+}
+
+async fn api_root(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    q: axum::extract::RawQuery,
+) -> Response {
+    answer(&web, "", &headers, q.0.as_deref())
+}
+
+async fn api_path(
+    State(web): State<Arc<Web>>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+    q: axum::extract::RawQuery,
+) -> Response {
+    answer(&web, &rest, &headers, q.0.as_deref())
+}
+
+fn authorized(web: &Web, headers: &HeaderMap, query: Option<&str>) -> Result<(), api::ApiError> {
+    let refuse = |m: &str| api::ApiError {
+        status: 403,
+        message: m.to_string(),
+    };
+    if web.read_only {
+        return Err(refuse(
+            "changes are refused: the web server is not on loopback and has no --web-token",
+        ));
+    }
+    let Some(token) = &web.token else {
+        return Ok(());
+    };
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let param = query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="));
+    if bearer == Some(token.as_str()) || param == Some(token.as_str()) {
+        Ok(())
+    } else {
+        Err(refuse(
+            "this request changes the simulator: give the --web-token",
+        ))
+    }
+}
+
+fn answer(web: &Web, rest: &str, headers: &HeaderMap, query: Option<&str>) -> Response {
+    let html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let parsed = api::Query::parse(rest);
+    let result = parsed.clone().and_then(|q| {
+        if q.mutates() {
+            authorized(web, headers, query)?;
+        }
+        api::run(web, &q)
+    });
+    let (status, body) = match result {
+        Ok(env) => (StatusCode::OK, env),
+        Err(e) => (
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            api::envelope(json!({"message": e.message, "success": false}), json!({})),
+        ),
+    };
+    let text = pretty(&body);
+    if html {
+        let q = parsed.ok();
+        let page = html_reply(rest, q.as_ref(), &text);
+        (status, Html(page)).into_response()
+    } else {
+        (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+    }
+}
+
+/// JSON with cpppo's 4-space indentation.
+pub fn pretty(v: &Json) -> String {
+    use serde::Serialize;
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    if v.serialize(&mut ser).is_err() {
+        return v.to_string();
+    }
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// Escape text for HTML.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html_reply(rest: &str, q: Option<&api::Query>, json: &str) -> String {
+    let opt = |o: Option<&String>| o.map_or("None".to_string(), |s| format!("{s:?}"));
+    let queries = match q {
+        Some(q) => format!(
+            "group:           {:?}\nmatch:           {:?}\ncommand:         {}\nvalue:           {}\nsince:           None",
+            q.group,
+            q.pattern,
+            opt(q.command.as_ref()),
+            opt(q.value.as_ref())
+        ),
+        None => "(unparsable)".to_string(),
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n    <meta charset=\"utf-8\"/>\n    <title>api/{}</title>\n</head>\n<body>\n<h2>\nQueries:\n</h2>\n<pre>\n{}\n</pre>\n<h2>\nResponse:\n</h2>\n<pre>\n{}\n</pre>\n<p><a href=\"/\">live page</a></p>\n</body>\n</html>\n",
+        escape(rest),
+        escape(&queries),
+        escape(json)
+    )
+}
+
+/// One snapshot for the live page: tags, connections, totals.
+fn snapshot(web: &Web) -> Json {
+    let c = &web.control;
+    json!({
+        "data": api::data(web, "*", "*"),
+        "requests": c.stats.total_requests(),
+        "sessions": c.stats.sessions.load(Ordering::Relaxed),
+        "bytes_in": c.stats.bytes_in.load(Ordering::Relaxed),
+        "bytes_out": c.stats.bytes_out.load(Ordering::Relaxed),
+        "token_required": web.token.is_some(),
+        "read_only": web.read_only,
+        "until": api::now(),
+    })
+}
+
+/// Server-sent events: a snapshot at once, then whenever a tag changes (checked every 100 ms)
+/// and at least every second (for counters and rates).
+async fn events(
+    State(web): State<Arc<Web>>,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+    let state = (web, None::<u64>, 0u32);
+    let stream = futures_util::stream::unfold(state, |(web, last, mut ticks)| async move {
+        loop {
+            let gen = web.control.generation();
+            if last != Some(gen) || ticks >= 10 {
+                let ev = Event::default()
+                    .event("state")
+                    .data(snapshot(&web).to_string());
+                return Some((Ok(ev), (web, Some(gen), 0)));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            ticks += 1;
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_addresses() {
+        assert_eq!(
+            parse_address(":8080").unwrap(),
+            "127.0.0.1:8080".parse().unwrap()
+        );
+        assert_eq!(
+            parse_address("0.0.0.0:80").unwrap(),
+            "0.0.0.0:80".parse().unwrap()
+        );
+        assert!(parse_address(":http").unwrap_err().contains("\"http\""));
+        assert!(needs_token("0.0.0.0:80".parse().unwrap()));
+        assert!(!needs_token("127.0.0.1:80".parse().unwrap()));
+    }
+}

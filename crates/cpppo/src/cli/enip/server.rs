@@ -8,9 +8,10 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context};
 use clap::{ArgAction, Args};
 use cpppo_enip::config::{default_paths, parse_route_path, Config};
+use cpppo_enip::control::{serve_switchable, ServerControl};
 use cpppo_enip::device::Device;
 use cpppo_enip::hooks::Clock;
-use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
+use cpppo_enip::server::Options;
 use cpppo_enip::session::{RoutePolicy, Shared};
 use cpppo_enip::tagspec::TagSpec;
 use cpppo_net::os::{OsDatagram, OsListener};
@@ -63,9 +64,17 @@ pub struct ServerArgs {
     /// Delay each reply by SECS, or uniformly between SECS-SECS.
     #[arg(short, long, value_name = "SECS[-SECS]")]
     delay: Option<String>,
-    /// Web API [IFACE]:PORT (not available yet).
+    /// Web API and live page on [IFACE]:PORT (":PORT" alone: 127.0.0.1).
     #[arg(short, long, value_name = "[IFACE]:PORT")]
     web: Option<String>,
+    /// Token required by mutating web API requests when --web is not on loopback.
+    #[arg(
+        long,
+        env = "CPPPO_WEB_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    web_token: Option<String>,
     /// Log to FILE (rotated at 10 MB, 5 kept) instead of stderr.
     #[arg(short, long, value_name = "FILE")]
     log: Option<PathBuf>,
@@ -119,6 +128,9 @@ struct Plan {
     udp: bool,
     address_output: bool,
     replay: Option<cpppo_enip::replay::ReplayOptions>,
+    web: Option<std::net::SocketAddr>,
+    web_token: Option<String>,
+    control: Arc<ServerControl>,
 }
 
 /// Run the simulator; bad arguments or config give one line and exit code 2.
@@ -139,9 +151,6 @@ pub fn run_with(args: ServerArgs, hook: Option<TagHook>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.web.is_some() {
-        eprintln!("cpppo enip server: --web is not available yet; continuing without it");
-    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -179,16 +188,17 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
     } else {
         args.tags.iter().map(String::as_str).collect()
     };
+    let control = Arc::new(ServerControl::default());
     for spec in specs {
         let tag = TagSpec::parse(spec)?;
-        match hook {
-            Some(hook) => {
-                let value = cpppo_enip::attribute::Value::new(tag.ty, tag.len, tag.array);
-                let attr = hook(&tag.name, Arc::new(value))?;
-                device.add_tag_attribute(&tag.name, attr, tag.address)?;
-            }
-            None => device.add_tag(&tag)?,
-        }
+        let value = cpppo_enip::attribute::Value::new(tag.ty, tag.len, tag.array);
+        // The web API's forced errors and live updates; the hook (if any) wraps that.
+        let attr = control.guard(&tag.name, Arc::new(value));
+        let attr = match hook {
+            Some(hook) => hook(&tag.name, attr)?,
+            None => attr,
+        };
+        device.add_tag_attribute(&tag.name, attr, tag.address)?;
     }
     if args.tags.is_empty() {
         device.add_tag_attribute("CLOCK", Arc::new(Clock::utc()), None)?;
@@ -201,6 +211,15 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
         config.route_path.unwrap_or_default()
     };
     let delay = args.delay.as_deref().map(parse_delay).transpose()?;
+    if let Some((lo, hi)) = delay {
+        control.set_delay(lo, hi);
+    }
+    let web = args
+        .web
+        .as_deref()
+        .map(cpppo_web::parse_address)
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
     Ok(Plan {
         address,
         shared: Arc::new(Shared {
@@ -211,11 +230,15 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
         opts: Options {
             delay,
             print: args.print && !args.no_print,
+            control: Some(control.clone()),
             ..Options::default()
         },
         udp: !args.no_udp,
         address_output: args.address_output,
         replay: args.replay.options()?,
+        web,
+        web_token: args.web_token.clone().filter(|t| !t.is_empty()),
+        control,
     })
 }
 
@@ -274,24 +297,39 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
     let (stop, shutdown) = watch::channel(false);
     let opts = Arc::new(plan.opts);
     let mut tasks = Vec::new();
+    let mut sock = None;
     if plan.udp {
         let udp_addr = SocketAddr::new(local.ip(), local.port());
-        let sock = OsDatagram::bind(udp_addr)
-            .await
-            .with_context(|| format!("cannot bind UDP {udp_addr}"))?;
-        tasks.push(tokio::spawn(serve_datagrams(
-            sock,
-            plan.shared.clone(),
-            opts.clone(),
-            shutdown.clone(),
-        )));
+        sock = Some(
+            OsDatagram::bind(udp_addr)
+                .await
+                .with_context(|| format!("cannot bind UDP {udp_addr}"))?,
+        );
     }
-    tasks.push(tokio::spawn(serve_listener(
+    if let Ok(mut a) = plan.control.address.lock() {
+        *a = Some(local);
+    }
+    // Listeners that the web API can close and reopen; `done` ends them.
+    tasks.push(tokio::spawn(serve_switchable(
         listener,
+        sock,
         plan.shared.clone(),
         opts.clone(),
+        plan.control.clone(),
         shutdown.clone(),
     )));
+    let web_addr = match plan.web {
+        Some(addr) => {
+            let web = cpppo_web::Web {
+                device: plan.shared.device.clone(),
+                control: plan.control.clone(),
+                token: plan.web_token.clone(),
+                read_only: false,
+            };
+            Some(start_web(addr, web, shutdown.clone()).await?)
+        }
+        None => None,
+    };
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -300,6 +338,9 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
             "Success; Started EtherNet/IP Simulator; PID = {}; address = {local}",
             std::process::id()
         );
+        if let Some(w) = web_addr {
+            let _ = writeln!(out, "Web API and live page on http://{w}/");
+        }
         if plan.address_output {
             let _ = writeln!(
                 out,
@@ -315,7 +356,11 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
         cpppo_enip::replay::spawn(plan.shared.device.clone(), r, replay_stop.clone())
             .context("--replay")?;
     }
-    wait_for_signal().await?;
+    let mut done = plan.control.watch_done();
+    tokio::select! {
+        r = wait_for_signal() => r?,
+        _ = done.wait_for(|d| *d) => tracing::info!("done requested through the web API"),
+    }
     replay_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!("shutting down");
     let _ = stop.send(true);
@@ -323,6 +368,31 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
     }
     Ok(())
+}
+
+/// Bind and start the web API; off loopback without a token it is read-only. It stops when `shutdown` fires.
+async fn start_web(
+    addr: SocketAddr,
+    mut web: cpppo_web::Web,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("--web: cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    if cpppo_web::needs_token(local) && web.token.is_none() {
+        tracing::warn!("--web on {local} without --web-token: the API is read-only");
+        web.read_only = true;
+    }
+    tokio::spawn(async move {
+        let stop = async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        };
+        if let Err(e) = cpppo_web::serve(listener, web, stop).await {
+            tracing::warn!("web server failed: {e}");
+        }
+    });
+    Ok(local)
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {

@@ -1,0 +1,566 @@
+//! Runtime control and statistics of a running simulator, shared with its web API.
+//!
+//! One [`ServerControl`] per simulator: the server loops count requests, replies, bytes and
+//! latency into it, register each client connection, apply its live reply delay and obey its
+//! `disable`/`done` switches; the web layer reads and changes it. Tags wrapped by
+//! [`ServerControl::guard`] can have an error forced on them and report every write.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use cpppo_cip::DataType;
+use tokio::sync::watch;
+
+use crate::attribute::Attribute;
+use crate::wire::Status;
+
+/// Upper bounds (seconds) of the request latency histogram buckets.
+pub const LATENCY_BUCKETS: [f64; 10] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1.0,
+];
+
+/// Counters of one client connection (cpppo's `connections` group).
+#[derive(Debug)]
+pub struct ConnStats {
+    /// Identifier in the API: the peer address with `.` and `:` as `_`.
+    pub id: String,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// Bytes received.
+    pub received: AtomicU64,
+    /// Bytes sent.
+    pub processed: AtomicU64,
+    /// Requests answered.
+    pub requests: AtomicU64,
+    /// Set to ask the server to close this connection.
+    pub eof: AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+impl ConnStats {
+    /// Ask the server to close this connection now.
+    pub fn close(&self) {
+        self.eof.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+}
+
+/// Wait until the web API asks to close `conn` (forever without one).
+pub async fn eof_requested(conn: Option<&ConnGuard>) {
+    match conn {
+        Some(g) => g.stats.wake.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A live f64 in an atomic.
+#[derive(Debug, Default)]
+struct AtomicF64(AtomicU64);
+
+impl AtomicF64 {
+    fn new(v: f64) -> Self {
+        Self(AtomicU64::new(v.to_bits()))
+    }
+    fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+    fn set(&self, v: f64) {
+        self.0.store(v.to_bits(), Ordering::Relaxed)
+    }
+}
+
+/// Counters of the whole server, all monotonic except the gauges noted.
+#[derive(Debug)]
+pub struct Stats {
+    /// Requests by CIP service code (0 = encapsulation-only commands).
+    pub requests: [AtomicU64; 256],
+    /// Replies by CIP general status (or encapsulation status for non-CIP replies, capped).
+    pub replies: [AtomicU64; 256],
+    /// Sessions ever opened.
+    pub sessions: AtomicU64,
+    /// Bytes received from clients.
+    pub bytes_in: AtomicU64,
+    /// Bytes sent to clients.
+    pub bytes_out: AtomicU64,
+    /// Latency histogram bucket counts (non-cumulative), last one is +Inf.
+    pub latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    /// Sum of latencies in microseconds.
+    pub latency_us: AtomicU64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            requests: std::array::from_fn(|_| AtomicU64::new(0)),
+            replies: std::array::from_fn(|_| AtomicU64::new(0)),
+            sessions: AtomicU64::new(0),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+            latency_us: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Stats {
+    /// Count one request frame and its reply, which took `took`.
+    pub fn exchange(&self, request: &[u8], reply: &[u8], took: Duration) {
+        let (service, _) = cip_service_status(request);
+        let (_, status) = cip_service_status(reply);
+        bump(&self.requests, usize::from(service));
+        bump(&self.replies, usize::from(status));
+        let secs = took.as_secs_f64();
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        bump(&self.latency, i);
+        self.latency_us
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Total requests counted.
+    pub fn total_requests(&self) -> u64 {
+        self.requests
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+fn bump(counters: &[AtomicU64], i: usize) {
+    if let Some(c) = counters.get(i) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The CIP service code and general status carried by an encapsulation frame's SendRRData or
+/// SendUnitData data item, else `(0, encapsulation status capped at 255)`.
+pub fn cip_service_status(frame: &[u8]) -> (u8, u8) {
+    let le16 = |at: usize| {
+        frame
+            .get(at..at + 2)
+            .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let encap_status = frame
+        .get(8..12)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let fallback = (0, u8::try_from(encap_status).unwrap_or(u8::MAX));
+    if !matches!(le16(0), 0x6F | 0x70) {
+        return fallback;
+    }
+    let count = usize::from(le16(30));
+    let mut at = 32;
+    for _ in 0..count.min(8) {
+        let (kind, len) = (le16(at), usize::from(le16(at + 2)));
+        let data = at + 4;
+        let cip = match kind {
+            0xB2 => Some(data),
+            0xB1 => Some(data + 2),
+            _ => None,
+        };
+        if let Some(c) = cip {
+            let service = frame.get(c).copied().unwrap_or(0);
+            let status = if service & 0x80 != 0 {
+                frame.get(c + 2).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            return (service & 0x7F, status);
+        }
+        at = data + len;
+    }
+    fallback
+}
+
+/// The switches and counters of a running simulator.
+#[derive(Debug)]
+pub struct ServerControl {
+    /// Server-wide counters.
+    pub stats: Stats,
+    delay_lo: AtomicF64,
+    delay_hi: AtomicF64,
+    latency: AtomicF64,
+    timeout: AtomicF64,
+    disable: watch::Sender<bool>,
+    done: watch::Sender<bool>,
+    connections: Mutex<BTreeMap<String, Arc<ConnStats>>>,
+    tags: RwLock<BTreeMap<String, Arc<Guarded>>>,
+    changes: Arc<AtomicU64>,
+    /// Where the listeners are bound (for the API's `server/control` data).
+    pub address: Mutex<Option<SocketAddr>>,
+}
+
+impl Default for ServerControl {
+    fn default() -> Self {
+        Self {
+            stats: Stats::default(),
+            delay_lo: AtomicF64::new(0.0),
+            delay_hi: AtomicF64::new(0.0),
+            latency: AtomicF64::new(0.1),
+            timeout: AtomicF64::new(0.2),
+            disable: watch::channel(false).0,
+            done: watch::channel(false).0,
+            connections: Mutex::new(BTreeMap::new()),
+            tags: RwLock::new(BTreeMap::new()),
+            changes: Arc::new(AtomicU64::new(0)),
+            address: Mutex::new(None),
+        }
+    }
+}
+
+impl ServerControl {
+    /// A control object with the reply delay set to the range `delay` (seconds).
+    pub fn new(delay: Option<(f64, f64)>) -> Self {
+        let c = Self::default();
+        if let Some((lo, hi)) = delay {
+            c.set_delay(lo, hi);
+        }
+        c
+    }
+
+    /// The reply delay range in seconds.
+    pub fn delay(&self) -> (f64, f64) {
+        (self.delay_lo.get(), self.delay_hi.get())
+    }
+
+    /// Set the reply delay range (seconds, `lo <= hi`, both finite and non-negative).
+    pub fn set_delay(&self, lo: f64, hi: f64) {
+        self.delay_lo.set(lo);
+        self.delay_hi.set(hi.max(lo));
+    }
+
+    /// cpppo's `server.control.latency` (seconds; kept for compatibility).
+    pub fn latency(&self) -> f64 {
+        self.latency.get()
+    }
+
+    /// Set `server.control.latency`.
+    pub fn set_latency(&self, v: f64) {
+        self.latency.set(v)
+    }
+
+    /// cpppo's `server.control.timeout` (seconds; kept for compatibility).
+    pub fn timeout(&self) -> f64 {
+        self.timeout.get()
+    }
+
+    /// Set `server.control.timeout`.
+    pub fn set_timeout(&self, v: f64) {
+        self.timeout.set(v)
+    }
+
+    /// Whether the listeners are (to be) closed.
+    pub fn disabled(&self) -> bool {
+        *self.disable.borrow()
+    }
+
+    /// Close (`true`) or reopen (`false`) the TCP and UDP listeners.
+    pub fn set_disabled(&self, v: bool) {
+        self.disable.send_replace(v);
+    }
+
+    /// Watch the disable switch.
+    pub fn watch_disabled(&self) -> watch::Receiver<bool> {
+        self.disable.subscribe()
+    }
+
+    /// Whether the server was asked to shut down.
+    pub fn done(&self) -> bool {
+        *self.done.borrow()
+    }
+
+    /// Ask the server to shut down (cannot be undone).
+    pub fn set_done(&self) {
+        self.done.send_replace(true);
+    }
+
+    /// Watch the done switch.
+    pub fn watch_done(&self) -> watch::Receiver<bool> {
+        self.done.subscribe()
+    }
+
+    /// Register a new client connection; drop the returned guard when it ends.
+    pub fn connect(self: &Arc<Self>, peer: SocketAddr) -> ConnGuard {
+        let id = peer.to_string().replace(['.', ':', '[', ']'], "_");
+        let stats = Arc::new(ConnStats {
+            id: id.clone(),
+            peer,
+            received: AtomicU64::new(0),
+            processed: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            eof: AtomicBool::new(false),
+            wake: tokio::sync::Notify::new(),
+        });
+        self.stats.sessions.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.connections.lock() {
+            m.insert(id, stats.clone());
+        }
+        ConnGuard {
+            control: self.clone(),
+            stats,
+        }
+    }
+
+    /// Count one answered request of connection `conn` and its reply, which took `took`.
+    pub fn exchanged(&self, conn: &ConnStats, request: &[u8], reply: &[u8], took: Duration) {
+        self.stats.exchange(request, reply, took);
+        conn.requests.fetch_add(1, Ordering::Relaxed);
+        conn.processed
+            .fetch_add(reply.len() as u64, Ordering::Relaxed);
+        self.stats
+            .bytes_out
+            .fetch_add(reply.len() as u64, Ordering::Relaxed);
+    }
+
+    /// The open connections, by id.
+    pub fn connections(&self) -> Vec<Arc<ConnStats>> {
+        self.connections
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Wrap a tag's attribute so errors can be forced on it and writes are noticed.
+    pub fn guard(&self, name: &str, inner: Arc<dyn Attribute>) -> Arc<dyn Attribute> {
+        let g = Arc::new(Guarded {
+            inner,
+            error: AtomicU8::new(0),
+            changes: self.changes.clone(),
+        });
+        if let Ok(mut m) = self.tags.write() {
+            m.insert(name.to_ascii_uppercase(), g.clone());
+        }
+        g
+    }
+
+    /// The guarded tag called `name` (case-insensitive).
+    pub fn guarded(&self, name: &str) -> Option<Arc<Guarded>> {
+        self.tags
+            .read()
+            .ok()?
+            .get(&name.to_ascii_uppercase())
+            .cloned()
+    }
+
+    /// A number that grows with every write to a guarded tag.
+    pub fn generation(&self) -> u64 {
+        self.changes.load(Ordering::Relaxed)
+    }
+}
+
+/// Keeps a connection listed; removes it when dropped.
+#[derive(Debug)]
+pub struct ConnGuard {
+    control: Arc<ServerControl>,
+    /// The connection's counters.
+    pub stats: Arc<ConnStats>,
+}
+
+impl ConnGuard {
+    /// Count `n` bytes received on this connection.
+    pub fn received(&self, n: usize) {
+        self.stats.received.fetch_add(n as u64, Ordering::Relaxed);
+        self.control
+            .stats
+            .bytes_in
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.control.connections.lock() {
+            m.remove(&self.stats.id);
+        }
+    }
+}
+
+/// A tag attribute that can fail every access with a forced CIP status, and counts writes.
+pub struct Guarded {
+    inner: Arc<dyn Attribute>,
+    error: AtomicU8,
+    changes: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Guarded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guarded")
+            .field("type", &self.inner.data_type())
+            .field("len", &self.inner.len())
+            .field("error", &self.error())
+            .finish()
+    }
+}
+
+impl Guarded {
+    /// The forced general status (0: none).
+    pub fn error(&self) -> u8 {
+        self.error.load(Ordering::Relaxed)
+    }
+
+    /// Force a general status on every client access; 0 clears it.
+    pub fn set_error(&self, e: u8) {
+        self.error.store(e, Ordering::Relaxed)
+    }
+
+    /// The wrapped attribute (reads and writes here ignore the forced error).
+    pub fn inner(&self) -> &Arc<dyn Attribute> {
+        &self.inner
+    }
+
+    /// Write through the wrapped attribute regardless of a forced error, noting the change.
+    pub fn write_direct(&self, start: usize, count: usize, data: &[u8]) -> Result<(), Status> {
+        self.inner.write(start, count, data)?;
+        self.changes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn forced(&self) -> Result<(), Status> {
+        match self.error() {
+            0 => Ok(()),
+            e => Err(Status::new(e)),
+        }
+    }
+}
+
+impl Attribute for Guarded {
+    fn data_type(&self) -> DataType {
+        self.inner.data_type()
+    }
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn is_array(&self) -> bool {
+        self.inner.is_array()
+    }
+    fn settable(&self) -> bool {
+        self.inner.settable()
+    }
+    fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
+        self.forced()?;
+        self.inner.read(start, count, out)
+    }
+    fn write(&self, start: usize, count: usize, data: &[u8]) -> Result<(), Status> {
+        self.forced()?;
+        self.write_direct(start, count, data)
+    }
+}
+
+/// Serve TCP (and UDP, if `udp` is given) on the host's stack while the control allows:
+/// `disable` closes both sockets (and their sessions), re-enabling binds them again at the
+/// same address (retrying every half second). Returns on `done` or `shutdown`.
+pub async fn serve_switchable(
+    listener: cpppo_net::os::OsListener,
+    udp: Option<cpppo_net::os::OsDatagram>,
+    shared: Arc<crate::session::Shared>,
+    opts: Arc<crate::server::Options>,
+    control: Arc<ServerControl>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    use cpppo_net::Listener;
+    let Ok(local) = listener.local_addr() else {
+        return;
+    };
+    let want_udp = udp.is_some();
+    let mut bound = Some((listener, udp));
+    let mut disabled = control.watch_disabled();
+    let mut done = control.watch_done();
+    loop {
+        let (tcp, udp) = match bound.take() {
+            Some(b) => b,
+            None => match rebind(local, want_udp).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(%local, "cannot reopen listeners yet: {e}");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => continue,
+                        _ = done.wait_for(|d| *d) => return,
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            },
+        };
+        let (stop, rx) = watch::channel(false);
+        let mut tasks = vec![tokio::spawn(crate::server::serve_listener(
+            tcp,
+            shared.clone(),
+            opts.clone(),
+            rx.clone(),
+        ))];
+        if let Some(sock) = udp {
+            tasks.push(tokio::spawn(crate::server::serve_datagrams(
+                sock,
+                shared.clone(),
+                opts.clone(),
+                rx,
+            )));
+        }
+        tracing::info!(%local, "listeners open");
+        let finished = tokio::select! {
+            _ = disabled.wait_for(|d| *d) => false,
+            _ = done.wait_for(|d| *d) => true,
+            _ = shutdown.changed() => true,
+        };
+        let _ = stop.send(true);
+        for t in tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+        }
+        if finished {
+            return;
+        }
+        tracing::info!(%local, "listeners closed by the web API");
+        tokio::select! {
+            _ = disabled.wait_for(|d| !*d) => {}
+            _ = done.wait_for(|d| *d) => return,
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn rebind(
+    local: SocketAddr,
+    udp: bool,
+) -> std::io::Result<(cpppo_net::os::OsListener, Option<cpppo_net::os::OsDatagram>)> {
+    let tcp = cpppo_net::os::OsListener::bind(local).await?;
+    let sock = match udp {
+        true => Some(cpppo_net::os::OsDatagram::bind(local).await?),
+        false => None,
+    };
+    Ok((tcp, sock))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribute::Value;
+
+    #[test]
+    fn forced_error_fails_access_and_zero_clears_it() {
+        let c = ServerControl::default();
+        let a = c.guard("X", Arc::new(Value::new(DataType::Int, 4, true)));
+        let g = c.guarded("x").unwrap();
+        g.set_error(8);
+        assert!(a.write(0, 1, &[1, 0]).is_err());
+        g.set_error(0);
+        assert!(a.write(0, 1, &[1, 0]).is_ok());
+        assert_eq!(c.generation(), 1);
+    }
+
+    #[test]
+    fn services_and_statuses_from_frames() {
+        // SendRRData with a Read Tag (0x4C) request in an unconnected data item.
+        let mut f = vec![0x6F, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
+        f.extend_from_slice(&[0; 12]);
+        f.extend_from_slice(&[0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0, 2, 0, 0x4C, 0]);
+        assert_eq!(cip_service_status(&f), (0x4C, 0));
+        let n = f.len();
+        f[n - 2] = 0xCC;
+        f.extend_from_slice(&[8, 0]);
+        assert_eq!(cip_service_status(&f), (0x4C, 8));
+        assert_eq!(cip_service_status(&[0x65, 0]), (0, 0));
+    }
+}

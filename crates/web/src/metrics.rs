@@ -1,0 +1,150 @@
+//! `/metrics` in the Prometheus text exposition format.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use cpppo_enip::control::{ServerControl, LATENCY_BUCKETS};
+
+/// A name for a CIP service code (codes differ by class; the common ones are named).
+pub fn service_name(code: u8) -> &'static str {
+    match code {
+        0x00 => "encapsulation",
+        0x01 => "Get Attributes All",
+        0x03 => "Get Attribute List",
+        0x04 => "Set Attribute List",
+        0x0A => "Multiple Service Packet",
+        0x0E => "Get Attribute Single",
+        0x10 => "Set Attribute Single",
+        0x4C => "Read Tag",
+        0x4D => "Write Tag",
+        0x4E => "Read Modify Write Tag / Forward Close",
+        0x52 => "Read Tag Fragmented / Unconnected Send",
+        0x53 => "Write Tag Fragmented",
+        0x54 => "Forward Open",
+        0x55 => "Get Instance Attribute List",
+        0x5B => "Large Forward Open",
+        _ => "other",
+    }
+}
+
+/// Render every counter of `c`.
+pub fn render(c: &ServerControl) -> String {
+    let s = &c.stats;
+    let mut out = String::with_capacity(4096);
+    let head = |out: &mut String, name: &str, kind: &str, help: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    };
+    head(
+        &mut out,
+        "cpppo_requests_total",
+        "counter",
+        "Requests by CIP service (0x00: encapsulation only).",
+    );
+    for (code, n) in s.requests.iter().enumerate() {
+        let n = n.load(Ordering::Relaxed);
+        if n > 0 {
+            let name = service_name(code as u8);
+            let _ = writeln!(
+                out,
+                "cpppo_requests_total{{service=\"0x{code:02X}\",name=\"{name}\"}} {n}"
+            );
+        }
+    }
+    head(
+        &mut out,
+        "cpppo_replies_total",
+        "counter",
+        "Replies by CIP general status (encapsulation status for non-CIP replies).",
+    );
+    for (code, n) in s.replies.iter().enumerate() {
+        let n = n.load(Ordering::Relaxed);
+        if n > 0 {
+            let _ = writeln!(out, "cpppo_replies_total{{status=\"0x{code:02X}\"}} {n}");
+        }
+    }
+    let simple = [
+        (
+            "cpppo_sessions_total",
+            "counter",
+            "TCP sessions accepted.",
+            s.sessions.load(Ordering::Relaxed),
+        ),
+        (
+            "cpppo_connections",
+            "gauge",
+            "TCP sessions open now.",
+            c.connections().len() as u64,
+        ),
+        (
+            "cpppo_received_bytes_total",
+            "counter",
+            "Bytes received from clients.",
+            s.bytes_in.load(Ordering::Relaxed),
+        ),
+        (
+            "cpppo_sent_bytes_total",
+            "counter",
+            "Bytes sent to clients.",
+            s.bytes_out.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, kind, help, v) in simple {
+        head(&mut out, name, kind, help);
+        let _ = writeln!(out, "{name} {v}");
+    }
+    let name = "cpppo_request_latency_seconds";
+    head(
+        &mut out,
+        name,
+        "histogram",
+        "Time from a request's arrival to its reply (including any delay).",
+    );
+    let mut total = 0;
+    for (i, n) in s.latency.iter().enumerate() {
+        total += n.load(Ordering::Relaxed);
+        let le = LATENCY_BUCKETS
+            .get(i)
+            .map_or("+Inf".to_string(), |b| b.to_string());
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {total}");
+    }
+    let sum = s.latency_us.load(Ordering::Relaxed) as f64 / 1e6;
+    let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {total}");
+    let (lo, hi) = c.delay();
+    head(
+        &mut out,
+        "cpppo_delay_seconds",
+        "gauge",
+        "Reply delay range now set.",
+    );
+    let _ = writeln!(
+        out,
+        "cpppo_delay_seconds{{bound=\"low\"}} {lo}\ncpppo_delay_seconds{{bound=\"high\"}} {hi}"
+    );
+    head(
+        &mut out,
+        "cpppo_disabled",
+        "gauge",
+        "1 while the listeners are closed by the API.",
+    );
+    let _ = writeln!(out, "cpppo_disabled {}", u8::from(c.disabled()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_is_cumulative_and_ends_in_inf() {
+        let c = ServerControl::default();
+        c.stats
+            .exchange(&[0x65], &[0x65], std::time::Duration::from_micros(50));
+        c.stats
+            .exchange(&[0x65], &[0x65], std::time::Duration::from_secs(2));
+        let text = render(&c);
+        assert!(text.contains("cpppo_request_latency_seconds_bucket{le=\"0.0001\"} 1"));
+        assert!(text.contains("cpppo_request_latency_seconds_bucket{le=\"+Inf\"} 2"));
+        assert!(text.contains("cpppo_request_latency_seconds_count 2"));
+        assert!(text.contains("cpppo_requests_total{service=\"0x00\",name=\"encapsulation\"} 2"));
+    }
+}

@@ -1,0 +1,152 @@
+//! Tag elements between their CIP wire encoding and JSON / the text of an API request.
+
+use cpppo_cip::DataType;
+use cpppo_enip::attribute::{put_string, Attribute};
+use serde_json::{json, Value as Json};
+
+/// Decode every element of `attr` into JSON values (numbers, booleans or strings).
+pub fn read_all(attr: &dyn Attribute) -> Result<Vec<Json>, String> {
+    let mut raw = Vec::new();
+    attr.read(0, attr.len(), &mut raw)
+        .map_err(|s| format!("read failed with status {s:?}"))?;
+    decode(attr.data_type(), &raw, attr.len())
+}
+
+/// Decode `count` wire-encoded elements of type `ty`.
+pub fn decode(ty: DataType, raw: &[u8], count: usize) -> Result<Vec<Json>, String> {
+    let mut out = Vec::with_capacity(count);
+    let mut at = 0;
+    let short = || "short element data".to_string();
+    for _ in 0..count {
+        let (v, used) = match ty.size() {
+            Some(size) => {
+                let b = raw.get(at..at + size).ok_or_else(short)?;
+                (number(ty, b), size)
+            }
+            None => {
+                let (hdr, n) = match ty {
+                    DataType::Sstring => (1, usize::from(*raw.get(at).ok_or_else(short)?)),
+                    _ => {
+                        let b = raw.get(at..at + 2).ok_or_else(short)?;
+                        (2, usize::from(u16::from_le_bytes([b[0], b[1]])))
+                    }
+                };
+                let s = raw.get(at + hdr..at + hdr + n).ok_or_else(short)?;
+                (json!(String::from_utf8_lossy(s)), hdr + n)
+            }
+        };
+        out.push(v);
+        at += used;
+    }
+    Ok(out)
+}
+
+fn number(ty: DataType, b: &[u8]) -> Json {
+    let mut w = [0u8; 8];
+    if let Some(dst) = w.get_mut(..b.len()) {
+        dst.copy_from_slice(b);
+    }
+    let u = u64::from_le_bytes(w);
+    match ty {
+        DataType::Bool => json!(u != 0),
+        DataType::Sint => json!(u as u8 as i8),
+        DataType::Int => json!(u as u16 as i16),
+        DataType::Dint => json!(u as u32 as i32),
+        DataType::Lint => json!(u as i64),
+        DataType::Real => json!(f32::from_bits(u as u32)),
+        DataType::Lreal => json!(f64::from_bits(u)),
+        _ => json!(u),
+    }
+}
+
+/// Encode the request text `text` as one element of type `ty`, or say why it cannot be.
+pub fn encode(ty: DataType, text: &str) -> Result<Vec<u8>, String> {
+    let bad = || format!("{text:?} is not a {} value", ty.name());
+    let t = text.trim();
+    let int = |lo: i128, hi: i128| -> Result<u64, String> {
+        let v: i128 = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            i128::from_str_radix(h, 16).map_err(|_| bad())?
+        } else {
+            t.parse().map_err(|_| bad())?
+        };
+        if v < lo || v > hi {
+            return Err(format!(
+                "{text:?} is out of range for {} ({lo} to {hi})",
+                ty.name()
+            ));
+        }
+        Ok(v as u64)
+    };
+    let size = ty.size();
+    let bits = match ty {
+        DataType::Bool => match t.to_ascii_lowercase().as_str() {
+            "1" | "true" => 1,
+            "0" | "false" => 0,
+            _ => return Err(bad()),
+        },
+        DataType::Sint => int(i8::MIN.into(), i8::MAX.into())?,
+        DataType::Int => int(i16::MIN.into(), i16::MAX.into())?,
+        DataType::Dint => int(i32::MIN.into(), i32::MAX.into())?,
+        DataType::Lint => int(i64::MIN.into(), i64::MAX.into())?,
+        DataType::Usint | DataType::Byte => int(0, u8::MAX.into())?,
+        DataType::Uint | DataType::Word => int(0, u16::MAX.into())?,
+        DataType::Udint | DataType::Dword => int(0, u32::MAX.into())?,
+        DataType::Ulint | DataType::Lword => int(0, u64::MAX.into())?,
+        DataType::Real => u64::from(t.parse::<f32>().map_err(|_| bad())?.to_bits()),
+        DataType::Lreal => t.parse::<f64>().map_err(|_| bad())?.to_bits(),
+        DataType::Sstring | DataType::String => {
+            let max = if ty == DataType::Sstring { 255 } else { 65535 };
+            if text.len() > max {
+                return Err(format!("{} takes at most {max} bytes", ty.name()));
+            }
+            let mut out = Vec::new();
+            put_string(ty, text.as_bytes(), &mut out);
+            return Ok(out);
+        }
+    };
+    let n = size.unwrap_or(8);
+    Ok(bits.to_le_bytes().get(..n).unwrap_or_default().to_vec())
+}
+
+/// cpppo's one-line description: `NAME  TYPE[LEN] == [v, v, ...]` (first 6 elements).
+pub fn describe(name: &str, attr: &dyn Attribute, values: &[Json]) -> String {
+    let ty = attr.data_type().name();
+    let shown: Vec<String> = values.iter().take(6).map(Json::to_string).collect();
+    if attr.is_array() {
+        let more = if values.len() > 6 { ", ..." } else { "" };
+        format!(
+            "{name:<24} {ty:>10}[{:>4}] == [{}{more}]",
+            attr.len(),
+            shown.join(", ")
+        )
+    } else {
+        format!(
+            "{name:<24} {ty:>10} x1    == {}",
+            shown.first().cloned().unwrap_or_default()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refusals() {
+        let b = encode(DataType::Int, "-2").unwrap();
+        assert_eq!(decode(DataType::Int, &b, 1).unwrap(), vec![json!(-2)]);
+        assert!(encode(DataType::Int, "40000")
+            .unwrap_err()
+            .contains("range"));
+        assert!(encode(DataType::Dint, "x").is_err());
+        let b = encode(DataType::Real, "1.5").unwrap();
+        assert_eq!(decode(DataType::Real, &b, 1).unwrap(), vec![json!(1.5)]);
+        let b = encode(DataType::Sstring, "hi").unwrap();
+        assert_eq!(decode(DataType::Sstring, &b, 1).unwrap(), vec![json!("hi")]);
+        assert_eq!(
+            decode(DataType::Bool, &encode(DataType::Bool, "true").unwrap(), 1).unwrap(),
+            vec![json!(true)]
+        );
+        assert!(decode(DataType::Dint, &[1, 2], 1).is_err());
+    }
+}
