@@ -67,6 +67,16 @@ def test_client_prints_what_cpppo_prints(sim, mode):
     assert lines(r.stdout) == [l for l in lines(py.stdout) if not re.match(r"^\d\d-\d\d ", l)]
 
 
+def test_client_writes_and_reads_larger_than_a_message_whole(sim):
+    values = [(i * 13) % 32768 for i in range(1000)]
+    text = ",".join(map(str, values))
+    for mode in ([], ["-c"]):
+        r = ours("client", "-a", sim, "--json", *mode, f"SCADA[0-999]=(INT){text}", "SCADA[0-999]")
+        assert r.returncode == 0, r.stderr
+        wrote, read = [json.loads(l) for l in lines(r.stdout)]
+        assert wrote["ok"] and read["value"] == values
+
+
 def test_client_reads_larger_than_a_reply_whole(sim):
     values = ",".join(str(i) for i in range(200))
     assert ours("client", "-a", sim, f"SCADA[500-699]=(INT){values}").returncode == 0

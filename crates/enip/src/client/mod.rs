@@ -6,7 +6,7 @@
 //!   devices), parsed from cpppo's command-line forms.
 //! - [`plan`]: turns a parsed [`Operation`](crate::operation::Operation) into a Message Router
 //!   request, and absorbs its reply (following Read Tag Fragmented when a read is larger than
-//!   one reply).
+//!   one reply; splitting a write larger than one message into Write Tag Fragmented pieces).
 //! - [`Connector`]: one TCP session (or UDP socket), encapsulation framing, List commands,
 //!   Forward Open/Close, and direct `read`/`write`/attribute calls.
 //! - [`Pipeline`]: many operations in flight at once (a depth), optionally batched into Multiple
