@@ -18,10 +18,18 @@ import pytest
 
 from conftest import cpppo_bin, venv_tool
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("ip") is None,
-    reason="needs root and iproute2 to create network namespaces",
-)
+from test_enip_client import _client_verbs_wired
+
+pytestmark = [
+    pytest.mark.skipif(
+        os.geteuid() != 0 or shutil.which("ip") is None,
+        reason="needs root and iproute2 to create network namespaces",
+    ),
+    pytest.mark.skipif(
+        not _client_verbs_wired(),
+        reason="cpppo enip list-services is not wired into the cpppo binary",
+    ),
+]
 
 
 def ip(*args, check=True):
