@@ -222,3 +222,55 @@ def test_net_run_over_a_vde_switch(spawn, netns, tmp_path):
                 os.kill(int(pidfile.read_text().strip()), 15)
             except (ValueError, ProcessLookupError):
                 pass
+
+
+def test_fleet_across_two_vde_switches_joined_by_a_cable(spawn, netns, tmp_path):
+    """How a fleet spans hosts: switch A (the fleet) and switch B (the clients' TAP) joined
+    by a `dpipe vde_plug = vde_plug` cable; over ssh the cable's second half runs remotely."""
+    for tool in ("vde_switch", "vde_plug2tap", "vde_plug", "dpipe"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} (Debian vde2) is absent")
+    pids = []
+    cable = None
+    try:
+        for name in ("a", "b"):
+            pidfile = tmp_path / f"{name}.pid"
+            subprocess.run(["ip", "netns", "exec", netns, "vde_switch", "-s", str(tmp_path / name),
+                            "-d", "-p", str(pidfile)], check=True, timeout=20)
+            pids.append(pidfile)
+            deadline = time.monotonic() + 10
+            while not (tmp_path / name / "ctl").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        # dpipe makes its own process group (so not through `spawn`, which starts a session);
+        # the group is killed by its id (the dpipe PID) below.
+        cable = subprocess.Popen(["dpipe", "vde_plug", str(tmp_path / "a"), "=", "vde_plug",
+                                  str(tmp_path / "b")], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ip("-n", netns, "tuntap", "add", "dev", "vtap1", "mode", "tap")
+        ip("-n", netns, "addr", "add", "10.65.0.1/24", "dev", "vtap1")
+        ip("-n", netns, "link", "set", "vtap1", "up")
+        spawn(["ip", "netns", "exec", netns, "vde_plug2tap", "-s", tmp_path / "b", "vtap1"])
+        fleet = spawn(["ip", "netns", "exec", netns, cpppo_bin(), "net", "fleet", "--devices", "50",
+                       "--subnet", "10.65.0.0/24", "--vde", tmp_path / "a"])
+        fleet.wait_output(READY, timeout=60)
+        # The cable is up once a device answers across it (bounded wait).
+        probe = ("import socket, time\n"
+                 "for _ in range(100):\n"
+                 "    try: socket.create_connection(('10.65.0.2', 44818), timeout=0.5).close(); break\n"
+                 "    except OSError: time.sleep(0.1)\n"
+                 "else: raise SystemExit('no answer across the cable')\n")
+        in_ns(netns, sys.executable, "-c", probe)
+        assert in_ns(netns, sys.executable, "-c", CLIENTS, "2", "50", "10", "10.65.0.0").strip() == "5"
+        assert in_ns(netns, sys.executable, "-c", BROADCAST, "10.65.0.255", "50").strip() == "50"
+    finally:
+        if cable is not None:
+            try:
+                os.killpg(cable.pid, 15)
+            except OSError:
+                cable.terminate()
+            cable.wait(5)
+        for pidfile in pids:
+            try:
+                os.kill(int(pidfile.read_text().strip()), 15)
+            except (OSError, ValueError):
+                pass
