@@ -323,9 +323,9 @@ impl<'c> Pipeline<'c> {
                 });
                 continue;
             }
+            let (mut size, mut reply) = (8 + req.len(), 8 + estimate);
             let mut members = vec![first];
             let mut items = vec![req];
-            let (mut size, mut reply) = (8 + items[0].len(), 8 + estimate);
             while members.len() < MSP_ITEMS {
                 let Some((index, extra)) = self.next_ready()? else {
                     break;
