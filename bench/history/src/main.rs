@@ -91,7 +91,10 @@ fn main() -> Result<()> {
         report(&format!("write-gzip-{level}"), count, started);
     }
 
-    for (name, path) in [("read-plain", plain), ("read-gzip", dir.join("ours-6.hst.gz"))] {
+    for (name, path) in [
+        ("read-plain", plain),
+        ("read-gzip", dir.join("ours-6.hst.gz")),
+    ] {
         let started = Instant::now();
         let n = read(&path)?;
         report(name, n, started);

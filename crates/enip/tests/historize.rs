@@ -144,7 +144,7 @@ fn replay_at_10x_sets_values_on_time_and_loops() {
     assert_eq!(values, [1, 2, 3, 4, 5, 6, 7, 8, 1], "{seen:?}");
     for (k, (_, at)) in seen.iter().enumerate() {
         let due = Duration::from_millis(150 * k as u64);
-        let off = if *at > due { *at - due } else { due - *at };
+        let off = at.abs_diff(due);
         assert!(off <= TOLERANCE, "value {k}: at {at:?}, due {due:?}");
     }
 }
