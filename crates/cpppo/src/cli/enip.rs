@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::{not_implemented, Pending};
+use super::enip_client::{ClientArgs, GetAttributeArgs, ListServicesArgs, PollArgs, ThruputArgs};
 
 pub mod server;
 
@@ -14,15 +14,15 @@ pub enum EnipCommand {
     /// Run a ControlLogix-like EtherNet/IP CIP controller simulator.
     Server(server::ServerArgs),
     /// Read and write tags and attributes (cpppo's operation syntax).
-    Client(Pending),
+    Client(ClientArgs),
     /// Get/Set Attribute Single/All by numeric class/instance/attribute.
-    GetAttribute(Pending),
+    GetAttribute(GetAttributeArgs),
     /// List Services, List Identity and List Interfaces (TCP, UDP, broadcast).
-    ListServices(Pending),
+    ListServices(ListServicesArgs),
     /// Poll parameters of a device cyclically.
-    Poll(Pending),
+    Poll(PollArgs),
     /// Measure request throughput (transactions per second).
-    Thruput(Pending),
+    Thruput(ThruputArgs),
     /// Run a simulator that records every tag read and write to a history file.
     Historize(super::enip_historize::HistorizeArgs),
 }
@@ -31,11 +31,11 @@ pub enum EnipCommand {
 pub fn run(cmd: EnipCommand) -> ExitCode {
     match cmd {
         EnipCommand::Server(args) => server::run(args),
-        EnipCommand::Client(_) => not_implemented("enip client"),
-        EnipCommand::GetAttribute(_) => not_implemented("enip get-attribute"),
-        EnipCommand::ListServices(_) => not_implemented("enip list-services"),
-        EnipCommand::Poll(_) => not_implemented("enip poll"),
-        EnipCommand::Thruput(_) => not_implemented("enip thruput"),
+        EnipCommand::Client(a) => super::enip_client::run_client(a),
+        EnipCommand::GetAttribute(a) => super::enip_client::run_get_attribute(a),
+        EnipCommand::ListServices(a) => super::enip_client::run_list_services(a),
+        EnipCommand::Poll(a) => super::enip_client::run_poll(a),
+        EnipCommand::Thruput(a) => super::enip_client::run_thruput(a),
         EnipCommand::Historize(args) => super::enip_historize::run(args),
     }
 }

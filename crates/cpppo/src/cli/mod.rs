@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 pub mod enip;
 pub mod enip_client;
@@ -40,20 +40,6 @@ enum Command {
     /// Internet of Threads: simulated devices at their own IP addresses.
     #[command(subcommand)]
     Net(net::NetCommand),
-}
-
-/// Arguments of a verb that is not built yet: accepted, then refused with exit code 2.
-#[derive(Debug, Args)]
-pub struct Pending {
-    /// Arguments (ignored).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
-}
-
-/// Report a verb that is not built yet: one line on stderr and exit code 2.
-pub fn not_implemented(verb: &str) -> ExitCode {
-    eprintln!("cpppo {verb}: not implemented yet");
-    ExitCode::from(2)
 }
 
 /// A usage error as one line naming the offending text, e.g.
