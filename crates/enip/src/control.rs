@@ -162,7 +162,14 @@ pub fn cip_service_status(frame: &[u8]) -> (u8, u8) {
             0xB1 => Some(data + 2),
             _ => None,
         };
-        if let Some(c) = cip {
+        if let Some(mut c) = cip {
+            // An Unconnected Send to the Connection Manager: count the request it carries.
+            let words = usize::from(frame.get(c + 1).copied().unwrap_or(0));
+            if frame.get(c) == Some(&0x52)
+                && frame.get(c + 2..c + 6) == Some(&[0x20, 0x06, 0x24, 0x01][..])
+            {
+                c += 2 + 2 * words + 4;
+            }
             let service = frame.get(c).copied().unwrap_or(0);
             let status = if service & 0x80 != 0 {
                 frame.get(c + 2).copied().unwrap_or(0)
@@ -314,6 +321,15 @@ impl ServerControl {
         self.stats
             .bytes_out
             .fetch_add(reply.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Count one answered UDP request and its reply.
+    pub fn datagram(&self, request: &[u8], reply: &[u8], took: Duration) {
+        self.stats.exchange(request, reply, took);
+        let s = &self.stats;
+        s.bytes_in
+            .fetch_add(request.len() as u64, Ordering::Relaxed);
+        s.bytes_out.fetch_add(reply.len() as u64, Ordering::Relaxed);
     }
 
     /// The open connections, by id.
@@ -562,5 +578,9 @@ mod tests {
         f.extend_from_slice(&[8, 0]);
         assert_eq!(cip_service_status(&f), (0x4C, 8));
         assert_eq!(cip_service_status(&[0x65, 0]), (0, 0));
+        // Read Tag inside an Unconnected Send.
+        let mut u = f[..40].to_vec();
+        u.extend_from_slice(&[0x52, 2, 0x20, 0x06, 0x24, 0x01, 0x0A, 0x05, 2, 0, 0x4C, 0]);
+        assert_eq!(cip_service_status(&u), (0x4C, 0));
     }
 }

@@ -346,7 +346,11 @@ pub async fn serve_datagrams<D: Datagram>(
         };
         let packet = buf.get(..rx.len).unwrap_or_default();
         if let Some(reply) = on_datagram(&shared, packet, rx.local) {
+            let started = Instant::now();
             delay(&opts).await;
+            if let Some(c) = &opts.control {
+                c.datagram(packet, &reply, started.elapsed());
+            }
             if let Err(e) = sock.send_to(&reply, rx.peer).await {
                 tracing::debug!(peer = %rx.peer, "udp send failed: {e}");
             }
