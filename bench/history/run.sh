@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # History files, side by side in one run on the same records: ours (cpppo-history, release)
 # vs the Python cpppo 5.2.5 history module. Writes plain (buffered; and flushed per record),
-# gzip level 1 and 6, and reads plain and gzip. Prints each rate and ours/python.
+# gzip level 1 and 6, and reads plain and gzip (payload JSON decoded, as Python's json.loads;
+# ours also without decoding). Prints each rate and ours/python.
 #   bench/history/run.sh [COUNT_OURS] [COUNT_PYTHON]    (defaults 1000000 and 200000)
 # Needs the venv from scripts/setup. Files go to ${HISTORY_BENCH_DIR:-/tmp/history-bench}.
 set -euo pipefail
@@ -24,4 +25,6 @@ echo "records per second (ours: $n_ours records, python cpppo 5.2.5: $n_py recor
 printf '%-22s %12s %12s %8s\n' what ours python ratio
 join <(echo "$ours" | awk '{print $1, $4}' | sort) <(echo "$py" | awk '{print $1, $4}' | sort) |
   awk '{ printf "%-22s %12d %12d %7.0fx\n", $1, $2, $3, $2 / $3 }'
+# Ours only (no Python counterpart): reading without decoding each payload into a JSON value.
+echo "$ours" | awk '/validated/ { printf "%-22s %12d\n", $1, $4 }'
 rm -rf "$dir"
