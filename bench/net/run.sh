@@ -22,7 +22,8 @@ BENCH="$TARGET/release/examples/enip_bench"
 NS="cpppo-bench-net-$$"
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # Everything this script started runs inside its namespace.
+  for p in "${PIDS[@]}" $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
   sleep 0.5
   ip netns del "$NS" 2>/dev/null || true
 }
