@@ -97,13 +97,15 @@ def test_historize_file_is_read_by_python_cpppo_and_history_cat(spawn, tmp_path)
 
 
 def write_history(path, records):
-    """A history file in cpppo's format: (seconds since t0, serial, payload)."""
+    """A history file written by the Python cpppo's logger: (seconds since t0, serial, payload)."""
+    warnings.simplefilter("ignore")
+    from cpppo.history.files import logger
+
     t0 = 1_700_000_000.0
-    with open(path, "w") as f:
+    with logger(str(path)) as log:
+        log.comment("replay test, written by the Python cpppo")
         for dt, serial, payload in records:
-            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t0 + dt))
-            ms = round(((t0 + dt) % 1) * 1000)
-            f.write(f"{stamp}.{ms:03d}\t{json.dumps(serial)}\t{json.dumps(payload)}\n")
+            log.write(payload, now=t0 + dt, serial=serial)
 
 
 # Replay timing tolerance: each value must appear within this many seconds of its due time
