@@ -9,7 +9,7 @@ import warnings
 
 from pycomm3 import LogixDriver
 
-from conftest import cpppo_bin, free_port
+from conftest import cpppo_bin, free_port, venv_tool, wait_port
 
 READY = r"Success; Started EtherNet/IP Simulator; PID = \d+; address = (\S+)"
 
@@ -176,3 +176,28 @@ def test_replay_loops_and_refuses_bad_options(spawn, tmp_path):
                         f"127.0.0.1:{free_port()}", "--replay", str(tmp_path / "absent.hst"),
                         "FLAG=DINT"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 2 and "absent.hst" in r.stderr, r.stderr
+
+
+def test_python_cpppo_historize_loses_what_ours_keeps(spawn, tmp_path):
+    """Control: the same 20 acknowledged writes by the Python cpppo's own enip_client, then
+    SIGKILL. The Python cpppo's historize loses them (its file buffer is never written); ours
+    has every one."""
+    writes = [f"SCADA[{i}]=(INT){i}" for i in range(1, 21)]
+    found = {}
+    for who in ("python", "ours"):
+        path = tmp_path / f"{who}.hst"
+        port = free_port()
+        if who == "python":
+            proc = spawn([venv_tool("python"), "-m", "cpppo.server.enip.historize", str(path),
+                          "-a", f"127.0.0.1:{port}", "SCADA=INT[100]"])
+            wait_port(port)
+        else:
+            proc, port = historize(spawn, path, "SCADA=INT[100]")
+        client = subprocess.run([venv_tool("enip_client"), "-p", "-a", f"127.0.0.1:{port}",
+                                 *writes], capture_output=True, text=True, timeout=60)
+        os.kill(proc.p.pid, signal.SIGKILL)
+        proc.p.wait(5)
+        assert client.stdout.count("'OK'") == 20, client.stdout + client.stderr
+        found[who] = [p["write"] for _, _, p in python_cpppo_records(path) if "write" in p]
+    assert found["ours"] == [[i] for i in range(1, 21)]
+    assert len(found["python"]) < 20  # in practice none
