@@ -48,22 +48,35 @@ fn err(status: u16, message: impl Into<String>) -> ApiError {
 impl Query {
     /// Parse the path after `api/`; both `cmd/value` and `cmd=value` forms are accepted.
     pub fn parse(rest: &str) -> Result<Query, ApiError> {
-        let rest = rest.trim_matches('/');
-        let (path, value) = match rest.split_once('=') {
-            Some((p, v)) => (p, Some(v.to_string())),
-            None => (rest, None),
-        };
-        let mut parts: Vec<&str> = if path.is_empty() {
+        let rest = rest.trim_start_matches('/');
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let mut parts: Vec<&str> = if rest.is_empty() {
             Vec::new()
         } else {
-            path.split('/').collect()
+            rest.split('/').collect()
         };
-        let value = match value {
-            Some(v) => Some(v),
-            None if parts.len() == 4 => parts.pop().map(str::to_string),
+        // `<command>=<value>` in the first three segments; else a fourth segment (the value
+        // may itself hold '/' or '=').
+        let eq = parts.iter().take(3).position(|p| p.contains('='));
+        let value = match eq {
+            Some(i) => {
+                let (head, tail) = parts
+                    .get(i)
+                    .and_then(|p| p.split_once('='))
+                    .unwrap_or_default();
+                let mut v = tail.to_string();
+                for more in parts.get(i + 1..).unwrap_or_default() {
+                    v.push('/');
+                    v.push_str(more);
+                }
+                parts.truncate(i);
+                parts.push(head);
+                Some(v)
+            }
+            None if parts.len() > 3 => Some(parts.split_off(3).join("/")),
             None => None,
         };
-        if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+        if parts.iter().any(|p| p.is_empty()) {
             return Err(err(
                 400,
                 format!("bad API path {rest:?}: want <group>/<match>/<command>/<value>"),
@@ -468,7 +481,19 @@ mod tests {
         assert_eq!((q.group.as_str(), q.pattern.as_str()), ("*", "*"));
         assert_eq!(Query::parse("tags/").unwrap().pattern, "*");
         assert_eq!(Query::parse("bogus").unwrap_err().status, 404);
-        assert_eq!(Query::parse("tags/a/b/c/d").unwrap_err().status, 400);
+        assert_eq!(
+            Query::parse("tags/a/b/c/d").unwrap().value.as_deref(),
+            Some("c/d")
+        );
+        assert_eq!(
+            Query::parse("tags/a/b/c=d").unwrap().value.as_deref(),
+            Some("c=d")
+        );
+        assert_eq!(
+            Query::parse("tags/a/b=c/d").unwrap().value.as_deref(),
+            Some("c/d")
+        );
+        assert_eq!(Query::parse("tags//b").unwrap_err().status, 400);
         assert_eq!(Query::parse("tags/a=1").unwrap_err().status, 400);
         assert!(Query::parse("options/delay/value=0.5").unwrap().mutates());
     }
