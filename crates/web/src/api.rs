@@ -498,6 +498,66 @@ mod tests {
         assert!(Query::parse("options/delay/value=0.5").unwrap().mutates());
     }
 
+    fn web() -> Web {
+        use cpppo_enip::attribute::Value;
+        use cpppo_enip::control::ServerControl;
+        use cpppo_enip::device::{Device, DeviceConfig};
+        use std::sync::Arc;
+        let control = Arc::new(ServerControl::default());
+        let mut device = Device::new(&DeviceConfig::default());
+        for (name, ty, len) in [
+            ("SCADA", cpppo_cip::DataType::Int, 10),
+            ("TEXT", cpppo_cip::DataType::Sstring, 2),
+        ] {
+            let attr = control.guard(name, Arc::new(Value::new(ty, len, true)));
+            device.add_tag_attribute(name, attr, None).unwrap();
+        }
+        Web {
+            device: Arc::new(device),
+            control,
+            token: None,
+            read_only: false,
+        }
+    }
+
+    fn tag(w: &Web, name: &str) -> Json {
+        data(w, "tags", name)["tags"][name].clone()
+    }
+
+    #[test]
+    fn commands_change_state_and_bad_ones_change_nothing() {
+        let w = web();
+        let run_path = |p: &str| Query::parse(p).and_then(|q| run(&w, &q));
+        let env = run_path("tags/SCADA/attribute[3]=4").unwrap();
+        assert_eq!(env["command"]["success"], json!(true));
+        assert_eq!(tag(&w, "SCADA")["values"][3], json!(4));
+        run_path("tags/*/error=8").unwrap();
+        assert_eq!(tag(&w, "TEXT")["error"], json!(8));
+        run_path("tags/SCADA/error/0").unwrap();
+        assert_eq!(tag(&w, "SCADA")["error"], json!(0));
+        assert_eq!(tag(&w, "TEXT")["error"], json!(8));
+        // SCADA refuses "x", so TEXT (which would take it) is not changed either.
+        assert_eq!(run_path("tags/*/attribute[0]=x").unwrap_err().status, 400);
+        assert_eq!(tag(&w, "TEXT")["values"][0], json!(""));
+        assert_eq!(
+            run_path("tags/SCADA/attribute[10]=1").unwrap_err().status,
+            400
+        );
+        assert_eq!(run_path("tags/NONE/error=1").unwrap_err().status, 404);
+        run_path("options/delay/range=0.1-0.2").unwrap();
+        assert_eq!(w.control.delay(), (0.1, 0.2));
+        assert_eq!(run_path("options/delay/value=x").unwrap_err().status, 400);
+        assert_eq!(w.control.delay(), (0.1, 0.2));
+        run_path("server/control/disable=true").unwrap();
+        assert!(w.control.disabled());
+        run_path("server/control/disable=false").unwrap();
+        assert!(!w.control.disabled());
+        let env = run_path("").unwrap();
+        for key in ["alarm", "command", "data", "since", "until"] {
+            assert!(env.get(key).is_some(), "{key}");
+        }
+    }
+
     #[test]
     fn globs() {
         assert!(glob("*", "SCADA"));

@@ -7,7 +7,8 @@
 //! - `/metrics`: Prometheus text.
 //!
 //! Only the device and the control object are needed, so a fleet can mount one router per
-//! device under its own prefix.
+//! device under its own prefix (`Router::nest("/dev1", router(web))`; the page uses relative
+//! URLs, so open it as `/dev1/`).
 #![deny(missing_docs)]
 
 pub mod api;
