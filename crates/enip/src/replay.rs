@@ -239,7 +239,8 @@ fn wait_until(due: Instant, stop: &AtomicBool) -> bool {
 }
 
 /// Check the options (speed, files open) and start replaying on a new thread. Looping stops
-/// when a pass applies nothing (so an empty history does not spin). Set `stop` to end it.
+/// when a pass applies nothing or its records span no time (so it never spins). Set `stop` to
+/// end it.
 pub fn spawn(
     device: Arc<Device>,
     options: ReplayOptions,
@@ -261,8 +262,15 @@ pub fn spawn(
                             pass.applied,
                             pass.skipped
                         );
-                        let gap = Instant::now() + pass.loop_gap(options.speed);
-                        if !options.looping || pass.applied == 0 || !wait_until(gap, &stop) {
+                        let gap = pass.loop_gap(options.speed);
+                        if options.looping && gap.is_zero() {
+                            tracing::warn!("replay: the history spans no time; not looping");
+                        }
+                        if !options.looping
+                            || pass.applied == 0
+                            || gap.is_zero()
+                            || !wait_until(Instant::now() + gap, &stop)
+                        {
                             break;
                         }
                     }

@@ -167,3 +167,28 @@ fn bad_replay_options_are_refused() {
     };
     assert!(replay::spawn(dev, zero, stop).is_err());
 }
+
+#[test]
+fn looping_a_history_that_spans_no_time_ends() {
+    let path = scratch("instant").join("one.hst");
+    std::fs::write(
+        &path,
+        "2023-11-14 22:13:20.000\t[\"LEVEL\", [0, 0]]\t{\"write\": [5]}\n",
+    )
+    .unwrap();
+    let dev = Arc::new(device(&["LEVEL=INT"]));
+    let options = ReplayOptions {
+        files: vec![path],
+        speed: 1.0,
+        looping: true,
+    };
+    let handle = replay::spawn(dev.clone(), options, Arc::new(AtomicBool::new(false))).unwrap();
+    let started = Instant::now();
+    while !handle.is_finished() && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(handle.is_finished(), "a one-record history loops forever");
+    handle.join().unwrap();
+    let attr = dev.tag("LEVEL").unwrap().attribute.clone();
+    assert_eq!(read_ints(&*attr, 0, 1), [5]);
+}
