@@ -230,7 +230,8 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
         opts: Options {
             delay,
             print: args.print && !args.no_print,
-            control: Some(control.clone()),
+            // Counting and live switches only when the web API can use them.
+            control: web.is_some().then(|| control.clone()),
             ..Options::default()
         },
         udp: !args.no_udp,
