@@ -268,3 +268,21 @@ def test_live_page_and_events_feed(sim):
         assert first.startswith("event: state")
         data = json.loads(r.readline().decode().removeprefix("data: "))
         assert "SCADA" in data["data"]["tags"]
+
+
+def test_bad_web_address_is_one_line_and_exit_2(spawn):
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{free_port()}",
+                  "-w", ":http", "SCADA=INT[10]"])
+    assert proc.p.wait(10) == 2
+    out = proc.output().strip()
+    assert len(out.splitlines()) == 1 and '":http"' in out
+
+
+def test_plain_server_without_web_is_unchanged(spawn):
+    port = free_port()
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{port}",
+                  "SCADA=INT[10]"])
+    proc.wait_output(READY)
+    assert "Web API" not in proc.output()
+    with LogixDriver(f"127.0.0.1:{port}/0") as plc:
+        assert plc.write("SCADA[1]", 5).error is None and plc.read("SCADA[1]").value == 5

@@ -184,7 +184,6 @@ pub fn cip_service_status(frame: &[u8]) -> (u8, u8) {
 }
 
 /// The switches and counters of a running simulator.
-#[derive(Debug)]
 pub struct ServerControl {
     /// Server-wide counters.
     pub stats: Stats,
@@ -199,6 +198,17 @@ pub struct ServerControl {
     changes: Arc<AtomicU64>,
     /// Where the listeners are bound (for the API's `server/control` data).
     pub address: Mutex<Option<SocketAddr>>,
+}
+
+impl std::fmt::Debug for ServerControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerControl")
+            .field("delay", &self.delay())
+            .field("disabled", &self.disabled())
+            .field("done", &self.done())
+            .field("requests", &self.stats.total_requests())
+            .finish()
+    }
 }
 
 impl Default for ServerControl {

@@ -97,7 +97,7 @@ pub fn render(c: &ServerControl) -> String {
         &mut out,
         name,
         "histogram",
-        "Time from a request's arrival to its reply (including any delay).",
+        "Server time per request, from taking its frame to its reply being ready (including any delay).",
     );
     let mut total = 0;
     for (i, n) in s.latency.iter().enumerate() {
