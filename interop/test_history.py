@@ -201,3 +201,12 @@ def test_python_cpppo_historize_loses_what_ours_keeps(spawn, tmp_path):
         found[who] = [p["write"] for _, _, p in python_cpppo_records(path) if "write" in p]
     assert found["ours"] == [[i] for i in range(1, 21)]
     assert len(found["python"]) < 20  # in practice none
+
+
+def test_historize_refuses_a_compressed_or_unwritable_file(tmp_path):
+    for path, why in ((tmp_path / "x.hst.gz", ".gz"), ("/proc/no/such.hst", "/proc/no/such.hst")):
+        r = subprocess.run([cpppo_bin(), "enip", "historize", "--no-config", "-a",
+                            f"127.0.0.1:{free_port()}", str(path), "SCADA=INT"],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and why in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1

@@ -14,7 +14,7 @@ use clap::Args;
 use cpppo_enip::attribute::Attribute;
 use cpppo_enip::historize::{Historian, Historize};
 use cpppo_enip::replay::ReplayOptions;
-use cpppo_history::{HistoryReader, ReadOptions};
+use cpppo_history::{Compression, HistoryReader, ReadOptions};
 
 use super::enip::server::{self, ServerArgs, TagHook};
 
@@ -72,6 +72,14 @@ impl ReplayArgs {
 
 /// Run the recording simulator; a file that cannot be opened gives one line and exit code 2.
 pub fn run(args: HistorizeArgs) -> ExitCode {
+    if Compression::from_path(&args.file) != Compression::None {
+        eprintln!(
+            "cpppo enip historize: {}: records are appended as plain text; name the file without \
+             a .gz/.bz2/.xz suffix (compress it afterwards)",
+            args.file.display()
+        );
+        return ExitCode::from(2);
+    }
     let history = match Historian::open(&args.file)
         .with_context(|| format!("cannot open history file {}", args.file.display()))
     {
