@@ -147,13 +147,19 @@ fn authorized(web: &Web, headers: &HeaderMap, query: Option<&str>) -> Result<(),
         .unwrap_or_default()
         .split('&')
         .find_map(|kv| kv.strip_prefix("token="));
-    if bearer == Some(token.as_str()) || param == Some(token.as_str()) {
+    let matches = |given: Option<&str>| given.is_some_and(|g| same(g.as_bytes(), token.as_bytes()));
+    if matches(bearer) || matches(param) {
         Ok(())
     } else {
         Err(refuse(
             "this request changes the simulator: give the --web-token",
         ))
     }
+}
+
+/// Compare without stopping at the first difference (the token is a secret).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn answer(web: &Web, rest: &str, headers: &HeaderMap, query: Option<&str>) -> Response {
@@ -265,6 +271,34 @@ async fn events(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn web(token: Option<&str>, read_only: bool) -> Web {
+        Web {
+            device: Arc::new(Device::default()),
+            control: Arc::new(ServerControl::default()),
+            token: token.map(str::to_string),
+            read_only,
+        }
+    }
+
+    #[test]
+    fn tokens_guard_changes() {
+        let none = HeaderMap::new();
+        assert!(authorized(&web(None, false), &none, None).is_ok());
+        assert_eq!(
+            authorized(&web(None, true), &none, None)
+                .unwrap_err()
+                .status,
+            403
+        );
+        let w = web(Some("t0k"), false);
+        assert!(authorized(&w, &none, None).is_err());
+        assert!(authorized(&w, &none, Some("a=1&token=t0k")).is_ok());
+        assert!(authorized(&w, &none, Some("token=bad")).is_err());
+        let mut bearer = HeaderMap::new();
+        bearer.insert(header::AUTHORIZATION, "Bearer t0k".parse().unwrap());
+        assert!(authorized(&w, &bearer, None).is_ok());
+    }
 
     #[test]
     fn web_addresses() {
