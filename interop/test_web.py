@@ -240,7 +240,7 @@ def test_metrics_count_requests_replies_sessions_bytes_and_latency(sim):
     assert requests['cpppo_requests_total{service="0x4C",name="Read Tag"}'] >= 6
     assert metrics['cpppo_replies_total{status="0x00"}'] >= 6
     assert metrics['cpppo_replies_total{status="0x08"}'] >= 1
-    assert metrics["cpppo_sessions_total"] >= 1
+    assert metrics["cpppo_sessions_total"] >= 1 and metrics["cpppo_tcp_connections_total"] >= 1
     assert metrics["cpppo_received_bytes_total"] > 0 and metrics["cpppo_sent_bytes_total"] > 0
     count = metrics["cpppo_request_latency_seconds_count"]
     assert count == metrics['cpppo_request_latency_seconds_bucket{le="+Inf"}'] >= 7

@@ -79,8 +79,10 @@ pub struct Stats {
     pub requests: [AtomicU64; 256],
     /// Replies by CIP general status (or encapsulation status for non-CIP replies, capped).
     pub replies: [AtomicU64; 256],
-    /// Sessions ever opened.
+    /// TCP connections ever accepted.
     pub sessions: AtomicU64,
+    /// EtherNet/IP sessions registered (successful RegisterSession replies).
+    pub registered: AtomicU64,
     /// Bytes received from clients.
     pub bytes_in: AtomicU64,
     /// Bytes sent to clients.
@@ -97,6 +99,7 @@ impl Default for Stats {
             requests: std::array::from_fn(|_| AtomicU64::new(0)),
             replies: std::array::from_fn(|_| AtomicU64::new(0)),
             sessions: AtomicU64::new(0),
+            registered: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             latency: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -112,6 +115,9 @@ impl Stats {
         let (_, status) = cip_service_status(reply);
         bump(&self.requests, usize::from(service));
         bump(&self.replies, usize::from(status));
+        if request.get(..2) == Some(&[0x65, 0][..]) && reply.get(8..12) == Some(&[0; 4][..]) {
+            self.registered.fetch_add(1, Ordering::Relaxed);
+        }
         let secs = took.as_secs_f64();
         let i = LATENCY_BUCKETS
             .iter()

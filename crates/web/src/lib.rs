@@ -237,7 +237,8 @@ fn snapshot(web: &Web) -> Json {
     json!({
         "data": api::data(web, "*", "*"),
         "requests": c.stats.total_requests(),
-        "sessions": c.stats.sessions.load(Ordering::Relaxed),
+        "sessions": c.stats.registered.load(Ordering::Relaxed),
+        "accepted": c.stats.sessions.load(Ordering::Relaxed),
         "bytes_in": c.stats.bytes_in.load(Ordering::Relaxed),
         "bytes_out": c.stats.bytes_out.load(Ordering::Relaxed),
         "token_required": web.token.is_some(),

@@ -66,7 +66,13 @@ pub fn render(c: &ServerControl) -> String {
         (
             "cpppo_sessions_total",
             "counter",
-            "TCP sessions accepted.",
+            "EtherNet/IP sessions registered.",
+            s.registered.load(Ordering::Relaxed),
+        ),
+        (
+            "cpppo_tcp_connections_total",
+            "counter",
+            "TCP connections accepted.",
             s.sessions.load(Ordering::Relaxed),
         ),
         (
