@@ -346,9 +346,11 @@ impl Net {
 
     /// A frame arrived from external link `port`.
     pub fn inject(&self, port: usize, frame: Vec<u8>) {
-        lock(&self.shared)
-            .ingress
-            .push_back((Port::External(port), frame));
+        let mut inner = lock(&self.shared);
+        inner.ingress.push_back((Port::External(port), frame));
+        // Deliver at once (no hand-off to the driver task); the driver only re-arms its timer.
+        inner.drive();
+        drop(inner);
         self.shared.notify.notify_one();
     }
 
@@ -619,13 +621,18 @@ pub struct NetStream {
 }
 
 impl NetStream {
-    /// Run `f` on the socket, then mark the host for polling if `f` says so.
-    fn with<R>(&self, f: impl FnOnce(&mut tcp::Socket<'static>) -> (R, bool)) -> io::Result<R> {
+    /// Run `f` on the socket, then mark the host for polling if `f` says so (`Touched::Send`:
+    /// poll it at once, as data waits to go out; `Touched::Later`: let the driver task do it,
+    /// so window updates after reads are batched).
+    fn with<R>(&self, f: impl FnOnce(&mut tcp::Socket<'static>) -> (R, Touched)) -> io::Result<R> {
         let mut inner = lock(&self.shared);
         let h = inner.host_mut(self.host)?;
         let (r, touched) = f(h.sockets.get_mut::<tcp::Socket>(self.handle));
-        if touched {
+        if touched != Touched::No {
             inner.mark(self.host);
+            if touched == Touched::Send {
+                inner.drive();
+            }
             drop(inner);
             self.shared.notify.notify_one();
         }
@@ -643,12 +650,12 @@ impl AsyncRead for NetStream {
             if s.can_recv() {
                 let n = s.recv_slice(buf.initialize_unfilled()).unwrap_or(0);
                 buf.advance(n);
-                (Poll::Ready(Ok(())), true)
+                (Poll::Ready(Ok(())), Touched::Later)
             } else if !s.may_recv() && s.state() != tcp::State::SynReceived {
-                (Poll::Ready(Ok(())), false)
+                (Poll::Ready(Ok(())), Touched::No)
             } else {
                 s.register_recv_waker(cx.waker());
-                (Poll::Pending, false)
+                (Poll::Pending, Touched::No)
             }
         });
         got.unwrap_or_else(|e| Poll::Ready(Err(e)))
@@ -664,17 +671,17 @@ impl AsyncWrite for NetStream {
         let got = self.with(|s| {
             if s.can_send() {
                 let n = s.send_slice(data).unwrap_or(0);
-                (Poll::Ready(Ok(n)), true)
+                (Poll::Ready(Ok(n)), Touched::Send)
             } else if !s.may_send()
                 && !matches!(s.state(), tcp::State::SynSent | tcp::State::SynReceived)
             {
                 (
                     Poll::Ready(Err(io::Error::from(io::ErrorKind::BrokenPipe))),
-                    false,
+                    Touched::No,
                 )
             } else {
                 s.register_send_waker(cx.waker());
-                (Poll::Pending, false)
+                (Poll::Pending, Touched::No)
             }
         });
         got.unwrap_or_else(|e| Poll::Ready(Err(e)))
@@ -687,7 +694,7 @@ impl AsyncWrite for NetStream {
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.with(|s| {
             s.close();
-            ((), true)
+            ((), Touched::Send)
         }))
     }
 }
@@ -756,6 +763,7 @@ impl Datagram for NetDatagram {
             match s.send_slice(buf, to) {
                 Ok(()) => {
                     inner.mark(self.host);
+                    inner.drive();
                     drop(inner);
                     self.shared.notify.notify_one();
                     Poll::Ready(Ok(buf.len()))
@@ -784,6 +792,17 @@ impl Drop for NetDatagram {
             h.sockets.remove(self.handle);
         }
     }
+}
+
+/// What a socket operation needs from the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Touched {
+    /// Nothing.
+    No,
+    /// A poll soon.
+    Later,
+    /// A poll now.
+    Send,
 }
 
 /// Opens TCP connections from one host of a [`Net`].
@@ -842,12 +861,12 @@ impl Connector for NetConnector {
                     .with(|s| match s.state() {
                         tcp::State::SynSent | tcp::State::SynReceived => {
                             s.register_send_waker(cx.waker());
-                            (Poll::Pending, false)
+                            (Poll::Pending, Touched::No)
                         }
-                        tcp::State::Established => (Poll::Ready(Ok(())), false),
+                        tcp::State::Established => (Poll::Ready(Ok(())), Touched::No),
                         _ => (
                             Poll::Ready(Err(io::Error::from(io::ErrorKind::ConnectionRefused))),
-                            false,
+                            Touched::No,
                         ),
                     })
                     .unwrap_or_else(|e| Poll::Ready(Err(e)))
