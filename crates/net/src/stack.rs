@@ -95,6 +95,8 @@ struct Host {
 struct Listening {
     port: u16,
     socket: SocketHandle,
+    /// Connections still in their handshake (a fresh socket listens meanwhile).
+    pending: Vec<SocketHandle>,
     ready: VecDeque<SocketHandle>,
     waker: Option<Waker>,
     closed: bool,
@@ -115,6 +117,8 @@ impl HostId {
 struct Phy<'a> {
     rx: &'a mut VecDeque<Vec<u8>>,
     tx: &'a mut Vec<Vec<u8>>,
+    /// Frames this poll may still take in.
+    budget: usize,
 }
 
 struct Rx(Vec<u8>);
@@ -146,6 +150,7 @@ impl Device for Phy<'_> {
         Self: 'a;
 
     fn receive(&mut self, _: SInstant) -> Option<(Rx, Tx<'_>)> {
+        self.budget = self.budget.checked_sub(1)?;
         let frame = self.rx.pop_front()?;
         Some((Rx(frame), Tx(self.tx)))
     }
@@ -240,6 +245,7 @@ impl Net {
             &mut Phy {
                 rx: &mut rx,
                 tx: &mut tx,
+                budget: 0,
             },
             now,
         );
@@ -288,6 +294,7 @@ impl Net {
         h.listeners.push(Listening {
             port,
             socket,
+            pending: Vec::new(),
             ready: VecDeque::new(),
             waker: None,
             closed: false,
@@ -479,15 +486,22 @@ impl Inner {
         };
         h.dirty = false;
         let mut tx = Vec::new();
-        h.iface.poll(
-            now,
-            &mut Phy {
-                rx: &mut h.rx,
-                tx: &mut tx,
-            },
-            &mut h.sockets,
-        );
-        h.upkeep(buffers);
+        // One frame per poll, then the listeners' upkeep: each SYN finds a listening socket.
+        loop {
+            h.iface.poll(
+                now,
+                &mut Phy {
+                    rx: &mut h.rx,
+                    tx: &mut tx,
+                    budget: 1,
+                },
+                &mut h.sockets,
+            );
+            h.upkeep(buffers);
+            if h.rx.is_empty() {
+                break;
+            }
+        }
         let at = h.iface.poll_at(now, &h.sockets);
         if at != h.next {
             h.next = at;
@@ -504,38 +518,53 @@ impl Inner {
     }
 }
 
+/// A TCP socket listening on `port`, added to `sockets`.
+fn new_listening(
+    sockets: &mut SocketSet<'static>,
+    port: u16,
+    b: Buffers,
+) -> io::Result<SocketHandle> {
+    let mut sock = tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0u8; b.tcp_rx]),
+        tcp::SocketBuffer::new(vec![0u8; b.tcp_tx]),
+    );
+    sock.set_nagle_enabled(false);
+    sock.listen(port)
+        .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, format!("tcp listen: {e}")))?;
+    Ok(sockets.add(sock))
+}
+
 impl Host {
     fn new_listening(&mut self, port: u16, b: Buffers) -> io::Result<SocketHandle> {
-        let mut sock = tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0u8; b.tcp_rx]),
-            tcp::SocketBuffer::new(vec![0u8; b.tcp_tx]),
-        );
-        sock.set_nagle_enabled(false);
-        sock.listen(port)
-            .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, format!("tcp listen: {e}")))?;
-        Ok(self.sockets.add(sock))
+        new_listening(&mut self.sockets, port, b)
     }
 
     /// Hand out connections that left the listening state; free closed orphans.
     fn upkeep(&mut self, b: Buffers) {
-        for i in 0..self.listeners.len() {
-            let Some(l) = self.listeners.get(i) else {
-                continue;
-            };
-            if l.closed {
-                continue;
+        let sockets = &mut self.sockets;
+        for l in self.listeners.iter_mut().filter(|l| !l.closed) {
+            // A SYN arrived: listen on with a fresh socket while this one shakes hands.
+            if sockets.get::<tcp::Socket>(l.socket).state() != tcp::State::Listen {
+                if let Ok(fresh) = new_listening(sockets, l.port, b) {
+                    l.pending.push(std::mem::replace(&mut l.socket, fresh));
+                }
             }
-            let (socket, port) = (l.socket, l.port);
-            let state = self.sockets.get::<tcp::Socket>(socket).state();
-            if matches!(state, tcp::State::Listen | tcp::State::SynReceived) {
-                continue;
-            }
-            let Ok(fresh) = self.new_listening(port, b) else {
-                continue;
-            };
-            if let Some(l) = self.listeners.get_mut(i) {
-                l.ready.push_back(socket);
-                l.socket = fresh;
+            let mut woke = false;
+            l.pending
+                .retain(|&h| match sockets.get::<tcp::Socket>(h).state() {
+                    tcp::State::SynReceived => true,
+                    // Reset during the handshake: smoltcp listens again; drop the spare.
+                    tcp::State::Listen => {
+                        sockets.remove(h);
+                        false
+                    }
+                    _ => {
+                        l.ready.push_back(h);
+                        woke = true;
+                        false
+                    }
+                });
+            if woke {
                 if let Some(w) = l.waker.take() {
                     w.wake();
                 }
@@ -600,7 +629,12 @@ impl Drop for NetListener {
         if let Some(h) = inner.hosts.get_mut(self.host) {
             if let Some(l) = h.listeners.get_mut(self.index) {
                 l.closed = true;
-                let handles: Vec<_> = l.ready.drain(..).chain([l.socket]).collect();
+                let handles: Vec<_> = l
+                    .ready
+                    .drain(..)
+                    .chain(l.pending.drain(..))
+                    .chain([l.socket])
+                    .collect();
                 for s in handles {
                     h.sockets.get_mut::<tcp::Socket>(s).abort();
                     h.orphans.push(s);

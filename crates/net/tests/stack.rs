@@ -123,3 +123,40 @@ async fn idle_net_sleeps() {
     assert_eq!(net.frames(), 0);
     driver.abort();
 }
+
+#[tokio::test]
+async fn simultaneous_connections_to_one_device_are_all_accepted() {
+    let net = Net::default();
+    let server = net
+        .add_host(mac(1), Ipv4Addr::new(10, 9, 3, 1), 24, None)
+        .unwrap();
+    let driver = tokio::spawn(net.run());
+    let mut listener = net.listen_tcp(server, 44818).unwrap();
+    let accepting = tokio::spawn(async move {
+        let mut streams = Vec::new();
+        for _ in 0..8 {
+            let mut acc = listener.accept().await.unwrap();
+            acc.stream.write_all(b"hi").await.unwrap();
+            streams.push(acc.stream);
+        }
+        streams
+    });
+    let mut clients = Vec::new();
+    for i in 0..8u8 {
+        let h = net
+            .add_host(mac(10 + i), Ipv4Addr::new(10, 9, 3, 10 + i), 24, None)
+            .unwrap();
+        let c = net.connector(h);
+        clients.push(tokio::spawn(async move {
+            let mut s = c.connect("10.9.3.1:44818").await?;
+            let mut buf = [0u8; 2];
+            s.read_exact(&mut buf).await?;
+            Ok::<_, std::io::Error>(buf)
+        }));
+    }
+    for c in clients {
+        assert_eq!(&timeout(LIMIT, c).await.unwrap().unwrap().unwrap(), b"hi");
+    }
+    assert_eq!(timeout(LIMIT, accepting).await.unwrap().unwrap().len(), 8);
+    driver.abort();
+}
