@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::{ArgAction, Args, Subcommand};
 use cpppo_enip::device::DeviceConfig;
 use cpppo_net::pcap::Pcap;
-use cpppo_net::stack::Net;
+use cpppo_net::stack::{Buffers, Net};
 use cpppo_net::tap::{Tap, TUN_PATH};
 use cpppo_net::vde::VdePlug;
 
@@ -54,6 +54,11 @@ pub struct FleetArgs {
     /// Capture every frame of the LAN into this pcap file.
     #[arg(long, value_name = "FILE")]
     pcap: Option<PathBuf>,
+    /// TCP send and receive buffer of each connection, bytes (the TCP window: larger buffers
+    /// speed up pipelined clients and cost memory per connection).
+    #[arg(long, default_value_t = 4096, value_name = "BYTES",
+          value_parser = clap::value_parser!(u32).range(1024..=1_048_576))]
+    tcp_buffer: u32,
     /// Identity serial number of the first device (the others count up).
     #[arg(long, default_value_t = 1)]
     serial: u32,
@@ -193,7 +198,11 @@ fn ip(args: &[&str]) -> anyhow::Result<()> {
 }
 
 async fn serve_fleet(args: FleetArgs, subnet: Subnet) -> anyhow::Result<()> {
-    let net = Net::default();
+    let net = Net::new(Buffers {
+        tcp_rx: args.tcp_buffer as usize,
+        tcp_tx: args.tcp_buffer as usize,
+        ..Buffers::default()
+    });
     if let Some(path) = &args.pcap {
         let pcap = Pcap::create(path).with_context(|| format!("--pcap {}", path.display()))?;
         net.capture(pcap);
