@@ -34,6 +34,8 @@ run_server() { # name port cmd...
 
 echo "# EtherNet/IP simulator benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${SECS}s each)"
 echo
+echo "Platform ceiling, same run: $(bench/baseline/run.sh)"
+echo
 for who in ours python; do
   port=$(free_port)
   if [ "$who" = ours ]; then

@@ -9,4 +9,5 @@ cargo build -q --release -p cpppo --bin cpppo
 cargo build -q --release -p cpppo-modbus --example modbus_load
 nproc_note="$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $(date -u +%FT%TZ), ${nproc_note}"
+echo "Platform ceiling, same run: $(bench/baseline/run.sh)"
 .venv/bin/python bench/modbus/bench.py "${CPPPO_BIN:-$target/release/cpppo}" "$target/release/examples/modbus_load"
