@@ -87,6 +87,10 @@ pub struct ServerArgs {
     /// Simulate a simple (non-routing) device: only an empty route path is served.
     #[arg(short = 'S', long)]
     simple: bool,
+    /// Simulate a device profile as a simple device: `powerflex750` (an Allen-Bradley
+    /// PowerFlex 750 drive's parameters: Motor Velocity, Output Current, Elapsed kWh, ...).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
     /// Read this config file (cpppo.cfg INI) instead of /etc/cpppo.cfg, ~/.cpppo.cfg, ./cpppo.cfg.
     #[arg(short = 'c', long, value_name = "FILE")]
     config: Vec<PathBuf>,
@@ -170,6 +174,32 @@ pub fn run_with(args: ServerArgs, hook: Option<TagHook>) -> ExitCode {
     }
 }
 
+/// Tag specs simulating a named device profile: each parameter of its table that lives outside
+/// the Identity/TCP-IP objects becomes `Name_With_Underscores@CLASS/INSTANCE/ATTRIBUTE=TYPE`.
+fn profile_tags(name: &str) -> anyhow::Result<Vec<String>> {
+    use cpppo_enip::client::proxy::{Field, POWERFLEX_750};
+    let table = match name.to_ascii_lowercase().as_str() {
+        "powerflex750" | "powerflex_750" | "powerflex-750" => POWERFLEX_750,
+        _ => {
+            return Err(anyhow!(
+                "--profile: unknown profile {name:?} (known: powerflex750)"
+            ))
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut specs = Vec::new();
+    for param in table {
+        let (Some(address), [Field::Cip(ty)]) = (param.path.strip_prefix('@'), param.fields) else {
+            continue;
+        };
+        if address.starts_with("1/") || address.starts_with("0xF5/") || !seen.insert(address) {
+            continue; // Identity and TCP/IP exist already; aliases share one attribute.
+        }
+        specs.push(format!("{}@{address}={ty}", param.name.replace(' ', "_")));
+    }
+    Ok(specs)
+}
+
 fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
     let address = parse_address(&args.address)?;
     let config = if !args.config.is_empty() {
@@ -183,10 +213,15 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
         tracing::info!("loaded config file {}", f.display());
     }
     let mut device = Device::new(&config.device);
-    let specs: Vec<&str> = if args.tags.is_empty() {
+    let mut owned: Vec<String> = args.tags.clone();
+    if let Some(name) = &args.profile {
+        owned.extend(profile_tags(name)?);
+    }
+    let demo = owned.is_empty();
+    let specs: Vec<&str> = if demo {
         DEMO_TAGS.to_vec()
     } else {
-        args.tags.iter().map(String::as_str).collect()
+        owned.iter().map(String::as_str).collect()
     };
     let control = Arc::new(ServerControl::default());
     for spec in specs {
@@ -200,10 +235,10 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
         };
         device.add_tag_attribute(&tag.name, attr, tag.address)?;
     }
-    if args.tags.is_empty() {
+    if demo {
         device.add_tag_attribute("CLOCK", Arc::new(Clock::utc()), None)?;
     }
-    let route = if args.simple {
+    let route = if args.simple || args.profile.is_some() {
         RoutePolicy::Exactly(Vec::new())
     } else if let Some(r) = &args.route_path {
         parse_route_path(r).map_err(|e| anyhow!("--route-path: {e}"))?
