@@ -49,6 +49,30 @@ pub trait Attribute: Send + Sync {
     fn write(&self, start: usize, count: usize, data: &[u8]) -> Result<(), Status>;
 }
 
+/// Inside `impl Attribute for W`, where `W` wraps another attribute in a field `inner`, delegate
+/// the shape of the attribute (type, length, array-ness, settable) to it; the wrapper then only
+/// writes the `read` and `write` hooks it changes.
+macro_rules! delegate_shape_to_inner {
+    () => {
+        fn data_type(&self) -> cpppo_cip::DataType {
+            self.inner.data_type()
+        }
+
+        fn len(&self) -> usize {
+            self.inner.len()
+        }
+
+        fn is_array(&self) -> bool {
+            self.inner.is_array()
+        }
+
+        fn settable(&self) -> bool {
+            self.inner.settable()
+        }
+    };
+}
+pub(crate) use delegate_shape_to_inner;
+
 /// Status for an element range beyond the end of an attribute.
 pub fn out_of_range() -> Status {
     Status::ext(status::GENERAL_ERROR, status::EXT_OUT_OF_RANGE)

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use cpppo_cip::DataType;
 use tokio::sync::watch;
 
 use crate::attribute::Attribute;
@@ -460,18 +459,8 @@ impl Guarded {
 }
 
 impl Attribute for Guarded {
-    fn data_type(&self) -> DataType {
-        self.inner.data_type()
-    }
-    fn len(&self) -> usize {
-        self.inner.len()
-    }
-    fn is_array(&self) -> bool {
-        self.inner.is_array()
-    }
-    fn settable(&self) -> bool {
-        self.inner.settable()
-    }
+    crate::attribute::delegate_shape_to_inner!();
+
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
         self.forced()?;
         self.inner.read(start, count, out)
@@ -573,7 +562,7 @@ mod tests {
     #[test]
     fn forced_error_fails_access_and_zero_clears_it() {
         let c = ServerControl::default();
-        let a = c.guard("X", Arc::new(Value::new(DataType::Int, 4, true)));
+        let a = c.guard("X", Arc::new(Value::new(cpppo_cip::DataType::Int, 4, true)));
         let g = c.guarded("x").unwrap();
         g.set_error(8);
         assert!(a.write(0, 1, &[1, 0]).is_err());

@@ -156,21 +156,7 @@ impl Recorder {
 }
 
 impl Attribute for Recorder {
-    fn data_type(&self) -> DataType {
-        self.inner.data_type()
-    }
-
-    fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    fn is_array(&self) -> bool {
-        self.inner.is_array()
-    }
-
-    fn settable(&self) -> bool {
-        self.inner.settable()
-    }
+    crate::attribute::delegate_shape_to_inner!();
 
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
         let from = out.len();
