@@ -331,20 +331,19 @@ pub async fn serve_datagrams<D: Datagram>(
     opts: Arc<Options>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut buf = vec![0u8; 65536];
     loop {
         let got = tokio::select! {
-            got = sock.recv_from(&mut buf) => got,
+            got = sock.recv() => got,
             _ = shutdown.changed() => return,
         };
-        let rx = match got {
-            Ok(rx) => rx,
+        let (packet, rx) = match got {
+            Ok(got) => got,
             Err(e) => {
                 tracing::debug!("udp receive failed: {e}");
                 continue;
             }
         };
-        let packet = buf.get(..rx.len).unwrap_or_default();
+        let packet = packet.as_slice();
         if let Some(reply) = on_datagram(&shared, packet, rx.local) {
             let started = Instant::now();
             delay(&opts).await;

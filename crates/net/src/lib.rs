@@ -73,6 +73,11 @@ pub trait Datagram: Send + Sync + 'static {
     /// Wait for the next packet; it is truncated to `buf`'s length.
     fn recv_from(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<Received>> + Send;
 
+    /// Wait for the next packet and return it in a buffer of its own size (up to 65,535
+    /// bytes): a task waiting here holds no receive buffer, so thousands of idle receivers
+    /// cost nothing.
+    fn recv(&self) -> impl Future<Output = io::Result<(Vec<u8>, Received)>> + Send;
+
     /// Send one packet to `to`.
     fn send_to(&self, buf: &[u8], to: SocketAddr)
         -> impl Future<Output = io::Result<usize>> + Send;

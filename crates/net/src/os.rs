@@ -101,6 +101,23 @@ impl Datagram for OsDatagram {
         })
     }
 
+    async fn recv(&self) -> io::Result<(Vec<u8>, Received)> {
+        loop {
+            self.inner.readable().await?;
+            // The buffer exists only between readiness and the copy, never across a wait.
+            let mut buf = [0u8; 65535];
+            match self.inner.try_recv_from(&mut buf) {
+                Ok((len, peer)) => {
+                    let packet = buf.get(..len).unwrap_or_default().to_vec();
+                    let local = answering_addr(self.bound, peer);
+                    return Ok((packet, Received { len, peer, local }));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     async fn send_to(&self, buf: &[u8], to: SocketAddr) -> io::Result<usize> {
         self.inner.send_to(buf, to).await
     }
@@ -149,5 +166,23 @@ mod tests {
         sock.send_to(b"ho", got.peer).await.unwrap();
         let (n, _) = peer.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"ho");
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_packet_holds_no_buffer() {
+        let sock = OsDatagram::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let port = sock.local_addr().unwrap().port();
+        let waiting = sock.recv();
+        // Thousands of idle receivers must not each keep a 64 KB buffer.
+        assert!(std::mem::size_of_val(&waiting) < 1024);
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let big = vec![7u8; 9000];
+        peer.send_to(&big, ("127.0.0.1", port)).await.unwrap();
+        let (packet, rx) = waiting.await.unwrap();
+        assert_eq!(packet, big);
+        assert_eq!(rx.len, 9000);
+        assert_eq!(rx.peer, peer.local_addr().unwrap());
     }
 }

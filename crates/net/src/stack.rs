@@ -19,7 +19,10 @@ use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::Instant as SInstant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Cidr};
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpCidr,
+    IpEndpoint, IpProtocol, Ipv4Cidr, Ipv4Packet, TcpPacket,
+};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{mpsc, Notify};
 
@@ -94,7 +97,9 @@ struct Host {
 
 struct Listening {
     port: u16,
-    socket: SocketHandle,
+    /// The socket in the listen state, created only when a SYN for `port` arrives: an idle
+    /// listener holds no buffers.
+    socket: Option<SocketHandle>,
     /// Connections still in their handshake (a fresh socket listens meanwhile).
     pending: Vec<SocketHandle>,
     ready: VecDeque<SocketHandle>,
@@ -288,12 +293,16 @@ impl Net {
     /// Listen for TCP connections on `port` of `host`.
     pub fn listen_tcp(&self, host: HostId, port: u16) -> io::Result<NetListener> {
         let mut inner = lock(&self.shared);
-        let buffers = inner.buffers;
         let h = inner.host_mut(host.0)?;
-        let socket = h.new_listening(port, buffers)?;
+        if port == 0 || h.listeners.iter().any(|l| l.port == port && !l.closed) {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("tcp listen: port {port} is taken or invalid"),
+            ));
+        }
         h.listeners.push(Listening {
             port,
-            socket,
+            socket: None,
             pending: Vec::new(),
             ready: VecDeque::new(),
             waker: None,
@@ -488,6 +497,9 @@ impl Inner {
         let mut tx = Vec::new();
         // One frame per poll, then the listeners' upkeep: each SYN finds a listening socket.
         loop {
+            if let Some(port) = h.rx.front().and_then(|f| syn_port(f)) {
+                h.arm(port, buffers);
+            }
             h.iface.poll(
                 now,
                 &mut Phy {
@@ -497,7 +509,7 @@ impl Inner {
                 },
                 &mut h.sockets,
             );
-            h.upkeep(buffers);
+            h.upkeep();
             if h.rx.is_empty() {
                 break;
             }
@@ -534,19 +546,42 @@ fn new_listening(
     Ok(sockets.add(sock))
 }
 
+/// The destination port of a TCP SYN (not SYN-ACK) in this Ethernet frame.
+fn syn_port(frame: &[u8]) -> Option<u16> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    if eth.ethertype() != EthernetProtocol::Ipv4 {
+        return None;
+    }
+    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+    if ip.next_header() != IpProtocol::Tcp || ip.frag_offset() != 0 {
+        return None;
+    }
+    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+    (tcp.syn() && !tcp.ack()).then(|| tcp.dst_port())
+}
+
 impl Host {
-    fn new_listening(&mut self, port: u16, b: Buffers) -> io::Result<SocketHandle> {
-        new_listening(&mut self.sockets, port, b)
+    /// A SYN for `port` is about to be processed: make sure a socket listens there.
+    fn arm(&mut self, port: u16, b: Buffers) {
+        let sockets = &mut self.sockets;
+        if let Some(l) = self
+            .listeners
+            .iter_mut()
+            .find(|l| l.port == port && !l.closed && l.socket.is_none())
+        {
+            l.socket = new_listening(sockets, port, b).ok();
+        }
     }
 
     /// Hand out connections that left the listening state; free closed orphans.
-    fn upkeep(&mut self, b: Buffers) {
+    fn upkeep(&mut self) {
         let sockets = &mut self.sockets;
         for l in self.listeners.iter_mut().filter(|l| !l.closed) {
-            // A SYN arrived: listen on with a fresh socket while this one shakes hands.
-            if sockets.get::<tcp::Socket>(l.socket).state() != tcp::State::Listen {
-                if let Ok(fresh) = new_listening(sockets, l.port, b) {
-                    l.pending.push(std::mem::replace(&mut l.socket, fresh));
+            // A SYN arrived: this socket shakes hands; the next SYN arms a fresh one.
+            if let Some(s) = l.socket {
+                if sockets.get::<tcp::Socket>(s).state() != tcp::State::Listen {
+                    l.pending.push(s);
+                    l.socket = None;
                 }
             }
             let mut woke = false;
@@ -633,7 +668,7 @@ impl Drop for NetListener {
                     .ready
                     .drain(..)
                     .chain(l.pending.drain(..))
-                    .chain([l.socket])
+                    .chain(l.socket.take())
                     .collect();
                 for s in handles {
                     h.sockets.get_mut::<tcp::Socket>(s).abort();
@@ -780,6 +815,28 @@ impl Datagram for NetDatagram {
         })
     }
 
+    fn recv(&self) -> impl Future<Output = io::Result<(Vec<u8>, Received)>> + Send {
+        poll_fn(move |cx| {
+            let mut inner = lock(&self.shared);
+            let h = inner.host_mut(self.host)?;
+            let s = h.sockets.get_mut::<udp::Socket>(self.handle);
+            match s.recv() {
+                Ok((data, meta)) => {
+                    let rx = Received {
+                        len: data.len(),
+                        peer: to_std(meta.endpoint),
+                        local: self.local,
+                    };
+                    Poll::Ready(Ok((data.to_vec(), rx)))
+                }
+                Err(_) => {
+                    s.register_recv_waker(cx.waker());
+                    Poll::Pending
+                }
+            }
+        })
+    }
+
     fn send_to(
         &self,
         buf: &[u8],
@@ -897,11 +954,13 @@ impl Connector for NetConnector {
                             s.register_send_waker(cx.waker());
                             (Poll::Pending, Touched::No)
                         }
-                        tcp::State::Established => (Poll::Ready(Ok(())), Touched::No),
-                        _ => (
+                        // Never connected, or reset before the handshake finished.
+                        tcp::State::Closed | tcp::State::Listen => (
                             Poll::Ready(Err(io::Error::from(io::ErrorKind::ConnectionRefused))),
                             Touched::No,
                         ),
+                        // Connected (the peer may already have sent data and closed).
+                        _ => (Poll::Ready(Ok(())), Touched::No),
                     })
                     .unwrap_or_else(|e| Poll::Ready(Err(e)))
             })

@@ -160,3 +160,39 @@ async fn simultaneous_connections_to_one_device_are_all_accepted() {
     assert_eq!(timeout(LIMIT, accepting).await.unwrap().unwrap().len(), 8);
     driver.abort();
 }
+
+#[tokio::test]
+async fn a_listener_rearms_for_each_connection_and_its_port_is_exclusive() {
+    let net = Net::default();
+    let a = net
+        .add_host(mac(1), Ipv4Addr::new(10, 9, 0, 1), 24, None)
+        .unwrap();
+    let b = net
+        .add_host(mac(2), Ipv4Addr::new(10, 9, 0, 2), 24, None)
+        .unwrap();
+    let driver = tokio::spawn(net.run());
+    let mut listener = net.listen_tcp(a, 502).unwrap();
+    let taken = net.listen_tcp(a, 502).err().map(|e| e.kind());
+    assert_eq!(taken, Some(std::io::ErrorKind::AddrInUse));
+    let server = tokio::spawn(async move {
+        for i in 0..3u8 {
+            let mut acc = listener.accept().await.unwrap();
+            acc.stream.write_all(&[i]).await.unwrap();
+        }
+    });
+    let connector = net.connector(b);
+    for i in 0..3u8 {
+        let mut s = timeout(LIMIT, connector.connect("10.9.0.1:502"))
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        let mut got = [0u8];
+        timeout(LIMIT, s.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, [i]);
+    }
+    timeout(LIMIT, server).await.unwrap().unwrap();
+    driver.abort();
+}
