@@ -32,8 +32,8 @@ use crate::{Accepted, Connector, Datagram, Listener, Received};
 
 /// Frames queued for one host before more are dropped.
 const RX_QUEUE: usize = 256;
-/// Largest Ethernet frame (no FCS).
-const MTU: usize = 1514;
+/// Ethernet header bytes in front of an IP packet.
+const ETH_HEADER: usize = 14;
 /// Rounds of frame delivery per driver wake-up before timers get a look in.
 const MAX_ROUNDS: usize = 1024;
 
@@ -47,14 +47,18 @@ pub struct Buffers {
     /// UDP payload buffer per socket and direction, bytes (one packet slot per 256 bytes,
     /// at least 8).
     pub udp: usize,
+    /// The LAN's MTU: the largest IP packet a host sends (576-65521; 1500 is standard
+    /// Ethernet, larger "jumbo" frames mean fewer frames per byte on a TAP).
+    pub mtu: usize,
 }
 
 impl Default for Buffers {
     fn default() -> Self {
         Self {
-            tcp_rx: 4096,
-            tcp_tx: 4096,
+            tcp_rx: 16384,
+            tcp_tx: 16384,
             udp: 2048,
+            mtu: 1500,
         }
     }
 }
@@ -124,6 +128,8 @@ struct Phy<'a> {
     tx: &'a mut Vec<Vec<u8>>,
     /// Frames this poll may still take in.
     budget: usize,
+    /// The largest IP packet to send.
+    mtu: usize,
 }
 
 struct Rx(Vec<u8>);
@@ -167,7 +173,7 @@ impl Device for Phy<'_> {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = MTU;
+        caps.max_transmission_unit = self.mtu + ETH_HEADER;
         caps
     }
 }
@@ -202,7 +208,8 @@ impl Default for Net {
 
 impl Net {
     /// An empty LAN whose hosts get sockets with these buffer sizes.
-    pub fn new(buffers: Buffers) -> Self {
+    pub fn new(mut buffers: Buffers) -> Self {
+        buffers.mtu = buffers.mtu.clamp(576, 65521);
         Self {
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner {
@@ -251,6 +258,7 @@ impl Net {
                 rx: &mut rx,
                 tx: &mut tx,
                 budget: 0,
+                mtu: inner.buffers.mtu,
             },
             now,
         );
@@ -506,6 +514,7 @@ impl Inner {
                     rx: &mut h.rx,
                     tx: &mut tx,
                     budget: 1,
+                    mtu: buffers.mtu,
                 },
                 &mut h.sockets,
             );
