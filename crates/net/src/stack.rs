@@ -94,6 +94,8 @@ struct Host {
 
 struct Listening {
     port: u16,
+    /// TCP buffer sizes of this port's connections.
+    buffers: Buffers,
     socket: SocketHandle,
     /// Connections still in their handshake (a fresh socket listens meanwhile).
     pending: Vec<SocketHandle>,
@@ -287,12 +289,24 @@ impl Net {
 
     /// Listen for TCP connections on `port` of `host`.
     pub fn listen_tcp(&self, host: HostId, port: u16) -> io::Result<NetListener> {
+        let buffers = lock(&self.shared).buffers;
+        self.listen_tcp_with(host, port, buffers)
+    }
+
+    /// Listen for TCP connections on `port` of `host`, each connection with `buffers`' TCP
+    /// sizes instead of the LAN's (a protocol of small frames needs less than its default).
+    pub fn listen_tcp_with(
+        &self,
+        host: HostId,
+        port: u16,
+        buffers: Buffers,
+    ) -> io::Result<NetListener> {
         let mut inner = lock(&self.shared);
-        let buffers = inner.buffers;
         let h = inner.host_mut(host.0)?;
         let socket = h.new_listening(port, buffers)?;
         h.listeners.push(Listening {
             port,
+            buffers,
             socket,
             pending: Vec::new(),
             ready: VecDeque::new(),
@@ -480,7 +494,6 @@ impl Inner {
     }
 
     fn poll_host(&mut self, i: usize, now: SInstant) {
-        let buffers = self.buffers;
         let Some(h) = self.hosts.get_mut(i) else {
             return;
         };
@@ -497,7 +510,7 @@ impl Inner {
                 },
                 &mut h.sockets,
             );
-            h.upkeep(buffers);
+            h.upkeep();
             if h.rx.is_empty() {
                 break;
             }
@@ -540,12 +553,12 @@ impl Host {
     }
 
     /// Hand out connections that left the listening state; free closed orphans.
-    fn upkeep(&mut self, b: Buffers) {
+    fn upkeep(&mut self) {
         let sockets = &mut self.sockets;
         for l in self.listeners.iter_mut().filter(|l| !l.closed) {
             // A SYN arrived: listen on with a fresh socket while this one shakes hands.
             if sockets.get::<tcp::Socket>(l.socket).state() != tcp::State::Listen {
-                if let Ok(fresh) = new_listening(sockets, l.port, b) {
+                if let Ok(fresh) = new_listening(sockets, l.port, l.buffers) {
                     l.pending.push(std::mem::replace(&mut l.socket, fresh));
                 }
             }

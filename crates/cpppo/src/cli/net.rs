@@ -38,8 +38,8 @@ registers (--modbus-registers RANGE, repeatable, as `cpppo modbus sim` takes the
 each of coils, discrete inputs, input and holding registers, all 0); --no-enip leaves only Modbus.\n\n\
 Examples:\n  cpppo net fleet --devices 1000 --subnet 10.1.0.0/16 --tap fleet0\n  \
 cpppo net fleet --devices 50 --subnet 10.2.0.0/24 --vde /tmp/vde.ctl --pcap lan.pcap SCADA=INT[10]\n  \
-cpppo net fleet -n 200 -s 10.3.0.0/24 --tap fleet0 --modbus --modbus-registers 40001-40010=0\n  \
-cpppo net fleet -n 500 -s 10.4.0.0/23 --tap fleet0 --no-enip --modbus-registers 40001-40100=0 --modbus-registers 1-16=1"
+cpppo net fleet -n 200 -s 10.3.0.0/24 --tap fleet0 --modbus\n  \
+cpppo net fleet -n 500 -s 10.4.0.0/23 --tap fleet0 --no-enip --modbus-registers 1-16=1"
 )]
 pub struct FleetArgs {
     /// Tags every device serves (NAME=TYPE[LEN]); default SCADA=INT[100] FLOAT=REAL COUNTS=DINT[10].
@@ -83,6 +83,10 @@ pub struct FleetArgs {
     /// implies --modbus).
     #[arg(long = "modbus-registers", value_name = "RANGE")]
     modbus_registers: Vec<String>,
+    /// TCP send and receive buffer of each Modbus connection, bytes (as --tcp-buffer).
+    #[arg(long, default_value_t = 1024, value_name = "BYTES",
+          value_parser = clap::value_parser!(u32).range(512..=1_048_576))]
+    modbus_tcp_buffer: u32,
     /// Serve no EtherNet/IP (a Modbus-only fleet; needs --modbus).
     #[arg(long)]
     no_enip: bool,
@@ -213,7 +217,8 @@ fn modbus_template(args: &FleetArgs) -> anyhow::Result<Option<ModbusTemplate>> {
     if args.no_enip && !args.tags.is_empty() {
         bail!("tags are EtherNet/IP's: drop them or --no-enip");
     }
-    ModbusTemplate::parse(&args.modbus_registers).map(Some)
+    let t = ModbusTemplate::parse(&args.modbus_registers)?;
+    Ok(Some(t.tcp_buffer(args.modbus_tcp_buffer as usize)))
 }
 
 fn ip(args: &[&str]) -> anyhow::Result<()> {

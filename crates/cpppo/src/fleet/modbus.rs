@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use cpppo_modbus::server::Simulator;
 use cpppo_modbus::store::Store;
 use cpppo_modbus::RangeSpec;
-use cpppo_net::stack::{HostId, Net};
+use cpppo_net::stack::{Buffers, HostId, Net};
 use tokio::task::JoinHandle;
 
 /// The Modbus/TCP port every device serves.
@@ -17,11 +17,18 @@ pub const MODBUS_PORT: u16 = 502;
 pub const DEFAULT_REGISTERS: &[&str] =
     &["1-100=0", "10001-10100=0", "30001-30100=0", "40001-40100=0"];
 
+/// TCP send and receive buffer of each Modbus connection by default, bytes: a request or
+/// response is at most 260 bytes, so this holds a few pipelined ones, at a quarter of the
+/// EtherNet/IP default (every device's listening socket holds one pair).
+pub const MODBUS_TCP_BUFFER: usize = 1024;
+
 /// The registers every device's Modbus store starts with.
 #[derive(Debug, Clone)]
 pub struct ModbusTemplate {
     /// The store each device gets a copy of.
     store: Store,
+    /// TCP send and receive buffer of each connection, bytes.
+    tcp_buffer: usize,
 }
 
 impl ModbusTemplate {
@@ -39,12 +46,24 @@ impl ModbusTemplate {
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Self {
             store: Store::from_specs(&specs),
+            tcp_buffer: MODBUS_TCP_BUFFER,
         })
+    }
+
+    /// Give each Modbus connection TCP buffers of `bytes` (default [`MODBUS_TCP_BUFFER`]).
+    pub fn tcp_buffer(mut self, bytes: usize) -> Self {
+        self.tcp_buffer = bytes;
+        self
     }
 
     /// Serve a fresh copy of the registers on port 502 of `host`.
     pub fn serve(&self, net: &Net, host: HostId) -> anyhow::Result<JoinHandle<()>> {
-        let listener = net.listen_tcp(host, MODBUS_PORT)?;
+        let buffers = Buffers {
+            tcp_rx: self.tcp_buffer,
+            tcp_tx: self.tcp_buffer,
+            ..Buffers::default()
+        };
+        let listener = net.listen_tcp_with(host, MODBUS_PORT, buffers)?;
         let sim = Arc::new(Simulator::new(self.store.clone()));
         Ok(tokio::spawn(async move {
             if let Err(e) = sim.serve_tcp(listener).await {
