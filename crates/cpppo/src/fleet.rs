@@ -1,5 +1,8 @@
 //! A fleet: N EtherNet/IP controllers, each on its own userspace stack (own MAC, IP, Identity
 //! serial number) on one virtual LAN, reachable from the host through a TAP or a VDE switch.
+//! Devices may also (or instead) serve Modbus/TCP, each from its own registers ([`modbus`]).
+
+pub mod modbus;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -10,6 +13,7 @@ use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
 use cpppo_enip::session::{RoutePolicy, Shared};
 use cpppo_enip::tagspec::TagSpec;
 use cpppo_net::stack::{HostId, Net};
+pub use modbus::{ModbusTemplate, MODBUS_PORT};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -76,6 +80,25 @@ pub struct Template {
     pub simple: bool,
     /// Also answer UDP (List Identity broadcasts).
     pub udp: bool,
+    /// Serve EtherNet/IP (off for Modbus-only fleets).
+    pub enip: bool,
+    /// Serve Modbus/TCP with these registers.
+    pub modbus: Option<ModbusTemplate>,
+}
+
+impl Template {
+    /// What each device serves, for the ready line: `EtherNet/IP TCP+UDP 44818, Modbus/TCP 502`.
+    pub fn protocols(&self) -> String {
+        let mut served = Vec::new();
+        if self.enip {
+            let udp = if self.udp { "+UDP" } else { "" };
+            served.push(format!("EtherNet/IP TCP{udp} {ENIP_PORT}"));
+        }
+        if self.modbus.is_some() {
+            served.push(format!("Modbus/TCP {MODBUS_PORT}"));
+        }
+        served.join(", ")
+    }
 }
 
 /// The address the host side takes (the subnet's first); devices follow it.
@@ -109,6 +132,9 @@ impl Fleet {
         if count == 0 {
             bail!("--devices must be at least 1");
         }
+        if !template.enip && template.modbus.is_none() {
+            bail!("devices serve nothing: without EtherNet/IP they need Modbus");
+        }
         let last = HOST_INDEX + count;
         if subnet.host(last).is_none() {
             bail!("subnet {subnet} has no room for {count} devices after the host address");
@@ -129,8 +155,16 @@ impl Fleet {
             let host = net
                 .add_host(device_mac(ip), ip, subnet.prefix, None)
                 .with_context(|| format!("device {ip}"))?;
-            let shared = device(template, &specs, ip, subnet, i)?;
-            tasks.extend(serve(&net, host, shared, &opts, &shutdown, template.udp)?);
+            if template.enip {
+                let shared = device(template, &specs, ip, subnet, i)?;
+                tasks.extend(serve(&net, host, shared, &opts, &shutdown, template.udp)?);
+            }
+            if let Some(m) = &template.modbus {
+                tasks.push(
+                    m.serve(&net, host)
+                        .with_context(|| format!("device {ip}"))?,
+                );
+            }
             addresses.push(ip);
         }
         Ok(Self {

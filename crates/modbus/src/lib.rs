@@ -15,7 +15,7 @@
 //! use cpppo_modbus::{RangeSpec, Register};
 //!
 //! let store = Store::from_specs(&[RangeSpec::parse("40001-40100=99")?]);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:1502").await?;
+//! let listener = cpppo_net::os::OsListener::bind("127.0.0.1:1502".parse()?).await?;
 //! tokio::spawn(Arc::new(Simulator::new(store)).serve_tcp(listener));
 //!
 //! let mut config = PollerConfig::new("127.0.0.1:1502");

@@ -1,5 +1,9 @@
 //! The simulator runtime: serves a [`Store`] over Modbus/TCP connections and serial lines.
 //!
+//! TCP connections come from any [`cpppo_net::Listener`]: the host's sockets
+//! ([`cpppo_net::os::OsListener`]) or a device's userspace stack
+//! ([`cpppo_net::stack::Net::listen_tcp`]), with no change to the simulator.
+//!
 //! Each TCP connection reads what is available, answers every whole frame in it (pipelined
 //! requests are answered in order, under one lock of the store) and writes the answers in one
 //! go. A corrupt MBAP header closes that connection only.
@@ -7,8 +11,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use cpppo_net::{Accepted, Listener, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::pdu::{exception, function, Direction};
 use crate::serial::SerialPort;
@@ -126,14 +130,15 @@ impl Simulator {
         true
     }
 
-    /// Accept and serve TCP connections until the listener fails.
-    pub async fn serve_tcp(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+    /// Accept and serve connections from `listener` (Modbus/TCP framing) until the task is
+    /// dropped or aborted.
+    pub async fn serve_tcp<L: Listener>(self: Arc<Self>, mut listener: L) -> std::io::Result<()> {
         let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         loop {
             let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
                 return Ok(());
             };
-            let (sock, peer) = match listener.accept().await {
+            let Accepted { stream, peer, .. } = match listener.accept().await {
                 Ok(conn) => conn,
                 Err(e) => {
                     // Out of descriptors and the like: wait a little, keep serving.
@@ -145,7 +150,7 @@ impl Simulator {
             tracing::info!("Modbus/TCP connection from {peer}");
             let sim = Arc::clone(&self);
             tokio::spawn(async move {
-                if let Err(e) = sim.serve_connection(sock).await {
+                if let Err(e) = sim.serve_connection(stream).await {
                     tracing::info!("Modbus/TCP connection from {peer} ended: {e}");
                 }
                 drop(permit);
@@ -153,9 +158,10 @@ impl Simulator {
         }
     }
 
-    /// Serve one TCP connection until it closes or sends a corrupt header.
-    pub async fn serve_connection(&self, mut sock: TcpStream) -> std::io::Result<()> {
-        let _ = sock.set_nodelay(true);
+    /// Serve one connection (Modbus/TCP framing) until it closes or sends a corrupt header.
+    /// Answers are written whole, one write per batch of requests; the transport decides about
+    /// coalescing (listeners of this crate's transports disable Nagle's algorithm).
+    pub async fn serve_connection<S: Stream>(&self, mut sock: S) -> std::io::Result<()> {
         let mut buf = vec![0u8; 16 * 1024];
         let mut len = 0;
         let mut out = Vec::with_capacity(16 * 1024);

@@ -7,57 +7,126 @@ use std::collections::HashMap;
 use crate::pdu::{exception, function, Request};
 use crate::register::{RangeSpec, Register, Table};
 
-/// One table: 65,536 values and which of them exist.
-#[derive(Debug, Clone)]
+/// One table: the defined registers as runs of consecutive offsets, sorted, never touching
+/// (adjacent runs are merged), so a device pays only for the registers it has (a fleet holds
+/// thousands of stores) and any contiguous range of defined registers lies in one run.
+#[derive(Debug, Clone, Default)]
 struct Data {
-    values: Vec<u16>,
-    present: Vec<u64>,
+    runs: Vec<Run>,
     defined: usize,
+}
+
+/// Consecutive registers from `start`.
+#[derive(Debug, Clone)]
+struct Run {
+    start: u16,
+    values: Vec<u16>,
+}
+
+impl Run {
+    /// One past the last offset (up to 65,536).
+    fn end(&self) -> usize {
+        usize::from(self.start) + self.values.len()
+    }
 }
 
 impl Data {
     fn new() -> Self {
-        Self {
-            values: vec![0; 0x1_0000],
-            present: vec![0; 0x1_0000 / 64],
-            defined: 0,
-        }
+        Self::default()
+    }
+
+    /// The run holding `offset`, if any, and `offset`'s index in it.
+    fn find(&self, offset: u16) -> Option<(usize, usize)> {
+        let i = self
+            .runs
+            .partition_point(|r| r.start <= offset)
+            .checked_sub(1)?;
+        let run = self.runs.get(i)?;
+        let at = usize::from(offset - run.start);
+        (at < run.values.len()).then_some((i, at))
     }
 
     fn has(&self, offset: u16) -> bool {
-        let i = usize::from(offset);
-        self.present
-            .get(i / 64)
-            .is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.find(offset).is_some()
+    }
+
+    /// The values of `offset..offset+quantity`, if all exist.
+    fn slice(&self, offset: u16, quantity: u16) -> Option<&[u16]> {
+        let (i, at) = self.find(offset)?;
+        self.runs.get(i)?.values.get(at..at + usize::from(quantity))
     }
 
     /// True if all of `offset..offset+quantity` exist.
     fn has_all(&self, offset: u16, quantity: u16) -> bool {
-        let start = usize::from(offset);
-        let end = start + usize::from(quantity);
-        end <= 0x1_0000 && (start..end).all(|i| self.has(i as u16))
+        quantity == 0 || self.slice(offset, quantity).is_some()
     }
 
     fn define(&mut self, offset: u16, value: u16) {
-        let i = usize::from(offset);
-        if !self.has(offset) {
-            self.defined += 1;
+        if let Some((i, at)) = self.find(offset) {
+            if let Some(v) = self.runs.get_mut(i).and_then(|r| r.values.get_mut(at)) {
+                *v = value;
+            }
+            return;
         }
-        if let Some(w) = self.present.get_mut(i / 64) {
-            *w |= 1 << (i % 64);
+        self.defined += 1;
+        // The first run starting after `offset`; the one before it may end right at `offset`.
+        let next = self.runs.partition_point(|r| r.start < offset);
+        let joins_prev = next
+            .checked_sub(1)
+            .and_then(|p| self.runs.get(p))
+            .is_some_and(|r| r.end() == usize::from(offset));
+        let joins_next = self
+            .runs
+            .get(next)
+            .is_some_and(|r| usize::from(r.start) == usize::from(offset) + 1);
+        match (joins_prev, joins_next) {
+            (true, true) => {
+                let after = self.runs.remove(next);
+                if let Some(r) = self.runs.get_mut(next - 1) {
+                    r.values.push(value);
+                    r.values.extend(after.values);
+                }
+            }
+            (true, false) => {
+                if let Some(r) = self.runs.get_mut(next - 1) {
+                    r.values.push(value);
+                }
+            }
+            (false, true) => {
+                if let Some(r) = self.runs.get_mut(next) {
+                    r.start = offset;
+                    r.values.insert(0, value);
+                }
+            }
+            (false, false) => self.runs.insert(
+                next,
+                Run {
+                    start: offset,
+                    values: vec![value],
+                },
+            ),
         }
-        if let Some(v) = self.values.get_mut(i) {
-            *v = value;
+    }
+
+    /// Give back the spare capacity left by growing runs one register at a time.
+    fn shrink(&mut self) {
+        self.runs.shrink_to_fit();
+        for r in &mut self.runs {
+            r.values.shrink_to_fit();
         }
     }
 
     fn get(&self, offset: u16) -> u16 {
-        self.values.get(usize::from(offset)).copied().unwrap_or(0)
+        self.find(offset)
+            .and_then(|(i, at)| self.runs.get(i)?.values.get(at).copied())
+            .unwrap_or(0)
     }
 
     fn set(&mut self, offset: u16, value: u16) {
-        if let Some(v) = self.values.get_mut(usize::from(offset)) {
-            *v = value;
+        if let Some((i, at)) = self.find(offset) {
+            if let Some(v) = self.runs.get_mut(i).and_then(|r| r.values.get_mut(at)) {
+                *v = value;
+            }
         }
     }
 }
@@ -103,6 +172,9 @@ impl Store {
             for (reg, value) in spec.registers() {
                 store.define(reg, value.unwrap_or(0));
             }
+        }
+        for d in &mut store.tables {
+            d.shrink();
         }
         store
     }
@@ -173,15 +245,14 @@ impl Store {
     fn read_bits(&self, table: Table, offset: u16, quantity: u16, out: &mut Vec<u8>) {
         let d = self.data(table);
         out.push(u8::try_from(usize::from(quantity).div_ceil(8)).unwrap_or(u8::MAX));
-        let bits = (0..quantity).map(|i| d.get(offset.wrapping_add(i)) != 0);
-        crate::pdu::pack_bits(bits, out);
+        let values = d.slice(offset, quantity).unwrap_or_default();
+        crate::pdu::pack_bits(values.iter().map(|&v| v != 0), out);
     }
 
     fn read_words(&self, table: Table, offset: u16, quantity: u16, out: &mut Vec<u8>) {
         let d = self.data(table);
         out.push(u8::try_from(usize::from(quantity) * 2).unwrap_or(u8::MAX));
-        let start = usize::from(offset);
-        if let Some(values) = d.values.get(start..start + usize::from(quantity)) {
+        if let Some(values) = d.slice(offset, quantity) {
             for v in values {
                 out.extend_from_slice(&v.to_be_bytes());
             }
@@ -338,6 +409,55 @@ mod tests {
             ask(&mut s, &[3, 0, 3, 0, 5]),
             [3, 10, 0, 7, 0, 7, 0, 7, 0, 7, 0, 7]
         );
+    }
+
+    proptest::proptest! {
+        /// Registers defined in any order, across the whole offset range: the runs agree with
+        /// a plain map, stay sorted and never touch, and contiguous ranges read in one piece.
+        #[test]
+        fn runs_agree_with_a_map(
+            defs in proptest::collection::vec((proptest::prop_oneof![0u16..64, 65472u16..=65535], proptest::num::u16::ANY), 0..160),
+        ) {
+            let mut d = Data::new();
+            let mut map = std::collections::BTreeMap::new();
+            for &(o, v) in &defs {
+                d.define(o, v);
+                map.insert(o, v);
+            }
+            d.shrink();
+            proptest::prop_assert_eq!(d.defined, map.len());
+            for w in d.runs.windows(2) {
+                proptest::prop_assert!(w[0].end() < usize::from(w[1].start));
+            }
+            for o in (0u16..70).chain(65460..=65535) {
+                proptest::prop_assert_eq!(d.has(o), map.contains_key(&o));
+                proptest::prop_assert_eq!(d.get(o), map.get(&o).copied().unwrap_or(0));
+                for q in [1u16, 2, 5] {
+                    let all = (0..q).all(|i| o.checked_add(i).is_some_and(|x| map.contains_key(&x)));
+                    proptest::prop_assert_eq!(d.has_all(o, q), all, "{} x {}", o, q);
+                    if all {
+                        let want: Vec<u16> = (0..q).map(|i| map[&(o + i)]).collect();
+                        proptest::prop_assert_eq!(d.slice(o, q), Some(&want[..]));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_store_costs_only_its_registers() {
+        let s = Store::from_specs(&[
+            RangeSpec::parse("40001-40100=0").unwrap(),
+            RangeSpec::parse("1-100=0").unwrap(),
+        ]);
+        let held: usize = s
+            .tables
+            .iter()
+            .map(|d| d.runs.iter().map(|r| r.values.capacity()).sum::<usize>())
+            .sum();
+        assert_eq!(held, 200);
+        assert_eq!(s.tables[index(Table::HoldingRegisters)].runs.len(), 1);
+        assert_eq!(s.len(Table::Coils), 100);
     }
 
     #[test]

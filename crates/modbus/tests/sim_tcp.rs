@@ -11,6 +11,7 @@ use cpppo_modbus::poller::{PollError, Poller, PollerConfig};
 use cpppo_modbus::server::Simulator;
 use cpppo_modbus::store::Store;
 use cpppo_modbus::{RangeSpec, Register, Request};
+use cpppo_net::os::OsListener;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_modbus::prelude::*;
@@ -26,7 +27,7 @@ async fn start(specs: &[&str], units: Vec<u8>) -> (SocketAddr, Simulator) {
     let sim = Simulator::new(store).units(units);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(Arc::new(sim.clone()).serve_tcp(listener));
+    tokio::spawn(Arc::new(sim.clone()).serve_tcp(OsListener::from(listener)));
     (addr, sim)
 }
 
@@ -335,7 +336,7 @@ async fn responses_are_delayed_as_configured() {
         Simulator::new(store).delay_between(Duration::from_millis(150), Duration::from_millis(250));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(Arc::new(sim).serve_tcp(listener));
+    tokio::spawn(Arc::new(sim).serve_tcp(OsListener::from(listener)));
     let mut c = TcpClient::connect(&addr.to_string(), Duration::from_secs(5))
         .await
         .unwrap();

@@ -22,6 +22,13 @@ impl OsListener {
     }
 }
 
+impl From<TcpListener> for OsListener {
+    /// Serve an already bound tokio listener (bound by name, or picked from a port range).
+    fn from(inner: TcpListener) -> Self {
+        Self { inner }
+    }
+}
+
 impl Listener for OsListener {
     type Stream = TcpStream;
 

@@ -101,6 +101,8 @@ struct Host {
 
 struct Listening {
     port: u16,
+    /// TCP buffer sizes of this port's connections.
+    buffers: Buffers,
     /// The socket in the listen state, created only when a SYN for `port` arrives: an idle
     /// listener holds no buffers.
     socket: Option<SocketHandle>,
@@ -300,6 +302,18 @@ impl Net {
 
     /// Listen for TCP connections on `port` of `host`.
     pub fn listen_tcp(&self, host: HostId, port: u16) -> io::Result<NetListener> {
+        let buffers = lock(&self.shared).buffers;
+        self.listen_tcp_with(host, port, buffers)
+    }
+
+    /// Listen for TCP connections on `port` of `host`, each connection with `buffers`' TCP
+    /// sizes instead of the LAN's (a protocol of small frames needs less than its default).
+    pub fn listen_tcp_with(
+        &self,
+        host: HostId,
+        port: u16,
+        buffers: Buffers,
+    ) -> io::Result<NetListener> {
         let mut inner = lock(&self.shared);
         let h = inner.host_mut(host.0)?;
         if port == 0 || h.listeners.iter().any(|l| l.port == port && !l.closed) {
@@ -310,6 +324,7 @@ impl Net {
         }
         h.listeners.push(Listening {
             port,
+            buffers,
             socket: None,
             pending: Vec::new(),
             ready: VecDeque::new(),
@@ -497,7 +512,7 @@ impl Inner {
     }
 
     fn poll_host(&mut self, i: usize, now: SInstant) {
-        let buffers = self.buffers;
+        let mtu = self.buffers.mtu;
         let Some(h) = self.hosts.get_mut(i) else {
             return;
         };
@@ -506,7 +521,7 @@ impl Inner {
         // One frame per poll, then the listeners' upkeep: each SYN finds a listening socket.
         loop {
             if let Some(port) = h.rx.front().and_then(|f| syn_port(f)) {
-                h.arm(port, buffers);
+                h.arm(port);
             }
             h.iface.poll(
                 now,
@@ -514,7 +529,7 @@ impl Inner {
                     rx: &mut h.rx,
                     tx: &mut tx,
                     budget: 1,
-                    mtu: buffers.mtu,
+                    mtu,
                 },
                 &mut h.sockets,
             );
@@ -571,14 +586,14 @@ fn syn_port(frame: &[u8]) -> Option<u16> {
 
 impl Host {
     /// A SYN for `port` is about to be processed: make sure a socket listens there.
-    fn arm(&mut self, port: u16, b: Buffers) {
+    fn arm(&mut self, port: u16) {
         let sockets = &mut self.sockets;
         if let Some(l) = self
             .listeners
             .iter_mut()
             .find(|l| l.port == port && !l.closed && l.socket.is_none())
         {
-            l.socket = new_listening(sockets, port, b).ok();
+            l.socket = new_listening(sockets, port, l.buffers).ok();
         }
     }
 

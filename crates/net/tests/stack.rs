@@ -196,3 +196,53 @@ async fn a_listener_rearms_for_each_connection_and_its_port_is_exclusive() {
     timeout(LIMIT, server).await.unwrap().unwrap();
     driver.abort();
 }
+
+#[tokio::test]
+async fn a_listener_with_small_buffers_still_moves_large_transfers() {
+    let net = Net::default();
+    let a = net
+        .add_host(mac(31), Ipv4Addr::new(10, 9, 3, 1), 24, None)
+        .unwrap();
+    let b = net
+        .add_host(mac(32), Ipv4Addr::new(10, 9, 3, 2), 24, None)
+        .unwrap();
+    let driver = tokio::spawn(net.run());
+    let small = cpppo_net::stack::Buffers {
+        tcp_rx: 512,
+        tcp_tx: 512,
+        ..Default::default()
+    };
+    let mut listener = net.listen_tcp_with(a, 502, small).unwrap();
+    let server = tokio::spawn(async move {
+        // Two connections: the second gets the fresh listening socket, also small.
+        for _ in 0..2 {
+            let mut acc = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let (mut r, mut w) = tokio::io::split(&mut acc.stream);
+                tokio::io::copy(&mut r, &mut w).await.unwrap();
+            });
+        }
+    });
+    let connector = net.connector(b);
+    for _ in 0..2 {
+        let mut s = timeout(LIMIT, connector.connect("10.9.3.1:502"))
+            .await
+            .unwrap()
+            .unwrap();
+        // Twenty times the server's buffers, echoed back through them.
+        let data: Vec<u8> = (0..10_240u32).map(|i| (i * 7) as u8).collect();
+        let (mut r, mut w) = tokio::io::split(&mut s);
+        let (wrote, echoed) = timeout(LIMIT, async {
+            tokio::join!(w.write_all(&data), async {
+                let mut back = vec![0u8; data.len()];
+                r.read_exact(&mut back).await.map(|_| back)
+            })
+        })
+        .await
+        .unwrap();
+        wrote.unwrap();
+        assert_eq!(echoed.unwrap(), data);
+    }
+    timeout(LIMIT, server).await.unwrap().unwrap();
+    driver.abort();
+}

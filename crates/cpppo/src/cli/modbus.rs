@@ -14,6 +14,8 @@ use cpppo_modbus::serial::{LineConfig, Parity, SerialPort};
 use cpppo_modbus::server::{Framing, Simulator};
 use cpppo_modbus::store::Store;
 use cpppo_modbus::{RangeSpec, Register};
+use cpppo_net::os::OsListener;
+use cpppo_net::Listener;
 
 use super::logging;
 
@@ -327,12 +329,12 @@ fn host_port(address: &str, default_host: &str) -> Result<(String, u16), Failure
     Ok((host.to_string(), port))
 }
 
-async fn bind(address: &str, range: u16) -> Result<tokio::net::TcpListener, Failure> {
+async fn bind(address: &str, range: u16) -> Result<OsListener, Failure> {
     let (host, port) = host_port(address, "0.0.0.0")?;
     let mut last = None;
     for p in port..=port.saturating_add(range.max(1) - 1) {
         match tokio::net::TcpListener::bind((host.as_str(), p)).await {
-            Ok(l) => return Ok(l),
+            Ok(l) => return Ok(OsListener::from(l)),
             Err(e) => last = Some(e),
         }
     }

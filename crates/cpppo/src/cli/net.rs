@@ -14,7 +14,7 @@ use cpppo_net::tap::{Tap, TUN_PATH};
 use cpppo_net::vde::VdePlug;
 
 use crate::cli::logging;
-use crate::fleet::{Fleet, Subnet, Template, HOST_INDEX};
+use crate::fleet::{Fleet, ModbusTemplate, Subnet, Template, HOST_INDEX};
 
 /// The Internet-of-Threads verbs.
 #[derive(Debug, Subcommand)]
@@ -33,8 +33,13 @@ const DEFAULT_TAGS: &[&str] = &["SCADA=INT[100]", "FLOAT=REAL", "COUNTS=DINT[10]
 #[command(
     after_help = "Addresses: the subnet's first host address is the host's (given to the TAP); \
 devices take the following ones, MAC 02:00:<IP>, Identity serial numbers counting up from --serial.\n\n\
+Modbus: --modbus serves Modbus/TCP on port 502 of every device too, each device with its own \
+registers (--modbus-registers RANGE, repeatable, as `cpppo modbus sim` takes them; default 100 \
+each of coils, discrete inputs, input and holding registers, all 0); --no-enip leaves only Modbus.\n\n\
 Examples:\n  cpppo net fleet --devices 1000 --subnet 10.1.0.0/16 --tap fleet0\n  \
-cpppo net fleet --devices 50 --subnet 10.2.0.0/24 --vde /tmp/vde.ctl --pcap lan.pcap SCADA=INT[10]"
+cpppo net fleet --devices 50 --subnet 10.2.0.0/24 --vde /tmp/vde.ctl --pcap lan.pcap SCADA=INT[10]\n  \
+cpppo net fleet -n 200 -s 10.3.0.0/24 --tap fleet0 --modbus\n  \
+cpppo net fleet -n 500 -s 10.4.0.0/23 --tap fleet0 --no-enip --modbus-registers 1-16=1"
 )]
 pub struct FleetArgs {
     /// Tags every device serves (NAME=TYPE[LEN]); default SCADA=INT[100] FLOAT=REAL COUNTS=DINT[10].
@@ -76,6 +81,20 @@ pub struct FleetArgs {
     /// Do not serve UDP.
     #[arg(short = 'U', long)]
     no_udp: bool,
+    /// Also serve Modbus/TCP (port 502) on every device, each with its own registers.
+    #[arg(long)]
+    modbus: bool,
+    /// A register range of every device's Modbus store, e.g. 40001-40100=0 (repeatable;
+    /// implies --modbus).
+    #[arg(long = "modbus-registers", value_name = "RANGE")]
+    modbus_registers: Vec<String>,
+    /// TCP send and receive buffer of each Modbus connection, bytes (as --tcp-buffer).
+    #[arg(long, default_value_t = 4096, value_name = "BYTES",
+          value_parser = clap::value_parser!(u32).range(512..=1_048_576))]
+    modbus_tcp_buffer: u32,
+    /// Serve no EtherNet/IP (a Modbus-only fleet; needs --modbus).
+    #[arg(long)]
+    no_enip: bool,
     /// More logging (repeat for more).
     #[arg(short, long, action = ArgAction::Count)]
     verbose: u8,
@@ -160,17 +179,21 @@ fn fleet(args: FleetArgs) -> ExitCode {
             );
         }
     }
+    let template = match template(&args) {
+        Ok(t) => t,
+        Err(e) => return refuse("fleet", e),
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return refuse("fleet", e),
     };
-    match rt.block_on(serve_fleet(args, subnet)) {
+    match rt.block_on(serve_fleet(args, subnet, template)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => refuse("fleet", format!("{e:#}")),
     }
 }
 
-fn template(args: &FleetArgs) -> Template {
+fn template(args: &FleetArgs) -> anyhow::Result<Template> {
     let mut config = DeviceConfig::default();
     config.identity.serial = args.serial;
     if let Some(name) = &args.product_name {
@@ -181,12 +204,29 @@ fn template(args: &FleetArgs) -> Template {
     } else {
         args.tags.clone()
     };
-    Template {
+    Ok(Template {
         config,
         tags,
         simple: args.simple,
         udp: !args.no_udp,
+        enip: !args.no_enip,
+        modbus: modbus_template(args)?,
+    })
+}
+
+/// The Modbus registers every device serves, if Modbus was asked for.
+fn modbus_template(args: &FleetArgs) -> anyhow::Result<Option<ModbusTemplate>> {
+    if !args.modbus && args.modbus_registers.is_empty() {
+        if args.no_enip {
+            bail!("--no-enip leaves nothing to serve: add --modbus");
+        }
+        return Ok(None);
     }
+    if args.no_enip && !args.tags.is_empty() {
+        bail!("tags are EtherNet/IP's: drop them or --no-enip");
+    }
+    let t = ModbusTemplate::parse(&args.modbus_registers)?;
+    Ok(Some(t.tcp_buffer(args.modbus_tcp_buffer as usize)))
 }
 
 fn ip(args: &[&str]) -> anyhow::Result<()> {
@@ -205,7 +245,7 @@ fn ip(args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve_fleet(args: FleetArgs, subnet: Subnet) -> anyhow::Result<()> {
+async fn serve_fleet(args: FleetArgs, subnet: Subnet, template: Template) -> anyhow::Result<()> {
     let net = Net::new(Buffers {
         tcp_rx: args.tcp_buffer as usize,
         tcp_tx: args.tcp_buffer as usize,
@@ -248,7 +288,7 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet) -> anyhow::Result<()> {
         links.push(tokio::spawn(plug.attach(net.clone())));
     }
     let started = std::time::Instant::now();
-    let fleet = Fleet::start(net, subnet, args.devices, &template(&args))?;
+    let fleet = Fleet::start(net, subnet, args.devices, &template)?;
     let first = fleet.addresses.first().copied();
     let last = fleet.addresses.last().copied();
     {
@@ -260,10 +300,15 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet) -> anyhow::Result<()> {
             std::process::id()
         );
         if let (Some(first), Some(last)) = (first, last) {
+            let serials = if template.enip {
+                format!("Identity serial {} up, ", args.serial)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "devices {first} - {last} (TCP+UDP 44818), Identity serial {} up, {via}, started in {:.3} s",
-                args.serial,
+                "devices {first} - {last} ({}), {serials}{via}, started in {:.3} s",
+                template.protocols(),
                 started.elapsed().as_secs_f64()
             );
         }
