@@ -17,8 +17,10 @@ DEVICES=${DEVICES:-10000}
 
 cargo build --release -q -p cpppo --bin cpppo
 cargo build --release -q -p cpppo-enip --example enip_bench
+cargo build --release -q -p cpppo-net --example switch_bench
 CPPPO="$TARGET/release/cpppo"
 BENCH="$TARGET/release/examples/enip_bench"
+SWITCH="$TARGET/release/examples/switch_bench"
 NS="cpppo-bench-net-$$"
 PIDS=()
 cleanup() {
@@ -68,6 +70,16 @@ echo "| RSS per device | $(( (rssn - rss1) * 1024 / (DEVICES - 1) )) bytes |"
 c0=$(cpu_ticks "$big"); sleep 10; c1=$(cpu_ticks "$big")
 echo "| idle CPU, $DEVICES devices, 10 s | $(echo "scale=2; ($c1 - $c0) * 100 / $(getconf CLK_TCK) / 10" | bc) % of one core |"
 stop "$big"
+for extra in "--modbus" "--modbus --no-enip"; do
+  # shellcheck disable=SC2086
+  read -r one _ < <(start_fleet "$tmp/one.log" 1 10.81.0.0/24 $extra)
+  sleep 1; r1=$(rss_kb "$one"); stop "$one"
+  # shellcheck disable=SC2086
+  read -r big _ < <(start_fleet "$tmp/big.log" "$DEVICES" 10.80.0.0/16 $extra)
+  sleep 2; rn=$(rss_kb "$big"); stop "$big"
+  echo "| RSS per device, $extra | $(( (rn - r1) * 1024 / (DEVICES - 1) )) bytes ($DEVICES devices: $rn KB) |"
+done
+echo "| switch, in-process UDP ping-pong (one thread) | $("$SWITCH" 1000 "$SECS") |"
 
 # One broadcast List Identity through the TAP: every device answers (ARP + reply). The host's
 # neighbour table (global on this kernel, ~1,024 entries) caps this at BCAST devices.
@@ -99,11 +111,18 @@ ip netns exec "$NS" "$CPPPO" enip server --no-config -a 127.0.0.1:44818 'SCADA=I
 PIDS+=("$!")
 read -r small _ < <(start_fleet "$tmp/small.log" 1 10.82.0.0/24 --tap bench1 'SCADA=INT[1000]')
 sleep 1
+read -r jumbo _ < <(start_fleet "$tmp/jumbo.log" 1 10.84.0.0/24 --tap bench2 --mtu 9000 'SCADA=INT[1000]')
+sleep 1
 for mode in lockstep pipeline; do
-  a=$(ip netns exec "$NS" "$BENCH" 10.82.0.2:44818 "$mode" "$SECS" "$small" | tail -1)
-  b=$(ip netns exec "$NS" "$BENCH" 127.0.0.1:44818 "$mode" "$SECS" "${PIDS[-1]}" | tail -1)
-  echo "| $mode, userspace device via TAP | $a |"
-  echo "| $mode, OS socket (loopback) | $b |"
+  for run in 1 2; do
+    a=$(ip netns exec "$NS" "$BENCH" 10.82.0.2:44818 "$mode" "$SECS" "$small" | tail -1)
+    b=$(ip netns exec "$NS" "$BENCH" 127.0.0.1:44818 "$mode" "$SECS" "${PIDS[-1]}" | tail -1)
+    c=$(ip netns exec "$NS" "$BENCH" 10.84.0.2:44818 "$mode" "$SECS" "$jumbo" | tail -1)
+    echo "| $mode #$run, userspace device via TAP (MTU 1500) | $a |"
+    echo "| $mode #$run, OS socket (loopback) | $b |"
+    echo "| $mode #$run, userspace device via TAP, --mtu 9000 | $c |"
+  done
 done
 stop "$small"
+stop "$jumbo"
 rm -rf "$tmp"
