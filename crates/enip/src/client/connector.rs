@@ -430,10 +430,7 @@ impl Connector {
                 continue;
             }
             let reply = MrReply::parse(self.bytes(range))?;
-            let status = Status {
-                general: reply.general_status,
-                extended: reply.extended().collect(),
-            };
+            let status = Status::of(&reply);
             return Ok((status, reply.data.to_vec()));
         }
     }
@@ -451,10 +448,7 @@ impl Connector {
             let (got, range) = self.recv_reply().await?;
             if got == key {
                 let reply = MrReply::parse(self.bytes(range))?;
-                let status = Status {
-                    general: reply.general_status,
-                    extended: reply.extended().collect(),
-                };
+                let status = Status::of(&reply);
                 return Ok((status, reply.data.to_vec()));
             }
         }

@@ -72,6 +72,9 @@ pub struct Status {
     pub general: u8,
     /// Extended status words.
     pub extended: Vec<u16>,
+    /// A reply the device called a success that this client could not decode (what was
+    /// wrong with it): a failure, whatever `general` says.
+    pub problem: Option<String>,
 }
 
 impl Status {
@@ -79,25 +82,46 @@ impl Status {
     pub const OK: Status = Status {
         general: 0,
         extended: Vec::new(),
+        problem: None,
     };
 
     /// A general status with no extended words.
     pub fn general(general: u8) -> Status {
         Status {
             general,
-            extended: Vec::new(),
+            ..Status::OK
+        }
+    }
+
+    /// The status of a Message Router reply.
+    pub fn of(reply: &cpppo_cip::mr::MrReply<'_>) -> Status {
+        Status {
+            general: reply.general_status,
+            extended: reply.extended().collect(),
+            problem: None,
+        }
+    }
+
+    /// A successful reply whose data did not decode.
+    pub fn undecodable(what: impl Into<String>) -> Status {
+        Status {
+            problem: Some(what.into()),
+            ..Status::OK
         }
     }
 
     /// Whether this is success.
     pub fn is_ok(&self) -> bool {
-        self.general == 0
+        self.general == 0 && self.problem.is_none()
     }
 }
 
 impl fmt::Display for Status {
     /// `OK`, or cpppo's `Status 255 [8453]` (`Status 6 ` with no extended status).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(problem) = &self.problem {
+            return f.write_str(problem);
+        }
         if self.is_ok() {
             return f.write_str("OK");
         }

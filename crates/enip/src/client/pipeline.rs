@@ -382,7 +382,7 @@ impl<'c> Pipeline<'c> {
                 _ => {
                     let status = Status {
                         general: reply.general_status.max(1),
-                        extended: reply.extended().collect(),
+                        ..Status::of(&reply)
                     };
                     self.fail(index, status, bytes);
                     false

@@ -252,10 +252,7 @@ impl Plan {
 
     /// Absorbs one reply; returns the outcome, or the extra byte offset to read next.
     pub fn absorb(&self, acc: &mut Accumulator, reply: &MrReply<'_>) -> Absorbed {
-        let status = Status {
-            general: reply.general_status,
-            extended: reply.extended().collect(),
-        };
+        let status = Status::of(reply);
         let partial = status.general == 0x06;
         if !(status.is_ok() || partial && self.kind.is_read()) {
             return Absorbed::Done(status, None);
@@ -263,7 +260,8 @@ impl Plan {
         match self.kind {
             Kind::ReadTag | Kind::ReadFrag => {
                 let Ok((ty, n)) = TagType::parse(reply.data) else {
-                    return Absorbed::Done(status, None);
+                    let what = "reply not decoded: no tag type in its data";
+                    return Absorbed::Done(Status::undecodable(what), None);
                 };
                 let data = reply.data.get(n..).unwrap_or_default();
                 acc.tag_type = Some(ty);
@@ -277,7 +275,20 @@ impl Plan {
                 if partial {
                     return Absorbed::Done(status, None);
                 }
-                Absorbed::Done(Status::OK, decode_tag(ty, &acc.data))
+                match decode_tag(ty, &acc.data) {
+                    Some(values) => Absorbed::Done(Status::OK, Some(values)),
+                    None => Absorbed::Done(
+                        Status::undecodable(format!(
+                            "reply not decoded: {} bytes are not {} elements",
+                            acc.data.len(),
+                            match ty {
+                                TagType::Atomic(t) => t.name(),
+                                _ => "STRING",
+                            }
+                        )),
+                        None,
+                    ),
+                }
             }
             Kind::GetAttributeSingle | Kind::GetAttributesAll => Absorbed::Done(
                 status,
@@ -486,6 +497,29 @@ mod tests {
     }
 
     #[test]
+    fn a_success_that_does_not_decode_is_reported_as_a_failure() {
+        let op = Operation::parse("SCADA[0-1]").unwrap_or_else(|e| panic!("{e}"));
+        let plan = Plan::new(&op, false, false).unwrap_or_else(|e| panic!("{e}"));
+        // INT type but three data bytes; then no type at all.
+        for (data, says) in [
+            (
+                &[0xC3, 0x00, 1, 0, 2][..],
+                "reply not decoded: 3 bytes are not INT elements",
+            ),
+            (&[0xC3][..], "reply not decoded: no tag type in its data"),
+        ] {
+            let Absorbed::Done(status, value) =
+                plan.absorb(&mut Accumulator::default(), &reply(0x00, data))
+            else {
+                panic!("{data:?}: expected an outcome");
+            };
+            assert_eq!(value, None);
+            assert!(!status.is_ok());
+            assert_eq!(status.to_string(), says);
+        }
+    }
+
+    #[test]
     fn failures_keep_their_status_and_writes_report_their_values() {
         let op = Operation::parse("SCADA[1]=(DINT)5").unwrap_or_else(|e| panic!("{e}"));
         let plan = Plan::new(&op, false, false).unwrap_or_else(|e| panic!("{e}"));
@@ -502,6 +536,7 @@ mod tests {
         let want = Status {
             general: 0xFF,
             extended: vec![0x2107],
+            problem: None,
         };
         assert_eq!(plan.absorb(&mut acc, &r), Absorbed::Done(want, None));
         assert_eq!(
