@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
+use cpppo_enip::control::ServerControl;
 use cpppo_enip::device::{Device, DeviceConfig};
 use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
 use cpppo_enip::session::{RoutePolicy, Shared};
@@ -12,6 +13,8 @@ use cpppo_enip::tagspec::TagSpec;
 use cpppo_net::stack::{HostId, Net};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+use crate::fleet_web::{FleetDevice, WebOptions};
 
 /// The EtherNet/IP port every device serves (TCP and UDP).
 pub const ENIP_PORT: u16 = 44818;
@@ -76,6 +79,8 @@ pub struct Template {
     pub simple: bool,
     /// Also answer UDP (List Identity broadcasts).
     pub udp: bool,
+    /// Web APIs: each device gets counters and live switches ([`ServerControl`]).
+    pub web: Option<WebOptions>,
 }
 
 /// The address the host side takes (the subnet's first); devices follow it.
@@ -93,6 +98,8 @@ pub struct Fleet {
     pub net: Net,
     /// Each device's address, in order.
     pub addresses: Vec<Ipv4Addr>,
+    /// Each device with its control, in order (only with [`Template::web`]).
+    pub devices: Arc<[FleetDevice]>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -122,6 +129,7 @@ impl Fleet {
         let opts = Arc::new(Options::default());
         let mut tasks = vec![tokio::spawn(net.run())];
         let mut addresses = Vec::with_capacity(count as usize);
+        let mut devices = Vec::new();
         for i in 0..count {
             let ip = subnet
                 .host(HOST_INDEX + 1 + i)
@@ -129,13 +137,43 @@ impl Fleet {
             let host = net
                 .add_host(device_mac(ip), ip, subnet.prefix, None)
                 .with_context(|| format!("device {ip}"))?;
-            let shared = device(template, &specs, ip, subnet, i)?;
-            tasks.extend(serve(&net, host, shared, &opts, &shutdown, template.udp)?);
+            let control = template.web.as_ref().map(|_| control(ip));
+            let shared = device(template, &specs, ip, subnet, i, control.as_deref())?;
+            let opts = match &control {
+                Some(c) => Arc::new(Options {
+                    control: Some(c.clone()),
+                    ..Options::default()
+                }),
+                None => opts.clone(),
+            };
+            tasks.extend(serve(
+                &net,
+                host,
+                shared.clone(),
+                &opts,
+                &shutdown,
+                template.udp,
+            )?);
+            if let (Some(control), Some(web)) = (control, &template.web) {
+                let d = FleetDevice {
+                    ip,
+                    serial: template.config.identity.serial.wrapping_add(i),
+                    device: shared.device.clone(),
+                    control,
+                };
+                if let Some(port) = web.device_port {
+                    let token = web.token.as_ref();
+                    let t = crate::fleet_web::serve_device(&net, host, &d, port, token, &shutdown)?;
+                    tasks.push(t);
+                }
+                devices.push(d);
+            }
             addresses.push(ip);
         }
         Ok(Self {
             net,
             addresses,
+            devices: devices.into(),
             stop,
             tasks,
         })
@@ -151,12 +189,22 @@ impl Fleet {
     }
 }
 
+/// A device's control object, reporting the device's EtherNet/IP address.
+fn control(ip: Ipv4Addr) -> Arc<ServerControl> {
+    let c = Arc::new(ServerControl::default());
+    if let Ok(mut a) = c.address.lock() {
+        *a = Some((ip, ENIP_PORT).into());
+    }
+    c
+}
+
 fn device(
     template: &Template,
     specs: &[TagSpec],
     ip: Ipv4Addr,
     subnet: Subnet,
     i: u32,
+    control: Option<&ServerControl>,
 ) -> anyhow::Result<Arc<Shared>> {
     let mut config = template.config.clone();
     config.identity.serial = config.identity.serial.wrapping_add(i);
@@ -164,7 +212,15 @@ fn device(
     config.interface.network_mask = Some(subnet.mask());
     let mut device = Device::new(&config);
     for spec in specs {
-        device.add_tag(spec)?;
+        match control {
+            // The web API's forced errors and live updates.
+            Some(c) => {
+                let value = cpppo_enip::attribute::Value::new(spec.ty, spec.len, spec.array);
+                let attr = c.guard(&spec.name, Arc::new(value));
+                device.add_tag_attribute(&spec.name, attr, spec.address)?;
+            }
+            None => device.add_tag(spec)?,
+        }
     }
     let route = if template.simple {
         RoutePolicy::Exactly(Vec::new())
