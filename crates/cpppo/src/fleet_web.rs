@@ -251,39 +251,40 @@ fn mac_text(ip: Ipv4Addr) -> String {
     )
 }
 
+/// One device's line of `/devices`.
+fn device_json(f: &FleetWeb, d: &FleetDevice) -> Json {
+    let stats = &d.control.stats;
+    json!({
+        "ip": d.ip.to_string(),
+        "mac": mac_text(d.ip),
+        "serial": d.serial,
+        "ports": {
+            "enip_tcp": ENIP_PORT,
+            "enip_udp": f.udp.then_some(ENIP_PORT),
+            "web": f.options.device_port,
+        },
+        "connections": d.control.connections().len(),
+        "sessions": stats.sessions.load(Ordering::Relaxed),
+        "requests": stats.total_requests(),
+    })
+}
+
+/// The fleet as JSON, written one device at a time (tens of thousands of them).
 async fn summary_json(State(s): State<Arc<AppState>>) -> Response {
     let f = &s.fleet;
-    let devices: Vec<Json> = f
-        .devices
-        .iter()
-        .map(|d| {
-            let stats = &d.control.stats;
-            json!({
-                "ip": d.ip.to_string(),
-                "mac": mac_text(d.ip),
-                "serial": d.serial,
-                "ports": {
-                    "enip_tcp": ENIP_PORT,
-                    "enip_udp": f.udp.then_some(ENIP_PORT),
-                    "web": f.options.device_port,
-                },
-                "connections": d.control.connections().len(),
-                "sessions": stats.sessions.load(Ordering::Relaxed),
-                "requests": stats.total_requests(),
-            })
-        })
-        .collect();
-    let body = json!({
-        "count": devices.len(),
-        "subnet": f.subnet.to_string(),
-        "host": f.via,
-        "devices": devices,
-    });
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    let head = json!({"count": f.devices.len(), "subnet": f.subnet.to_string(), "host": f.via});
+    let mut body = head.to_string();
+    body.pop(); // the closing brace: the device list follows
+    body.reserve(f.devices.len() * 200);
+    body.push_str(",\"devices\":[");
+    for (i, d) in f.devices.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&device_json(f, d).to_string());
+    }
+    body.push_str("]}");
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn summary_page(State(s): State<Arc<AppState>>) -> Html<String> {
