@@ -158,3 +158,17 @@ def test_each_device_serves_its_api_at_its_own_ip(fleet):
     assert plc(ns, 9, 1) == 99
     status, env = get(ns, f"http://{dev(10)}/api/tags/SCADA")
     assert status == 200 and scada(env)[1] == 0
+
+
+def test_disable_closes_one_devices_listeners_until_enabled(fleet):
+    ns, web = fleet
+    auth = "Authorization: Bearer s3cret"
+    ctl = f"{web}/devices/{dev(20)}/api/server/control"
+    assert get(ns, f"{ctl}/disable=true", auth)[0] == 200
+    refused = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", PLC, dev(20), "0"],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "CommError" in refused.stderr
+    assert plc(ns, 21, 0) == 0  # its neighbour still answers
+    assert get(ns, f"{ctl}/disable=false", auth)[0] == 200
+    assert plc(ns, 20, 0, 5) == 5
+    assert get(ns, ctl)[1]["data"]["server"]["control"]["disable"] is False

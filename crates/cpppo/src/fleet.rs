@@ -14,7 +14,7 @@ use cpppo_net::stack::{HostId, Net};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::fleet_web::{FleetDevice, WebOptions};
+use crate::fleet_web::{self, FleetDevice, WebOptions};
 
 /// The EtherNet/IP port every device serves (TCP and UDP).
 pub const ENIP_PORT: u16 = 44818;
@@ -139,34 +139,22 @@ impl Fleet {
                 .with_context(|| format!("device {ip}"))?;
             let control = template.web.as_ref().map(|_| control(ip));
             let shared = device(template, &specs, ip, subnet, i, control.as_deref())?;
-            let opts = match &control {
-                Some(c) => Arc::new(Options {
-                    control: Some(c.clone()),
-                    ..Options::default()
-                }),
-                None => opts.clone(),
-            };
-            tasks.extend(serve(
-                &net,
-                host,
-                shared.clone(),
-                &opts,
-                &shutdown,
-                template.udp,
-            )?);
-            if let (Some(control), Some(web)) = (control, &template.web) {
-                let d = FleetDevice {
-                    ip,
-                    serial: template.config.identity.serial.wrapping_add(i),
-                    device: shared.device.clone(),
-                    control,
-                };
-                if let Some(port) = web.device_port {
-                    let token = web.token.as_ref();
-                    let t = crate::fleet_web::serve_device(&net, host, &d, port, token, &shutdown)?;
-                    tasks.push(t);
+            match (control, &template.web) {
+                (Some(control), Some(web)) => {
+                    let serial = template.config.identity.serial.wrapping_add(i);
+                    let d = FleetDevice {
+                        ip,
+                        serial,
+                        device: shared.device.clone(),
+                        control,
+                    };
+                    let udp = template.udp;
+                    tasks.extend(fleet_web::serve(
+                        &net, host, &d, shared, web, udp, &shutdown,
+                    )?);
+                    devices.push(d);
                 }
-                devices.push(d);
+                _ => tasks.extend(serve(&net, host, shared, &opts, &shutdown, template.udp)?),
             }
             addresses.push(ip);
         }
