@@ -172,3 +172,12 @@ def test_disable_closes_one_devices_listeners_until_enabled(fleet):
     assert get(ns, f"{ctl}/disable=false", auth)[0] == 200
     assert plc(ns, 20, 0, 5) == 5
     assert get(ns, ctl)[1]["data"]["server"]["control"]["disable"] is False
+
+
+def test_bad_web_options_are_refused_in_one_line():
+    for extra, message in [(["--device-web", "44818"], "--device-web 44818"),
+                           (["--web", ":http"], '--web ":http": port "http"')]:
+        out = subprocess.run([cpppo_bin(), "net", "fleet", "--devices", "2", "--subnet", SUBNET,
+                              *extra], capture_output=True, text=True, timeout=20)
+        assert out.returncode == 2 and message in out.stderr, out.stderr
+        assert len(out.stderr.splitlines()) == 1, out.stderr

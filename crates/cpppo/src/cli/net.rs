@@ -14,7 +14,7 @@ use cpppo_net::tap::{Tap, TUN_PATH};
 use cpppo_net::vde::VdePlug;
 
 use crate::cli::logging;
-use crate::fleet::{Fleet, Subnet, Template, HOST_INDEX};
+use crate::fleet::{Fleet, Subnet, Template, ENIP_PORT, HOST_INDEX};
 use crate::fleet_web::{FleetWeb, WebOptions};
 
 /// The Internet-of-Threads verbs.
@@ -95,7 +95,8 @@ pub struct FleetWebArgs {
     /// Also serve each device's web API on PORT at the device's own IP (its userspace stack).
     #[arg(long, value_name = "PORT")]
     device_web: Option<u16>,
-    /// Token required by mutating web API requests off loopback (device IPs are never loopback).
+    /// Token every mutating web API request must carry; without one, web servers off loopback
+    /// (device IPs always) are read-only.
     #[arg(
         long,
         env = "CPPPO_WEB_TOKEN",
@@ -187,6 +188,12 @@ fn fleet(args: FleetArgs) -> ExitCode {
                 ),
             );
         }
+    }
+    if args.web.device_web == Some(ENIP_PORT) {
+        return refuse(
+            "fleet",
+            "--device-web 44818 is the devices' EtherNet/IP port",
+        );
     }
     let rt = match runtime() {
         Ok(rt) => rt,
