@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
+use cpppo_enip::control::ServerControl;
 use cpppo_enip::device::{Device, DeviceConfig};
 use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
 use cpppo_enip::session::{RoutePolicy, Shared};
@@ -16,6 +17,8 @@ use cpppo_net::stack::{HostId, Net};
 pub use modbus::{ModbusTemplate, MODBUS_PORT};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+use crate::fleet_web::{self, FleetDevice, WebOptions};
 
 /// The EtherNet/IP port every device serves (TCP and UDP).
 pub const ENIP_PORT: u16 = 44818;
@@ -84,6 +87,8 @@ pub struct Template {
     pub enip: bool,
     /// Serve Modbus/TCP with these registers.
     pub modbus: Option<ModbusTemplate>,
+    /// Web APIs: each device gets counters and live switches ([`ServerControl`]).
+    pub web: Option<WebOptions>,
 }
 
 impl Template {
@@ -116,6 +121,8 @@ pub struct Fleet {
     pub net: Net,
     /// Each device's address, in order.
     pub addresses: Vec<Ipv4Addr>,
+    /// Each device with its control, in order (only with [`Template::web`]).
+    pub devices: Arc<[FleetDevice]>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -148,6 +155,7 @@ impl Fleet {
         let opts = Arc::new(Options::default());
         let mut tasks = vec![tokio::spawn(net.run())];
         let mut addresses = Vec::with_capacity(count as usize);
+        let mut devices = Vec::new();
         for i in 0..count {
             let ip = subnet
                 .host(HOST_INDEX + 1 + i)
@@ -156,8 +164,25 @@ impl Fleet {
                 .add_host(device_mac(ip), ip, subnet.prefix, None)
                 .with_context(|| format!("device {ip}"))?;
             if template.enip {
-                let shared = device(template, &specs, ip, subnet, i)?;
-                tasks.extend(serve(&net, host, shared, &opts, &shutdown, template.udp)?);
+                let control = template.web.as_ref().map(|_| control(ip));
+                let shared = device(template, &specs, ip, subnet, i, control.as_deref())?;
+                match (control, &template.web) {
+                    (Some(control), Some(web)) => {
+                        let serial = template.config.identity.serial.wrapping_add(i);
+                        let d = FleetDevice {
+                            ip,
+                            serial,
+                            device: shared.device.clone(),
+                            control,
+                        };
+                        let udp = template.udp;
+                        tasks.extend(fleet_web::serve(
+                            &net, host, &d, shared, web, udp, &shutdown,
+                        )?);
+                        devices.push(d);
+                    }
+                    _ => tasks.extend(serve(&net, host, shared, &opts, &shutdown, template.udp)?),
+                }
             }
             if let Some(m) = &template.modbus {
                 tasks.push(
@@ -170,6 +195,7 @@ impl Fleet {
         Ok(Self {
             net,
             addresses,
+            devices: devices.into(),
             stop,
             tasks,
         })
@@ -185,12 +211,22 @@ impl Fleet {
     }
 }
 
+/// A device's control object, reporting the device's EtherNet/IP address.
+fn control(ip: Ipv4Addr) -> Arc<ServerControl> {
+    let c = Arc::new(ServerControl::default());
+    if let Ok(mut a) = c.address.lock() {
+        *a = Some((ip, ENIP_PORT).into());
+    }
+    c
+}
+
 fn device(
     template: &Template,
     specs: &[TagSpec],
     ip: Ipv4Addr,
     subnet: Subnet,
     i: u32,
+    control: Option<&ServerControl>,
 ) -> anyhow::Result<Arc<Shared>> {
     let mut config = template.config.clone();
     config.identity.serial = config.identity.serial.wrapping_add(i);
@@ -198,7 +234,15 @@ fn device(
     config.interface.network_mask = Some(subnet.mask());
     let mut device = Device::new(&config);
     for spec in specs {
-        device.add_tag(spec)?;
+        match control {
+            // The web API's forced errors and live updates.
+            Some(c) => {
+                let value = cpppo_enip::attribute::Value::new(spec.ty, spec.len, spec.array);
+                let attr = c.guard(&spec.name, Arc::new(value));
+                device.add_tag_attribute(&spec.name, attr, spec.address)?;
+            }
+            None => device.add_tag(spec)?,
+        }
     }
     let route = if template.simple {
         RoutePolicy::Exactly(Vec::new())

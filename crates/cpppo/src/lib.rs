@@ -13,3 +13,4 @@ pub use cpppo_web as web;
 
 pub mod cli;
 pub mod fleet;
+pub mod fleet_web;

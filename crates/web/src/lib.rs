@@ -8,10 +8,12 @@
 //!
 //! Only the device and the control object are needed, so a fleet can mount one router per
 //! device under its own prefix (`Router::nest("/dev1", router(web))`; the page uses relative
-//! URLs, so open it as `/dev1/`).
+//! URLs, so open it as `/dev1/`). [`serve`] runs on any [`cpppo_net::Listener`]: the host's
+//! sockets, or a simulated device's own userspace TCP/IP stack.
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod listen;
 pub mod metrics;
 pub mod values;
 
@@ -60,15 +62,14 @@ pub fn router(web: Web) -> Router {
         .with_state(Arc::new(web))
 }
 
-/// Serve `router(web)` on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+/// Serve `router(web)` on `listener` (an OS socket or a userspace stack's) until `shutdown`
+/// resolves.
+pub async fn serve<L: cpppo_net::Listener>(
+    listener: L,
     web: Web,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(web))
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::serve_app(listener, router(web), shutdown).await
 }
 
 /// `[IFACE]:PORT` (or `PORT`): an empty IFACE means 127.0.0.1.

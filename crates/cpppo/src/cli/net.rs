@@ -14,7 +14,8 @@ use cpppo_net::tap::{Tap, TUN_PATH};
 use cpppo_net::vde::VdePlug;
 
 use crate::cli::logging;
-use crate::fleet::{Fleet, ModbusTemplate, Subnet, Template, HOST_INDEX};
+use crate::fleet::{Fleet, ModbusTemplate, Subnet, Template, ENIP_PORT, HOST_INDEX};
+use crate::fleet_web::{FleetWeb, WebOptions};
 
 /// The Internet-of-Threads verbs.
 #[derive(Debug, Subcommand)]
@@ -39,7 +40,10 @@ each of coils, discrete inputs, input and holding registers, all 0); --no-enip l
 Examples:\n  cpppo net fleet --devices 1000 --subnet 10.1.0.0/16 --tap fleet0\n  \
 cpppo net fleet --devices 50 --subnet 10.2.0.0/24 --vde /tmp/vde.ctl --pcap lan.pcap SCADA=INT[10]\n  \
 cpppo net fleet -n 200 -s 10.3.0.0/24 --tap fleet0 --modbus\n  \
-cpppo net fleet -n 500 -s 10.4.0.0/23 --tap fleet0 --no-enip --modbus-registers 1-16=1"
+cpppo net fleet -n 500 -s 10.4.0.0/23 --tap fleet0 --no-enip --modbus-registers 1-16=1\n  \
+cpppo net fleet --devices 100 --subnet 10.3.0.0/24 --tap fleet1 --web :8080 --device-web 80\n    \
+(http://127.0.0.1:8080/ lists the devices; /devices/10.3.0.2/ is one device's live page and \
+/devices/10.3.0.2/api/tags/SCADA its API; http://10.3.0.2/api/... the same from its own stack)"
 )]
 pub struct FleetArgs {
     /// Tags every device serves (NAME=TYPE[LEN]); default SCADA=INT[100] FLOAT=REAL COUNTS=DINT[10].
@@ -101,6 +105,39 @@ pub struct FleetArgs {
     /// Log to FILE (rotated) instead of stderr.
     #[arg(short, long, value_name = "FILE")]
     log: Option<PathBuf>,
+    #[command(flatten)]
+    web: FleetWebArgs,
+}
+
+/// The fleet's web options.
+#[derive(Debug, Args)]
+pub struct FleetWebArgs {
+    /// Web server on the host at [IFACE]:PORT (":PORT" alone: 127.0.0.1): a summary at /,
+    /// /devices (JSON), and each device's web API and live page under /devices/<IP>/.
+    #[arg(short, long, value_name = "[IFACE]:PORT")]
+    web: Option<String>,
+    /// Also serve each device's web API on PORT at the device's own IP (its userspace stack).
+    #[arg(long, value_name = "PORT")]
+    device_web: Option<u16>,
+    /// Token every mutating web API request must carry; without one, web servers off loopback
+    /// (device IPs always) are read-only.
+    #[arg(
+        long,
+        env = "CPPPO_WEB_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    web_token: Option<String>,
+}
+
+impl FleetWebArgs {
+    /// The devices' web options, if any web server is asked for.
+    fn options(&self) -> Option<WebOptions> {
+        (self.web.is_some() || self.device_web.is_some()).then(|| WebOptions {
+            device_port: self.device_web,
+            token: self.web_token.clone().filter(|t| !t.is_empty()),
+        })
+    }
 }
 
 /// Arguments of `cpppo net run`.
@@ -179,6 +216,12 @@ fn fleet(args: FleetArgs) -> ExitCode {
             );
         }
     }
+    if args.web.device_web == Some(ENIP_PORT) {
+        return refuse(
+            "fleet",
+            "--device-web 44818 is the devices' EtherNet/IP port",
+        );
+    }
     let template = match template(&args) {
         Ok(t) => t,
         Err(e) => return refuse("fleet", e),
@@ -211,6 +254,7 @@ fn template(args: &FleetArgs) -> anyhow::Result<Template> {
         udp: !args.no_udp,
         enip: !args.no_enip,
         modbus: modbus_template(args)?,
+        web: args.web.options(),
     })
 }
 
@@ -224,6 +268,9 @@ fn modbus_template(args: &FleetArgs) -> anyhow::Result<Option<ModbusTemplate>> {
     }
     if args.no_enip && !args.tags.is_empty() {
         bail!("tags are EtherNet/IP's: drop them or --no-enip");
+    }
+    if args.no_enip && args.web.options().is_some() {
+        bail!("the web API shows EtherNet/IP devices: drop --web/--device-web or --no-enip");
     }
     let t = ModbusTemplate::parse(&args.modbus_registers)?;
     Ok(Some(t.tcp_buffer(args.modbus_tcp_buffer as usize)))
@@ -287,8 +334,29 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet, template: Template) -> any
         via = format!("VDE switch {}", dir.display());
         links.push(tokio::spawn(plug.attach(net.clone())));
     }
+    let web_addr = args
+        .web
+        .web
+        .as_deref()
+        .map(cpppo_web::parse_address)
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
     let started = std::time::Instant::now();
     let fleet = Fleet::start(net, subnet, args.devices, &template)?;
+    let (web_stop, web_shutdown) = tokio::sync::watch::channel(false);
+    let web_addr = match web_addr {
+        Some(addr) => {
+            let summary = FleetWeb {
+                subnet,
+                via: via.clone(),
+                udp: template.udp,
+                devices: fleet.devices.clone(),
+                options: template.web.clone().unwrap_or_default(),
+            };
+            Some(crate::fleet_web::start(addr, summary, web_shutdown).await?)
+        }
+        None => None,
+    };
     let first = fleet.addresses.first().copied();
     let last = fleet.addresses.last().copied();
     {
@@ -312,12 +380,25 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet, template: Template) -> any
                 started.elapsed().as_secs_f64()
             );
         }
+        if let Some(w) = web_addr {
+            let _ = writeln!(
+                out,
+                "Web summary on http://{w}/, each device under http://{w}/devices/<IP>/"
+            );
+        }
+        if let (Some(port), Some(first)) = (args.web.device_web, first) {
+            let _ = writeln!(
+                out,
+                "Each device's web API on its own IP, e.g. http://{first}:{port}/"
+            );
+        }
         let _ = out.flush();
     }
     let result = tokio::select! {
         r = wait_for_signal() => r,
         r = first_link_failure(&mut links) => r,
     };
+    let _ = web_stop.send(true);
     fleet.stop().await;
     for l in links {
         l.abort();

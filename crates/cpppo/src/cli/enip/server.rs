@@ -412,7 +412,7 @@ async fn start_web(
     mut web: cpppo_web::Web,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(addr)
+    let listener = OsListener::bind(addr)
         .await
         .with_context(|| format!("--web: cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
