@@ -14,7 +14,7 @@ use cpppo_net::tap::{Tap, TUN_PATH};
 use cpppo_net::vde::VdePlug;
 
 use crate::cli::logging;
-use crate::fleet::{Fleet, Subnet, Template, HOST_INDEX};
+use crate::fleet::{gateway, Fleet, Subnet, Template, GATEWAY_IP, HOST_INDEX};
 
 /// The Internet-of-Threads verbs.
 #[derive(Debug, Subcommand)]
@@ -31,8 +31,9 @@ const DEFAULT_TAGS: &[&str] = &["SCADA=INT[100]", "FLOAT=REAL", "COUNTS=DINT[10]
 /// Arguments of `cpppo net fleet`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Addresses: the subnet's first host address is the host's (given to the TAP); \
-devices take the following ones, MAC 02:00:<IP>, Identity serial numbers counting up from --serial.\n\n\
+    after_help = "Addresses: the subnet's first host address is the host's (given to the TAP as a /32, \
+with a route to the subnet via the virtual gateway 169.254.44.18 the fleet answers for); devices take \
+the following ones, MAC 02:00:<IP>, Identity serial numbers counting up from --serial.\n\n\
 Examples:\n  cpppo net fleet --devices 1000 --subnet 10.1.0.0/16 --tap fleet0\n  \
 cpppo net fleet --devices 50 --subnet 10.2.0.0/24 --vde /tmp/vde.ctl --pcap lan.pcap SCADA=INT[10]"
 )]
@@ -45,7 +46,8 @@ pub struct FleetArgs {
     /// The virtual LAN's subnet, ADDR/PREFIX.
     #[arg(short, long, value_name = "CIDR")]
     subnet: String,
-    /// Reach the LAN from the host through this TAP interface (created; needs root).
+    /// Reach the LAN from the host through this TAP interface (created; the subnet is routed
+    /// via a virtual gateway, so the host needs one neighbour entry; needs root).
     #[arg(long, value_name = "NAME", conflicts_with = "vde")]
     tap: Option<String>,
     /// Plug the LAN into the VDE switch with this control directory.
@@ -214,15 +216,24 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet) -> anyhow::Result<()> {
     let mut via = String::from("no host link");
     if let Some(name) = &args.tap {
         let tap = Tap::open(name)?;
+        // Routed, not connected: the host's kernel keeps one neighbour entry (the gateway's)
+        // however many devices it talks to; the switch stands in for the gateway.
+        net.set_gateway(gateway(subnet, host_ip));
         ip(&["link", "set", "dev", name, "up"])?;
+        ip(&["addr", "replace", &format!("{host_ip}/32"), "dev", name])?;
         ip(&[
-            "addr",
+            "route",
             "replace",
-            &format!("{host_ip}/{}", subnet.prefix),
+            &subnet.to_string(),
+            "via",
+            &GATEWAY_IP.to_string(),
             "dev",
             name,
+            "onlink",
+            "src",
+            &host_ip.to_string(),
         ])?;
-        via = format!("host {host_ip} on TAP {name}");
+        via = format!("host {host_ip} on TAP {name} via gateway {GATEWAY_IP}");
         links.push(tokio::spawn(tap.attach(net.clone())));
     }
     if let Some(dir) = &args.vde {
