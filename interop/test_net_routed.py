@@ -28,6 +28,18 @@ LAST = "10.70.15.161"  # device 3,999: the host is 10.70.0.1, device k is at 10.
 GATEWAY = "169.254.44.18"
 GATEWAY_MAC = "02:63:70:70:70:6f"
 TAP = "fleet0"
+UNOWNED = "10.70.15.200"  # inside the subnet, past the last device
+
+# A connection to an address no device owns fails at once: "No route to host" (errno, seconds).
+UNREACHABLE = r"""
+import socket, sys, time
+t0 = time.monotonic()
+try:
+    socket.create_connection((sys.argv[1], 44818), timeout=10).close()
+    print("connected")
+except OSError as e:
+    print(e.errno, round(time.monotonic() - t0, 3))
+"""
 
 # Device k of the fleet (k from argv); pycomm3 writes and reads a tag and checks the Identity
 # serial number (device k has serial k + 1).
@@ -169,4 +181,12 @@ def test_first_contact_with_all_4000_devices(routed):
 def test_broadcast_list_identity_counts_4000_answers(routed):
     ns, _ = routed
     assert in_ns(ns, sys.executable, "-c", BROADCAST, BROADCAST_ADDR, str(DEVICES)).strip() == str(DEVICES)
+    assert_gateway_only(ns)
+
+
+def test_an_address_no_device_owns_is_unreachable_at_once(routed):
+    ns, _ = routed
+    # The gateway answers ICMP host unreachable (as the kernel's failed ARP did before, in 3 s).
+    errno, secs = in_ns(ns, sys.executable, "-c", UNREACHABLE, UNOWNED).split()
+    assert int(errno) == 113 and float(secs) < 2, (errno, secs)  # EHOSTUNREACH
     assert_gateway_only(ns)

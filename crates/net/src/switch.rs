@@ -70,8 +70,9 @@ pub enum Handling {
     /// Sent to the gateway: its destination MAC was rewritten, then it goes out of the ports
     /// listed (none: no one owns the destination address, dropped).
     Routed,
-    /// An ARP request the switch answered: the frame was replaced by the reply, which goes
-    /// back out of the port the request came from (the only port listed).
+    /// A frame the switch answered (an ARP request, or a packet sent to the gateway for an
+    /// address no one owns: ICMP host unreachable): the frame was replaced by the answer, which
+    /// goes back out of the port it came from (the only port listed).
     Answered,
 }
 
@@ -212,10 +213,18 @@ impl Switch {
             None if to == gateway.host => self.host_mac,
             None => None,
         };
-        if let Some((mac, &port)) = mac.and_then(|m| Some((m, self.macs.get(&m)?))) {
-            if port != from {
+        match mac.and_then(|m| Some((m, *self.macs.get(&m)?))) {
+            Some((_, port)) if port == from => {}
+            Some((mac, port)) => {
                 frame[..6].copy_from_slice(&mac);
                 out.push(port);
+            }
+            None => {
+                if let Some(reply) = host_unreachable(frame, gateway.mac) {
+                    *frame = reply;
+                    out.push(from);
+                    return Some(Handling::Answered);
+                }
             }
         }
         Some(Handling::Routed)
@@ -270,6 +279,61 @@ fn arp_reply(request: &[u8], mac: [u8; 6]) -> Option<Vec<u8>> {
     reply.extend_from_slice(&asker);
     reply.extend_from_slice(asker_ip);
     Some(reply)
+}
+
+/// ICMP "host unreachable" from the gateway (MAC `mac`) for an IPv4 `frame` sent to it, or
+/// None where RFC 1122 forbids one: about an ICMP error, a fragment after the first, or a
+/// packet from a non-unicast source. Its IP source is the unreachable address itself (a
+/// gateway-owned source would fail the host's reverse-path filter: nothing routes the gateway's
+/// address to the link).
+fn host_unreachable(frame: &[u8], mac: [u8; 6]) -> Option<Vec<u8>> {
+    let packet = frame.get(ETH_HEADER..)?;
+    let header = usize::from(packet.first()? & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes(packet.get(2..4)?.try_into().ok()?));
+    let (src, dst) = (ipv4_at(frame, IPV4_SRC)?, ipv4_at(frame, IPV4_DST)?);
+    let fragment = u16::from_be_bytes(packet.get(6..8)?.try_into().ok()?) & 0x1fff;
+    let icmp_error = packet.get(9) == Some(&1) && !matches!(packet.get(header), Some(8));
+    if header < 20
+        || total < header
+        || fragment != 0
+        || icmp_error
+        || src.is_unspecified()
+        || src.is_broadcast()
+        || src.is_multicast()
+    {
+        return None;
+    }
+    let quoted = packet.get(..total.min(header + 8))?;
+    let mut icmp = vec![3, 1, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(quoted);
+    let sum = checksum(&icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    let length = u16::try_from(20 + icmp.len()).ok()?;
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&length.to_be_bytes());
+    ip.extend_from_slice(&[0, 0, 0, 0, 64, 1, 0, 0]);
+    ip.extend_from_slice(&dst.octets());
+    ip.extend_from_slice(&src.octets());
+    let sum = checksum(&ip);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    let mut reply = frame.get(6..12)?.to_vec();
+    reply.extend_from_slice(&mac);
+    reply.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+    reply.extend_from_slice(&ip);
+    reply.extend_from_slice(&icmp);
+    Some(reply)
+}
+
+/// The Internet checksum (RFC 1071) of `data`.
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
 }
 
 /// The destination of an IPv4 packet (None for anything else).
@@ -429,13 +493,41 @@ mod tests {
     }
 
     #[test]
-    fn frames_to_the_gateway_for_unknown_addresses_are_dropped() {
+    fn frames_to_the_gateway_for_unknown_addresses_get_host_unreachable() {
         let mut s = routed3();
         let mut f = ipv4(GW_MAC, HOST_MAC, [10, 0, 0, 1], [10, 0, 0, 99]);
+        let sent = f.clone();
+        let (handling, out) = forward(&mut s, Port::External(0), &mut f);
         assert_eq!(
-            forward(&mut s, Port::External(0), &mut f),
-            (Handling::Routed, vec![])
+            (handling, out),
+            (Handling::Answered, vec![Port::External(0)])
         );
+        assert_eq!(f[..12], [HOST_MAC, GW_MAC].concat());
+        assert_eq!(f[12..14], [0x08, 0x00]);
+        let (ip, icmp) = f[14..].split_at(20);
+        // A valid IPv4 header (its checksum sums to zero) from the unreachable address.
+        assert_eq!((ip[0], ip[9], checksum(ip)), (0x45, 1, 0));
+        assert_eq!(ip[12..20], [10, 0, 0, 99, 10, 0, 0, 1]);
+        assert_eq!(
+            usize::from(u16::from_be_bytes([ip[2], ip[3]])),
+            20 + icmp.len()
+        );
+        // Type 3 code 1, valid checksum, quoting the packet's header and first 8 bytes.
+        assert_eq!((icmp[0], icmp[1], checksum(icmp)), (3, 1, 0));
+        assert_eq!(icmp[8..], sent[14..]);
+        // Never about an ICMP error, a later fragment, or from a broadcast source: dropped.
+        let mut error = ipv4(GW_MAC, HOST_MAC, [10, 0, 0, 1], [10, 0, 0, 99]);
+        error[14 + 9] = 1;
+        error[34] = 3;
+        let mut fragment = ipv4(GW_MAC, HOST_MAC, [10, 0, 0, 1], [10, 0, 0, 99]);
+        fragment[14 + 7] = 1;
+        let mut broadcast = ipv4(GW_MAC, HOST_MAC, [255, 255, 255, 255], [10, 0, 0, 99]);
+        for f in [&mut error, &mut fragment, &mut broadcast] {
+            assert_eq!(
+                forward(&mut s, Port::External(0), f),
+                (Handling::Routed, vec![])
+            );
+        }
         // Not IPv4 either.
         let mut f = ipv4(GW_MAC, HOST_MAC, [10, 0, 0, 1], [10, 0, 0, 4]);
         f[12..14].copy_from_slice(&[0x86, 0xdd]);
