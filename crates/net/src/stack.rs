@@ -465,7 +465,7 @@ impl Inner {
         }
         out.clear();
         if self.switch.forward(from, &mut frame, out) == Handling::Answered {
-            // The switch answered an ARP request itself: capture the answer too.
+            // The switch answered the frame itself (ARP, ICMP): capture the answer too.
             if let Some(p) = self.pcap.as_mut() {
                 let _ = p.record(&frame);
             }
