@@ -14,6 +14,7 @@ use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
 use cpppo_enip::session::{RoutePolicy, Shared};
 use cpppo_enip::tagspec::TagSpec;
 use cpppo_net::stack::{HostId, Net};
+use cpppo_net::switch::Gateway;
 pub use modbus::{ModbusTemplate, MODBUS_PORT};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -56,6 +57,11 @@ impl Subnet {
     /// The netmask.
     pub fn mask(&self) -> Ipv4Addr {
         Ipv4Addr::from(u32::MAX << (32 - self.prefix))
+    }
+
+    /// The subnet's broadcast address.
+    pub fn broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.network) | !(u32::MAX << (32 - self.prefix)))
     }
 
     /// The `n`th host address (1 is the first), if inside the subnet and not its broadcast.
@@ -108,6 +114,23 @@ impl Template {
 
 /// The address the host side takes (the subnet's first); devices follow it.
 pub const HOST_INDEX: u32 = 1;
+
+/// The virtual gateway the host routes the subnet through with `--tap`: link-local, so it
+/// takes no address of the subnet and clashes with no device (the switch answers for it).
+pub const GATEWAY_IP: Ipv4Addr = Ipv4Addr::new(169, 254, 44, 18);
+
+/// The gateway's MAC: locally administered, unicast, "cpppo" (no device MAC starts 02:63).
+pub const GATEWAY_MAC: [u8; 6] = [0x02, 0x63, 0x70, 0x70, 0x70, 0x6f];
+
+/// The switch's stand-in router between the host (at `host`) and the devices of `subnet`.
+pub fn gateway(subnet: Subnet, host: Ipv4Addr) -> Gateway {
+    Gateway {
+        ip: GATEWAY_IP,
+        mac: GATEWAY_MAC,
+        host,
+        broadcast: subnet.broadcast(),
+    }
+}
 
 /// The MAC of the device at `ip`: locally administered, unicast, the IP in the low 4 bytes.
 pub fn device_mac(ip: Ipv4Addr) -> [u8; 6] {
@@ -295,6 +318,11 @@ mod tests {
         assert_eq!(s.host(65534), Some(Ipv4Addr::new(10, 1, 255, 254)));
         assert_eq!(s.host(65535), None);
         assert_eq!(s.mask(), Ipv4Addr::new(255, 255, 0, 0));
+        assert_eq!(s.broadcast(), Ipv4Addr::new(10, 1, 255, 255));
+        assert_eq!(
+            Subnet::parse("10.60.1.0/21").unwrap().broadcast(),
+            Ipv4Addr::new(10, 60, 7, 255)
+        );
         for bad in ["10.1.0.0", "10.1.0.0/31", "10.1.0/16", "x/8", "10.0.0.0/y"] {
             assert!(Subnet::parse(bad).is_err(), "{bad}");
         }

@@ -27,7 +27,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{mpsc, Notify};
 
 use crate::pcap::Pcap;
-use crate::switch::{Port, Switch};
+use crate::switch::{Gateway, Handling, Port, Switch};
 use crate::{Accepted, Connector, Datagram, Listener, Received};
 
 /// Frames queued for one host before more are dropped.
@@ -393,6 +393,11 @@ impl Net {
         self.shared.notify.notify_one();
     }
 
+    /// Route the host's link through a virtual gateway (see [`crate::switch`]).
+    pub fn set_gateway(&self, gateway: Gateway) {
+        lock(&self.shared).switch.set_gateway(gateway);
+    }
+
     /// Record every switched frame into `pcap`.
     pub fn capture(&self, pcap: Pcap) {
         lock(&self.shared).pcap = Some(pcap);
@@ -485,13 +490,18 @@ impl Inner {
         self.timers.peek().map(|Reverse((at, _))| *at)
     }
 
-    fn switch_frame(&mut self, from: Port, frame: Vec<u8>, out: &mut Vec<Port>) {
+    fn switch_frame(&mut self, from: Port, mut frame: Vec<u8>, out: &mut Vec<Port>) {
         self.frames += 1;
         if let Some(p) = self.pcap.as_mut() {
             let _ = p.record(&frame);
         }
         out.clear();
-        self.switch.forward(from, &frame, out);
+        if self.switch.forward(from, &mut frame, out) == Handling::Answered {
+            // The switch answered the frame itself (ARP, ICMP): capture the answer too.
+            if let Some(p) = self.pcap.as_mut() {
+                let _ = p.record(&frame);
+            }
+        }
         for &port in out.iter() {
             match port {
                 Port::Host(i) => {

@@ -14,7 +14,9 @@ use cpppo_net::tap::{Tap, TUN_PATH};
 use cpppo_net::vde::VdePlug;
 
 use crate::cli::logging;
-use crate::fleet::{Fleet, ModbusTemplate, Subnet, Template, ENIP_PORT, HOST_INDEX};
+use crate::fleet::{
+    gateway, Fleet, ModbusTemplate, Subnet, Template, ENIP_PORT, GATEWAY_IP, HOST_INDEX,
+};
 use crate::fleet_web::{FleetWeb, WebOptions};
 
 /// The Internet-of-Threads verbs.
@@ -32,8 +34,9 @@ const DEFAULT_TAGS: &[&str] = &["SCADA=INT[100]", "FLOAT=REAL", "COUNTS=DINT[10]
 /// Arguments of `cpppo net fleet`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Addresses: the subnet's first host address is the host's (given to the TAP); \
-devices take the following ones, MAC 02:00:<IP>, Identity serial numbers counting up from --serial.\n\n\
+    after_help = "Addresses: the subnet's first host address is the host's (given to the TAP as a /32, \
+with a route to the subnet via the virtual gateway 169.254.44.18 the fleet answers for); devices take \
+the following ones, MAC 02:00:<IP>, Identity serial numbers counting up from --serial.\n\n\
 Modbus: --modbus serves Modbus/TCP on port 502 of every device too, each device with its own \
 registers (--modbus-registers RANGE, repeatable, as `cpppo modbus sim` takes them; default 100 \
 each of coils, discrete inputs, input and holding registers, all 0); --no-enip leaves only Modbus.\n\n\
@@ -54,7 +57,8 @@ pub struct FleetArgs {
     /// The virtual LAN's subnet, ADDR/PREFIX.
     #[arg(short, long, value_name = "CIDR")]
     subnet: String,
-    /// Reach the LAN from the host through this TAP interface (created; needs root).
+    /// Reach the LAN from the host through this TAP interface (created; the subnet is routed
+    /// via a virtual gateway, so the host needs one neighbour entry; needs root).
     #[arg(long, value_name = "NAME", conflicts_with = "vde")]
     tap: Option<String>,
     /// Plug the LAN into the VDE switch with this control directory.
@@ -310,6 +314,9 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet, template: Template) -> any
     let mut via = String::from("no host link");
     if let Some(name) = &args.tap {
         let tap = Tap::open(name)?;
+        // Routed, not connected: the host's kernel keeps one neighbour entry (the gateway's)
+        // however many devices it talks to; the switch stands in for the gateway.
+        net.set_gateway(gateway(subnet, host_ip));
         ip(&[
             "link",
             "set",
@@ -319,14 +326,20 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet, template: Template) -> any
             &args.mtu.to_string(),
             "up",
         ])?;
+        ip(&["addr", "replace", &format!("{host_ip}/32"), "dev", name])?;
         ip(&[
-            "addr",
+            "route",
             "replace",
-            &format!("{host_ip}/{}", subnet.prefix),
+            &subnet.to_string(),
+            "via",
+            &GATEWAY_IP.to_string(),
             "dev",
             name,
+            "onlink",
+            "src",
+            &host_ip.to_string(),
         ])?;
-        via = format!("host {host_ip} on TAP {name}");
+        via = format!("host {host_ip} on TAP {name} via gateway {GATEWAY_IP}");
         links.push(tokio::spawn(tap.attach(net.clone())));
     }
     if let Some(dir) = &args.vde {
