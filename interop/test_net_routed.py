@@ -190,3 +190,28 @@ def test_an_address_no_device_owns_is_unreachable_at_once(routed):
     errno, secs = in_ns(ns, sys.executable, "-c", UNREACHABLE, UNOWNED).split()
     assert int(errno) == 113 and float(secs) < 2, (errno, secs)  # EHOSTUNREACH
     assert_gateway_only(ns)
+
+
+# A client whose address is outside the subnet (another host routing through this one).
+FROM_OUTSIDE = r"""
+import socket, struct, sys
+s = socket.socket()
+s.settimeout(5)
+s.bind((sys.argv[1], 0))
+s.connect((sys.argv[2], 44818))
+# List Identity over TCP: the answer carries the device's own address.
+s.sendall(struct.pack("<HHII8sI", 0x63, 0, 0, 0, b"\0" * 8, 0))
+print(len(s.recv(4096)))
+"""
+
+
+def test_a_client_outside_the_subnet_is_answered_through_the_host(routed):
+    ns, _ = routed
+    # Devices route everything beyond the subnet to the host's address.
+    ip("-n", ns, "addr", "add", "192.168.77.1/32", "dev", "lo")
+    try:
+        out = in_ns(ns, sys.executable, "-c", FROM_OUTSIDE, "192.168.77.1", LAST)
+        assert int(out) > 24, out
+    finally:
+        ip("-n", ns, "addr", "del", "192.168.77.1/32", "dev", "lo", check=False)
+    assert_gateway_only(ns)

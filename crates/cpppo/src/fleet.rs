@@ -184,7 +184,9 @@ impl Fleet {
                 .host(HOST_INDEX + 1 + i)
                 .ok_or_else(|| anyhow!("subnet {subnet} is full"))?;
             let host = net
-                .add_host(device_mac(ip), ip, subnet.prefix, None)
+                // The host's address is every device's gateway: with a routed TAP, clients
+                // beyond the subnet (other hosts, containers) get answers through the host.
+                .add_host(device_mac(ip), ip, subnet.prefix, subnet.host(HOST_INDEX))
                 .with_context(|| format!("device {ip}"))?;
             if template.enip {
                 let control = template.web.as_ref().map(|_| control(ip));
