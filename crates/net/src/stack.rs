@@ -85,6 +85,8 @@ struct Inner {
     epoch: std::time::Instant,
     buffers: Buffers,
     frames: u64,
+    /// The timer the driver task sleeps until (`None`: until notified).
+    wake_at: Option<SInstant>,
 }
 
 struct Host {
@@ -225,6 +227,7 @@ impl Net {
                     epoch: std::time::Instant::now(),
                     buffers,
                     frames: 0,
+                    wake_at: None,
                 }),
                 notify: Notify::new(),
             }),
@@ -388,9 +391,11 @@ impl Net {
         let mut inner = lock(&self.shared);
         inner.ingress.push_back((Port::External(port), frame));
         // Deliver at once (no hand-off to the driver task); the driver only re-arms its timer.
-        inner.drive();
+        let wake = inner.drive_here();
         drop(inner);
-        self.shared.notify.notify_one();
+        if wake {
+            self.shared.notify.notify_one();
+        }
     }
 
     /// Route the host's link through a virtual gateway (see [`crate::switch`]).
@@ -419,6 +424,7 @@ impl Net {
                 let (deadline, epoch) = {
                     let mut inner = lock(&shared);
                     let deadline = inner.drive();
+                    inner.wake_at = deadline;
                     (deadline, inner.epoch)
                 };
                 match deadline {
@@ -440,6 +446,19 @@ impl Net {
 impl Inner {
     fn now(&self) -> SInstant {
         SInstant::from_micros(self.epoch.elapsed().as_micros() as i64)
+    }
+
+    /// Drive in the caller's task; whether the driver task must wake (work left over, or a
+    /// timer due before the one it sleeps until). Most calls need no wake-up: the saved task
+    /// switch is a good part of a frame's cost.
+    fn drive_here(&mut self) -> bool {
+        let deadline = self.drive();
+        let early = match (deadline, self.wake_at) {
+            (Some(d), Some(w)) => d < w,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        early || !self.dirty.is_empty() || !self.ingress.is_empty()
     }
 
     fn host_mut(&mut self, i: usize) -> io::Result<&mut Host> {
@@ -733,11 +752,12 @@ impl NetStream {
         let (r, touched) = f(h.sockets.get_mut::<tcp::Socket>(self.handle));
         if touched != Touched::No {
             inner.mark(self.host);
-            if touched == Touched::Send {
-                inner.drive();
-            }
+            // Sends go out now; after reads the driver polls later, batching window updates.
+            let wake = touched == Touched::Later || inner.drive_here();
             drop(inner);
-            self.shared.notify.notify_one();
+            if wake {
+                self.shared.notify.notify_one();
+            }
         }
         Ok(r)
     }
@@ -888,9 +908,11 @@ impl Datagram for NetDatagram {
             match s.send_slice(buf, to) {
                 Ok(()) => {
                     inner.mark(self.host);
-                    inner.drive();
+                    let wake = inner.drive_here();
                     drop(inner);
-                    self.shared.notify.notify_one();
+                    if wake {
+                        self.shared.notify.notify_one();
+                    }
                     Poll::Ready(Ok(buf.len()))
                 }
                 Err(udp::SendError::BufferFull) => {
