@@ -19,6 +19,12 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(rebuilt.emit(&mut out), Ok(out.len()));
         let again = EPath::parse(&out, padding).expect("re-emitted path parses");
         assert_eq!(again, path);
-        let _ = (path.class(), path.instance(), path.attribute(), path.element(), path.symbol());
+        let _ = (
+            path.class(),
+            path.instance(),
+            path.attribute(),
+            path.element(),
+            path.symbol(),
+        );
     }
 });
