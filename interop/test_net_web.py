@@ -7,9 +7,11 @@ device also serves its web API at its own IP on its userspace TCP/IP stack.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 
 import pytest
 
@@ -35,6 +37,7 @@ except urllib.error.HTTPError as e:
 # pycomm3 at argv[1]: write SCADA[argv[2]] = argv[3] if given, then print SCADA[argv[2]].
 PLC = r"""
 import sys
+import urllib.parse
 from pycomm3 import LogixDriver
 ip, index = sys.argv[1], int(sys.argv[2])
 with LogixDriver(ip, init_program_tags=False) as plc:
@@ -181,3 +184,13 @@ def test_bad_web_options_are_refused_in_one_line():
                               *extra], capture_output=True, text=True, timeout=20)
         assert out.returncode == 2 and message in out.stderr, out.stderr
         assert len(out.stderr.splitlines()) == 1, out.stderr
+
+
+def test_a_devices_api_page_links_back_to_that_devices_live_page(fleet):
+    ns, web = fleet
+    for path in ("api", "api/", "api/tags/SCADA"):
+        url = f"{web}/devices/{dev(3)}/{path}"
+        page = in_ns(ns, sys.executable, "-c", FETCH, url, "Accept: text/html")
+        assert page.startswith("200\n"), page[:200]
+        href = re.search(r'<a href="([^"]*)">live page</a>', page).group(1)
+        assert urllib.parse.urljoin(url, href) == f"{web}/devices/{dev(3)}/", (path, href)

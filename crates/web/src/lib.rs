@@ -112,19 +112,21 @@ async fn metrics_text(State(web): State<Arc<Web>>) -> Response {
 
 async fn api_root(
     State(web): State<Arc<Web>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     q: axum::extract::RawQuery,
 ) -> Response {
-    answer(&web, "", &headers, q.0.as_deref())
+    answer(&web, "", &uri, &headers, q.0.as_deref())
 }
 
 async fn api_path(
     State(web): State<Arc<Web>>,
     Path(rest): Path<String>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     q: axum::extract::RawQuery,
 ) -> Response {
-    answer(&web, &rest, &headers, q.0.as_deref())
+    answer(&web, &rest, &uri, &headers, q.0.as_deref())
 }
 
 fn authorized(web: &Web, headers: &HeaderMap, query: Option<&str>) -> Result<(), api::ApiError> {
@@ -163,7 +165,13 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn answer(web: &Web, rest: &str, headers: &HeaderMap, query: Option<&str>) -> Response {
+fn answer(
+    web: &Web,
+    rest: &str,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Response {
     let html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -185,7 +193,15 @@ fn answer(web: &Web, rest: &str, headers: &HeaderMap, query: Option<&str>) -> Re
     let text = pretty(&body);
     if html {
         let q = parsed.ok();
-        let page = html_reply(rest, q.as_ref(), &text);
+        // The live page, relatively: this page may be mounted under a prefix (a fleet's
+        // `/devices/<IP>/`), which the path seen here no longer has.
+        let up = uri.path().matches('/').count().saturating_sub(1);
+        let home = if up == 0 {
+            "./".to_string()
+        } else {
+            "../".repeat(up)
+        };
+        let page = html_reply(rest, &home, q.as_ref(), &text);
         (status, Html(page)).into_response()
     } else {
         (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
@@ -212,7 +228,7 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn html_reply(rest: &str, q: Option<&api::Query>, json: &str) -> String {
+fn html_reply(rest: &str, home: &str, q: Option<&api::Query>, json: &str) -> String {
     let opt = |o: Option<&String>| o.map_or("None".to_string(), |s| format!("{s:?}"));
     let queries = match q {
         Some(q) => format!(
@@ -225,10 +241,11 @@ fn html_reply(rest: &str, q: Option<&api::Query>, json: &str) -> String {
         None => "(unparsable)".to_string(),
     };
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n    <meta charset=\"utf-8\"/>\n    <title>api/{}</title>\n</head>\n<body>\n<h2>\nQueries:\n</h2>\n<pre>\n{}\n</pre>\n<h2>\nResponse:\n</h2>\n<pre>\n{}\n</pre>\n<p><a href=\"/\">live page</a></p>\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n    <meta charset=\"utf-8\"/>\n    <title>api/{}</title>\n</head>\n<body>\n<h2>\nQueries:\n</h2>\n<pre>\n{}\n</pre>\n<h2>\nResponse:\n</h2>\n<pre>\n{}\n</pre>\n<p><a href=\"{}\">live page</a></p>\n</body>\n</html>\n",
         escape(rest),
         escape(&queries),
-        escape(json)
+        escape(json),
+        escape(home)
     )
 }
 
