@@ -10,7 +10,8 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context};
 use cpppo_enip::control::ServerControl;
 use cpppo_enip::device::{Device, DeviceConfig};
-use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
+use cpppo_enip::route::Route;
+use cpppo_enip::server::{serve_datagrams, serve_listener_with, Options};
 use cpppo_enip::session::{RoutePolicy, Shared};
 use cpppo_enip::tagspec::TagSpec;
 use cpppo_net::stack::{HostId, Net};
@@ -85,8 +86,13 @@ pub struct Template {
     pub config: DeviceConfig,
     /// Tag specifications each device gets.
     pub tags: Vec<String>,
-    /// Serve only an empty route path.
-    pub simple: bool,
+    /// Which Unconnected Send route paths each device serves.
+    pub route: RoutePolicy,
+    /// Where each device forwards routed requests (cpppo.cfg's `[Route]`), through its own
+    /// stack.
+    pub routes: Vec<Route>,
+    /// Delay each reply by this many seconds (uniform in the range).
+    pub delay: Option<(f64, f64)>,
     /// Also answer UDP (List Identity broadcasts).
     pub udp: bool,
     /// Serve EtherNet/IP (off for Modbus-only fleets).
@@ -175,7 +181,10 @@ impl Fleet {
             .map(|t| TagSpec::parse(t).map_err(|e| anyhow!("tag {t:?}: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let (stop, shutdown) = watch::channel(false);
-        let opts = Arc::new(Options::default());
+        let opts = Arc::new(Options {
+            delay: template.delay,
+            ..Options::default()
+        });
         let mut tasks = vec![tokio::spawn(net.run())];
         let mut addresses = Vec::with_capacity(count as usize);
         let mut devices = Vec::new();
@@ -189,7 +198,7 @@ impl Fleet {
                 .add_host(device_mac(ip), ip, subnet.prefix, subnet.host(HOST_INDEX))
                 .with_context(|| format!("device {ip}"))?;
             if template.enip {
-                let control = template.web.as_ref().map(|_| control(ip));
+                let control = template.web.as_ref().map(|_| control(ip, template.delay));
                 let shared = device(template, &specs, ip, subnet, i, control.as_deref())?;
                 match (control, &template.web) {
                     (Some(control), Some(web)) => {
@@ -237,8 +246,11 @@ impl Fleet {
 }
 
 /// A device's control object, reporting the device's EtherNet/IP address.
-fn control(ip: Ipv4Addr) -> Arc<ServerControl> {
+fn control(ip: Ipv4Addr, delay: Option<(f64, f64)>) -> Arc<ServerControl> {
     let c = Arc::new(ServerControl::default());
+    if let Some((lo, hi)) = delay {
+        c.set_delay(lo, hi);
+    }
     if let Ok(mut a) = c.address.lock() {
         *a = Some((ip, ENIP_PORT).into());
     }
@@ -269,15 +281,10 @@ fn device(
             None => device.add_tag(spec)?,
         }
     }
-    let route = if template.simple {
-        RoutePolicy::Exactly(Vec::new())
-    } else {
-        RoutePolicy::default()
-    };
     Ok(Arc::new(Shared {
         device: Arc::new(device),
-        route,
-        routes: Vec::new(),
+        route: template.route.clone(),
+        routes: template.routes.clone(),
     }))
 }
 
@@ -290,10 +297,12 @@ fn serve(
     udp: bool,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let listener = net.listen_tcp(host, ENIP_PORT)?;
-    let mut tasks = vec![tokio::spawn(serve_listener(
+    // Routed requests leave from the device's own address, over the virtual LAN.
+    let mut tasks = vec![tokio::spawn(serve_listener_with(
         listener,
         shared.clone(),
         opts.clone(),
+        Arc::new(net.connector(host)),
         shutdown.clone(),
     ))];
     if udp {

@@ -20,7 +20,7 @@ use axum::routing::{any, get};
 use axum::Router;
 use cpppo_enip::control::ServerControl;
 use cpppo_enip::device::Device;
-use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
+use cpppo_enip::server::{serve_datagrams, serve_listener_with, Options};
 use cpppo_enip::session::Shared;
 use cpppo_net::os::OsListener;
 use cpppo_net::stack::{HostId, Net, NetDatagram, NetListener};
@@ -202,16 +202,17 @@ pub fn serve_switchable(
     udp: bool,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<JoinHandle<()>> {
-    let first = run(open(net, host, udp)?, &shared, &opts);
+    let first = run(open(net, host, udp)?, net, host, &shared, &opts);
     let (net, mut shutdown) = (net.clone(), shutdown.clone());
     Ok(tokio::spawn(async move {
         let mut disabled = control.watch_disabled();
         let mut done = control.watch_done();
         let mut running = Some(first);
         loop {
-            let opened = running
-                .take()
-                .map_or_else(|| open(&net, host, udp).map(|b| run(b, &shared, &opts)), Ok);
+            let opened = running.take().map_or_else(
+                || open(&net, host, udp).map(|b| run(b, &net, host, &shared, &opts)),
+                Ok,
+            );
             let (stop, tasks) = match opened {
                 Ok(r) => r,
                 Err(e) => {
@@ -250,14 +251,18 @@ type Running = (watch::Sender<bool>, Vec<JoinHandle<()>>);
 /// Serve a device's listener (and UDP socket) until the returned switch is set.
 fn run(
     (tcp, sock): (NetListener, Option<NetDatagram>),
+    net: &Net,
+    host: HostId,
     shared: &Arc<Shared>,
     opts: &Arc<Options>,
 ) -> Running {
     let (stop, rx) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(serve_listener(
+    // Routed requests leave from the device's own address, over the virtual LAN.
+    let mut tasks = vec![tokio::spawn(serve_listener_with(
         tcp,
         shared.clone(),
         opts.clone(),
+        Arc::new(net.connector(host)),
         rx.clone(),
     ))];
     if let Some(sock) = sock {

@@ -7,12 +7,14 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{ArgAction, Args, Subcommand};
-use cpppo_enip::device::DeviceConfig;
+use cpppo_enip::config::{parse_route_path, Config};
+use cpppo_enip::session::RoutePolicy;
 use cpppo_net::pcap::Pcap;
 use cpppo_net::stack::{Buffers, Net};
 use cpppo_net::tap::{Tap, TUN_PATH};
 use cpppo_net::vde::VdePlug;
 
+use crate::cli::enip::server::{parse_delay, profile_tags};
 use crate::cli::logging;
 use crate::fleet::{
     gateway, Fleet, ModbusTemplate, Subnet, Template, ENIP_PORT, GATEWAY_IP, HOST_INDEX,
@@ -23,7 +25,7 @@ use crate::fleet_web::{FleetWeb, WebOptions};
 #[derive(Debug, Subcommand)]
 pub enum NetCommand {
     /// Run a fleet of simulated devices, each at its own IP on a virtual Ethernet.
-    Fleet(FleetArgs),
+    Fleet(Box<FleetArgs>),
     /// Run an unmodified program at its own IP in its own network namespace.
     Run(RunArgs),
 }
@@ -77,15 +79,29 @@ pub struct FleetArgs {
     #[arg(long, default_value_t = 1500, value_name = "BYTES",
           value_parser = clap::value_parser!(u32).range(576..=65521))]
     mtu: u32,
-    /// Identity serial number of the first device (the others count up).
-    #[arg(long, default_value_t = 1)]
-    serial: u32,
+    /// Identity serial number of the first device (the others count up); default the
+    /// --config file's, or 1.
+    #[arg(long)]
+    serial: Option<u32>,
     /// Identity product name.
     #[arg(long)]
     product_name: Option<String>,
     /// Simulate simple (non-routing) devices.
     #[arg(short = 'S', long)]
     simple: bool,
+    /// Simulate a device profile on every device, as a simple device: `powerflex750`.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Read this config file (cpppo.cfg INI: Identity, TCP/IP, ..., [Route]) for every device
+    /// (repeatable; a fleet reads no default config file).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Serve only this Unconnected Send route path: PORT/LINK, JSON, or false/0 for none.
+    #[arg(long, value_name = "PATH")]
+    route_path: Option<String>,
+    /// Delay each reply by SECS, or uniformly between SECS-SECS (every device).
+    #[arg(short, long, value_name = "SECS[-SECS]")]
+    delay: Option<String>,
     /// Do not serve UDP.
     #[arg(short = 'U', long)]
     no_udp: bool,
@@ -170,7 +186,7 @@ pub struct RunArgs {
 /// Run one Internet-of-Threads verb.
 pub fn run(cmd: NetCommand) -> ExitCode {
     match cmd {
-        NetCommand::Fleet(args) => fleet(args),
+        NetCommand::Fleet(args) => fleet(*args),
         NetCommand::Run(args) => netrun(args),
     }
 }
@@ -241,20 +257,40 @@ fn fleet(args: FleetArgs) -> ExitCode {
 }
 
 fn template(args: &FleetArgs) -> anyhow::Result<Template> {
-    let mut config = DeviceConfig::default();
-    config.identity.serial = args.serial;
+    let loaded = if args.config.is_empty() {
+        Config::default()
+    } else {
+        Config::load(&args.config, true)?
+    };
+    let mut config = loaded.device;
+    config.identity.serial = args.serial.unwrap_or(if args.config.is_empty() {
+        1
+    } else {
+        config.identity.serial
+    });
     if let Some(name) = &args.product_name {
         config.identity.product_name = name.clone();
     }
-    let tags = if args.tags.is_empty() {
-        DEFAULT_TAGS.iter().map(|s| s.to_string()).collect()
+    let mut tags = args.tags.clone();
+    if let Some(name) = &args.profile {
+        tags.extend(profile_tags(name)?);
+    }
+    if tags.is_empty() {
+        tags = DEFAULT_TAGS.iter().map(|s| s.to_string()).collect();
+    }
+    let route = if args.simple || args.profile.is_some() {
+        RoutePolicy::Exactly(Vec::new())
+    } else if let Some(r) = &args.route_path {
+        parse_route_path(r).map_err(|e| anyhow!("--route-path: {e}"))?
     } else {
-        args.tags.clone()
+        loaded.route_path.unwrap_or_default()
     };
     Ok(Template {
         config,
         tags,
-        simple: args.simple,
+        route,
+        routes: loaded.routes,
+        delay: args.delay.as_deref().map(parse_delay).transpose()?,
         udp: !args.no_udp,
         enip: !args.no_enip,
         modbus: modbus_template(args)?,
@@ -382,7 +418,7 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet, template: Template) -> any
         );
         if let (Some(first), Some(last)) = (first, last) {
             let serials = if template.enip {
-                format!("Identity serial {} up, ", args.serial)
+                format!("Identity serial {} up, ", template.config.identity.serial)
             } else {
                 String::new()
             };

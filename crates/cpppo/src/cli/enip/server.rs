@@ -176,7 +176,7 @@ pub fn run_with(args: ServerArgs, hook: Option<TagHook>) -> ExitCode {
 
 /// Tag specs simulating a named device profile: each parameter of its table that lives outside
 /// the Identity/TCP-IP objects becomes `Name_With_Underscores@CLASS/INSTANCE/ATTRIBUTE=TYPE`.
-fn profile_tags(name: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) fn profile_tags(name: &str) -> anyhow::Result<Vec<String>> {
     use cpppo_enip::client::proxy::{Field, POWERFLEX_750};
     let table = match name.to_ascii_lowercase().as_str() {
         "powerflex750" | "powerflex_750" | "powerflex-750" => POWERFLEX_750,
@@ -305,7 +305,7 @@ fn parse_address(s: &str) -> anyhow::Result<SocketAddr> {
 }
 
 /// `SECS` or `SECS-SECS`.
-fn parse_delay(s: &str) -> anyhow::Result<(f64, f64)> {
+pub(crate) fn parse_delay(s: &str) -> anyhow::Result<(f64, f64)> {
     let num = |t: &str| {
         t.trim()
             .parse::<f64>()
