@@ -31,6 +31,9 @@ pub mod code {
     pub const WRITE_FRAGMENTED: u8 = WRITE_TAG_FRAGMENTED;
 }
 
+/// A reply, or the status to answer with instead.
+type Answer = Result<Vec<u8>, Status>;
+
 /// What a request path names.
 enum Target {
     /// A tag (by name or Symbol instance) or an `@c/i/a` attribute, with an element index.
@@ -174,7 +177,7 @@ pub fn execute(dev: &Device, req: &MrRequest<'_>, limit: usize) -> Vec<u8> {
     }
 }
 
-fn dispatch(dev: &Device, req: &MrRequest<'_>, limit: usize, depth: u8) -> Result<Vec<u8>, Status> {
+fn dispatch(dev: &Device, req: &MrRequest<'_>, limit: usize, depth: u8) -> Answer {
     let target = resolve(dev, &req.path)?;
     // No class: the Connection Manager's own services never get here (the session takes them).
     let service = match Service::parse_lenient(None, req.service, req.data) {
@@ -285,7 +288,7 @@ fn read_all(attr: &dyn Attribute, out: &mut Vec<u8>) -> Result<(), Status> {
     attr.read(0, attr.len(), out)
 }
 
-fn get_all(dev: &Device, service: u8, target: Target) -> Result<Vec<u8>, Status> {
+fn get_all(dev: &Device, service: u8, target: Target) -> Answer {
     let (c, i) = instance_of(dev, &target)?;
     let mut out = reply(service, &Status::new(0));
     let inst = dev
@@ -313,7 +316,7 @@ fn single(dev: &Device, target: Target) -> Result<Arc<dyn Attribute>, Status> {
     }
 }
 
-fn get_single(dev: &Device, service: u8, target: Target) -> Result<Vec<u8>, Status> {
+fn get_single(dev: &Device, service: u8, target: Target) -> Answer {
     let attr = single(dev, target)?;
     let mut out = reply(service, &Status::new(0));
     read_all(attr.as_ref(), &mut out)?;
@@ -330,7 +333,7 @@ fn set_whole(attr: &dyn Attribute, data: &[u8]) -> Result<usize, Status> {
     Ok(n)
 }
 
-fn set_single(dev: &Device, service: u8, data: &[u8], target: Target) -> Result<Vec<u8>, Status> {
+fn set_single(dev: &Device, service: u8, data: &[u8], target: Target) -> Answer {
     let attr = single(dev, target)?;
     if !attr.settable() {
         return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
@@ -343,12 +346,7 @@ fn set_single(dev: &Device, service: u8, data: &[u8], target: Target) -> Result<
     Ok(reply(service, &Status::new(0)))
 }
 
-fn get_list(
-    dev: &Device,
-    service: u8,
-    ids: AttributeIds<'_>,
-    target: Target,
-) -> Result<Vec<u8>, Status> {
+fn get_list(dev: &Device, service: u8, ids: AttributeIds<'_>, target: Target) -> Answer {
     let (c, i) = instance_of(dev, &target)?;
     let mut body = Vec::new();
     body.put_u16(ids.ids.len() as u16);
@@ -379,12 +377,7 @@ fn get_list(
     Ok(out)
 }
 
-fn set_list(
-    dev: &Device,
-    service: u8,
-    list: SetAttributeList<'_>,
-    target: Target,
-) -> Result<Vec<u8>, Status> {
+fn set_list(dev: &Device, service: u8, list: SetAttributeList<'_>, target: Target) -> Answer {
     let (c, i) = instance_of(dev, &target)?;
     let mut entries = list.cursor();
     let mut body = Vec::new();
@@ -432,7 +425,7 @@ fn instance_list(
     ids: AttributeIds<'_>,
     target: Target,
     limit: usize,
-) -> Result<Vec<u8>, Status> {
+) -> Answer {
     let (c, start) = class_from(&target)?;
     let cls = dev
         .class(c)
@@ -483,7 +476,7 @@ fn read_tag(
     start: usize,
     (count, offset): (u16, u32),
     limit: usize,
-) -> Result<Vec<u8>, Status> {
+) -> Answer {
     let count = usize::from(count);
     check_range(attr, start, count)?;
     let ty = attr.data_type();
@@ -524,12 +517,7 @@ fn writable(attr: &dyn Attribute, ty: TagType, start: usize, count: u16) -> Resu
     check_range(attr, start, usize::from(count))
 }
 
-fn write_tag(
-    service: u8,
-    attr: &dyn Attribute,
-    start: usize,
-    w: WriteTag<'_>,
-) -> Result<Vec<u8>, Status> {
+fn write_tag(service: u8, attr: &dyn Attribute, start: usize, w: WriteTag<'_>) -> Answer {
     writable(attr, w.data_type, start, w.elements)?;
     let count = usize::from(w.elements);
     // Bytes after the last element are ignored (pycomm3 1.2.16 sends its request twice).
@@ -543,7 +531,7 @@ fn write_fragment(
     attr: &dyn Attribute,
     start: usize,
     w: WriteTagFragmented<'_>,
-) -> Result<Vec<u8>, Status> {
+) -> Answer {
     writable(attr, w.data_type, start, w.elements)?;
     let size = attr.data_type().size().ok_or_else(type_mismatch)?;
     let offset = w.offset as usize;
@@ -564,7 +552,7 @@ fn read_modify_write(
     attr: &dyn Attribute,
     start: usize,
     m: ReadModifyWrite<'_>,
-) -> Result<Vec<u8>, Status> {
+) -> Answer {
     let size = m.or_mask.len();
     let ty = attr.data_type();
     if ty.size() != Some(size) || matches!(ty, DataType::Real | DataType::Lreal) {
@@ -580,12 +568,7 @@ fn read_modify_write(
     Ok(reply(service, &Status::new(0)))
 }
 
-fn multiple(
-    dev: &Device,
-    service: u8,
-    msp: MspRequest<'_>,
-    limit: usize,
-) -> Result<Vec<u8>, Status> {
+fn multiple(dev: &Device, service: u8, msp: MspRequest<'_>, limit: usize) -> Answer {
     let table = msp.table().ok_or_else(not_enough)?; // always there in a received packet
     let count = usize::from(table.count());
     let header = 4 + 2 + 2 * count;
