@@ -1,51 +1,38 @@
 //! CIP services executed against the object model: Logix tag services, Get/Set Attribute
 //! Single/All/List, Get Instance Attribute List and Multiple Service Packet.
 //!
+//! The request data is decoded once by the codec ([`Service::parse_lenient`]: what a Logix
+//! controller accepts); this module only checks it against the device and answers.
 //! Connection Manager services (Unconnected Send, Forward Open/Close) change session state and
 //! live in [`crate::session`].
 
 use std::sync::Arc;
 
-use cpppo_cip::DataType;
+use cpppo_cip::services::{AttributeIds, MspRequest, ReadModifyWrite, SetAttributeList};
+use cpppo_cip::services::{WriteTag, WriteTagFragmented};
+use cpppo_cip::{DataType, Error as CodecError, Service, TagType};
 
 use crate::attribute::{encoded_len, out_of_range, Attribute};
 use crate::device::{class, Device};
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::{EPath, MrRequest, Segment};
 
-use crate::wire::{put_reply_header, reply, status, Put, Reader, Status};
+use crate::wire::{put_reply_header, reply, status, Put, Status};
 
-/// Service codes.
+/// Service codes: the codec's, with the simulator's names for the Logix services whose codes
+/// the Connection Manager uses for its own.
 pub mod code {
-    /// Get Attributes All.
-    pub const GET_ATTRIBUTES_ALL: u8 = 0x01;
-    /// Get Attribute List.
-    pub const GET_ATTRIBUTE_LIST: u8 = 0x03;
-    /// Set Attribute List.
-    pub const SET_ATTRIBUTE_LIST: u8 = 0x04;
-    /// Multiple Service Packet.
-    pub const MULTIPLE_SERVICE_PACKET: u8 = 0x0A;
-    /// Get Attribute Single.
-    pub const GET_ATTRIBUTE_SINGLE: u8 = 0x0E;
-    /// Set Attribute Single.
-    pub const SET_ATTRIBUTE_SINGLE: u8 = 0x10;
-    /// Read Tag.
-    pub const READ_TAG: u8 = 0x4C;
-    /// Write Tag.
-    pub const WRITE_TAG: u8 = 0x4D;
+    pub use cpppo_cip::services::code::*;
     /// Read-Modify-Write Tag (and Forward Close on the Connection Manager).
-    pub const READ_MODIFY_WRITE: u8 = 0x4E;
+    pub const READ_MODIFY_WRITE: u8 = READ_MODIFY_WRITE_TAG;
     /// Read Tag Fragmented (and Unconnected Send on the Connection Manager).
-    pub const READ_FRAGMENTED: u8 = 0x52;
+    pub const READ_FRAGMENTED: u8 = READ_TAG_FRAGMENTED;
     /// Write Tag Fragmented.
-    pub const WRITE_FRAGMENTED: u8 = 0x53;
-    /// Forward Open.
-    pub const FORWARD_OPEN: u8 = 0x54;
-    /// Get Instance Attribute List.
-    pub const GET_INSTANCE_ATTRIBUTE_LIST: u8 = 0x55;
-    /// Large Forward Open.
-    pub const LARGE_FORWARD_OPEN: u8 = 0x5B;
+    pub const WRITE_FRAGMENTED: u8 = WRITE_TAG_FRAGMENTED;
 }
+
+/// A reply, or the status to answer with instead.
+type Answer = Result<Vec<u8>, Status>;
 
 /// What a request path names.
 enum Target {
@@ -190,35 +177,89 @@ pub fn execute(dev: &Device, req: &MrRequest<'_>, limit: usize) -> Vec<u8> {
     }
 }
 
-fn dispatch(dev: &Device, req: &MrRequest<'_>, limit: usize, depth: u8) -> Result<Vec<u8>, Status> {
+fn dispatch(dev: &Device, req: &MrRequest<'_>, limit: usize, depth: u8) -> Answer {
     let target = resolve(dev, &req.path)?;
-    match req.service {
-        code::MULTIPLE_SERVICE_PACKET => match target {
-            Target::Object {
-                class: class::MESSAGE_ROUTER,
-                instance: Some(1),
-                attribute: None,
-            } if depth == 0 => multiple(dev, req, limit),
-            _ => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
-        },
-        code::GET_ATTRIBUTES_ALL => get_all(dev, req.service, target),
-        code::GET_ATTRIBUTE_SINGLE => get_single(dev, req.service, target),
-        code::SET_ATTRIBUTE_SINGLE => set_single(dev, req, target),
-        code::GET_ATTRIBUTE_LIST => get_list(dev, req, target),
-        code::SET_ATTRIBUTE_LIST => set_list(dev, req, target),
-        code::GET_INSTANCE_ATTRIBUTE_LIST => instance_list(dev, req, target, limit),
-        code::READ_TAG | code::READ_FRAGMENTED => {
-            let (attr, el) = value_of(dev, target)?;
-            read_tag(req, attr.as_ref(), el, limit)
+    // No class: the Connection Manager's own services never get here (the session takes them).
+    let service = match Service::parse_lenient(None, req.service, req.data) {
+        Ok(service) => service,
+        Err(e) => return Err(undecodable(dev, req, target, depth, &e)),
+    };
+    let sc = req.service;
+    match service {
+        Service::MultipleServicePacket(msp) => {
+            router(&target, depth)?;
+            multiple(dev, sc, msp, limit)
         }
-        code::WRITE_TAG | code::WRITE_FRAGMENTED => {
+        Service::GetAttributesAll(_) => get_all(dev, sc, target),
+        Service::GetAttributeSingle(_) => get_single(dev, sc, target),
+        Service::SetAttributeSingle(data) => set_single(dev, sc, data, target),
+        Service::GetAttributeList(ids) => get_list(dev, sc, ids, target),
+        Service::SetAttributeList(list) => set_list(dev, sc, list, target),
+        Service::GetInstanceAttributeList(ids) => instance_list(dev, sc, ids, target, limit),
+        Service::ReadTag(r) => {
             let (attr, el) = value_of(dev, target)?;
-            write_tag(req, attr.as_ref(), el)
+            read_tag(sc, attr.as_ref(), el, (r.elements, 0), limit)
         }
-        code::READ_MODIFY_WRITE => {
+        Service::ReadTagFragmented(r) => {
             let (attr, el) = value_of(dev, target)?;
-            read_modify_write(req, attr.as_ref(), el)
+            read_tag(sc, attr.as_ref(), el, (r.elements, r.offset), limit)
         }
+        Service::WriteTag(w) => {
+            let (attr, el) = value_of(dev, target)?;
+            write_tag(sc, attr.as_ref(), el, w)
+        }
+        Service::WriteTagFragmented(w) => {
+            let (attr, el) = value_of(dev, target)?;
+            write_fragment(sc, attr.as_ref(), el, w)
+        }
+        Service::ReadModifyWrite(m) => {
+            let (attr, el) = value_of(dev, target)?;
+            read_modify_write(sc, attr.as_ref(), el, m)
+        }
+        _ => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
+    }
+}
+
+/// The answer to a request whose data the codec could not decode: the service's own check of
+/// the path comes first (as for a decoded one), then what was wrong with the data.
+fn undecodable(
+    dev: &Device,
+    req: &MrRequest<'_>,
+    target: Target,
+    depth: u8,
+    e: &CodecError,
+) -> Status {
+    let path = match req.service {
+        code::MULTIPLE_SERVICE_PACKET => router(&target, depth),
+        code::GET_ATTRIBUTE_LIST | code::SET_ATTRIBUTE_LIST => instance_of(dev, &target).map(drop),
+        code::GET_INSTANCE_ATTRIBUTE_LIST => class_from(&target).map(drop),
+        _ => value_of(dev, target).map(drop), // the tag services
+    };
+    if let Err(st) = path {
+        return st;
+    }
+    match (req.service, e) {
+        (code::MULTIPLE_SERVICE_PACKET, CodecError::Malformed(_)) => {
+            Status::new(status::INVALID_ATTRIBUTE_VALUE) // offsets out of order or past the end
+        }
+        // No structures here: a structure write is refused whatever follows its handle.
+        (code::WRITE_TAG | code::WRITE_FRAGMENTED, _)
+            if matches!(TagType::parse(req.data), Ok((TagType::Struct(_), _))) =>
+        {
+            type_mismatch()
+        }
+        _ => not_enough(),
+    }
+}
+
+/// Multiple Service Packet goes to the Message Router instance, and does not nest.
+fn router(target: &Target, depth: u8) -> Result<(), Status> {
+    match target {
+        Target::Object {
+            class: class::MESSAGE_ROUTER,
+            instance: Some(1),
+            attribute: None,
+        } if depth == 0 => Ok(()),
         _ => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
     }
 }
@@ -247,7 +288,7 @@ fn read_all(attr: &dyn Attribute, out: &mut Vec<u8>) -> Result<(), Status> {
     attr.read(0, attr.len(), out)
 }
 
-fn get_all(dev: &Device, service: u8, target: Target) -> Result<Vec<u8>, Status> {
+fn get_all(dev: &Device, service: u8, target: Target) -> Answer {
     let (c, i) = instance_of(dev, &target)?;
     let mut out = reply(service, &Status::new(0));
     let inst = dev
@@ -275,7 +316,7 @@ fn single(dev: &Device, target: Target) -> Result<Arc<dyn Attribute>, Status> {
     }
 }
 
-fn get_single(dev: &Device, service: u8, target: Target) -> Result<Vec<u8>, Status> {
+fn get_single(dev: &Device, service: u8, target: Target) -> Answer {
     let attr = single(dev, target)?;
     let mut out = reply(service, &Status::new(0));
     read_all(attr.as_ref(), &mut out)?;
@@ -287,42 +328,30 @@ fn set_whole(attr: &dyn Attribute, data: &[u8]) -> Result<usize, Status> {
     if !attr.settable() {
         return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
     }
-    let n = encoded_len(attr.data_type(), data, attr.len())
-        .ok_or_else(|| Status::new(status::NOT_ENOUGH_DATA))?;
+    let n = encoded_len(attr.data_type(), data, attr.len()).ok_or_else(not_enough)?;
     attr.write(0, attr.len(), data.get(..n).unwrap_or_default())?;
     Ok(n)
 }
 
-fn set_single(dev: &Device, req: &MrRequest<'_>, target: Target) -> Result<Vec<u8>, Status> {
+fn set_single(dev: &Device, service: u8, data: &[u8], target: Target) -> Answer {
     let attr = single(dev, target)?;
     if !attr.settable() {
         return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
     }
-    let n = encoded_len(attr.data_type(), req.data, attr.len())
-        .ok_or_else(|| Status::new(status::NOT_ENOUGH_DATA))?;
-    if n < req.data.len() {
+    let n = encoded_len(attr.data_type(), data, attr.len()).ok_or_else(not_enough)?;
+    if n < data.len() {
         return Err(Status::new(status::TOO_MUCH_DATA));
     }
-    set_whole(attr.as_ref(), req.data)?;
-    Ok(reply(req.service, &Status::new(0)))
+    set_whole(attr.as_ref(), data)?;
+    Ok(reply(service, &Status::new(0)))
 }
 
-fn attribute_ids(r: &mut Reader<'_>) -> Result<Vec<u16>, Status> {
-    let count = r
-        .u16()
-        .ok_or_else(|| Status::new(status::NOT_ENOUGH_DATA))?;
-    (0..count)
-        .map(|_| r.u16().ok_or_else(|| Status::new(status::NOT_ENOUGH_DATA)))
-        .collect()
-}
-
-fn get_list(dev: &Device, req: &MrRequest<'_>, target: Target) -> Result<Vec<u8>, Status> {
+fn get_list(dev: &Device, service: u8, ids: AttributeIds<'_>, target: Target) -> Answer {
     let (c, i) = instance_of(dev, &target)?;
-    let ids = attribute_ids(&mut Reader::new(req.data))?;
     let mut body = Vec::new();
-    body.put_u16(ids.len() as u16);
+    body.put_u16(ids.ids.len() as u16);
     let mut failed = false;
-    for id in ids {
+    for id in ids.ids.iter() {
         body.put_u16(id);
         let mut value = Vec::new();
         match dev.attribute(c, i, id) {
@@ -343,32 +372,23 @@ fn get_list(dev: &Device, req: &MrRequest<'_>, target: Target) -> Result<Vec<u8>
         }
     }
     let general = if failed { 0x0A } else { 0 };
-    let mut out = reply(req.service, &Status::new(general));
+    let mut out = reply(service, &Status::new(general));
     out.extend_from_slice(&body);
     Ok(out)
 }
 
-fn set_list(dev: &Device, req: &MrRequest<'_>, target: Target) -> Result<Vec<u8>, Status> {
+fn set_list(dev: &Device, service: u8, list: SetAttributeList<'_>, target: Target) -> Answer {
     let (c, i) = instance_of(dev, &target)?;
-    let mut r = Reader::new(req.data);
-    let count = r
-        .u16()
-        .ok_or_else(|| Status::new(status::NOT_ENOUGH_DATA))?;
+    let mut entries = list.cursor();
     let mut body = Vec::new();
-    body.put_u16(count);
+    body.put_u16(list.count);
     let mut failed = false;
-    for _ in 0..count {
-        let id = r
-            .u16()
-            .ok_or_else(|| Status::new(status::NOT_ENOUGH_DATA))?;
+    while let Some(id) = entries.next_id() {
+        let id = id.map_err(|_| not_enough())?;
         body.put_u16(id);
         let result = match dev.attribute(c, i, id) {
-            Some(attr) => {
-                let rest = r.clone().rest();
-                set_whole(attr.as_ref(), rest).map(|n| {
-                    r.take(n);
-                })
-            }
+            Some(attr) => set_whole(attr.as_ref(), entries.rest())
+                .and_then(|n| entries.value(n).map(drop).map_err(|_| not_enough())),
             None => Err(Status::new(status::ATTRIBUTE_NOT_SUPPORTED)),
         };
         match result {
@@ -380,28 +400,33 @@ fn set_list(dev: &Device, req: &MrRequest<'_>, target: Target) -> Result<Vec<u8>
             }
         }
     }
-    let mut out = reply(req.service, &Status::new(if failed { 0x0A } else { 0 }));
+    let mut out = reply(service, &Status::new(if failed { 0x0A } else { 0 }));
     out.extend_from_slice(&body);
     Ok(out)
+}
+
+/// The class, and the instance to start from, of a Get Instance Attribute List path.
+fn class_from(target: &Target) -> Result<(u16, u32), Status> {
+    match target {
+        Target::Object {
+            class,
+            instance,
+            attribute: None,
+        } => Ok((*class, instance.unwrap_or(0))),
+        _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
+    }
 }
 
 /// Get Instance Attribute List (0x55): for each instance from the one in the path on, its id
 /// then the requested attributes, as many as fit (0x06 when more remain).
 fn instance_list(
     dev: &Device,
-    req: &MrRequest<'_>,
+    service: u8,
+    ids: AttributeIds<'_>,
     target: Target,
     limit: usize,
-) -> Result<Vec<u8>, Status> {
-    let (c, start) = match target {
-        Target::Object {
-            class,
-            instance,
-            attribute: None,
-        } => (class, instance.unwrap_or(0)),
-        _ => return Err(Status::new(status::PATH_SEGMENT_ERROR)),
-    };
-    let ids = attribute_ids(&mut Reader::new(req.data))?;
+) -> Answer {
+    let (c, start) = class_from(&target)?;
     let cls = dev
         .class(c)
         .ok_or_else(|| Status::new(status::PATH_DESTINATION_UNKNOWN))?;
@@ -410,8 +435,8 @@ fn instance_list(
     for (id, inst) in cls.instances.range(start.max(1)..) {
         let mut entry = Vec::new();
         entry.put_u32(*id);
-        for a in &ids {
-            if let Some(attr) = inst.attributes.get(a) {
+        for a in ids.ids.iter() {
+            if let Some(attr) = inst.attributes.get(&a) {
                 read_all(attr.as_ref(), &mut entry)?;
             }
         }
@@ -425,7 +450,7 @@ fn instance_list(
         return Err(Status::new(status::GENERAL_ERROR)); // one entry does not fit the connection
     }
     let mut out = reply(
-        req.service,
+        service,
         &Status::new(if partial { status::PARTIAL_TRANSFER } else { 0 }),
     );
     out.extend_from_slice(&body);
@@ -443,24 +468,21 @@ fn check_range(attr: &dyn Attribute, start: usize, count: usize) -> Result<(), S
     }
 }
 
+/// Read Tag [Fragmented]: `(count, offset)` elements from element `start`, from byte `offset`
+/// of their data on.
 fn read_tag(
-    req: &MrRequest<'_>,
+    service: u8,
     attr: &dyn Attribute,
     start: usize,
+    (count, offset): (u16, u32),
     limit: usize,
-) -> Result<Vec<u8>, Status> {
-    let mut r = Reader::new(req.data);
-    let count = usize::from(r.u16().ok_or_else(not_enough)?);
-    let offset = if req.service == code::READ_FRAGMENTED {
-        r.u32().ok_or_else(not_enough)? as usize
-    } else {
-        0
-    };
+) -> Answer {
+    let count = usize::from(count);
     check_range(attr, start, count)?;
     let ty = attr.data_type();
     let mut data = Vec::new();
     attr.read(start, count, &mut data)?;
-    let rest = data.get(offset..).ok_or_else(out_of_range)?;
+    let rest = data.get(offset as usize..).ok_or_else(out_of_range)?;
     let size = ty.size().unwrap_or(1);
     let room = limit.saturating_sub(6) / size * size;
     let (chunk, partial) = if rest.len() > room {
@@ -471,7 +493,7 @@ fn read_tag(
     let mut out = Vec::with_capacity(6 + chunk.len());
     put_reply_header(
         &mut out,
-        req.service,
+        service,
         &Status::new(if partial { status::PARTIAL_TRANSFER } else { 0 }),
     );
     out.put_u16(ty.code());
@@ -483,57 +505,55 @@ fn type_mismatch() -> Status {
     Status::ext(status::GENERAL_ERROR, status::EXT_TYPE_MISMATCH)
 }
 
-fn write_tag(req: &MrRequest<'_>, attr: &dyn Attribute, start: usize) -> Result<Vec<u8>, Status> {
-    let mut r = Reader::new(req.data);
-    let ty_code = r.u16().ok_or_else(not_enough)?;
-    if ty_code == 0x02A0 {
-        r.u16().ok_or_else(not_enough)?; // structure handle: no structures here
-        return Err(type_mismatch());
-    }
-    let count = usize::from(r.u16().ok_or_else(not_enough)?);
-    let fragmented = req.service == code::WRITE_FRAGMENTED;
-    let offset = if fragmented {
-        r.u32().ok_or_else(not_enough)? as usize
-    } else {
-        0
-    };
-    let ty = attr.data_type();
-    if DataType::from_code(ty_code) != Some(ty) {
+/// The checks every write makes before its data: the type is the tag's, the tag is writable
+/// and `count` elements from `start` are in it.
+fn writable(attr: &dyn Attribute, ty: TagType, start: usize, count: u16) -> Result<(), Status> {
+    if ty != TagType::Atomic(attr.data_type()) {
         return Err(type_mismatch());
     }
     if !attr.settable() {
         return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
     }
-    check_range(attr, start, count)?;
-    let payload = r.rest();
-    if !fragmented {
-        // Bytes after the last element are ignored (pycomm3 1.2.16 sends its request twice).
-        let n = encoded_len(ty, payload, count).ok_or_else(not_enough)?;
-        attr.write(start, count, payload.get(..n).unwrap_or_default())?;
-    } else {
-        let size = ty.size().ok_or_else(type_mismatch)?;
-        if offset % size != 0 || payload.len() % size != 0 {
-            return Err(Status::ext(status::GENERAL_ERROR, 0x2104));
-        }
-        let first = start + offset / size;
-        let n = payload.len() / size;
-        if first + n > start + count {
-            return Err(out_of_range());
-        }
-        attr.write(first, n, payload)?;
+    check_range(attr, start, usize::from(count))
+}
+
+fn write_tag(service: u8, attr: &dyn Attribute, start: usize, w: WriteTag<'_>) -> Answer {
+    writable(attr, w.data_type, start, w.elements)?;
+    let count = usize::from(w.elements);
+    // Bytes after the last element are ignored (pycomm3 1.2.16 sends its request twice).
+    let n = encoded_len(attr.data_type(), w.data, count).ok_or_else(not_enough)?;
+    attr.write(start, count, w.data.get(..n).unwrap_or_default())?;
+    Ok(reply(service, &Status::new(0)))
+}
+
+fn write_fragment(
+    service: u8,
+    attr: &dyn Attribute,
+    start: usize,
+    w: WriteTagFragmented<'_>,
+) -> Answer {
+    writable(attr, w.data_type, start, w.elements)?;
+    let size = attr.data_type().size().ok_or_else(type_mismatch)?;
+    let offset = w.offset as usize;
+    if offset % size != 0 || w.data.len() % size != 0 {
+        return Err(Status::ext(status::GENERAL_ERROR, 0x2104));
     }
-    Ok(reply(req.service, &Status::new(0)))
+    let first = start + offset / size;
+    let n = w.data.len() / size;
+    if first + n > start + usize::from(w.elements) {
+        return Err(out_of_range());
+    }
+    attr.write(first, n, w.data)?;
+    Ok(reply(service, &Status::new(0)))
 }
 
 fn read_modify_write(
-    req: &MrRequest<'_>,
+    service: u8,
     attr: &dyn Attribute,
     start: usize,
-) -> Result<Vec<u8>, Status> {
-    let mut r = Reader::new(req.data);
-    let size = usize::from(r.u16().ok_or_else(not_enough)?);
-    let or = r.take(size).ok_or_else(not_enough)?;
-    let and = r.take(size).ok_or_else(not_enough)?;
+    m: ReadModifyWrite<'_>,
+) -> Answer {
+    let size = m.or_mask.len();
     let ty = attr.data_type();
     if ty.size() != Some(size) || matches!(ty, DataType::Real | DataType::Lreal) {
         return Err(type_mismatch());
@@ -541,29 +561,21 @@ fn read_modify_write(
     check_range(attr, start, 1)?;
     let mut value = Vec::with_capacity(size);
     attr.read(start, 1, &mut value)?;
-    for ((v, o), a) in value.iter_mut().zip(or).zip(and) {
+    for ((v, o), a) in value.iter_mut().zip(m.or_mask).zip(m.and_mask) {
         *v = (*v | o) & a;
     }
     attr.write(start, 1, &value)?;
-    Ok(reply(req.service, &Status::new(0)))
+    Ok(reply(service, &Status::new(0)))
 }
 
-fn multiple(dev: &Device, req: &MrRequest<'_>, limit: usize) -> Result<Vec<u8>, Status> {
-    let mut r = Reader::new(req.data);
-    let count = usize::from(r.u16().ok_or_else(not_enough)?);
-    let offsets: Vec<usize> = (0..count)
-        .map(|_| r.u16().map(usize::from).ok_or_else(not_enough))
-        .collect::<Result<_, _>>()?;
+fn multiple(dev: &Device, service: u8, msp: MspRequest<'_>, limit: usize) -> Answer {
+    let table = msp.table().ok_or_else(not_enough)?; // always there in a received packet
+    let count = usize::from(table.count());
     let header = 4 + 2 + 2 * count;
     let mut replies: Vec<Vec<u8>> = Vec::with_capacity(count);
     let mut used = header;
     let mut failed = false;
-    for (n, &start) in offsets.iter().enumerate() {
-        let end = offsets.get(n + 1).copied().unwrap_or(req.data.len());
-        let bytes = req
-            .data
-            .get(start..end)
-            .ok_or_else(|| Status::new(status::INVALID_ATTRIBUTE_VALUE))?;
+    for bytes in table.items() {
         let one = match MrRequest::parse(bytes).ok() {
             Some(embedded) => match dispatch(dev, &embedded, limit.saturating_sub(used), 1) {
                 Ok(out) => out,
@@ -581,7 +593,7 @@ fn multiple(dev: &Device, req: &MrRequest<'_>, limit: usize) -> Result<Vec<u8>, 
     } else {
         0
     };
-    put_reply_header(&mut out, req.service, &Status::new(general));
+    put_reply_header(&mut out, service, &Status::new(general));
     out.put_u16(count as u16);
     let mut at = 2 + 2 * count;
     for one in &replies {

@@ -98,3 +98,32 @@ fn get_attributes_all_on_other_objects() {
     // A class without instance 1 (Template): object does not exist.
     assert_eq!(to_hex(&c.cip(&rr(&hex("0102206c2401")))), "81001600");
 }
+
+#[test]
+fn lenient_and_malformed_requests() {
+    let mut c = Client::new(shared(RoutePolicy::Any));
+    // A stray byte after the Read Tag count is ignored, as a Logix controller does.
+    assert_eq!(
+        to_hex(&c.cip(&rr(&hex("4c0491055343414441000100ff")))),
+        "cc000000c3000000"
+    );
+    // A structure write is a type mismatch (no structures here), even cut short after the handle.
+    assert_eq!(
+        to_hex(&c.cip(&rr(&hex("4d049105534341444100a002ce0f")))),
+        "cd00ff010721"
+    );
+    // Too short to hold its count: not enough data.
+    assert_eq!(
+        to_hex(&c.cip(&rr(&hex("4d049105534341444100c300")))),
+        "cd001300"
+    );
+    // A Multiple Service Packet whose last offset is past its end is refused whole (0x09): its
+    // first item, a whole write, is not done either.
+    let write = "4d049105534341444100c30001003412";
+    let msp = format!("0a02200224010300 0800 1800 ff00 {write}").replace(' ', "");
+    assert_eq!(to_hex(&c.cip(&rr(&hex(&msp)))), "8a000900");
+    assert_eq!(
+        to_hex(&c.cip(&rr(&hex("4c0491055343414441000100")))),
+        "cc000000c3000000"
+    );
+}

@@ -6,7 +6,7 @@
 //! The values in attribute lists are sized by the attribute's type, which only the object model
 //! knows: the entry iterators take a sizing function.
 
-use super::{count_u16, finish, U16s};
+use super::{count_u16, finish_unless, U16s};
 use crate::error::{Error, Result};
 use crate::types::{Reader, Writer};
 
@@ -20,10 +20,15 @@ pub struct AttributeIds<'a> {
 impl<'a> AttributeIds<'a> {
     /// Decodes the request data: UINT count, then that many UINT IDs.
     pub fn parse(data: &'a [u8]) -> Result<AttributeIds<'a>> {
+        Self::parse_with(data, false)
+    }
+
+    /// Decodes the request data; `lenient` ignores bytes after the last ID.
+    pub(crate) fn parse_with(data: &'a [u8], lenient: bool) -> Result<AttributeIds<'a>> {
         let mut r = Reader::new(data);
         let count = usize::from(r.u16()?);
         let ids = U16s::parse(&mut r, count)?;
-        finish(&r)?;
+        finish_unless(lenient, &r)?;
         Ok(AttributeIds { ids })
     }
 
@@ -99,6 +104,15 @@ impl<'a> SetAttributeList<'a> {
         .map(|e| e.map(|(id, _, v)| (id, v)))
     }
 
+    /// A cursor over the (ID, value) pairs for a server that sizes and applies each value in
+    /// turn, so that it can answer for every attribute up to the first it cannot size.
+    pub fn cursor(&self) -> SetAttributeCursor<'a> {
+        SetAttributeCursor {
+            r: Reader::new(self.data),
+            left: self.count,
+        }
+    }
+
     /// Bytes of the request data.
     pub fn buffer_len(&self) -> usize {
         2 + self.data.len()
@@ -110,6 +124,33 @@ impl<'a> SetAttributeList<'a> {
         w.u16(self.count)?;
         w.bytes(self.data)?;
         Ok(w.pos())
+    }
+}
+
+/// Reads a Set Attribute List request one attribute at a time: its ID, then its value once the
+/// caller knows the value's size (see [`SetAttributeList::cursor`]).
+#[derive(Debug, Clone)]
+pub struct SetAttributeCursor<'a> {
+    r: Reader<'a>,
+    left: u16,
+}
+
+impl<'a> SetAttributeCursor<'a> {
+    /// The next attribute ID: `None` after the request's count of them, an error if the data
+    /// ends first.
+    pub fn next_id(&mut self) -> Option<Result<u16>> {
+        self.left = self.left.checked_sub(1)?;
+        Some(self.r.u16())
+    }
+
+    /// The bytes not read yet: the current attribute's value starts here.
+    pub fn rest(&self) -> &'a [u8] {
+        self.r.rest()
+    }
+
+    /// Takes the next `n` bytes as the current attribute's value.
+    pub fn value(&mut self, n: usize) -> Result<&'a [u8]> {
+        self.r.take(n)
     }
 }
 
@@ -189,6 +230,10 @@ mod tests {
         assert_eq!(buf, data);
         assert!(AttributeIds::parse(&[2, 0, 1, 0]).is_err());
         assert!(AttributeIds::parse(&[1, 0, 1, 0, 0]).is_err());
+        // A server ignores what follows the IDs, but not missing ones.
+        let lenient = AttributeIds::parse_with(&[1, 0, 1, 0, 0], true).unwrap();
+        assert_eq!(lenient.ids.iter().collect::<Vec<_>>(), [1]);
+        assert!(AttributeIds::parse_with(&[2, 0, 1, 0], true).is_err());
     }
 
     #[test]
@@ -209,6 +254,18 @@ mod tests {
         let req = SetAttributeList::parse(&data).unwrap();
         let got: Vec<_> = req.entries(|_, _| Some(4)).collect();
         assert_eq!(got, [Ok((3, &data[4..]))]);
+        let mut cur = req.cursor();
+        assert_eq!(cur.next_id(), Some(Ok(3)));
+        assert_eq!(cur.rest(), &data[4..]);
+        assert_eq!(cur.value(4), Ok(&data[4..]));
+        assert_eq!(cur.next_id(), None);
+        let mut short = SetAttributeList::parse(&[2, 0, 3, 0, 1]).unwrap().cursor();
+        assert_eq!(short.next_id(), Some(Ok(3)));
+        assert!(short.value(2).is_err());
+        assert!(matches!(
+            short.next_id(),
+            Some(Err(Error::Truncated { .. }))
+        ));
         let rep = AttributeListReply::parse(&[1, 0, 3, 0, 0x0E, 0]).unwrap();
         assert_eq!(rep.set_entries().collect::<Vec<_>>(), [Ok((3, 0x0E))]);
     }

@@ -1,7 +1,7 @@
 //! Logix tag services: Read/Write Tag and their Fragmented forms, Read-Modify-Write Tag, and
 //! the symbol attributes returned by Get Instance Attribute List.
 
-use super::{finish, U16s};
+use super::{finish_unless, U16s};
 use crate::error::{Error, Result};
 use crate::types::{DataType, Reader, TagType, Writer};
 use crate::value::{elements_len, Elements};
@@ -16,9 +16,14 @@ pub struct ReadTag {
 impl ReadTag {
     /// Decodes the request data.
     pub fn parse(data: &[u8]) -> Result<ReadTag> {
+        Self::parse_with(data, false)
+    }
+
+    /// Decodes the request data; `lenient` ignores bytes after the count.
+    pub(crate) fn parse_with(data: &[u8], lenient: bool) -> Result<ReadTag> {
         let mut r = Reader::new(data);
         let elements = r.u16()?;
-        finish(&r)?;
+        finish_unless(lenient, &r)?;
         Ok(ReadTag { elements })
     }
 
@@ -47,12 +52,17 @@ pub struct ReadTagFragmented {
 impl ReadTagFragmented {
     /// Decodes the request data.
     pub fn parse(data: &[u8]) -> Result<ReadTagFragmented> {
+        Self::parse_with(data, false)
+    }
+
+    /// Decodes the request data; `lenient` ignores bytes after the offset.
+    pub(crate) fn parse_with(data: &[u8], lenient: bool) -> Result<ReadTagFragmented> {
         let mut r = Reader::new(data);
         let out = ReadTagFragmented {
             elements: r.u16()?,
             offset: r.u32()?,
         };
-        finish(&r)?;
+        finish_unless(lenient, &r)?;
         Ok(out)
     }
 
@@ -104,10 +114,20 @@ fn split_elements(ty: TagType, count: u16, rest: &[u8]) -> Result<(&[u8], &[u8])
 impl<'a> WriteTag<'a> {
     /// Decodes the request data.
     pub fn parse(data: &'a [u8]) -> Result<WriteTag<'a>> {
+        Self::parse_with(data, false)
+    }
+
+    /// Decodes the request data; `lenient` does not split the elements from what follows
+    /// them: every byte after the count is in `data` (a server sizes it by the tag's type).
+    pub(crate) fn parse_with(data: &'a [u8], lenient: bool) -> Result<WriteTag<'a>> {
         let (data_type, n) = TagType::parse(data)?;
         let mut r = Reader::new(data.get(n..).unwrap_or(&[]));
         let elements = r.u16()?;
-        let (data, trailing) = split_elements(data_type, elements, r.rest())?;
+        let (data, trailing) = if lenient {
+            (r.rest(), &[][..])
+        } else {
+            split_elements(data_type, elements, r.rest())?
+        };
         Ok(WriteTag {
             data_type,
             elements,
@@ -192,9 +212,15 @@ pub struct ReadModifyWrite<'a> {
 impl<'a> ReadModifyWrite<'a> {
     /// Decodes the request data.
     pub fn parse(data: &'a [u8]) -> Result<ReadModifyWrite<'a>> {
+        Self::parse_with(data, false)
+    }
+
+    /// Decodes the request data; `lenient` accepts masks of any size (the tag's type decides)
+    /// and ignores bytes after the masks.
+    pub(crate) fn parse_with(data: &'a [u8], lenient: bool) -> Result<ReadModifyWrite<'a>> {
         let mut r = Reader::new(data);
         let size = usize::from(r.u16()?);
-        if !matches!(size, 1 | 2 | 4 | 8 | 12) {
+        if !lenient && !matches!(size, 1 | 2 | 4 | 8 | 12) {
             return Err(Error::Unsupported {
                 what: "read-modify-write mask size",
                 value: size as u32,
@@ -204,7 +230,7 @@ impl<'a> ReadModifyWrite<'a> {
             or_mask: r.take(size)?,
             and_mask: r.take(size)?,
         };
-        finish(&r)?;
+        finish_unless(lenient, &r)?;
         Ok(out)
     }
 
@@ -484,6 +510,35 @@ mod tests {
             (&[1, 0][..], &[0xFF, 0xFE][..])
         );
         assert!(ReadModifyWrite::parse(&[3, 0, 1, 2, 3, 4, 5, 6]).is_err());
+    }
+
+    #[test]
+    fn lenient_requests_ignore_extra_bytes_but_not_missing_ones() {
+        assert_eq!(
+            ReadTag::parse_with(&[1, 0, 0], true),
+            Ok(ReadTag { elements: 1 })
+        );
+        assert!(ReadTag::parse_with(&[1], true).is_err());
+        let f = ReadTagFragmented::parse_with(&[2, 0, 4, 0, 0, 0, 9], true).unwrap();
+        assert_eq!((f.elements, f.offset), (2, 4));
+        assert!(ReadTagFragmented::parse_with(&[2, 0, 4, 0, 0], true).is_err());
+        // A 3-byte mask is left for the server to refuse by the tag's type.
+        let rmw = ReadModifyWrite::parse_with(&[3, 0, 1, 2, 3, 4, 5, 6, 7], true).unwrap();
+        assert_eq!(
+            (rmw.or_mask, rmw.and_mask),
+            (&[1, 2, 3][..], &[4, 5, 6][..])
+        );
+        assert!(ReadModifyWrite::parse_with(&[3, 0, 1, 2, 3, 4, 5], true).is_err());
+    }
+
+    #[test]
+    fn lenient_write_tag_leaves_the_data_unsplit() {
+        // Two INTs announced, one sent: the server, not the codec, finds it short.
+        let data = [0xC3, 0x00, 0x02, 0x00, 0x7B, 0x00];
+        assert!(WriteTag::parse(&data).is_err());
+        let w = WriteTag::parse_with(&data, true).unwrap();
+        assert_eq!((w.elements, w.data, w.trailing), (2, &data[4..], &[][..]));
+        assert!(WriteTag::parse_with(&[0xC3, 0x00, 0x02], true).is_err());
     }
 
     #[test]

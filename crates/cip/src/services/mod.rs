@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::mr::{self, status, MrReply, MrRequest, Payload};
 use crate::types::{Reader, Writer};
 
-pub use attribute::{AttributeIds, AttributeListReply, SetAttributeList};
+pub use attribute::{AttributeIds, AttributeListReply, SetAttributeCursor, SetAttributeList};
 pub use cm::{ConnectionFailure, ForwardClose, ForwardCloseReply, ForwardOpen, ForwardOpenReply};
 pub use cm::{UnconnectedSend, UnconnectedSendFailure};
 pub use logix::{
@@ -142,6 +142,26 @@ pub enum Service<'a> {
 impl<'a> Service<'a> {
     /// Decodes the data of a request for `service` addressed to `class` (from the path).
     pub fn parse(class: Option<u32>, service: u8, data: &'a [u8]) -> Result<Service<'a>> {
+        Self::parse_with(class, service, data, false)
+    }
+
+    /// Decodes request data as a server reads it, accepting what [`Service::parse`] rejects but
+    /// a Logix controller tolerates: bytes after a fixed-size request (Read Tag [Fragmented],
+    /// Read-Modify-Write, attribute ID lists) are ignored; Read-Modify-Write masks of any size
+    /// are accepted (the tag's type decides); Write Tag data is not split (every byte after the
+    /// count is in `data`, for the server to size by the tag's own type); Multiple Service
+    /// Packet offsets need only be ascending and within the data. A request that is too short
+    /// is still an error.
+    pub fn parse_lenient(class: Option<u32>, service: u8, data: &'a [u8]) -> Result<Service<'a>> {
+        Self::parse_with(class, service, data, true)
+    }
+
+    fn parse_with(
+        class: Option<u32>,
+        service: u8,
+        data: &'a [u8],
+        lenient: bool,
+    ) -> Result<Service<'a>> {
         use code::*;
         if class == Some(class::CONNECTION_MANAGER) {
             match service {
@@ -157,19 +177,27 @@ impl<'a> Service<'a> {
             }
         }
         Ok(match service {
-            READ_TAG => Service::ReadTag(ReadTag::parse(data)?),
-            WRITE_TAG => Service::WriteTag(WriteTag::parse(data)?),
-            READ_TAG_FRAGMENTED => Service::ReadTagFragmented(ReadTagFragmented::parse(data)?),
+            READ_TAG => Service::ReadTag(ReadTag::parse_with(data, lenient)?),
+            WRITE_TAG => Service::WriteTag(WriteTag::parse_with(data, lenient)?),
+            READ_TAG_FRAGMENTED => {
+                Service::ReadTagFragmented(ReadTagFragmented::parse_with(data, lenient)?)
+            }
             WRITE_TAG_FRAGMENTED => Service::WriteTagFragmented(WriteTagFragmented::parse(data)?),
-            READ_MODIFY_WRITE_TAG => Service::ReadModifyWrite(ReadModifyWrite::parse(data)?),
-            MULTIPLE_SERVICE_PACKET => Service::MultipleServicePacket(MspRequest::parse(data)?),
+            READ_MODIFY_WRITE_TAG => {
+                Service::ReadModifyWrite(ReadModifyWrite::parse_with(data, lenient)?)
+            }
+            MULTIPLE_SERVICE_PACKET => {
+                Service::MultipleServicePacket(MspRequest::parse_with(data, lenient)?)
+            }
             GET_ATTRIBUTES_ALL => Service::GetAttributesAll(data),
             GET_ATTRIBUTE_SINGLE => Service::GetAttributeSingle(data),
-            GET_ATTRIBUTE_LIST => Service::GetAttributeList(AttributeIds::parse(data)?),
+            GET_ATTRIBUTE_LIST => {
+                Service::GetAttributeList(AttributeIds::parse_with(data, lenient)?)
+            }
             SET_ATTRIBUTE_LIST => Service::SetAttributeList(SetAttributeList::parse(data)?),
             SET_ATTRIBUTE_SINGLE => Service::SetAttributeSingle(data),
             GET_INSTANCE_ATTRIBUTE_LIST => {
-                Service::GetInstanceAttributeList(AttributeIds::parse(data)?)
+                Service::GetInstanceAttributeList(AttributeIds::parse_with(data, lenient)?)
             }
             code => Service::Other { code, data },
         })
@@ -502,9 +530,42 @@ pub(crate) fn count_u16(what: &'static str, n: usize) -> Result<u16> {
 }
 
 pub(crate) fn finish(r: &Reader<'_>) -> Result<()> {
-    if r.rest().is_empty() {
+    finish_unless(false, r)
+}
+
+/// [`finish`], or nothing when `lenient` (a server ignores bytes after a fixed-size request).
+pub(crate) fn finish_unless(lenient: bool, r: &Reader<'_>) -> Result<()> {
+    if lenient || r.rest().is_empty() {
         Ok(())
     } else {
         Err(Error::Malformed("unexpected data after the request"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lenient_parse_is_what_a_server_accepts() {
+        let read = [1, 0, 0xFF];
+        assert!(Service::parse(None, code::READ_TAG, &read).is_err());
+        assert_eq!(
+            Service::parse_lenient(None, code::READ_TAG, &read),
+            Ok(Service::ReadTag(ReadTag { elements: 1 }))
+        );
+        assert!(Service::parse_lenient(None, code::READ_TAG, &[1]).is_err());
+        // Still per class: 0x52 to the Connection Manager is an Unconnected Send.
+        let frag = [1, 0, 0, 0, 0, 0];
+        assert!(matches!(
+            Service::parse_lenient(None, code::READ_TAG_FRAGMENTED, &frag),
+            Ok(Service::ReadTagFragmented(_))
+        ));
+        assert!(Service::parse_lenient(
+            Some(class::CONNECTION_MANAGER),
+            code::UNCONNECTED_SEND,
+            &frag
+        )
+        .is_err());
     }
 }

@@ -21,10 +21,18 @@ pub struct Table<'a> {
 impl<'a> Table<'a> {
     /// Validates the count and offset table at the start of `bytes`.
     pub fn parse(bytes: &'a [u8]) -> Result<Table<'a>> {
+        Self::parse_with(bytes, false)
+    }
+
+    /// Validates the table; `lenient` lets the first offset point into the table itself
+    /// (offsets still ascend and stay within `bytes`).
+    pub(crate) fn parse_with(bytes: &'a [u8], lenient: bool) -> Result<Table<'a>> {
         let mut r = Reader::new(bytes);
         let count = r.u16()?;
         let header = 2 + 2 * usize::from(count);
-        let mut prev = header;
+        let mut prev = if lenient { 0 } else { header };
+        // A short table is truncated, whatever the offsets read so far say.
+        let mut r = Reader::new(r.take(2 * usize::from(count))?);
         for _ in 0..count {
             let off = usize::from(r.u16()?);
             if off < prev || off > bytes.len() {
@@ -99,9 +107,22 @@ pub struct MspRequest<'a> {
 impl<'a> MspRequest<'a> {
     /// Decodes the request data (validates the offset table only).
     pub fn parse(data: &'a [u8]) -> Result<MspRequest<'a>> {
+        Self::parse_with(data, false)
+    }
+
+    /// Decodes the request data; `lenient` as in [`Table`]'s lenient parse.
+    pub(crate) fn parse_with(data: &'a [u8], lenient: bool) -> Result<MspRequest<'a>> {
         Ok(MspRequest {
-            items: Items::Wire(Table::parse(data)?),
+            items: Items::Wire(Table::parse_with(data, lenient)?),
         })
+    }
+
+    /// The validated offset table of a received packet (`None` for a built one).
+    pub fn table(&self) -> Option<Table<'a>> {
+        match self.items {
+            Items::Wire(t) => Some(t),
+            Items::List(_) => None,
+        }
     }
 
     /// A packet of `requests`.
@@ -329,6 +350,15 @@ mod tests {
         assert!(Table::parse(&[1, 0, 5, 0]).is_err());
         assert!(Table::parse(&[2, 0, 6, 0]).is_err());
         assert!(Table::parse(&[2, 0, 6, 0, 4, 0]).is_err());
+        // Leniently, an offset may point into the table, but must still ascend and fit.
+        let t = Table::parse_with(&[1, 0, 0, 0], true).unwrap();
+        assert_eq!(t.item(0), &[1, 0, 0, 0]);
+        assert!(Table::parse_with(&[2, 0, 6, 0, 4, 0], true).is_err());
+        assert!(Table::parse_with(&[1, 0, 5, 0], true).is_err());
+        assert!(matches!(
+            Table::parse_with(&[3, 0, 0xFF, 0xFF, 6, 0], true),
+            Err(Error::Truncated { .. })
+        ));
     }
 
     #[test]
