@@ -18,7 +18,7 @@ use cpppo_net::{Accepted, Connector, Datagram, Listener, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::route::Forward;
+use crate::route::{Forward, Hop};
 use crate::session::{on_datagram, Outcome, Session, Shared};
 
 /// Default time a client may take to finish sending a frame it has begun.
@@ -128,7 +128,10 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             used += len;
             let reply = match outcome {
                 Outcome::Reply(reply) => reply,
-                Outcome::Forward(fwd) => forward(connector.as_ref(), &mut upstreams, &fwd).await,
+                Outcome::Forward(fwd) => {
+                    let answers = forward(connector.as_ref(), &mut upstreams, &fwd).await;
+                    session.finish(&fwd, &answers)
+                }
                 Outcome::Silent => continue,
                 Outcome::Close => {
                     close = Some("unregistered");
@@ -206,25 +209,36 @@ type Upstreams<S> = HashMap<String, (S, u32)>;
 /// How long a routed request may take.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Exchange a routed request with its target; a failure answers 0x01/0x0204.
+/// Exchange each routed request with its target, in order; `None` for each that failed
+/// (it is answered 0x01/0x0204).
 async fn forward<C: Connector>(
     connector: &C,
     upstreams: &mut Upstreams<C::Stream>,
     fwd: &Forward,
-) -> Vec<u8> {
-    match tokio::time::timeout(FORWARD_TIMEOUT, exchange(connector, upstreams, fwd)).await {
-        Ok(Ok(cip)) => fwd.reply(&cip),
-        Ok(Err(e)) => {
-            tracing::warn!(target = %fwd.target, "routing failed: {e}");
-            upstreams.remove(&fwd.target);
-            fwd.failed()
-        }
-        Err(_) => {
-            tracing::warn!(target = %fwd.target, "routing timed out");
-            upstreams.remove(&fwd.target);
-            fwd.failed()
-        }
+) -> Vec<Option<Vec<u8>>> {
+    let mut answers = Vec::with_capacity(fwd.hops.len());
+    for hop in &fwd.hops {
+        let answer = match tokio::time::timeout(
+            FORWARD_TIMEOUT,
+            exchange(connector, upstreams, hop),
+        )
+        .await
+        {
+            Ok(Ok(cip)) => Some(cip),
+            Ok(Err(e)) => {
+                tracing::warn!(target = %hop.target, "routing failed: {e}");
+                upstreams.remove(&hop.target);
+                None
+            }
+            Err(_) => {
+                tracing::warn!(target = %hop.target, "routing timed out");
+                upstreams.remove(&hop.target);
+                None
+            }
+        };
+        answers.push(answer);
     }
+    answers
 }
 
 async fn read_frame<S: Stream>(s: &mut S) -> io::Result<Vec<u8>> {
@@ -249,7 +263,7 @@ fn header(command: u16, session: u32, len: usize) -> Vec<u8> {
 async fn exchange<C: Connector>(
     connector: &C,
     upstreams: &mut Upstreams<C::Stream>,
-    fwd: &Forward,
+    fwd: &Hop,
 ) -> io::Result<Vec<u8>> {
     let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
     if !upstreams.contains_key(&fwd.target) {
