@@ -87,9 +87,10 @@ def test_pycomm3_with_a_route_in_its_path_talks_to_the_routed_device(pair):
         assert plc.get_plc_name() == "remote"  # connected on the routed connection
         assert "REMOTE" in plc.tags and "LOCAL" not in plc.tags
         assert plc.write(("REMOTE[7]", 77), ("NAME", "pycomm3"))[0].error is None
-        got = plc.read("REMOTE[7]", "NAME", "REMOTE[0]{100}")
+        # 2,400 bytes in one reply: the Large Forward Open's size holds on the routed device.
+        got = plc.read("REMOTE[7]", "NAME", "REMOTE[0]{600}")
         assert [g.value for g in got[:2]] == [77, "pycomm3"]
-        assert got[2].error is None and len(got[2].value) == 100 and got[2].value[7] == 77
+        assert got[2].error is None and len(got[2].value) == 600 and got[2].value[7] == 77
     with LogixDriver(f"127.0.0.1:{remote}/0") as plc:
         assert plc.read("REMOTE[7]").value == 77
     with LogixDriver(f"127.0.0.1:{router}/0") as plc:

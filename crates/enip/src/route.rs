@@ -90,6 +90,9 @@ pub struct Hop {
     pub message: Vec<u8>,
     /// The route path left after the first segment (padded EPATH bytes; may be empty).
     pub route: Vec<u8>,
+    /// For a client's routed connection: send over a connection of this size (bytes, each
+    /// way) that the router opens along `route`, rather than unconnected.
+    pub connected: Option<u16>,
 }
 
 impl Hop {

@@ -287,6 +287,7 @@ impl Session {
         }
         c.sequence = Some(sequence);
         let (t_o_id, limit) = (c.t_o_id, c.t_o_size.saturating_sub(2));
+        let size = c.t_o_size.max(c.o_t_size).min(LARGE_CONNECTION_MAX) as u16;
         let envelope = Envelope::Connected {
             header: *h,
             interface: data.interface,
@@ -301,6 +302,7 @@ impl Session {
                 target,
                 message: message.to_vec(),
                 route,
+                connected: Some(size),
             };
             return Some(Outcome::Forward(Forward {
                 hops: vec![hop],
@@ -451,6 +453,7 @@ impl Session {
             target,
             message: message.to_vec(),
             route: rest,
+            connected: None,
         })
     }
 

@@ -44,10 +44,10 @@ async fn simulator(tags: &[&str], routes: &str, stop: &watch::Receiver<bool>) ->
     addr
 }
 
-/// A router (tag LOCAL=INT[4]; slots 1-15 go to a second simulator with REMOTE=DINT[4],
+/// A router (tag LOCAL=INT[4]; slots 1-15 go to a second simulator with REMOTE=DINT[600],
 /// port 3 to a dead address) and a registered session with it.
 async fn router(stop: &watch::Receiver<bool>) -> Client {
-    let remote = simulator(&["REMOTE=DINT[4]"], "{}", stop).await;
+    let remote = simulator(&["REMOTE=DINT[600]"], "{}", stop).await;
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = dead.local_addr().unwrap();
     let routes = format!(r#"{{"1/1-15": "{remote}", "3/0": "{dead}"}}"#);
@@ -118,7 +118,26 @@ impl Client {
     /// Forward Open with `path` (route then @2/1); (our O->T id, the T->O id we chose) on
     /// success, or the failure reply.
     async fn forward_open(&mut self, path: &[u8], serial: u16) -> Result<u32, Vec<u8>> {
-        let mut fo = vec![0x54, 0x02, 0x20, 0x06, 0x24, 0x01, 0x0A, 0x05];
+        self.forward_open_sized(path, serial, 500).await
+    }
+
+    /// Forward Open (Large above 511 bytes) of `size` bytes each way.
+    async fn forward_open_sized(
+        &mut self,
+        path: &[u8],
+        serial: u16,
+        size: u16,
+    ) -> Result<u32, Vec<u8>> {
+        let large = size > 511;
+        let params = |fo: &mut Vec<u8>| {
+            if large {
+                fo.extend_from_slice(&(0x4200_0000u32 | u32::from(size)).to_le_bytes());
+            } else {
+                fo.extend_from_slice(&(0x4200u16 | size).to_le_bytes());
+            }
+        };
+        let service = if large { 0x5B } else { 0x54 };
+        let mut fo = vec![service, 0x02, 0x20, 0x06, 0x24, 0x01, 0x0A, 0x05];
         fo.extend_from_slice(&0u32.to_le_bytes());
         fo.extend_from_slice(&0x7700_0000u32.to_le_bytes());
         fo.extend_from_slice(&serial.to_le_bytes());
@@ -126,9 +145,9 @@ impl Client {
         fo.extend_from_slice(&42u32.to_le_bytes());
         fo.extend_from_slice(&[3, 0, 0, 0]);
         fo.extend_from_slice(&2_000_000u32.to_le_bytes());
-        fo.extend_from_slice(&(0x4300u16 | 500).to_le_bytes());
+        params(&mut fo);
         fo.extend_from_slice(&2_000_000u32.to_le_bytes());
-        fo.extend_from_slice(&(0x4300u16 | 500).to_le_bytes());
+        params(&mut fo);
         fo.push(0xA3);
         fo.push((path.len() / 2) as u8);
         fo.extend_from_slice(path);
@@ -301,6 +320,20 @@ async fn a_connection_whose_path_names_a_routed_slot_reaches_that_device() {
         .unconnected(&unconnected_send(&read("REMOTE", 0), SLOT3))
         .await;
     assert_eq!(r[6], 2, "the repeated write did not happen twice");
+
+    // A Large Forward Open's size holds on the routed device too: 2,400 bytes in one reply.
+    let large = c
+        .forward_open_sized(&[0x01, 0x03, 0x20, 0x02, 0x24, 0x01], 4, 4000)
+        .await
+        .unwrap();
+    let all = request(0x4C, &symbol("REMOTE", 0), &600u16.to_le_bytes());
+    let (_, seq, r) = c.connected(large, 1, &all).await;
+    assert_eq!((seq, &r[..6]), (1, &[0xCC, 0, 0, 0, 0xC4, 0][..]));
+    assert_eq!(r.len(), 6 + 2400);
+    assert_eq!(&r[10..14], &1234i32.to_le_bytes(), "REMOTE[1]");
+    // Unconnected, the same read is cut at the unconnected size (status 0x06).
+    let r = c.unconnected(&unconnected_send(&all, SLOT3)).await;
+    assert_eq!(r[2], 0x06);
 
     // A local connection (slot 0) carrying routed and local Unconnected Sends.
     let local = c
