@@ -1,7 +1,8 @@
 //! The simulator's runtime: moves bytes between transports and [`Session`]s.
 //!
 //! Each accepted stream gets its own task and session; UDP packets are answered statelessly
-//! (the List commands only). Protocol decisions all live in the session.
+//! (the List commands only; legacy 0x0001 too). Protocol decisions all live in the session;
+//! requests it routes elsewhere go out through [`crate::upstream`].
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -4,6 +4,15 @@
 //! Forward Open) are open with their negotiated sizes, ids and idle deadlines, and it routes
 //! unconnected (SendRRData, with or without Unconnected Send) and connected (SendUnitData)
 //! requests to the [`Device`]. No sockets, no clocks: the caller passes `now`.
+//!
+//! Routing (a `Route` map, see [`crate::route`]): an Unconnected Send whose first route segment
+//! a rule claims is handed to the runtime as an [`Outcome::Forward`] wherever it appears:
+//! directly in SendRRData, as requests of a Multiple Service Packet (the others are answered
+//! here and the reply keeps every slot in order), or in a connected message. A Forward Open
+//! whose connection path starts with a claimed port segment is answered here (as the Python
+//! cpppo does), and every request on that connection then goes to the routed device, over a
+//! connection of the same size that the runtime opens there (as a bridge would); its reply
+//! goes back with the client's sequence count.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -338,7 +347,7 @@ impl Session {
 
     /// What of `req` goes elsewhere: a routed Unconnected Send, or a Multiple Service Packet
     /// holding routed Unconnected Sends (its other requests are answered here, now, within
-    /// `limit` bytes all told).
+    /// `limit` bytes all told: so before the routed ones, whatever their order).
     fn plan(
         &mut self,
         req: &MrRequest<'_>,
@@ -716,7 +725,7 @@ pub fn list_reply(shared: &Shared, h: &Header, local: SocketAddr) -> Option<Vec<
     Some(emit(h.reply(0), Body::Items(items)))
 }
 
-/// Answer one UDP datagram: only the List commands are served over UDP.
+/// Answer one UDP datagram: only the List commands (and legacy 0x0001) are served over UDP.
 pub fn on_datagram(shared: &Shared, packet: &[u8], local: SocketAddr) -> Option<Vec<u8>> {
     let repr = cpppo_cip::frame::decode_datagram(packet).ok()?;
     list_reply(shared, &repr.header, local)
