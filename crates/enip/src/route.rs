@@ -90,7 +90,8 @@ pub struct Hop {
     pub message: Vec<u8>,
     /// The route path left after the first segment (padded EPATH bytes; may be empty).
     pub route: Vec<u8>,
-    /// For a client's routed connection: send over a connection of this size (bytes, each
+    /// For a client's routed connection (an empty `message`: only open it, for the client's
+    /// Forward Open): send over a connection of this size (bytes, each
     /// way) that the router opens along `route`, rather than unconnected.
     pub connected: Option<u16>,
 }
@@ -171,6 +172,27 @@ pub struct Forward {
     pub slots: Option<Vec<Slot>>,
     /// How the reply goes back.
     pub envelope: Envelope,
+    /// For a client's Forward Open along a route: the connection opened here, answered only
+    /// when the routed device accepted its side.
+    pub opening: Option<Opening>,
+}
+
+/// A client's Forward Open, answered here, whose path leads to another device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opening {
+    /// Our O->T id of the connection (dropped when the device cannot be reached).
+    pub o_t_id: u32,
+    /// The Forward Open reply when the device accepted its side.
+    pub reply: Vec<u8>,
+    /// The reply otherwise.
+    pub failed: Vec<u8>,
+}
+
+impl Opening {
+    /// Whether every hop was answered.
+    pub fn succeeded(answers: &[Option<Vec<u8>>], hops: usize) -> bool {
+        (0..hops).all(|n| answers.get(n).is_some_and(Option::is_some))
+    }
 }
 
 impl Forward {
@@ -181,6 +203,13 @@ impl Forward {
             (_, Some(hop)) => hop.failed(),
             (_, None) => reply(0x52, &Status::ext(status::CONNECTION_FAILURE, 0x0204)),
         };
+        if let Some(o) = &self.opening {
+            return if Opening::succeeded(answers, self.hops.len()) {
+                o.reply.clone()
+            } else {
+                o.failed.clone()
+            };
+        }
         match &self.slots {
             None => answer(0),
             Some(slots) => multiple_reply(

@@ -29,7 +29,7 @@ use cpppo_cip::list::{Identity as IdentityItem, LegacyAddress, Service as Servic
 use cpppo_cip::services::cm::{ForwardClose, ForwardOpen, Triad};
 use cpppo_cip::{EPath, MrRequest, Padding, Segment};
 
-use crate::route::{multiple_requests, Envelope, Forward, Hop, Slot};
+use crate::route::{multiple_requests, Envelope, Forward, Hop, Opening, Slot};
 use crate::wire::{put_reply_header, reply, status, Put, Reader, Status};
 
 /// Encapsulation status codes.
@@ -317,6 +317,7 @@ impl Session {
                 hops: vec![hop],
                 slots: None,
                 envelope,
+                opening: None,
             }));
         }
         if let Some(fwd) = self.plan(&req, now, limit, envelope) {
@@ -337,6 +338,11 @@ impl Session {
     /// failed); a connection remembers it for a repeated sequence count.
     pub fn finish(&mut self, fwd: &Forward, answers: &[Option<Vec<u8>>]) -> Vec<u8> {
         let cip = fwd.cip_reply(answers);
+        if let Some(o) = &fwd.opening {
+            if !Opening::succeeded(answers, fwd.hops.len()) {
+                self.connections.remove(&o.o_t_id);
+            }
+        }
         if let Envelope::Connected { o_t_id, .. } = &fwd.envelope {
             if let Some(c) = self.connections.get_mut(o_t_id) {
                 c.last_reply.clone_from(&cip);
@@ -363,7 +369,13 @@ impl Session {
                 hops: vec![hop],
                 slots: None,
                 envelope,
+                opening: None,
             });
+        }
+        if matches!(req.service, code::FORWARD_OPEN | code::LARGE_FORWARD_OPEN)
+            && is_connection_manager(req)
+        {
+            return self.routed_open(req, now, envelope);
         }
         if req.service != code::MULTIPLE_SERVICE_PACKET || !is_message_router(req) {
             return None;
@@ -397,6 +409,58 @@ impl Session {
             hops,
             slots: Some(slots),
             envelope,
+            opening: None,
+        })
+    }
+
+    /// A Forward Open whose connection path a `Route` rule claims: opened here, and answered
+    /// once the routed device has opened its side (a connection of the same size), or failed
+    /// with 0x01/0x0204 when it cannot be reached or refuses.
+    fn routed_open(
+        &mut self,
+        req: &MrRequest<'_>,
+        now: Instant,
+        envelope: Envelope,
+    ) -> Option<Forward> {
+        let large = req.service == code::LARGE_FORWARD_OPEN;
+        let fo = ForwardOpen::parse(large, req.data).ok()?;
+        let (target, route) = self.routed(fo.connection_path.as_bytes()?)?;
+        let reply = self.forward_open(req, now);
+        let (o_t_id, size) = match reply.get(4..8).map(<[u8; 4]>::try_from) {
+            Some(Ok(id)) if reply.get(2) == Some(&0) => {
+                let id = u32::from_le_bytes(id);
+                let c = self.connections.get(&id)?;
+                (
+                    id,
+                    c.t_o_size.max(c.o_t_size).min(LARGE_CONNECTION_MAX) as u16,
+                )
+            }
+            // Refused here: no need to ask the device.
+            _ => (0, 0),
+        };
+        let mut failed = reply.get(..2).unwrap_or_default().to_vec();
+        failed.extend_from_slice(&[status::CONNECTION_FAILURE, 1, 0x04, 0x02]);
+        failed.extend_from_slice(reply.get(12..20).unwrap_or_default());
+        failed.extend_from_slice(&[0, 0]);
+        let hops = if o_t_id == 0 {
+            Vec::new()
+        } else {
+            vec![Hop {
+                target,
+                message: Vec::new(),
+                route,
+                connected: Some(size),
+            }]
+        };
+        Some(Forward {
+            hops,
+            slots: None,
+            envelope,
+            opening: Some(Opening {
+                o_t_id,
+                reply,
+                failed,
+            }),
         })
     }
 

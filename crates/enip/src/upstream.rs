@@ -142,6 +142,16 @@ impl<S: Stream> Upstream<S> {
         }
     }
 
+    /// Open the connection for (`route`, `size`) unless it is open; an empty reply.
+    async fn ensure_open(&mut self, route: &[u8], size: u16) -> io::Result<Vec<u8>> {
+        let key = (route.to_vec(), size);
+        if !self.connections.contains_key(&key) {
+            let id = self.open(route, size).await?;
+            self.connections.insert(key, (id, 0));
+        }
+        Ok(Vec::new())
+    }
+
     /// One request on the connection for (`route`, `size`), opened when needed (again, when
     /// the target has timed it out); the CIP reply.
     async fn connected(&mut self, route: &[u8], size: u16, mr: &[u8]) -> io::Result<Vec<u8>> {
@@ -200,6 +210,7 @@ pub async fn exchange<C: Connector>(
         .get_mut(&hop.target)
         .ok_or_else(|| bad("no upstream"))?;
     match hop.connected {
+        Some(size) if hop.message.is_empty() => up.ensure_open(&hop.route, size).await,
         Some(size) => up.connected(&hop.route, size, &hop.message).await,
         None => up.unconnected(&hop.request()).await,
     }

@@ -352,12 +352,24 @@ async fn a_connection_whose_path_names_a_routed_slot_reaches_that_device() {
         .await;
     assert_eq!(r, [0xCC, 0, 0, 0, 0xC3, 0, 0, 0]);
 
-    // A connection to an unreachable device: each request answers 0x01/0x0204.
+    // A connection to an unreachable device is refused: 0x01/0x0204, with the triad.
     let dead = c
         .forward_open(&[0x03, 0x00, 0x20, 0x02, 0x24, 0x01], 3)
         .await;
-    let (_, seq, r) = c.connected(dead.unwrap(), 12, &read("X", 0)).await;
-    assert_eq!((seq, r), (12, vec![0xCC, 0, 0x01, 1, 0x04, 0x02]));
+    let dead = dead.unwrap_err();
+    assert_eq!(&dead[..6], &[0xD4, 0, 0x01, 1, 0x04, 0x02]);
+    assert_eq!(&dead[6..8], &3u16.to_le_bytes(), "connection serial");
+    // Refused here already (too large): the device is not asked.
+    let big = c
+        .forward_open_sized(&[0x01, 0x03, 0x20, 0x02, 0x24, 0x01], 5, 4100)
+        .await;
+    assert_eq!(&big.unwrap_err()[..6], &[0xDB, 0, 0x01, 1, 0x09, 0x01]);
+    // The routed connection still works.
+    let (_, seq, r) = c.connected(id, 12, &read("REMOTE", 1)).await;
+    assert_eq!(
+        (seq, r),
+        (12, vec![0xCC, 0, 0, 0, 0xC4, 0, 0xD2, 0x04, 0, 0])
+    );
 }
 
 /// cpppo 5.2.5's reply to command 0x0001 (sender context "context!", session 0), captured
