@@ -128,8 +128,9 @@ def test_a_routed_connection_to_an_unreachable_device_answers_errors(spawn, tmp_
     dead = free_port()
     router = start(spawn, tmp_path, "router", f'[UCMM]\nRoute = {{"1/1-15": "127.0.0.1:{dead}"}}\n', "LOCAL=INT[4]")
     with _plc(router, 3) as comm:
-        r = comm.Read("X")
-        assert r.Status != "Success"
+        # The router asks the device for its side of the connection: refused (0x01/0x0204).
+        assert comm.Read("X").Status == "Forward open failed"
+        assert comm.GetModuleProperties(3).Status != "Success"  # unconnected: 0x01/0x0204 too
     with _plc(router, 0) as comm:
         assert comm.Read("LOCAL[0]").Value == 0
 
