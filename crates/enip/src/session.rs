@@ -9,10 +9,10 @@
 //! a rule claims is handed to the runtime as an [`Outcome::Forward`] wherever it appears:
 //! directly in SendRRData, as requests of a Multiple Service Packet (the others are answered
 //! here and the reply keeps every slot in order), or in a connected message. A Forward Open
-//! whose connection path starts with a claimed port segment is answered here (as the Python
-//! cpppo does), and every request on that connection then goes to the routed device, over a
-//! connection of the same size that the runtime opens there (as a bridge would); its reply
-//! goes back with the client's sequence count.
+//! whose connection path starts with a claimed port segment opens a connection here, answered
+//! once the runtime has opened one of the same size on the routed device (as a bridge does;
+//! the Python cpppo answers every Forward Open itself and serves it locally); every request
+//! on it then goes over that one, its reply back with the client's sequence count.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
