@@ -15,4 +15,5 @@ pub mod server;
 pub mod services;
 pub mod session;
 pub mod tagspec;
+pub mod upstream;
 pub mod wire;

@@ -9,7 +9,7 @@ use cpppo_cip::encap::{Body, Header, Repr, SendData};
 
 use crate::config::link_text;
 use crate::tagspec::parse_number;
-use crate::wire::{reply, status, Put, Status};
+use crate::wire::{reply, status, Put, Reader, Status};
 
 /// Which links of a port a rule covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,21 +80,23 @@ pub fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
         .collect()
 }
 
-/// An Unconnected Send to pass on to another device.
+/// One request to pass on to another device.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Forward {
+pub struct Hop {
     /// `HOST:PORT` of the device.
     pub target: String,
-    /// The embedded request.
+    /// The request for the device (the embedded request of an Unconnected Send, or a
+    /// connected request).
     pub message: Vec<u8>,
     /// The route path left after the first segment (padded EPATH bytes; may be empty).
     pub route: Vec<u8>,
-    pub(crate) header: Header,
-    pub(crate) interface: u32,
-    pub(crate) timeout: u16,
+    /// For a client's routed connection (an empty `message`: only open it, for the client's
+    /// Forward Open): send over a connection of this size (bytes, each
+    /// way) that the router opens along `route`, rather than unconnected.
+    pub connected: Option<u16>,
 }
 
-impl Forward {
+impl Hop {
     /// The CIP request to send to the target: an Unconnected Send with the remaining route,
     /// or the bare request when no route remains (a "simple" request).
     pub fn request(&self) -> Vec<u8> {
@@ -113,29 +115,201 @@ impl Forward {
         mr
     }
 
-    /// Our client's reply frame carrying the target's CIP reply.
-    pub fn reply(&self, cip_reply: &[u8]) -> Vec<u8> {
-        let items = cpf::Repr::from_items(&[Item::NullAddress, Item::UnconnectedData(cip_reply)])
-            .unwrap_or_default();
+    /// The CIP reply when the target could not be reached: the request's service with
+    /// "Unconnected Send timed out" (0x01/0x0204).
+    pub fn failed(&self) -> Vec<u8> {
+        let service = self.message.first().copied().unwrap_or(0x52);
+        reply(service, &Status::ext(status::CONNECTION_FAILURE, 0x0204))
+    }
+}
+
+/// Where one reply of a Multiple Service Packet comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// Answered here: this reply.
+    Local(Vec<u8>),
+    /// Answered by hop number `n` of the [`Forward`].
+    Remote(usize),
+}
+
+/// How the client's request arrived, so its reply goes back the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Envelope {
+    /// SendRRData.
+    Unconnected {
+        /// The request's encapsulation header.
+        header: Header,
+        /// Interface handle.
+        interface: u32,
+        /// Timeout.
+        timeout: u16,
+    },
+    /// SendUnitData on a connection.
+    Connected {
+        /// The request's encapsulation header.
+        header: Header,
+        /// Interface handle.
+        interface: u32,
+        /// Timeout.
+        timeout: u16,
+        /// Our O->T connection id (the connection remembers its last reply).
+        o_t_id: u32,
+        /// The client's T->O connection id the reply is addressed to.
+        t_o_id: u32,
+        /// The request's sequence count, echoed.
+        sequence: u16,
+    },
+}
+
+/// Requests to pass on to other devices, and how to put their replies together into the
+/// client's reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// The requests to send, in order.
+    pub hops: Vec<Hop>,
+    /// When the client sent a Multiple Service Packet: its reply slots (otherwise the reply
+    /// is hop 0's).
+    pub slots: Option<Vec<Slot>>,
+    /// How the reply goes back.
+    pub envelope: Envelope,
+    /// For a client's Forward Open along a route: the connection opened here, answered only
+    /// when the routed device accepted its side.
+    pub opening: Option<Opening>,
+}
+
+/// A client's Forward Open, answered here, whose path leads to another device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opening {
+    /// Our O->T id of the connection (dropped when the device cannot be reached).
+    pub o_t_id: u32,
+    /// The Forward Open reply when the device accepted its side.
+    pub reply: Vec<u8>,
+    /// The reply otherwise.
+    pub failed: Vec<u8>,
+}
+
+impl Opening {
+    /// Whether every hop was answered.
+    pub fn succeeded(answers: &[Option<Vec<u8>>], hops: usize) -> bool {
+        (0..hops).all(|n| answers.get(n).is_some_and(Option::is_some))
+    }
+}
+
+impl Forward {
+    /// The client's CIP reply, given each hop's CIP reply (`None`: the hop failed).
+    pub fn cip_reply(&self, answers: &[Option<Vec<u8>>]) -> Vec<u8> {
+        let answer = |n: usize| match (answers.get(n), self.hops.get(n)) {
+            (Some(Some(a)), _) => a.clone(),
+            (_, Some(hop)) => hop.failed(),
+            (_, None) => reply(0x52, &Status::ext(status::CONNECTION_FAILURE, 0x0204)),
+        };
+        if let Some(o) = &self.opening {
+            return if Opening::succeeded(answers, self.hops.len()) {
+                o.reply.clone()
+            } else {
+                o.failed.clone()
+            };
+        }
+        match &self.slots {
+            None => answer(0),
+            Some(slots) => multiple_reply(
+                &slots
+                    .iter()
+                    .map(|s| match s {
+                        Slot::Local(r) => r.clone(),
+                        Slot::Remote(n) => answer(*n),
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    }
+
+    /// The client's reply frame carrying `cip` in the envelope its request came in.
+    pub fn frame(&self, cip: &[u8]) -> Vec<u8> {
+        let (header, interface, timeout, items) = match &self.envelope {
+            Envelope::Unconnected {
+                header,
+                interface,
+                timeout,
+            } => (
+                header,
+                interface,
+                timeout,
+                cpf::Repr::from_items(&[Item::NullAddress, Item::UnconnectedData(cip)]),
+            ),
+            Envelope::Connected {
+                header,
+                interface,
+                timeout,
+                t_o_id,
+                sequence,
+                ..
+            } => (
+                header,
+                interface,
+                timeout,
+                cpf::Repr::from_items(&[
+                    Item::ConnectedAddress {
+                        connection_id: *t_o_id,
+                    },
+                    Item::ConnectedData {
+                        sequence: *sequence,
+                        data: cip,
+                    },
+                ]),
+            ),
+        };
         let body = Body::SendData(SendData {
-            interface: self.interface,
-            timeout: self.timeout,
-            cpf: items,
+            interface: *interface,
+            timeout: *timeout,
+            cpf: items.unwrap_or_default(),
         });
         Repr {
-            header: self.header.reply(0),
+            header: header.reply(0),
             body,
         }
         .to_vec()
         .unwrap_or_default()
     }
+}
 
-    /// The reply when the target could not be reached: Unconnected Send timed out (0x01/0x0204).
-    pub fn failed(&self) -> Vec<u8> {
-        let service = self.message.first().copied().unwrap_or(0x52);
-        let cip = reply(service, &Status::ext(status::CONNECTION_FAILURE, 0x0204));
-        self.reply(&cip)
+/// A Multiple Service Packet reply (0x8A) holding `replies` in order; general status 0x1E
+/// when any of them failed.
+pub fn multiple_reply(replies: &[Vec<u8>]) -> Vec<u8> {
+    let failed = replies.iter().any(|r| r.get(2).is_some_and(|&g| g != 0));
+    let general = if failed {
+        status::EMBEDDED_SERVICE_ERROR
+    } else {
+        0
+    };
+    let mut out = reply(0x0A, &Status::new(general));
+    out.put_u16(replies.len() as u16);
+    let mut at = 2 + 2 * replies.len();
+    for one in replies {
+        out.put_u16(u16::try_from(at).unwrap_or(u16::MAX));
+        at += one.len();
     }
+    for one in replies {
+        out.extend_from_slice(one);
+    }
+    out
+}
+
+/// The requests of a Multiple Service Packet's data, in order.
+pub fn multiple_requests(data: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut r = Reader::new(data);
+    let count = usize::from(r.u16()?);
+    let offsets: Vec<usize> = (0..count)
+        .map(|_| r.u16().map(usize::from))
+        .collect::<Option<_>>()?;
+    offsets
+        .iter()
+        .enumerate()
+        .map(|(n, &start)| {
+            let end = offsets.get(n + 1).copied().unwrap_or(data.len());
+            data.get(start..end)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The simulator's runtime: moves bytes between transports and [`Session`]s.
 //!
 //! Each accepted stream gets its own task and session; UDP packets are answered statelessly
-//! (the List commands only). Protocol decisions all live in the session.
+//! (the List commands only; legacy 0x0001 too). Protocol decisions all live in the session;
+//! requests it routes elsewhere go out through [`crate::upstream`].
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,9 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use std::collections::HashMap;
-use std::io;
 
-use cpppo_cip::encap::{Body, Repr, HEADER_LEN};
 use cpppo_cip::frame;
 use cpppo_net::os::OsConnector;
 use cpppo_net::{Accepted, Connector, Datagram, Listener, Stream};
@@ -20,6 +19,7 @@ use tokio::sync::watch;
 
 use crate::route::Forward;
 use crate::session::{on_datagram, Outcome, Session, Shared};
+use crate::upstream::{exchange, Upstreams};
 
 /// Default time a client may take to finish sending a frame it has begun.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(30);
@@ -128,7 +128,10 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             used += len;
             let reply = match outcome {
                 Outcome::Reply(reply) => reply,
-                Outcome::Forward(fwd) => forward(connector.as_ref(), &mut upstreams, &fwd).await,
+                Outcome::Forward(fwd) => {
+                    let answers = forward(connector.as_ref(), &mut upstreams, &fwd).await;
+                    session.finish(&fwd, &answers)
+                }
                 Outcome::Silent => continue,
                 Outcome::Close => {
                     close = Some("unregistered");
@@ -200,90 +203,39 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     }
 }
 
-/// Sessions this client's requests were routed to, by `HOST:PORT`.
-type Upstreams<S> = HashMap<String, (S, u32)>;
-
 /// How long a routed request may take.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Exchange a routed request with its target; a failure answers 0x01/0x0204.
+/// Exchange each routed request with its target, in order; `None` for each that failed
+/// (it is answered 0x01/0x0204).
 async fn forward<C: Connector>(
     connector: &C,
     upstreams: &mut Upstreams<C::Stream>,
     fwd: &Forward,
-) -> Vec<u8> {
-    match tokio::time::timeout(FORWARD_TIMEOUT, exchange(connector, upstreams, fwd)).await {
-        Ok(Ok(cip)) => fwd.reply(&cip),
-        Ok(Err(e)) => {
-            tracing::warn!(target = %fwd.target, "routing failed: {e}");
-            upstreams.remove(&fwd.target);
-            fwd.failed()
-        }
-        Err(_) => {
-            tracing::warn!(target = %fwd.target, "routing timed out");
-            upstreams.remove(&fwd.target);
-            fwd.failed()
-        }
+) -> Vec<Option<Vec<u8>>> {
+    let mut answers = Vec::with_capacity(fwd.hops.len());
+    for hop in &fwd.hops {
+        let answer = match tokio::time::timeout(
+            FORWARD_TIMEOUT,
+            exchange(connector, upstreams, hop),
+        )
+        .await
+        {
+            Ok(Ok(cip)) => Some(cip),
+            Ok(Err(e)) => {
+                tracing::warn!(target = %hop.target, "routing failed: {e}");
+                upstreams.remove(&hop.target);
+                None
+            }
+            Err(_) => {
+                tracing::warn!(target = %hop.target, "routing timed out");
+                upstreams.remove(&hop.target);
+                None
+            }
+        };
+        answers.push(answer);
     }
-}
-
-async fn read_frame<S: Stream>(s: &mut S) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; HEADER_LEN];
-    s.read_exact(&mut buf).await?;
-    let len = usize::from(u16::from_le_bytes([buf[2], buf[3]]));
-    buf.resize(HEADER_LEN + len, 0);
-    s.read_exact(buf.get_mut(HEADER_LEN..).unwrap_or_default())
-        .await?;
-    Ok(buf)
-}
-
-fn header(command: u16, session: u32, len: usize) -> Vec<u8> {
-    let mut f = Vec::with_capacity(HEADER_LEN + len);
-    f.extend_from_slice(&command.to_le_bytes());
-    f.extend_from_slice(&(len as u16).to_le_bytes());
-    f.extend_from_slice(&session.to_le_bytes());
-    f.extend_from_slice(&[0; 16]);
-    f
-}
-
-async fn exchange<C: Connector>(
-    connector: &C,
-    upstreams: &mut Upstreams<C::Stream>,
-    fwd: &Forward,
-) -> io::Result<Vec<u8>> {
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-    if !upstreams.contains_key(&fwd.target) {
-        let mut s = connector.connect(&fwd.target).await?;
-        let mut reg = header(0x65, 0, 4);
-        reg.extend_from_slice(&[1, 0, 0, 0]);
-        s.write_all(&reg).await?;
-        let reply = read_frame(&mut s).await?;
-        let repr = Repr::parse_bytes(&reply).map_err(|_| bad("bad RegisterSession reply"))?;
-        if repr.header.status != 0 {
-            return Err(bad("RegisterSession refused"));
-        }
-        upstreams.insert(fwd.target.clone(), (s, repr.header.session));
-    }
-    let (s, session) = upstreams
-        .get_mut(&fwd.target)
-        .ok_or_else(|| bad("no upstream"))?;
-    let mr = fwd.request();
-    let mut body = vec![0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0];
-    body.extend_from_slice(&(mr.len() as u16).to_le_bytes());
-    body.extend_from_slice(&mr);
-    let mut f = header(0x6F, *session, body.len());
-    f.extend_from_slice(&body);
-    s.write_all(&f).await?;
-    let reply = read_frame(s).await?;
-    let repr = Repr::parse_bytes(&reply).map_err(|_| bad("bad SendRRData reply"))?;
-    match repr.body {
-        Body::SendData(data) if repr.header.status == 0 => data
-            .cpf
-            .unconnected_data()
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| bad("no unconnected data item")),
-        _ => Err(bad("SendRRData refused")),
-    }
+    answers
 }
 
 /// Accept streams from `listener` until `shutdown` fires, serving each concurrently; routed

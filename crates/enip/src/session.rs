@@ -4,6 +4,15 @@
 //! Forward Open) are open with their negotiated sizes, ids and idle deadlines, and it routes
 //! unconnected (SendRRData, with or without Unconnected Send) and connected (SendUnitData)
 //! requests to the [`Device`]. No sockets, no clocks: the caller passes `now`.
+//!
+//! Routing (a `Route` map, see [`crate::route`]): an Unconnected Send whose first route segment
+//! a rule claims is handed to the runtime as an [`Outcome::Forward`] wherever it appears:
+//! directly in SendRRData, as requests of a Multiple Service Packet (the others are answered
+//! here and the reply keeps every slot in order), or in a connected message. A Forward Open
+//! whose connection path starts with a claimed port segment opens a connection here, answered
+//! once the runtime has opened one of the same size on the routed device (as a bridge does;
+//! the Python cpppo answers every Forward Open itself and serves it locally); every request
+//! on it then goes over that one, its reply back with the client's sequence count.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,11 +25,11 @@ use crate::services::{code, execute};
 use cpppo_cip::cpf::{self, Item};
 use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData};
 use cpppo_cip::epath::LogicalKind;
-use cpppo_cip::list::{Identity as IdentityItem, Service as ServiceItem, Sockaddr};
+use cpppo_cip::list::{Identity as IdentityItem, LegacyAddress, Service as ServiceItem, Sockaddr};
 use cpppo_cip::services::cm::{ForwardClose, ForwardOpen, Triad};
 use cpppo_cip::{EPath, MrRequest, Padding, Segment};
 
-use crate::route::Forward;
+use crate::route::{multiple_requests, Envelope, Forward, Hop, Opening, Slot};
 use crate::wire::{put_reply_header, reply, status, Put, Reader, Status};
 
 /// Encapsulation status codes.
@@ -33,6 +42,8 @@ pub const UNCONNECTED_LIMIT: usize = 494;
 pub const LARGE_CONNECTION_MAX: usize = 4002;
 /// Largest connection size granted by Forward Open.
 pub const CONNECTION_MAX: usize = 511;
+/// The port the legacy 0x0001 reply names (cpppo: always EtherNet/IP's registered port).
+pub const LEGACY_PORT: u16 = 44818;
 /// Most CIP connections one session may hold open.
 pub const MAX_CONNECTIONS: usize = 128;
 
@@ -65,7 +76,7 @@ pub enum Outcome {
     Silent,
     /// Close the connection (after UnRegisterSession).
     Close,
-    /// Pass an Unconnected Send on to another device; answer with [`Forward::reply`].
+    /// Pass requests on to other devices; answer with [`Session::finish`].
     Forward(Forward),
 }
 
@@ -95,6 +106,9 @@ pub struct Connection {
     /// The reply to that sequence count: a request repeating it is answered again from here,
     /// not executed twice (class 3 duplicate detection).
     pub last_reply: Vec<u8>,
+    /// Where the connection path leads when a `Route` rule claims its first port segment:
+    /// `HOST:PORT` and the rest of the route path. Requests on the connection go there.
+    pub route: Option<(String, Vec<u8>)>,
 }
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
@@ -214,90 +228,251 @@ impl Session {
                         Body::Empty,
                     ));
                 };
-                if h.command == Command::SendRRData {
-                    if let Some(fwd) = self.forwarding(&h, &data) {
-                        return Outcome::Forward(fwd);
-                    }
-                }
                 let out = if h.command == Command::SendRRData {
-                    self.send_rr_data(&data, now, |reply| {
-                        emit(
-                            h.reply(0),
-                            Body::SendData(SendData {
-                                cpf: two(Item::NullAddress, Item::UnconnectedData(reply)),
-                                ..data
-                            }),
-                        )
-                    })
+                    self.send_rr_data(&h, &data, now)
                 } else {
-                    self.send_unit_data(&data, now, |t_o_id, sequence, reply| {
-                        let items = two(
-                            Item::ConnectedAddress {
-                                connection_id: t_o_id,
-                            },
-                            Item::ConnectedData {
-                                sequence,
-                                data: reply,
-                            },
-                        );
-                        emit(h.reply(0), Body::SendData(SendData { cpf: items, ..data }))
-                    })
+                    self.send_unit_data(&h, &data, now)
                 };
-                Outcome::Reply(
-                    out.unwrap_or_else(|| emit(h.reply(encap_status::INCORRECT_DATA), Body::Empty)),
-                )
+                out.unwrap_or_else(|| {
+                    Outcome::Reply(emit(h.reply(encap_status::INCORRECT_DATA), Body::Empty))
+                })
             }
             _ => Outcome::Reply(emit(h.reply(encap_status::INVALID_COMMAND), Body::Empty)),
         }
     }
 
-    fn send_rr_data(
-        &mut self,
-        data: &SendData<'_>,
-        now: Instant,
-        wrap: impl FnOnce(&[u8]) -> Vec<u8>,
-    ) -> Option<Vec<u8>> {
+    fn send_rr_data(&mut self, h: &Header, data: &SendData<'_>, now: Instant) -> Option<Outcome> {
         let req = MrRequest::parse(data.cpf.unconnected_data()?).ok()?;
+        let envelope = Envelope::Unconnected {
+            header: *h,
+            interface: data.interface,
+            timeout: data.timeout,
+        };
+        if let Some(fwd) = self.plan(&req, now, UNCONNECTED_LIMIT, envelope) {
+            return Some(Outcome::Forward(fwd));
+        }
         let reply = self.unconnected(&req, now, 0);
-        Some(wrap(&reply))
+        let items = two(Item::NullAddress, Item::UnconnectedData(&reply));
+        Some(Outcome::Reply(emit(
+            h.reply(0),
+            Body::SendData(SendData {
+                cpf: items,
+                ..*data
+            }),
+        )))
     }
 
-    fn send_unit_data(
-        &mut self,
-        data: &SendData<'_>,
-        now: Instant,
-        wrap: impl FnOnce(u32, u16, &[u8]) -> Vec<u8>,
-    ) -> Option<Vec<u8>> {
+    fn send_unit_data(&mut self, h: &Header, data: &SendData<'_>, now: Instant) -> Option<Outcome> {
         let id = data.cpf.connection_id()?;
         let (sequence, message) = data.cpf.connected_data()?;
         let req = MrRequest::parse(message).ok()?;
         self.expire(now);
-        let (t_o_id, limit) = match self.connections.get_mut(&id) {
-            Some(c) => {
-                c.deadline = now + c.timeout;
-                if c.sequence == Some(sequence) && !c.last_reply.is_empty() {
-                    return Some(wrap(c.t_o_id, sequence, &c.last_reply));
-                }
-                c.sequence = Some(sequence);
-                (c.t_o_id, c.t_o_size.saturating_sub(2))
-            }
-            None => (0, 0),
+        let wrap = |t_o_id: u32, reply: &[u8]| {
+            let items = two(
+                Item::ConnectedAddress {
+                    connection_id: t_o_id,
+                },
+                Item::ConnectedData {
+                    sequence,
+                    data: reply,
+                },
+            );
+            Outcome::Reply(emit(
+                h.reply(0),
+                Body::SendData(SendData {
+                    cpf: items,
+                    ..*data
+                }),
+            ))
         };
-        let reply = if limit == 0 {
+        let Some(c) = self.connections.get_mut(&id) else {
             // No such connection (closed or timed out): Connection Manager "not found".
-            reply(
-                req.service,
-                &Status::ext(status::CONNECTION_FAILURE, 0x0107),
-            )
-        } else if is_connection_manager(&req) {
-            self.connection_manager(&req, now, 1)
+            let st = Status::ext(status::CONNECTION_FAILURE, 0x0107);
+            return Some(wrap(0, &reply(req.service, &st)));
+        };
+        c.deadline = now + c.timeout;
+        if c.sequence == Some(sequence) && !c.last_reply.is_empty() {
+            return Some(wrap(c.t_o_id, &c.last_reply));
+        }
+        c.sequence = Some(sequence);
+        let (t_o_id, limit) = (c.t_o_id, c.t_o_size.saturating_sub(2));
+        let size = c.t_o_size.max(c.o_t_size).min(LARGE_CONNECTION_MAX) as u16;
+        let envelope = Envelope::Connected {
+            header: *h,
+            interface: data.interface,
+            timeout: data.timeout,
+            o_t_id: id,
+            t_o_id,
+            sequence,
+        };
+        if let Some((target, route)) = c.route.clone() {
+            // The connection path leads elsewhere: every request goes there.
+            let hop = Hop {
+                target,
+                message: message.to_vec(),
+                route,
+                connected: Some(size),
+            };
+            return Some(Outcome::Forward(Forward {
+                hops: vec![hop],
+                slots: None,
+                envelope,
+                opening: None,
+            }));
+        }
+        if let Some(fwd) = self.plan(&req, now, limit, envelope) {
+            return Some(Outcome::Forward(fwd));
+        }
+        let reply = if is_connection_manager(&req) {
+            self.connection_manager(&req, now, 0)
         } else {
             execute(&self.shared.device, &req, limit)
         };
         if let Some(c) = self.connections.get_mut(&id) {
             c.last_reply.clone_from(&reply);
         }
-        Some(wrap(t_o_id, sequence, &reply))
+        Some(wrap(t_o_id, &reply))
+    }
+
+    /// The client's reply frame once the requests of `fwd` were answered (`None`: that hop
+    /// failed); a connection remembers it for a repeated sequence count.
+    pub fn finish(&mut self, fwd: &Forward, answers: &[Option<Vec<u8>>]) -> Vec<u8> {
+        let cip = fwd.cip_reply(answers);
+        if let Some(o) = &fwd.opening {
+            if !Opening::succeeded(answers, fwd.hops.len()) {
+                self.connections.remove(&o.o_t_id);
+            }
+        }
+        if let Envelope::Connected { o_t_id, .. } = &fwd.envelope {
+            if let Some(c) = self.connections.get_mut(o_t_id) {
+                c.last_reply.clone_from(&cip);
+            }
+        }
+        fwd.frame(&cip)
+    }
+
+    /// What of `req` goes elsewhere: a routed Unconnected Send, or a Multiple Service Packet
+    /// holding routed Unconnected Sends (its other requests are answered here, now, within
+    /// `limit` bytes all told: so before the routed ones, whatever their order).
+    fn plan(
+        &mut self,
+        req: &MrRequest<'_>,
+        now: Instant,
+        limit: usize,
+        envelope: Envelope,
+    ) -> Option<Forward> {
+        if self.shared.routes.is_empty() {
+            return None;
+        }
+        if let Some(hop) = self.claimed(req) {
+            return Some(Forward {
+                hops: vec![hop],
+                slots: None,
+                envelope,
+                opening: None,
+            });
+        }
+        if matches!(req.service, code::FORWARD_OPEN | code::LARGE_FORWARD_OPEN)
+            && is_connection_manager(req)
+        {
+            return self.routed_open(req, now, envelope);
+        }
+        if req.service != code::MULTIPLE_SERVICE_PACKET || !is_message_router(req) {
+            return None;
+        }
+        let parsed: Vec<MrRequest<'_>> = multiple_requests(req.data)?
+            .into_iter()
+            .map(MrRequest::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let claims: Vec<Option<Hop>> = parsed.iter().map(|r| self.claimed(r)).collect();
+        if claims.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut hops = Vec::new();
+        let mut slots = Vec::with_capacity(parsed.len());
+        let mut used = 6 + 2 * parsed.len();
+        for (one, claim) in parsed.iter().zip(claims) {
+            match claim {
+                Some(hop) => {
+                    slots.push(Slot::Remote(hops.len()));
+                    hops.push(hop);
+                }
+                None => {
+                    let out = self.in_multiple(one, now, limit.saturating_sub(used));
+                    used += out.len();
+                    slots.push(Slot::Local(out));
+                }
+            }
+        }
+        Some(Forward {
+            hops,
+            slots: Some(slots),
+            envelope,
+            opening: None,
+        })
+    }
+
+    /// A Forward Open whose connection path a `Route` rule claims: opened here, and answered
+    /// once the routed device has opened its side (a connection of the same size), or failed
+    /// with 0x01/0x0204 when it cannot be reached or refuses.
+    fn routed_open(
+        &mut self,
+        req: &MrRequest<'_>,
+        now: Instant,
+        envelope: Envelope,
+    ) -> Option<Forward> {
+        let large = req.service == code::LARGE_FORWARD_OPEN;
+        let fo = ForwardOpen::parse(large, req.data).ok()?;
+        let (target, route) = self.routed(fo.connection_path.as_bytes()?)?;
+        let reply = self.forward_open(req, now);
+        let (o_t_id, size) = match reply.get(4..8).map(<[u8; 4]>::try_from) {
+            Some(Ok(id)) if reply.get(2) == Some(&0) => {
+                let id = u32::from_le_bytes(id);
+                let c = self.connections.get(&id)?;
+                (
+                    id,
+                    c.t_o_size.max(c.o_t_size).min(LARGE_CONNECTION_MAX) as u16,
+                )
+            }
+            // Refused here: no need to ask the device.
+            _ => (0, 0),
+        };
+        let mut failed = reply.get(..2).unwrap_or_default().to_vec();
+        failed.extend_from_slice(&[status::CONNECTION_FAILURE, 1, 0x04, 0x02]);
+        failed.extend_from_slice(reply.get(12..20).unwrap_or_default());
+        failed.extend_from_slice(&[0, 0]);
+        let hops = if o_t_id == 0 {
+            Vec::new()
+        } else {
+            vec![Hop {
+                target,
+                message: Vec::new(),
+                route,
+                connected: Some(size),
+            }]
+        };
+        Some(Forward {
+            hops,
+            slots: None,
+            envelope,
+            opening: Some(Opening {
+                o_t_id,
+                reply,
+                failed,
+            }),
+        })
+    }
+
+    /// One request of a Multiple Service Packet answered here.
+    fn in_multiple(&mut self, req: &MrRequest<'_>, now: Instant, limit: usize) -> Vec<u8> {
+        if req.service == code::MULTIPLE_SERVICE_PACKET {
+            reply(req.service, &Status::new(status::SERVICE_NOT_SUPPORTED))
+        } else if is_connection_manager(req) {
+            self.connection_manager(req, now, 0)
+        } else {
+            execute(&self.shared.device, req, limit)
+        }
     }
 
     /// An unconnected request: to the Connection Manager, or to the device.
@@ -340,33 +515,43 @@ impl Session {
     }
 
     /// An Unconnected Send whose first route segment a `Route` rule claims (unless the route
-    /// path is the one served here).
-    fn forwarding(&self, h: &Header, data: &SendData<'_>) -> Option<Forward> {
-        if self.shared.routes.is_empty() {
-            return None;
-        }
-        let req = MrRequest::parse(data.cpf.unconnected_data()?).ok()?;
-        if req.service != code::READ_FRAGMENTED || !is_connection_manager(&req) {
+    /// path is the one served here), as the request to pass on.
+    fn claimed(&self, req: &MrRequest<'_>) -> Option<Hop> {
+        if req.service != code::READ_FRAGMENTED || !is_connection_manager(req) {
             return None;
         }
         let (message, route, _) = split_unconnected_send(req.data)?;
-        if matches!(self.shared.route, RoutePolicy::Exactly(_)) && self.route_accepted(route) {
+        let (target, rest) = self.routed(route)?;
+        Some(Hop {
+            target,
+            message: message.to_vec(),
+            route: rest,
+            connected: None,
+        })
+    }
+
+    /// Where a route path (padded; may end in other segments) leads when a `Route` rule claims
+    /// its first port segment: `HOST:PORT` and the port segments after the first.
+    fn routed(&self, route: &[u8]) -> Option<(String, Vec<u8>)> {
+        let path = EPath::parse(route, Padding::Padded).ok()?;
+        let ports: usize = path
+            .segments()
+            .take_while(|s| matches!(s, Segment::Port { .. }))
+            .map(|s| s.buffer_len(Padding::Padded))
+            .sum();
+        let ports = route.get(..ports)?;
+        if matches!(self.shared.route, RoutePolicy::Exactly(_)) && self.route_accepted(ports) {
             return None;
         }
-        let path = EPath::parse(route, Padding::Padded).ok()?;
         let Some(Segment::Port { port, link }) = path.segments().next() else {
             return None;
         };
         let rule = self.shared.routes.iter().find(|r| r.matches(port, link))?;
         let first = Segment::Port { port, link }.buffer_len(Padding::Padded);
-        Some(Forward {
-            target: rule.target.clone(),
-            message: message.to_vec(),
-            route: route.get(first..).unwrap_or_default().to_vec(),
-            header: *h,
-            interface: data.interface,
-            timeout: data.timeout,
-        })
+        Some((
+            rule.target.clone(),
+            ports.get(first..).unwrap_or_default().to_vec(),
+        ))
     }
 
     fn route_accepted(&self, route: &[u8]) -> bool {
@@ -425,6 +610,11 @@ impl Session {
         if self.connections.len() >= MAX_CONNECTIONS {
             return failure(0x0113);
         }
+        let route = fo
+            .connection_path
+            .as_bytes()
+            .filter(|_| !self.shared.routes.is_empty())
+            .and_then(|p| self.routed(p));
         let shift = u32::from(multiplier.min(7));
         let timeout = Duration::from_micros(u64::from(o_t_rpi) * (4u64 << shift));
         let o_t_id = fresh_id();
@@ -442,6 +632,7 @@ impl Session {
                 deadline: now + timeout,
                 sequence: None,
                 last_reply: Vec::new(),
+                route,
             },
         );
         let mut out = reply(req.service, &Status::new(0));
@@ -515,6 +706,15 @@ fn two<'a>(a: Item<'a>, b: Item<'a>) -> cpf::Repr<'a> {
 }
 
 fn is_connection_manager(req: &MrRequest<'_>) -> bool {
+    addresses(req, class::CONNECTION_MANAGER)
+}
+
+fn is_message_router(req: &MrRequest<'_>) -> bool {
+    addresses(req, class::MESSAGE_ROUTER)
+}
+
+/// Whether `req` is addressed to instance 1 of `class`.
+fn addresses(req: &MrRequest<'_>, class: u16) -> bool {
     let mut segs = req.path.segments();
     matches!(
         (segs.next(), segs.next(), segs.next()),
@@ -522,7 +722,7 @@ fn is_connection_manager(req: &MrRequest<'_>) -> bool {
             Some(Segment::Logical { kind: LogicalKind::Class, value: c, .. }),
             Some(Segment::Logical { kind: LogicalKind::Instance, value: 1, .. }),
             None
-        ) if c == u32::from(class::CONNECTION_MANAGER)
+        ) if c == u32::from(class)
     )
 }
 
@@ -554,7 +754,22 @@ pub fn identity_item(dev: &Device, local: SocketAddr) -> IdentityItem<'_> {
     }
 }
 
-/// The reply to a ListServices / ListIdentity / ListInterfaces request (over TCP or UDP),
+/// The item of the reply to the undocumented legacy command 0x0001, as the Python cpppo has
+/// it: the TCP/IP object's configured IP address (0.0.0.0 when none) and port 44818, whatever
+/// address and port the request arrived on.
+pub fn legacy_item(dev: &Device) -> LegacyAddress {
+    let mut cfg = Vec::new();
+    let ip = dev
+        .attribute(class::TCPIP, 1, 5)
+        .and_then(|a| a.read(0, a.len(), &mut cfg).ok())
+        .and_then(|()| <[u8; 4]>::try_from(cfg.get(..4)?).ok())
+        .map(std::net::Ipv4Addr::from)
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+    LegacyAddress::new(ip, LEGACY_PORT)
+}
+
+/// The reply to a ListServices / ListIdentity / ListInterfaces / legacy 0x0001 request (over
+/// TCP or UDP),
 /// or `None` for any other command.
 pub fn list_reply(shared: &Shared, h: &Header, local: SocketAddr) -> Option<Vec<u8>> {
     let item = match h.command {
@@ -567,13 +782,14 @@ pub fn list_reply(shared: &Shared, h: &Header, local: SocketAddr) -> Option<Vec<
         }),
         Command::ListIdentity => Item::Identity(identity_item(&shared.device, local)),
         Command::ListInterfaces => return Some(emit(h.reply(0), Body::Items(cpf::Repr::new()))),
+        Command::Legacy => Item::Legacy(legacy_item(&shared.device)),
         _ => return None,
     };
     let items = cpf::Repr::from_items(&[item]).unwrap_or_default();
     Some(emit(h.reply(0), Body::Items(items)))
 }
 
-/// Answer one UDP datagram: only the List commands are served over UDP.
+/// Answer one UDP datagram: only the List commands (and legacy 0x0001) are served over UDP.
 pub fn on_datagram(shared: &Shared, packet: &[u8], local: SocketAddr) -> Option<Vec<u8>> {
     let repr = cpppo_cip::frame::decode_datagram(packet).ok()?;
     list_reply(shared, &repr.header, local)

@@ -1,0 +1,405 @@
+//! Routing between two simulators on loopback: a router whose `Route` map sends backplane
+//! slots 1-15 to a second simulator. Unconnected Sends inside a Multiple Service Packet are
+//! answered in their slots; a connection whose path names a routed slot reaches the second
+//! simulator, replies keeping the client's sequence counts; the legacy command 0x0001.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cpppo_enip::device::{Device, DeviceConfig};
+use cpppo_enip::route::parse_routes;
+use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
+use cpppo_enip::session::{RoutePolicy, Shared};
+use cpppo_enip::tagspec::TagSpec;
+use cpppo_net::os::{OsDatagram, OsListener};
+use cpppo_net::Listener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::watch;
+
+/// Serve a simulator with `tags` and `routes` (JSON) on a loopback port (TCP and UDP).
+async fn simulator(tags: &[&str], routes: &str, stop: &watch::Receiver<bool>) -> SocketAddr {
+    let mut d = Device::new(&DeviceConfig::default());
+    for t in tags {
+        d.add_tag(&TagSpec::parse(t).unwrap()).unwrap();
+    }
+    let shared = Arc::new(Shared {
+        device: Arc::new(d),
+        route: RoutePolicy::Any,
+        routes: parse_routes(routes).unwrap(),
+    });
+    let listener = OsListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let udp = OsDatagram::bind(addr).await.unwrap();
+    let opts = Arc::new(Options::default());
+    tokio::spawn(serve_listener(
+        listener,
+        shared.clone(),
+        opts.clone(),
+        stop.clone(),
+    ));
+    tokio::spawn(serve_datagrams(udp, shared, opts, stop.clone()));
+    addr
+}
+
+/// A router (tag LOCAL=INT[4]; slots 1-15 go to a second simulator with REMOTE=DINT[600],
+/// port 3 to a dead address) and a registered session with it.
+async fn router(stop: &watch::Receiver<bool>) -> Client {
+    let remote = simulator(&["REMOTE=DINT[600]"], "{}", stop).await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = dead.local_addr().unwrap();
+    let routes = format!(r#"{{"1/1-15": "{remote}", "3/0": "{dead}"}}"#);
+    let addr = simulator(&["LOCAL=INT[4]"], &routes, stop).await;
+    Client::connect(addr).await
+}
+
+struct Client {
+    stream: TcpStream,
+    session: u32,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Client {
+        let mut c = Client {
+            stream: TcpStream::connect(addr).await.unwrap(),
+            session: 0,
+        };
+        let r = c.exchange(0x65, &[1, 0, 0, 0]).await;
+        c.session = u32::from_le_bytes(r[4..8].try_into().unwrap());
+        c
+    }
+
+    /// Send one frame; its reply frame.
+    async fn exchange(&mut self, command: u16, body: &[u8]) -> Vec<u8> {
+        let mut f = command.to_le_bytes().to_vec();
+        f.extend_from_slice(&(body.len() as u16).to_le_bytes());
+        f.extend_from_slice(&self.session.to_le_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0]);
+        f.extend_from_slice(b"context!");
+        f.extend_from_slice(&[0, 0, 0, 0]);
+        f.extend_from_slice(body);
+        self.stream.write_all(&f).await.unwrap();
+        let mut head = [0u8; 24];
+        self.stream.read_exact(&mut head).await.unwrap();
+        let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+        let mut rest = vec![0u8; len];
+        self.stream.read_exact(&mut rest).await.unwrap();
+        assert_eq!(&head[8..12], &[0; 4], "encapsulation status");
+        [head.to_vec(), rest].concat()
+    }
+
+    /// An unconnected request (SendRRData); the CIP reply.
+    async fn unconnected(&mut self, mr: &[u8]) -> Vec<u8> {
+        let mut body = vec![0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0];
+        body.extend_from_slice(&(mr.len() as u16).to_le_bytes());
+        body.extend_from_slice(mr);
+        let r = self.exchange(0x6F, &body).await;
+        assert_eq!(&r[32..36], &[0, 0, 0, 0], "null address item");
+        r[40..].to_vec()
+    }
+
+    /// A connected request (SendUnitData) on `id` with `sequence`: the T->O id and sequence
+    /// the reply carries, and its CIP reply.
+    async fn connected(&mut self, id: u32, sequence: u16, mr: &[u8]) -> (u32, u16, Vec<u8>) {
+        let mut body = vec![0, 0, 0, 0, 0, 0, 2, 0, 0xA1, 0, 4, 0];
+        body.extend_from_slice(&id.to_le_bytes());
+        body.extend_from_slice(&[0xB1, 0]);
+        body.extend_from_slice(&(mr.len() as u16 + 2).to_le_bytes());
+        body.extend_from_slice(&sequence.to_le_bytes());
+        body.extend_from_slice(mr);
+        let r = self.exchange(0x70, &body).await;
+        let t_o = u32::from_le_bytes(r[36..40].try_into().unwrap());
+        let seq = u16::from_le_bytes([r[44], r[45]]);
+        (t_o, seq, r[46..].to_vec())
+    }
+
+    /// Forward Open with `path` (route then @2/1); (our O->T id, the T->O id we chose) on
+    /// success, or the failure reply.
+    async fn forward_open(&mut self, path: &[u8], serial: u16) -> Result<u32, Vec<u8>> {
+        self.forward_open_sized(path, serial, 500).await
+    }
+
+    /// Forward Open (Large above 511 bytes) of `size` bytes each way.
+    async fn forward_open_sized(
+        &mut self,
+        path: &[u8],
+        serial: u16,
+        size: u16,
+    ) -> Result<u32, Vec<u8>> {
+        let large = size > 511;
+        let params = |fo: &mut Vec<u8>| {
+            if large {
+                fo.extend_from_slice(&(0x4200_0000u32 | u32::from(size)).to_le_bytes());
+            } else {
+                fo.extend_from_slice(&(0x4200u16 | size).to_le_bytes());
+            }
+        };
+        let service = if large { 0x5B } else { 0x54 };
+        let mut fo = vec![service, 0x02, 0x20, 0x06, 0x24, 0x01, 0x0A, 0x05];
+        fo.extend_from_slice(&0u32.to_le_bytes());
+        fo.extend_from_slice(&0x7700_0000u32.to_le_bytes());
+        fo.extend_from_slice(&serial.to_le_bytes());
+        fo.extend_from_slice(&0x1337u16.to_le_bytes());
+        fo.extend_from_slice(&42u32.to_le_bytes());
+        fo.extend_from_slice(&[3, 0, 0, 0]);
+        fo.extend_from_slice(&2_000_000u32.to_le_bytes());
+        params(&mut fo);
+        fo.extend_from_slice(&2_000_000u32.to_le_bytes());
+        params(&mut fo);
+        fo.push(0xA3);
+        fo.push((path.len() / 2) as u8);
+        fo.extend_from_slice(path);
+        let r = self.unconnected(&fo).await;
+        if r[2] == 0 {
+            assert_eq!(
+                u32::from_le_bytes(r[8..12].try_into().unwrap()),
+                0x7700_0000
+            );
+            Ok(u32::from_le_bytes(r[4..8].try_into().unwrap()))
+        } else {
+            Err(r)
+        }
+    }
+}
+
+fn symbol(name: &str, element: u8) -> Vec<u8> {
+    let mut p = vec![0x91, name.len() as u8];
+    p.extend_from_slice(name.as_bytes());
+    if name.len() % 2 == 1 {
+        p.push(0);
+    }
+    p.extend_from_slice(&[0x28, element]);
+    p
+}
+
+fn request(service: u8, path: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut r = vec![service, (path.len() / 2) as u8];
+    r.extend_from_slice(path);
+    r.extend_from_slice(data);
+    r
+}
+
+fn read(name: &str, element: u8) -> Vec<u8> {
+    request(0x4C, &symbol(name, element), &[1, 0])
+}
+
+fn write_dint(name: &str, element: u8, value: i32) -> Vec<u8> {
+    let mut data = vec![0xC4, 0, 1, 0];
+    data.extend_from_slice(&value.to_le_bytes());
+    request(0x4D, &symbol(name, element), &data)
+}
+
+/// An Unconnected Send of `embedded` along `route` (padded port segments).
+fn unconnected_send(embedded: &[u8], route: &[u8]) -> Vec<u8> {
+    let mut data = vec![0x0A, 0x05];
+    data.extend_from_slice(&(embedded.len() as u16).to_le_bytes());
+    data.extend_from_slice(embedded);
+    if embedded.len() % 2 == 1 {
+        data.push(0);
+    }
+    data.extend_from_slice(&[(route.len() / 2) as u8, 0]);
+    data.extend_from_slice(route);
+    request(0x52, &[0x20, 0x06, 0x24, 0x01], &data)
+}
+
+fn multiple(requests: &[Vec<u8>]) -> Vec<u8> {
+    let mut data = (requests.len() as u16).to_le_bytes().to_vec();
+    let mut at = 2 + 2 * requests.len();
+    for r in requests {
+        data.extend_from_slice(&(at as u16).to_le_bytes());
+        at += r.len();
+    }
+    for r in requests {
+        data.extend_from_slice(r);
+    }
+    request(0x0A, &[0x20, 0x02, 0x24, 0x01], &data)
+}
+
+/// The replies in a Multiple Service Packet reply.
+fn slots(reply: &[u8]) -> Vec<Vec<u8>> {
+    assert_eq!(reply[0], 0x8A);
+    let data = &reply[4..];
+    let n = usize::from(u16::from_le_bytes([data[0], data[1]]));
+    let offsets: Vec<usize> = (0..n)
+        .map(|i| usize::from(u16::from_le_bytes([data[2 + 2 * i], data[3 + 2 * i]])))
+        .collect();
+    (0..n)
+        .map(|i| data[offsets[i]..*offsets.get(i + 1).unwrap_or(&data.len())].to_vec())
+        .collect()
+}
+
+const SLOT3: &[u8] = &[0x01, 0x03];
+const SLOT0: &[u8] = &[0x01, 0x00];
+
+#[tokio::test]
+async fn unconnected_sends_in_a_multiple_service_packet_are_answered_in_their_slots() {
+    let (_stop, stop) = watch::channel(false);
+    let mut c = router(&stop).await;
+    let w = c
+        .unconnected(&unconnected_send(&write_dint("REMOTE", 2, 42), SLOT3))
+        .await;
+    assert_eq!(w, [0xCD, 0, 0, 0]);
+    let msp = multiple(&[
+        read("LOCAL", 0),
+        unconnected_send(&read("REMOTE", 2), SLOT3),
+        unconnected_send(&read("LOCAL", 1), SLOT0),
+        unconnected_send(&write_dint("REMOTE", 3, -7), &[0x01, 0x0F]),
+        unconnected_send(&read("LOCAL", 0), SLOT3),
+        unconnected_send(&read("REMOTE", 3), &[0x01, 0x01, 0x02, 0x05]),
+        unconnected_send(&read("LOCAL", 0), &[0x03, 0x00]),
+    ]);
+    let r = c.unconnected(&msp).await;
+    assert_eq!(r[2], 0x1E, "some embedded request failed");
+    let s = slots(&r);
+    assert_eq!(s.len(), 7);
+    assert_eq!(s[0], [0xCC, 0, 0, 0, 0xC3, 0, 0, 0], "local");
+    assert_eq!(
+        s[1],
+        [0xCC, 0, 0, 0, 0xC4, 0, 42, 0, 0, 0],
+        "routed to slot 3"
+    );
+    assert_eq!(
+        s[2],
+        [0xCC, 0, 0, 0, 0xC3, 0, 0, 0],
+        "unrouted slot 0: local"
+    );
+    assert_eq!(s[3], [0xCD, 0, 0, 0], "routed write to slot 15");
+    assert_eq!(
+        &s[4][..3],
+        &[0xCC, 0, 0x05],
+        "no LOCAL on the remote device"
+    );
+    assert_eq!(
+        s[5],
+        [0xCC, 0, 0, 0, 0xC4, 0, 0xF9, 0xFF, 0xFF, 0xFF],
+        "two hops: the write above, read back"
+    );
+    assert_eq!(
+        s[6],
+        [0xCC, 0, 0x01, 1, 0x04, 0x02],
+        "unreachable: 0x01/0x0204"
+    );
+    // An MSP without routed requests is answered as ever.
+    let r = c
+        .unconnected(&multiple(&[read("LOCAL", 0), read("REMOTE", 0)]))
+        .await;
+    let s = slots(&r);
+    assert_eq!(s[0], [0xCC, 0, 0, 0, 0xC3, 0, 0, 0]);
+    assert_eq!(s[1][2], 0x05);
+}
+
+#[tokio::test]
+async fn a_connection_whose_path_names_a_routed_slot_reaches_that_device() {
+    let (_stop, stop) = watch::channel(false);
+    let mut c = router(&stop).await;
+    c.unconnected(&unconnected_send(&write_dint("REMOTE", 1, 1234), SLOT3))
+        .await;
+    let id = c
+        .forward_open(&[0x01, 0x03, 0x20, 0x02, 0x24, 0x01], 1)
+        .await
+        .unwrap();
+    let (t_o, seq, r) = c.connected(id, 5, &read("REMOTE", 1)).await;
+    assert_eq!((t_o, seq), (0x7700_0000, 5));
+    assert_eq!(r, [0xCC, 0, 0, 0, 0xC4, 0, 0xD2, 0x04, 0, 0]);
+    // Connected MSP, routed as a whole.
+    let (_, seq, r) = c
+        .connected(id, 6, &multiple(&[read("REMOTE", 1), read("REMOTE", 0)]))
+        .await;
+    assert_eq!(seq, 6);
+    assert_eq!(slots(&r)[0], [0xCC, 0, 0, 0, 0xC4, 0, 0xD2, 0x04, 0, 0]);
+    // A repeated sequence count is answered again, not executed again.
+    let (_, _, w) = c.connected(id, 7, &write_dint("REMOTE", 0, 1)).await;
+    assert_eq!(w, [0xCD, 0, 0, 0]);
+    c.unconnected(&unconnected_send(&write_dint("REMOTE", 0, 2), SLOT3))
+        .await;
+    let (_, seq, again) = c.connected(id, 7, &write_dint("REMOTE", 0, 1)).await;
+    assert_eq!((seq, again), (7, w));
+    let r = c
+        .unconnected(&unconnected_send(&read("REMOTE", 0), SLOT3))
+        .await;
+    assert_eq!(r[6], 2, "the repeated write did not happen twice");
+
+    // A Large Forward Open's size holds on the routed device too: 2,400 bytes in one reply.
+    let large = c
+        .forward_open_sized(&[0x01, 0x03, 0x20, 0x02, 0x24, 0x01], 4, 4000)
+        .await
+        .unwrap();
+    let all = request(0x4C, &symbol("REMOTE", 0), &600u16.to_le_bytes());
+    let (_, seq, r) = c.connected(large, 1, &all).await;
+    assert_eq!((seq, &r[..6]), (1, &[0xCC, 0, 0, 0, 0xC4, 0][..]));
+    assert_eq!(r.len(), 6 + 2400);
+    assert_eq!(&r[10..14], &1234i32.to_le_bytes(), "REMOTE[1]");
+    // Unconnected, the same read is cut at the unconnected size (status 0x06).
+    let r = c.unconnected(&unconnected_send(&all, SLOT3)).await;
+    assert_eq!(r[2], 0x06);
+
+    // A local connection (slot 0) carrying routed and local Unconnected Sends.
+    let local = c
+        .forward_open(&[0x01, 0x00, 0x20, 0x02, 0x24, 0x01], 2)
+        .await
+        .unwrap();
+    let (_, seq, r) = c
+        .connected(local, 9, &unconnected_send(&read("REMOTE", 1), SLOT3))
+        .await;
+    assert_eq!(seq, 9);
+    assert_eq!(r, [0xCC, 0, 0, 0, 0xC4, 0, 0xD2, 0x04, 0, 0]);
+    let (_, _, r) = c.connected(local, 10, &read("LOCAL", 0)).await;
+    assert_eq!(r, [0xCC, 0, 0, 0, 0xC3, 0, 0, 0]);
+    let (_, _, r) = c
+        .connected(local, 11, &unconnected_send(&read("LOCAL", 0), SLOT0))
+        .await;
+    assert_eq!(r, [0xCC, 0, 0, 0, 0xC3, 0, 0, 0]);
+
+    // A connection to an unreachable device is refused: 0x01/0x0204, with the triad.
+    let dead = c
+        .forward_open(&[0x03, 0x00, 0x20, 0x02, 0x24, 0x01], 3)
+        .await;
+    let dead = dead.unwrap_err();
+    assert_eq!(&dead[..6], &[0xD4, 0, 0x01, 1, 0x04, 0x02]);
+    assert_eq!(&dead[6..8], &3u16.to_le_bytes(), "connection serial");
+    // Refused here already (too large): the device is not asked.
+    let big = c
+        .forward_open_sized(&[0x01, 0x03, 0x20, 0x02, 0x24, 0x01], 5, 4100)
+        .await;
+    assert_eq!(&big.unwrap_err()[..6], &[0xDB, 0, 0x01, 1, 0x09, 0x01]);
+    // The routed connection still works.
+    let (_, seq, r) = c.connected(id, 12, &read("REMOTE", 1)).await;
+    assert_eq!(
+        (seq, r),
+        (12, vec![0xCC, 0, 0, 0, 0xC4, 0, 0xD2, 0x04, 0, 0])
+    );
+}
+
+/// cpppo 5.2.5's reply to command 0x0001 (sender context "context!", session 0), captured
+/// from `python -m cpppo.server.enip` bound to 127.0.0.1: it names 0.0.0.0:44818 wherever it
+/// listens.
+const LEGACY_REPLY: &str = "01002a000000000000000000636f6e7465787421000000000100010024000100\
+                            00000002af12000000000000000000000000302e302e302e3000000000000000\
+                            0000";
+
+#[tokio::test]
+async fn legacy_command_0x0001_is_answered_as_cpppo_does_over_tcp_and_udp() {
+    let (_stop, stop) = watch::channel(false);
+    let addr = simulator(&["X=INT"], "{}", &stop).await;
+    let mut req = vec![1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    req.extend_from_slice(b"context!");
+    req.extend_from_slice(&[0, 0, 0, 0]);
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(&req).await.unwrap();
+    let mut got = vec![0u8; 66];
+    s.read_exact(&mut got).await.unwrap();
+    let want: Vec<u8> = (0..LEGACY_REPLY.len() / 2)
+        .map(|i| u8::from_str_radix(&LEGACY_REPLY[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(got, want);
+    let u = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    u.send_to(&req, addr).await.unwrap();
+    let mut buf = [0u8; 512];
+    let (n, _) = tokio::time::timeout(std::time::Duration::from_secs(5), u.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], &want[..]);
+}
