@@ -1,6 +1,7 @@
 //! The object model: classes -> instances -> attributes, and tags bound to attributes.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -164,7 +165,7 @@ pub enum DeviceError {
 #[derive(Default)]
 pub struct Device {
     classes: BTreeMap<u16, Class>,
-    tags: HashMap<String, Arc<Tag>>,
+    tags: HashMap<String, Arc<Tag>, BuildHasherDefault<Fnv>>,
     symbols: BTreeMap<u32, Arc<Tag>>,
     identity: Identity,
 }
@@ -419,7 +420,16 @@ impl Device {
 
     /// The tag named `name` (case-insensitive, as Logix).
     pub fn tag(&self, name: &str) -> Option<&Arc<Tag>> {
-        self.tags.get(&name.to_ascii_uppercase())
+        // Tag names are case-insensitive (stored upper-case); fold on the stack: this runs for
+        // every tag a client reads.
+        if !name.bytes().any(|b| b.is_ascii_lowercase()) {
+            return self.tags.get(name);
+        }
+        let mut buf = [0u8; 255];
+        let folded = buf.get_mut(..name.len())?;
+        folded.copy_from_slice(name.as_bytes());
+        folded.make_ascii_uppercase();
+        self.tags.get(std::str::from_utf8(folded).ok()?)
     }
 
     /// The tag described by Symbol instance `instance`.
@@ -438,9 +448,47 @@ impl Device {
     }
 }
 
+/// FNV-1a: tag names are short and chosen by the device's owner, not by clients (who only
+/// look names up), so a fast non-keyed hash is safe here; SipHash showed in the profile.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_names_match_in_any_case_and_any_length() {
+        let mut d = Device::new(&DeviceConfig::default());
+        let long = format!("T{}", "_x".repeat(19));
+        for spec in ["Mixed_Case=INT".to_string(), format!("{long}=DINT")] {
+            d.add_tag(&TagSpec::parse(&spec).unwrap()).unwrap();
+        }
+        assert!(d.tag("MIXED_CASE").is_some() && d.tag("mixed_case").is_some());
+        assert!(d.tag(&long.to_ascii_lowercase()).is_some());
+        // A name longer than any symbolic segment is simply not found.
+        assert!(d.tag(&"t".repeat(300)).is_none());
+        assert!(d.tag("mixed_casf").is_none());
+    }
 
     #[test]
     fn tags_bind_to_attributes_and_symbols() {

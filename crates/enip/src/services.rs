@@ -52,6 +52,7 @@ fn unknown_tag() -> Status {
 }
 
 /// A request path as the simulator reads it.
+#[derive(Clone, Copy)]
 enum Seg<'a> {
     Symbol(&'a [u8]),
     Class(u32),
@@ -60,24 +61,49 @@ enum Seg<'a> {
     Element(u32),
 }
 
-fn segments<'a>(path: &EPath<'a>) -> Result<Vec<Seg<'a>>, Status> {
-    path.segments()
-        .map(|seg| match seg {
-            Segment::Symbolic(name) => Ok(Seg::Symbol(name)),
-            Segment::Logical { kind, value, .. } => match kind {
-                LogicalKind::Class => Ok(Seg::Class(value)),
-                LogicalKind::Instance => Ok(Seg::Instance(value)),
-                LogicalKind::Attribute => Ok(Seg::Attribute(value)),
-                LogicalKind::Element => Ok(Seg::Element(value)),
-                _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
-            },
+fn seg(seg: Segment<'_>) -> Result<Seg<'_>, Status> {
+    match seg {
+        Segment::Symbolic(name) => Ok(Seg::Symbol(name)),
+        Segment::Logical { kind, value, .. } => match kind {
+            LogicalKind::Class => Ok(Seg::Class(value)),
+            LogicalKind::Instance => Ok(Seg::Instance(value)),
+            LogicalKind::Attribute => Ok(Seg::Attribute(value)),
+            LogicalKind::Element => Ok(Seg::Element(value)),
             _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
-        })
-        .collect()
+        },
+        _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
+    }
 }
 
+/// Segments kept on the stack: a path the object model resolves has at most four, so only
+/// paths that end in an error ever go to the heap (this runs for every request).
+const INLINE_SEGMENTS: usize = 6;
+
 fn resolve(dev: &Device, path: &EPath<'_>) -> Result<Target, Status> {
-    let segs = segments(path)?;
+    let mut inline = [Seg::Element(0); INLINE_SEGMENTS];
+    let (mut n, mut heap) = (0, Vec::new());
+    for s in path.segments() {
+        let s = seg(s)?;
+        match inline.get_mut(n) {
+            Some(slot) => *slot = s,
+            None => {
+                if heap.is_empty() {
+                    heap.extend_from_slice(&inline);
+                }
+                heap.push(s);
+            }
+        }
+        n += 1;
+    }
+    let segs = if heap.is_empty() {
+        inline.get(..n).unwrap_or_default()
+    } else {
+        &heap
+    };
+    resolve_segments(dev, segs)
+}
+
+fn resolve_segments(dev: &Device, segs: &[Seg<'_>]) -> Result<Target, Status> {
     let element = |rest: &[Seg<'_>]| -> Result<usize, Status> {
         match rest {
             [] => Ok(0),
@@ -85,7 +111,7 @@ fn resolve(dev: &Device, path: &EPath<'_>) -> Result<Target, Status> {
             _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
         }
     };
-    match segs.as_slice() {
+    match segs {
         [Seg::Symbol(name), rest @ ..] => {
             if matches!(rest.first(), Some(Seg::Symbol(_))) {
                 return Err(unknown_tag());
