@@ -2,7 +2,9 @@
 //! the demo tags, for a Read Tag (`SCADA[1]`), a lower-case Read Tag (`scada[1]`), a Get
 //! Attribute Single (`@1/1/7`) and a 40-read Multiple Service Packet.
 //!
-//! `cargo run --release -p cpppo-enip --example dispatch_bench [SECS]`
+//! `cargo run --release -p cpppo-enip --example dispatch_bench [SECS] [ONLY]`: ONLY (a label's
+//! first word, e.g. `MSP`) runs that measure alone, for `perf stat` (instructions per request
+//! do not depend on the machine's load, unlike the times).
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +43,11 @@ fn multiple(reqs: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn time(label: &str, dev: &Device, request: &[u8], secs: f64) {
+    if let Some(only) = std::env::args().nth(2) {
+        if !label.starts_with(&only) {
+            return;
+        }
+    }
     let Ok(req) = MrRequest::parse(request) else {
         eprintln!("{label}: the request does not parse");
         return;
@@ -57,7 +64,7 @@ fn time(label: &str, dev: &Device, request: &[u8], secs: f64) {
         n += 1000;
     }
     let ns = started.elapsed().as_nanos() as f64 / n as f64;
-    println!("{label:<28} {ns:>9.1} ns/request");
+    println!("{label:<28} {ns:>9.1} ns/request ({n} requests)");
 }
 
 fn main() {
