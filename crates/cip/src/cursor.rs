@@ -15,21 +15,25 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `buf`.
+    #[inline]
     pub(crate) fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
 
     /// Bytes read so far.
+    #[inline]
     pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
     /// The bytes not read yet (without reading them).
+    #[inline]
     pub(crate) fn rest(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or_default()
     }
 
     /// Reads the next `n` bytes; [`Error::Malformed`] if `n` overflows the position.
+    #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .pos
@@ -44,6 +48,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads everything not read yet.
+    #[inline]
     pub(crate) fn take_rest(&mut self) -> &'a [u8] {
         let out = self.rest();
         self.pos = self.buf.len();
@@ -51,6 +56,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next `N` bytes as an array.
+    #[inline]
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
@@ -58,6 +64,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Fails with [`Error::Malformed`] naming `what` if bytes are left over.
+    #[inline]
     pub(crate) fn finish(&self, what: &'static str) -> Result<()> {
         if self.rest().is_empty() {
             Ok(())
@@ -67,31 +74,37 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a `u8`.
+    #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(u8::from_le_bytes(self.array()?))
     }
 
     /// Reads a `u16`.
+    #[inline]
     pub(crate) fn u16(&mut self) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array()?))
     }
 
     /// Reads a `u32`.
+    #[inline]
     pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
     /// Reads a `u64`.
+    #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
     /// Reads a big-endian `u16`.
+    #[inline]
     pub(crate) fn u16_be(&mut self) -> Result<u16> {
         Ok(u16::from_be_bytes(self.array()?))
     }
 
     /// Reads a big-endian `i16`.
+    #[inline]
     pub(crate) fn i16_be(&mut self) -> Result<i16> {
         Ok(i16::from_be_bytes(self.array()?))
     }
@@ -106,12 +119,14 @@ pub(crate) struct Writer<'b> {
 
 impl<'b> Writer<'b> {
     /// A writer at the start of `buf`; each write checks the room it needs.
+    #[inline]
     pub(crate) fn new(buf: &'b mut [u8]) -> Self {
         Writer { buf, pos: 0 }
     }
 
     /// A writer over `buf`, or [`Error::BufferTooSmall`] for the whole of `needed` up front
     /// if `buf` is shorter.
+    #[inline]
     pub(crate) fn checked(buf: &'b mut [u8], needed: usize) -> Result<Self> {
         if buf.len() < needed {
             return Err(Error::BufferTooSmall {
@@ -123,11 +138,13 @@ impl<'b> Writer<'b> {
     }
 
     /// Bytes written so far.
+    #[inline]
     pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
     /// Runs a nested encoder on the unwritten tail and advances past what it says it wrote.
+    #[inline]
     pub(crate) fn nested(&mut self, f: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<()> {
         let n = f(self.buf.get_mut(self.pos..).unwrap_or_default())?;
         self.pos = self.pos.saturating_add(n).min(self.buf.len());
@@ -135,6 +152,7 @@ impl<'b> Writer<'b> {
     }
 
     /// Writes `src`.
+    #[inline]
     pub(crate) fn bytes(&mut self, src: &[u8]) -> Result<()> {
         let have = self.buf.len();
         let end = self.pos.saturating_add(src.len());
@@ -148,6 +166,7 @@ impl<'b> Writer<'b> {
     }
 
     /// Overwrites already-written bytes at `at` (ignored if out of range).
+    #[inline]
     pub(crate) fn patch(&mut self, at: usize, bytes: &[u8]) {
         if let Some(dst) = self.buf.get_mut(at..at.saturating_add(bytes.len())) {
             dst.copy_from_slice(bytes);
@@ -155,37 +174,44 @@ impl<'b> Writer<'b> {
     }
 
     /// Writes a `u8`.
+    #[inline]
     pub(crate) fn u8(&mut self, v: u8) -> Result<()> {
         self.bytes(&[v])
     }
 
     /// Writes a `u16`.
+    #[inline]
     pub(crate) fn u16(&mut self, v: u16) -> Result<()> {
         self.bytes(&v.to_le_bytes())
     }
 
     /// Writes a `u32`.
+    #[inline]
     pub(crate) fn u32(&mut self, v: u32) -> Result<()> {
         self.bytes(&v.to_le_bytes())
     }
 
     /// Writes a `u64`.
+    #[inline]
     pub(crate) fn u64(&mut self, v: u64) -> Result<()> {
         self.bytes(&v.to_le_bytes())
     }
 
     /// Writes a big-endian `u16`.
+    #[inline]
     pub(crate) fn u16_be(&mut self, v: u16) -> Result<()> {
         self.bytes(&v.to_be_bytes())
     }
 
     /// Writes a big-endian `i16`.
+    #[inline]
     pub(crate) fn i16_be(&mut self, v: i16) -> Result<()> {
         self.bytes(&v.to_be_bytes())
     }
 }
 
 /// A length as the u16 the wire carries, or [`Error::TooLong`] naming `what`.
+#[inline]
 pub(crate) fn len_u16(what: &'static str, len: usize) -> Result<u16> {
     u16::try_from(len).map_err(|_| Error::TooLong {
         what,
