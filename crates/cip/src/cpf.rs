@@ -19,7 +19,7 @@
 //! assert_eq!(back.unconnected_data(), Some(&[0x4c, 0x00][..]));
 //! ```
 
-use crate::encap::cursor::{len_u16, Reader, Writer};
+use crate::cursor::{len_u16, Reader, Writer};
 use crate::error::{Error, Result};
 use crate::list::{Identity, LegacyAddress, Service, Sockaddr};
 
@@ -76,7 +76,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn check_len(&self) -> Result<()> {
         let buf = self.buffer.as_ref();
         let mut r = Reader::new(buf);
-        let count = r.u16_le()?;
+        let count = r.u16()?;
         if usize::from(count) > MAX_ITEMS {
             return Err(Error::TooLong {
                 what: "CPF item count",
@@ -85,22 +85,22 @@ impl<T: AsRef<[u8]>> Packet<T> {
             });
         }
         for _ in 0..count {
-            let _type = r.u16_le()?;
-            let len = r.u16_le()?;
-            r.bytes(len.into())?;
+            let _type = r.u16()?;
+            let len = r.u16()?;
+            r.take(len.into())?;
         }
         r.finish("CPF trailing bytes after the last item")
     }
 
     /// The item count.
     pub fn item_count(&self) -> u16 {
-        Reader::new(self.buffer.as_ref()).u16_le().unwrap_or(0)
+        Reader::new(self.buffer.as_ref()).u16().unwrap_or(0)
     }
 
     /// The items as `(type id, data)`, in order; stops early on a short unchecked buffer.
     pub fn items(&self) -> RawItems<'_> {
         let mut r = Reader::new(self.buffer.as_ref());
-        let left = r.u16_le().unwrap_or(0);
+        let left = r.u16().unwrap_or(0);
         RawItems { r, left }
     }
 
@@ -122,9 +122,9 @@ impl<'a> Iterator for RawItems<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.left = self.left.checked_sub(1)?;
-        let type_id = self.r.u16_le().ok()?;
-        let len = self.r.u16_le().ok()?;
-        let data = self.r.bytes(len.into()).ok()?;
+        let type_id = self.r.u16().ok()?;
+        let len = self.r.u16().ok()?;
+        let data = self.r.take(len.into()).ok()?;
         Some((type_id, data))
     }
 }
@@ -182,25 +182,25 @@ impl<'a> Item<'a> {
         let item = match type_id {
             type_id::NULL_ADDRESS => Item::NullAddress,
             type_id::CONNECTED_ADDRESS => Item::ConnectedAddress {
-                connection_id: r.u32_le()?,
+                connection_id: r.u32()?,
             },
             type_id::SEQUENCED_ADDRESS => Item::SequencedAddress {
-                connection_id: r.u32_le()?,
-                sequence: r.u32_le()?,
+                connection_id: r.u32()?,
+                sequence: r.u32()?,
             },
             type_id::CONNECTED_DATA => Item::ConnectedData {
-                sequence: r.u16_le()?,
-                data: r.rest(),
+                sequence: r.u16()?,
+                data: r.take_rest(),
             },
-            type_id::UNCONNECTED_DATA => Item::UnconnectedData(r.rest()),
-            type_id::IDENTITY => Item::Identity(Identity::parse(r.rest())?),
-            type_id::SERVICE => Item::Service(Service::parse(r.rest())?),
-            type_id::LEGACY => Item::Legacy(LegacyAddress::parse(r.rest())?),
-            type_id::SOCKADDR_O2T => Item::SockaddrO2T(Sockaddr::parse(r.rest())?),
-            type_id::SOCKADDR_T2O => Item::SockaddrT2O(Sockaddr::parse(r.rest())?),
+            type_id::UNCONNECTED_DATA => Item::UnconnectedData(r.take_rest()),
+            type_id::IDENTITY => Item::Identity(Identity::parse(r.take_rest())?),
+            type_id::SERVICE => Item::Service(Service::parse(r.take_rest())?),
+            type_id::LEGACY => Item::Legacy(LegacyAddress::parse(r.take_rest())?),
+            type_id::SOCKADDR_O2T => Item::SockaddrO2T(Sockaddr::parse(r.take_rest())?),
+            type_id::SOCKADDR_T2O => Item::SockaddrT2O(Sockaddr::parse(r.take_rest())?),
             _ => Item::Unknown {
                 type_id,
-                data: r.rest(),
+                data: r.take_rest(),
             },
         };
         r.finish("CPF item length")?;
@@ -247,40 +247,28 @@ impl<'a> Item<'a> {
     /// Writes type id, length and data into `buf`, returning the bytes written.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let len = len_u16("CPF item", self.data_len())?;
-        let mut w = Writer::new(buf, self.buffer_len())?;
-        w.u16_le(self.type_id())?;
-        w.u16_le(len)?;
+        let mut w = Writer::checked(buf, self.buffer_len())?;
+        w.u16(self.type_id())?;
+        w.u16(len)?;
         match self {
             Item::NullAddress => {}
-            Item::ConnectedAddress { connection_id } => w.u32_le(*connection_id)?,
+            Item::ConnectedAddress { connection_id } => w.u32(*connection_id)?,
             Item::SequencedAddress {
                 connection_id,
                 sequence,
             } => {
-                w.u32_le(*connection_id)?;
-                w.u32_le(*sequence)?;
+                w.u32(*connection_id)?;
+                w.u32(*sequence)?;
             }
             Item::ConnectedData { sequence, data } => {
-                w.u16_le(*sequence)?;
+                w.u16(*sequence)?;
                 w.bytes(data)?;
             }
             Item::UnconnectedData(data) | Item::Unknown { data, .. } => w.bytes(data)?,
-            Item::Identity(id) => {
-                let n = id.emit(w.tail())?;
-                w.advance(n);
-            }
-            Item::Service(s) => {
-                let n = s.emit(w.tail())?;
-                w.advance(n);
-            }
-            Item::Legacy(l) => {
-                let n = l.emit(w.tail())?;
-                w.advance(n);
-            }
-            Item::SockaddrO2T(s) | Item::SockaddrT2O(s) => {
-                let n = s.emit(w.tail())?;
-                w.advance(n);
-            }
+            Item::Identity(id) => w.nested(|b| id.emit(b))?,
+            Item::Service(s) => w.nested(|b| s.emit(b))?,
+            Item::Legacy(l) => w.nested(|b| l.emit(b))?,
+            Item::SockaddrO2T(s) | Item::SockaddrT2O(s) => w.nested(|b| s.emit(b))?,
         }
         Ok(w.pos())
     }
@@ -332,7 +320,7 @@ impl<'a> Repr<'a> {
             r: Reader::new(packet.buffer.as_ref()),
             left: 0,
         };
-        items.left = items.r.u16_le()?;
+        items.left = items.r.u16()?;
         for (type_id, data) in items {
             out.push(Item::parse(type_id, data)?)?;
         }
@@ -354,11 +342,10 @@ impl<'a> Repr<'a> {
 
     /// Writes the count and the items into `buf`, returning the bytes written.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf, self.buffer_len())?;
-        w.u16_le(len_u16("CPF item count", self.len)?)?;
+        let mut w = Writer::checked(buf, self.buffer_len())?;
+        w.u16(len_u16("CPF item count", self.len)?)?;
         for item in self.items() {
-            let n = item.emit(w.tail())?;
-            w.advance(n);
+            w.nested(|b| item.emit(b))?;
         }
         Ok(w.pos())
     }

@@ -33,11 +33,9 @@
 //! assert_eq!(bytes.len(), 28);
 //! ```
 
-pub(crate) mod cursor;
-
 use crate::cpf;
+use crate::cursor::{len_u16, Reader, Writer};
 use crate::error::{Error, Result};
-use cursor::{len_u16, Reader, Writer};
 
 /// Length of the encapsulation header.
 pub const HEADER_LEN: usize = 24;
@@ -171,7 +169,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     fn field<const N: usize>(&self, at: usize) -> [u8; N] {
         let mut r = Reader::new(self.buffer.as_ref());
-        r.bytes(at).and_then(|_| r.array::<N>()).unwrap_or([0; N])
+        r.take(at).and_then(|_| r.array::<N>()).unwrap_or([0; N])
     }
 
     /// The command.
@@ -260,12 +258,12 @@ impl Header {
     }
 
     fn write(&self, length: u16, w: &mut Writer<'_>) -> Result<()> {
-        w.u16_le(self.command.code())?;
-        w.u16_le(length)?;
-        w.u32_le(self.session)?;
-        w.u32_le(self.status)?;
+        w.u16(self.command.code())?;
+        w.u16(length)?;
+        w.u32(self.session)?;
+        w.u32(self.status)?;
         w.bytes(&self.context)?;
-        w.u32_le(self.options)
+        w.u32(self.options)
     }
 }
 
@@ -350,19 +348,21 @@ impl<'a> Body<'a> {
         let mut r = Reader::new(data);
         let body = match command {
             Command::RegisterSession => Body::Register(Register {
-                protocol_version: r.u16_le()?,
-                options: r.u16_le()?,
+                protocol_version: r.u16()?,
+                options: r.u16()?,
             }),
             Command::SendRRData | Command::SendUnitData => Body::SendData(SendData {
-                interface: r.u32_le()?,
-                timeout: r.u16_le()?,
-                cpf: cpf::Repr::parse_bytes(r.rest())?,
+                interface: r.u32()?,
+                timeout: r.u16()?,
+                cpf: cpf::Repr::parse_bytes(r.take_rest())?,
             }),
             Command::ListServices
             | Command::ListIdentity
             | Command::ListInterfaces
-            | Command::Legacy => Body::Items(cpf::Repr::parse_bytes(r.rest())?),
-            Command::Nop | Command::UnRegisterSession | Command::Unknown(_) => Body::Raw(r.rest()),
+            | Command::Legacy => Body::Items(cpf::Repr::parse_bytes(r.take_rest())?),
+            Command::Nop | Command::UnRegisterSession | Command::Unknown(_) => {
+                Body::Raw(r.take_rest())
+            }
         };
         r.finish("command data length")?;
         Ok(body)
@@ -381,23 +381,19 @@ impl<'a> Body<'a> {
 
     /// Writes the data into `buf`, returning its length.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf, self.buffer_len())?;
+        let mut w = Writer::checked(buf, self.buffer_len())?;
         match self {
             Body::Empty => {}
             Body::Register(reg) => {
-                w.u16_le(reg.protocol_version)?;
-                w.u16_le(reg.options)?;
+                w.u16(reg.protocol_version)?;
+                w.u16(reg.options)?;
             }
             Body::SendData(s) => {
-                w.u32_le(s.interface)?;
-                w.u16_le(s.timeout)?;
-                let n = s.cpf.emit(w.tail())?;
-                w.advance(n);
+                w.u32(s.interface)?;
+                w.u16(s.timeout)?;
+                w.nested(|b| s.cpf.emit(b))?;
             }
-            Body::Items(cpf) => {
-                let n = cpf.emit(w.tail())?;
-                w.advance(n);
-            }
+            Body::Items(cpf) => w.nested(|b| cpf.emit(b))?,
             Body::Raw(data) => w.bytes(data)?,
         }
         Ok(w.pos())
@@ -438,10 +434,9 @@ impl<'a> Repr<'a> {
     /// fit the 16-bit length field.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let length = len_u16("encapsulation data", self.body.buffer_len())?;
-        let mut w = Writer::new(buf, self.buffer_len())?;
+        let mut w = Writer::checked(buf, self.buffer_len())?;
         self.header.write(length, &mut w)?;
-        let n = self.body.emit(w.tail())?;
-        w.advance(n);
+        w.nested(|b| self.body.emit(b))?;
         Ok(w.pos())
     }
 

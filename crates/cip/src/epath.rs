@@ -20,8 +20,8 @@
 //! assert_eq!(EPath::from_segments(&built, Padding::Padded), path);
 //! ```
 
+use crate::cursor::{Reader, Writer};
 use crate::error::{Error, Result};
-use crate::types::{Reader, Writer};
 
 /// Whether 16/32-bit logical values and odd-length symbols carry a pad byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

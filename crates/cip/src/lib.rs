@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod cpf;
+mod cursor;
 pub mod encap;
 pub mod epath;
 pub mod error;

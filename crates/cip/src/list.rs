@@ -16,7 +16,7 @@
 
 use core::net::Ipv4Addr;
 
-use crate::encap::cursor::{Reader, Writer};
+use crate::cursor::{Reader, Writer};
 use crate::error::{Error, Result};
 
 /// `AF_INET`, the only address family EtherNet/IP uses.
@@ -75,7 +75,7 @@ impl Sockaddr {
 
     /// Writes the 16 bytes into `buf`, returning 16.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf, Self::LEN)?;
+        let mut w = Writer::checked(buf, Self::LEN)?;
         self.write(&mut w)?;
         Ok(w.pos())
     }
@@ -112,17 +112,17 @@ impl<'a> Identity<'a> {
     /// Parses an identity item body; the whole of `buf` must be used.
     pub fn parse(buf: &'a [u8]) -> Result<Self> {
         let mut r = Reader::new(buf);
-        let protocol_version = r.u16_le()?;
+        let protocol_version = r.u16()?;
         let socket = Sockaddr::read(&mut r)?;
-        let vendor_id = r.u16_le()?;
-        let device_type = r.u16_le()?;
-        let product_code = r.u16_le()?;
+        let vendor_id = r.u16()?;
+        let device_type = r.u16()?;
+        let product_code = r.u16()?;
         let revision_major = r.u8()?;
         let revision_minor = r.u8()?;
-        let status = r.u16_le()?;
-        let serial_number = r.u32_le()?;
+        let status = r.u16()?;
+        let serial_number = r.u32()?;
         let name_len = r.u8()?;
-        let product_name = r.bytes(name_len.into())?;
+        let product_name = r.take(name_len.into())?;
         let state = r.u8()?;
         r.finish("identity item length")?;
         Ok(Identity {
@@ -152,16 +152,16 @@ impl<'a> Identity<'a> {
             len: self.product_name.len(),
             limit: u8::MAX.into(),
         })?;
-        let mut w = Writer::new(buf, self.buffer_len())?;
-        w.u16_le(self.protocol_version)?;
+        let mut w = Writer::checked(buf, self.buffer_len())?;
+        w.u16(self.protocol_version)?;
         self.socket.write(&mut w)?;
-        w.u16_le(self.vendor_id)?;
-        w.u16_le(self.device_type)?;
-        w.u16_le(self.product_code)?;
+        w.u16(self.vendor_id)?;
+        w.u16(self.device_type)?;
+        w.u16(self.product_code)?;
         w.u8(self.revision_major)?;
         w.u8(self.revision_minor)?;
-        w.u16_le(self.status)?;
-        w.u32_le(self.serial_number)?;
+        w.u16(self.status)?;
+        w.u32(self.serial_number)?;
         w.u8(name_len)?;
         w.bytes(self.product_name)?;
         w.u8(self.state)?;
@@ -191,9 +191,9 @@ impl<'a> Service<'a> {
     pub fn parse(buf: &'a [u8]) -> Result<Self> {
         let mut r = Reader::new(buf);
         Ok(Service {
-            version: r.u16_le()?,
-            capability: r.u16_le()?,
-            name: r.rest(),
+            version: r.u16()?,
+            capability: r.u16()?,
+            name: r.take_rest(),
         })
     }
 
@@ -214,9 +214,9 @@ impl<'a> Service<'a> {
 
     /// Writes the item body into `buf`, returning its length.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf, self.buffer_len())?;
-        w.u16_le(self.version)?;
-        w.u16_le(self.capability)?;
+        let mut w = Writer::checked(buf, self.buffer_len())?;
+        w.u16(self.version)?;
+        w.u16(self.capability)?;
         w.bytes(self.name)?;
         Ok(w.pos())
     }
@@ -261,8 +261,8 @@ impl LegacyAddress {
     pub fn parse(buf: &[u8]) -> Result<Self> {
         let mut r = Reader::new(buf);
         let out = LegacyAddress {
-            version: r.u16_le()?,
-            reserved: r.u16_le()?,
+            version: r.u16()?,
+            reserved: r.u16()?,
             socket: Sockaddr::read(&mut r)?,
             text: r.array()?,
         };
@@ -272,9 +272,9 @@ impl LegacyAddress {
 
     /// Writes the 36 bytes into `buf`, returning 36.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf, Self::LEN)?;
-        w.u16_le(self.version)?;
-        w.u16_le(self.reserved)?;
+        let mut w = Writer::checked(buf, Self::LEN)?;
+        w.u16(self.version)?;
+        w.u16(self.reserved)?;
         self.socket.write(&mut w)?;
         w.bytes(&self.text)?;
         Ok(w.pos())

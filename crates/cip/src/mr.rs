@@ -27,9 +27,9 @@
 //! # Ok::<(), cpppo_cip::Error>(())
 //! ```
 
+use crate::cursor::{Reader, Writer};
 use crate::epath::{EPath, Padding};
 use crate::error::{Error, Result};
-use crate::types::{Reader, Writer};
 
 /// The bit a reply sets in the service code.
 pub const REPLY_BIT: u8 = 0x80;

@@ -12,8 +12,9 @@
 //! assert_eq!(&buf[..n], b"\x02Hi");
 //! ```
 
+use crate::cursor::{Reader, Writer};
 use crate::error::{Error, Result};
-use crate::types::{DataType, Reader, TagType, Writer};
+use crate::types::{DataType, TagType};
 
 /// Capacity of the Logix STRING `DATA` member.
 pub const LOGIX_STRING_CAPACITY: usize = 82;

@@ -6,9 +6,9 @@
 //! The values in attribute lists are sized by the attribute's type, which only the object model
 //! knows: the entry iterators take a sizing function.
 
-use super::{count_u16, finish_unless, U16s};
+use super::{finish_unless, U16s};
+use crate::cursor::{len_u16, Reader, Writer};
 use crate::error::{Error, Result};
-use crate::types::{Reader, Writer};
 
 /// A count-prefixed list of attribute IDs (Get Attribute List, Get Instance Attribute List).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ impl<'a> AttributeIds<'a> {
     /// Writes the request data.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let mut w = Writer::new(buf);
-        w.u16(count_u16("attribute count", self.ids.len())?)?;
+        w.u16(len_u16("attribute count", self.ids.len())?)?;
         self.ids.emit(&mut w)?;
         Ok(w.pos())
     }

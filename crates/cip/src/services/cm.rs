@@ -2,10 +2,10 @@
 //! Large Forward Open `0x5B`, Forward Close `0x4E`, and their replies.
 
 use super::finish;
+use crate::cursor::{len_u16, Reader, Writer};
 use crate::epath::{EPath, Padding};
 use crate::error::{Error, Result};
 use crate::mr::MrRequest;
-use crate::types::{Reader, Writer};
 
 fn path_words(r: &mut Reader<'_>) -> Result<usize> {
     Ok(usize::from(r.u8()?) * 2)
@@ -75,7 +75,7 @@ impl<'a> UnconnectedSend<'a> {
         w.u8(self.priority_tick)?;
         w.u8(self.timeout_ticks)?;
         let size = self.message.buffer_len();
-        w.u16(super::count_u16("embedded message size", size)?)?;
+        w.u16(len_u16("embedded message size", size)?)?;
         w.nested(|t| self.message.emit(t))?;
         if let Some(path) = self.route_path {
             if size % 2 == 1 {

@@ -2,8 +2,9 @@
 //! the symbol attributes returned by Get Instance Attribute List.
 
 use super::{finish_unless, U16s};
+use crate::cursor::{len_u16, Reader, Writer};
 use crate::error::{Error, Result};
-use crate::types::{DataType, Reader, TagType, Writer};
+use crate::types::{DataType, TagType};
 use crate::value::{elements_len, Elements};
 
 /// Read Tag `0x4C` request: how many elements to read from the tag (and element) in the path.
@@ -247,7 +248,7 @@ impl<'a> ReadModifyWrite<'a> {
             ));
         }
         let mut w = Writer::new(buf);
-        w.u16(super::count_u16("mask size", self.or_mask.len())?)?;
+        w.u16(len_u16("mask size", self.or_mask.len())?)?;
         w.bytes(self.or_mask)?;
         w.bytes(self.and_mask)?;
         Ok(w.pos())
@@ -395,7 +396,7 @@ impl SymbolEntry<'_> {
         for attr in attributes.iter() {
             match attr {
                 symbol_attr::NAME => {
-                    w.u16(super::count_u16("symbol name", self.name.len())?)?;
+                    w.u16(len_u16("symbol name", self.name.len())?)?;
                     w.bytes(self.name)?;
                 }
                 symbol_attr::TYPE => w.u16(self.symbol_type)?,

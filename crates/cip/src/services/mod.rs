@@ -28,10 +28,10 @@ pub mod cm;
 pub mod logix;
 pub mod msp;
 
+use crate::cursor::{Reader, Writer};
 use crate::epath::EPath;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::mr::{self, status, MrReply, MrRequest, Payload};
-use crate::types::{Reader, Writer};
 
 pub use attribute::{AttributeIds, AttributeListReply, SetAttributeCursor, SetAttributeList};
 pub use cm::{ConnectionFailure, ForwardClose, ForwardCloseReply, ForwardOpen, ForwardOpenReply};
@@ -521,25 +521,16 @@ impl PartialEq for U16s<'_> {
 
 impl Eq for U16s<'_> {}
 
-pub(crate) fn count_u16(what: &'static str, n: usize) -> Result<u16> {
-    u16::try_from(n).map_err(|_| Error::TooLong {
-        what,
-        len: n,
-        limit: 0xFFFF,
-    })
-}
-
 pub(crate) fn finish(r: &Reader<'_>) -> Result<()> {
     finish_unless(false, r)
 }
 
 /// [`finish`], or nothing when `lenient` (a server ignores bytes after a fixed-size request).
 pub(crate) fn finish_unless(lenient: bool, r: &Reader<'_>) -> Result<()> {
-    if lenient || r.rest().is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Malformed("unexpected data after the request"))
+    if lenient {
+        return Ok(());
     }
+    r.finish("unexpected data after the request")
 }
 
 #[cfg(test)]

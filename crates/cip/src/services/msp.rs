@@ -6,10 +6,10 @@
 //! on demand, so one bad sub-request does not spoil the others); a packet to send is either a
 //! slice of items or written in place by [`MspWriter`] without building a list first.
 
-use super::{count_u16, Reply, Request};
+use super::{Reply, Request};
+use crate::cursor::{len_u16, Reader, Writer};
 use crate::error::{Error, Result};
 use crate::mr::{MrReply, Payload};
-use crate::types::{Reader, Writer};
 
 /// A validated offset table over received bytes (starting at the count field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,7 +300,7 @@ impl<'b> MspWriter<'b> {
     /// Starts a packet of `count` items in `buf`.
     pub fn new(buf: &'b mut [u8], count: usize) -> Result<MspWriter<'b>> {
         let mut w = Writer::new(buf);
-        w.u16(count_u16("multiple service packet count", count)?)?;
+        w.u16(len_u16("multiple service packet count", count)?)?;
         for _ in 0..count {
             w.u16(0)?;
         }
@@ -318,7 +318,7 @@ impl<'b> MspWriter<'b> {
                 "more multiple service packet items than counted",
             ));
         }
-        let off = count_u16("multiple service packet offset", self.w.pos())?;
+        let off = len_u16("multiple service packet offset", self.w.pos())?;
         self.w.nested(emit)?;
         let slot = 2 + 2 * self.pushed;
         self.w.patch(slot, &off.to_le_bytes());
