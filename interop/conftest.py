@@ -4,6 +4,7 @@ Every process started here is killed by PID when its test ends.
 """
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -94,6 +95,30 @@ def spawn(tmp_path):
     yield start
     for proc in procs:
         proc.close()
+
+
+@pytest.fixture
+def netns(request):
+    """A fresh network namespace (loopback up) for one test, deleted afterwards; the test is
+    skipped where namespaces or TAP devices cannot be made (not root, no iproute2, no tun)."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        pytest.skip("needs root and iproute2 (namespaces, TAP devices)")
+    if not os.path.exists("/dev/net/tun"):
+        pytest.skip("needs /dev/net/tun")
+    tag = re.sub(r"[^a-z0-9]", "", request.module.__name__.lower().replace("test_", ""))[:12]
+    name = f"cpppo-{tag}-{os.getpid()}"
+    ip = ["ip", "netns"]
+    try:
+        subprocess.run([*ip, "add", name], check=True, capture_output=True, timeout=20)
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True,
+                       capture_output=True, timeout=20)
+    except subprocess.CalledProcessError as e:
+        subprocess.run([*ip, "del", name], capture_output=True, timeout=20)
+        pytest.skip(f"cannot create a network namespace: {e.stderr!r}")
+    try:
+        yield name
+    finally:
+        subprocess.run([*ip, "del", name], capture_output=True, timeout=20)
 
 
 def venv_tool(name: str) -> str:

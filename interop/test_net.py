@@ -72,26 +72,6 @@ def ip(*args, check=True):
     return subprocess.run(["ip", *args], check=check, capture_output=True, timeout=20)
 
 
-@pytest.fixture
-def netns():
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2 (namespaces, TAP devices)")
-    if not os.path.exists("/dev/net/tun"):
-        pytest.skip("needs /dev/net/tun")
-    name = f"cpppo-net-{os.getpid()}"
-    try:
-        ip("netns", "add", name)
-        ip("-n", name, "link", "set", "lo", "up")
-    except subprocess.CalledProcessError as e:
-        ip("netns", "del", name, check=False)
-        pytest.skip(f"cannot create a network namespace: {e.stderr!r}")
-    # No neighbour-table tuning: a routed TAP needs one entry (see test_net_routed.py).
-    try:
-        yield name
-    finally:
-        ip("netns", "del", name, check=False)
-
-
 def in_ns(ns, *argv, timeout=120):
     out = subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True,
                          timeout=timeout)

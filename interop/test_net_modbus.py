@@ -4,8 +4,6 @@
 Everything happens inside a network namespace these tests create and delete (needs root and
 iproute2); the host's own interfaces are never touched.
 """
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -95,25 +93,6 @@ except ConnectionRefusedError:
 
 def ip(*args, check=True):
     return subprocess.run(["ip", *args], check=check, capture_output=True, timeout=20)
-
-
-@pytest.fixture
-def netns():
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2 (namespaces, TAP devices)")
-    if not os.path.exists("/dev/net/tun"):
-        pytest.skip("needs /dev/net/tun")
-    name = f"cpppo-netmb-{os.getpid()}"
-    try:
-        ip("netns", "add", name)
-        ip("-n", name, "link", "set", "lo", "up")
-    except subprocess.CalledProcessError as e:
-        ip("netns", "del", name, check=False)
-        pytest.skip(f"cannot create a network namespace: {e.stderr!r}")
-    try:
-        yield name
-    finally:
-        ip("netns", "del", name, check=False)
 
 
 def in_ns(ns, *argv, timeout=120):

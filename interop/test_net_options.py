@@ -5,8 +5,6 @@ fleet device forwards to another.
 
 Each test runs a fleet behind a TAP inside a network namespace it creates and deletes.
 """
-import os
-import shutil
 import subprocess
 import sys
 
@@ -27,26 +25,6 @@ with LogixDriver(sys.argv[1], init_program_tags=False) as plc:
     assert r.error is None, r
     print(plc.info["product_name"], "|", int(plc.info["serial"], 16), "|", round(took, 3))
 """
-
-
-@pytest.fixture
-def netns():
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2 (namespaces, TAP devices)")
-    if not os.path.exists("/dev/net/tun"):
-        pytest.skip("needs /dev/net/tun")
-    name = f"cpppo-netopt-{os.getpid()}"
-    try:
-        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=20)
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True,
-                       capture_output=True, timeout=20)
-    except subprocess.CalledProcessError as e:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)
-        pytest.skip(f"cannot create a network namespace: {e.stderr!r}")
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)
 
 
 def in_ns(ns, *argv, check=True):

@@ -6,9 +6,7 @@ Tag changes made through one device's web API are read back by pycomm3 from that
 device also serves its web API at its own IP on its userspace TCP/IP stack.
 """
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -52,26 +50,6 @@ with LogixDriver(ip, init_program_tags=False) as plc:
 
 def dev(k):
     return f"10.61.0.{FIRST + k}"
-
-
-@pytest.fixture
-def netns():
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2 (namespaces, TAP devices)")
-    if not os.path.exists("/dev/net/tun"):
-        pytest.skip("needs /dev/net/tun")
-    name = f"cpppo-netweb-{os.getpid()}"
-    try:
-        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=20)
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True,
-                       capture_output=True, timeout=20)
-    except subprocess.CalledProcessError as e:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)
-        pytest.skip(f"cannot create a network namespace: {e.stderr!r}")
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)
 
 
 def in_ns(ns, *argv):
