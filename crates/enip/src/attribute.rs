@@ -10,7 +10,9 @@ use std::sync::RwLock;
 
 use cpppo_cip::DataType;
 
-use crate::wire::{status, Reader, Status};
+use cpppo_cip::mr::status;
+use cpppo_cip::value::elements_len;
+use cpppo_cip::{Status, TagType, Value as CipValue};
 
 /// An array of CIP elements of one type that clients can read and (maybe) write.
 ///
@@ -81,31 +83,20 @@ pub fn out_of_range() -> Status {
 /// How many bytes the first `count` encoded elements of type `ty` take at the start of
 /// `data`, or `None` if `data` holds fewer than `count` whole elements.
 pub fn encoded_len(ty: DataType, data: &[u8], count: usize) -> Option<usize> {
-    if let Some(size) = ty.size() {
-        let need = size.checked_mul(count)?;
-        return (need <= data.len()).then_some(need);
-    }
-    let mut r = Reader::new(data);
-    for _ in 0..count {
-        let len = match ty {
-            DataType::Sstring => usize::from(r.u8()?),
-            _ => usize::from(r.u16()?),
-        };
-        r.take(len)?;
-    }
-    Some(data.len() - r.remaining())
+    elements_len(TagType::Atomic(ty), count, data)
 }
 
 /// Split `count` encoded string elements into their byte contents.
 fn split_strings(ty: DataType, data: &[u8], count: usize) -> Option<Vec<Vec<u8>>> {
-    let mut r = Reader::new(data);
+    let mut at = 0;
     (0..count)
         .map(|_| {
-            let len = match ty {
-                DataType::Sstring => usize::from(r.u8()?),
-                _ => usize::from(r.u16()?),
-            };
-            r.take(len).map(<[u8]>::to_vec)
+            let (value, n) = CipValue::parse(ty, data.get(at..)?).ok()?;
+            at += n;
+            match value {
+                CipValue::Sstring(s) | CipValue::String(s) => Some(s.to_vec()),
+                _ => None,
+            }
         })
         .collect()
 }

@@ -14,7 +14,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::attribute::Attribute;
-use crate::wire::Status;
+use crate::session::{Answer, Summary};
+use cpppo_cip::Status;
 
 /// Upper bounds (seconds) of the request latency histogram buckets.
 pub const LATENCY_BUCKETS: [f64; 10] = [
@@ -108,13 +109,11 @@ impl Default for Stats {
 }
 
 impl Stats {
-    /// Count one request frame and its reply, which took `took`.
-    pub fn exchange(&self, request: &[u8], reply: &[u8], took: Duration) {
-        let (service, _) = cip_service_status(request);
-        let (_, status) = cip_service_status(reply);
-        bump(&self.requests, usize::from(service));
-        bump(&self.replies, usize::from(status));
-        if request.get(..2) == Some(&[0x65, 0][..]) && reply.get(8..12) == Some(&[0; 4][..]) {
+    /// Count one exchange (what the session decoded and answered), which took `took`.
+    pub fn exchange(&self, summary: &Summary, took: Duration) {
+        bump(&self.requests, usize::from(summary.service));
+        bump(&self.replies, usize::from(summary.status));
+        if summary.registered {
             self.registered.fetch_add(1, Ordering::Relaxed);
         }
         let secs = took.as_secs_f64();
@@ -140,52 +139,6 @@ fn bump(counters: &[AtomicU64], i: usize) {
     if let Some(c) = counters.get(i) {
         c.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-/// The CIP service code and general status carried by an encapsulation frame's SendRRData or
-/// SendUnitData data item, else `(0, encapsulation status capped at 255)`.
-pub fn cip_service_status(frame: &[u8]) -> (u8, u8) {
-    let le16 = |at: usize| {
-        frame
-            .get(at..at + 2)
-            .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let encap_status = frame
-        .get(8..12)
-        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let fallback = (0, u8::try_from(encap_status).unwrap_or(u8::MAX));
-    if !matches!(le16(0), 0x6F | 0x70) {
-        return fallback;
-    }
-    let count = usize::from(le16(30));
-    let mut at = 32;
-    for _ in 0..count.min(8) {
-        let (kind, len) = (le16(at), usize::from(le16(at + 2)));
-        let data = at + 4;
-        let cip = match kind {
-            0xB2 => Some(data),
-            0xB1 => Some(data + 2),
-            _ => None,
-        };
-        if let Some(mut c) = cip {
-            // An Unconnected Send to the Connection Manager: count the request it carries.
-            let words = usize::from(frame.get(c + 1).copied().unwrap_or(0));
-            if frame.get(c) == Some(&0x52)
-                && frame.get(c + 2..c + 6) == Some(&[0x20, 0x06, 0x24, 0x01][..])
-            {
-                c += 2 + 2 * words + 4;
-            }
-            let service = frame.get(c).copied().unwrap_or(0);
-            let status = if service & 0x80 != 0 {
-                frame.get(c + 2).copied().unwrap_or(0)
-            } else {
-                0
-            };
-            return (service & 0x7F, status);
-        }
-        at = data + len;
-    }
-    fallback
 }
 
 /// The switches and counters of a running simulator.
@@ -327,24 +280,22 @@ impl ServerControl {
         }
     }
 
-    /// Count one answered request of connection `conn` and its reply, which took `took`.
-    pub fn exchanged(&self, conn: &ConnStats, request: &[u8], reply: &[u8], took: Duration) {
-        self.stats.exchange(request, reply, took);
+    /// Count one answered request of connection `conn`, its reply `answer`, which took `took`.
+    pub fn exchanged(&self, conn: &ConnStats, answer: &Answer, took: Duration) {
+        self.stats.exchange(&answer.summary, took);
+        let sent = answer.frame.len() as u64;
         conn.requests.fetch_add(1, Ordering::Relaxed);
-        conn.processed
-            .fetch_add(reply.len() as u64, Ordering::Relaxed);
-        self.stats
-            .bytes_out
-            .fetch_add(reply.len() as u64, Ordering::Relaxed);
+        conn.processed.fetch_add(sent, Ordering::Relaxed);
+        self.stats.bytes_out.fetch_add(sent, Ordering::Relaxed);
     }
 
-    /// Count one answered UDP request and its reply.
-    pub fn datagram(&self, request: &[u8], reply: &[u8], took: Duration) {
-        self.stats.exchange(request, reply, took);
+    /// Count one answered UDP request (a List command) of `received` bytes and its reply of
+    /// `sent` bytes.
+    pub fn datagram(&self, received: usize, sent: usize, took: Duration) {
+        self.stats.exchange(&Summary::default(), took);
         let s = &self.stats;
-        s.bytes_in
-            .fetch_add(request.len() as u64, Ordering::Relaxed);
-        s.bytes_out.fetch_add(reply.len() as u64, Ordering::Relaxed);
+        s.bytes_in.fetch_add(received as u64, Ordering::Relaxed);
+        s.bytes_out.fetch_add(sent as u64, Ordering::Relaxed);
     }
 
     /// The open connections, by id.
@@ -572,20 +523,23 @@ mod tests {
     }
 
     #[test]
-    fn services_and_statuses_from_frames() {
-        // SendRRData with a Read Tag (0x4C) request in an unconnected data item.
-        let mut f = vec![0x6F, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
-        f.extend_from_slice(&[0; 12]);
-        f.extend_from_slice(&[0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0, 2, 0, 0x4C, 0]);
-        assert_eq!(cip_service_status(&f), (0x4C, 0));
-        let n = f.len();
-        f[n - 2] = 0xCC;
-        f.extend_from_slice(&[8, 0]);
-        assert_eq!(cip_service_status(&f), (0x4C, 8));
-        assert_eq!(cip_service_status(&[0x65, 0]), (0, 0));
-        // Read Tag inside an Unconnected Send.
-        let mut u = f[..40].to_vec();
-        u.extend_from_slice(&[0x52, 2, 0x20, 0x06, 0x24, 0x01, 0x0A, 0x05, 2, 0, 0x4C, 0]);
-        assert_eq!(cip_service_status(&u), (0x4C, 0));
+    fn statistics_count_what_the_session_decoded() {
+        let s = Stats::default();
+        let read = Summary {
+            service: 0x4C,
+            status: 0x05,
+            registered: false,
+        };
+        let register = Summary {
+            registered: true,
+            ..Summary::default()
+        };
+        s.exchange(&read, Duration::from_micros(50));
+        s.exchange(&register, Duration::from_micros(50));
+        let count = |c: &[AtomicU64], i: usize| c[i].load(Ordering::Relaxed);
+        assert_eq!((count(&s.requests, 0x4C), count(&s.requests, 0)), (1, 1));
+        assert_eq!((count(&s.replies, 0x05), count(&s.replies, 0)), (1, 1));
+        assert_eq!(s.registered.load(Ordering::Relaxed), 1);
+        assert_eq!(s.total_requests(), 2);
     }
 }

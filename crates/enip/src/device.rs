@@ -9,7 +9,6 @@ use cpppo_cip::DataType;
 
 use crate::attribute::{put_string, Attribute, Value};
 use crate::tagspec::{Address, TagSpec};
-use crate::wire::Put;
 
 /// Class codes of the standard objects.
 pub mod class {
@@ -234,9 +233,9 @@ impl Device {
             class::TCPIP,
             class::ETHERNET_LINK,
         ];
-        objects.put_u16(classes.len() as u16);
+        objects.extend_from_slice(&(classes.len() as u16).to_le_bytes());
         for c in classes {
-            objects.put_u16(c);
+            objects.extend_from_slice(&c.to_le_bytes());
         }
         d.set(
             class::MESSAGE_ROUTER,
@@ -380,7 +379,7 @@ impl Device {
         });
         let mut dim_bytes = Vec::new();
         for d in dims {
-            dim_bytes.put_u32(d);
+            dim_bytes.extend_from_slice(&d.to_le_bytes());
         }
         let c = class::SYMBOL;
         self.set(

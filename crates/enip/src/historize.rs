@@ -25,7 +25,8 @@ use serde_json::Value as Json;
 use crate::attribute::Attribute;
 use crate::client::plan::decode_tag;
 use crate::operation::Value;
-use crate::wire::{status, Status};
+use cpppo_cip::mr::status;
+use cpppo_cip::Status;
 
 /// The history file shared by every historized tag.
 pub struct Historian {
@@ -142,7 +143,7 @@ impl Historize {
             Timestamp::now().render_utc(3),
             self.name,
             st.general,
-            st.extended
+            st.extended().into_iter().collect::<Vec<_>>()
         );
         if let Err(e) = self.history.comment(&text) {
             tracing::warn!("historize {}: cannot record: {e}", self.name);

@@ -14,7 +14,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use cpppo_cip::DataType;
 
 use crate::attribute::{out_of_range, Attribute};
-use crate::wire::{status, Status};
+use cpppo_cip::mr::status;
+use cpppo_cip::Status;
 
 /// A clock in microseconds since 1970-01-01 (UTC, or local wall time), computed on each read.
 /// Writing sets it: later reads advance from the written value.
@@ -146,7 +147,11 @@ impl Recorder {
             .unwrap_or(0.0);
         let what = match result {
             Ok(data) => data.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-            Err(st) => format!("error 0x{:02x} {:04x?}", st.general, st.extended),
+            Err(st) => format!(
+                "error 0x{:02x} {:04x?}",
+                st.general,
+                st.extended().into_iter().collect::<Vec<_>>()
+            ),
         };
         if let Ok(mut f) = self.file.lock() {
             // A record that cannot be written must not fail the client's request.

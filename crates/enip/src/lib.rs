@@ -16,4 +16,3 @@ pub mod services;
 pub mod session;
 pub mod tagspec;
 pub mod upstream;
-pub mod wire;

@@ -6,10 +6,14 @@
 
 use cpppo_cip::cpf::{self, Item};
 use cpppo_cip::encap::{Body, Header, Repr, SendData};
+use cpppo_cip::mr::{emit_request, request_len, status, MrReply, Payload};
+use cpppo_cip::server::{append, Status, UnconnectedSendData};
+use cpppo_cip::services::{code, MspWriter};
+use cpppo_cip::{EPath, Padding, Segment};
 
 use crate::config::link_text;
+use crate::session::ROUTE_TIMED_OUT;
 use crate::tagspec::parse_number;
-use crate::wire::{reply, status, Put, Reader, Status};
 
 /// Which links of a port a rule covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,24 +107,41 @@ impl Hop {
         if self.route.is_empty() {
             return self.message.clone();
         }
-        let mut mr = vec![0x52, 0x02, 0x20, 0x06, 0x24, 0x01, 0x0A, 0x05];
-        mr.put_u16(self.message.len() as u16);
-        mr.extend_from_slice(&self.message);
-        if self.message.len() % 2 == 1 {
-            mr.push(0);
-        }
-        mr.push((self.route.len() / 2) as u8);
-        mr.push(0);
-        mr.extend_from_slice(&self.route);
-        mr
+        let data = UnconnectedSendData {
+            priority_tick: 0x0A,
+            timeout_ticks: 0x05,
+            message: &self.message,
+            route_words: (self.route.len() / 2) as u8,
+            reserved: 0,
+            route_path: &self.route,
+        };
+        let segments = [Segment::class(6), Segment::instance(1)];
+        let path = EPath::from_segments(&segments, Padding::Padded);
+        let mut out = vec![0; request_len(&path, &data)];
+        // A route path and message taken from a request that fit a frame always emit.
+        let n = emit_request(code::UNCONNECTED_SEND, &path, &data, &mut out).unwrap_or(0);
+        out.truncate(n);
+        out
     }
 
     /// The CIP reply when the target could not be reached: the request's service with
     /// "Unconnected Send timed out" (0x01/0x0204).
     pub fn failed(&self) -> Vec<u8> {
-        let service = self.message.first().copied().unwrap_or(0x52);
-        reply(service, &Status::ext(status::CONNECTION_FAILURE, 0x0204))
+        let service = self
+            .message
+            .first()
+            .copied()
+            .unwrap_or(code::UNCONNECTED_SEND);
+        timed_out(service)
     }
+}
+
+/// A reply to `service` with "Unconnected Send timed out" (0x01/0x0204).
+fn timed_out(service: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    let st = Status::ext(status::CONNECTION_FAILURE, ROUTE_TIMED_OUT);
+    let _ = append(&mut out, &st.reply(service)); // a bare header always emits
+    out
 }
 
 /// Where one reply of a Multiple Service Packet comes from.
@@ -175,6 +196,8 @@ pub struct Forward {
     /// For a client's Forward Open along a route: the connection opened here, answered only
     /// when the routed device accepted its side.
     pub opening: Option<Opening>,
+    /// The service the client asked for (for the statistics).
+    pub service: u8,
 }
 
 /// A client's Forward Open, answered here, whose path leads to another device.
@@ -201,7 +224,7 @@ impl Forward {
         let answer = |n: usize| match (answers.get(n), self.hops.get(n)) {
             (Some(Some(a)), _) => a.clone(),
             (_, Some(hop)) => hop.failed(),
-            (_, None) => reply(0x52, &Status::ext(status::CONNECTION_FAILURE, 0x0204)),
+            (_, None) => timed_out(code::UNCONNECTED_SEND),
         };
         if let Some(o) = &self.opening {
             return if Opening::succeeded(answers, self.hops.len()) {
@@ -276,40 +299,31 @@ impl Forward {
 /// A Multiple Service Packet reply (0x8A) holding `replies` in order; general status 0x1E
 /// when any of them failed.
 pub fn multiple_reply(replies: &[Vec<u8>]) -> Vec<u8> {
-    let failed = replies.iter().any(|r| r.get(2).is_some_and(|&g| g != 0));
-    let general = if failed {
+    let failed = replies
+        .iter()
+        .any(|r| MrReply::parse(r).is_ok_and(|r| r.general_status != status::SUCCESS));
+    let st = Status::new(if failed {
         status::EMBEDDED_SERVICE_ERROR
     } else {
-        0
-    };
-    let mut out = reply(0x0A, &Status::new(general));
-    out.put_u16(replies.len() as u16);
-    let mut at = 2 + 2 * replies.len();
-    for one in replies {
-        out.put_u16(u16::try_from(at).unwrap_or(u16::MAX));
-        at += one.len();
-    }
-    for one in replies {
-        out.extend_from_slice(one);
-    }
+        status::SUCCESS
+    });
+    let mut out = Vec::new();
+    let _ = append(&mut out, &st.reply(code::MULTIPLE_SERVICE_PACKET));
+    let header = out.len();
+    out.resize(
+        header + 2 + replies.iter().map(|r| 2 + r.len()).sum::<usize>(),
+        0,
+    );
+    let body = out.get_mut(header..).unwrap_or_default();
+    let written = MspWriter::new(body, replies.len()).and_then(|mut w| {
+        replies
+            .iter()
+            .try_for_each(|r| w.push(|t| r.as_slice().emit(t)))?;
+        w.finish()
+    });
+    // Past 64 KiB the offsets do not fit: the reply is the header alone.
+    out.truncate(header + written.unwrap_or(0));
     out
-}
-
-/// The requests of a Multiple Service Packet's data, in order.
-pub fn multiple_requests(data: &[u8]) -> Option<Vec<&[u8]>> {
-    let mut r = Reader::new(data);
-    let count = usize::from(r.u16()?);
-    let offsets: Vec<usize> = (0..count)
-        .map(|_| r.u16().map(usize::from))
-        .collect::<Option<_>>()?;
-    offsets
-        .iter()
-        .enumerate()
-        .map(|(n, &start)| {
-            let end = offsets.get(n + 1).copied().unwrap_or(data.len());
-            data.get(start..end)
-        })
-        .collect()
 }
 
 #[cfg(test)]

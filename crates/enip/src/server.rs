@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::route::Forward;
-use crate::session::{on_datagram, Outcome, Session, Shared};
+use crate::session::{on_datagram, IdGenerator, Outcome, Session, Shared};
 use crate::upstream::{exchange, Upstreams};
 
 /// Default time a client may take to finish sending a frame it has begun.
@@ -91,11 +91,13 @@ async fn delay(opts: &Options) {
     }
 }
 
-/// Serve one client's stream until it closes, errs, or `shutdown` fires.
-/// Requests routed elsewhere go out through `connector`.
+/// Serve one client's stream until it closes, errs, or `shutdown` fires; its session
+/// handle and connection ids come from `ids`. Requests routed elsewhere go out through
+/// `connector`.
 pub async fn serve_stream<S: Stream, C: Connector>(
     accepted: Accepted<S>,
     shared: Arc<Shared>,
+    ids: Arc<IdGenerator>,
     opts: Arc<Options>,
     connector: Arc<C>,
     mut shutdown: watch::Receiver<bool>,
@@ -105,7 +107,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         peer,
         local,
     } = accepted;
-    let mut session = Session::new(shared);
+    let mut session = Session::with_ids(shared, ids);
     // Grows to the largest frame seen; idle sessions stay small.
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut tally = Tally::default();
@@ -126,8 +128,8 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             let started = Instant::now();
             let outcome = session.on_frame(frame, local, started);
             used += len;
-            let reply = match outcome {
-                Outcome::Reply(reply) => reply,
+            let answer = match outcome {
+                Outcome::Reply(answer) => answer,
                 Outcome::Forward(fwd) => {
                     let answers = forward(connector.as_ref(), &mut upstreams, &fwd).await;
                     session.finish(&fwd, &answers)
@@ -140,11 +142,11 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             };
             delay(&opts).await;
             if let (Some(c), Some(g)) = (&opts.control, &conn) {
-                c.exchanged(&g.stats, frame, &reply, started.elapsed());
+                c.exchanged(&g.stats, &answer, started.elapsed());
             }
             tally.replies += 1;
-            tally.bytes_out += reply.len() as u64;
-            out.extend_from_slice(&reply);
+            tally.bytes_out += answer.frame.len() as u64;
+            out.extend_from_slice(&answer.frame);
         }
         if !out.is_empty() {
             match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&out)).await {
@@ -171,12 +173,8 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             partial_since = Some(tokio::time::Instant::now());
         }
         let deadline = partial_since.map(|t| t + opts.frame_timeout);
-        let stalled = async move {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let stalled = sleep_until(deadline);
+        let expiry = sleep_until(session.poll_timeout().map(tokio::time::Instant::from_std));
         tokio::select! {
             read = stream.read_buf(&mut buf) => match read {
                 Ok(0) => break "closed by peer".to_string(),
@@ -189,6 +187,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                 Err(e) => break format!("read error: {e}"),
             },
             _ = stalled => break "incomplete frame timed out".to_string(),
+            _ = expiry => session.handle_timeout(Instant::now()),
             _ = crate::control::eof_requested(conn.as_ref()) => break "closed by the web API (eof)".to_string(),
             _ = shutdown.changed() => break "server shutting down".to_string(),
         }
@@ -200,6 +199,14 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             "{peer}: {} requests, {} replies, {} bytes in, {} bytes out; {why}",
             tally.requests, tally.replies, tally.bytes_in, tally.bytes_out
         );
+    }
+}
+
+/// Sleep until `deadline`; forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending::<()>().await,
     }
 }
 
@@ -258,12 +265,13 @@ pub async fn serve_listener_with<L: Listener, C: Connector>(
     connector: Arc<C>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let ids = Arc::new(IdGenerator::from_clock());
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(acc) => {
                     tracing::info!(peer = %acc.peer, "session started");
-                    tokio::spawn(serve_stream(acc, shared.clone(), opts.clone(), connector.clone(), shutdown.clone()));
+                    tokio::spawn(serve_stream(acc, shared.clone(), ids.clone(), opts.clone(), connector.clone(), shutdown.clone()));
                 }
                 Err(e) => {
                     // Out of descriptors and the like: back off instead of spinning.
@@ -300,7 +308,7 @@ pub async fn serve_datagrams<D: Datagram>(
             let started = Instant::now();
             delay(&opts).await;
             if let Some(c) = &opts.control {
-                c.datagram(packet, &reply, started.elapsed());
+                c.datagram(packet.len(), reply.len(), started.elapsed());
             }
             if let Err(e) = sock.send_to(&reply, rx.peer).await {
                 tracing::debug!(peer = %rx.peer, "udp send failed: {e}");

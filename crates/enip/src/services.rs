@@ -4,35 +4,30 @@
 //! The request data is decoded once by the codec ([`Service::parse_lenient`]: what a Logix
 //! controller accepts); this module only checks it against the device and answers.
 //! Connection Manager services (Unconnected Send, Forward Open/Close) change session state and
-//! live in [`crate::session`].
+//! live in [`crate::session`]. Every service answers with the codec's reply types: a
+//! [`Reply`] (status and [`ReplyBody`], its data borrowed from a scratch buffer) or the
+//! [`Status`] to answer with instead.
 
 use std::sync::Arc;
 
-use cpppo_cip::services::{AttributeIds, MspRequest, ReadModifyWrite, SetAttributeList};
+use cpppo_cip::mr::{status, Payload};
+use cpppo_cip::server::{append, AttributeEntry, InstanceEntry, Status};
+use cpppo_cip::services::{code, AttributeIds, AttributeListReply, MspRequest, MspWriter};
+use cpppo_cip::services::{ReadModifyWrite, ReplyBody, SetAttributeList, TagData};
 use cpppo_cip::services::{WriteTag, WriteTagFragmented};
-use cpppo_cip::{DataType, Error as CodecError, Service, TagType};
+use cpppo_cip::{DataType, Error as CodecError, Reply, Service, TagType};
 
 use crate::attribute::{encoded_len, out_of_range, Attribute};
 use crate::device::{class, Device};
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::{EPath, MrRequest, Segment};
 
-use crate::wire::{put_reply_header, reply, status, Put, Status};
+/// A reply (its data borrowed from the caller's scratch buffer), or the status to answer with
+/// instead.
+type Answer<'s> = Result<Reply<'s>, Status>;
 
-/// Service codes: the codec's, with the simulator's names for the Logix services whose codes
-/// the Connection Manager uses for its own.
-pub mod code {
-    pub use cpppo_cip::services::code::*;
-    /// Read-Modify-Write Tag (and Forward Close on the Connection Manager).
-    pub const READ_MODIFY_WRITE: u8 = READ_MODIFY_WRITE_TAG;
-    /// Read Tag Fragmented (and Unconnected Send on the Connection Manager).
-    pub const READ_FRAGMENTED: u8 = READ_TAG_FRAGMENTED;
-    /// Write Tag Fragmented.
-    pub const WRITE_FRAGMENTED: u8 = WRITE_TAG_FRAGMENTED;
-}
-
-/// A reply, or the status to answer with instead.
-type Answer = Result<Vec<u8>, Status>;
+/// General status of a Get/Set Attribute List reply when an attribute failed.
+const ATTRIBUTE_LIST_ERROR: u8 = 0x0A;
 
 /// What a request path names.
 enum Target {
@@ -197,13 +192,58 @@ fn value_of(dev: &Device, target: Target) -> Result<(Arc<dyn Attribute>, usize),
 /// Execute one Message Router request (not a Connection Manager one); the reply is at most
 /// `limit` bytes where the service allows splitting (0x06 partial transfer beyond it).
 pub fn execute(dev: &Device, req: &MrRequest<'_>, limit: usize) -> Vec<u8> {
-    match dispatch(dev, req, limit, 0) {
-        Ok(out) => out,
-        Err(st) => reply(req.service, &st),
-    }
+    let mut out = Vec::new();
+    answer(dev, req, limit, &mut Vec::new(), &mut out);
+    out
 }
 
-fn dispatch(dev: &Device, req: &MrRequest<'_>, limit: usize, depth: u8) -> Answer {
+/// Execute one Message Router request (not a Connection Manager one) and append its reply to
+/// `out`; returns the reply's status. `scratch` (left as it was found, empty) holds the reply
+/// data while it is built.
+pub fn answer(
+    dev: &Device,
+    req: &MrRequest<'_>,
+    limit: usize,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Status {
+    respond(dev, req, limit, 0, scratch, out)
+}
+
+fn respond(
+    dev: &Device,
+    req: &MrRequest<'_>,
+    limit: usize,
+    depth: u8,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Status {
+    let st = match dispatch(dev, req, limit, depth, scratch) {
+        Ok(reply) => put(out, &reply, Status::new(reply.general_status), req.service),
+        Err(st) => put(out, &st.reply(req.service), st, req.service),
+    };
+    scratch.clear();
+    st
+}
+
+/// Append `reply` (whose status is `st`) to `out`; returns `st`, or the general error answered
+/// instead when the reply cannot be emitted.
+fn put(out: &mut Vec<u8>, reply: &impl Payload, st: Status, service: u8) -> Status {
+    if append(out, reply).is_ok() {
+        return st;
+    }
+    let failed = Status::new(status::GENERAL_ERROR);
+    let _ = append(out, &failed.reply(service)); // a bare header always fits
+    failed
+}
+
+fn dispatch<'s>(
+    dev: &Device,
+    req: &MrRequest<'_>,
+    limit: usize,
+    depth: u8,
+    scratch: &'s mut Vec<u8>,
+) -> Answer<'s> {
     let target = resolve(dev, &req.path)?;
     // No class: the Connection Manager's own services never get here (the session takes them).
     let service = match Service::parse_lenient(None, req.service, req.data) {
@@ -214,21 +254,30 @@ fn dispatch(dev: &Device, req: &MrRequest<'_>, limit: usize, depth: u8) -> Answe
     match service {
         Service::MultipleServicePacket(msp) => {
             router(&target, depth)?;
-            multiple(dev, sc, msp, limit)
+            multiple(dev, sc, msp, limit, scratch)
         }
-        Service::GetAttributesAll(_) => get_all(dev, sc, target),
-        Service::GetAttributeSingle(_) => get_single(dev, sc, target),
+        Service::GetAttributesAll(_) => get_all(dev, sc, target, scratch),
+        Service::GetAttributeSingle(_) => get_single(dev, sc, target, scratch),
         Service::SetAttributeSingle(data) => set_single(dev, sc, data, target),
-        Service::GetAttributeList(ids) => get_list(dev, sc, ids, target),
-        Service::SetAttributeList(list) => set_list(dev, sc, list, target),
-        Service::GetInstanceAttributeList(ids) => instance_list(dev, sc, ids, target, limit),
+        Service::GetAttributeList(ids) => get_list(dev, sc, ids, target, scratch),
+        Service::SetAttributeList(list) => set_list(dev, sc, list, target, scratch),
+        Service::GetInstanceAttributeList(ids) => {
+            instance_list(dev, sc, ids, target, limit, scratch)
+        }
         Service::ReadTag(r) => {
             let (attr, el) = value_of(dev, target)?;
-            read_tag(sc, attr.as_ref(), el, (r.elements, 0), limit)
+            read_tag(sc, attr.as_ref(), el, (r.elements, 0), limit, scratch)
         }
         Service::ReadTagFragmented(r) => {
             let (attr, el) = value_of(dev, target)?;
-            read_tag(sc, attr.as_ref(), el, (r.elements, r.offset), limit)
+            read_tag(
+                sc,
+                attr.as_ref(),
+                el,
+                (r.elements, r.offset),
+                limit,
+                scratch,
+            )
         }
         Service::WriteTag(w) => {
             let (attr, el) = value_of(dev, target)?;
@@ -244,6 +293,11 @@ fn dispatch(dev: &Device, req: &MrRequest<'_>, limit: usize, depth: u8) -> Answe
         }
         _ => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
     }
+}
+
+/// A successful reply to `service` without data.
+fn done<'s>(service: u8) -> Answer<'s> {
+    Ok(Reply::new(service, status::SUCCESS, ReplyBody::Data(&[])))
 }
 
 /// The answer to a request whose data the codec could not decode: the service's own check of
@@ -269,7 +323,7 @@ fn undecodable(
             Status::new(status::INVALID_ATTRIBUTE_VALUE) // offsets out of order or past the end
         }
         // No structures here: a structure write is refused whatever follows its handle.
-        (code::WRITE_TAG | code::WRITE_FRAGMENTED, _)
+        (code::WRITE_TAG | code::WRITE_TAG_FRAGMENTED, _)
             if matches!(TagType::parse(req.data), Ok((TagType::Struct(_), _))) =>
         {
             type_mismatch()
@@ -314,17 +368,20 @@ fn read_all(attr: &dyn Attribute, out: &mut Vec<u8>) -> Result<(), Status> {
     attr.read(0, attr.len(), out)
 }
 
-fn get_all(dev: &Device, service: u8, target: Target) -> Answer {
+fn get_all<'s>(dev: &Device, service: u8, target: Target, scratch: &'s mut Vec<u8>) -> Answer<'s> {
     let (c, i) = instance_of(dev, &target)?;
-    let mut out = reply(service, &Status::new(0));
     let inst = dev
         .class(c)
         .and_then(|cls| cls.instances.get(&i))
         .ok_or_else(|| Status::new(status::OBJECT_DOES_NOT_EXIST))?;
     for attr in inst.attributes.values() {
-        read_all(attr.as_ref(), &mut out)?;
+        read_all(attr.as_ref(), scratch)?;
     }
-    Ok(out)
+    Ok(Reply::new(
+        service,
+        status::SUCCESS,
+        ReplyBody::Data(scratch),
+    ))
 }
 
 fn single(dev: &Device, target: Target) -> Result<Arc<dyn Attribute>, Status> {
@@ -342,11 +399,19 @@ fn single(dev: &Device, target: Target) -> Result<Arc<dyn Attribute>, Status> {
     }
 }
 
-fn get_single(dev: &Device, service: u8, target: Target) -> Answer {
+fn get_single<'s>(
+    dev: &Device,
+    service: u8,
+    target: Target,
+    scratch: &'s mut Vec<u8>,
+) -> Answer<'s> {
     let attr = single(dev, target)?;
-    let mut out = reply(service, &Status::new(0));
-    read_all(attr.as_ref(), &mut out)?;
-    Ok(out)
+    read_all(attr.as_ref(), scratch)?;
+    Ok(Reply::new(
+        service,
+        status::SUCCESS,
+        ReplyBody::Data(scratch),
+    ))
 }
 
 /// Write a whole attribute from the front of `data`; returns the bytes consumed.
@@ -359,7 +424,7 @@ fn set_whole(attr: &dyn Attribute, data: &[u8]) -> Result<usize, Status> {
     Ok(n)
 }
 
-fn set_single(dev: &Device, service: u8, data: &[u8], target: Target) -> Answer {
+fn set_single<'s>(dev: &Device, service: u8, data: &[u8], target: Target) -> Answer<'s> {
     let attr = single(dev, target)?;
     if !attr.settable() {
         return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
@@ -369,66 +434,94 @@ fn set_single(dev: &Device, service: u8, data: &[u8], target: Target) -> Answer 
         return Err(Status::new(status::TOO_MUCH_DATA));
     }
     set_whole(attr.as_ref(), data)?;
-    Ok(reply(service, &Status::new(0)))
+    done(service)
 }
 
-fn get_list(dev: &Device, service: u8, ids: AttributeIds<'_>, target: Target) -> Answer {
+/// A Get/Set Attribute List reply of `count` entries (in `entries`).
+fn attribute_list(service: u8, count: u16, failed: bool, entries: &[u8]) -> Reply<'_> {
+    let general = if failed {
+        ATTRIBUTE_LIST_ERROR
+    } else {
+        status::SUCCESS
+    };
+    let body = AttributeListReply {
+        count,
+        data: entries,
+    };
+    Reply::new(service, general, ReplyBody::AttributeList(body))
+}
+
+/// Append one attribute list entry (an emitted entry always fits a vector).
+fn entry(out: &mut Vec<u8>, id: u16, st: u16, value: &[u8]) {
+    let _ = append(
+        out,
+        &AttributeEntry {
+            id,
+            status: st,
+            value,
+        },
+    );
+}
+
+fn get_list<'s>(
+    dev: &Device,
+    service: u8,
+    ids: AttributeIds<'_>,
+    target: Target,
+    scratch: &'s mut Vec<u8>,
+) -> Answer<'s> {
     let (c, i) = instance_of(dev, &target)?;
-    let mut body = Vec::new();
-    body.put_u16(ids.ids.len() as u16);
     let mut failed = false;
+    let mut value = Vec::new();
     for id in ids.ids.iter() {
-        body.put_u16(id);
-        let mut value = Vec::new();
-        match dev.attribute(c, i, id) {
-            Some(attr) => match read_all(attr.as_ref(), &mut value) {
-                Ok(()) => {
-                    body.put_u16(0);
-                    body.extend_from_slice(&value);
-                }
-                Err(st) => {
-                    failed = true;
-                    body.put_u16(u16::from(st.general));
-                }
-            },
-            None => {
+        value.clear();
+        let read = match dev.attribute(c, i, id) {
+            Some(attr) => read_all(attr.as_ref(), &mut value),
+            None => Err(Status::new(status::ATTRIBUTE_NOT_SUPPORTED)),
+        };
+        match read {
+            Ok(()) => entry(scratch, id, 0, &value),
+            Err(st) => {
                 failed = true;
-                body.put_u16(u16::from(status::ATTRIBUTE_NOT_SUPPORTED));
+                entry(scratch, id, u16::from(st.general), &[]);
             }
         }
     }
-    let general = if failed { 0x0A } else { 0 };
-    let mut out = reply(service, &Status::new(general));
-    out.extend_from_slice(&body);
-    Ok(out)
+    Ok(attribute_list(
+        service,
+        ids.ids.len() as u16,
+        failed,
+        scratch,
+    ))
 }
 
-fn set_list(dev: &Device, service: u8, list: SetAttributeList<'_>, target: Target) -> Answer {
+fn set_list<'s>(
+    dev: &Device,
+    service: u8,
+    list: SetAttributeList<'_>,
+    target: Target,
+    scratch: &'s mut Vec<u8>,
+) -> Answer<'s> {
     let (c, i) = instance_of(dev, &target)?;
     let mut entries = list.cursor();
-    let mut body = Vec::new();
-    body.put_u16(list.count);
     let mut failed = false;
     while let Some(id) = entries.next_id() {
         let id = id.map_err(|_| not_enough())?;
-        body.put_u16(id);
         let result = match dev.attribute(c, i, id) {
             Some(attr) => set_whole(attr.as_ref(), entries.rest())
                 .and_then(|n| entries.value(n).map(drop).map_err(|_| not_enough())),
             None => Err(Status::new(status::ATTRIBUTE_NOT_SUPPORTED)),
         };
         match result {
-            Ok(()) => body.put_u16(0),
+            Ok(()) => entry(scratch, id, 0, &[]),
             Err(st) => {
                 failed = true;
-                body.put_u16(u16::from(st.general));
+                entry(scratch, id, u16::from(st.general), &[]);
                 break; // the rest of the list cannot be parsed without this value's size
             }
         }
     }
-    let mut out = reply(service, &Status::new(if failed { 0x0A } else { 0 }));
-    out.extend_from_slice(&body);
-    Ok(out)
+    Ok(attribute_list(service, list.count, failed, scratch))
 }
 
 /// The class, and the instance to start from, of a Get Instance Attribute List path.
@@ -445,42 +538,46 @@ fn class_from(target: &Target) -> Result<(u16, u32), Status> {
 
 /// Get Instance Attribute List (0x55): for each instance from the one in the path on, its id
 /// then the requested attributes, as many as fit (0x06 when more remain).
-fn instance_list(
+fn instance_list<'s>(
     dev: &Device,
     service: u8,
     ids: AttributeIds<'_>,
     target: Target,
     limit: usize,
-) -> Answer {
+    scratch: &'s mut Vec<u8>,
+) -> Answer<'s> {
     let (c, start) = class_from(&target)?;
     let cls = dev
         .class(c)
         .ok_or_else(|| Status::new(status::PATH_DESTINATION_UNKNOWN))?;
-    let mut body = Vec::new();
     let mut partial = false;
+    let mut values = Vec::new();
     for (id, inst) in cls.instances.range(start.max(1)..) {
-        let mut entry = Vec::new();
-        entry.put_u32(*id);
+        values.clear();
         for a in ids.ids.iter() {
             if let Some(attr) = inst.attributes.get(&a) {
-                read_all(attr.as_ref(), &mut entry)?;
+                read_all(attr.as_ref(), &mut values)?;
             }
         }
-        if 4 + body.len() + entry.len() > limit {
+        let one = InstanceEntry {
+            instance: *id,
+            values: &values,
+        };
+        if 4 + scratch.len() + one.buffer_len() > limit {
             partial = true;
             break;
         }
-        body.extend_from_slice(&entry);
+        let _ = append(scratch, &one);
     }
-    if partial && body.is_empty() {
+    if partial && scratch.is_empty() {
         return Err(Status::new(status::GENERAL_ERROR)); // one entry does not fit the connection
     }
-    let mut out = reply(
-        service,
-        &Status::new(if partial { status::PARTIAL_TRANSFER } else { 0 }),
-    );
-    out.extend_from_slice(&body);
-    Ok(out)
+    let general = if partial {
+        status::PARTIAL_TRANSFER
+    } else {
+        status::SUCCESS
+    };
+    Ok(Reply::new(service, general, ReplyBody::Data(scratch)))
 }
 
 fn not_enough() -> Status {
@@ -496,35 +593,30 @@ fn check_range(attr: &dyn Attribute, start: usize, count: usize) -> Result<(), S
 
 /// Read Tag [Fragmented]: `(count, offset)` elements from element `start`, from byte `offset`
 /// of their data on.
-fn read_tag(
+fn read_tag<'s>(
     service: u8,
     attr: &dyn Attribute,
     start: usize,
     (count, offset): (u16, u32),
     limit: usize,
-) -> Answer {
+    scratch: &'s mut Vec<u8>,
+) -> Answer<'s> {
     let count = usize::from(count);
     check_range(attr, start, count)?;
     let ty = attr.data_type();
-    let mut data = Vec::new();
-    attr.read(start, count, &mut data)?;
-    let rest = data.get(offset as usize..).ok_or_else(out_of_range)?;
+    attr.read(start, count, scratch)?;
+    let rest = scratch.get(offset as usize..).ok_or_else(out_of_range)?;
     let size = ty.size().unwrap_or(1);
     let room = limit.saturating_sub(6) / size * size;
-    let (chunk, partial) = if rest.len() > room {
-        (rest.get(..room).unwrap_or_default(), true)
-    } else {
-        (rest, false)
+    let (data, general) = match rest.get(..room) {
+        Some(chunk) if rest.len() > room => (chunk, status::PARTIAL_TRANSFER),
+        _ => (rest, status::SUCCESS),
     };
-    let mut out = Vec::with_capacity(6 + chunk.len());
-    put_reply_header(
-        &mut out,
-        service,
-        &Status::new(if partial { status::PARTIAL_TRANSFER } else { 0 }),
-    );
-    out.put_u16(ty.code());
-    out.extend_from_slice(chunk);
-    Ok(out)
+    let body = TagData {
+        data_type: TagType::Atomic(ty),
+        data,
+    };
+    Ok(Reply::new(service, general, ReplyBody::TagData(body)))
 }
 
 fn type_mismatch() -> Status {
@@ -543,21 +635,21 @@ fn writable(attr: &dyn Attribute, ty: TagType, start: usize, count: u16) -> Resu
     check_range(attr, start, usize::from(count))
 }
 
-fn write_tag(service: u8, attr: &dyn Attribute, start: usize, w: WriteTag<'_>) -> Answer {
+fn write_tag<'s>(service: u8, attr: &dyn Attribute, start: usize, w: WriteTag<'_>) -> Answer<'s> {
     writable(attr, w.data_type, start, w.elements)?;
     let count = usize::from(w.elements);
     // Bytes after the last element are ignored (pycomm3 1.2.16 sends its request twice).
     let n = encoded_len(attr.data_type(), w.data, count).ok_or_else(not_enough)?;
     attr.write(start, count, w.data.get(..n).unwrap_or_default())?;
-    Ok(reply(service, &Status::new(0)))
+    done(service)
 }
 
-fn write_fragment(
+fn write_fragment<'s>(
     service: u8,
     attr: &dyn Attribute,
     start: usize,
     w: WriteTagFragmented<'_>,
-) -> Answer {
+) -> Answer<'s> {
     writable(attr, w.data_type, start, w.elements)?;
     let size = attr.data_type().size().ok_or_else(type_mismatch)?;
     let offset = w.offset as usize;
@@ -570,15 +662,15 @@ fn write_fragment(
         return Err(out_of_range());
     }
     attr.write(first, n, w.data)?;
-    Ok(reply(service, &Status::new(0)))
+    done(service)
 }
 
-fn read_modify_write(
+fn read_modify_write<'s>(
     service: u8,
     attr: &dyn Attribute,
     start: usize,
     m: ReadModifyWrite<'_>,
-) -> Answer {
+) -> Answer<'s> {
     let size = m.or_mask.len();
     let ty = attr.data_type();
     if ty.size() != Some(size) || matches!(ty, DataType::Real | DataType::Lreal) {
@@ -591,43 +683,53 @@ fn read_modify_write(
         *v = (*v | o) & a;
     }
     attr.write(start, 1, &value)?;
-    Ok(reply(service, &Status::new(0)))
+    done(service)
 }
 
-fn multiple(dev: &Device, service: u8, msp: MspRequest<'_>, limit: usize) -> Answer {
+/// Multiple Service Packet: each request answered in turn within what is left of `limit`, the
+/// replies written behind the count and offset table; 0x1E when any of them failed.
+fn multiple<'s>(
+    dev: &Device,
+    service: u8,
+    msp: MspRequest<'_>,
+    limit: usize,
+    scratch: &'s mut Vec<u8>,
+) -> Answer<'s> {
     let table = msp.table().ok_or_else(not_enough)?; // always there in a received packet
     let count = usize::from(table.count());
     let header = 4 + 2 + 2 * count;
-    let mut replies: Vec<Vec<u8>> = Vec::with_capacity(count);
-    let mut used = header;
+    let (mut replies, mut ends, mut sub) = (Vec::new(), Vec::with_capacity(count), Vec::new());
     let mut failed = false;
     for bytes in table.items() {
-        let one = match MrRequest::parse(bytes).ok() {
-            Some(embedded) => match dispatch(dev, &embedded, limit.saturating_sub(used), 1) {
-                Ok(out) => out,
-                Err(st) => reply(embedded.service, &st),
-            },
-            None => reply(0, &Status::new(status::NOT_ENOUGH_DATA)),
+        let st = match MrRequest::parse(bytes) {
+            Ok(one) => {
+                let room = limit.saturating_sub(header + replies.len());
+                respond(dev, &one, room, 1, &mut sub, &mut replies)
+            }
+            Err(_) => put(&mut replies, &not_enough().reply(0), not_enough(), 0),
         };
-        failed |= one.get(2).is_some_and(|&g| g != 0);
-        used += one.len();
-        replies.push(one);
+        failed |= !st.is_success();
+        ends.push(replies.len());
     }
-    let mut out = Vec::with_capacity(used);
+    scratch.resize(2 + 2 * count + replies.len(), 0);
+    let mut w = MspWriter::new(scratch, count).map_err(|_| too_large())?;
+    let mut from = 0;
+    for end in ends {
+        let one = replies.get(from..end).unwrap_or_default();
+        w.push(|t| one.emit(t)).map_err(|_| too_large())?;
+        from = end;
+    }
+    let n = w.finish().map_err(|_| too_large())?;
     let general = if failed {
         status::EMBEDDED_SERVICE_ERROR
     } else {
-        0
+        status::SUCCESS
     };
-    put_reply_header(&mut out, service, &Status::new(general));
-    out.put_u16(count as u16);
-    let mut at = 2 + 2 * count;
-    for one in &replies {
-        out.put_u16(u16::try_from(at).unwrap_or(u16::MAX));
-        at += one.len();
-    }
-    for one in replies {
-        out.extend_from_slice(&one);
-    }
-    Ok(out)
+    let body = scratch.get(..n).unwrap_or_default();
+    Ok(Reply::new(service, general, ReplyBody::Data(body)))
+}
+
+/// A reply too large for its offsets (a Multiple Service Packet's past 64 KiB).
+fn too_large() -> Status {
+    Status::new(status::GENERAL_ERROR)
 }

@@ -3,7 +3,11 @@
 //! It knows whether the client registered, which CIP connections (Forward Open / Large
 //! Forward Open) are open with their negotiated sizes, ids and idle deadlines, and it routes
 //! unconnected (SendRRData, with or without Unconnected Send) and connected (SendUnitData)
-//! requests to the [`Device`]. No sockets, no clocks: the caller passes `now`.
+//! requests to the [`Device`]. No sockets, no clocks: the caller passes `now` with each frame,
+//! asks [`Session::poll_timeout`] when the session next needs attention and then calls
+//! [`Session::handle_timeout`] (quinn's shape), which frees the connections their clients
+//! abandoned. Each request is decoded once and answered with the codec's reply types; each
+//! reply says what it answered ([`Summary`]) for the statistics.
 //!
 //! Routing (a `Route` map, see [`crate::route`]): an Unconnected Send whose first route segment
 //! a rule claims is handed to the runtime as an [`Outcome::Forward`] wherever it appears:
@@ -21,16 +25,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::device::{class, Device};
-use crate::services::{code, execute};
+use crate::services::answer;
 use cpppo_cip::cpf::{self, Item};
 use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData};
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::list::{Identity as IdentityItem, LegacyAddress, Service as ServiceItem, Sockaddr};
-use cpppo_cip::services::cm::{ForwardClose, ForwardOpen, Triad};
-use cpppo_cip::{EPath, MrRequest, Padding, Segment};
+use cpppo_cip::mr::{status, Payload};
+use cpppo_cip::server::{append, RouteRefusal, Status, UnconnectedSendData};
+use cpppo_cip::services::cm::{ConnectionFailure, ForwardClose, ForwardCloseReply};
+use cpppo_cip::services::cm::{ForwardOpen, ForwardOpenReply, Triad};
+use cpppo_cip::services::{code, ReplyBody, Service};
+use cpppo_cip::{EPath, MrReply, MrRequest, Padding, Segment};
 
-use crate::route::{multiple_requests, Envelope, Forward, Hop, Opening, Slot};
-use crate::wire::{put_reply_header, reply, status, Put, Reader, Status};
+use crate::route::{Envelope, Forward, Hop, Opening, Slot};
 
 /// Encapsulation status codes.
 pub use cpppo_cip::encap::status as encap_status;
@@ -46,6 +53,18 @@ pub const CONNECTION_MAX: usize = 511;
 pub const LEGACY_PORT: u16 = 44818;
 /// Most CIP connections one session may hold open.
 pub const MAX_CONNECTIONS: usize = 128;
+
+/// Connection Manager extended status: connection not found (Forward Close, or a connected
+/// request on a closed or timed-out connection).
+const NOT_FOUND: u16 = 0x0107;
+/// Connection Manager extended status: invalid connection size.
+const INVALID_SIZE: u16 = 0x0109;
+/// Connection Manager extended status: out of connections.
+const NO_MORE_CONNECTIONS: u16 = 0x0113;
+/// Connection Manager extended status: the route path names no device here.
+const BAD_ROUTE: u16 = 0x0312;
+/// Connection Manager extended status: Unconnected Send timed out (a routed device failed).
+pub const ROUTE_TIMED_OUT: u16 = 0x0204;
 
 /// Which Unconnected Send route paths the simulator serves.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -67,17 +86,59 @@ pub struct Shared {
     pub routes: Vec<crate::route::Route>,
 }
 
+/// What one exchange was, for the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// The CIP service requested (of the request an Unconnected Send carries); 0 for the
+    /// encapsulation commands and for a request that did not decode.
+    pub service: u8,
+    /// The reply's CIP general status; for a reply without a CIP reply, its encapsulation
+    /// status (255 for those above 255).
+    pub status: u8,
+    /// Whether the exchange registered a session.
+    pub registered: bool,
+}
+
+impl Summary {
+    /// An encapsulation-only reply with encapsulation status `st`.
+    fn encapsulation(st: u32) -> Summary {
+        Summary {
+            service: 0,
+            status: u8::try_from(st).unwrap_or(u8::MAX),
+            registered: false,
+        }
+    }
+}
+
+/// A reply frame and what it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The frame to send.
+    pub frame: Vec<u8>,
+    /// What was asked and answered.
+    pub summary: Summary,
+}
+
 /// What the runtime should do after a frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Send this frame.
-    Reply(Vec<u8>),
+    Reply(Answer),
     /// Send nothing.
     Silent,
     /// Close the connection (after UnRegisterSession).
     Close,
     /// Pass requests on to other devices; answer with [`Session::finish`].
     Forward(Forward),
+}
+
+impl Outcome {
+    fn encapsulation(frame: Vec<u8>, st: u32) -> Outcome {
+        Outcome::Reply(Answer {
+            frame,
+            summary: Summary::encapsulation(st),
+        })
+    }
 }
 
 /// An open CIP connection.
@@ -111,39 +172,74 @@ pub struct Connection {
     pub route: Option<(String, Vec<u8>)>,
 }
 
-static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+impl Connection {
+    fn triad(&self) -> (u16, u16, u32) {
+        (self.serial, self.vendor, self.originator_serial)
+    }
 
-fn fresh_id() -> u32 {
-    // Distinct across sessions; seeded from the clock so restarts do not reuse ids at once.
-    if NEXT_ID.load(Ordering::Relaxed) == 0 {
+    /// The size of a connection the router opens on a routed device for this one.
+    fn routed_size(&self) -> u16 {
+        self.t_o_size.max(self.o_t_size).min(LARGE_CONNECTION_MAX) as u16
+    }
+}
+
+/// Hands out session handles and connection ids: never 0, and distinct for 2^32 calls. A
+/// server owns one for all its sessions; tests give theirs a fixed seed.
+#[derive(Debug)]
+pub struct IdGenerator(AtomicU32);
+
+impl IdGenerator {
+    /// Ids from `seed` on (golden-ratio steps, so consecutive ids look unrelated).
+    pub fn new(seed: u32) -> Self {
+        Self(AtomicU32::new(seed))
+    }
+
+    /// Ids seeded from the clock, so that a restarted server does not hand out the same ids
+    /// at once.
+    pub fn from_clock() -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos() | 1)
             .unwrap_or(1);
-        let _ = NEXT_ID.compare_exchange(0, seed, Ordering::Relaxed, Ordering::Relaxed);
+        Self::new(seed)
     }
-    let id = NEXT_ID.fetch_add(0x9E37_79B9, Ordering::Relaxed);
-    if id == 0 {
-        1
-    } else {
-        id
+
+    /// The next id.
+    pub fn next(&self) -> u32 {
+        match self.0.fetch_add(0x9E37_79B9, Ordering::Relaxed) {
+            0 => 1,
+            id => id,
+        }
     }
 }
 
 /// One client's session.
 pub struct Session {
     shared: Arc<Shared>,
+    ids: Arc<IdGenerator>,
     handle: u32,
     connections: HashMap<u32, Connection>,
+    /// Reply data of the request being answered.
+    scratch: Vec<u8>,
+    /// The Message Router reply being built.
+    reply: Vec<u8>,
 }
 
 impl Session {
-    /// A new, unregistered session.
+    /// A new, unregistered session with its own id generator.
     pub fn new(shared: Arc<Shared>) -> Self {
+        Self::with_ids(shared, Arc::new(IdGenerator::from_clock()))
+    }
+
+    /// A new, unregistered session whose handle and connection ids come from `ids`.
+    pub fn with_ids(shared: Arc<Shared>, ids: Arc<IdGenerator>) -> Self {
         Self {
             shared,
+            ids,
             handle: 0,
             connections: HashMap::new(),
+            scratch: Vec::new(),
+            reply: Vec::new(),
         }
     }
 
@@ -162,14 +258,15 @@ impl Session {
         &self.connections
     }
 
-    /// Drop connections idle past their deadline.
-    pub fn expire(&mut self, now: Instant) {
-        self.connections.retain(|_, c| c.deadline > now);
+    /// When [`Session::handle_timeout`] should next be called: the earliest connection
+    /// deadline (`None`: no connection open).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.connections.values().map(|c| c.deadline).min()
     }
 
-    /// The earliest connection deadline.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.connections.values().map(|c| c.deadline).min()
+    /// Free the connections idle past their deadline at `now` (their clients went silent).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.connections.retain(|_, c| c.deadline > now);
     }
 
     /// Handle one complete frame (header and body) that arrived over TCP on `local`.
@@ -183,91 +280,131 @@ impl Session {
                 };
                 let h = Header::parse(&packet);
                 let st = encap::error_status(h.command, usize::from(packet.length()), &e);
-                return Outcome::Reply(emit(h.reply(st), Body::Empty));
+                return Outcome::encapsulation(emit(h.reply(st), Body::Empty), st);
             }
         };
         let h = repr.header;
         if let Some(out) = list_reply(&self.shared, &h, local) {
-            return Outcome::Reply(out);
+            return Outcome::encapsulation(out, 0);
         }
         match (h.command, repr.body) {
             (Command::Nop, _) => Outcome::Silent,
             (Command::UnRegisterSession, _) => Outcome::Close,
             (Command::RegisterSession, Body::Register(reg)) => {
                 if reg.protocol_version != encap::PROTOCOL_VERSION {
+                    let st = encap_status::UNSUPPORTED_PROTOCOL;
                     let out = Header {
                         session: 0,
-                        ..h.reply(encap_status::UNSUPPORTED_PROTOCOL)
+                        ..h.reply(st)
                     };
-                    return Outcome::Reply(emit(out, Body::Register(reg)));
+                    return Outcome::encapsulation(emit(out, Body::Register(reg)), st);
                 }
                 if self.handle == 0 {
-                    self.handle = fresh_id();
+                    self.handle = self.ids.next();
                 }
-                Outcome::Reply(emit(
-                    Header {
-                        session: self.handle,
-                        ..h.reply(0)
+                let out = Header {
+                    session: self.handle,
+                    ..h.reply(0)
+                };
+                Outcome::Reply(Answer {
+                    frame: emit(out, Body::Register(reg)),
+                    summary: Summary {
+                        registered: true,
+                        ..Summary::default()
                     },
-                    Body::Register(reg),
-                ))
-            }
-            (Command::RegisterSession, _) => {
-                Outcome::Reply(emit(h.reply(encap_status::INVALID_LENGTH), Body::Empty))
-            }
-            (Command::SendRRData | Command::SendUnitData, body) => {
-                if self.handle == 0 || h.session != self.handle {
-                    return Outcome::Reply(emit(
-                        h.reply(encap_status::INVALID_SESSION),
-                        Body::Empty,
-                    ));
-                }
-                let Body::SendData(data) = body else {
-                    return Outcome::Reply(emit(
-                        h.reply(encap_status::INCORRECT_DATA),
-                        Body::Empty,
-                    ));
-                };
-                let out = if h.command == Command::SendRRData {
-                    self.send_rr_data(&h, &data, now)
-                } else {
-                    self.send_unit_data(&h, &data, now)
-                };
-                out.unwrap_or_else(|| {
-                    Outcome::Reply(emit(h.reply(encap_status::INCORRECT_DATA), Body::Empty))
                 })
             }
-            _ => Outcome::Reply(emit(h.reply(encap_status::INVALID_COMMAND), Body::Empty)),
+            (Command::RegisterSession, _) => {
+                let st = encap_status::INVALID_LENGTH;
+                Outcome::encapsulation(emit(h.reply(st), Body::Empty), st)
+            }
+            (Command::SendRRData | Command::SendUnitData, body) => self.send_data(&h, body, now),
+            _ => {
+                let st = encap_status::INVALID_COMMAND;
+                Outcome::encapsulation(emit(h.reply(st), Body::Empty), st)
+            }
         }
     }
 
-    fn send_rr_data(&mut self, h: &Header, data: &SendData<'_>, now: Instant) -> Option<Outcome> {
-        let req = MrRequest::parse(data.cpf.unconnected_data()?).ok()?;
+    /// SendRRData or SendUnitData: the request it carries, answered in the same envelope.
+    fn send_data(&mut self, h: &Header, body: Body<'_>, now: Instant) -> Outcome {
+        let failed = |st: u32, service: u8| {
+            Outcome::Reply(Answer {
+                frame: emit(h.reply(st), Body::Empty),
+                summary: Summary {
+                    service,
+                    ..Summary::encapsulation(st)
+                },
+            })
+        };
+        let Body::SendData(data) = body else {
+            let st = if self.handle == 0 || h.session != self.handle {
+                encap_status::INVALID_SESSION
+            } else {
+                encap_status::INCORRECT_DATA
+            };
+            return failed(st, 0);
+        };
+        let connected = h.command == Command::SendUnitData;
+        let message = if connected {
+            data.cpf.connected_data().map(|(_, m)| m)
+        } else {
+            data.cpf.unconnected_data()
+        };
+        let req = message.and_then(|m| MrRequest::parse(m).ok());
+        let service = req.as_ref().map_or(0, requested);
+        if self.handle == 0 || h.session != self.handle {
+            return failed(encap_status::INVALID_SESSION, service);
+        }
+        let out = match req {
+            Some(req) if connected => self.send_unit_data(h, &data, &req, now),
+            Some(req) => Some(self.send_rr_data(h, &data, &req, now)),
+            None => None,
+        };
+        out.unwrap_or_else(|| failed(encap_status::INCORRECT_DATA, service))
+    }
+
+    fn send_rr_data(
+        &mut self,
+        h: &Header,
+        data: &SendData<'_>,
+        req: &MrRequest<'_>,
+        now: Instant,
+    ) -> Outcome {
         let envelope = Envelope::Unconnected {
             header: *h,
             interface: data.interface,
             timeout: data.timeout,
         };
-        if let Some(fwd) = self.plan(&req, now, UNCONNECTED_LIMIT, envelope) {
-            return Some(Outcome::Forward(fwd));
+        if let Some(fwd) = self.plan(req, now, UNCONNECTED_LIMIT, envelope) {
+            return Outcome::Forward(fwd);
         }
-        let reply = self.unconnected(&req, now, 0);
+        let mut reply = std::mem::take(&mut self.reply);
+        reply.clear();
+        let st = self.unconnected(req, now, 0, &mut reply);
         let items = two(Item::NullAddress, Item::UnconnectedData(&reply));
-        Some(Outcome::Reply(emit(
+        let frame = emit(
             h.reply(0),
             Body::SendData(SendData {
                 cpf: items,
                 ..*data
             }),
-        )))
+        );
+        self.reply = reply;
+        answered(frame, req, st)
     }
 
-    fn send_unit_data(&mut self, h: &Header, data: &SendData<'_>, now: Instant) -> Option<Outcome> {
+    fn send_unit_data(
+        &mut self,
+        h: &Header,
+        data: &SendData<'_>,
+        req: &MrRequest<'_>,
+        now: Instant,
+    ) -> Option<Outcome> {
         let id = data.cpf.connection_id()?;
         let (sequence, message) = data.cpf.connected_data()?;
-        let req = MrRequest::parse(message).ok()?;
-        self.expire(now);
-        let wrap = |t_o_id: u32, reply: &[u8]| {
+        self.handle_timeout(now);
+        let wrap = |t_o_id: u32, reply: &[u8], st: Status| {
             let items = two(
                 Item::ConnectedAddress {
                     connection_id: t_o_id,
@@ -277,26 +414,30 @@ impl Session {
                     data: reply,
                 },
             );
-            Outcome::Reply(emit(
+            let frame = emit(
                 h.reply(0),
                 Body::SendData(SendData {
                     cpf: items,
                     ..*data
                 }),
-            ))
+            );
+            answered(frame, req, st)
         };
         let Some(c) = self.connections.get_mut(&id) else {
             // No such connection (closed or timed out): Connection Manager "not found".
-            let st = Status::ext(status::CONNECTION_FAILURE, 0x0107);
-            return Some(wrap(0, &reply(req.service, &st)));
+            let st = Status::ext(status::CONNECTION_FAILURE, NOT_FOUND);
+            let mut reply = Vec::new();
+            let _ = append(&mut reply, &st.reply(req.service));
+            return Some(wrap(0, &reply, st));
         };
         c.deadline = now + c.timeout;
         if c.sequence == Some(sequence) && !c.last_reply.is_empty() {
-            return Some(wrap(c.t_o_id, &c.last_reply));
+            let st = MrReply::parse(&c.last_reply).map_or(Status::SUCCESS, |r| Status::of(&r));
+            return Some(wrap(c.t_o_id, &c.last_reply, st));
         }
         c.sequence = Some(sequence);
         let (t_o_id, limit) = (c.t_o_id, c.t_o_size.saturating_sub(2));
-        let size = c.t_o_size.max(c.o_t_size).min(LARGE_CONNECTION_MAX) as u16;
+        let size = c.routed_size();
         let envelope = Envelope::Connected {
             header: *h,
             interface: data.interface,
@@ -318,25 +459,30 @@ impl Session {
                 slots: None,
                 envelope,
                 opening: None,
+                service: requested(req),
             }));
         }
-        if let Some(fwd) = self.plan(&req, now, limit, envelope) {
+        if let Some(fwd) = self.plan(req, now, limit, envelope) {
             return Some(Outcome::Forward(fwd));
         }
-        let reply = if is_connection_manager(&req) {
-            self.connection_manager(&req, now, 0)
+        let mut reply = std::mem::take(&mut self.reply);
+        reply.clear();
+        let st = if is_connection_manager(req) {
+            self.connection_manager(req, now, 0, &mut reply)
         } else {
-            execute(&self.shared.device, &req, limit)
+            self.execute(req, limit, &mut reply)
         };
         if let Some(c) = self.connections.get_mut(&id) {
             c.last_reply.clone_from(&reply);
         }
-        Some(wrap(t_o_id, &reply))
+        let out = wrap(t_o_id, &reply, st);
+        self.reply = reply;
+        Some(out)
     }
 
-    /// The client's reply frame once the requests of `fwd` were answered (`None`: that hop
-    /// failed); a connection remembers it for a repeated sequence count.
-    pub fn finish(&mut self, fwd: &Forward, answers: &[Option<Vec<u8>>]) -> Vec<u8> {
+    /// The client's reply once the requests of `fwd` were answered (`None`: that hop failed);
+    /// a connection remembers it for a repeated sequence count.
+    pub fn finish(&mut self, fwd: &Forward, answers: &[Option<Vec<u8>>]) -> Answer {
         let cip = fwd.cip_reply(answers);
         if let Some(o) = &fwd.opening {
             if !Opening::succeeded(answers, fwd.hops.len()) {
@@ -348,7 +494,15 @@ impl Session {
                 c.last_reply.clone_from(&cip);
             }
         }
-        fwd.frame(&cip)
+        let status = MrReply::parse(&cip).map_or(0, |r| r.general_status);
+        Answer {
+            frame: fwd.frame(&cip),
+            summary: Summary {
+                service: fwd.service,
+                status,
+                registered: false,
+            },
+        }
     }
 
     /// What of `req` goes elsewhere: a routed Unconnected Send, or a Multiple Service Packet
@@ -364,12 +518,14 @@ impl Session {
         if self.shared.routes.is_empty() {
             return None;
         }
+        let service = requested(req);
         if let Some(hop) = self.claimed(req) {
             return Some(Forward {
                 hops: vec![hop],
                 slots: None,
                 envelope,
                 opening: None,
+                service,
             });
         }
         if matches!(req.service, code::FORWARD_OPEN | code::LARGE_FORWARD_OPEN)
@@ -380,8 +536,14 @@ impl Session {
         if req.service != code::MULTIPLE_SERVICE_PACKET || !is_message_router(req) {
             return None;
         }
-        let parsed: Vec<MrRequest<'_>> = multiple_requests(req.data)?
-            .into_iter()
+        let Ok(Service::MultipleServicePacket(msp)) =
+            Service::parse_lenient(None, req.service, req.data)
+        else {
+            return None;
+        };
+        let parsed: Vec<MrRequest<'_>> = msp
+            .table()?
+            .items()
             .map(MrRequest::parse)
             .collect::<Result<_, _>>()
             .ok()?;
@@ -399,7 +561,8 @@ impl Session {
                     hops.push(hop);
                 }
                 None => {
-                    let out = self.in_multiple(one, now, limit.saturating_sub(used));
+                    let mut out = Vec::new();
+                    self.in_multiple(one, now, limit.saturating_sub(used), &mut out);
                     used += out.len();
                     slots.push(Slot::Local(out));
                 }
@@ -410,6 +573,7 @@ impl Session {
             slots: Some(slots),
             envelope,
             opening: None,
+            service,
         })
     }
 
@@ -425,106 +589,141 @@ impl Session {
         let large = req.service == code::LARGE_FORWARD_OPEN;
         let fo = ForwardOpen::parse(large, req.data).ok()?;
         let (target, route) = self.routed(fo.connection_path.as_bytes()?)?;
-        let reply = self.forward_open(req, now);
-        let (o_t_id, size) = match reply.get(4..8).map(<[u8; 4]>::try_from) {
-            Some(Ok(id)) if reply.get(2) == Some(&0) => {
-                let id = u32::from_le_bytes(id);
-                let c = self.connections.get(&id)?;
-                (
-                    id,
-                    c.t_o_size.max(c.o_t_size).min(LARGE_CONNECTION_MAX) as u16,
-                )
+        let opened = self.forward_open(&fo, now);
+        let mut reply = Vec::new();
+        put_open(&mut reply, req.service, &opened);
+        let hops = match &opened {
+            Ok(open) => {
+                let size = self.connections.get(&open.o_t_connection_id)?.routed_size();
+                vec![Hop {
+                    target,
+                    message: Vec::new(),
+                    route,
+                    connected: Some(size),
+                }]
             }
             // Refused here: no need to ask the device.
-            _ => (0, 0),
+            Err(_) => Vec::new(),
         };
-        let mut failed = reply.get(..2).unwrap_or_default().to_vec();
-        failed.extend_from_slice(&[status::CONNECTION_FAILURE, 1, 0x04, 0x02]);
-        failed.extend_from_slice(reply.get(12..20).unwrap_or_default());
-        failed.extend_from_slice(&[0, 0]);
-        let hops = if o_t_id == 0 {
-            Vec::new()
-        } else {
-            vec![Hop {
-                target,
-                message: Vec::new(),
-                route,
-                connected: Some(size),
-            }]
+        let mut failed = Vec::new();
+        let refused = ConnectionFailure {
+            triad: fo.triad,
+            remaining_path_size: 0,
+            reserved: 0,
         };
+        let st = Status::ext(status::CONNECTION_FAILURE, ROUTE_TIMED_OUT);
+        put_reply(
+            &mut failed,
+            req.service,
+            st,
+            &ReplyBody::ConnectionFailure(refused),
+        );
         Some(Forward {
             hops,
             slots: None,
             envelope,
             opening: Some(Opening {
-                o_t_id,
+                o_t_id: opened.map_or(0, |o| o.o_t_connection_id),
                 reply,
                 failed,
             }),
+            service: req.service,
         })
     }
 
     /// One request of a Multiple Service Packet answered here.
-    fn in_multiple(&mut self, req: &MrRequest<'_>, now: Instant, limit: usize) -> Vec<u8> {
+    fn in_multiple(&mut self, req: &MrRequest<'_>, now: Instant, limit: usize, out: &mut Vec<u8>) {
         if req.service == code::MULTIPLE_SERVICE_PACKET {
-            reply(req.service, &Status::new(status::SERVICE_NOT_SUPPORTED))
+            let st = Status::new(status::SERVICE_NOT_SUPPORTED);
+            let _ = append(out, &st.reply(req.service));
         } else if is_connection_manager(req) {
-            self.connection_manager(req, now, 0)
+            self.connection_manager(req, now, 0, out);
         } else {
-            execute(&self.shared.device, req, limit)
+            self.execute(req, limit, out);
         }
     }
 
     /// An unconnected request: to the Connection Manager, or to the device.
-    fn unconnected(&mut self, req: &MrRequest<'_>, now: Instant, depth: u8) -> Vec<u8> {
+    fn unconnected(
+        &mut self,
+        req: &MrRequest<'_>,
+        now: Instant,
+        depth: u8,
+        out: &mut Vec<u8>,
+    ) -> Status {
         if is_connection_manager(req) {
-            self.connection_manager(req, now, depth)
+            self.connection_manager(req, now, depth, out)
         } else {
-            execute(&self.shared.device, req, UNCONNECTED_LIMIT)
+            self.execute(req, UNCONNECTED_LIMIT, out)
         }
     }
 
-    fn connection_manager(&mut self, req: &MrRequest<'_>, now: Instant, depth: u8) -> Vec<u8> {
+    /// A request to the device's object model.
+    fn execute(&mut self, req: &MrRequest<'_>, limit: usize, out: &mut Vec<u8>) -> Status {
+        answer(&self.shared.device, req, limit, &mut self.scratch, out)
+    }
+
+    /// A request to the Connection Manager (`@6/1`): its own services change the session,
+    /// any other goes to the object model.
+    fn connection_manager(
+        &mut self,
+        req: &MrRequest<'_>,
+        now: Instant,
+        depth: u8,
+        out: &mut Vec<u8>,
+    ) -> Status {
+        let large = req.service == code::LARGE_FORWARD_OPEN;
         match req.service {
-            code::READ_FRAGMENTED if depth == 0 => self.unconnected_send(req, now),
-            code::FORWARD_OPEN | code::LARGE_FORWARD_OPEN => self.forward_open(req, now),
-            code::READ_MODIFY_WRITE => self.forward_close(req),
-            _ => execute(&self.shared.device, req, UNCONNECTED_LIMIT),
+            code::UNCONNECTED_SEND if depth == 0 => self.unconnected_send(req, now, out),
+            code::FORWARD_OPEN | code::LARGE_FORWARD_OPEN => {
+                match ForwardOpen::parse(large, req.data) {
+                    Ok(fo) => {
+                        let opened = self.forward_open(&fo, now);
+                        put_open(out, req.service, &opened)
+                    }
+                    Err(_) => put_status(out, req.service, Status::new(status::NOT_ENOUGH_DATA)),
+                }
+            }
+            code::FORWARD_CLOSE => match ForwardClose::parse(req.data) {
+                Ok(fc) => self.forward_close(&fc, req.service, out),
+                Err(_) => put_status(out, req.service, Status::new(status::NOT_ENOUGH_DATA)),
+            },
+            _ => self.execute(req, UNCONNECTED_LIMIT, out),
         }
     }
 
     /// Unconnected Send (0x52 to @6/1): check the route path, answer with the embedded
     /// request's own reply (not wrapped).
-    fn unconnected_send(&mut self, req: &MrRequest<'_>, now: Instant) -> Vec<u8> {
-        let Some((embedded, route, words)) = split_unconnected_send(req.data) else {
-            return reply(req.service, &Status::new(status::NOT_ENOUGH_DATA));
+    fn unconnected_send(&mut self, req: &MrRequest<'_>, now: Instant, out: &mut Vec<u8>) -> Status {
+        let not_enough = Status::new(status::NOT_ENOUGH_DATA);
+        let Ok(us) = UnconnectedSendData::parse(req.data) else {
+            return put_status(out, req.service, not_enough);
         };
-        if !self.route_accepted(route) {
-            let mut out = reply(
-                req.service,
-                &Status::ext(status::CONNECTION_FAILURE, 0x0312),
-            );
-            out.put_u8(words as u8);
-            out.put_u8(0);
-            return out;
+        if !self.route_accepted(us.route_path) {
+            let refusal = RouteRefusal {
+                remaining_path_size: us.route_words,
+                reserved: 0,
+            };
+            let st = Status::ext(status::CONNECTION_FAILURE, BAD_ROUTE);
+            return put_reply(out, req.service, st, &refusal);
         }
-        match MrRequest::parse(embedded) {
-            Ok(inner) => self.unconnected(&inner, now, 1),
-            Err(_) => reply(req.service, &Status::new(status::NOT_ENOUGH_DATA)),
+        match MrRequest::parse(us.message) {
+            Ok(inner) => self.unconnected(&inner, now, 1, out),
+            Err(_) => put_status(out, req.service, not_enough),
         }
     }
 
     /// An Unconnected Send whose first route segment a `Route` rule claims (unless the route
     /// path is the one served here), as the request to pass on.
     fn claimed(&self, req: &MrRequest<'_>) -> Option<Hop> {
-        if req.service != code::READ_FRAGMENTED || !is_connection_manager(req) {
+        if req.service != code::UNCONNECTED_SEND || !is_connection_manager(req) {
             return None;
         }
-        let (message, route, _) = split_unconnected_send(req.data)?;
-        let (target, rest) = self.routed(route)?;
+        let us = UnconnectedSendData::parse(req.data).ok()?;
+        let (target, rest) = self.routed(us.route_path)?;
         Some(Hop {
             target,
-            message: message.to_vec(),
+            message: us.message.to_vec(),
             route: rest,
             connected: None,
         })
@@ -569,63 +768,54 @@ impl Session {
         }
     }
 
-    fn forward_open(&mut self, req: &MrRequest<'_>, now: Instant) -> Vec<u8> {
-        let large = req.service == code::LARGE_FORWARD_OPEN;
-        let Ok(fo) = ForwardOpen::parse(large, req.data) else {
-            return reply(req.service, &Status::new(status::NOT_ENOUGH_DATA));
+    /// (Large) Forward Open: a connection of the negotiated sizes, or why not.
+    fn forward_open(
+        &mut self,
+        fo: &ForwardOpen<'_>,
+        now: Instant,
+    ) -> Result<ForwardOpenReply<'static>, (Status, ConnectionFailure)> {
+        let triad = fo.triad;
+        let refuse = |ext: u16| {
+            let failure = ConnectionFailure {
+                triad,
+                remaining_path_size: 0,
+                reserved: 0,
+            };
+            Err((Status::ext(status::CONNECTION_FAILURE, ext), failure))
         };
-        let Triad {
-            connection_serial: serial,
-            vendor_id: vendor,
-            originator_serial,
-        } = fo.triad;
-        let (t_o_id, multiplier, o_t_rpi, t_o_rpi) = (
-            fo.t_o_connection_id,
-            fo.timeout_multiplier,
-            fo.o_t_rpi,
-            fo.t_o_rpi,
-        );
-        let max = if large {
+        let max = if fo.large {
             LARGE_CONNECTION_MAX
         } else {
             CONNECTION_MAX
         };
         let o_t_size = fo.o_t_size() as usize;
         let t_o_size = fo.t_o_size() as usize;
-        let failure = |ext: u16| {
-            let mut out = reply(req.service, &Status::ext(status::CONNECTION_FAILURE, ext));
-            out.put_u16(serial);
-            out.put_u16(vendor);
-            out.put_u32(originator_serial);
-            out.put_u8(0);
-            out.put_u8(0);
-            out
-        };
         if o_t_size > max || t_o_size > max || o_t_size < 8 || t_o_size < 8 {
-            return failure(0x0109);
+            return refuse(INVALID_SIZE);
         }
-        self.connections.retain(|_, c| {
-            (c.serial, c.vendor, c.originator_serial) != (serial, vendor, originator_serial)
-        });
+        let key = triad_key(&triad);
+        self.connections.retain(|_, c| c.triad() != key);
+        // Connections their clients abandoned do not count against the limit.
+        self.handle_timeout(now);
         if self.connections.len() >= MAX_CONNECTIONS {
-            return failure(0x0113);
+            return refuse(NO_MORE_CONNECTIONS);
         }
         let route = fo
             .connection_path
             .as_bytes()
             .filter(|_| !self.shared.routes.is_empty())
             .and_then(|p| self.routed(p));
-        let shift = u32::from(multiplier.min(7));
-        let timeout = Duration::from_micros(u64::from(o_t_rpi) * (4u64 << shift));
-        let o_t_id = fresh_id();
+        let shift = u32::from(fo.timeout_multiplier.min(7));
+        let timeout = Duration::from_micros(u64::from(fo.o_t_rpi) * (4u64 << shift));
+        let o_t_id = self.ids.next();
         self.connections.insert(
             o_t_id,
             Connection {
                 o_t_id,
-                t_o_id,
-                serial,
-                vendor,
-                originator_serial,
+                t_o_id: fo.t_o_connection_id,
+                serial: key.0,
+                vendor: key.1,
+                originator_serial: key.2,
                 o_t_size,
                 t_o_size,
                 timeout,
@@ -635,63 +825,100 @@ impl Session {
                 route,
             },
         );
-        let mut out = reply(req.service, &Status::new(0));
-        out.put_u32(o_t_id);
-        out.put_u32(t_o_id);
-        out.put_u16(serial);
-        out.put_u16(vendor);
-        out.put_u32(originator_serial);
-        out.put_u32(o_t_rpi);
-        out.put_u32(t_o_rpi);
-        out.put_u8(0);
-        out.put_u8(0);
-        out
+        Ok(ForwardOpenReply {
+            o_t_connection_id: o_t_id,
+            t_o_connection_id: fo.t_o_connection_id,
+            triad,
+            o_t_api: fo.o_t_rpi,
+            t_o_api: fo.t_o_rpi,
+            reserved: 0,
+            application: &[],
+        })
     }
 
-    fn forward_close(&mut self, req: &MrRequest<'_>) -> Vec<u8> {
-        let Ok(fc) = ForwardClose::parse(req.data) else {
-            return reply(req.service, &Status::new(status::NOT_ENOUGH_DATA));
-        };
-        let Triad {
-            connection_serial: serial,
-            vendor_id: vendor,
-            originator_serial,
-        } = fc.triad;
+    /// Forward Close: the connection of its triad closed, or "not found".
+    fn forward_close(&mut self, fc: &ForwardClose<'_>, service: u8, out: &mut Vec<u8>) -> Status {
+        let key = triad_key(&fc.triad);
         let before = self.connections.len();
-        self.connections.retain(|_, c| {
-            (c.serial, c.vendor, c.originator_serial) != (serial, vendor, originator_serial)
-        });
-        let found = self.connections.len() < before;
-        let st = if found {
-            Status::new(0)
-        } else {
-            Status::ext(status::CONNECTION_FAILURE, 0x0107)
+        self.connections.retain(|_, c| c.triad() != key);
+        if self.connections.len() < before {
+            let closed = ForwardCloseReply {
+                triad: fc.triad,
+                reserved: 0,
+                application: &[],
+            };
+            return put_reply(
+                out,
+                service,
+                Status::SUCCESS,
+                &ReplyBody::ForwardClose(closed),
+            );
+        }
+        let failure = ConnectionFailure {
+            triad: fc.triad,
+            remaining_path_size: 0,
+            reserved: 0,
         };
-        let mut out = Vec::new();
-        put_reply_header(&mut out, req.service, &st);
-        out.put_u16(serial);
-        out.put_u16(vendor);
-        out.put_u32(originator_serial);
-        out.put_u8(0);
-        out.put_u8(0);
-        out
+        let st = Status::ext(status::CONNECTION_FAILURE, NOT_FOUND);
+        put_reply(out, service, st, &ReplyBody::ConnectionFailure(failure))
     }
 }
 
-/// Unconnected Send data: (embedded request, route path bytes, route words).
-fn split_unconnected_send(data: &[u8]) -> Option<(&[u8], &[u8], usize)> {
-    let mut r = Reader::new(data);
-    let _priority = r.u8()?;
-    let _ticks = r.u8()?;
-    let size = usize::from(r.u16()?);
-    let embedded = r.take(size)?;
-    if size % 2 == 1 {
-        r.take(1)?;
+fn triad_key(t: &Triad) -> (u16, u16, u32) {
+    (t.connection_serial, t.vendor_id, t.originator_serial)
+}
+
+/// Append the reply to a (Large) Forward Open.
+fn put_open(
+    out: &mut Vec<u8>,
+    service: u8,
+    opened: &Result<ForwardOpenReply<'_>, (Status, ConnectionFailure)>,
+) -> Status {
+    match opened {
+        Ok(open) => put_reply(
+            out,
+            service,
+            Status::SUCCESS,
+            &ReplyBody::ForwardOpen(*open),
+        ),
+        Err((st, failure)) => put_reply(out, service, *st, &ReplyBody::ConnectionFailure(*failure)),
     }
-    let words = usize::from(r.u8()?);
-    let _reserved = r.u8()?;
-    let route = r.take(words * 2)?;
-    Some((embedded, route, words))
+}
+
+/// Append a reply to `service` with status `st` and `body`; returns `st`.
+fn put_reply(out: &mut Vec<u8>, service: u8, st: Status, body: &(impl Payload + ?Sized)) -> Status {
+    // A Message Router header and these bodies always emit.
+    let _ = append(out, &st.reply(service));
+    let _ = append(out, body);
+    st
+}
+
+/// Append a reply to `service` with status `st` and no data.
+fn put_status(out: &mut Vec<u8>, service: u8, st: Status) -> Status {
+    put_reply(out, service, st, &[][..])
+}
+
+/// The reply `frame` to `req`, answered with `st`.
+fn answered(frame: Vec<u8>, req: &MrRequest<'_>, st: Status) -> Outcome {
+    Outcome::Reply(Answer {
+        frame,
+        summary: Summary {
+            service: requested(req),
+            status: st.general,
+            registered: false,
+        },
+    })
+}
+
+/// The service `req` asks for: that of the request an Unconnected Send carries, else its own.
+fn requested(req: &MrRequest<'_>) -> u8 {
+    if req.service != code::UNCONNECTED_SEND || !is_connection_manager(req) {
+        return req.service;
+    }
+    UnconnectedSendData::parse(req.data)
+        .ok()
+        .and_then(|us| MrRequest::parse(us.message).ok())
+        .map_or(req.service, |inner| inner.service)
 }
 
 /// Emit a reply frame (our replies always fit the 16-bit length).

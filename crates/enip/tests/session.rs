@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use cpppo_enip::session::{Outcome, RoutePolicy, LARGE_CONNECTION_MAX};
+use cpppo_enip::session::{IdGenerator, Outcome, RoutePolicy, Session, Summary};
+use cpppo_enip::session::{LARGE_CONNECTION_MAX, MAX_CONNECTIONS};
 
 fn fo(large: bool, size: u16, serial: u16, rpi_us: u32, multiplier: u8) -> Vec<u8> {
     let mut d = vec![0x0A, 0x05];
@@ -150,11 +151,133 @@ fn idle_connections_time_out_after_rpi_times_multiplier() {
         "used in time: deadline moves"
     );
     c.now += Duration::from_millis(79);
-    assert_eq!(c.session.next_deadline().map(|d| d > c.now), Some(true));
+    assert_eq!(c.session.poll_timeout().map(|d| d > c.now), Some(true));
     c.now += Duration::from_millis(2);
     let (t_o, _, reply) = unit_reply(&c.reply(&unit(id, 2, &read_scada(1))));
     assert_eq!((t_o, to_hex(&reply)), (0, "cc00010107 01".replace(' ', "")));
     assert!(c.session.connections().is_empty());
+}
+
+#[test]
+fn abandoned_connections_do_not_hold_their_slots() {
+    let mut c = Client::new(shared(RoutePolicy::Any));
+    for serial in 0..MAX_CONNECTIONS as u16 {
+        open(&mut c, false, 500, serial, 10_000, 0); // 10 ms x 4 = 40 ms
+    }
+    // Every slot is taken while the connections live.
+    let r = c.cip(&rr(&fo(false, 500, 999, 10_000, 0)));
+    assert_eq!(
+        to_hex(&r[..6]),
+        "d40001011301",
+        "0x01/0x0113: out of connections"
+    );
+    // The clients go silent past the timeout: a new Forward Open gets a slot.
+    c.now += Duration::from_millis(41);
+    let id = open(&mut c, false, 500, 1000, 10_000, 0);
+    assert_eq!(c.session.connections().keys().collect::<Vec<_>>(), [&id]);
+}
+
+#[test]
+fn time_is_an_input_poll_timeout_then_handle_timeout() {
+    let mut c = Client::new(shared(RoutePolicy::Any));
+    assert_eq!(c.session.poll_timeout(), None, "no connection, no timer");
+    let short = open(&mut c, false, 500, 1, 10_000, 0); // 40 ms
+    let long = open(&mut c, false, 500, 2, 10_000, 2); // 160 ms
+    let start = c.now;
+    assert_eq!(
+        c.session.poll_timeout(),
+        Some(start + Duration::from_millis(40))
+    );
+    c.session.handle_timeout(start + Duration::from_millis(40));
+    assert_eq!(c.session.connections().keys().collect::<Vec<_>>(), [&long]);
+    assert!(!c.session.connections().contains_key(&short));
+    assert_eq!(
+        c.session.poll_timeout(),
+        Some(start + Duration::from_millis(160))
+    );
+    c.session.handle_timeout(start + Duration::from_millis(161));
+    assert_eq!(c.session.poll_timeout(), None);
+}
+
+#[test]
+fn ids_come_from_the_generator_the_server_owns() {
+    let ids = Arc::new(IdGenerator::new(7));
+    let mut sessions: Vec<Client> = (0..2)
+        .map(|_| {
+            let s = Session::with_ids(shared(RoutePolicy::Any), ids.clone());
+            Client::from_session(s)
+        })
+        .collect();
+    assert_eq!(sessions[0].handle, 7, "the injected seed is the first id");
+    assert_eq!(sessions[1].handle, 7u32.wrapping_add(0x9E37_79B9));
+    let a = open(&mut sessions[0], true, 4000, 1, 1_000_000, 0);
+    let b = open(&mut sessions[1], true, 4000, 1, 1_000_000, 0);
+    assert_eq!(a, 7u32.wrapping_add(0x9E37_79B9u32.wrapping_mul(2)));
+    assert_eq!(b, 7u32.wrapping_add(0x9E37_79B9u32.wrapping_mul(3)));
+    // The generator never hands out 0 (no session, no connection).
+    let zero = IdGenerator::new(0);
+    assert_eq!(zero.next(), 1);
+}
+
+#[test]
+fn each_reply_says_what_it_answered() {
+    let shared = shared(RoutePolicy::Any);
+    let mut s = Session::new(shared);
+    let now = std::time::Instant::now();
+    let summary = |o: Outcome| match o {
+        Outcome::Reply(a) => a.summary,
+        other => panic!("no reply: {other:?}"),
+    };
+    // A request before RegisterSession: its service, the encapsulation status 0x64.
+    let read = vector("read_tag_unconnected_send").request;
+    let got = summary(s.on_frame(&read, local(), now));
+    assert_eq!(
+        (got.service, got.status, got.registered),
+        (0x4C, 0x64, false)
+    );
+    let reg = vector("register_session").request;
+    let got = summary(s.on_frame(&reg, local(), now));
+    assert_eq!(
+        got,
+        Summary {
+            service: 0,
+            status: 0,
+            registered: true
+        }
+    );
+    let mut c = Client::from_session(s);
+    // The Read Tag inside the Unconnected Send is what was asked for.
+    let Outcome::Reply(a) = c.send(&read) else {
+        panic!()
+    };
+    assert_eq!(
+        a.summary,
+        Summary {
+            service: 0x4C,
+            status: 0,
+            registered: false
+        }
+    );
+    // An unknown tag: its CIP general status.
+    let mut unknown = hex("4c049105534341444200"); // SCADB
+    unknown.extend_from_slice(&1u16.to_le_bytes());
+    let Outcome::Reply(a) = c.send(&rr(&unknown)) else {
+        panic!()
+    };
+    assert_eq!((a.summary.service, a.summary.status), (0x4C, 0x05));
+    // List commands are encapsulation only.
+    let Outcome::Reply(a) = c.send(&vector("list_identity_tcp").request) else {
+        panic!()
+    };
+    assert_eq!(a.summary, Summary::default());
+}
+
+#[test]
+fn a_refused_forward_open_echoes_the_triad_as_the_codec_emits_it() {
+    let mut c = Client::new(shared(RoutePolicy::Any));
+    let r = c.cip(&rr(&fo(false, 4, 0x1234, 1000, 0)));
+    // 0x01/0x0109, then serial, vendor 0x1009, originator serial, remaining path 0, reserved.
+    assert_eq!(to_hex(&r), "d4000101090134120910785634120000");
 }
 
 #[test]
@@ -286,8 +409,8 @@ fn nop_is_silent_and_list_commands_need_no_session() {
         Outcome::Silent
     );
     let v = vector("list_identity_tcp");
-    assert_eq!(
-        s.on_frame(&v.request, local(), now),
-        Outcome::Reply(v.response)
-    );
+    let Outcome::Reply(answer) = s.on_frame(&v.request, local(), now) else {
+        panic!("no ListIdentity reply")
+    };
+    assert_eq!(answer.frame, v.response);
 }

@@ -143,10 +143,11 @@ mod tests {
     #[test]
     fn histogram_is_cumulative_and_ends_in_inf() {
         let c = ServerControl::default();
+        let summary = cpppo_enip::session::Summary::default();
         c.stats
-            .exchange(&[0x65], &[0x65], std::time::Duration::from_micros(50));
+            .exchange(&summary, std::time::Duration::from_micros(50));
         c.stats
-            .exchange(&[0x65], &[0x65], std::time::Duration::from_secs(2));
+            .exchange(&summary, std::time::Duration::from_secs(2));
         let text = render(&c);
         assert!(text.contains("cpppo_request_latency_seconds_bucket{le=\"0.0001\"} 1"));
         assert!(text.contains("cpppo_request_latency_seconds_bucket{le=\"+Inf\"} 2"));

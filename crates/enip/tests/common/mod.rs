@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cpppo_enip::device::{Device, DeviceConfig};
-use cpppo_enip::session::{Outcome, RoutePolicy, Session, Shared};
+use cpppo_enip::session::{Answer, Outcome, RoutePolicy, Session, Shared};
 use cpppo_enip::tagspec::TagSpec;
 
 pub fn hex(s: &str) -> Vec<u8> {
@@ -71,10 +71,14 @@ pub struct Client {
 
 impl Client {
     pub fn new(shared: Arc<Shared>) -> Self {
-        let mut session = Session::new(shared);
+        Self::from_session(Session::new(shared))
+    }
+
+    /// Register `session` (a new one).
+    pub fn from_session(mut session: Session) -> Self {
         let now = Instant::now();
         let reg = hex("65000400000000000000000000000000000000000000000001000000");
-        let Outcome::Reply(r) = session.on_frame(&reg, local(), now) else {
+        let Outcome::Reply(Answer { frame: r, .. }) = session.on_frame(&reg, local(), now) else {
             panic!("no RegisterSession reply")
         };
         let handle = u32::from_le_bytes(r[4..8].try_into().unwrap());
@@ -94,8 +98,8 @@ impl Client {
         }
         match self.session.on_frame(&f, local(), self.now) {
             Outcome::Reply(mut r) => {
-                if r.len() >= 8 {
-                    r[4..8].fill(0);
+                if r.frame.len() >= 8 {
+                    r.frame[4..8].fill(0);
                 }
                 Outcome::Reply(r)
             }
@@ -105,7 +109,7 @@ impl Client {
 
     pub fn reply(&mut self, frame: &[u8]) -> Vec<u8> {
         match self.send(frame) {
-            Outcome::Reply(r) => r,
+            Outcome::Reply(r) => r.frame,
             other => panic!("expected a reply, got {other:?}"),
         }
     }
