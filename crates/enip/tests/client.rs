@@ -1,9 +1,11 @@
 //! The client against two simulators, each case run against both: the Python cpppo 5.2.5
-//! simulator (`.venv/bin/enip_server`, started on a free 127.0.0.1 port and killed by PID when
-//! the test ends; skipped with a printed reason when the venv is absent) and ours
-//! (`cpppo_enip::server`, in-process on a free port, shut down when the test ends).
+//! simulator (`.venv/bin/enip_server`, started on 127.0.0.1 port 0, its bound addresses read
+//! from its output, and killed by PID when the test ends; skipped with a printed reason when the
+//! venv is absent) and ours (`cpppo_enip::server`, in-process on a listener bound to port 0,
+//! shut down when the test ends).
 
-use std::net::{SocketAddr, TcpListener};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use cpppo_enip::server::{serve_datagrams, serve_listener, Options as ServerOptio
 use cpppo_enip::session::{RoutePolicy, Shared};
 use cpppo_enip::tagspec::TagSpec;
 use cpppo_net::os::{OsDatagram, OsListener};
+use cpppo_net::{Datagram, Listener};
 use tokio::sync::watch;
 
 use cpppo_enip::client::poller::{Event, Poller};
@@ -36,11 +39,16 @@ fn enip_server() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
+/// The port of a Python simulator's `Network TCP Server address = ('127.0.0.1', 45123)` line.
+fn bound_port(line: &str) -> Option<u16> {
+    let rest = line.split_once("Server address = ")?.1;
+    rest.trim()
+        .trim_end_matches(')')
+        .rsplit(',')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Which simulator a test talks to.
@@ -54,7 +62,10 @@ enum Kind {
 
 /// A running simulator; stopped (killed by PID, or shut down) when dropped.
 struct Sim {
+    /// Its TCP port (bound from port 0 at the first start; kept across a restart).
     port: u16,
+    /// Its UDP address (the same port, unless that was taken).
+    udp: SocketAddr,
     child: Option<Child>,
     stop: Option<watch::Sender<bool>>,
 }
@@ -71,43 +82,62 @@ const TAGS: &[&str] = &[
 ];
 
 impl Sim {
+    /// Starts a simulator on `port` (0: any free port, read back from the simulator).
     async fn start_on(kind: Kind, port: u16) -> Option<Sim> {
-        let sim = match kind {
-            Kind::Python => Sim::python(port)?,
-            Kind::Ours => Sim::ours(port).await,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Some(sim);
+        match kind {
+            Kind::Python => {
+                tokio::task::spawn_blocking(move || Sim::python(port)).await.ok()?
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            Kind::Ours => Some(Sim::ours(port).await),
         }
-        panic!("{kind:?} simulator did not listen on {port}");
     }
 
+    /// The Python simulator on `port`: `-A` makes it print the addresses it bound
+    /// (`Network TCP Server address = ('127.0.0.1', 45123)`, then the UDP one).
     fn python(port: u16) -> Option<Sim> {
         let Some(bin) = enip_server() else {
             eprintln!("SKIP: no .venv/bin/enip_server (run scripts/setup)");
             return None;
         };
-        let child = Command::new(bin)
+        let mut child = Command::new(bin)
+            .arg("-A")
             .arg("-a")
             .arg(format!("127.0.0.1:{port}"))
             .args(TAGS)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .ok()?;
-        Some(Sim {
-            port,
+        let stdout = child.stdout.take()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Reads every line (the child never blocks on a full pipe), sending the addresses.
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(port) = bound_port(&line) {
+                    let _ = tx.send((line.contains("UDP"), port));
+                }
+            }
+        });
+        let mut sim = Sim {
+            port: 0,
+            udp: ([127, 0, 0, 1], 0).into(),
             child: Some(child),
             stop: None,
-        })
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while sim.port == 0 || sim.udp.port() == 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (udp, port) = rx
+                .recv_timeout(left)
+                .expect("the Python simulator printed its addresses");
+            if udp {
+                sim.udp.set_port(port);
+            } else {
+                sim.port = port;
+            }
+        }
+        Some(sim)
     }
 
     async fn ours(port: u16) -> Sim {
@@ -123,7 +153,15 @@ impl Sim {
         });
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let listener = OsListener::bind(addr).await.expect("bind TCP");
-        let udp = OsDatagram::bind(addr).await.expect("bind UDP");
+        let addr = listener.local_addr().expect("bound TCP address");
+        // UDP on the same port when it is free, else on any port.
+        let udp = match OsDatagram::bind(addr).await {
+            Ok(udp) => udp,
+            Err(_) => OsDatagram::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .expect("bind UDP"),
+        };
+        let udp_addr = udp.local_addr().expect("bound UDP address");
         let (stop, shutdown) = watch::channel(false);
         let opts = Arc::new(ServerOptions::default());
         tokio::spawn(serve_datagrams(
@@ -134,14 +172,15 @@ impl Sim {
         ));
         tokio::spawn(serve_listener(listener, shared, opts, shutdown));
         Sim {
-            port,
+            port: addr.port(),
+            udp: udp_addr,
             child: None,
             stop: Some(stop),
         }
     }
 
     async fn start(kind: Kind) -> Option<Sim> {
-        Sim::start_on(kind, free_port()).await
+        Sim::start_on(kind, 0).await
     }
 
     fn addr(&self) -> String {
@@ -187,15 +226,10 @@ both!(two_pollers_share_one_session);
 
 #[test]
 fn blocking_client_reads_and_writes() -> Result<(), ClientError> {
-    let port = free_port();
-    let Some(_sim) = Sim::python(port) else {
+    let Some(sim) = Sim::python(0) else {
         return Ok(());
     };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let addr = format!("127.0.0.1:{port}");
+    let addr = sim.addr();
     let mut c = blocking::Client::connect(&addr, Options::default())?;
     c.write("SCADA[9]=(INT)9")?;
     assert_eq!(c.read("SCADA[9]")?, ints(&[9]));
@@ -380,10 +414,10 @@ async fn list_identity_tcp_and_udp_unicast(kind: Kind) -> Result<(), ClientError
         timeout: Duration::from_secs(2),
         ..Options::default()
     };
-    let mut udp = Connector::udp(&sim.addr(), false, options).await?;
+    let mut udp = Connector::udp(&sim.udp.to_string(), false, options).await?;
     let replies = udp.list_identity().await?;
     assert_eq!(replies.len(), 1);
-    assert_eq!(replies[0].0.port(), sim.port);
+    assert_eq!(replies[0].0, sim.udp);
     assert!(matches!(replies[0].1.first(), Some(ListReply::Identity(i)) if i.vendor_id == 1));
     Ok(())
 }
@@ -429,10 +463,11 @@ async fn powerflex_proxy_reads_and_writes_motor_velocity(kind: Kind) -> Result<(
 }
 
 async fn poller_survives_a_simulator_restart_with_backoff(kind: Kind) -> Result<(), ClientError> {
-    let port = free_port();
-    let Some(sim) = Sim::start_on(kind, port).await else {
+    let Some(sim) = Sim::start(kind).await else {
         return Ok(());
     };
+    // The restart binds the port the first start got.
+    let port = sim.port;
     let addr = sim.addr();
     let proxy = Proxy::new(
         &addr,

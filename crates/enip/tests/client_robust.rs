@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use cpppo_cip::encap::{Body, Command, Header, Packet, Register, Repr, SendData, HEADER_LEN};
+use cpppo_cip::mr::MrReply;
 use cpppo_enip::client::{ClientError, Connector, Options};
 use cpppo_enip::operation::parse_operations;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,40 +14,63 @@ use tokio::net::{TcpListener, TcpStream};
 /// What the fake device answers to the `n`th frame (`None`: close the connection).
 type Script = fn(n: usize, request: &[u8]) -> Option<Vec<u8>>;
 
-fn header(command: u16, len: usize, request: &[u8]) -> Vec<u8> {
-    let mut h = Vec::new();
-    h.extend_from_slice(&command.to_le_bytes());
-    h.extend_from_slice(&(len as u16).to_le_bytes());
-    h.extend_from_slice(&1u32.to_le_bytes()); // session
-    h.extend_from_slice(&0u32.to_le_bytes()); // status
-    h.extend_from_slice(request.get(12..20).unwrap_or(&[0; 8])); // context echoed
-    h.extend_from_slice(&0u32.to_le_bytes());
-    h
+/// A reply frame (session 1, the request's context echoed) emitted by the codec.
+fn frame(command: Command, request: &[u8], body: Body<'_>) -> Vec<u8> {
+    let context = Repr::parse_bytes(request).map_or([0; 8], |r| r.header.context);
+    let header = Header {
+        command,
+        session: 1,
+        status: 0,
+        context,
+        options: 0,
+    };
+    Repr { header, body }.to_vec().expect("a reply frame")
+}
+
+/// A reply header whose length promises `len` bytes that never come (deliberately broken).
+fn header(command: Command, len: u16, request: &[u8]) -> Vec<u8> {
+    let mut f = frame(command, request, Body::Empty);
+    f[2..4].copy_from_slice(&len.to_le_bytes());
+    f
 }
 
 fn registered(request: &[u8]) -> Vec<u8> {
-    let mut f = header(0x65, 4, request);
-    f.extend_from_slice(&[1, 0, 0, 0]);
-    f
+    let reg = Register {
+        protocol_version: 1,
+        options: 0,
+    };
+    frame(Command::RegisterSession, request, Body::Register(reg))
 }
 
-/// A SendRRData reply carrying the Message Router reply `mr`.
+/// A SendRRData reply carrying the Message Router reply bytes `mr` (as given, malformed or not).
 fn rr_reply(request: &[u8], mr: &[u8]) -> Vec<u8> {
-    let mut f = header(0x6F, 16 + mr.len(), request);
-    f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0]);
-    f.extend_from_slice(&(mr.len() as u16).to_le_bytes());
-    f.extend_from_slice(mr);
-    f
+    let body = Body::SendData(SendData::unconnected(mr));
+    frame(Command::SendRRData, request, body)
+}
+
+/// The Message Router reply bytes of `reply`.
+fn mr(reply: MrReply<'_>) -> Vec<u8> {
+    let mut out = vec![0u8; reply.buffer_len()];
+    let n = reply.emit(&mut out).expect("a reply");
+    out.truncate(n);
+    out
+}
+
+/// A successful Read Tag reply: INT `value`.
+fn read_int(value: i16) -> Vec<u8> {
+    let mut data = vec![0xC3, 0];
+    data.extend_from_slice(&value.to_le_bytes());
+    mr(MrReply::success(0x4C, &data))
 }
 
 async fn serve(mut stream: TcpStream, script: Script) {
     let mut n = 0;
     loop {
-        let mut head = [0u8; 24];
+        let mut head = [0u8; HEADER_LEN];
         if stream.read_exact(&mut head).await.is_err() {
             return;
         }
-        let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+        let len = usize::from(Packet::new_unchecked(&head[..]).length());
         let mut body = vec![0u8; len];
         if stream.read_exact(&mut body).await.is_err() {
             return;
@@ -89,9 +114,10 @@ async fn a_refused_or_silent_registration_is_an_error() {
         Err(ClientError::Closed)
     ));
     let refuses = fake(|_, req| {
-        let mut f = registered(req);
-        f[8] = 0x69; // status: unsupported protocol
-        Some(f)
+        let frame = registered(req);
+        let reply = Repr::parse_bytes(&frame).expect("a frame");
+        let header = reply.header.reply(0x69); // status: unsupported protocol
+        Some(Repr { header, ..reply }.to_vec().expect("a frame"))
     })
     .await;
     assert!(matches!(
@@ -99,7 +125,7 @@ async fn a_refused_or_silent_registration_is_an_error() {
         Err(ClientError::Encapsulation(0x69))
     ));
     // A header promising more than ever comes: the timeout ends the wait.
-    let short = fake(|_, req| Some(header(0x65, 400, req))).await;
+    let short = fake(|_, req| Some(header(Command::RegisterSession, 400, req))).await;
     assert!(matches!(
         Connector::connect(&short, quick()).await,
         Err(ClientError::Timeout(_))
@@ -128,28 +154,28 @@ async fn garbage_replies_are_errors_not_panics() {
             Some(if n == 0 {
                 registered(req)
             } else {
-                rr_reply(req, &[0x4C, 0, 0, 0])
+                rr_reply(req, &[0x4C, 0, 0, 0]) // no reply bit: malformed on purpose
             })
         },
         |n, req| {
             Some(if n == 0 {
                 registered(req)
             } else {
-                rr_reply(req, &[0xCC, 0, 0, 9, 1])
+                rr_reply(req, &[0xCC, 0, 0, 9, 1]) // extended status cut short, on purpose
             })
         },
         |n, req| {
             Some(if n == 0 {
                 registered(req)
             } else {
-                rr_reply(req, &[0xCC, 0, 0, 0, 0xC3])
+                rr_reply(req, &mr(MrReply::success(0x4C, &[0xC3])))
             })
         },
         |n, req| {
             if n == 0 {
                 return Some(registered(req));
             }
-            let mut f = rr_reply(req, &[0xCC, 0, 0, 0, 0xC3, 0, 1, 0]);
+            let mut f = rr_reply(req, &read_int(1));
             f[2] = 3; // encapsulation length shorter than its CPF claims
             f.truncate(27);
             Some(f)
@@ -168,7 +194,7 @@ async fn garbage_replies_are_errors_not_panics() {
 
 #[tokio::test]
 async fn a_bad_multiple_service_packet_fails_its_operations() {
-    // Replies to any MSP with a table whose offsets point past the end.
+    // Replies to any MSP with a table whose offsets point past the end (malformed on purpose).
     let addr = fake(|n, req| {
         if n == 0 {
             return Some(registered(req));
@@ -187,7 +213,7 @@ async fn a_bad_multiple_service_packet_fails_its_operations() {
 async fn a_peer_that_closes_mid_pipeline_ends_it_with_an_error() {
     let addr = fake(|n, req| match n {
         0 => Some(registered(req)),
-        1 | 2 => Some(rr_reply(req, &[0xCC, 0, 0, 0, 0xC3, 0, 7, 0])),
+        1 | 2 => Some(rr_reply(req, &read_int(7))),
         _ => None,
     })
     .await;

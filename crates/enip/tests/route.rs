@@ -6,7 +6,18 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use cpppo_cip::cpf::Item;
+use cpppo_cip::encap::{Body, Command, Header, Packet, Register, Repr, SendData, HEADER_LEN};
+use cpppo_cip::mr::{MrReply, MrRequest, Payload};
+use cpppo_cip::services::cm::{ForwardOpen, ForwardOpenReply, Triad, UnconnectedSend};
+use cpppo_cip::services::msp::Table;
+use cpppo_cip::services::MspWriter;
+use cpppo_cip::{EPath, Padding};
+use cpppo_enip::client::plan::Plan;
+use cpppo_enip::client::route::{mr_request, CONNECTION_MANAGER};
+use cpppo_enip::client::session::MESSAGE_ROUTER;
 use cpppo_enip::device::{Device, DeviceConfig};
+use cpppo_enip::operation::Operation;
 use cpppo_enip::route::parse_routes;
 use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
 use cpppo_enip::session::{RoutePolicy, Shared};
@@ -66,53 +77,60 @@ impl Client {
             stream: TcpStream::connect(addr).await.unwrap(),
             session: 0,
         };
-        let r = c.exchange(0x65, &[1, 0, 0, 0]).await;
-        c.session = u32::from_le_bytes(r[4..8].try_into().unwrap());
+        let reg = Register {
+            protocol_version: 1,
+            options: 0,
+        };
+        let r = c.exchange(Command::RegisterSession, Body::Register(reg)).await;
+        c.session = Repr::parse_bytes(&r).unwrap().header.session;
         c
     }
 
     /// Send one frame; its reply frame.
-    async fn exchange(&mut self, command: u16, body: &[u8]) -> Vec<u8> {
-        let mut f = command.to_le_bytes().to_vec();
-        f.extend_from_slice(&(body.len() as u16).to_le_bytes());
-        f.extend_from_slice(&self.session.to_le_bytes());
-        f.extend_from_slice(&[0, 0, 0, 0]);
-        f.extend_from_slice(b"context!");
-        f.extend_from_slice(&[0, 0, 0, 0]);
-        f.extend_from_slice(body);
+    async fn exchange(&mut self, command: Command, body: Body<'_>) -> Vec<u8> {
+        let header = Header {
+            command,
+            session: self.session,
+            status: 0,
+            context: *b"context!",
+            options: 0,
+        };
+        let f = Repr { header, body }.to_vec().unwrap();
         self.stream.write_all(&f).await.unwrap();
-        let mut head = [0u8; 24];
+        let mut head = [0u8; HEADER_LEN];
         self.stream.read_exact(&mut head).await.unwrap();
-        let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+        let len = usize::from(Packet::new_unchecked(&head[..]).length());
         let mut rest = vec![0u8; len];
         self.stream.read_exact(&mut rest).await.unwrap();
-        assert_eq!(&head[8..12], &[0; 4], "encapsulation status");
-        [head.to_vec(), rest].concat()
+        let f = [head.to_vec(), rest].concat();
+        assert_eq!(Repr::parse_bytes(&f).unwrap().header.status, 0, "encapsulation status");
+        f
     }
 
     /// An unconnected request (SendRRData); the CIP reply.
     async fn unconnected(&mut self, mr: &[u8]) -> Vec<u8> {
-        let mut body = vec![0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0];
-        body.extend_from_slice(&(mr.len() as u16).to_le_bytes());
-        body.extend_from_slice(mr);
-        let r = self.exchange(0x6F, &body).await;
-        assert_eq!(&r[32..36], &[0, 0, 0, 0], "null address item");
-        r[40..].to_vec()
+        let mut data = SendData::unconnected(mr);
+        data.timeout = 5;
+        let r = self.exchange(Command::SendRRData, Body::SendData(data)).await;
+        let repr = Repr::parse_bytes(&r).unwrap();
+        let Body::SendData(reply) = repr.body else {
+            panic!("not a SendRRData reply")
+        };
+        assert_eq!(reply.cpf.items()[0], Item::NullAddress, "null address item");
+        reply.cpf.unconnected_data().unwrap().to_vec()
     }
 
     /// A connected request (SendUnitData) on `id` with `sequence`: the T->O id and sequence
     /// the reply carries, and its CIP reply.
     async fn connected(&mut self, id: u32, sequence: u16, mr: &[u8]) -> (u32, u16, Vec<u8>) {
-        let mut body = vec![0, 0, 0, 0, 0, 0, 2, 0, 0xA1, 0, 4, 0];
-        body.extend_from_slice(&id.to_le_bytes());
-        body.extend_from_slice(&[0xB1, 0]);
-        body.extend_from_slice(&(mr.len() as u16 + 2).to_le_bytes());
-        body.extend_from_slice(&sequence.to_le_bytes());
-        body.extend_from_slice(mr);
-        let r = self.exchange(0x70, &body).await;
-        let t_o = u32::from_le_bytes(r[36..40].try_into().unwrap());
-        let seq = u16::from_le_bytes([r[44], r[45]]);
-        (t_o, seq, r[46..].to_vec())
+        let data = SendData::connected(id, sequence, mr);
+        let r = self.exchange(Command::SendUnitData, Body::SendData(data)).await;
+        let repr = Repr::parse_bytes(&r).unwrap();
+        let Body::SendData(reply) = repr.body else {
+            panic!("not a SendUnitData reply")
+        };
+        let (seq, cip) = reply.cpf.connected_data().unwrap();
+        (reply.cpf.connection_id().unwrap(), seq, cip.to_vec())
     }
 
     /// Forward Open with `path` (route then @2/1); (our O->T id, the T->O id we chose) on
@@ -129,105 +147,87 @@ impl Client {
         size: u16,
     ) -> Result<u32, Vec<u8>> {
         let large = size > 511;
-        let params = |fo: &mut Vec<u8>| {
-            if large {
-                fo.extend_from_slice(&(0x4200_0000u32 | u32::from(size)).to_le_bytes());
-            } else {
-                fo.extend_from_slice(&(0x4200u16 | size).to_le_bytes());
-            }
+        let params = if large { 0x4200_0000 } else { 0x4200 } | u32::from(size);
+        let fo = ForwardOpen {
+            large,
+            priority_tick: 0x0A,
+            timeout_ticks: 0x05,
+            o_t_connection_id: 0,
+            t_o_connection_id: 0x7700_0000,
+            triad: Triad {
+                connection_serial: serial,
+                vendor_id: 0x1337,
+                originator_serial: 42,
+            },
+            timeout_multiplier: 3,
+            o_t_rpi: 2_000_000,
+            o_t_params: params,
+            t_o_rpi: 2_000_000,
+            t_o_params: params,
+            transport: 0xA3,
+            connection_path: EPath::parse(path, Padding::Padded).unwrap(),
         };
+        let mut data = vec![0u8; fo.buffer_len()];
+        let n = fo.emit(&mut data).unwrap();
         let service = if large { 0x5B } else { 0x54 };
-        let mut fo = vec![service, 0x02, 0x20, 0x06, 0x24, 0x01, 0x0A, 0x05];
-        fo.extend_from_slice(&0u32.to_le_bytes());
-        fo.extend_from_slice(&0x7700_0000u32.to_le_bytes());
-        fo.extend_from_slice(&serial.to_le_bytes());
-        fo.extend_from_slice(&0x1337u16.to_le_bytes());
-        fo.extend_from_slice(&42u32.to_le_bytes());
-        fo.extend_from_slice(&[3, 0, 0, 0]);
-        fo.extend_from_slice(&2_000_000u32.to_le_bytes());
-        params(&mut fo);
-        fo.extend_from_slice(&2_000_000u32.to_le_bytes());
-        params(&mut fo);
-        fo.push(0xA3);
-        fo.push((path.len() / 2) as u8);
-        fo.extend_from_slice(path);
-        let r = self.unconnected(&fo).await;
-        if r[2] == 0 {
-            assert_eq!(
-                u32::from_le_bytes(r[8..12].try_into().unwrap()),
-                0x7700_0000
-            );
-            Ok(u32::from_le_bytes(r[4..8].try_into().unwrap()))
+        let r = self
+            .unconnected(&mr_request(service, &CONNECTION_MANAGER, &data[..n]).unwrap())
+            .await;
+        let reply = MrReply::parse(&r).unwrap();
+        if reply.general_status == 0 {
+            let fo = ForwardOpenReply::parse(reply.data).unwrap();
+            assert_eq!(fo.t_o_connection_id, 0x7700_0000);
+            Ok(fo.o_t_connection_id)
         } else {
             Err(r)
         }
     }
 }
 
-fn symbol(name: &str, element: u8) -> Vec<u8> {
-    let mut p = vec![0x91, name.len() as u8];
-    p.extend_from_slice(name.as_bytes());
-    if name.len() % 2 == 1 {
-        p.push(0);
-    }
-    p.extend_from_slice(&[0x28, element]);
-    p
-}
-
-fn request(service: u8, path: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut r = vec![service, (path.len() / 2) as u8];
-    r.extend_from_slice(path);
-    r.extend_from_slice(data);
-    r
+/// The Message Router request of an operation in cpppo's syntax (`REMOTE[2]=(DINT)42`).
+fn op(text: &str) -> Vec<u8> {
+    let op = Operation::parse(text).unwrap();
+    Plan::new(&op, false, false).unwrap().request(0).unwrap()
 }
 
 fn read(name: &str, element: u8) -> Vec<u8> {
-    request(0x4C, &symbol(name, element), &[1, 0])
+    op(&format!("{name}[{element}]"))
 }
 
 fn write_dint(name: &str, element: u8, value: i32) -> Vec<u8> {
-    let mut data = vec![0xC4, 0, 1, 0];
-    data.extend_from_slice(&value.to_le_bytes());
-    request(0x4D, &symbol(name, element), &data)
+    op(&format!("{name}[{element}]=(DINT){value}"))
 }
 
 /// An Unconnected Send of `embedded` along `route` (padded port segments).
 fn unconnected_send(embedded: &[u8], route: &[u8]) -> Vec<u8> {
-    let mut data = vec![0x0A, 0x05];
-    data.extend_from_slice(&(embedded.len() as u16).to_le_bytes());
-    data.extend_from_slice(embedded);
-    if embedded.len() % 2 == 1 {
-        data.push(0);
-    }
-    data.extend_from_slice(&[(route.len() / 2) as u8, 0]);
-    data.extend_from_slice(route);
-    request(0x52, &[0x20, 0x06, 0x24, 0x01], &data)
+    let us = UnconnectedSend {
+        priority_tick: 0x0A,
+        timeout_ticks: 0x05,
+        message: MrRequest::parse(embedded).unwrap(),
+        route_path: Some(EPath::parse(route, Padding::Padded).unwrap()),
+        reserved: 0,
+    };
+    let mut data = vec![0u8; us.buffer_len()];
+    let n = us.emit(&mut data).unwrap();
+    mr_request(0x52, &CONNECTION_MANAGER, &data[..n]).unwrap()
 }
 
 fn multiple(requests: &[Vec<u8>]) -> Vec<u8> {
-    let mut data = (requests.len() as u16).to_le_bytes().to_vec();
-    let mut at = 2 + 2 * requests.len();
+    let mut data = vec![0u8; 4096];
+    let mut w = MspWriter::new(&mut data, requests.len()).unwrap();
     for r in requests {
-        data.extend_from_slice(&(at as u16).to_le_bytes());
-        at += r.len();
+        w.push(|t| r.as_slice().emit(t)).unwrap();
     }
-    for r in requests {
-        data.extend_from_slice(r);
-    }
-    request(0x0A, &[0x20, 0x02, 0x24, 0x01], &data)
+    let n = w.finish().unwrap();
+    mr_request(0x0A, &MESSAGE_ROUTER, &data[..n]).unwrap()
 }
 
 /// The replies in a Multiple Service Packet reply.
 fn slots(reply: &[u8]) -> Vec<Vec<u8>> {
-    assert_eq!(reply[0], 0x8A);
-    let data = &reply[4..];
-    let n = usize::from(u16::from_le_bytes([data[0], data[1]]));
-    let offsets: Vec<usize> = (0..n)
-        .map(|i| usize::from(u16::from_le_bytes([data[2 + 2 * i], data[3 + 2 * i]])))
-        .collect();
-    (0..n)
-        .map(|i| data[offsets[i]..*offsets.get(i + 1).unwrap_or(&data.len())].to_vec())
-        .collect()
+    let reply = MrReply::parse(reply).unwrap();
+    assert_eq!(reply.service, 0x0A);
+    let table = Table::parse(reply.data).unwrap();
+    table.items().map(<[u8]>::to_vec).collect()
 }
 
 const SLOT3: &[u8] = &[0x01, 0x03];
@@ -326,7 +326,7 @@ async fn a_connection_whose_path_names_a_routed_slot_reaches_that_device() {
         .forward_open_sized(&[0x01, 0x03, 0x20, 0x02, 0x24, 0x01], 4, 4000)
         .await
         .unwrap();
-    let all = request(0x4C, &symbol("REMOTE", 0), &600u16.to_le_bytes());
+    let all = op("REMOTE[0-599]");
     let (_, seq, r) = c.connected(large, 1, &all).await;
     assert_eq!((seq, &r[..6]), (1, &[0xCC, 0, 0, 0, 0xC4, 0][..]));
     assert_eq!(r.len(), 6 + 2400);
@@ -383,9 +383,19 @@ const LEGACY_REPLY: &str = "01002a000000000000000000636f6e7465787421000000000100
 async fn legacy_command_0x0001_is_answered_as_cpppo_does_over_tcp_and_udp() {
     let (_stop, stop) = watch::channel(false);
     let addr = simulator(&["X=INT"], "{}", &stop).await;
-    let mut req = vec![1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    req.extend_from_slice(b"context!");
-    req.extend_from_slice(&[0, 0, 0, 0]);
+    let header = Header {
+        command: Command::Legacy,
+        session: 0,
+        status: 0,
+        context: *b"context!",
+        options: 0,
+    };
+    let req = Repr {
+        header,
+        body: Body::Empty,
+    }
+    .to_vec()
+    .unwrap();
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(&req).await.unwrap();
     let mut got = vec![0u8; 66];

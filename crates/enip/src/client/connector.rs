@@ -2,22 +2,21 @@
 //! and direct requests.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::ops::Range;
-use std::time::Duration;
+use std::pin::Pin;
+use std::task::{Context, Waker};
+use std::time::{Duration, Instant};
 
-use cpppo_cip::cpf::Item;
-use cpppo_cip::encap::{Body, Repr};
-use cpppo_cip::frame::frame_len;
 use cpppo_cip::mr::MrReply;
-use cpppo_cip::services::cm::{ForwardOpen, ForwardOpenReply, Triad};
-use cpppo_cip::EPath;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use cpppo_cip::services::cm::Triad;
+use cpppo_net::Stream;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use super::error::{ClientError, Status};
 use super::pipeline::{Pipeline, Transaction};
 use super::plan::{decode_typed, encode_values};
 use super::route::{encode_path, mr_request, Route};
+use super::session::{list_items, Event, Session};
 use crate::operation::{Operation, Segment, Value};
 
 /// The EtherNet/IP port.
@@ -29,14 +28,6 @@ pub const MAX_CONNECTION: u32 = 4002;
 /// Connection size (bytes) above which a Large Forward Open is needed.
 pub const LARGE_CONNECTION: u32 = 511;
 
-const SEND_RR_DATA: u16 = 0x6F;
-const SEND_UNIT_DATA: u16 = 0x70;
-const REGISTER_SESSION: u16 = 0x65;
-const UNREGISTER_SESSION: u16 = 0x66;
-/// The Message Router, `@2/1`.
-const MESSAGE_ROUTER: [u8; 4] = [0x20, 0x02, 0x24, 0x01];
-/// The Connection Manager, `@6/1`.
-const CONNECTION_MANAGER: [u8; 4] = [0x20, 0x06, 0x24, 0x01];
 
 /// How to talk to a device.
 #[derive(Clone, Debug)]
@@ -73,31 +64,17 @@ impl Options {
 }
 
 enum Transport {
-    Tcp(TcpStream),
+    Stream(Box<dyn Stream>),
     Udp { socket: UdpSocket },
 }
 
-#[derive(Clone, Debug)]
-struct Connection {
-    o_t_id: u32,
-    size: u32,
-    sequence: u16,
-    triad: Triad,
-    path: Vec<u8>,
-}
-
-/// An EtherNet/IP session with one device.
+/// An EtherNet/IP session with one device: a [`Session`] driven over a byte stream (a TCP
+/// socket, or any `cpppo_net` stream such as a fleet device's), or a UDP socket for List
+/// commands.
 pub struct Connector {
     transport: Transport,
     peer: SocketAddr,
-    session: u32,
-    context: u64,
-    rbuf: Vec<u8>,
-    rstart: usize,
-    rend: usize,
-    wbuf: Vec<u8>,
-    options: Options,
-    connection: Option<Connection>,
+    session: Session,
 }
 
 /// A List Identity reply item.
@@ -184,9 +161,25 @@ impl Connector {
             .await
             .map_err(|_| ClientError::Timeout(options.timeout))??;
         stream.set_nodelay(true)?;
-        let mut conn = Connector::new(Transport::Tcp(stream), peer, options);
+        Connector::over(stream, peer, options).await
+    }
+
+    /// Registers a session over an open byte `stream` to `peer` (a TCP socket, a userspace
+    /// stack's stream from a fleet device's own address, ...); with `options.connected`, also
+    /// opens a class 3 connection.
+    pub async fn over<S: Stream>(
+        stream: S,
+        peer: SocketAddr,
+        options: Options,
+    ) -> Result<Connector, ClientError> {
+        let session = Session::new(options)?;
+        let mut conn = Connector {
+            transport: Transport::Stream(Box::new(stream)),
+            peer,
+            session,
+        };
         conn.register().await?;
-        if conn.options.connected {
+        if conn.session.options().connected {
             conn.forward_open().await?;
         }
         Ok(conn)
@@ -202,22 +195,11 @@ impl Connector {
         let peer = resolve(address)?;
         let socket = UdpSocket::bind(("0.0.0.0", 0)).await?;
         socket.set_broadcast(broadcast)?;
-        Ok(Connector::new(Transport::Udp { socket }, peer, options))
-    }
-
-    fn new(transport: Transport, peer: SocketAddr, options: Options) -> Connector {
-        Connector {
-            transport,
+        Ok(Connector {
+            transport: Transport::Udp { socket },
             peer,
-            session: 0,
-            context: 0,
-            rbuf: vec![0; 65536 + 4096],
-            rstart: 0,
-            rend: 0,
-            wbuf: Vec::with_capacity(4096),
-            options,
-            connection: None,
-        }
+            session: Session::new(options)?,
+        })
     }
 
     /// The peer's address.
@@ -227,18 +209,18 @@ impl Connector {
 
     /// The registered session handle (0 before registration, and for UDP).
     pub fn session(&self) -> u32 {
-        self.session
+        self.session.handle()
     }
 
     /// The options in use.
     pub fn options(&self) -> &Options {
-        &self.options
+        self.session.options()
     }
 
     /// The largest request or reply a device takes in one message: the connection size when
     /// connected, else the unconnected limit (504 bytes, as a Logix controller).
     pub fn max_message(&self) -> usize {
-        let size = match &self.connection {
+        let size = match self.session.primary() {
             Some(c) => c.size,
             None => UNCONNECTED_MESSAGE,
         };
@@ -247,177 +229,93 @@ impl Connector {
 
     /// Whether requests go over a class 3 connection.
     pub fn is_connected(&self) -> bool {
-        self.connection.is_some()
+        self.session.primary().is_some()
     }
 
     // -----------------------------------------------------------------------------------------
-    // Framing.
-
-    fn header(&mut self, command: u16, len: usize, context: u64) -> Result<(), ClientError> {
-        let len = u16::try_from(len)
-            .map_err(|_| ClientError::Protocol(format!("request of {len} bytes is too large")))?;
-        self.wbuf.extend_from_slice(&command.to_le_bytes());
-        self.wbuf.extend_from_slice(&len.to_le_bytes());
-        self.wbuf.extend_from_slice(&self.session.to_le_bytes());
-        self.wbuf.extend_from_slice(&0u32.to_le_bytes());
-        self.wbuf.extend_from_slice(&context.to_le_bytes());
-        self.wbuf.extend_from_slice(&0u32.to_le_bytes());
-        Ok(())
-    }
+    // Driving the session.
 
     /// Queues one Message Router request (wrapped as the route says, sent connected when a
     /// connection is open); returns the key its reply will carry. Call [`Connector::flush`].
     pub(crate) fn queue(&mut self, mr: &[u8]) -> Result<u64, ClientError> {
-        if let Some(c) = self.connection.as_mut() {
-            c.sequence = c.sequence.wrapping_add(1);
-            let (id, seq) = (c.o_t_id, c.sequence);
-            self.header(SEND_UNIT_DATA, 6 + 2 + 8 + 6 + mr.len(), u64::from(seq))?;
-            self.wbuf
-                .extend_from_slice(&[0, 0, 0, 0, 0, 0, 2, 0, 0xA1, 0, 4, 0]);
-            self.wbuf.extend_from_slice(&id.to_le_bytes());
-            self.wbuf.extend_from_slice(&[0xB1, 0]);
-            let len = u16::try_from(mr.len() + 2).unwrap_or(u16::MAX);
-            self.wbuf.extend_from_slice(&len.to_le_bytes());
-            self.wbuf.extend_from_slice(&seq.to_le_bytes());
-            self.wbuf.extend_from_slice(mr);
-            return Ok(u64::from(seq));
-        }
-        let wrapped;
-        let message = if self.options.route.is_routed() {
-            wrapped = self
-                .options
-                .route
-                .wrap(mr.to_vec())
-                .map_err(|why| ClientError::Request {
-                    what: "Unconnected Send".into(),
-                    why,
-                })?;
-            &wrapped[..]
-        } else {
-            mr
-        };
-        self.queue_unconnected(message)
-    }
-
-    /// Queues `message` in a SendRRData exactly as given (no route wrapping).
-    fn queue_unconnected(&mut self, message: &[u8]) -> Result<u64, ClientError> {
-        self.context = self.context.wrapping_add(1);
-        let key = self.context;
-        self.header(SEND_RR_DATA, 6 + 2 + 4 + 4 + message.len(), key)?;
-        self.wbuf
-            .extend_from_slice(&[0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0]);
-        let len = u16::try_from(message.len()).unwrap_or(u16::MAX);
-        self.wbuf.extend_from_slice(&len.to_le_bytes());
-        self.wbuf.extend_from_slice(message);
-        Ok(key)
+        self.session.queue(mr)
     }
 
     /// Sends everything queued.
     pub(crate) async fn flush(&mut self) -> Result<(), ClientError> {
-        if self.wbuf.is_empty() {
+        let data = self.session.transmit();
+        if data.is_empty() {
             return Ok(());
         }
-        let timeout = self.options.timeout;
+        let timeout = self.session.options().timeout;
         let result = match &mut self.transport {
-            Transport::Tcp(s) => tokio::time::timeout(timeout, s.write_all(&self.wbuf))
+            Transport::Stream(s) => tokio::time::timeout(timeout, s.write_all(data))
                 .await
                 .map_err(|_| ClientError::Timeout(timeout))
                 .and_then(|r| r.map_err(ClientError::from)),
             Transport::Udp { socket } => socket
-                .send_to(&self.wbuf, self.peer)
+                .send_to(data, self.peer)
                 .await
                 .map(|_| ())
                 .map_err(ClientError::from),
         };
-        self.wbuf.clear();
+        self.session.transmitted(Instant::now());
         result
     }
 
+    /// Reads once from the stream into the session, within its deadline.
     async fn fill(&mut self) -> Result<(), ClientError> {
-        if self.rstart == self.rend {
-            self.rstart = 0;
-            self.rend = 0;
-        } else if self.rbuf.len() - self.rend < 4096 {
-            self.rbuf.copy_within(self.rstart..self.rend, 0);
-            self.rend -= self.rstart;
-            self.rstart = 0;
-        }
-        let timeout = self.options.timeout;
-        let Transport::Tcp(stream) = &mut self.transport else {
+        let Transport::Stream(stream) = &mut self.transport else {
             return Err(ClientError::Protocol("tag I/O needs a TCP session".into()));
         };
-        let spare = self.rbuf.get_mut(self.rend..).unwrap_or_default();
-        let n = tokio::time::timeout(timeout, stream.read(spare))
-            .await
-            .map_err(|_| ClientError::Timeout(timeout))??;
-        if n == 0 {
-            return Err(ClientError::Closed);
-        }
-        self.rend += n;
-        Ok(())
-    }
-
-    /// The next whole frame (TCP); its bytes are `self.rbuf[range]` until the next call.
-    async fn recv_frame(&mut self) -> Result<Range<usize>, ClientError> {
-        loop {
-            let avail = self.rbuf.get(self.rstart..self.rend).unwrap_or_default();
-            match frame_len(avail, 65535) {
-                Ok(Some(total)) if avail.len() >= total => {
-                    let range = self.rstart..self.rstart + total;
-                    self.rstart += total;
-                    return Ok(range);
-                }
-                Ok(_) => self.fill().await?,
-                Err(e) => return Err(ClientError::Protocol(format!("bad frame: {}", e.error))),
+        let deadline = self
+            .session
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + self.session.options().timeout);
+        let read = stream.read(self.session.recv_buffer());
+        match tokio::time::timeout_at(deadline.into(), read).await {
+            Ok(Ok(0)) => Err(ClientError::Closed),
+            Ok(Ok(n)) => {
+                self.session.received(n, Instant::now());
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => {
+                self.session.handle_timeout(Instant::now());
+                Err(ClientError::Timeout(self.session.options().timeout))
             }
         }
     }
 
-    /// Receives the next reply: its key (context, or connected sequence count) and the Message
-    /// Router reply bytes (valid until the next receive).
-    pub(crate) async fn recv_reply(&mut self) -> Result<(u64, Range<usize>), ClientError> {
-        let range = self.recv_frame().await?;
-        let frame = self.rbuf.get(range.clone()).unwrap_or_default();
-        let repr = Repr::parse_bytes(frame)?;
-        if repr.header.status != 0 {
-            return Err(ClientError::Encapsulation(repr.header.status));
+    /// Receives the next event, reading as needed.
+    async fn next_event(&mut self) -> Result<Event<'_>, ClientError> {
+        while !self.session.is_ready() {
+            self.fill().await?;
         }
-        let Body::SendData(send) = repr.body else {
-            return Err(ClientError::Protocol(format!(
-                "unexpected reply command 0x{:04X}",
-                repr.header.command.code()
-            )));
-        };
-        let (key, msg) = match send.cpf.connected_data() {
-            Some((seq, data)) => (u64::from(seq), data),
-            None => match send.cpf.unconnected_data() {
-                Some(data) => (u64::from_le_bytes(repr.header.context), data),
-                None => return Err(ClientError::Protocol("reply without a data item".into())),
-            },
-        };
-        let start = range.start + (msg.as_ptr() as usize - frame.as_ptr() as usize);
-        Ok((key, start..start + msg.len()))
+        self.session.poll_event().unwrap_or(Err(ClientError::Closed))
     }
 
-    /// The bytes of a range returned by a receive.
-    pub(crate) fn bytes(&self, range: Range<usize>) -> &[u8] {
-        self.rbuf.get(range).unwrap_or_default()
+    /// Receives the next reply: its key (context, or connected sequence count) and the Message
+    /// Router reply bytes (valid until the next receive).
+    pub(crate) async fn recv_reply(&mut self) -> Result<(u64, &[u8]), ClientError> {
+        match self.next_event().await? {
+            Event::Reply { key, message } => Ok((key, message)),
+            other => Err(ClientError::Protocol(format!("unexpected reply {other:?}"))),
+        }
     }
 
     // -----------------------------------------------------------------------------------------
     // Session.
 
     async fn register(&mut self) -> Result<(), ClientError> {
-        self.header(REGISTER_SESSION, 4, 0)?;
-        self.wbuf.extend_from_slice(&[1, 0, 0, 0]);
+        self.session.register()?;
         self.flush().await?;
-        let range = self.recv_frame().await?;
-        let repr = Repr::parse_bytes(self.bytes(range))?;
-        if repr.header.status != 0 {
-            return Err(ClientError::Encapsulation(repr.header.status));
+        match self.next_event().await? {
+            Event::Registered(_) => Ok(()),
+            other => Err(ClientError::Protocol(format!(
+                "unexpected reply to RegisterSession: {other:?}"
+            ))),
         }
-        self.session = repr.header.session;
-        Ok(())
     }
 
     /// Sends one request and waits for its reply; returns the status and reply data.
@@ -425,53 +323,19 @@ impl Connector {
         let key = self.queue(mr)?;
         self.flush().await?;
         loop {
-            let (got, range) = self.recv_reply().await?;
+            let (got, message) = self.recv_reply().await?;
             if got != key {
                 continue;
             }
-            let reply = MrReply::parse(self.bytes(range))?;
+            let reply = MrReply::parse(message)?;
             let status = Status::of(&reply);
             return Ok((status, reply.data.to_vec()));
-        }
-    }
-
-    /// Sends a request to the Connection Manager directly (not routed, not connected).
-    async fn cm_request(
-        &mut self,
-        service: u8,
-        data: &[u8],
-    ) -> Result<(Status, Vec<u8>), ClientError> {
-        let mr = mr_request(service, &CONNECTION_MANAGER, data).map_err(ClientError::Protocol)?;
-        let key = self.queue_unconnected(&mr)?;
-        self.flush().await?;
-        loop {
-            let (got, range) = self.recv_reply().await?;
-            if got == key {
-                let reply = MrReply::parse(self.bytes(range))?;
-                let status = Status::of(&reply);
-                return Ok((status, reply.data.to_vec()));
-            }
         }
     }
 
     /// Opens a class 3 connection to the Message Router (a Large Forward Open when the
     /// connection size is over 511 bytes).
     pub async fn forward_open(&mut self) -> Result<(), ClientError> {
-        let mut path = match (
-            &self.options.route.send_path,
-            &self.options.route.route_path,
-        ) {
-            (Some(_), Some(route)) => encode_path(route).map_err(ClientError::Protocol)?,
-            _ => Vec::new(),
-        };
-        path.extend_from_slice(&MESSAGE_ROUTER);
-        let size = self.options.connection_size.clamp(16, MAX_CONNECTION);
-        let large = size > LARGE_CONNECTION;
-        let params = if large {
-            0x4200_0000 | size
-        } else {
-            0x4200 | size
-        };
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -481,82 +345,50 @@ impl Connector {
             vendor_id: 0x1337,
             originator_serial: seed.rotate_left(7) | 1,
         };
-        let fo = ForwardOpen {
-            large,
-            priority_tick: self.options.route.priority_time_tick,
-            timeout_ticks: self.options.route.timeout_ticks,
-            o_t_connection_id: 0,
-            t_o_connection_id: seed.rotate_left(13),
-            triad,
-            timeout_multiplier: 3,
-            o_t_rpi: 5_000_000,
-            o_t_params: params,
-            t_o_rpi: 5_000_000,
-            t_o_params: params,
-            transport: 0xA3,
-            connection_path: EPath::parse(&path, cpppo_cip::Padding::Padded)?,
-        };
-        let mut data = vec![0u8; fo.buffer_len()];
-        let n = fo.emit(&mut data)?;
-        data.truncate(n);
-        let (status, reply) = self
-            .cm_request(if large { 0x5B } else { 0x54 }, &data)
-            .await?;
-        if !status.is_ok() {
-            return Err(ClientError::ForwardOpen(status));
+        let key = self.session.open_primary(triad, seed.rotate_left(13))?;
+        self.flush().await?;
+        loop {
+            match self.next_event().await? {
+                Event::Opened { key: got, result } if got == key => {
+                    return result.map(|_| ()).map_err(ClientError::ForwardOpen)
+                }
+                _ => continue,
+            }
         }
-        let reply = ForwardOpenReply::parse(&reply)?;
-        self.connection = Some(Connection {
-            o_t_id: reply.o_t_connection_id,
-            size,
-            sequence: 0,
-            triad,
-            path,
-        });
-        Ok(())
     }
 
     /// Closes the class 3 connection, if one is open (Forward Close).
     pub async fn forward_close(&mut self) -> Result<(), ClientError> {
-        let Some(c) = self.connection.take() else {
+        let Some(key) = self.session.close_primary()? else {
             return Ok(());
         };
-        let data = self.forward_close_data(&c)?;
-        let (status, _) = self.cm_request(0x4E, &data).await?;
-        if status.is_ok() {
-            Ok(())
-        } else {
-            Err(ClientError::Status {
-                what: "Forward Close".into(),
-                status,
-            })
+        self.flush().await?;
+        loop {
+            match self.next_event().await? {
+                Event::Closed { key: got, status } if got == key => {
+                    return if status.is_ok() {
+                        Ok(())
+                    } else {
+                        Err(ClientError::Status {
+                            what: "Forward Close".into(),
+                            status,
+                        })
+                    }
+                }
+                _ => continue,
+            }
         }
-    }
-
-    fn forward_close_data(&self, c: &Connection) -> Result<Vec<u8>, ClientError> {
-        let mut data = vec![
-            self.options.route.priority_time_tick,
-            self.options.route.timeout_ticks,
-        ];
-        data.extend_from_slice(&c.triad.connection_serial.to_le_bytes());
-        data.extend_from_slice(&c.triad.vendor_id.to_le_bytes());
-        data.extend_from_slice(&c.triad.originator_serial.to_le_bytes());
-        data.push(super::route::words(&c.path).map_err(ClientError::Protocol)?);
-        data.push(0);
-        data.extend_from_slice(&c.path);
-        Ok(data)
     }
 
     /// Closes any connection, unregisters the session and shuts the socket.
     pub async fn close(mut self) -> Result<(), ClientError> {
         let closed = self.forward_close().await;
-        if let Transport::Tcp(_) = self.transport {
-            self.header(UNREGISTER_SESSION, 0, 0)?;
+        if let Transport::Stream(_) = self.transport {
+            self.session.unregister()?;
             self.flush().await?;
-            if let Transport::Tcp(s) = &mut self.transport {
+            if let Transport::Stream(s) = &mut self.transport {
                 let _ = s.shutdown().await;
             }
-            self.session = 0;
         }
         closed
     }
@@ -732,17 +564,19 @@ impl Connector {
         &mut self,
         command: u16,
     ) -> Result<Vec<(SocketAddr, Vec<ListReply>)>, ClientError> {
-        self.context = self.context.wrapping_add(1);
-        let ctx = self.context;
-        self.header(command, 0, ctx)?;
+        self.session.list(command)?;
         self.flush().await?;
-        let timeout = self.options.timeout;
+        let timeout = self.session.options().timeout;
         let mut out = Vec::new();
         match &mut self.transport {
-            Transport::Tcp(_) => {
-                let range = self.recv_frame().await?;
-                out.push((self.peer, list_items(self.bytes(range))?));
-            }
+            Transport::Stream(_) => match self.next_event().await? {
+                Event::List { items, .. } => out.push((self.peer, items)),
+                other => {
+                    return Err(ClientError::Protocol(format!(
+                        "unexpected reply to a List command: {other:?}"
+                    )))
+                }
+            },
             Transport::Udp { socket } => {
                 let deadline = tokio::time::Instant::now() + timeout;
                 let mut buf = vec![0u8; 65536];
@@ -769,65 +603,24 @@ impl Connector {
 
 impl Drop for Connector {
     /// Without an async context, a best effort: queue a Forward Close (if a connection is
-    /// open) and an UnRegister Session, and write them if the socket takes them now.
+    /// open) and an UnRegister Session, and write them if the stream takes them now.
     fn drop(&mut self) {
-        if self.session == 0 || !matches!(self.transport, Transport::Tcp(_)) {
+        let Transport::Stream(stream) = &mut self.transport else {
+            return;
+        };
+        if self.session.handle() == 0 {
             return;
         }
-        self.wbuf.clear();
-        if let Some(c) = self.connection.take() {
-            let fc = self.forward_close_data(&c).and_then(|d| {
-                mr_request(0x4E, &CONNECTION_MANAGER, &d).map_err(ClientError::Protocol)
-            });
-            if let Ok(mr) = fc {
-                let _ = self.queue_unconnected(&mr);
-            }
-        }
-        if self.header(UNREGISTER_SESSION, 0, 0).is_ok() {
-            if let Transport::Tcp(stream) = &self.transport {
-                let _ = stream.try_write(&self.wbuf);
-            }
+        self.session.discard();
+        let _ = self.session.close_primary();
+        if self.session.unregister().is_ok() {
+            try_write(stream, self.session.transmit());
         }
     }
 }
 
-fn list_items(frame: &[u8]) -> Result<Vec<ListReply>, ClientError> {
-    let repr = Repr::parse_bytes(frame)?;
-    if repr.header.status != 0 {
-        return Err(ClientError::Encapsulation(repr.header.status));
-    }
-    let Body::Items(cpf) = repr.body else {
-        return Ok(Vec::new());
-    };
-    Ok(cpf.items().iter().map(list_reply).collect())
-}
-
-fn list_reply(item: &Item<'_>) -> ListReply {
-    match item {
-        Item::Identity(id) => ListReply::Identity(IdentityInfo {
-            protocol_version: id.protocol_version,
-            socket: SocketAddr::from((id.socket.addr, id.socket.port)),
-            vendor_id: id.vendor_id,
-            device_type: id.device_type,
-            product_code: id.product_code,
-            revision: (id.revision_major, id.revision_minor),
-            status: id.status,
-            serial_number: id.serial_number,
-            product_name: String::from_utf8_lossy(id.product_name).into_owned(),
-            state: id.state,
-        }),
-        Item::Service(s) => ListReply::Service(ServiceInfo {
-            version: s.version,
-            capability: s.capability,
-            name: String::from_utf8_lossy(s.name_trimmed()).into_owned(),
-        }),
-        other => {
-            let mut data = vec![0u8; other.data_len() + 4];
-            let n = other.emit(&mut data).unwrap_or(4);
-            ListReply::Other {
-                type_id: other.type_id(),
-                data: data.get(4..n).unwrap_or_default().to_vec(),
-            }
-        }
-    }
+/// Writes what `stream` takes now, without waiting.
+fn try_write<S: AsyncWrite + Unpin + ?Sized>(stream: &mut S, data: &[u8]) {
+    let mut cx = Context::from_waker(Waker::noop());
+    let _ = Pin::new(stream).poll_write(&mut cx, data);
 }

@@ -7,8 +7,11 @@
 //! - [`plan`]: turns a parsed [`Operation`](crate::operation::Operation) into a Message Router
 //!   request, and absorbs its reply (following Read Tag Fragmented when a read is larger than
 //!   one reply; splitting a write larger than one message into Write Tag Fragmented pieces).
-//! - [`Connector`]: one TCP session (or UDP socket), encapsulation framing, List commands,
-//!   Forward Open/Close, and direct `read`/`write`/attribute calls.
+//! - [`session`]: the sans-IO client session: request queueing, RegisterSession, Forward
+//!   Open/Close, sequence counts and reply matching, with no socket (bytes and time in, bytes
+//!   and replies out).
+//! - [`Connector`]: drives a [`session::Session`] over a TCP socket or any `cpppo_net` stream
+//!   (or a UDP socket for List commands), with direct `read`/`write`/attribute calls.
 //! - [`Pipeline`]: many operations in flight at once (a depth), optionally batched into Multiple
 //!   Service Packets under a size limit, yielded in order as [`Transaction`]s.
 //! - [`proxy`]: named, typed parameters (Identity, TCP/IP, AB PowerFlex 750) over a connector
@@ -36,6 +39,7 @@ pub mod plan;
 pub mod poller;
 pub mod proxy;
 pub mod route;
+pub mod session;
 
 pub use connector::{Connector, IdentityInfo, ListReply, Options, ServiceInfo};
 pub use error::{ClientError, Status};

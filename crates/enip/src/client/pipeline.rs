@@ -10,7 +10,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use cpppo_cip::mr::MrReply;
+use cpppo_cip::mr::Payload;
 use cpppo_cip::services::msp::Table;
+use cpppo_cip::services::MspWriter;
 use cpppo_cip::TagType;
 
 use super::connector::Connector;
@@ -18,10 +20,9 @@ use super::error::{ClientError, Status};
 use super::format::{python_str, python_values};
 use super::plan::{Absorbed, Accumulator, Kind, Plan};
 use super::route::mr_request;
+use super::session::MESSAGE_ROUTER;
 use crate::operation::{Operation, Value};
 
-/// The Message Router, `@2/1`, where Multiple Service Packets go.
-const MESSAGE_ROUTER: [u8; 4] = [0x20, 0x02, 0x24, 0x01];
 /// At most this many operations wait, complete or not, behind an unfinished one.
 const WINDOW: usize = 4096;
 /// At most this many requests in one Multiple Service Packet.
@@ -218,14 +219,14 @@ impl<'c> Pipeline<'c> {
             if self.inflight.is_empty() {
                 return Ok(None);
             }
-            let (key, range) = self.conn.recv_reply().await?;
+            let (key, message) = self.conn.recv_reply().await?;
             let Some(pos) = self.inflight.iter().position(|f| f.key == key) else {
                 continue;
             };
+            let bytes = message.to_vec();
             let Some(flight) = self.inflight.remove(pos) else {
                 continue;
             };
-            let bytes = self.conn.bytes(range).to_vec();
             self.dispatch(&flight, &bytes)?;
         }
     }
@@ -443,17 +444,13 @@ impl<'c> Pipeline<'c> {
 
 /// A Multiple Service Packet request to the Message Router carrying `items`.
 fn msp(items: &[Arc<Vec<u8>>]) -> Result<Vec<u8>, ClientError> {
-    let count = items.len();
-    let mut data = Vec::with_capacity(2 + 2 * count + items.iter().map(|i| i.len()).sum::<usize>());
-    let too_big = || ClientError::Protocol("Multiple Service Packet too large".into());
-    data.extend_from_slice(&u16::try_from(count).map_err(|_| too_big())?.to_le_bytes());
-    let mut offset = 2 + 2 * count;
+    let len = 2 + 2 * items.len() + items.iter().map(|i| i.len()).sum::<usize>();
+    let mut data = vec![0u8; len];
+    let mut w = MspWriter::new(&mut data, items.len())?;
     for item in items {
-        data.extend_from_slice(&u16::try_from(offset).map_err(|_| too_big())?.to_le_bytes());
-        offset += item.len();
+        w.push(|t| item.as_slice().emit(t))?;
     }
-    for item in items {
-        data.extend_from_slice(item);
-    }
+    let n = w.finish()?;
+    data.truncate(n);
     mr_request(0x0A, &MESSAGE_ROUTER, &data).map_err(ClientError::Protocol)
 }

@@ -18,6 +18,10 @@
 //! ```
 
 use cpppo_cip::epath::{EPath, Padding, Segment as Wire};
+use cpppo_cip::mr::MrRequest;
+use cpppo_cip::services::cm::UnconnectedSend;
+
+use super::error::ClientError;
 
 use crate::operation::{Link, Operation, Segment};
 
@@ -74,28 +78,37 @@ impl Route {
     }
 
     /// Wraps the Message Router request `mr` in an Unconnected Send, when routed.
-    pub fn wrap(&self, mr: Vec<u8>) -> Result<Vec<u8>, String> {
+    pub fn wrap(&self, mr: &[u8]) -> Result<Vec<u8>, String> {
         let Some(send) = &self.send_path else {
-            return Ok(mr);
+            return Ok(mr.to_vec());
         };
         let send = encode_path(send)?;
-        let size = u16::try_from(mr.len()).map_err(|_| "request too large".to_string())?;
-        let mut data = Vec::with_capacity(mr.len() + 16);
-        data.push(self.priority_time_tick);
-        data.push(self.timeout_ticks);
-        data.extend_from_slice(&size.to_le_bytes());
-        data.extend_from_slice(&mr);
-        if let Some(route) = &self.route_path {
-            if mr.len() % 2 == 1 {
-                data.push(0);
-            }
-            let route = encode_path(route)?;
-            data.push(words(&route)?);
-            data.push(0);
-            data.extend_from_slice(&route);
-        }
-        mr_request(0x52, &send, &data)
+        let route = self.route_path.as_deref().map(encode_path).transpose()?;
+        unconnected_send(self, &send, route.as_deref(), mr)
     }
+}
+
+/// An Unconnected Send (with `route`'s ticks) to `send` carrying `mr` along `route_path`.
+pub(crate) fn unconnected_send(
+    route: &Route,
+    send: &[u8],
+    route_path: Option<&[u8]>,
+    mr: &[u8],
+) -> Result<Vec<u8>, String> {
+    let us = UnconnectedSend {
+        priority_tick: route.priority_time_tick,
+        timeout_ticks: route.timeout_ticks,
+        message: MrRequest::parse(mr).map_err(|e| e.to_string())?,
+        route_path: route_path
+            .map(|p| EPath::parse(p, Padding::Padded))
+            .transpose()
+            .map_err(|e| e.to_string())?,
+        reserved: 0,
+    };
+    let mut data = vec![0u8; us.buffer_len()];
+    let n = us.emit(&mut data).map_err(|e| e.to_string())?;
+    data.truncate(n);
+    mr_request(0x52, send, &data)
 }
 
 /// Parses `--route-path`: `PORT/LINK`, a JSON segment, string or list of them (`"1/0"`,
@@ -216,10 +229,21 @@ pub fn words(path: &[u8]) -> Result<u8, String> {
 
 /// A Message Router request: `service | path words | path | data`.
 pub fn mr_request(service: u8, path: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(2 + path.len() + data.len());
-    out.push(service);
-    out.push(words(path)?);
-    out.extend_from_slice(path);
-    out.extend_from_slice(data);
+    let req = MrRequest {
+        service,
+        path: EPath::parse(path, Padding::Padded).map_err(|e| e.to_string())?,
+        data,
+    };
+    let mut out = vec![0u8; req.buffer_len()];
+    let n = req.emit(&mut out).map_err(|e| e.to_string())?;
+    out.truncate(n);
     Ok(out)
+}
+
+/// The Connection Manager, `@6/1`.
+pub const CONNECTION_MANAGER: [u8; 4] = [0x20, 0x06, 0x24, 0x01];
+
+/// A request to the Connection Manager (Forward Open/Close), sent directly.
+pub(crate) fn cm_request(service: u8, data: &[u8]) -> Result<Vec<u8>, ClientError> {
+    mr_request(service, &CONNECTION_MANAGER, data).map_err(ClientError::Protocol)
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendData};
 use cpppo_enip::device::{Device, DeviceConfig};
 use cpppo_enip::session::{Answer, Outcome, RoutePolicy, Session, Shared};
 use cpppo_enip::tagspec::TagSpec;
@@ -77,11 +78,15 @@ impl Client {
     /// Register `session` (a new one).
     pub fn from_session(mut session: Session) -> Self {
         let now = Instant::now();
-        let reg = hex("65000400000000000000000000000000000000000000000001000000");
+        let reg = Register {
+            protocol_version: 1,
+            options: 0,
+        };
+        let reg = frame(Command::RegisterSession, Body::Register(reg));
         let Outcome::Reply(Answer { frame: r, .. }) = session.on_frame(&reg, local(), now) else {
             panic!("no RegisterSession reply")
         };
-        let handle = u32::from_le_bytes(r[4..8].try_into().unwrap());
+        let handle = Repr::parse_bytes(&r).unwrap().header.session;
         assert_ne!(handle, 0);
         Client {
             session,
@@ -117,13 +122,12 @@ impl Client {
     /// The CIP reply inside a SendRRData reply.
     pub fn cip(&mut self, frame: &[u8]) -> Vec<u8> {
         let r = self.reply(frame);
-        assert_eq!(
-            &r[8..12],
-            &[0, 0, 0, 0],
-            "encapsulation status: {}",
-            to_hex(&r)
-        );
-        r[40..].to_vec()
+        let repr = Repr::parse_bytes(&r).unwrap();
+        assert_eq!(repr.header.status, 0, "encapsulation status: {}", to_hex(&r));
+        let Body::SendData(data) = repr.body else {
+            panic!("not a SendRRData reply: {}", to_hex(&r))
+        };
+        data.cpf.unconnected_data().unwrap().to_vec()
     }
 }
 
@@ -136,16 +140,19 @@ pub fn masked(frame: &[u8]) -> Vec<u8> {
     f
 }
 
+/// A request frame (session 0, context 0) emitted by the codec.
+pub fn frame(command: Command, body: Body<'_>) -> Vec<u8> {
+    let header = Header {
+        command,
+        session: 0,
+        status: 0,
+        context: [0; 8],
+        options: 0,
+    };
+    Repr { header, body }.to_vec().unwrap()
+}
+
 /// A SendRRData frame carrying `mr` (a Message Router request) without Unconnected Send.
 pub fn rr(mr: &[u8]) -> Vec<u8> {
-    let mut body = vec![0u8; 6];
-    body.extend_from_slice(&2u16.to_le_bytes());
-    body.extend_from_slice(&[0, 0, 0, 0, 0xB2, 0]);
-    body.extend_from_slice(&(mr.len() as u16).to_le_bytes());
-    body.extend_from_slice(mr);
-    let mut f = vec![0x6F, 0];
-    f.extend_from_slice(&(body.len() as u16).to_le_bytes());
-    f.extend_from_slice(&[0; 20]);
-    f.extend_from_slice(&body);
-    f
+    frame(Command::SendRRData, Body::SendData(SendData::unconnected(mr)))
 }
