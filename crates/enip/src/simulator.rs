@@ -356,4 +356,84 @@ mod tests {
             .map(|e| e.to_string());
         assert_eq!(e.as_deref(), Some("duplicate tag name \"X\""));
     }
+
+    use crate::client::{Connector, Options as ClientOptions};
+    use crate::operation::Value as OpValue;
+
+    fn simulator(control: Option<Arc<ServerControl>>) -> Simulator {
+        let mut b = SimulatorBuilder::new().tag(TagSpec::parse("SCADA=INT[4]").unwrap());
+        if let Some(c) = control {
+            b = b.control(c).statistics(true);
+        }
+        b.build().unwrap()
+    }
+
+    /// A round trip through a fresh client: write `v` to SCADA[1], read it back.
+    async fn round_trip(addr: SocketAddr, v: i128) -> Result<Vec<OpValue>, String> {
+        let mut c = Connector::connect(&addr.to_string(), ClientOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        c.write(&format!("SCADA[1]=(INT){v}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        c.read("SCADA[1]").await.map_err(|e| e.to_string())
+    }
+
+    #[tokio::test]
+    async fn started_on_port_0_it_reports_its_port_serves_and_stops() {
+        let running = simulator(None)
+            .start("127.0.0.1:0".parse().unwrap(), true)
+            .await
+            .unwrap();
+        let addr = running.local_addr();
+        assert_ne!(addr.port(), 0);
+        assert_eq!(round_trip(addr, 7).await, Ok(vec![OpValue::Int(7)]));
+        // UDP is served on the same port.
+        let mut c = Connector::udp(&addr.to_string(), false, ClientOptions::default())
+            .await
+            .unwrap();
+        assert!(!c.list_identity().await.unwrap().is_empty());
+        running.stop().await;
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_control_closes_and_reopens_the_listeners_at_the_same_address() {
+        let control = Arc::new(ServerControl::default());
+        let running = simulator(Some(control.clone()))
+            .start("127.0.0.1:0".parse().unwrap(), false)
+            .await
+            .unwrap();
+        let addr = running.local_addr();
+        assert_eq!(*control.address.lock().unwrap(), Some(addr));
+        assert!(round_trip(addr, 1).await.is_ok());
+        control.set_disabled(true);
+        let closed = wait_until(|| async { tokio::net::TcpStream::connect(addr).await.is_err() });
+        assert!(closed.await, "still listening after disable");
+        control.set_disabled(false);
+        let open = wait_until(|| async { round_trip(addr, 2).await.is_ok() });
+        assert!(open.await, "not serving again after enable");
+        assert!(control.stats.total_requests() > 0);
+        control.set_done();
+        tokio::time::timeout(Duration::from_secs(10), running.done())
+            .await
+            .unwrap();
+        running.stop().await;
+    }
+
+    /// Whether `check` turns true within 10 s (tried every 20 ms).
+    async fn wait_until<F, Fut>(check: F) -> bool
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            if check().await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
 }

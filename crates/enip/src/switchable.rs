@@ -169,10 +169,11 @@ pub async fn serve_switchable<B: Bind>(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let udp = first.1.is_some();
+    // Without a control, switches nobody flips (kept here: a dropped sender would close them).
+    let (_never, unswitched) = watch::channel(false);
     let (mut disabled, mut done) = match &control {
         Some(c) => (c.watch_disabled(), c.watch_done()),
-        // Switches nobody can flip.
-        None => (watch::channel(false).1, watch::channel(false).1),
+        None => (unswitched.clone(), unswitched),
     };
     let mut bound = Some(first);
     loop {
