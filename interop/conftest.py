@@ -23,11 +23,67 @@ def cpppo_bin() -> str:
     return os.environ.get("CPPPO_BIN", str(ROOT / "target" / "release" / "cpppo"))
 
 
-def free_port(kind=socket.SOCK_STREAM) -> int:
-    """A port on 127.0.0.1 that is free right now (for TCP and, usually, UDP)."""
-    with socket.socket(socket.AF_INET, kind) as s:
+# Ready lines naming the bound address: our servers are started on port 0 and tell where they
+# are (a port picked free, released and bound later may be taken in between on a busy machine).
+ENIP_READY = (r"Success; Started EtherNet/IP Simulator; PID = (?P<pid>\d+); "
+              r"address = (?P<host>[\d.]+):(?P<port>\d+)")
+MODBUS_READY = (r"Success; Started Modbus/TCP Simulator; PID = (?P<pid>\d+); "
+                r"address = (?P<host>[\d.]+):(?P<port>\d+)")
+WEB_READY = r"Web API and live page on http://(?P<host>[\d.]+):(?P<port>\d+)/"
+# The Python cpppo's enip_server with -A (its TCP listener; it binds UDP separately).
+CPPPO_READY = r"Network TCP Server address = \('(?P<host>[\d.]+)', (?P<port>\d+)\)"
+
+
+def _free_port() -> int:
+    """A port free right now. Only for third-party servers that cannot report the port they
+    bound: see `start_on_free_port`, which retries when the port is taken meanwhile."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_on_free_port(spawn, command, ready: str, attempts: int = 5, timeout: float = 20.0):
+    """Start a third-party server that binds the port it is given (`command(port)`, a list)
+    and prints `ready` once bound; if it exits first (the port was taken between picking and
+    binding), start it again on a fresh port, `attempts` times at most. (proc, port)."""
+    for _ in range(attempts):
+        port = _free_port()
+        proc = spawn(command(port))
+        try:
+            proc.wait_output(ready, timeout)
+            return proc, port
+        except TimeoutError:
+            if proc.p.poll() is None:
+                raise  # running but never ready: not a port clash
+            proc.close()
+    raise RuntimeError(f"{command(0)[0]}: no port could be bound in {attempts} attempts")
+
+
+def cpppo_enip_server(spawn, *args, program=None, udp: bool = True):
+    """The Python cpppo's EtherNet/IP simulator (`program`, default `enip_server`, then
+    `-A -a 127.0.0.1:PORT ARGS`): TCP and, with `udp`, UDP on one port (port 0 would put them
+    on two, so a free port is used and the start retried if it is taken meanwhile).
+    (proc, port)."""
+    ready = r"Network UDP Server address" if udp else CPPPO_READY
+    udp_args = [] if udp else ["--no-udp"]
+    program = program or [venv_tool("enip_server")]
+
+    def command(port):
+        return [*program, "-A", *udp_args, "-a", f"127.0.0.1:{port}", *args]
+    return start_on_free_port(spawn, command, ready)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (for tests of refused connections): bound
+    and left unlistened by a socket kept open for the whole run, so nobody else gets it."""
+    global _CLOSED
+    if _CLOSED is None:
+        _CLOSED = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        _CLOSED.bind(("127.0.0.1", 0))
+    return _CLOSED.getsockname()[1]
+
+
+_CLOSED = None
 
 
 def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
@@ -69,6 +125,10 @@ class Proc:
                 break
             time.sleep(0.05)
         raise TimeoutError(f"{self.args}: no {pattern!r} in output:\n{self.output()}")
+
+    def port(self, pattern: str = ENIP_READY, timeout: float = 10.0) -> int:
+        """The port a server started on port 0 reports (group `port` of `pattern`)."""
+        return int(self.wait_output(pattern, timeout).group("port"))
 
     def close(self) -> int:
         if self.p.poll() is None:

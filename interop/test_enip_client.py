@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import cpppo_bin, free_port, venv_tool, wait_port
+from conftest import ENIP_READY, cpppo_bin, cpppo_enip_server, venv_tool
 
 def _client_verbs_wired():
     """Whether `cpppo enip client` runs (not the placeholder of an unwired verb)."""
@@ -32,17 +32,12 @@ TAGS = [
 ]
 
 
-def server_cmd(kind, port):
-    if kind == "python":
-        return [venv_tool("enip_server"), "-a", f"127.0.0.1:{port}", *TAGS]
-    return [cpppo_bin(), "enip", "server", "-a", f"127.0.0.1:{port}", *TAGS]
-
-
 @pytest.fixture(params=["python", "ours"])
 def sim(request, spawn):
-    port = free_port()
-    spawn(server_cmd(request.param, port))
-    wait_port(port)
+    if request.param == "python":
+        _, port = cpppo_enip_server(spawn, *TAGS)
+    else:
+        port = spawn([cpppo_bin(), "enip", "server", "-a", "127.0.0.1:0", *TAGS]).port(ENIP_READY)
     return f"127.0.0.1:{port}"
 
 

@@ -33,12 +33,12 @@ pytestmark = [
 
 
 def ip(*args, check=True):
-    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check, timeout=20)
 
 
 @pytest.fixture
 def lan():
-    tag = f"{os.getpid() % 100000}"
+    tag = f"{os.getpid()}"
     client, s1, s2 = f"cpc-{tag}", f"cps1-{tag}", f"cps2-{tag}"
     made = []
     try:
@@ -67,7 +67,7 @@ def wait_tcp(ns, addr, timeout=15.0):
     probe = "import socket,sys; socket.create_connection((sys.argv[1], 44818), 0.3)"
     while time.monotonic() < deadline:
         r = subprocess.run(["ip", "netns", "exec", ns, venv_tool("python"), "-c", probe, addr],
-                           capture_output=True)
+                           capture_output=True, timeout=10)
         if r.returncode == 0:
             return
         time.sleep(0.1)

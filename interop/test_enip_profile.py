@@ -3,14 +3,13 @@ read and written by name through our typed proxy (`cpppo enip poll`) and by the 
 own `enip_get_attribute -S`."""
 import subprocess
 
-from conftest import cpppo_bin, free_port, venv_tool
+from conftest import ENIP_READY, cpppo_bin, venv_tool
 
 
-def start(spawn, port):
+def start(spawn):
     server = spawn([cpppo_bin(), "enip", "server", "--no-config", "--profile", "powerflex750",
-                    "-a", f"127.0.0.1:{port}"])
-    server.wait_output(r"Success; Started EtherNet/IP Simulator")
-    return server
+                    "-a", "127.0.0.1:0"])
+    return server.port(ENIP_READY)
 
 
 def poll(port, *params):
@@ -21,8 +20,7 @@ def poll(port, *params):
 
 
 def test_powerflex_profile_serves_motor_velocity_by_name(spawn):
-    port = free_port()
-    start(spawn, port)
+    port = start(spawn)
     assert "Motor Velocity: [0.0]" in poll(port, "Motor Velocity")
 
     # Write the parameter's attribute (DPI Parameter Object 0x93, instance 3, attribute 10)

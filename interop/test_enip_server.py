@@ -5,19 +5,16 @@ import pytest
 from pycomm3 import CIPDriver, LogixDriver, Services
 from pylogix import PLC
 
-from conftest import cpppo_bin, free_port
+from conftest import ENIP_READY, cpppo_bin
 
-READY = r"Success; Started EtherNet/IP Simulator; PID = \d+; address = (\S+)"
 TAGS = ["SCADA=INT[1000]", "TEXT=SSTRING[100]", "FLOAT=REAL", "FLT@22/1/3=REAL"]
 
 
 @pytest.fixture
 def sim(spawn):
-    """Our simulator with the vectors' tags on a free port; yields the port."""
-    port = free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{port}", *TAGS])
-    proc.wait_output(READY)
-    return port
+    """Our simulator with the vectors' tags on a port of its choosing; yields the port."""
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0", *TAGS])
+    return proc.port(ENIP_READY)
 
 
 def test_pycomm3_open_uploads_the_tag_list_and_plc_info(sim):
@@ -140,9 +137,8 @@ def test_pycomm3_symbol_instance_addressing_on_revision_32(spawn, tmp_path):
     """With a major revision of 21 or more, pycomm3 addresses tags by Symbol instance id."""
     cfg = tmp_path / "cpppo.cfg"
     cfg.write_text("[Identity]\nProduct Revision = 32.11\n")
-    port = free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "--config", str(cfg), "-a", f"127.0.0.1:{port}", *TAGS])
-    proc.wait_output(READY)
+    proc = spawn([cpppo_bin(), "enip", "server", "--config", str(cfg), "-a", "127.0.0.1:0", *TAGS])
+    port = proc.port(ENIP_READY)
     with LogixDriver(f"127.0.0.1:{port}/0") as plc:
         assert plc.revision_major == 32 and plc._cfg["use_instance_ids"]
         assert plc.write("SCADA[5]", 55).error is None

@@ -36,7 +36,7 @@ def netns():
         ip("-n", name, "link", "set", "v0", "up")
         ip("-n", name, "link", "set", "v1", "up")
     except subprocess.CalledProcessError as e:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
         pytest.skip(f"cannot set up a network namespace: {e.stderr!r}")
     yield name
     subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)

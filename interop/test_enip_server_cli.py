@@ -10,16 +10,13 @@ from pathlib import Path
 import pytest
 from pycomm3 import CIPDriver, LogixDriver
 
-from conftest import cpppo_bin, free_port
-
-READY = r"Success; Started EtherNet/IP Simulator; PID = (\d+); address = (\S+)"
+from conftest import ENIP_READY, cpppo_bin
 
 
-def start(spawn, *args, port=None):
-    port = port or free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "-a", f"127.0.0.1:{port}", *args])
-    proc.wait_output(READY)
-    return proc, port
+
+def start(spawn, *args):
+    proc = spawn([cpppo_bin(), "enip", "server", "-a", "127.0.0.1:0", *args])
+    return proc, proc.port(ENIP_READY)
 
 
 def list_identity(port):
@@ -48,7 +45,7 @@ def list_identity(port):
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(args, needle):
-    a = [] if "--address" in args else ["-a", f"127.0.0.1:{free_port()}"]
+    a = [] if "--address" in args else ["-a", "127.0.0.1:0"]
     p = subprocess.run([cpppo_bin(), "enip", "server", "--no-config", *a, *args],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 2, p.stderr
@@ -59,7 +56,7 @@ def test_bad_arguments_give_one_line_and_exit_2(args, needle):
 def test_bad_config_value_names_the_file_and_text(tmp_path):
     cfg = tmp_path / "bad.cfg"
     cfg.write_text('[TCPIP]\nInterface Configuration = {"ip_address": "300.1.2.3"}\n')
-    p = subprocess.run([cpppo_bin(), "enip", "server", "--config", str(cfg), "-a", f"127.0.0.1:{free_port()}"],
+    p = subprocess.run([cpppo_bin(), "enip", "server", "--config", str(cfg), "-a", "127.0.0.1:0"],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 2 and str(cfg) in p.stderr and "300.1.2.3" in p.stderr, p.stderr
 
@@ -125,7 +122,7 @@ def test_log_file_and_verbose(spawn, tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signals_shut_down_cleanly(spawn, sig):
     proc, port = start(spawn, "--no-config", "A=INT")
-    s = socket.create_connection(("127.0.0.1", port))  # an open session does not hold it up
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)  # an open session does not hold it up
     os.kill(proc.p.pid, sig)
     assert proc.p.wait(5) == 0
     s.close()
@@ -133,9 +130,8 @@ def test_signals_shut_down_cleanly(spawn, sig):
 
 def test_enip_server_compatibility_binary(spawn):
     binary = Path(cpppo_bin()).with_name("enip_server")
-    port = free_port()
-    proc = spawn([binary, "--no-config", "-a", f"127.0.0.1:{port}", "SCADA=INT[10]"])
-    proc.wait_output(READY)
+    proc = spawn([binary, "--no-config", "-a", "127.0.0.1:0", "SCADA=INT[10]"])
+    port = proc.port(ENIP_READY)
     with LogixDriver(f"127.0.0.1:{port}/0") as plc:
         assert plc.write("SCADA[9]", 9).error is None and plc.read("SCADA[9]").value == 9
 

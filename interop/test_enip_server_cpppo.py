@@ -3,18 +3,15 @@ import subprocess
 
 import pytest
 
-from conftest import cpppo_bin, free_port, venv_tool
+from conftest import ENIP_READY, cpppo_bin, venv_tool
 
-READY = r"Success; Started EtherNet/IP Simulator; PID = \d+; address = (\S+)"
 TAGS = ["SCADA=INT[1000]", "TEXT=SSTRING[100]", "FLOAT=REAL", "FLT@22/1/3=REAL"]
 
 
 @pytest.fixture
 def sim(spawn):
-    port = free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{port}", *TAGS])
-    proc.wait_output(READY)
-    return port
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0", *TAGS])
+    return proc.port(ENIP_READY)
 
 
 def run(tool, *args, ok=True):

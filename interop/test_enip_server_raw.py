@@ -8,18 +8,15 @@ import time
 
 import pytest
 
-from conftest import cpppo_bin, free_port
+from conftest import ENIP_READY, cpppo_bin
 
-READY = r"Success; Started EtherNet/IP Simulator; PID = \d+; address = (\S+)"
 TAGS = ["SCADA=INT[1000]", "BIG=INT[3000]", "TEXT=SSTRING[100]", "FLOAT=REAL", "FLT@22/1/3=REAL"]
 
 
 @pytest.fixture
 def sim(spawn):
-    port = free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{port}", *TAGS])
-    proc.wait_output(READY)
-    yield port
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0", *TAGS])
+    yield proc.port(ENIP_READY)
     assert "panicked" not in proc.output()
     assert proc.p.poll() is None, "the simulator died:\n" + proc.output()
 
@@ -192,10 +189,9 @@ def test_tag_list_upload_with_get_instance_attribute_list(sim):
 
 
 def test_tag_list_upload_continues_with_0x06_when_a_reply_is_full(spawn):
-    port = free_port()
     tags = [f"TAG_{n:03d}_WITH_A_LONG_NAME=DINT" for n in range(200)]
-    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{port}", *tags])
-    proc.wait_output(READY)
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0", *tags])
+    port = proc.port(ENIP_READY)
     c = Client(port)
     c.register()
     seen, start, rounds = [], 0, 0

@@ -1,16 +1,13 @@
 """Routing: a simulator with a `Route` map forwards Unconnected Sends to other simulators."""
 import subprocess
 
-from conftest import cpppo_bin, free_port, venv_tool
+from conftest import ENIP_READY, closed_port, cpppo_bin, venv_tool
 
-READY = r"Success; Started EtherNet/IP Simulator; PID = \d+; address = (\S+)"
 
 
 def start(spawn, *args):
-    port = free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "-a", f"127.0.0.1:{port}", *args])
-    proc.wait_output(READY)
-    return port
+    proc = spawn([cpppo_bin(), "enip", "server", "-a", "127.0.0.1:0", *args])
+    return proc.port(ENIP_READY)
 
 
 def client(port, route, *ops):
@@ -23,7 +20,7 @@ def client(port, route, *ops):
 
 def test_requests_are_forwarded_by_the_first_route_segment(spawn, tmp_path):
     remote = start(spawn, "--no-config", "REMOTE=DINT[4]")
-    dead = free_port()
+    dead = closed_port()
     cfg = tmp_path / "router.cfg"
     cfg.write_text(
         "[UCMM]\nRoute Path = 1/0\nRoute = {\n"

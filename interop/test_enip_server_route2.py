@@ -15,18 +15,15 @@ import pytest
 from pycomm3 import LogixDriver
 from pylogix import PLC
 
-from conftest import cpppo_bin, free_port, venv_tool, wait_port
+from conftest import ENIP_READY, closed_port, cpppo_bin, cpppo_enip_server, venv_tool
 
-READY = r"Success; Started EtherNet/IP Simulator; PID = \d+; address = (\S+)"
 
 
 def start(spawn, tmp_path, name, config, *tags):
     cfg = tmp_path / f"{name}.cfg"
     cfg.write_text(config)
-    port = free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "--config", str(cfg), "-a", f"127.0.0.1:{port}", *tags])
-    proc.wait_output(READY)
-    return port
+    proc = spawn([cpppo_bin(), "enip", "server", "--config", str(cfg), "-a", "127.0.0.1:0", *tags])
+    return proc.port(ENIP_READY)
 
 
 @pytest.fixture
@@ -125,7 +122,7 @@ def test_pylogix_with_a_processor_slot_talks_to_the_routed_device(pair):
 
 
 def test_a_routed_connection_to_an_unreachable_device_answers_errors(spawn, tmp_path):
-    dead = free_port()
+    dead = closed_port()
     router = start(spawn, tmp_path, "router", f'[UCMM]\nRoute = {{"1/1-15": "127.0.0.1:{dead}"}}\n', "LOCAL=INT[4]")
     with _plc(router, 3) as comm:
         # The router asks the device for its side of the connection: refused (0x01/0x0204).
@@ -157,12 +154,9 @@ def _legacy_replies(port):
 def test_legacy_0x0001_replies_are_byte_identical_to_cpppo(spawn, tmp_path, config):
     cfg = tmp_path / "cpppo.cfg"
     cfg.write_text(config)
-    ref = free_port()
-    spawn([venv_tool("python"), "-m", "cpppo.server.enip", "-c", str(cfg),
-           "-a", f"127.0.0.1:{ref}", "X=INT"])
-    wait_port(ref)
-    ours = free_port()
-    spawn([cpppo_bin(), "enip", "server", "--config", str(cfg), "-a", f"127.0.0.1:{ours}", "X=INT"]).wait_output(READY)
+    _, ref = cpppo_enip_server(spawn, "-c", str(cfg), "X=INT")
+    ours = spawn([cpppo_bin(), "enip", "server", "--config", str(cfg), "-a", "127.0.0.1:0",
+                  "X=INT"]).port(ENIP_READY)
     want_tcp, want_udp = _legacy_replies(ref)
     got_tcp, got_udp = _legacy_replies(ours)
     assert got_tcp == want_tcp and got_udp == want_udp, (got_tcp.hex(), want_tcp.hex())

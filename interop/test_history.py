@@ -9,9 +9,8 @@ import warnings
 
 from pycomm3 import LogixDriver
 
-from conftest import cpppo_bin, free_port, venv_tool, wait_port
+from conftest import ENIP_READY, cpppo_bin, cpppo_enip_server, venv_tool
 
-READY = r"Success; Started EtherNet/IP Simulator; PID = \d+; address = (\S+)"
 
 
 def python_cpppo_records(path):
@@ -33,11 +32,9 @@ def python_cpppo_records(path):
 
 
 def historize(spawn, path, *tags):
-    port = free_port()
-    proc = spawn([cpppo_bin(), "enip", "historize", "--no-config", "-a", f"127.0.0.1:{port}",
+    proc = spawn([cpppo_bin(), "enip", "historize", "--no-config", "-a", "127.0.0.1:0",
                   path, *tags])
-    proc.wait_output(READY)
-    return proc, port
+    return proc, proc.port(ENIP_READY)
 
 
 def test_acknowledged_writes_survive_sigkill(spawn, tmp_path):
@@ -123,10 +120,9 @@ def test_replay_at_10x_drives_tag_values_on_time(spawn, tmp_path):
                 for k in range(10)]
     records.insert(2, (11.0, ["SCADA", [5, 5]], {"read": [0]}))  # reads are not replayed
     write_history(path, records)
-    port = free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{port}",
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0",
                   "--replay", path, "--speed", "10", "SCADA=INT[10]"])
-    proc.wait_output(READY)
+    port = proc.port(ENIP_READY)
     seen = {}
     with LogixDriver(f"127.0.0.1:{port}/0") as plc:
         deadline = time.monotonic() + 10  # bounded: the replay takes ~2.9 s
@@ -152,10 +148,9 @@ def test_replay_loops_and_refuses_bad_options(spawn, tmp_path):
     write_history(path, [(0.0, ["FLAG", [0, 0]], {"write": [1]}),
                          (1.0, ["FLAG", [0, 0]], {"write": [2]}),
                          (2.0, ["FLAG", [0, 0]], {"write": [3]})])
-    port = free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{port}",
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0",
                   "--replay", path, "--speed", "10", "--loop", "FLAG=DINT"])
-    proc.wait_output(READY)
+    port = proc.port(ENIP_READY)
     values = []
     with LogixDriver(f"127.0.0.1:{port}/0") as plc:
         deadline = time.monotonic() + 2.0  # bounded; a pass takes 0.3 s
@@ -169,11 +164,11 @@ def test_replay_loops_and_refuses_bad_options(spawn, tmp_path):
 
     for bad in (["--speed", "0"], ["--speed", "nan"]):
         r = subprocess.run([cpppo_bin(), "enip", "server", "--no-config", "-a",
-                            f"127.0.0.1:{free_port()}", "--replay", str(path), *bad, "FLAG=DINT"],
+                            "127.0.0.1:0", "--replay", str(path), *bad, "FLAG=DINT"],
                            capture_output=True, text=True, timeout=10)
         assert r.returncode == 2 and "--speed" in r.stderr, r.stderr
     r = subprocess.run([cpppo_bin(), "enip", "server", "--no-config", "-a",
-                        f"127.0.0.1:{free_port()}", "--replay", str(tmp_path / "absent.hst"),
+                        "127.0.0.1:0", "--replay", str(tmp_path / "absent.hst"),
                         "FLAG=DINT"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 2 and "absent.hst" in r.stderr, r.stderr
 
@@ -186,11 +181,9 @@ def test_python_cpppo_historize_loses_what_ours_keeps(spawn, tmp_path):
     found = {}
     for who in ("python", "ours"):
         path = tmp_path / f"{who}.hst"
-        port = free_port()
         if who == "python":
-            proc = spawn([venv_tool("python"), "-m", "cpppo.server.enip.historize", str(path),
-                          "-a", f"127.0.0.1:{port}", "SCADA=INT[100]"])
-            wait_port(port)
+            historize_py = [venv_tool("python"), "-m", "cpppo.server.enip.historize", str(path)]
+            proc, port = cpppo_enip_server(spawn, "SCADA=INT[100]", program=historize_py)
         else:
             proc, port = historize(spawn, path, "SCADA=INT[100]")
         client = subprocess.run([venv_tool("enip_client"), "-p", "-a", f"127.0.0.1:{port}",
@@ -206,7 +199,7 @@ def test_python_cpppo_historize_loses_what_ours_keeps(spawn, tmp_path):
 def test_historize_refuses_a_compressed_or_unwritable_file(tmp_path):
     for path, why in ((tmp_path / "x.hst.gz", ".gz"), ("/proc/no/such.hst", "/proc/no/such.hst")):
         r = subprocess.run([cpppo_bin(), "enip", "historize", "--no-config", "-a",
-                            f"127.0.0.1:{free_port()}", str(path), "SCADA=INT"],
+                            "127.0.0.1:0", str(path), "SCADA=INT"],
                            capture_output=True, text=True, timeout=10)
         assert r.returncode == 2 and why in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1

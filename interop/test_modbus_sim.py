@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from conftest import cpppo_bin, free_port
+from conftest import cpppo_bin
 
 MAP = ["1-16=1", "10001-10016=0,1", "30001-30010=300", "40001-40100=99", "400201-400205=7"]
 READY = r"Success; Started Modbus/TCP Simulator; PID = (\d+); address = 127\.0\.0\.1:(\d+)"
@@ -15,11 +15,11 @@ READY = r"Success; Started Modbus/TCP Simulator; PID = (\d+); address = 127\.0\.
 
 @pytest.fixture
 def sim(spawn):
-    port = free_port()
-    proc = spawn([cpppo_bin(), "modbus", "sim", "-a", f"127.0.0.1:{port}",
+    proc = spawn([cpppo_bin(), "modbus", "sim", "-a", "127.0.0.1:0",
                   "--exception", "40090=0x0C", *MAP])
     m = proc.wait_output(READY)
-    assert int(m.group(2)) == port
+    port = int(m.group(2))
+    assert port != 0
     assert int(m.group(1)) == proc.p.pid
     client = ModbusTcpClient("127.0.0.1", port=port, timeout=3)
     assert client.connect()
@@ -108,10 +108,9 @@ def test_sigterm_exits_cleanly(sim):
 
 
 def test_modbus_sim_binary_and_unit_ids(spawn):
-    port = free_port()
     sim = Path(cpppo_bin()).parent / "modbus_sim"
-    proc = spawn([sim, "-a", f"127.0.0.1:{port}", "-u", "1,5", "40001-40010=3"])
-    proc.wait_output(READY)
+    proc = spawn([sim, "-a", "127.0.0.1:0", "-u", "1,5", "40001-40010=3"])
+    port = int(proc.wait_output(READY).group(2))
     c = ModbusTcpClient("127.0.0.1", port=port, timeout=3)
     assert c.connect()
     try:

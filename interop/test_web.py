@@ -15,9 +15,8 @@ import urllib.request
 import pytest
 from pycomm3 import LogixDriver
 
-from conftest import cpppo_bin, free_port, wait_port
+from conftest import ENIP_READY, cpppo_bin, wait_port
 
-READY = r"Success; Started EtherNet/IP Simulator; PID = \d+; address = (\S+)"
 WEB = r"Web API and live page on http://(\S+)/"
 TAGS = ["SCADA=INT[1000]", "TEXT=SSTRING[100]", "FLOAT=REAL", "FLT@22/1/3=REAL"]
 
@@ -45,13 +44,12 @@ class Sim:
 
 
 def start(spawn, *extra, env=None):
-    port, web = free_port(), free_port()
-    args = [cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{port}",
-            "-w", f":{web}", *extra, *TAGS]
+    args = [cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0",
+            "-w", ":0", *extra, *TAGS]
     proc = spawn(args, env=env)
-    proc.wait_output(READY)
+    port = proc.port(ENIP_READY)
     addr = proc.wait_output(WEB).group(1)
-    assert addr == f"127.0.0.1:{web}"
+    assert addr.startswith("127.0.0.1:") and not addr.endswith(":0")  # ":PORT" is loopback
     return Sim(proc, port, addr)
 
 
@@ -271,7 +269,7 @@ def test_live_page_and_events_feed(sim):
 
 
 def test_bad_web_address_is_one_line_and_exit_2(spawn):
-    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{free_port()}",
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0",
                   "-w", ":http", "SCADA=INT[10]"])
     assert proc.p.wait(10) == 2
     out = proc.output().strip()
@@ -279,10 +277,9 @@ def test_bad_web_address_is_one_line_and_exit_2(spawn):
 
 
 def test_plain_server_without_web_is_unchanged(spawn):
-    port = free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{port}",
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0",
                   "SCADA=INT[10]"])
-    proc.wait_output(READY)
+    port = proc.port(ENIP_READY)
     assert "Web API" not in proc.output()
     with LogixDriver(f"127.0.0.1:{port}/0") as plc:
         assert plc.write("SCADA[1]", 5).error is None and plc.read("SCADA[1]").value == 5

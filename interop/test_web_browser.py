@@ -7,7 +7,7 @@ import time
 import pytest
 from pycomm3 import LogixDriver
 
-from conftest import cpppo_bin, free_port
+from conftest import ENIP_READY, cpppo_bin
 
 selenium = pytest.importorskip("selenium")
 from selenium import webdriver  # noqa: E402
@@ -50,9 +50,9 @@ def text_of(driver, element_id):
 
 
 def test_page_shows_client_writes_live_and_page_edits_reach_clients(spawn, browser):
-    port, web = free_port(), free_port()
-    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", f"127.0.0.1:{port}",
-                  "-w", f":{web}", "SCADA=INT[1000]", "TEXT=SSTRING[100]", "FLOAT=REAL"])
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0",
+                  "-w", ":0", "SCADA=INT[1000]", "TEXT=SSTRING[100]", "FLOAT=REAL"])
+    port = proc.port(ENIP_READY)
     url = "http://" + proc.wait_output(READY).group(1) + "/"
 
     # The page loads and shows the tags.

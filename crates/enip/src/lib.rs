@@ -14,5 +14,7 @@ pub mod route;
 pub mod server;
 pub mod services;
 pub mod session;
+pub mod simulator;
+pub mod switchable;
 pub mod tagspec;
 pub mod upstream;

@@ -316,12 +316,17 @@ async fn poller_goes_offline_and_comes_back() {
         poller.write(reg(40001), &[1]).await,
         Err(PollError::Offline(_))
     ));
-    // It comes back (on the same port) with another value: the poller reconnects.
+    // It comes back (on the same port) with another value: the poller reconnects. The port
+    // may take a moment to be free again (bounded).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let listener = loop {
-        if let Ok(l) = TcpListener::bind(addr).await {
-            break l;
+        match TcpListener::bind(addr).await {
+            Ok(l) => break l,
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                panic!("cannot rebind {addr}: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let _server = plc(listener, 6);
     assert_eq!(wait(Some(6)).await, Some(6));

@@ -17,3 +17,98 @@ pub fn terminate(pid: u32) -> std::io::Result<()> {
         Err(std::io::Error::last_os_error())
     }
 }
+
+/// A tokio runtime with I/O and timers: on worker threads (`multi_thread`), or on the calling
+/// thread alone (a fleet's stacks sit behind one lock, so its frames are best switched on one
+/// thread; a client waits on one peer at a time).
+pub fn runtime(multi_thread: bool) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match multi_thread {
+        true => tokio::runtime::Builder::new_multi_thread(),
+        false => tokio::runtime::Builder::new_current_thread(),
+    };
+    builder.enable_all().build()
+}
+
+/// Wait for SIGTERM or SIGINT (an error if their handlers cannot be installed).
+pub async fn wait_for_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+    Ok(())
+}
+
+/// An address text that does not name a socket address.
+#[derive(Debug, thiserror::Error)]
+pub enum AddressError {
+    /// The port is not a number 0-65535.
+    #[error("port {0:?} is not a number 0-65535")]
+    Port(String),
+    /// The host name does not resolve.
+    #[error("cannot resolve {host:?}: {error}")]
+    Resolve {
+        /// The host name.
+        host: String,
+        /// Why not.
+        error: std::io::Error,
+    },
+    /// The host name resolves to nothing.
+    #[error("no address for {0:?}")]
+    Empty(String),
+}
+
+/// `[HOST][:PORT]` (IPv6 hosts in brackets) as a socket address, an IPv4 one where the host
+/// has both (EtherNet/IP and Modbus/TCP are IPv4; "localhost" may list ::1 first). An empty
+/// HOST is `default_host`; text without a colon is the HOST with `default_port`, or, without
+/// a default port, the PORT.
+pub fn parse_address(
+    s: &str,
+    default_host: &str,
+    default_port: Option<u16>,
+) -> Result<std::net::SocketAddr, AddressError> {
+    use std::net::ToSocketAddrs;
+    let (host, port) = match (s.rsplit_once(':'), default_port) {
+        (Some((h, p)), _) => (h, p),
+        (None, Some(_)) => (s, ""),
+        (None, None) => ("", s),
+    };
+    let port = match (port, default_port) {
+        ("", Some(d)) => d,
+        (p, _) => p.parse().map_err(|_| AddressError::Port(p.to_string()))?,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = if host.is_empty() { default_host } else { host };
+    let addrs: Vec<std::net::SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|error| AddressError::Resolve {
+            host: host.to_string(),
+            error,
+        })?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| AddressError::Empty(host.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_take_defaults_and_name_bad_ports() {
+        let p = |s, port| parse_address(s, "0.0.0.0", port).map(|a| a.to_string());
+        assert_eq!(p("", Some(44818)).unwrap(), "0.0.0.0:44818");
+        assert_eq!(p(":44819", Some(44818)).unwrap(), "0.0.0.0:44819");
+        assert_eq!(p("127.0.0.1", Some(44818)).unwrap(), "127.0.0.1:44818");
+        assert_eq!(p("8080", None).unwrap(), "0.0.0.0:8080");
+        assert_eq!(p("[::1]:0", None).unwrap(), "[::1]:0");
+        let e = p(":x", Some(1)).unwrap_err().to_string();
+        assert_eq!(e, "port \"x\" is not a number 0-65535");
+    }
+}

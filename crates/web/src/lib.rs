@@ -74,23 +74,7 @@ pub async fn serve<L: cpppo_net::Listener>(
 
 /// `[IFACE]:PORT` (or `PORT`): an empty IFACE means 127.0.0.1.
 pub fn parse_address(s: &str) -> Result<SocketAddr, String> {
-    use std::net::ToSocketAddrs;
-    let (host, port) = s.rsplit_once(':').unwrap_or(("", s));
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("--web {s:?}: port {port:?} is not a number 0-65535"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let host = if host.is_empty() { "127.0.0.1" } else { host };
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("--web {s:?}: cannot resolve {host:?}: {e}"))?
-        .collect();
-    addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .copied()
-        .ok_or_else(|| format!("--web {s:?}: no address for {host:?}"))
+    cpppo_net::sys::parse_address(s, "127.0.0.1", None).map_err(|e| format!("--web {s:?}: {e}"))
 }
 
 /// Whether mutations on a server bound to `addr` need a token (any non-loopback address).

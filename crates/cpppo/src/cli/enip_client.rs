@@ -306,9 +306,7 @@ fn usage(line: impl std::fmt::Display) -> ExitCode {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
+    Ok(cpppo_net::sys::runtime(false)?)
 }
 
 /// Tags from the command line, with '-' replaced by the lines of stdin.
@@ -822,7 +820,7 @@ pub fn ctime(t: SystemTime) -> String {
         .map_or(0, |d| d.as_secs());
     let days = (secs / 86400) as i64;
     let rem = secs % 86400;
-    let (y, m, d) = civil(days);
+    let (y, m, d) = cpppo_history::time::civil_from_days(days);
     const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MON: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -841,19 +839,6 @@ pub fn ctime(t: SystemTime) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's civil_from_days).
-fn civil(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]

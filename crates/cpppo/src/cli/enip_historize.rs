@@ -91,7 +91,7 @@ pub fn run(args: HistorizeArgs) -> ExitCode {
     };
     let hook: TagHook = Arc::new(move |name: &str, inner: Arc<dyn Attribute>| {
         let tag = Historize::new(name, inner, history.clone())
-            .with_context(|| format!("cannot record tag {name}"))?;
+            .map_err(|e| format!("cannot record tag {name}: {e}"))?;
         Ok(Arc::new(tag) as Arc<dyn Attribute>)
     });
     server::run_with(args.server, Some(hook))

@@ -148,10 +148,7 @@ pub fn run(cmd: ModbusCommand) -> ExitCode {
         eprintln!("cannot open log file: {e}");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match cpppo_net::sys::runtime(true) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -201,19 +198,11 @@ fn specs(texts: &[String]) -> Result<Vec<RangeSpec>, Failure> {
         .collect()
 }
 
-/// Wait for SIGINT or SIGTERM.
+/// Wait for SIGINT or SIGTERM (forever if their handlers cannot be installed).
 async fn shutdown() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+    if let Err(e) = cpppo_net::sys::wait_for_signal().await {
+        tracing::warn!("no signal handlers: {e}");
+        std::future::pending::<()>().await;
     }
 }
 

@@ -1,6 +1,5 @@
 //! `cpppo net ...`: the Internet of Threads tools.
 
-use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
@@ -9,17 +8,15 @@ use anyhow::{anyhow, bail, Context};
 use clap::{ArgAction, Args, Subcommand};
 use cpppo_enip::config::{parse_route_path, Config};
 use cpppo_enip::session::RoutePolicy;
-use cpppo_net::pcap::Pcap;
-use cpppo_net::stack::{Buffers, Net};
-use cpppo_net::tap::{Tap, TUN_PATH};
-use cpppo_net::vde::VdePlug;
+use cpppo_enip::tagspec::TagSpec;
+use cpppo_fleet::link::ip;
+use cpppo_fleet::web::WebOptions;
+use cpppo_fleet::{HostLink, LanOptions, ModbusTemplate, Subnet, Template, ENIP_PORT};
+use cpppo_net::stack::Buffers;
+use cpppo_net::tap::TUN_PATH;
 
 use crate::cli::enip::server::{parse_delay, profile_tags};
 use crate::cli::logging;
-use crate::fleet::{
-    gateway, Fleet, ModbusTemplate, Subnet, Template, ENIP_PORT, GATEWAY_IP, HOST_INDEX,
-};
-use crate::fleet_web::{FleetWeb, WebOptions};
 
 /// The Internet-of-Threads verbs.
 #[derive(Debug, Subcommand)]
@@ -203,9 +200,7 @@ fn refuse(verb: &str, e: impl std::fmt::Display) -> ExitCode {
 /// sender's task, so worker threads would mostly wake each other and contend (measured:
 /// lock-step Read Tag through a TAP device 3-4x faster, pipelined 30-40% faster on one thread).
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    cpppo_net::sys::runtime(false)
 }
 
 fn fleet(args: FleetArgs) -> ExitCode {
@@ -271,12 +266,20 @@ fn template(args: &FleetArgs) -> anyhow::Result<Template> {
     if let Some(name) = &args.product_name {
         config.identity.product_name = name.clone();
     }
-    let mut tags = args.tags.clone();
+    let parse = |t: &str| TagSpec::parse(t).map_err(|e| anyhow!("tag {t:?}: {e}"));
+    let mut tags = args
+        .tags
+        .iter()
+        .map(|t| parse(t))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if let Some(name) = &args.profile {
         tags.extend(profile_tags(name)?);
     }
     if tags.is_empty() {
-        tags = DEFAULT_TAGS.iter().map(|s| s.to_string()).collect();
+        tags = DEFAULT_TAGS
+            .iter()
+            .map(|t| parse(t))
+            .collect::<anyhow::Result<_>>()?;
     }
     let route = if args.simple || args.profile.is_some() {
         RoutePolicy::Exactly(Vec::new())
@@ -316,104 +319,41 @@ fn modbus_template(args: &FleetArgs) -> anyhow::Result<Option<ModbusTemplate>> {
     Ok(Some(t.tcp_buffer(args.modbus_tcp_buffer as usize)))
 }
 
-fn ip(args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new("ip")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run the `ip` tool (iproute2)")?;
-    if !out.status.success() {
-        bail!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
 async fn serve_fleet(args: FleetArgs, subnet: Subnet, template: Template) -> anyhow::Result<()> {
-    let net = Net::new(Buffers {
-        tcp_rx: args.tcp_buffer as usize,
-        tcp_tx: args.tcp_buffer as usize,
-        mtu: args.mtu as usize,
-        ..Buffers::default()
-    });
-    if let Some(path) = &args.pcap {
-        let pcap = Pcap::create(path).with_context(|| format!("--pcap {}", path.display()))?;
-        net.capture(pcap);
-    }
-    let host_ip = subnet
-        .host(HOST_INDEX)
-        .ok_or_else(|| anyhow!("subnet {subnet} too small"))?;
-    let mut links = Vec::new();
-    let mut via = String::from("no host link");
-    if let Some(name) = &args.tap {
-        let tap = Tap::open(name)?;
-        // Routed, not connected: the host's kernel keeps one neighbour entry (the gateway's)
-        // however many devices it talks to; the switch stands in for the gateway.
-        net.set_gateway(gateway(subnet, host_ip));
-        ip(&[
-            "link",
-            "set",
-            "dev",
-            name,
-            "mtu",
-            &args.mtu.to_string(),
-            "up",
-        ])?;
-        ip(&["addr", "replace", &format!("{host_ip}/32"), "dev", name])?;
-        ip(&[
-            "route",
-            "replace",
-            &subnet.to_string(),
-            "via",
-            &GATEWAY_IP.to_string(),
-            "dev",
-            name,
-            "onlink",
-            "src",
-            &host_ip.to_string(),
-        ])?;
-        via = format!("host {host_ip} on TAP {name} via gateway {GATEWAY_IP}");
-        links.push(tokio::spawn(tap.attach(net.clone())));
-    }
-    if let Some(dir) = &args.vde {
-        let plug = VdePlug::connect(dir, "cpppo net fleet")?;
-        via = format!("VDE switch {}", dir.display());
-        links.push(tokio::spawn(plug.attach(net.clone())));
-    }
-    let web_addr = args
+    let link = match (&args.tap, &args.vde) {
+        (Some(name), _) => HostLink::Tap(name.clone()),
+        (None, Some(dir)) => HostLink::Vde(dir.clone()),
+        (None, None) => HostLink::None,
+    };
+    let web = args
         .web
         .web
         .as_deref()
         .map(cpppo_web::parse_address)
         .transpose()
         .map_err(|e| anyhow!(e))?;
-    let started = std::time::Instant::now();
-    let fleet = Fleet::start(net, subnet, args.devices, &template)?;
-    let (web_stop, web_shutdown) = tokio::sync::watch::channel(false);
-    let web_addr = match web_addr {
-        Some(addr) => {
-            let summary = FleetWeb {
-                subnet,
-                via: via.clone(),
-                udp: template.udp,
-                devices: fleet.devices.clone(),
-                options: template.web.clone().unwrap_or_default(),
-            };
-            Some(crate::fleet_web::start(addr, summary, web_shutdown).await?)
-        }
-        None => None,
+    let lan = LanOptions {
+        subnet,
+        devices: args.devices,
+        buffers: Buffers {
+            tcp_rx: args.tcp_buffer as usize,
+            tcp_tx: args.tcp_buffer as usize,
+            mtu: args.mtu as usize,
+            ..Buffers::default()
+        },
+        pcap: args.pcap.clone(),
+        link,
+        web,
     };
-    let first = fleet.addresses.first().copied();
-    let last = fleet.addresses.last().copied();
+    let mut running = cpppo_fleet::start(&lan, &template).await?;
+    let first = running.fleet.addresses.first().copied();
+    let last = running.fleet.addresses.last().copied();
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
             "Success; Started fleet of {} devices on {subnet}; PID = {}",
-            fleet.addresses.len(),
+            running.fleet.addresses.len(),
             std::process::id()
         );
         if let (Some(first), Some(last)) = (first, last) {
@@ -424,12 +364,13 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet, template: Template) -> any
             };
             let _ = writeln!(
                 out,
-                "devices {first} - {last} ({}), {serials}{via}, started in {:.3} s",
+                "devices {first} - {last} ({}), {serials}{}, started in {:.3} s",
                 template.protocols(),
-                started.elapsed().as_secs_f64()
+                running.via,
+                running.started.as_secs_f64()
             );
         }
-        if let Some(w) = web_addr {
+        if let Some(w) = running.web {
             let _ = writeln!(
                 out,
                 "Web summary on http://{w}/, each device under http://{w}/devices/<IP>/"
@@ -444,55 +385,11 @@ async fn serve_fleet(args: FleetArgs, subnet: Subnet, template: Template) -> any
         let _ = out.flush();
     }
     let result = tokio::select! {
-        r = wait_for_signal() => r,
-        r = first_link_failure(&mut links) => r,
+        r = cpppo_net::sys::wait_for_signal() => r.context("signal handler"),
+        e = running.link_failure() => Err(e.into()),
     };
-    let _ = web_stop.send(true);
-    fleet.stop().await;
-    for l in links {
-        l.abort();
-    }
+    running.stop().await;
     result
-}
-
-async fn first_link_failure(
-    links: &mut [tokio::task::JoinHandle<std::io::Result<()>>],
-) -> anyhow::Result<()> {
-    if links.is_empty() {
-        std::future::pending::<()>().await;
-    }
-    let (done, _, _) = futures_select_all(links).await;
-    match done {
-        Ok(Ok(())) => Err(anyhow!("host link closed")),
-        Ok(Err(e)) => Err(anyhow!("host link failed: {e}")),
-        Err(e) => Err(anyhow!("host link task: {e}")),
-    }
-}
-
-/// Wait for the first of `tasks` to finish (without an extra crate).
-async fn futures_select_all<T>(
-    tasks: &mut [tokio::task::JoinHandle<T>],
-) -> (Result<T, tokio::task::JoinError>, usize, ()) {
-    std::future::poll_fn(|cx| {
-        for (i, t) in tasks.iter_mut().enumerate() {
-            if let std::task::Poll::Ready(r) = std::pin::Pin::new(t).poll(cx) {
-                return std::task::Poll::Ready((r, i, ()));
-            }
-        }
-        std::task::Poll::Pending
-    })
-    .await
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
-    }
-    Ok(())
 }
 
 fn netrun(args: RunArgs) -> ExitCode {

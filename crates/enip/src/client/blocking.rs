@@ -16,9 +16,7 @@ pub struct Client {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
+    Ok(cpppo_net::sys::runtime(false)?)
 }
 
 impl Client {

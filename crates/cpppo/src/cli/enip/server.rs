@@ -1,6 +1,6 @@
 //! `cpppo enip server` (and `enip_server`): the EtherNet/IP CIP controller simulator.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,13 +8,12 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context};
 use clap::{ArgAction, Args};
 use cpppo_enip::config::{default_paths, parse_route_path, Config};
-use cpppo_enip::control::{serve_switchable, ServerControl};
-use cpppo_enip::device::Device;
+use cpppo_enip::control::ServerControl;
 use cpppo_enip::hooks::Clock;
-use cpppo_enip::server::Options;
-use cpppo_enip::session::{RoutePolicy, Shared};
+use cpppo_enip::session::RoutePolicy;
+use cpppo_enip::simulator::{Simulator, SimulatorBuilder};
 use cpppo_enip::tagspec::TagSpec;
-use cpppo_net::os::{OsDatagram, OsListener};
+use cpppo_net::os::OsListener;
 use cpppo_net::Listener;
 use tokio::sync::watch;
 
@@ -115,20 +114,12 @@ pub struct ServerArgs {
 }
 
 /// Wraps each tag's attribute as the tag is added (`cpppo enip historize` records with it).
-pub type TagHook = Arc<
-    dyn Fn(
-            &str,
-            Arc<dyn cpppo_enip::attribute::Attribute>,
-        ) -> anyhow::Result<Arc<dyn cpppo_enip::attribute::Attribute>>
-        + Send
-        + Sync,
->;
+pub use cpppo_enip::simulator::TagHook;
 
 /// Everything validated before anything is bound.
 struct Plan {
     address: SocketAddr,
-    shared: Arc<Shared>,
-    opts: Options,
+    simulator: Simulator,
     udp: bool,
     address_output: bool,
     replay: Option<cpppo_enip::replay::ReplayOptions>,
@@ -148,17 +139,14 @@ pub fn run_with(args: ServerArgs, hook: Option<TagHook>) -> ExitCode {
         eprintln!("cpppo enip server: log file: {e}");
         return ExitCode::from(2);
     }
-    let plan = match plan(&args, hook.as_ref()) {
+    let plan = match plan(&args, hook) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("cpppo enip server: {e:#}");
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match cpppo_net::sys::runtime(true) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cpppo enip server: {e}");
@@ -174,33 +162,12 @@ pub fn run_with(args: ServerArgs, hook: Option<TagHook>) -> ExitCode {
     }
 }
 
-/// Tag specs simulating a named device profile: each parameter of its table that lives outside
-/// the Identity/TCP-IP objects becomes `Name_With_Underscores@CLASS/INSTANCE/ATTRIBUTE=TYPE`.
-pub(crate) fn profile_tags(name: &str) -> anyhow::Result<Vec<String>> {
-    use cpppo_enip::client::proxy::{Field, POWERFLEX_750};
-    let table = match name.to_ascii_lowercase().as_str() {
-        "powerflex750" | "powerflex_750" | "powerflex-750" => POWERFLEX_750,
-        _ => {
-            return Err(anyhow!(
-                "--profile: unknown profile {name:?} (known: powerflex750)"
-            ))
-        }
-    };
-    let mut seen = std::collections::HashSet::new();
-    let mut specs = Vec::new();
-    for param in table {
-        let (Some(address), [Field::Cip(ty)]) = (param.path.strip_prefix('@'), param.fields) else {
-            continue;
-        };
-        if address.starts_with("1/") || address.starts_with("0xF5/") || !seen.insert(address) {
-            continue; // Identity and TCP/IP exist already; aliases share one attribute.
-        }
-        specs.push(format!("{}@{address}={ty}", param.name.replace(' ', "_")));
-    }
-    Ok(specs)
+/// Tag specs simulating a named device profile (`--profile NAME`).
+pub(crate) fn profile_tags(name: &str) -> anyhow::Result<Vec<TagSpec>> {
+    cpppo_enip::simulator::profile_tags(name).map_err(|e| anyhow!("--profile: {e}"))
 }
 
-fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
+fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     let address = parse_address(&args.address)?;
     let config = if !args.config.is_empty() {
         Config::load(&args.config, true)?
@@ -212,31 +179,20 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
     for f in &config.loaded {
         tracing::info!("loaded config file {}", f.display());
     }
-    let mut device = Device::new(&config.device);
-    let mut owned: Vec<String> = args.tags.clone();
+    let mut tags = args
+        .tags
+        .iter()
+        .map(|t| TagSpec::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(name) = &args.profile {
-        owned.extend(profile_tags(name)?);
+        tags.extend(profile_tags(name)?);
     }
-    let demo = owned.is_empty();
-    let specs: Vec<&str> = if demo {
-        DEMO_TAGS.to_vec()
-    } else {
-        owned.iter().map(String::as_str).collect()
-    };
-    let control = Arc::new(ServerControl::default());
-    for spec in specs {
-        let tag = TagSpec::parse(spec)?;
-        let value = cpppo_enip::attribute::Value::new(tag.ty, tag.len, tag.array);
-        // The web API's forced errors and live updates; the hook (if any) wraps that.
-        let attr = control.guard(&tag.name, Arc::new(value));
-        let attr = match hook {
-            Some(hook) => hook(&tag.name, attr)?,
-            None => attr,
-        };
-        device.add_tag_attribute(&tag.name, attr, tag.address)?;
-    }
+    let demo = tags.is_empty();
     if demo {
-        device.add_tag_attribute("CLOCK", Arc::new(Clock::utc()), None)?;
+        tags = DEMO_TAGS
+            .iter()
+            .map(|t| TagSpec::parse(t))
+            .collect::<Result<_, _>>()?;
     }
     let route = if args.simple || args.profile.is_some() {
         RoutePolicy::Exactly(Vec::new())
@@ -246,29 +202,32 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
         config.route_path.unwrap_or_default()
     };
     let delay = args.delay.as_deref().map(parse_delay).transpose()?;
-    if let Some((lo, hi)) = delay {
-        control.set_delay(lo, hi);
-    }
     let web = args
         .web
         .as_deref()
         .map(cpppo_web::parse_address)
         .transpose()
         .map_err(|e| anyhow!(e))?;
+    let control = Arc::new(ServerControl::default());
+    let mut builder = SimulatorBuilder::new()
+        .config(config.device)
+        .tags(tags)
+        .route(route)
+        .routes(config.routes)
+        .delay(delay)
+        .print(args.print && !args.no_print)
+        // The web API's forced errors and live updates; counting only when it can show them.
+        .control(control.clone())
+        .statistics(web.is_some());
+    if demo {
+        builder = builder.attribute("CLOCK", Arc::new(Clock::utc()));
+    }
+    if let Some(hook) = hook {
+        builder = builder.hook(hook);
+    }
     Ok(Plan {
         address,
-        shared: Arc::new(Shared {
-            device: Arc::new(device),
-            route,
-            routes: config.routes,
-        }),
-        opts: Options {
-            delay,
-            print: args.print && !args.no_print,
-            // Counting and live switches only when the web API can use them.
-            control: web.is_some().then(|| control.clone()),
-            ..Options::default()
-        },
+        simulator: builder.build()?,
         udp: !args.no_udp,
         address_output: args.address_output,
         replay: args.replay.options()?,
@@ -280,28 +239,8 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
 
 /// `[IFACE][:PORT]`: all interfaces and 44818 unless given.
 fn parse_address(s: &str) -> anyhow::Result<SocketAddr> {
-    let (host, port) = match s.rsplit_once(':') {
-        Some((h, p)) => {
-            let port = p
-                .parse::<u16>()
-                .map_err(|_| anyhow!("--address {s:?}: port {p:?} is not a number 0-65535"))?;
-            (h, port)
-        }
-        None => (s, ENIP_PORT),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let host = if host.is_empty() { "0.0.0.0" } else { host };
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .with_context(|| format!("--address {s:?}: cannot resolve {host:?}"))?
-        .collect();
-    // EtherNet/IP is IPv4: prefer an IPv4 address ("localhost" may list ::1 first).
-    addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .copied()
-        .ok_or_else(|| anyhow!("--address {s:?}: no address for {host:?}"))
+    cpppo_net::sys::parse_address(s, "0.0.0.0", Some(ENIP_PORT))
+        .map_err(|e| anyhow!("--address {s:?}: {e}"))
 }
 
 /// `SECS` or `SECS-SECS`.
@@ -326,43 +265,17 @@ pub(crate) fn parse_delay(s: &str) -> anyhow::Result<(f64, f64)> {
 }
 
 async fn serve(plan: Plan) -> anyhow::Result<()> {
-    let listener = OsListener::bind(plan.address)
-        .await
-        .with_context(|| format!("cannot listen on TCP {}", plan.address))?;
-    let local = listener.local_addr()?;
-    let (stop, shutdown) = watch::channel(false);
-    let opts = Arc::new(plan.opts);
-    let mut tasks = Vec::new();
-    let mut sock = None;
-    if plan.udp {
-        let udp_addr = SocketAddr::new(local.ip(), local.port());
-        sock = Some(
-            OsDatagram::bind(udp_addr)
-                .await
-                .with_context(|| format!("cannot bind UDP {udp_addr}"))?,
-        );
-    }
-    if let Ok(mut a) = plan.control.address.lock() {
-        *a = Some(local);
-    }
-    // Listeners that the web API can close and reopen; `done` ends them.
-    tasks.push(tokio::spawn(serve_switchable(
-        listener,
-        sock,
-        plan.shared.clone(),
-        opts.clone(),
-        plan.control.clone(),
-        shutdown.clone(),
-    )));
+    let running = plan.simulator.start(plan.address, plan.udp).await?;
+    let local = running.local_addr();
     let web_addr = match plan.web {
         Some(addr) => {
             let web = cpppo_web::Web {
-                device: plan.shared.device.clone(),
+                device: plan.simulator.device().clone(),
                 control: plan.control.clone(),
                 token: plan.web_token.clone(),
                 read_only: false,
             };
-            Some(start_web(addr, web, shutdown.clone()).await?)
+            Some(start_web(addr, web, running.shutdown()).await?)
         }
         None => None,
     };
@@ -389,20 +302,16 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
     }
     let replay_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Some(r) = plan.replay {
-        cpppo_enip::replay::spawn(plan.shared.device.clone(), r, replay_stop.clone())
+        cpppo_enip::replay::spawn(plan.simulator.device().clone(), r, replay_stop.clone())
             .context("--replay")?;
     }
-    let mut done = plan.control.watch_done();
     tokio::select! {
-        r = wait_for_signal() => r?,
-        _ = done.wait_for(|d| *d) => tracing::info!("done requested through the web API"),
+        r = cpppo_net::sys::wait_for_signal() => r.context("signal handler")?,
+        _ = running.done() => tracing::info!("done requested through the web API"),
     }
     replay_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!("shutting down");
-    let _ = stop.send(true);
-    for t in tasks {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
-    }
+    running.stop().await;
     Ok(())
 }
 
@@ -429,17 +338,6 @@ async fn start_web(
         }
     });
     Ok(local)
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
-    }
-    Ok(())
 }
 
 #[cfg(test)]

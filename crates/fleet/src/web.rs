@@ -10,9 +10,7 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -20,10 +18,8 @@ use axum::routing::{any, get};
 use axum::Router;
 use cpppo_enip::control::ServerControl;
 use cpppo_enip::device::Device;
-use cpppo_enip::server::{serve_datagrams, serve_listener_with, Options};
-use cpppo_enip::session::Shared;
 use cpppo_net::os::OsListener;
-use cpppo_net::stack::{HostId, Net, NetDatagram, NetListener};
+use cpppo_net::stack::{HostId, Net};
 use cpppo_net::Listener;
 use cpppo_web::Web;
 use serde_json::{json, Value as Json};
@@ -31,7 +27,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
-use crate::fleet::{device_mac, Subnet, ENIP_PORT};
+use crate::{device_mac, FleetError, Subnet, ENIP_PORT};
 
 /// What the devices' web APIs need; given, every device gets a [`ServerControl`].
 #[derive(Debug, Clone, Default)]
@@ -118,11 +114,12 @@ pub async fn start(
     addr: SocketAddr,
     fleet: FleetWeb,
     mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<SocketAddr> {
+) -> Result<SocketAddr, FleetError> {
+    let what = || format!("--web: cannot listen on {addr}");
     let listener = OsListener::bind(addr)
         .await
-        .with_context(|| format!("--web: cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
+        .map_err(FleetError::io(what()))?;
+    let local = listener.local_addr().map_err(FleetError::io(what()))?;
     let needs_token = cpppo_web::needs_token(local);
     if needs_token && fleet.options.token.is_none() {
         tracing::warn!("--web on {local} without --web-token: the API is read-only");
@@ -139,32 +136,6 @@ pub async fn start(
     Ok(local)
 }
 
-/// Serve `device` (EtherNet/IP as `shared`, switchable by its control; its web API too with
-/// a `device_port`) on `host`'s stack; the tasks.
-pub fn serve(
-    net: &Net,
-    host: HostId,
-    device: &FleetDevice,
-    shared: Arc<Shared>,
-    web: &WebOptions,
-    udp: bool,
-    shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<Vec<JoinHandle<()>>> {
-    let opts = Arc::new(Options {
-        control: Some(device.control.clone()),
-        ..Options::default()
-    });
-    let control = device.control.clone();
-    let mut tasks = vec![serve_switchable(
-        net, host, shared, opts, control, udp, shutdown,
-    )?];
-    if let Some(port) = web.device_port {
-        let token = web.token.as_ref();
-        tasks.push(serve_device(net, host, device, port, token, shutdown)?);
-    }
-    Ok(tasks)
-}
-
 /// Serve `device`'s web API on `port` of its own address, through its userspace stack.
 pub fn serve_device(
     net: &Net,
@@ -173,10 +144,11 @@ pub fn serve_device(
     port: u16,
     token: Option<&String>,
     shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<JoinHandle<()>> {
-    let listener = net
-        .listen_tcp(host, port)
-        .with_context(|| format!("--device-web: device {} port {port}", device.ip))?;
+) -> Result<JoinHandle<()>, FleetError> {
+    let listener = net.listen_tcp(host, port).map_err(FleetError::io(format!(
+        "--device-web: device {} port {port}",
+        device.ip
+    )))?;
     let web = device.web(token, true);
     let mut shutdown = shutdown.clone();
     Ok(tokio::spawn(async move {
@@ -187,100 +159,6 @@ pub fn serve_device(
             tracing::warn!("device web server failed: {e}");
         }
     }))
-}
-
-/// Serve `shared`'s EtherNet/IP TCP (and UDP) on `host`'s port 44818 while `control` allows:
-/// the web API's `disable` closes the listeners and their sessions, re-enabling opens them
-/// again; `done` stops this device for good. The first listeners are opened and served at
-/// once (errors are the caller's); the switching runs as a task, until `shutdown` fires.
-pub fn serve_switchable(
-    net: &Net,
-    host: HostId,
-    shared: Arc<Shared>,
-    opts: Arc<Options>,
-    control: Arc<ServerControl>,
-    udp: bool,
-    shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<JoinHandle<()>> {
-    let first = run(open(net, host, udp)?, net, host, &shared, &opts);
-    let (net, mut shutdown) = (net.clone(), shutdown.clone());
-    Ok(tokio::spawn(async move {
-        let mut disabled = control.watch_disabled();
-        let mut done = control.watch_done();
-        let mut running = Some(first);
-        loop {
-            let opened = running.take().map_or_else(
-                || open(&net, host, udp).map(|b| run(b, &net, host, &shared, &opts)),
-                Ok,
-            );
-            let (stop, tasks) = match opened {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!("cannot reopen a device's listeners yet: {e:#}");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => continue,
-                        _ = done.wait_for(|d| *d) => return,
-                        _ = shutdown.changed() => return,
-                    }
-                }
-            };
-            let finished = tokio::select! {
-                _ = disabled.wait_for(|d| *d) => false,
-                _ = done.wait_for(|d| *d) => true,
-                _ = shutdown.changed() => true,
-            };
-            let _ = stop.send(true);
-            for t in tasks {
-                let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
-            }
-            if finished {
-                return;
-            }
-            tokio::select! {
-                _ = disabled.wait_for(|d| !*d) => {}
-                _ = done.wait_for(|d| *d) => return,
-                _ = shutdown.changed() => return,
-            }
-        }
-    }))
-}
-
-/// Listening sockets being served: the switch that stops them, and their tasks.
-type Running = (watch::Sender<bool>, Vec<JoinHandle<()>>);
-
-/// Serve a device's listener (and UDP socket) until the returned switch is set.
-fn run(
-    (tcp, sock): (NetListener, Option<NetDatagram>),
-    net: &Net,
-    host: HostId,
-    shared: &Arc<Shared>,
-    opts: &Arc<Options>,
-) -> Running {
-    let (stop, rx) = watch::channel(false);
-    // Routed requests leave from the device's own address, over the virtual LAN.
-    let mut tasks = vec![tokio::spawn(serve_listener_with(
-        tcp,
-        shared.clone(),
-        opts.clone(),
-        Arc::new(net.connector(host)),
-        rx.clone(),
-    ))];
-    if let Some(sock) = sock {
-        tasks.push(tokio::spawn(serve_datagrams(
-            sock,
-            shared.clone(),
-            opts.clone(),
-            rx,
-        )));
-    }
-    (stop, tasks)
-}
-
-/// A device's EtherNet/IP listener (and UDP socket).
-fn open(net: &Net, host: HostId, udp: bool) -> anyhow::Result<(NetListener, Option<NetDatagram>)> {
-    let tcp = net.listen_tcp(host, ENIP_PORT)?;
-    let sock = udp.then(|| net.bind_udp(host, ENIP_PORT)).transpose()?;
-    Ok((tcp, sock))
 }
 
 /// A JSON error reply in the API's envelope.

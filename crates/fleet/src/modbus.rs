@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use anyhow::anyhow;
 use cpppo_modbus::server::Simulator;
 use cpppo_modbus::store::Store;
 use cpppo_modbus::RangeSpec;
 use cpppo_net::stack::{Buffers, HostId, Net};
 use tokio::task::JoinHandle;
+
+use crate::FleetError;
 
 /// The Modbus/TCP port every device serves.
 pub const MODBUS_PORT: u16 = 502;
@@ -34,7 +35,7 @@ pub struct ModbusTemplate {
 impl ModbusTemplate {
     /// Parse register ranges as `cpppo modbus sim` takes them (`40001-40100=0`); none gives
     /// [`DEFAULT_REGISTERS`].
-    pub fn parse(ranges: &[String]) -> anyhow::Result<Self> {
+    pub fn parse(ranges: &[String]) -> Result<Self, FleetError> {
         let texts: Vec<&str> = if ranges.is_empty() {
             DEFAULT_REGISTERS.to_vec()
         } else {
@@ -42,8 +43,11 @@ impl ModbusTemplate {
         };
         let specs = texts
             .iter()
-            .map(|t| RangeSpec::parse(t).map_err(|e| anyhow!("--modbus-registers: {e}")))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .map(|t| {
+                RangeSpec::parse(t)
+                    .map_err(|e| FleetError::Invalid(format!("--modbus-registers: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             store: Store::from_specs(&specs),
             tcp_buffer: MODBUS_TCP_BUFFER,
@@ -57,7 +61,7 @@ impl ModbusTemplate {
     }
 
     /// Serve a fresh copy of the registers on port 502 of `host`.
-    pub fn serve(&self, net: &Net, host: HostId) -> anyhow::Result<JoinHandle<()>> {
+    pub fn serve(&self, net: &Net, host: HostId) -> std::io::Result<JoinHandle<()>> {
         let buffers = Buffers {
             tcp_rx: self.tcp_buffer,
             tcp_tx: self.tcp_buffer,

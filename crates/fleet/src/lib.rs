@@ -1,26 +1,74 @@
-//! A fleet: N EtherNet/IP controllers, each on its own userspace stack (own MAC, IP, Identity
-//! serial number) on one virtual LAN, reachable from the host through a TAP or a VDE switch.
-//! Devices may also (or instead) serve Modbus/TCP, each from its own registers ([`modbus`]).
+//! cpppo-rs's Internet of Threads: a fleet of N EtherNet/IP controllers, each on its own
+//! userspace stack (own MAC, IP, Identity serial number) on one virtual LAN, reachable from the
+//! host through a TAP or a VDE switch ([`link`]). Devices may also (or instead) serve
+//! Modbus/TCP, each from its own registers ([`modbus`]); a web server on the host summarises
+//! them and hands each device's web API its requests ([`web`]).
+#![deny(missing_docs)]
 
+pub mod link;
 pub mod modbus;
+pub mod web;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context};
 use cpppo_enip::control::ServerControl;
-use cpppo_enip::device::{Device, DeviceConfig};
+use cpppo_enip::device::DeviceConfig;
 use cpppo_enip::route::Route;
-use cpppo_enip::server::{serve_datagrams, serve_listener_with, Options};
-use cpppo_enip::session::{RoutePolicy, Shared};
+use cpppo_enip::session::RoutePolicy;
+use cpppo_enip::simulator::{SimulatorBuilder, SimulatorError};
+use cpppo_enip::switchable::StackBind;
 use cpppo_enip::tagspec::TagSpec;
 use cpppo_net::stack::{HostId, Net};
 use cpppo_net::switch::Gateway;
+pub use link::{start, HostLink, LanOptions, Running};
 pub use modbus::{ModbusTemplate, MODBUS_PORT};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::fleet_web::{self, FleetDevice, WebOptions};
+use crate::web::{FleetDevice, WebOptions};
+
+/// Why a fleet cannot be made or run; each names what was wrong in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// A bad subnet, device count, template or register range.
+    #[error("{0}")]
+    Invalid(String),
+    /// An operation on a socket, file, device or tool failed.
+    #[error("{what}: {error}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        error: std::io::Error,
+    },
+    /// The `ip` tool refused a command.
+    #[error("ip {command}: {stderr}")]
+    Ip {
+        /// Its arguments.
+        command: String,
+        /// What it said.
+        stderr: String,
+    },
+    /// A device's simulator cannot be built.
+    #[error(transparent)]
+    Simulator(#[from] SimulatorError),
+    /// The host link ended.
+    #[error("{0}")]
+    Link(String),
+}
+
+impl FleetError {
+    /// An I/O error while doing `what`.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let what = what.into();
+        move |error| Self::Io { what, error }
+    }
+}
+
+fn invalid(msg: String) -> FleetError {
+    FleetError::Invalid(msg)
+}
 
 /// The EtherNet/IP port every device serves (TCP and UDP).
 pub const ENIP_PORT: u16 = 44818;
@@ -36,18 +84,18 @@ pub struct Subnet {
 
 impl Subnet {
     /// Parse `ADDR/PREFIX` (prefix 8-30: room for a host address and devices).
-    pub fn parse(s: &str) -> anyhow::Result<Self> {
+    pub fn parse(s: &str) -> Result<Self, FleetError> {
         let (a, p) = s
             .split_once('/')
-            .ok_or_else(|| anyhow!("subnet {s:?} is not ADDR/PREFIX"))?;
+            .ok_or_else(|| invalid(format!("subnet {s:?} is not ADDR/PREFIX")))?;
         let addr: Ipv4Addr = a
             .parse()
-            .map_err(|_| anyhow!("subnet {s:?}: {a:?} is not an IPv4 address"))?;
+            .map_err(|_| invalid(format!("subnet {s:?}: {a:?} is not an IPv4 address")))?;
         let prefix: u8 = p
             .parse()
             .ok()
             .filter(|p| (8..=30).contains(p))
-            .ok_or_else(|| anyhow!("subnet {s:?}: prefix {p:?} is not 8-30"))?;
+            .ok_or_else(|| invalid(format!("subnet {s:?}: prefix {p:?} is not 8-30")))?;
         let mask = u32::MAX << (32 - prefix);
         Ok(Self {
             network: Ipv4Addr::from(u32::from(addr) & mask),
@@ -84,8 +132,8 @@ impl std::fmt::Display for Subnet {
 pub struct Template {
     /// Standard object values (the Identity serial number is the first device's).
     pub config: DeviceConfig,
-    /// Tag specifications each device gets.
-    pub tags: Vec<String>,
+    /// Tags each device serves.
+    pub tags: Vec<TagSpec>,
     /// Which Unconnected Send route paths each device serves.
     pub route: RoutePolicy,
     /// Where each device forwards routed requests (cpppo.cfg's `[Route]`), through its own
@@ -164,64 +212,43 @@ impl Fleet {
         subnet: Subnet,
         count: u32,
         template: &Template,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, FleetError> {
         if count == 0 {
-            bail!("--devices must be at least 1");
+            return Err(invalid("--devices must be at least 1".into()));
         }
         if !template.enip && template.modbus.is_none() {
-            bail!("devices serve nothing: without EtherNet/IP they need Modbus");
+            return Err(invalid(
+                "devices serve nothing: without EtherNet/IP they need Modbus".into(),
+            ));
         }
         let last = HOST_INDEX + count;
         if subnet.host(last).is_none() {
-            bail!("subnet {subnet} has no room for {count} devices after the host address");
+            return Err(invalid(format!(
+                "subnet {subnet} has no room for {count} devices after the host address"
+            )));
         }
-        let specs = template
-            .tags
-            .iter()
-            .map(|t| TagSpec::parse(t).map_err(|e| anyhow!("tag {t:?}: {e}")))
-            .collect::<anyhow::Result<Vec<_>>>()?;
         let (stop, shutdown) = watch::channel(false);
-        let opts = Arc::new(Options {
-            delay: template.delay,
-            ..Options::default()
-        });
         let mut tasks = vec![tokio::spawn(net.run())];
         let mut addresses = Vec::with_capacity(count as usize);
         let mut devices = Vec::new();
         for i in 0..count {
             let ip = subnet
                 .host(HOST_INDEX + 1 + i)
-                .ok_or_else(|| anyhow!("subnet {subnet} is full"))?;
+                .ok_or_else(|| invalid(format!("subnet {subnet} is full")))?;
             let host = net
                 // The host's address is every device's gateway: with a routed TAP, clients
                 // beyond the subnet (other hosts, containers) get answers through the host.
                 .add_host(device_mac(ip), ip, subnet.prefix, subnet.host(HOST_INDEX))
-                .with_context(|| format!("device {ip}"))?;
+                .map_err(FleetError::io(format!("device {ip}")))?;
             if template.enip {
-                let control = template.web.as_ref().map(|_| control(ip, template.delay));
-                let shared = device(template, &specs, ip, subnet, i, control.as_deref())?;
-                match (control, &template.web) {
-                    (Some(control), Some(web)) => {
-                        let serial = template.config.identity.serial.wrapping_add(i);
-                        let d = FleetDevice {
-                            ip,
-                            serial,
-                            device: shared.device.clone(),
-                            control,
-                        };
-                        let udp = template.udp;
-                        tasks.extend(fleet_web::serve(
-                            &net, host, &d, shared, web, udp, &shutdown,
-                        )?);
-                        devices.push(d);
-                    }
-                    _ => tasks.extend(serve(&net, host, shared, &opts, &shutdown, template.udp)?),
-                }
+                let device = serve_enip(&net, host, ip, subnet, i, template, &shutdown)?;
+                tasks.extend(device.1);
+                devices.extend(device.0);
             }
             if let Some(m) = &template.modbus {
                 tasks.push(
                     m.serve(&net, host)
-                        .with_context(|| format!("device {ip}"))?,
+                        .map_err(FleetError::io(format!("device {ip}")))?,
                 );
             }
             addresses.push(ip);
@@ -245,76 +272,64 @@ impl Fleet {
     }
 }
 
-/// A device's control object, reporting the device's EtherNet/IP address.
-fn control(ip: Ipv4Addr, delay: Option<(f64, f64)>) -> Arc<ServerControl> {
-    let c = Arc::new(ServerControl::default());
-    if let Some((lo, hi)) = delay {
-        c.set_delay(lo, hi);
-    }
-    if let Ok(mut a) = c.address.lock() {
-        *a = Some((ip, ENIP_PORT).into());
-    }
-    c
-}
-
-fn device(
-    template: &Template,
-    specs: &[TagSpec],
+/// Serve device `i` of the fleet (at `ip`) on `host`'s port 44818: its web-visible form, if
+/// the template has web APIs, and its tasks.
+fn serve_enip(
+    net: &Net,
+    host: HostId,
     ip: Ipv4Addr,
     subnet: Subnet,
     i: u32,
-    control: Option<&ServerControl>,
-) -> anyhow::Result<Arc<Shared>> {
+    template: &Template,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<(Option<FleetDevice>, Vec<JoinHandle<()>>), FleetError> {
     let mut config = template.config.clone();
     config.identity.serial = config.identity.serial.wrapping_add(i);
     config.interface.ip_address = Some(ip);
     config.interface.network_mask = Some(subnet.mask());
-    let mut device = Device::new(&config);
-    for spec in specs {
-        match control {
-            // The web API's forced errors and live updates.
-            Some(c) => {
-                let value = cpppo_enip::attribute::Value::new(spec.ty, spec.len, spec.array);
-                let attr = c.guard(&spec.name, Arc::new(value));
-                device.add_tag_attribute(&spec.name, attr, spec.address)?;
-            }
-            None => device.add_tag(spec)?,
-        }
+    let serial = config.identity.serial;
+    let mut builder = SimulatorBuilder::new()
+        .config(config)
+        .tags(template.tags.iter().cloned())
+        .route(template.route.clone())
+        .routes(template.routes.clone())
+        .delay(template.delay);
+    // Counters and live switches (and guarded tags) only for the web APIs.
+    let control = template
+        .web
+        .as_ref()
+        .map(|_| Arc::new(ServerControl::default()));
+    if let Some(c) = &control {
+        builder = builder.control(c.clone()).statistics(true);
     }
-    Ok(Arc::new(Shared {
-        device: Arc::new(device),
-        route: template.route.clone(),
-        routes: template.routes.clone(),
-    }))
-}
-
-fn serve(
-    net: &Net,
-    host: HostId,
-    shared: Arc<Shared>,
-    opts: &Arc<Options>,
-    shutdown: &watch::Receiver<bool>,
-    udp: bool,
-) -> anyhow::Result<Vec<JoinHandle<()>>> {
-    let listener = net.listen_tcp(host, ENIP_PORT)?;
+    let simulator = builder.build()?;
     // Routed requests leave from the device's own address, over the virtual LAN.
-    let mut tasks = vec![tokio::spawn(serve_listener_with(
-        listener,
-        shared.clone(),
-        opts.clone(),
-        Arc::new(net.connector(host)),
-        shutdown.clone(),
-    ))];
-    if udp {
-        let sock = net.bind_udp(host, ENIP_PORT)?;
-        tasks.push(tokio::spawn(serve_datagrams(
-            sock,
-            shared,
-            opts.clone(),
-            shutdown.clone(),
-        )));
-    }
-    Ok(tasks)
+    let bind = StackBind {
+        net: net.clone(),
+        host,
+        port: ENIP_PORT,
+    };
+    let first = bind
+        .open(template.udp)
+        .map_err(FleetError::io(format!("device {ip}")))?;
+    let mut tasks = vec![simulator.spawn(bind, first, shutdown.clone())];
+    let device = match (control, &template.web) {
+        (Some(control), Some(web)) => {
+            let d = FleetDevice {
+                ip,
+                serial,
+                device: simulator.device().clone(),
+                control,
+            };
+            if let Some(port) = web.device_port {
+                let token = web.token.as_ref();
+                tasks.push(web::serve_device(net, host, &d, port, token, shutdown)?);
+            }
+            Some(d)
+        }
+        _ => None,
+    };
+    Ok((device, tasks))
 }
 
 #[cfg(test)]
