@@ -179,7 +179,11 @@ impl Simulator {
     }
 
     /// Serve an admitted connection; returns why it ended.
-    async fn serve_admitted<S: Stream>(&self, mut sock: S, mut conn: Conn) -> std::io::Result<String> {
+    async fn serve_admitted<S: Stream>(
+        &self,
+        mut sock: S,
+        mut conn: Conn,
+    ) -> std::io::Result<String> {
         let mut buf = vec![0u8; 16 * 1024];
         let mut len = 0;
         let mut out = Vec::with_capacity(16 * 1024);

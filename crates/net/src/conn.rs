@@ -254,7 +254,9 @@ impl Conn {
                 () = tokio::time::sleep_until(at) => {}
             }
             // Traffic may have moved the idle deadline while we slept.
-            if self.entry.last.load(Ordering::Relaxed) == last || matches!(why, Ended::PartialFrame(_)) {
+            if self.entry.last.load(Ordering::Relaxed) == last
+                || matches!(why, Ended::PartialFrame(_))
+            {
                 self.tracker.timed_out.fetch_add(1, Ordering::Relaxed);
                 return why;
             }

@@ -216,7 +216,11 @@ mod tests {
         let text = String::from_utf8_lossy(&out.stdout);
         let backlog: u32 = text.split_whitespace().nth(2).unwrap().parse().unwrap();
         assert_eq!(backlog, max_backlog(), "{text}");
-        assert!(max_backlog() > 128, "this machine's somaxconn is {}", max_backlog());
+        assert!(
+            max_backlog() > 128,
+            "this machine's somaxconn is {}",
+            max_backlog()
+        );
     }
 
     #[tokio::test]

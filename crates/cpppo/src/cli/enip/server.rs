@@ -112,6 +112,8 @@ pub struct ServerArgs {
     /// Replay a recorded history into the tags (`--replay FILE [--speed X] [--loop]`).
     #[command(flatten)]
     replay: crate::cli::enip_historize::ReplayArgs,
+    #[command(flatten)]
+    limits: crate::cli::limits::LimitArgs,
 }
 
 /// Wraps each tag's attribute as the tag is added (`cpppo enip historize` records with it).
@@ -224,6 +226,10 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
         owned.iter().map(String::as_str).collect()
     };
     let control = Arc::new(ServerControl::default());
+    let connections = cpppo_net::conn::Tracker::new(args.limits.limits()?);
+    if let Ok(mut t) = control.limits.lock() {
+        *t = Some(connections.clone());
+    }
     for spec in specs {
         let tag = TagSpec::parse(spec)?;
         let value = cpppo_enip::attribute::Value::new(tag.ty, tag.len, tag.array);
@@ -267,7 +273,7 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
             print: args.print && !args.no_print,
             // Counting and live switches only when the web API can use them.
             control: web.is_some().then(|| control.clone()),
-            ..Options::default()
+            connections,
         },
         udp: !args.no_udp,
         address_output: args.address_output,
