@@ -156,6 +156,8 @@ pub struct ServerControl {
     changes: Arc<AtomicU64>,
     /// Where the listeners are bound (for the API's `server/control` data).
     pub address: Mutex<Option<SocketAddr>>,
+    /// The TCP connection policy and its counts (for `/metrics`).
+    pub limits: Mutex<Option<Arc<cpppo_net::conn::Tracker>>>,
 }
 
 impl std::fmt::Debug for ServerControl {
@@ -183,6 +185,7 @@ impl Default for ServerControl {
             tags: RwLock::new(BTreeMap::new()),
             changes: Arc::new(AtomicU64::new(0)),
             address: Mutex::new(None),
+            limits: Mutex::new(None),
         }
     }
 }

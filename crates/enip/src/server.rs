@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 
 use cpppo_cip::frame;
+use cpppo_net::conn::Tracker;
 use cpppo_net::os::OsConnector;
 use cpppo_net::{Accepted, Connector, Datagram, Listener, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,12 +21,6 @@ use tokio::sync::watch;
 use crate::route::Forward;
 use crate::session::{on_datagram, IdGenerator, Outcome, Session, Shared};
 use crate::upstream::{exchange, Upstreams};
-
-/// Default time a client may take to finish sending a frame it has begun.
-pub const FRAME_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long a client may take to accept a reply before its session is closed.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes read from a stream at a time.
 const READ_CHUNK: usize = 4096;
@@ -40,8 +35,9 @@ pub struct Options {
     pub delay: Option<(f64, f64)>,
     /// Print a summary line of each client's I/O on stdout when its session ends.
     pub print: bool,
-    /// How long a client may take to finish sending a frame it has begun.
-    pub frame_timeout: Duration,
+    /// The connections being served and the limits they are held to (idle, partial-frame
+    /// and write timeouts; at the connection limit the longest-idle is closed).
+    pub connections: Arc<Tracker>,
     /// Live control and statistics (web API); when given, its delay replaces `delay`.
     pub control: Option<Arc<crate::control::ServerControl>>,
 }
@@ -51,7 +47,7 @@ impl Default for Options {
         Self {
             delay: None,
             print: false,
-            frame_timeout: FRAME_TIMEOUT,
+            connections: Arc::default(),
             control: None,
         }
     }
@@ -113,8 +109,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     let mut tally = Tally::default();
     let mut upstreams: Upstreams<C::Stream> = HashMap::new();
     let conn = opts.control.as_ref().map(|c| c.connect(peer));
-    // When the unfinished frame at the front of `buf` began to arrive.
-    let mut partial_since: Option<tokio::time::Instant> = None;
+    let mut limits = opts.connections.admit();
     let why = loop {
         // Answer every complete frame already buffered; the replies go out in one write.
         let mut used = 0;
@@ -149,10 +144,8 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             out.extend_from_slice(&answer.frame);
         }
         if !out.is_empty() {
-            match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&out)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => break format!("write error: {e}"),
-                Err(_) => break "client stopped reading".to_string(),
+            if let Err(why) = limits.write_all(&mut stream, &out).await {
+                break why.to_string();
             }
         }
         if let Some(why) = close {
@@ -166,19 +159,14 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         }
         buf.drain(..used);
         buf.reserve(READ_CHUNK);
-        // A frame begun must be finished in time; an idle session (nothing buffered) may wait.
-        if buf.is_empty() {
-            partial_since = None;
-        } else if used > 0 || partial_since.is_none() {
-            partial_since = Some(tokio::time::Instant::now());
-        }
-        let deadline = partial_since.map(|t| t + opts.frame_timeout);
-        let stalled = sleep_until(deadline);
+        // A frame begun must be finished in time; an idle session may wait the idle timeout.
+        limits.buffered(buf.len(), used > 0);
         let expiry = sleep_until(session.poll_timeout().map(tokio::time::Instant::from_std));
         tokio::select! {
             read = stream.read_buf(&mut buf) => match read {
                 Ok(0) => break "closed by peer".to_string(),
                 Ok(n) => {
+                    limits.active();
                     tally.bytes_in += n as u64;
                     if let Some(g) = &conn {
                         g.received(n);
@@ -186,7 +174,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                 }
                 Err(e) => break format!("read error: {e}"),
             },
-            _ = stalled => break "incomplete frame timed out".to_string(),
+            why = limits.expired() => break why.to_string(),
             _ = expiry => session.handle_timeout(Instant::now()),
             _ = crate::control::eof_requested(conn.as_ref()) => break "closed by the web API (eof)".to_string(),
             _ = shutdown.changed() => break "server shutting down".to_string(),

@@ -74,6 +74,7 @@ pub struct SimulatorBuilder {
     statistics: bool,
     hook: Option<TagHook>,
     print: bool,
+    connections: Option<Arc<cpppo_net::conn::Tracker>>,
 }
 
 impl SimulatorBuilder {
@@ -158,6 +159,13 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Hold connections to these limits (idle, partial-frame and write timeouts, the
+    /// connection limit); shown by the control's web API when there is one.
+    pub fn connections(mut self, tracker: Arc<cpppo_net::conn::Tracker>) -> Self {
+        self.connections = Some(tracker);
+        self
+    }
+
     /// Make the device: every tag added, or the first one that cannot be.
     pub fn build(mut self) -> Result<Simulator, SimulatorError> {
         if let Some(name) = self.profile.take() {
@@ -188,11 +196,15 @@ impl SimulatorBuilder {
             route: self.route,
             routes: self.routes,
         });
+        let connections = self.connections.unwrap_or_default();
+        if let Some(Ok(mut limits)) = self.control.as_ref().map(|c| c.limits.lock()) {
+            *limits = Some(connections.clone());
+        }
         let opts = Options {
             delay: self.delay,
             print: self.print,
             control: self.control.clone().filter(|_| self.statistics),
-            ..Options::default()
+            connections,
         };
         Ok(Simulator {
             shared,

@@ -131,7 +131,10 @@ async fn an_unfinished_frame_times_out_and_others_are_served() {
     let addr = listener.local_addr().unwrap();
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let opts = Arc::new(Options {
-        frame_timeout: Duration::from_millis(300),
+        connections: cpppo_net::conn::Tracker::new(cpppo_net::conn::Limits {
+            frame: Duration::from_millis(300),
+            ..Default::default()
+        }),
         ..Options::default()
     });
     tokio::spawn(serve_listener(listener, shared, opts, shutdown));

@@ -6,21 +6,21 @@
 //!
 //! Each TCP connection reads what is available, answers every whole frame in it (pipelined
 //! requests are answered in order, under one lock of the store) and writes the answers in one
-//! go. A corrupt MBAP header closes that connection only.
+//! go. A corrupt MBAP header closes that connection only. Connections are held to the
+//! [`Limits`] every server shares: idle, partial-frame and write timeouts, and at the connection
+//! limit the longest-idle one is closed for a newcomer.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use cpppo_net::conn::{Conn, Limits, Tracker};
 use cpppo_net::{Accepted, Listener, Stream};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use crate::pdu::{exception, function, Direction};
 use crate::serial::SerialPort;
 use crate::store::Store;
 use crate::{ascii, rtu, tcp, Adu};
-
-/// Most TCP connections served at once; more wait in the listen backlog.
-pub const MAX_CONNECTIONS: usize = 1000;
 
 /// How requests reach the simulator (it answers foreign units differently).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,8 @@ pub struct Simulator {
     delay: Duration,
     /// Upper end of a random delay (`delay..=delay_max`); equal to `delay` for a fixed one.
     delay_max: Duration,
+    /// The TCP connections being served, and the limits they are held to.
+    connections: Arc<Tracker>,
 }
 
 impl Simulator {
@@ -58,7 +60,19 @@ impl Simulator {
             units: None,
             delay: Duration::ZERO,
             delay_max: Duration::ZERO,
+            connections: Tracker::new(Limits::default()),
         }
+    }
+
+    /// Hold TCP connections to `limits` (timeouts and the connection limit).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.connections = Tracker::new(limits);
+        self
+    }
+
+    /// The TCP connections being served and their limits.
+    pub fn connections(&self) -> &Arc<Tracker> {
+        &self.connections
     }
 
     /// Answer only these unit ids (all share the one store); empty means all.
@@ -133,11 +147,7 @@ impl Simulator {
     /// Accept and serve connections from `listener` (Modbus/TCP framing) until the task is
     /// dropped or aborted.
     pub async fn serve_tcp<L: Listener>(self: Arc<Self>, mut listener: L) -> std::io::Result<()> {
-        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         loop {
-            let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
-                return Ok(());
-            };
             let Accepted { stream, peer, .. } = match listener.accept().await {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -148,40 +158,59 @@ impl Simulator {
                 }
             };
             tracing::info!("Modbus/TCP connection from {peer}");
+            let conn = self.connections.admit();
             let sim = Arc::clone(&self);
             tokio::spawn(async move {
-                if let Err(e) = sim.serve_connection(stream).await {
-                    tracing::info!("Modbus/TCP connection from {peer} ended: {e}");
+                match sim.serve_admitted(stream, conn).await {
+                    Ok(why) => tracing::info!("Modbus/TCP connection from {peer} ended: {why}"),
+                    Err(e) => tracing::info!("Modbus/TCP connection from {peer} ended: {e}"),
                 }
-                drop(permit);
             });
         }
     }
 
-    /// Serve one connection (Modbus/TCP framing) until it closes or sends a corrupt header.
-    /// Answers are written whole, one write per batch of requests; the transport decides about
-    /// coalescing (listeners of this crate's transports disable Nagle's algorithm).
-    pub async fn serve_connection<S: Stream>(&self, mut sock: S) -> std::io::Result<()> {
+    /// Serve one connection (Modbus/TCP framing) until it closes, sends a corrupt header or
+    /// breaks the connection limits. Answers are written whole, one write per batch of
+    /// requests; the transport decides about coalescing (listeners of this crate's transports
+    /// disable Nagle's algorithm).
+    pub async fn serve_connection<S: Stream>(&self, sock: S) -> std::io::Result<()> {
+        let conn = self.connections.admit();
+        self.serve_admitted(sock, conn).await.map(|_| ())
+    }
+
+    /// Serve an admitted connection; returns why it ended.
+    async fn serve_admitted<S: Stream>(
+        &self,
+        mut sock: S,
+        mut conn: Conn,
+    ) -> std::io::Result<String> {
         let mut buf = vec![0u8; 16 * 1024];
         let mut len = 0;
         let mut out = Vec::with_capacity(16 * 1024);
         loop {
-            let n = sock.read(&mut buf[len..]).await?;
+            let n = tokio::select! {
+                n = sock.read(&mut buf[len..]) => n?,
+                why = conn.expired() => return Ok(why.to_string()),
+            };
             if n == 0 {
-                return Ok(());
+                return Ok("closed by peer".into());
             }
+            conn.active();
             len += n;
             let (used, corrupt) = self.answer_tcp(&buf[..len], &mut out);
             buf.copy_within(used..len, 0);
             len -= used;
+            conn.buffered(len, used > 0);
             if !out.is_empty() {
                 self.wait_delay().await;
-                sock.write_all(&out).await?;
+                if let Err(why) = conn.write_all(&mut sock, &out).await {
+                    return Ok(why.to_string());
+                }
                 out.clear();
             }
             if let Some(e) = corrupt {
                 tracing::warn!("closing Modbus/TCP connection: {e}");
-                return Ok(());
+                return Ok(format!("corrupt frame: {e}"));
             }
         }
     }

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+pub mod conn;
 pub mod os;
 pub mod pcap;
 pub mod stack;

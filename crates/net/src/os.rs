@@ -3,7 +3,7 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 
 use crate::{Accepted, Connector, Datagram, Listener, Received};
 
@@ -13,12 +13,52 @@ pub struct OsListener {
     inner: TcpListener,
 }
 
+/// Backlog used when the system's maximum cannot be read.
+const FALLBACK_BACKLOG: u32 = 4096;
+
+/// The system's largest listen backlog (`/proc/sys/net/core/somaxconn`), so a burst of
+/// simultaneous connects waits in the kernel rather than for a SYN retry a second later.
+pub fn max_backlog() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(FALLBACK_BACKLOG)
+}
+
+/// Bind a TCP listener to `addr` with the system's largest backlog ([`max_backlog`]); the
+/// address may be reused at once after a restart, as with tokio's own `bind`.
+pub fn bind_tcp(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(max_backlog())
+}
+
 impl OsListener {
-    /// Bind a TCP listener to `addr` (port 0 picks a free port).
+    /// Bind a TCP listener to `addr` (port 0 picks a free port) with the system's largest
+    /// backlog.
     pub async fn bind(addr: SocketAddr) -> io::Result<Self> {
         Ok(Self {
-            inner: TcpListener::bind(addr).await?,
+            inner: bind_tcp(addr)?,
         })
+    }
+
+    /// Bind to the first address `host` resolves to that accepts the bind.
+    pub async fn bind_host(host: &str, port: u16) -> io::Result<Self> {
+        let mut last = None;
+        for addr in tokio::net::lookup_host((host, port)).await? {
+            match bind_tcp(addr) {
+                Ok(inner) => return Ok(Self { inner }),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, format!("{host:?}: no address"))
+        }))
     }
 }
 
@@ -156,6 +196,31 @@ mod tests {
         assert_eq!(&buf, b"ping");
         assert_eq!(acc.local, addr);
         assert_eq!(acc.peer, client.await.unwrap());
+    }
+
+    #[test]
+    fn listeners_use_the_system_backlog() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(OsListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))))
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // `ss` shows a listener's backlog in its Send-Q column.
+        let out = std::process::Command::new("ss")
+            .args(["-Hltn", &format!("sport = :{port}")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let backlog: u32 = text.split_whitespace().nth(2).unwrap().parse().unwrap();
+        assert_eq!(backlog, max_backlog(), "{text}");
+        assert!(
+            max_backlog() > 128,
+            "this machine's somaxconn is {}",
+            max_backlog()
+        );
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use cpppo_enip::control::{ServerControl, LATENCY_BUCKETS};
+use cpppo_net::conn::Tracker;
 
 /// A name for a CIP service code (codes differ by class; the common ones are named).
 pub fn service_name(code: u8) -> &'static str {
@@ -133,7 +134,67 @@ pub fn render(c: &ServerControl) -> String {
         "1 while the listeners are closed by the API.",
     );
     let _ = writeln!(out, "cpppo_disabled {}", u8::from(c.disabled()));
+    let tracker = c.limits.lock().ok().and_then(|t| t.clone());
+    if let Some(t) = tracker {
+        render_limits(&mut out, &t);
+    }
     out
+}
+
+/// The connection policy: its limits, what it has done, and the process limits behind it.
+fn render_limits(out: &mut String, t: &Tracker) {
+    let (limits, counts) = (t.limits(), t.counts());
+    let gauges = [
+        (
+            "cpppo_connection_limit",
+            "gauge",
+            "Most TCP connections served at once (at the limit the longest-idle is closed).",
+            limits.max_connections as u64,
+        ),
+        (
+            "cpppo_connections_evicted_total",
+            "counter",
+            "Connections closed to make room for a new one.",
+            counts.evicted,
+        ),
+        (
+            "cpppo_connections_timed_out_total",
+            "counter",
+            "Connections closed by the idle, frame or write timeout.",
+            counts.timed_out,
+        ),
+        (
+            "cpppo_listen_backlog",
+            "gauge",
+            "Listen backlog of the TCP listeners (the system maximum).",
+            u64::from(cpppo_net::os::max_backlog()),
+        ),
+    ];
+    for (name, kind, help, v) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+        );
+    }
+    let name = "cpppo_connection_timeout_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Connection timeouts: idle, unfinished frame, client not reading.\n\
+         # TYPE {name} gauge\n\
+         {name}{{timeout=\"idle\"}} {}\n{name}{{timeout=\"frame\"}} {}\n\
+         {name}{{timeout=\"write\"}} {}",
+        limits.idle.as_secs_f64(),
+        limits.frame.as_secs_f64(),
+        limits.write.as_secs_f64()
+    );
+    if let Some((soft, hard)) = cpppo_net::sys::open_file_limit() {
+        let name = "cpppo_open_files_limit";
+        let _ = writeln!(
+            out,
+            "# HELP {name} The process's open-file limit (RLIMIT_NOFILE), raised to hard at start.\n\
+             # TYPE {name} gauge\n{name}{{bound=\"soft\"}} {soft}\n{name}{{bound=\"hard\"}} {hard}"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -153,5 +214,22 @@ mod tests {
         assert!(text.contains("cpppo_request_latency_seconds_bucket{le=\"+Inf\"} 2"));
         assert!(text.contains("cpppo_request_latency_seconds_count 2"));
         assert!(text.contains("cpppo_requests_total{service=\"0x00\",name=\"encapsulation\"} 2"));
+    }
+
+    #[test]
+    fn the_connection_limits_are_shown() {
+        let c = ServerControl::default();
+        assert!(!render(&c).contains("cpppo_connection_limit"));
+        let limits = cpppo_net::conn::Limits {
+            max_connections: 7,
+            ..Default::default()
+        };
+        *c.limits.lock().unwrap() = Some(Tracker::new(limits));
+        let text = render(&c);
+        assert!(text.contains("\ncpppo_connection_limit 7\n"), "{text}");
+        assert!(text.contains("cpppo_connection_timeout_seconds{timeout=\"idle\"} 600\n"));
+        assert!(text.contains("cpppo_connection_timeout_seconds{timeout=\"frame\"} 30\n"));
+        assert!(text.contains("cpppo_open_files_limit{bound=\"hard\"}"));
+        assert!(text.contains("\ncpppo_listen_backlog "));
     }
 }

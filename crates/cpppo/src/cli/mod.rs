@@ -9,6 +9,7 @@ pub mod enip;
 pub mod enip_client;
 pub mod enip_historize;
 pub mod history;
+pub mod limits;
 pub mod logging;
 pub mod modbus;
 pub mod net;
@@ -59,6 +60,8 @@ fn usage_error_line(e: &clap::Error) -> String {
 /// The compatibility binaries (`enip_server`, `modbus_sim`, ...) call this with their
 /// group and verb, so `enip_server -a :44818` is `cpppo enip server -a :44818`.
 pub fn main_as(prefix: &[&str]) -> ExitCode {
+    // Every server may hold as many connections as the system lets this process open.
+    let _ = cpppo_net::sys::raise_open_file_limit();
     let mut args: Vec<OsString> = std::env::args_os().collect();
     if args.is_empty() {
         args.push("cpppo".into());

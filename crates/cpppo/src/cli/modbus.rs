@@ -83,6 +83,8 @@ pub struct SimArgs {
     /// Register ranges and initial values.
     #[arg(required = true)]
     registers: Vec<String>,
+    #[command(flatten)]
+    limits: super::limits::LimitArgs,
 }
 
 /// `cpppo modbus poll` / `modbus_poll`.
@@ -230,10 +232,15 @@ async fn sim(args: SimArgs) -> Result<(), Failure> {
         store.fault(reg, code);
     }
     let (low, high) = delay_range(&args.delay)?;
+    let limits = args
+        .limits
+        .limits()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let sim = Arc::new(
         Simulator::new(store)
             .units(args.unit.clone())
-            .delay_between(low, high),
+            .delay_between(low, high)
+            .limits(limits),
     );
     let serial = args.serial.clone().or_else(|| {
         args.address
@@ -322,8 +329,8 @@ async fn bind(address: &str, range: u16) -> Result<OsListener, Failure> {
     let (host, port) = host_port(address, "0.0.0.0")?;
     let mut last = None;
     for p in port..=port.saturating_add(range.max(1) - 1) {
-        match tokio::net::TcpListener::bind((host.as_str(), p)).await {
-            Ok(l) => return Ok(OsListener::from(l)),
+        match OsListener::bind_host(&host, p).await {
+            Ok(l) => return Ok(l),
             Err(e) => last = Some(e),
         }
     }

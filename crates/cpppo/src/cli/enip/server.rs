@@ -111,6 +111,8 @@ pub struct ServerArgs {
     /// Replay a recorded history into the tags (`--replay FILE [--speed X] [--loop]`).
     #[command(flatten)]
     replay: crate::cli::enip_historize::ReplayArgs,
+    #[command(flatten)]
+    limits: crate::cli::limits::LimitArgs,
 }
 
 /// Wraps each tag's attribute as the tag is added (`cpppo enip historize` records with it).
@@ -218,7 +220,8 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         .print(args.print && !args.no_print)
         // The web API's forced errors and live updates; counting only when it can show them.
         .control(control.clone())
-        .statistics(web.is_some());
+        .statistics(web.is_some())
+        .connections(cpppo_net::conn::Tracker::new(args.limits.limits()?));
     if demo {
         builder = builder.attribute("CLOCK", Arc::new(Clock::utc()));
     }

@@ -1,0 +1,248 @@
+//! Connection exhaustion (issue 19): 1,000 connections that stay open (idle, holding 3 bytes of
+//! a header, or pipelining requests and never reading the answers) must not lock out a fresh
+//! client; the connection limit is kept by closing the longest-idle; idle, partial and unread
+//! connections time out.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use cpppo_enip::server::{serve_listener, Options};
+use cpppo_enip::session::RoutePolicy;
+use cpppo_net::conn::{Limits, Tracker};
+use cpppo_net::os::OsListener;
+use cpppo_net::Listener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Hostile connections held open: the default connection limit.
+const HOSTILE: usize = 1000;
+
+async fn start(opts: Options) -> (SocketAddr, Arc<Options>, tokio::sync::watch::Sender<bool>) {
+    let listener = OsListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let opts = Arc::new(opts);
+    tokio::spawn(serve_listener(
+        listener,
+        shared(RoutePolicy::Any),
+        opts.clone(),
+        shutdown,
+    ));
+    (addr, opts, stop)
+}
+
+/// A third idle, a third holding 3 bytes of a header, a third pipelining 20 List Services
+/// requests and never reading.
+async fn hostile(addr: SocketAddr) -> Vec<TcpStream> {
+    let burst: Vec<u8> = (0..20)
+        .flat_map(|_| vector("list_services_tcp").request)
+        .collect();
+    let mut held = Vec::with_capacity(HOSTILE);
+    for i in 0..HOSTILE {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        match i * 3 / HOSTILE {
+            0 => {}
+            1 => s.write_all(&[0x65, 0x00, 0x04]).await.unwrap(),
+            _ => s.write_all(&burst).await.unwrap(),
+        }
+        held.push(s);
+    }
+    held
+}
+
+/// Whether the server has closed `s` (EOF or reset), without blocking; answers to pipelined
+/// requests are read and dropped.
+fn is_closed(s: &TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.try_read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+fn closed(held: &[TcpStream]) -> Vec<usize> {
+    (0..held.len()).filter(|&i| is_closed(&held[i])).collect()
+}
+
+/// Register a session; the reply's status.
+async fn register(s: &mut TcpStream) -> Vec<u8> {
+    s.write_all(&vector("register_session").request)
+        .await
+        .unwrap();
+    let mut head = [0u8; 24];
+    s.read_exact(&mut head).await.unwrap();
+    let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).await.unwrap();
+    head[8..12].to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_client_is_served_past_a_thousand_held_connections() {
+    let _ = cpppo_net::sys::raise_open_file_limit();
+    let (addr, opts, stop) = start(Options::default()).await;
+    let held = tokio::time::timeout(Duration::from_secs(30), hostile(addr))
+        .await
+        .expect("connecting the hostile clients took too long");
+    let counts = || opts.connections.counts();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while counts().open < HOSTILE && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(counts().open, HOSTILE);
+
+    let started = Instant::now();
+    let served = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        register(&mut s).await
+    })
+    .await;
+    assert_eq!(
+        served.ok(),
+        Some(vec![0, 0, 0, 0]),
+        "fresh client not served within 1 s ({:?})",
+        started.elapsed()
+    );
+    // The limit holds: exactly one connection made room, one of the idle ones.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let gone = closed(&held);
+    assert_eq!(gone.len(), 1, "closed: {gone:?}");
+    assert!(gone[0] < HOSTILE / 3, "closed a busy connection: {gone:?}");
+    assert_eq!(counts().evicted, 1);
+    stop.send(true).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_partial_and_unread_connections_time_out() {
+    let limits = Limits {
+        idle: Duration::from_millis(600),
+        frame: Duration::from_millis(300),
+        write: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let (addr, opts, stop) = start(Options {
+        connections: Tracker::new(limits),
+        ..Options::default()
+    })
+    .await;
+    let idle = TcpStream::connect(addr).await.unwrap();
+    let mut partial = TcpStream::connect(addr).await.unwrap();
+    partial.write_all(&[0x65, 0x00, 0x04]).await.unwrap();
+    // Pipelining without end and never reading: once the socket buffers fill the server
+    // cannot write, and must give up after the write timeout.
+    let unread = TcpStream::connect(addr).await.unwrap();
+    let flood = tokio::spawn(async move {
+        let mut unread = unread;
+        let burst: Vec<u8> = (0..1000)
+            .flat_map(|_| vector("list_services_tcp").request)
+            .collect();
+        loop {
+            if unread.write_all(&burst).await.is_err() {
+                return;
+            }
+        }
+    });
+    let held = [idle, partial];
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(10);
+    let mut when = [None, None];
+    while when.iter().any(Option::is_none) && Instant::now() < deadline {
+        for i in closed(&held) {
+            when[i].get_or_insert(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let [Some(idle_after), Some(partial_after)] = when else {
+        panic!(
+            "not closed within 10 s: idle {:?}, partial {:?}",
+            when[0], when[1]
+        );
+    };
+    assert!(idle_after >= Duration::from_millis(550), "{idle_after:?}");
+    assert!(
+        partial_after >= Duration::from_millis(250),
+        "{partial_after:?}"
+    );
+    assert!(
+        partial_after < idle_after,
+        "{partial_after:?} {idle_after:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(20), flood)
+        .await
+        .expect("a client that never reads was never closed")
+        .unwrap();
+    assert!(opts.connections.counts().timed_out >= 3);
+    stop.send(true).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_limit_the_longest_idle_connection_makes_room() {
+    let limits = Limits {
+        max_connections: 3,
+        ..Limits::default()
+    };
+    let (addr, opts, stop) = start(Options {
+        connections: Tracker::new(limits),
+        ..Options::default()
+    })
+    .await;
+    let mut a = TcpStream::connect(addr).await.unwrap();
+    let mut b = TcpStream::connect(addr).await.unwrap();
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // a and c are used; b is the longest idle.
+    assert_eq!(register(&mut a).await, [0; 4]);
+    assert_eq!(register(&mut c).await, [0; 4]);
+    let mut d = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(register(&mut d).await, [0; 4]);
+    let mut byte = [0u8; 1];
+    let n = tokio::time::timeout(Duration::from_secs(5), b.read(&mut byte))
+        .await
+        .expect("b was not closed");
+    assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    assert_eq!(register(&mut a).await, [0; 4], "a was closed instead");
+    assert_eq!(opts.connections.counts().open, 3);
+    stop.send(true).unwrap();
+}
+
+/// Issue 19 item 6: 1,000 clients connecting at once are all accepted from the listen backlog
+/// and answered; with a backlog of 128 hundreds of them waited a second for a SYN retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_simultaneous_connects_are_all_served_at_once() {
+    let _ = cpppo_net::sys::raise_open_file_limit();
+    let (addr, _opts, stop) = start(Options::default()).await;
+    let started = Instant::now();
+    let clients: Vec<_> = (0..HOSTILE)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut s = TcpStream::connect(addr).await.unwrap();
+                assert_eq!(register(&mut s).await, [0; 4]);
+                (s, started.elapsed())
+            })
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    let mut held = Vec::new();
+    for c in clients {
+        let (s, took) = tokio::time::timeout(Duration::from_secs(30), c)
+            .await
+            .expect("a client was never served")
+            .unwrap();
+        slowest = slowest.max(took);
+        held.push(s);
+    }
+    println!("1,000 simultaneous connects: the last served after {slowest:?}");
+    // A dropped SYN is retried after 1 s: any client that slow was not taken from the backlog.
+    assert!(slowest < Duration::from_millis(900), "{slowest:?}");
+    stop.send(true).unwrap();
+}
