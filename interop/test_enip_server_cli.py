@@ -78,7 +78,7 @@ def test_config_file_sets_identity_and_tcpip(spawn, tmp_path):
         host = plc.generic_message(service=0x0E, class_code=0xF5, instance=1, attribute=6, connected=False)
         assert host.value == b"\x0a\x00controller", host
         iface = plc.generic_message(service=0x0E, class_code=0xF5, instance=1, attribute=5, connected=False)
-        assert iface.value[:8] == bytes([192, 168, 0, 201, 255, 255, 255, 0]) and b"example.com" in iface.value
+        assert iface.value[:8] == bytes([201, 0, 168, 192, 0, 255, 255, 255])  # UDINTs, as cpppo and b"example.com" in iface.value
 
 
 def test_config_is_read_from_the_working_directory(spawn, tmp_path, monkeypatch):
