@@ -72,13 +72,17 @@ pub async fn serve<L: cpppo_net::Listener>(
     listen::serve_app(listener, router(web), shutdown).await
 }
 
-/// `[IFACE]:PORT` (or `PORT`): an empty IFACE means 127.0.0.1.
+/// `[IFACE]:[PORT]` (or `PORT`): an empty IFACE means 127.0.0.1, an empty PORT 80 (cpppo's).
 pub fn parse_address(s: &str) -> Result<SocketAddr, String> {
     use std::net::ToSocketAddrs;
     let (host, port) = s.rsplit_once(':').unwrap_or(("", s));
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("--web {s:?}: port {port:?} is not a number 0-65535"))?;
+    // cpppo's default web port is 80 (`-w :`, `-w host:`).
+    let port: u16 = if port.is_empty() {
+        80
+    } else {
+        port.parse()
+            .map_err(|_| format!("--web {s:?}: port {port:?} is not a number 0-65535"))?
+    };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let host = if host.is_empty() { "127.0.0.1" } else { host };
     let addrs: Vec<SocketAddr> = (host, port)
@@ -321,6 +325,7 @@ mod tests {
 
     #[test]
     fn web_addresses() {
+        assert_eq!(parse_address(":").unwrap(), "127.0.0.1:80".parse().unwrap());
         assert_eq!(
             parse_address(":8080").unwrap(),
             "127.0.0.1:8080".parse().unwrap()

@@ -64,8 +64,9 @@ pub struct ServerArgs {
     /// Delay each reply by SECS, or uniformly between SECS-SECS.
     #[arg(short, long, value_name = "SECS[-SECS]")]
     delay: Option<String>,
-    /// Web API and live page on [IFACE]:PORT (":PORT" alone: 127.0.0.1).
-    #[arg(short, long, value_name = "[IFACE]:PORT")]
+    /// Web API and live page on [IFACE]:[PORT] (port 80 if none). Unlike cpppo, ":PORT" and ":"
+    /// listen on 127.0.0.1 only (a safer default); give 0.0.0.0:PORT for all interfaces.
+    #[arg(short, long, value_name = "[IFACE]:[PORT]")]
     web: Option<String>,
     /// Token required by mutating web API requests when --web is not on loopback.
     #[arg(
@@ -374,8 +375,8 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
             "Success; Started EtherNet/IP Simulator; PID = {}; address = {local}",
             std::process::id()
         );
-        if let Some(w) = web_addr {
-            let _ = writeln!(out, "Web API and live page on http://{w}/");
+        if let Some((w, read_only)) = web_addr {
+            let _ = writeln!(out, "{}", web_ready_line(w, read_only));
         }
         if plan.address_output {
             let _ = writeln!(
@@ -406,12 +407,29 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the web API listens and whether it is read-only (cpppo users expect ':PORT' to mean
+/// all interfaces; ours is loopback, so the line says so).
+fn web_ready_line(w: SocketAddr, read_only: bool) -> String {
+    let mode = if read_only {
+        "read-only: no --web-token off loopback"
+    } else {
+        "read-write"
+    };
+    let scope = if w.ip().is_loopback() {
+        "; loopback only (unlike cpppo, ':PORT' means 127.0.0.1; give 0.0.0.0:PORT for all interfaces)"
+    } else {
+        ""
+    };
+    format!("Web API and live page on http://{w}/ ({mode}{scope})")
+}
+
 /// Bind and start the web API; off loopback without a token it is read-only. It stops when `shutdown` fires.
+/// Returns the bound address and whether the API is read-only.
 async fn start_web(
     addr: SocketAddr,
     mut web: cpppo_web::Web,
     mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<SocketAddr> {
+) -> anyhow::Result<(SocketAddr, bool)> {
     let listener = OsListener::bind(addr)
         .await
         .with_context(|| format!("--web: cannot listen on {addr}"))?;
@@ -420,6 +438,7 @@ async fn start_web(
         tracing::warn!("--web on {local} without --web-token: the API is read-only");
         web.read_only = true;
     }
+    let read_only = web.read_only;
     tokio::spawn(async move {
         let stop = async move {
             let _ = shutdown.wait_for(|s| *s).await;
@@ -428,7 +447,7 @@ async fn start_web(
             tracing::warn!("web server failed: {e}");
         }
     });
-    Ok(local)
+    Ok((local, read_only))
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {
