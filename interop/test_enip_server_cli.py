@@ -106,10 +106,12 @@ def test_delay_holds_each_reply(spawn):
     assert time.monotonic() - t0 >= 0.25
 
 
-def test_print_summarises_each_client(spawn):
+def test_print_shows_each_write(spawn):
+    # cpppo's -p: one line per write (see test_fidelity_print.py for the comparison with cpppo).
     proc, port = start(spawn, "--no-config", "-p", "A=INT")
-    list_identity(port)
-    proc.wait_output(r"127\.0\.0\.1:\d+: 1 requests, 1 replies")
+    with LogixDriver(f"127.0.0.1:{port}/0") as plc:
+        assert plc.write(("A", 7)).error is None
+    proc.wait_output(r"(?m)^ {19}A\[    0-0    \] <= \[7\] $")
 
 
 def test_log_file_and_verbose(spawn, tmp_path):

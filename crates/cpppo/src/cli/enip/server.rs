@@ -79,7 +79,7 @@ pub struct ServerArgs {
     /// Log to FILE (rotated at 10 MB, 5 kept) instead of stderr.
     #[arg(short, long, value_name = "FILE")]
     log: Option<PathBuf>,
-    /// Print a summary of each client's I/O on stdout.
+    /// Print each tag write on stdout as cpppo does (`SCADA[    1-1    ] <= [99] `); reads too with -v.
     #[arg(short, long)]
     print: bool,
     /// Serve only this Unconnected Send route path: PORT/LINK, JSON, or false/0 for none.
@@ -234,6 +234,7 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
             Some(hook) => hook(&tag.name, attr)?,
             None => attr,
         };
+        let attr = print_io(args, &tag.name, attr);
         device.add_tag_attribute(&tag.name, attr, tag.address)?;
     }
     if demo {
@@ -265,7 +266,7 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
         }),
         opts: Options {
             delay,
-            print: args.print && !args.no_print,
+            print: false, // -p prints per operation (print_io), as cpppo does
             // Counting and live switches only when the web API can use them.
             control: web.is_some().then(|| control.clone()),
             ..Options::default()
@@ -277,6 +278,19 @@ fn plan(args: &ServerArgs, hook: Option<&TagHook>) -> anyhow::Result<Plan> {
         web_token: args.web_token.clone().filter(|t| !t.is_empty()),
         control,
     })
+}
+
+/// With `-p`, wrap a tag so each operation on it is printed (see [`super::print`]).
+fn print_io(
+    args: &ServerArgs,
+    name: &str,
+    attr: Arc<dyn cpppo_enip::attribute::Attribute>,
+) -> Arc<dyn cpppo_enip::attribute::Attribute> {
+    if args.print && !args.no_print {
+        Arc::new(super::print::PrintIo::new(name, attr, args.verbose > 0))
+    } else {
+        attr
+    }
 }
 
 /// `[IFACE][:PORT]`: all interfaces and 44818 unless given.
