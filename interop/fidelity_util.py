@@ -47,18 +47,20 @@ def _socket_inodes(pid):
     return inodes
 
 
-def listening_port(pid, timeout=15.0):
-    """The TCP port process `pid` listens on (found through /proc, bounded in time)."""
+def listening_port(pid, proto="tcp", timeout=15.0):
+    """The TCP (listening) or UDP port process `pid` has bound (found through /proc, bounded
+    in time)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         inodes = _socket_inodes(pid)
-        with open(f"/proc/{pid}/net/tcp") as f:
+        with open(f"/proc/{pid}/net/{proto}") as f:
             for line in f.readlines()[1:]:
                 cols = line.split()
-                if cols[3] == "0A" and cols[9] in inodes:  # LISTEN
+                # TCP: state 0A is LISTEN; UDP: 07 is an unconnected socket.
+                if cols[3] == ("0A" if proto == "tcp" else "07") and cols[9] in inodes:
                     return int(cols[1].split(":")[1], 16)
         time.sleep(0.1)
-    raise TimeoutError(f"process {pid} listens on no TCP port after {timeout}s")
+    raise TimeoutError(f"process {pid} has no {proto} port after {timeout}s")
 
 
 def start_cpppo(spawn, *args):
