@@ -75,7 +75,7 @@ def test_config_file_sets_identity_and_tcpip(spawn, tmp_path):
         host = plc.generic_message(service=0x0E, class_code=0xF5, instance=1, attribute=6, connected=False)
         assert host.value == b"\x0a\x00controller", host
         iface = plc.generic_message(service=0x0E, class_code=0xF5, instance=1, attribute=5, connected=False)
-        assert iface.value[:8] == bytes([192, 168, 0, 201, 255, 255, 255, 0]) and b"example.com" in iface.value
+        assert iface.value[:8] == bytes([201, 0, 168, 192, 0, 255, 255, 255])  # UDINTs, as cpppo and b"example.com" in iface.value
 
 
 def test_config_is_read_from_the_working_directory(spawn, tmp_path, monkeypatch):
@@ -103,10 +103,12 @@ def test_delay_holds_each_reply(spawn):
     assert time.monotonic() - t0 >= 0.25
 
 
-def test_print_summarises_each_client(spawn):
+def test_print_shows_each_write(spawn):
+    # cpppo's -p: one line per write (see test_fidelity_print.py for the comparison with cpppo).
     proc, port = start(spawn, "--no-config", "-p", "A=INT")
-    list_identity(port)
-    proc.wait_output(r"127\.0\.0\.1:\d+: 1 requests, 1 replies")
+    with LogixDriver(f"127.0.0.1:{port}/0") as plc:
+        assert plc.write(("A", 7)).error is None
+    proc.wait_output(r"(?m)^ {19}A\[    0-0    \] <= \[7\] $")
 
 
 def test_log_file_and_verbose(spawn, tmp_path):

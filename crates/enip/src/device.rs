@@ -248,7 +248,8 @@ impl Device {
             d.set(class::CONNECTION_MANAGER, 1, a, uint(0));
         }
 
-        d.set(class::TCPIP, 1, 1, udint(1));
+        // Status 2: configuration from hardware settings (as cpppo reports).
+        d.set(class::TCPIP, 1, 1, udint(2));
         d.set(class::TCPIP, 1, 2, udint(0x30));
         d.set(class::TCPIP, 1, 3, udint(0));
         // Physical link object: a 2-word path to @0xF6/1.
@@ -267,7 +268,8 @@ impl Device {
             i.dns_primary,
             i.dns_secondary,
         ] {
-            cfg.extend_from_slice(&ip(a).to_be_bytes());
+            // CIP encodes each address as a UDINT (little-endian), as cpppo does.
+            cfg.extend_from_slice(&ip(a).to_le_bytes());
         }
         put_string(DataType::String, i.domain_name.as_bytes(), &mut cfg);
         if cfg.len() % 2 == 1 {

@@ -160,6 +160,11 @@ type Action = Box<dyn FnOnce() + Send>;
 
 /// Run a query: check the command on all matches, apply it, and return the envelope.
 pub fn run(web: &Web, q: &Query) -> Result<Json, ApiError> {
+    if q.group == "connections" && names(web, &q.group, &q.pattern).is_empty() {
+        // No client connected is the normal idle state, not an error: cpppo answers
+        // `{"command": null, "data": {}}`, and scripts wait for `data` to become empty.
+        return Ok(envelope(Json::Null, json!({})));
+    }
     let mut command = json!({});
     if let Some(cmd) = &q.command {
         if q.group == "*" {
@@ -555,6 +560,16 @@ mod tests {
         let env = run_path("").unwrap();
         for key in ["alarm", "command", "data", "since", "until"] {
             assert!(env.get(key).is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn no_connections_is_cpppos_empty_reply() {
+        let w = web();
+        for path in ["connections", "connections/*", "connections/*/eof=true"] {
+            let env = run(&w, &Query::parse(path).unwrap()).unwrap();
+            assert_eq!(env["command"], Json::Null, "{path}");
+            assert_eq!(env["data"], json!({}), "{path}");
         }
     }
 

@@ -72,9 +72,14 @@ pub async fn serve<L: cpppo_net::Listener>(
     listen::serve_app(listener, router(web), shutdown).await
 }
 
-/// `[IFACE]:PORT` (or `PORT`): an empty IFACE means 127.0.0.1.
+/// `[IFACE]:[PORT]` (or `PORT`): an empty IFACE means 127.0.0.1, an empty PORT 80 (cpppo's).
 pub fn parse_address(s: &str) -> Result<SocketAddr, String> {
-    cpppo_net::sys::parse_address(s, "127.0.0.1", None).map_err(|e| format!("--web {s:?}: {e}"))
+    // cpppo's default web port is 80 (`-w :`, `-w host:`).
+    let s = match s.ends_with(':') {
+        true => format!("{s}80"),
+        false => s.to_string(),
+    };
+    cpppo_net::sys::parse_address(&s, "127.0.0.1", None).map_err(|e| format!("--web {s:?}: {e}"))
 }
 
 /// Whether mutations on a server bound to `addr` need a token (any non-loopback address).
@@ -305,6 +310,7 @@ mod tests {
 
     #[test]
     fn web_addresses() {
+        assert_eq!(parse_address(":").unwrap(), "127.0.0.1:80".parse().unwrap());
         assert_eq!(
             parse_address(":8080").unwrap(),
             "127.0.0.1:8080".parse().unwrap()

@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use super::enip_client::{ClientArgs, GetAttributeArgs, ListServicesArgs, PollArgs, ThruputArgs};
 
+pub mod print;
 pub mod server;
 
 /// The EtherNet/IP verbs.

@@ -16,6 +16,16 @@ use cpppo_enip::operation::{parse_operations, Operation};
 
 use super::logging;
 
+/// How List replies are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// One compact line per reply.
+    Compact,
+    /// cpppo's dotted keys (`'item[0].identity_object.product_name': ...`), as its enip_client
+    /// prints them (the default of the `enip_client` command).
+    Cpppo,
+}
+
 /// Options shared by the verbs that address a device.
 #[derive(Debug, Args, Clone)]
 pub struct Target {
@@ -105,6 +115,9 @@ pub struct ClientArgs {
     /// Print results as JSON lines.
     #[arg(long)]
     pub json: bool,
+    /// Output form of List Identity/Services/Interfaces and legacy replies.
+    #[arg(long, value_enum, default_value = "compact", overrides_with = "format")]
+    pub format: ListFormat,
     /// Repeat the operations this many times.
     #[arg(short = 'r', long, default_value_t = 1)]
     pub repeat: usize,
@@ -218,6 +231,9 @@ pub struct ListServicesArgs {
     /// Print results as JSON lines.
     #[arg(long)]
     pub json: bool,
+    /// Output form of the replies.
+    #[arg(long, value_enum, default_value = "compact", overrides_with = "format")]
+    pub format: ListFormat,
     /// Display logging information.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -422,7 +438,8 @@ async fn client(
     if args.udp {
         let mut conn = Connector::udp(address, args.broadcast, options.clone()).await?;
         for (name, code) in &lists {
-            failures += print_list(&mut conn, name, *code, args.json).await;
+            failures +=
+                print_list(&mut conn, name, *code, list_style(args.json, args.format)).await;
         }
         if ops.count > 0 {
             anyhow::bail!("tag operations need a TCP session (drop -u)");
@@ -433,7 +450,7 @@ async fn client(
         .await
         .with_context(|| format!("cannot open a session with {address}"))?;
     for (name, code) in &lists {
-        failures += print_list(&mut conn, name, *code, args.json).await;
+        failures += print_list(&mut conn, name, *code, list_style(args.json, args.format)).await;
     }
     if ops.count > 0 {
         let begun = Instant::now();
@@ -479,14 +496,38 @@ fn report(t: &Transaction, printing: bool, json: bool) {
     }
 }
 
-async fn print_list(conn: &mut Connector, name: &str, code: u16, json: bool) -> usize {
+/// How List replies are printed: JSON wins over `--format`.
+#[derive(Debug, Clone, Copy)]
+enum ListStyle {
+    Json,
+    Text(ListFormat),
+}
+
+fn list_style(json: bool, format: ListFormat) -> ListStyle {
+    if json {
+        ListStyle::Json
+    } else {
+        ListStyle::Text(format)
+    }
+}
+
+async fn print_list(conn: &mut Connector, name: &str, code: u16, style: ListStyle) -> usize {
     match conn.list(code).await {
         Ok(replies) if !replies.is_empty() => {
             for (i, (peer, items)) in replies.iter().enumerate() {
-                if json {
-                    println!("{}", list_json(name, *peer, items));
-                } else {
-                    println!("{name} {i:2} from {peer}: {}", list_text(items));
+                match style {
+                    ListStyle::Json => println!("{}", list_json(name, *peer, items)),
+                    ListStyle::Text(ListFormat::Cpppo) => {
+                        // cpppo names the legacy command by its code: "Legacy 0x0001".
+                        let name = match name {
+                            "Legacy" => format!("Legacy 0x{code:04x}"),
+                            _ => name.to_owned(),
+                        };
+                        println!("{}", super::dotted::reply(&name, i, *peer, items))
+                    }
+                    ListStyle::Text(ListFormat::Compact) => {
+                        println!("{name} {i:2} from {peer}: {}", list_text(items))
+                    }
                 }
             }
             0
@@ -623,12 +664,13 @@ pub fn run_list_services(args: ListServicesArgs) -> ExitCode {
         } else {
             Connector::connect(&args.address, options).await?
         };
-        let mut failures = print_list(&mut conn, "List Services", 0x04, args.json).await;
+        let style = list_style(args.json, args.format);
+        let mut failures = print_list(&mut conn, "List Services", 0x04, style).await;
         if args.list_identity {
-            failures += print_list(&mut conn, "List Identity", 0x63, args.json).await;
+            failures += print_list(&mut conn, "List Identity", 0x63, style).await;
         }
         if args.list_interfaces {
-            failures += print_list(&mut conn, "List Interfaces", 0x64, args.json).await;
+            failures += print_list(&mut conn, "List Interfaces", 0x64, style).await;
         }
         Ok::<usize, ClientError>(failures)
     };

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod dotted;
 pub mod enip;
 pub mod enip_client;
 pub mod enip_historize;

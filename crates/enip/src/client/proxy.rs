@@ -26,7 +26,8 @@ pub enum Field {
     Cip(DataType),
     /// An IPv4 address (UDINT, shown dotted).
     IpAddr,
-    /// A padded EPATH preceded by its size in words (UINT); shown as hex.
+    /// A padded EPATH preceded by its size in words (UINT); shown as cpppo shows it
+    /// (`[{'class': 246}, {'instance': 1}]`).
     EPath,
 }
 
@@ -168,7 +169,18 @@ impl Param {
     pub fn line(&self, value: &Option<Vec<Value>>) -> String {
         let shown = match value {
             None => "None".to_string(),
-            Some(v) => super::format::python_values(v),
+            Some(v) => {
+                // An EPATH field holds its Python form already (a list of dicts), unquoted.
+                let items: Vec<String> = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| match (self.fields.get(i), x) {
+                        (Some(Field::EPath), Value::Text(t)) => t.clone(),
+                        _ => python_value(x),
+                    })
+                    .collect();
+                format!("[{}]", items.join(", "))
+            }
         };
         format!("{:>15}: {shown}", self.name)
     }
@@ -426,7 +438,10 @@ fn decode_fields(fields: &[Field], bytes: &[Value]) -> Result<Vec<Value>, String
         let (value, n) = match field {
             Field::Cip(ty) => {
                 let (v, n) = cpppo_cip::Value::parse(*ty, rest).map_err(|e| e.to_string())?;
-                (super::plan::cip_value(v), n)
+                // A STRING inside a structure (TCP/IP attribute 5's domain name) is padded to
+                // an even length.
+                let pad = usize::from(*ty == DataType::String && n % 2 == 1 && rest.len() > n);
+                (super::plan::cip_value(v), n + pad)
             }
             Field::IpAddr => {
                 let b = rest.get(..4).ok_or("short IP address")?;
@@ -441,14 +456,51 @@ fn decode_fields(fields: &[Field], bytes: &[Value]) -> Result<Vec<Value>, String
                     .map(|w| usize::from(u16::from_le_bytes([w[0], w[1]])))
                     .ok_or("short EPATH")?;
                 let path = rest.get(2..2 + 2 * words).ok_or("short EPATH")?;
-                let hex: Vec<String> = path.iter().map(|b| format!("{b:02X}")).collect();
-                (Value::Text(hex.join(" ")), 2 + 2 * words)
+                (Value::Text(epath_python(path)?), 2 + 2 * words)
             }
         };
         out.push(value);
         rest = rest.get(n..).unwrap_or_default();
     }
     Ok(out)
+}
+
+/// A padded EPATH as cpppo prints it: a list of one-key dicts (`[{'class': 246}, ...]`).
+fn epath_python(path: &[u8]) -> Result<String, String> {
+    use cpppo_cip::epath::{EPath, LogicalKind, Padding, Segment};
+    let path = EPath::parse(path, Padding::Padded).map_err(|e| e.to_string())?;
+    let segments: Vec<String> = path
+        .segments()
+        .map(|seg| match seg {
+            Segment::Logical { kind, value, .. } => {
+                let key = match kind {
+                    LogicalKind::Class => "class",
+                    LogicalKind::Instance => "instance",
+                    LogicalKind::Element => "element",
+                    LogicalKind::ConnectionPoint => "connection",
+                    LogicalKind::Attribute => "attribute",
+                    LogicalKind::Service => "service",
+                };
+                format!("{{'{key}': {value}}}")
+            }
+            Segment::Port { port, link } => match link {
+                [one] => format!("{{'port': {port}, 'link': {one}}}"),
+                _ => format!(
+                    "{{'port': {port}, 'link': {}}}",
+                    python_value(&Value::Text(String::from_utf8_lossy(link).into_owned()))
+                ),
+            },
+            Segment::Symbolic(name) => format!(
+                "{{'symbolic': {}}}",
+                python_value(&Value::Text(String::from_utf8_lossy(name).into_owned()))
+            ),
+            other => format!(
+                "{{'segment': {}}}",
+                python_value(&Value::Text(format!("{other:?}")))
+            ),
+        })
+        .collect();
+    Ok(format!("[{}]", segments.join(", ")))
 }
 
 /// One value as JSON.

@@ -63,8 +63,9 @@ pub struct ServerArgs {
     /// Delay each reply by SECS, or uniformly between SECS-SECS.
     #[arg(short, long, value_name = "SECS[-SECS]")]
     delay: Option<String>,
-    /// Web API and live page on [IFACE]:PORT (":PORT" alone: 127.0.0.1).
-    #[arg(short, long, value_name = "[IFACE]:PORT")]
+    /// Web API and live page on [IFACE]:[PORT] (port 80 if none). Unlike cpppo, ":PORT" and ":"
+    /// listen on 127.0.0.1 only (a safer default); give 0.0.0.0:PORT for all interfaces.
+    #[arg(short, long, value_name = "[IFACE]:[PORT]")]
     web: Option<String>,
     /// Token required by mutating web API requests when --web is not on loopback.
     #[arg(
@@ -77,7 +78,7 @@ pub struct ServerArgs {
     /// Log to FILE (rotated at 10 MB, 5 kept) instead of stderr.
     #[arg(short, long, value_name = "FILE")]
     log: Option<PathBuf>,
-    /// Print a summary of each client's I/O on stdout.
+    /// Print each tag write on stdout as cpppo does (`SCADA[    1-1    ] <= [99] `); reads too with -v.
     #[arg(short, long)]
     print: bool,
     /// Serve only this Unconnected Send route path: PORT/LINK, JSON, or false/0 for none.
@@ -217,7 +218,8 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         .route(route)
         .routes(config.routes)
         .delay(delay)
-        .print(args.print && !args.no_print)
+        // -p prints each operation (cpppo's lines) through the hook below, not a summary.
+        .print(false)
         // The web API's forced errors and live updates; counting only when it can show them.
         .control(control.clone())
         .statistics(web.is_some())
@@ -225,7 +227,7 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     if demo {
         builder = builder.attribute("CLOCK", Arc::new(Clock::utc()));
     }
-    if let Some(hook) = hook {
+    if let Some(hook) = print_io(args, hook) {
         builder = builder.hook(hook);
     }
     Ok(Plan {
@@ -238,6 +240,24 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         web_token: args.web_token.clone().filter(|t| !t.is_empty()),
         control,
     })
+}
+
+/// With `-p`, wrap each tag (after the caller's `hook`) so each operation on it is printed
+/// (see [`super::print`]).
+fn print_io(args: &ServerArgs, hook: Option<TagHook>) -> Option<TagHook> {
+    if !args.print || args.no_print {
+        return hook;
+    }
+    let verbose = args.verbose > 0;
+    Some(Arc::new(move |name: &str, attr| {
+        let attr = match &hook {
+            Some(hook) => hook(name, attr)?,
+            None => attr,
+        };
+        let printed: Arc<dyn cpppo_enip::attribute::Attribute> =
+            Arc::new(super::print::PrintIo::new(name, attr, verbose));
+        Ok(printed)
+    }))
 }
 
 /// `[IFACE][:PORT]`: all interfaces and 44818 unless given.
@@ -290,8 +310,8 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
             "Success; Started EtherNet/IP Simulator; PID = {}; address = {local}",
             std::process::id()
         );
-        if let Some(w) = web_addr {
-            let _ = writeln!(out, "Web API and live page on http://{w}/");
+        if let Some((w, read_only)) = web_addr {
+            let _ = writeln!(out, "{}", web_ready_line(w, read_only));
         }
         if plan.address_output {
             let _ = writeln!(
@@ -318,12 +338,29 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the web API listens and whether it is read-only (cpppo users expect ':PORT' to mean
+/// all interfaces; ours is loopback, so the line says so).
+fn web_ready_line(w: SocketAddr, read_only: bool) -> String {
+    let mode = if read_only {
+        "read-only: no --web-token off loopback"
+    } else {
+        "read-write"
+    };
+    let scope = if w.ip().is_loopback() {
+        "; loopback only (unlike cpppo, ':PORT' means 127.0.0.1; give 0.0.0.0:PORT for all interfaces)"
+    } else {
+        ""
+    };
+    format!("Web API and live page on http://{w}/ ({mode}{scope})")
+}
+
 /// Bind and start the web API; off loopback without a token it is read-only. It stops when `shutdown` fires.
+/// Returns the bound address and whether the API is read-only.
 async fn start_web(
     addr: SocketAddr,
     mut web: cpppo_web::Web,
     mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<SocketAddr> {
+) -> anyhow::Result<(SocketAddr, bool)> {
     let listener = OsListener::bind(addr)
         .await
         .with_context(|| format!("--web: cannot listen on {addr}"))?;
@@ -332,6 +369,7 @@ async fn start_web(
         tracing::warn!("--web on {local} without --web-token: the API is read-only");
         web.read_only = true;
     }
+    let read_only = web.read_only;
     tokio::spawn(async move {
         let stop = async move {
             let _ = shutdown.wait_for(|s| *s).await;
@@ -340,7 +378,7 @@ async fn start_web(
             tracing::warn!("web server failed: {e}");
         }
     });
-    Ok(local)
+    Ok((local, read_only))
 }
 
 #[cfg(test)]
