@@ -12,6 +12,7 @@ pub mod history;
 pub mod logging;
 pub mod modbus;
 pub mod net;
+mod net_vde;
 
 /// cpppo: parse and originate industrial protocols (EtherNet/IP CIP, Modbus).
 #[derive(Debug, Parser)]
