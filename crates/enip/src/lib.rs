@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod control;
 pub mod device;
+pub mod discovery;
 pub mod historize;
 pub mod hooks;
 pub mod operation;

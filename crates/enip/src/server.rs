@@ -18,6 +18,7 @@ use cpppo_net::{Accepted, Connector, Datagram, Listener, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
+use crate::discovery::broadcast_reply_delay;
 use crate::route::Forward;
 use crate::session::{on_datagram, IdGenerator, Outcome, Session, Shared};
 use crate::upstream::{exchange, Upstreams};
@@ -279,6 +280,7 @@ pub async fn serve_datagrams<D: Datagram>(
     opts: Arc<Options>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let sock = Arc::new(sock);
     loop {
         let got = tokio::select! {
             got = sock.recv() => got,
@@ -291,17 +293,42 @@ pub async fn serve_datagrams<D: Datagram>(
                 continue;
             }
         };
-        let packet = packet.as_slice();
-        if let Some(reply) = on_datagram(&shared, packet, rx.local) {
-            let started = Instant::now();
-            delay(&opts).await;
-            if let Some(c) = &opts.control {
-                c.datagram(packet.len(), reply.len(), started.elapsed());
+        let Some(reply) = on_datagram(&shared, &packet, rx.local) else {
+            continue;
+        };
+        // A broadcast List Identity is answered after a random wait (the spec's rule, see
+        // `discovery`); datagrams arriving meanwhile are served.
+        match rx
+            .broadcast
+            .then(|| broadcast_reply_delay(&packet))
+            .flatten()
+        {
+            Some(wait) => {
+                let (sock, opts) = (sock.clone(), opts.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    answer_datagram(&*sock, &opts, &packet, &reply, rx.peer).await;
+                });
             }
-            if let Err(e) = sock.send_to(&reply, rx.peer).await {
-                tracing::debug!(peer = %rx.peer, "udp send failed: {e}");
-            }
+            None => answer_datagram(&*sock, &opts, &packet, &reply, rx.peer).await,
         }
+    }
+}
+
+async fn answer_datagram<D: Datagram>(
+    sock: &D,
+    opts: &Options,
+    packet: &[u8],
+    reply: &[u8],
+    peer: SocketAddr,
+) {
+    let started = Instant::now();
+    delay(opts).await;
+    if let Some(c) = &opts.control {
+        c.datagram(packet.len(), reply.len(), started.elapsed());
+    }
+    if let Err(e) = sock.send_to(reply, peer).await {
+        tracing::debug!(%peer, "udp send failed: {e}");
     }
 }
 

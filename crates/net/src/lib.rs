@@ -67,6 +67,9 @@ pub struct Received {
     /// The local address the packet arrived on, as well as the transport can tell (for a
     /// socket bound to the unspecified address, the address the host would answer from).
     pub local: SocketAddr,
+    /// Whether the packet was sent to a broadcast or multicast address rather than to this
+    /// host's own (false where the transport cannot tell).
+    pub broadcast: bool,
 }
 
 /// A packet socket (UDP, or its userspace equivalent).

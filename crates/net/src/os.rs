@@ -3,7 +3,10 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 
+use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
+
+use crate::sys::recv_with_destination;
 
 use crate::{Accepted, Connector, Datagram, Listener, Received};
 
@@ -115,6 +118,10 @@ impl OsDatagram {
     pub async fn bind(addr: SocketAddr) -> io::Result<Self> {
         let inner = UdpSocket::bind(addr).await?;
         inner.set_broadcast(true)?;
+        if addr.is_ipv4() {
+            // Without it (a sandbox may refuse), every packet counts as addressed to us.
+            let _ = crate::sys::want_destination(&inner);
+        }
         let bound = inner.local_addr()?;
         Ok(Self { inner, bound })
     }
@@ -140,11 +147,17 @@ fn answering_addr(bound: SocketAddr, peer: SocketAddr) -> SocketAddr {
 
 impl Datagram for OsDatagram {
     async fn recv_from(&self, buf: &mut [u8]) -> io::Result<Received> {
-        let (len, peer) = self.inner.recv_from(buf).await?;
+        let (len, peer, broadcast) = self
+            .inner
+            .async_io(Interest::READABLE, || {
+                recv_with_destination(&self.inner, buf)
+            })
+            .await?;
         Ok(Received {
             len,
             peer,
             local: answering_addr(self.bound, peer),
+            broadcast,
         })
     }
 
@@ -153,11 +166,20 @@ impl Datagram for OsDatagram {
             self.inner.readable().await?;
             // The buffer exists only between readiness and the copy, never across a wait.
             let mut buf = [0u8; 65535];
-            match self.inner.try_recv_from(&mut buf) {
-                Ok((len, peer)) => {
+            let got = self.inner.try_io(Interest::READABLE, || {
+                recv_with_destination(&self.inner, &mut buf)
+            });
+            match got {
+                Ok((len, peer, broadcast)) => {
                     let packet = buf.get(..len).unwrap_or_default().to_vec();
                     let local = answering_addr(self.bound, peer);
-                    return Ok((packet, Received { len, peer, local }));
+                    let rx = Received {
+                        len,
+                        peer,
+                        local,
+                        broadcast,
+                    };
+                    return Ok((packet, rx));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),

@@ -194,6 +194,13 @@ fn to_std(ep: IpEndpoint) -> SocketAddr {
     }
 }
 
+/// Whether a packet was addressed to something else than `local` (a stack accepts only its
+/// own address, broadcasts and multicasts).
+fn not_to(meta: &udp::UdpMetadata, local: SocketAddr) -> bool {
+    meta.local_address
+        .is_some_and(|dst| to_std(IpEndpoint::new(dst, 0)).ip() != local.ip())
+}
+
 fn v4(addr: SocketAddr) -> io::Result<IpEndpoint> {
     match addr {
         SocketAddr::V4(a) => Ok(IpEndpoint::new(IpAddress::Ipv4(*a.ip()), a.port())),
@@ -859,6 +866,7 @@ impl Datagram for NetDatagram {
                         len,
                         peer: to_std(meta.endpoint),
                         local: self.local,
+                        broadcast: not_to(&meta, self.local),
                     }))
                 }
                 Err(_) => {
@@ -880,6 +888,7 @@ impl Datagram for NetDatagram {
                         len: data.len(),
                         peer: to_std(meta.endpoint),
                         local: self.local,
+                        broadcast: not_to(&meta, self.local),
                     };
                     Poll::Ready(Ok((data.to_vec(), rx)))
                 }

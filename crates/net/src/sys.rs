@@ -96,22 +96,6 @@ pub fn parse_address(
         .ok_or_else(|| AddressError::Empty(host.to_string()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_take_defaults_and_name_bad_ports() {
-        let p = |s, port| parse_address(s, "0.0.0.0", port).map(|a| a.to_string());
-        assert_eq!(p("", Some(44818)).unwrap(), "0.0.0.0:44818");
-        assert_eq!(p(":44819", Some(44818)).unwrap(), "0.0.0.0:44819");
-        assert_eq!(p("127.0.0.1", Some(44818)).unwrap(), "127.0.0.1:44818");
-        assert_eq!(p("8080", None).unwrap(), "0.0.0.0:8080");
-        assert_eq!(p("[::1]:0", None).unwrap(), "[::1]:0");
-        let e = p(":x", Some(1)).unwrap_err().to_string();
-        assert_eq!(e, "port \"x\" is not a number 0-65535");
-    }
-
 /// Raise this process's open-file limit (RLIMIT_NOFILE) to its hard limit, so a server can
 /// hold as many connections as the system allows; returns the new (soft, hard) limits.
 pub fn raise_open_file_limit() -> std::io::Result<(u64, u64)> {
@@ -143,4 +127,153 @@ pub fn open_file_limit() -> Option<(u64, u64)> {
     // SAFETY: getrlimit writes into the struct we pass, which lives for the call.
     (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0)
         .then_some((lim.rlim_cur as u64, lim.rlim_max as u64))
+}
+
+/// Ask for a receive buffer of `bytes` on a socket: past the system's limit
+/// (`SO_RCVBUFFORCE`) where permitted (root, CAP_NET_ADMIN), else as much as the limit allows
+/// (`SO_RCVBUF`, capped by the kernel at `net.core.rmem_max`). Returns the size granted.
+pub fn grow_receive_buffer(fd: &impl std::os::fd::AsRawFd, bytes: usize) -> std::io::Result<usize> {
+    let fd = fd.as_raw_fd();
+    let want = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    let set = |option| {
+        // SAFETY: a plain int option on a descriptor the caller owns; the length matches.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                option,
+                (&want as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        }
+    };
+    if set(libc::SO_RCVBUFFORCE) != 0 && set(libc::SO_RCVBUF) != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut got: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `got` and `len` are valid for writes of an int and its length.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&mut got as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(usize::try_from(got).unwrap_or(0))
+}
+
+/// Have an IPv4 UDP socket report each packet's destination address (`IP_PKTINFO`), which
+/// [`recv_with_destination`] reads.
+pub fn want_destination(fd: &impl std::os::fd::AsRawFd) -> std::io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: a plain int option on a descriptor the caller owns; the length matches.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_PKTINFO,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// One packet from a non-blocking UDP socket: its length, its sender, and whether it was sent
+/// to a broadcast or multicast address rather than to one of this host's own (known only for
+/// IPv4 sockets with [`want_destination`]; false otherwise).
+pub fn recv_with_destination(
+    fd: &impl std::os::fd::AsRawFd,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, std::net::SocketAddr, bool)> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+    // SAFETY: all-zero is a valid value of these plain C structs.
+    let mut from: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut control = [0u64; 16]; // 128 bytes, aligned: room for an in_pktinfo message
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: as above.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut from as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: every pointer in `msg` points at a live buffer of the length given with it.
+    let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+    let len = usize::try_from(n).map_err(|_| std::io::Error::last_os_error())?;
+    let peer = match libc::c_int::from(from.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the kernel wrote a sockaddr_in (family AF_INET) into the storage.
+            let a =
+                unsafe { &*(&from as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
+                u16::from_be(a.sin_port),
+            ))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the kernel wrote a sockaddr_in6 (family AF_INET6) into the storage.
+            let a =
+                unsafe { &*(&from as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(a.sin6_addr.s6_addr),
+                u16::from_be(a.sin6_port),
+                a.sin6_flowinfo,
+                a.sin6_scope_id,
+            ))
+        }
+        _ => {
+            return Err(std::io::Error::other(
+                "packet from an unknown address family",
+            ))
+        }
+    };
+    let mut broadcast = false;
+    // SAFETY: the CMSG macros walk the control buffer the kernel filled, within msg_controllen.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::IPPROTO_IP && (*c).cmsg_type == libc::IP_PKTINFO {
+                let info = libc::CMSG_DATA(c)
+                    .cast::<libc::in_pktinfo>()
+                    .read_unaligned();
+                // The header's destination; for a packet to this host, the same as the
+                // address it is answered from.
+                broadcast = info.ipi_addr.s_addr != info.ipi_spec_dst.s_addr;
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((len, peer, broadcast))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_take_defaults_and_name_bad_ports() {
+        let p = |s, port| parse_address(s, "0.0.0.0", port).map(|a| a.to_string());
+        assert_eq!(p("", Some(44818)).unwrap(), "0.0.0.0:44818");
+        assert_eq!(p(":44819", Some(44818)).unwrap(), "0.0.0.0:44819");
+        assert_eq!(p("127.0.0.1", Some(44818)).unwrap(), "127.0.0.1:44818");
+        assert_eq!(p("8080", None).unwrap(), "0.0.0.0:8080");
+        assert_eq!(p("[::1]:0", None).unwrap(), "[::1]:0");
+        let e = p(":x", Some(1)).unwrap_err().to_string();
+        assert_eq!(e, "port \"x\" is not a number 0-65535");
+    }
 }

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod logging;
 pub mod modbus;
 pub mod net;
+mod net_vde;
 
 /// cpppo: parse and originate industrial protocols (EtherNet/IP CIP, Modbus).
 #[derive(Debug, Parser)]

@@ -16,7 +16,7 @@ use cpppo_net::stack::Buffers;
 use cpppo_net::tap::TUN_PATH;
 
 use crate::cli::enip::server::{parse_delay, profile_tags};
-use crate::cli::logging;
+use crate::cli::{logging, net_vde};
 
 /// The Internet-of-Threads verbs.
 #[derive(Debug, Subcommand)]
@@ -162,8 +162,11 @@ impl FleetWebArgs {
 #[command(
     after_help = "The program runs in a new network namespace with one veth interface at \
 ADDR/PREFIX; its other end joins --bridge (or, without one, gets a host route to ADDR). \
-Everything is removed when the program exits. Needs root.\n\n\
-Example:\n  cpppo net run --ip 10.77.0.2/24 --bridge br0 -- python3 -m http.server 8000"
+Or, with --vde DIR, a TAP plugged into the VDE switch at DIR (refused at once if none listens \
+there; -c/--create-switch starts one at DIR for the program, as pyco-wrapper -c does, and \
+removes it after). Everything is removed when the program exits. Needs root.\n\n\
+Examples:\n  cpppo net run --ip 10.77.0.2/24 --bridge br0 -- python3 -m http.server 8000\n  \
+cpppo net run -c --vde /tmp/plc.sw --ip 10.40.0.32/24 -- python3 plc.py"
 )]
 pub struct RunArgs {
     /// The program's address, ADDR/PREFIX.
@@ -175,6 +178,9 @@ pub struct RunArgs {
     /// Plug into the VDE switch with this control directory (through vde_plug2tap).
     #[arg(long, value_name = "DIR")]
     vde: Option<PathBuf>,
+    /// Start a VDE switch at the --vde directory for the program; stop and remove it after.
+    #[arg(short = 'c', long)]
+    create_switch: bool,
     /// The program and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     program: Vec<String>,
@@ -220,15 +226,8 @@ fn fleet(args: FleetArgs) -> ExitCode {
         }
     }
     if let Some(dir) = &args.vde {
-        if !dir.join("ctl").exists() {
-            return refuse(
-                "fleet",
-                format!(
-                    "no VDE switch at {} (start one: vde_switch -s {} -d)",
-                    dir.display(),
-                    dir.display()
-                ),
-            );
+        if !net_vde::switch_listening(dir) {
+            return refuse("fleet", net_vde::no_switch(dir, ""));
         }
     }
     if args.web.device_web == Some(ENIP_PORT) {
@@ -409,6 +408,22 @@ fn netrun(args: RunArgs) -> ExitCode {
             "--vde needs vde_plug2tap (Debian package vde2), which is absent",
         );
     }
+    let switch = match &args.vde {
+        Some(dir) if args.create_switch => match net_vde::OwnSwitch::start(dir) {
+            Ok(s) => Some(s),
+            Err(e) => return refuse("run", format!("{e:#}")),
+        },
+        Some(dir) if !net_vde::switch_listening(dir) => {
+            return refuse("run", net_vde::no_switch(dir, ", or pass -c to create one"));
+        }
+        None if args.create_switch => {
+            return refuse(
+                "run",
+                "-c/--create-switch needs --vde DIR, where to create it",
+            );
+        }
+        _ => None,
+    };
     let pid = std::process::id();
     let names = Names {
         ns: format!("cpppo-run-{pid}"),
@@ -422,6 +437,7 @@ fn netrun(args: RunArgs) -> ExitCode {
         let _ = plug.wait();
     }
     names.cleanup();
+    drop(switch);
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => refuse("run", format!("{e:#}")),

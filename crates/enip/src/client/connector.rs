@@ -21,6 +21,8 @@ use crate::operation::{Operation, Segment, Value};
 
 /// The EtherNet/IP port.
 pub const DEFAULT_PORT: u16 = 44818;
+/// Receive buffer asked for a broadcast's replies: ~10,000 List Identity replies in flight.
+pub const BROADCAST_RECEIVE_BUFFER: usize = 32 << 20;
 /// The largest unconnected message (request or reply) a Logix controller takes.
 pub const UNCONNECTED_MESSAGE: u32 = 504;
 /// The largest connection size asked for (a Logix controller's Large Forward Open limit).
@@ -195,6 +197,11 @@ impl Connector {
         let peer = resolve(address)?;
         let socket = UdpSocket::bind(("0.0.0.0", 0)).await?;
         socket.set_broadcast(broadcast)?;
+        if broadcast {
+            // Thousands of devices may answer within their Max Response Delay; a default
+            // buffer (~200 KB) holds a few hundred replies. Best effort: as much as allowed.
+            let _ = cpppo_net::sys::grow_receive_buffer(&socket, BROADCAST_RECEIVE_BUFFER);
+        }
         Ok(Connector {
             transport: Transport::Udp { socket },
             peer,

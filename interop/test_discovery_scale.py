@@ -1,0 +1,60 @@
+"""Discovery at scale: one broadcast List Identity to a 10,000-device fleet behind a TAP.
+
+Every device answers. Before, the answers came in one burst and overflowed an ordinary
+client's receive buffer (our `enip client -u -b -i` listed 1,800-2,700, pylogix's Discover
+~900). Now devices hold a broadcast List Identity reply for a random time up to the Max
+Response Delay the request carries in its sender context (the spec's rule, as OpENer does;
+pylogix asks for 250 ms, which means 500), and our client sizes its receive buffer for a
+broadcast: both count all 10,000.
+
+Runs in a network namespace the `netns` fixture creates and deletes by name (the fleet's TAP
+lives and dies inside it); the fleet is killed by PID when the test ends.
+"""
+import re
+import subprocess
+import sys
+import time
+
+from conftest import cpppo_bin
+
+READY = r"Success; Started fleet of (\d+) devices on ([0-9./]+)"
+DEVICES = 10_000
+SUBNET = "10.72.0.0/18"
+BROADCAST_ADDR = "10.72.63.255"
+GATEWAY = "169.254.44.18"
+FLEET_IP = re.compile(r"\b10\.72\.\d{1,3}\.\d{1,3}\b")
+
+# pylogix's Discover() as a user calls it: the distinct device addresses it returns.
+PYLOGIX = r"""
+from pylogix import PLC
+with PLC() as plc:
+    found = plc.Discover()
+print(len({d.IPAddress for d in found.Value}))
+"""
+
+
+def in_ns(ns, *argv, timeout=40):
+    out = subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True,
+                         timeout=timeout)
+    assert out.returncode == 0, (out.returncode, out.stderr[-2000:])
+    return out.stdout
+
+
+def test_a_broadcast_list_identity_counts_all_10000_devices(spawn, netns):
+    fleet = spawn(["ip", "netns", "exec", netns, cpppo_bin(), "net", "fleet", "--devices",
+                   str(DEVICES), "--subnet", SUBNET, "--tap", "fleet0"])
+    m = fleet.wait_output(READY, timeout=50)
+    assert m.groups() == (str(DEVICES), SUBNET)
+    # pylogix broadcasts to 255.255.255.255: route it (like anything off the subnet) to the LAN.
+    subprocess.run(["ip", "-n", netns, "route", "add", "default", "via", GATEWAY, "dev",
+                    "fleet0", "onlink"], check=True, capture_output=True, timeout=20)
+
+    # Our client, as the issue's user ran it (it gathers replies for its timeout, -t).
+    t0 = time.monotonic()
+    out = in_ns(netns, cpppo_bin(), "enip", "client", "-u", "-b", "-i", "-t", "3", "-a",
+                BROADCAST_ADDR)
+    ours = set(FLEET_IP.findall(out))
+    assert len(ours) == DEVICES, (len(ours), time.monotonic() - t0)
+
+    # pylogix: a default receive buffer, a 0.5 s timeout between replies.
+    assert in_ns(netns, sys.executable, "-c", PYLOGIX).strip() == str(DEVICES)
