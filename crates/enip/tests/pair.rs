@@ -84,7 +84,7 @@ impl Pair {
                 }
                 let frame: Vec<u8> = self.to_server.drain(..n).collect();
                 match self.server.on_frame(&frame, local(), self.now) {
-                    Outcome::Reply(r) => replies.push(r),
+                    Outcome::Reply(r) => replies.push(r.frame),
                     Outcome::Silent | Outcome::Close => {}
                     other => panic!("unexpected server outcome {other:?}"),
                 }
@@ -343,7 +343,7 @@ fn a_refused_frame_is_an_error_not_a_panic() {
     let Outcome::Reply(reply) = p.server.on_frame(&bytes, local(), p.now) else {
         panic!("no reply")
     };
-    p.client.handle_input(&reply, p.now);
+    p.client.handle_input(&reply.frame, p.now);
     assert!(matches!(
         p.client.poll_event(),
         Some(Err(ClientError::Encapsulation(0x64)))
