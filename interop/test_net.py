@@ -148,7 +148,6 @@ def test_net_run_serves_an_unmodified_http_server(spawn, netns, tmp_path):
     ip("-n", netns, "link", "add", "br0", "type", "bridge")
     ip("-n", netns, "addr", "add", "10.78.0.1/24", "dev", "br0")
     ip("-n", netns, "link", "set", "br0", "up")
-    assert b"cpppo-run-" not in ip("netns", "list").stdout, "a namespace of another run is left"
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "hello.txt").write_text("hello from its own IP\n")
     run = spawn(["ip", "netns", "exec", netns, cpppo_bin(), "net", "run", "--ip", "10.78.0.2/24",
@@ -160,9 +159,10 @@ def test_net_run_serves_an_unmodified_http_server(spawn, netns, tmp_path):
              "        print(urllib.request.urlopen('http://10.78.0.2:8000/hello.txt', timeout=2).read().decode(), end=''); break\n"
              "    except OSError: time.sleep(0.1)\n")
     assert in_ns(netns, sys.executable, "-c", fetch) == "hello from its own IP\n"
+    ns = f"cpppo-run-{run.p.pid}".encode()  # `ip netns exec` execs: the pid is cpppo's
     run.close()
     # Everything it made is gone: its namespace and the veth on the bridge.
-    assert b"cpppo-run-" not in ip("netns", "list").stdout
+    assert ns not in ip("netns", "list").stdout.split()
     assert b"cpr" not in ip("-n", netns, "link", "show").stdout
 
 
