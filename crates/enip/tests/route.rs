@@ -81,7 +81,9 @@ impl Client {
             protocol_version: 1,
             options: 0,
         };
-        let r = c.exchange(Command::RegisterSession, Body::Register(reg)).await;
+        let r = c
+            .exchange(Command::RegisterSession, Body::Register(reg))
+            .await;
         c.session = Repr::parse_bytes(&r).unwrap().header.session;
         c
     }
@@ -103,7 +105,11 @@ impl Client {
         let mut rest = vec![0u8; len];
         self.stream.read_exact(&mut rest).await.unwrap();
         let f = [head.to_vec(), rest].concat();
-        assert_eq!(Repr::parse_bytes(&f).unwrap().header.status, 0, "encapsulation status");
+        assert_eq!(
+            Repr::parse_bytes(&f).unwrap().header.status,
+            0,
+            "encapsulation status"
+        );
         f
     }
 
@@ -111,7 +117,9 @@ impl Client {
     async fn unconnected(&mut self, mr: &[u8]) -> Vec<u8> {
         let mut data = SendData::unconnected(mr);
         data.timeout = 5;
-        let r = self.exchange(Command::SendRRData, Body::SendData(data)).await;
+        let r = self
+            .exchange(Command::SendRRData, Body::SendData(data))
+            .await;
         let repr = Repr::parse_bytes(&r).unwrap();
         let Body::SendData(reply) = repr.body else {
             panic!("not a SendRRData reply")
@@ -124,7 +132,9 @@ impl Client {
     /// the reply carries, and its CIP reply.
     async fn connected(&mut self, id: u32, sequence: u16, mr: &[u8]) -> (u32, u16, Vec<u8>) {
         let data = SendData::connected(id, sequence, mr);
-        let r = self.exchange(Command::SendUnitData, Body::SendData(data)).await;
+        let r = self
+            .exchange(Command::SendUnitData, Body::SendData(data))
+            .await;
         let repr = Repr::parse_bytes(&r).unwrap();
         let Body::SendData(reply) = repr.body else {
             panic!("not a SendUnitData reply")

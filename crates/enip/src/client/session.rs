@@ -125,8 +125,14 @@ pub enum Event<'a> {
 /// A Connection Manager request whose reply the session absorbs.
 #[derive(Clone, Debug)]
 enum Pending {
-    Open { key: u64, params: OpenParams, primary: bool },
-    Close { key: u64 },
+    Open {
+        key: u64,
+        params: OpenParams,
+        primary: bool,
+    },
+    Close {
+        key: u64,
+    },
 }
 
 /// The client's side of one EtherNet/IP session.
@@ -299,12 +305,13 @@ impl Session {
             return self.queue_unconnected(mr);
         };
         let route = &self.options.route;
-        let wrapped = unconnected_send(route, send, self.route_path.as_deref(), mr).map_err(
-            |why| ClientError::Request {
-                what: "Unconnected Send".into(),
-                why,
-            },
-        )?;
+        let wrapped =
+            unconnected_send(route, send, self.route_path.as_deref(), mr).map_err(|why| {
+                ClientError::Request {
+                    what: "Unconnected Send".into(),
+                    why,
+                }
+            })?;
         self.queue_unconnected(&wrapped)
     }
 
