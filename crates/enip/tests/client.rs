@@ -85,9 +85,9 @@ impl Sim {
     /// Starts a simulator on `port` (0: any free port, read back from the simulator).
     async fn start_on(kind: Kind, port: u16) -> Option<Sim> {
         match kind {
-            Kind::Python => {
-                tokio::task::spawn_blocking(move || Sim::python(port)).await.ok()?
-            }
+            Kind::Python => tokio::task::spawn_blocking(move || Sim::python(port))
+                .await
+                .ok()?,
             Kind::Ours => Some(Sim::ours(port).await),
         }
     }

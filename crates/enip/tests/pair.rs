@@ -14,8 +14,8 @@ use cpppo_cip::services::msp::Table;
 use cpppo_cip::services::MspWriter;
 use cpppo_enip::client::plan::{Absorbed, Accumulator, Plan};
 use cpppo_enip::client::session::{Event, Session};
-use cpppo_enip::client::{ClientError, Options, Status};
-use cpppo_enip::operation::{Operation, Value};
+use cpppo_enip::client::{ClientError, Connector, Options, Status};
+use cpppo_enip::operation::{parse_operations, Operation, Value};
 use cpppo_enip::session::{Outcome, RoutePolicy, Session as Server};
 
 /// One client and one server session and the bytes between them.
@@ -146,7 +146,10 @@ fn run(pair: &mut Pair, ops: &[&str]) -> Vec<(Status, Option<Vec<Value>>)> {
         let Got::Reply(key, bytes) = got else {
             panic!("unexpected event {got:?}")
         };
-        assert!(replies.insert(key, bytes).is_none(), "key {key} answered twice");
+        assert!(
+            replies.insert(key, bytes).is_none(),
+            "key {key} answered twice"
+        );
     }
     assert_eq!(pair.client.outstanding(), 0);
     assert_eq!(pair.client.poll_timeout(), None);
@@ -268,7 +271,10 @@ fn forward_open_refused_reports_the_status() {
         panic!("{got:?}")
     };
     assert_eq!(*k, key);
-    assert_eq!((status.general, &status.extended[..]), (0x01, &[0x0109][..]));
+    assert_eq!(
+        (status.general, &status.extended[..]),
+        (0x01, &[0x0109][..])
+    );
     assert!(p.client.connections().is_empty());
     assert!(p.client.primary().is_none());
 }
@@ -282,7 +288,9 @@ fn pipelined_replies_match_out_of_order() {
             p.drive();
             assert!(p.client.primary().is_some());
         }
-        let writes: Vec<String> = (0..20).map(|i| format!("SCADA[{i}]=(INT){}", i * 3)).collect();
+        let writes: Vec<String> = (0..20)
+            .map(|i| format!("SCADA[{i}]=(INT){}", i * 3))
+            .collect();
         let writes: Vec<&str> = writes.iter().map(String::as_str).collect();
         run(&mut p, &writes);
         p.reverse = true;
@@ -291,7 +299,11 @@ fn pipelined_replies_match_out_of_order() {
         let got = run(&mut p, &reads);
         for (i, (status, value)) in got.into_iter().enumerate() {
             assert!(status.is_ok());
-            assert_eq!(value, ints(&[i as i128 * 3]), "read {i}, connected {connected}");
+            assert_eq!(
+                value,
+                ints(&[i as i128 * 3]),
+                "read {i}, connected {connected}"
+            );
         }
     }
 }
@@ -356,4 +368,41 @@ fn a_refused_frame_is_an_error_not_a_panic() {
     bad.truncate(27);
     s.handle_input(&bad, Instant::now());
     assert!(matches!(s.poll_event(), Some(Err(ClientError::Codec(_)))));
+}
+
+/// The `Connector` drives the same session over any byte stream: here an in-memory duplex
+/// pipe served by the simulator's own stream loop.
+#[tokio::test]
+async fn connector_drives_the_session_over_any_stream() {
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let peer: std::net::SocketAddr = "127.0.0.1:44818".parse().unwrap();
+    let accepted = cpppo_net::Accepted {
+        stream: server,
+        peer,
+        local: peer,
+    };
+    tokio::spawn(cpppo_enip::server::serve_stream(
+        accepted,
+        shared(RoutePolicy::Any),
+        std::sync::Arc::new(cpppo_enip::server::Options::default()),
+        std::sync::Arc::new(cpppo_net::os::OsConnector),
+        shutdown,
+    ));
+    let options = Options {
+        connected: true,
+        ..Options::default()
+    };
+    let mut conn = Connector::over(client, peer, options).await.unwrap();
+    assert!(conn.is_connected());
+    assert_ne!(conn.session(), 0);
+    conn.write("SCADA[3]=(INT)33").await.unwrap();
+    assert_eq!(conn.read("SCADA[3]").await.unwrap(), vec![Value::Int(33)]);
+    let ops = parse_operations(&["SCADA[3]"; 50]).unwrap();
+    let (failures, results) = conn.process(ops, 10, 300).await.unwrap();
+    assert_eq!((failures, results.len()), (0, 50));
+    assert!(results
+        .iter()
+        .all(|t| t.value == Some(vec![Value::Int(33)])));
+    conn.close().await.unwrap();
 }

@@ -25,7 +25,7 @@ use cpppo_enip::tagspec::TagSpec;
 use cpppo_net::os::{OsDatagram, OsListener};
 use cpppo_net::Listener;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 use tokio::sync::watch;
 
 /// Serve a simulator with `tags` and `routes` (JSON) on a loopback port (TCP and UDP).
@@ -59,16 +59,23 @@ async fn simulator(tags: &[&str], routes: &str, stop: &watch::Receiver<bool>) ->
 /// port 3 to a dead address) and a registered session with it.
 async fn router(stop: &watch::Receiver<bool>) -> Client {
     let remote = simulator(&["REMOTE=DINT[600]"], "{}", stop).await;
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = dead.local_addr().unwrap();
-    let routes = format!(r#"{{"1/1-15": "{remote}", "3/0": "{dead}"}}"#);
+    // A port held bound but never listening: connections to it are refused, and no one else
+    // can take it while the client lives.
+    let dead = TcpSocket::new_v4().unwrap();
+    dead.bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    let routes = format!(r#"{{"1/1-15": "{remote}", "3/0": "{dead_addr}"}}"#);
     let addr = simulator(&["LOCAL=INT[4]"], &routes, stop).await;
-    Client::connect(addr).await
+    let mut client = Client::connect(addr).await;
+    client.dead = Some(dead);
+    client
 }
 
 struct Client {
     stream: TcpStream,
     session: u32,
+    /// The dead address's socket, held for the client's life.
+    dead: Option<TcpSocket>,
 }
 
 impl Client {
@@ -76,12 +83,15 @@ impl Client {
         let mut c = Client {
             stream: TcpStream::connect(addr).await.unwrap(),
             session: 0,
+            dead: None,
         };
         let reg = Register {
             protocol_version: 1,
             options: 0,
         };
-        let r = c.exchange(Command::RegisterSession, Body::Register(reg)).await;
+        let r = c
+            .exchange(Command::RegisterSession, Body::Register(reg))
+            .await;
         c.session = Repr::parse_bytes(&r).unwrap().header.session;
         c
     }
@@ -103,7 +113,11 @@ impl Client {
         let mut rest = vec![0u8; len];
         self.stream.read_exact(&mut rest).await.unwrap();
         let f = [head.to_vec(), rest].concat();
-        assert_eq!(Repr::parse_bytes(&f).unwrap().header.status, 0, "encapsulation status");
+        assert_eq!(
+            Repr::parse_bytes(&f).unwrap().header.status,
+            0,
+            "encapsulation status"
+        );
         f
     }
 
@@ -111,7 +125,9 @@ impl Client {
     async fn unconnected(&mut self, mr: &[u8]) -> Vec<u8> {
         let mut data = SendData::unconnected(mr);
         data.timeout = 5;
-        let r = self.exchange(Command::SendRRData, Body::SendData(data)).await;
+        let r = self
+            .exchange(Command::SendRRData, Body::SendData(data))
+            .await;
         let repr = Repr::parse_bytes(&r).unwrap();
         let Body::SendData(reply) = repr.body else {
             panic!("not a SendRRData reply")
@@ -124,7 +140,9 @@ impl Client {
     /// the reply carries, and its CIP reply.
     async fn connected(&mut self, id: u32, sequence: u16, mr: &[u8]) -> (u32, u16, Vec<u8>) {
         let data = SendData::connected(id, sequence, mr);
-        let r = self.exchange(Command::SendUnitData, Body::SendData(data)).await;
+        let r = self
+            .exchange(Command::SendUnitData, Body::SendData(data))
+            .await;
         let repr = Repr::parse_bytes(&r).unwrap();
         let Body::SendData(reply) = repr.body else {
             panic!("not a SendUnitData reply")

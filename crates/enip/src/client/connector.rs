@@ -30,7 +30,6 @@ pub const MAX_CONNECTION: u32 = 4002;
 /// Connection size (bytes) above which a Large Forward Open is needed.
 pub const LARGE_CONNECTION: u32 = 511;
 
-
 /// How to talk to a device.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -299,7 +298,9 @@ impl Connector {
         while !self.session.is_ready() {
             self.fill().await?;
         }
-        self.session.poll_event().unwrap_or(Err(ClientError::Closed))
+        self.session
+            .poll_event()
+            .unwrap_or(Err(ClientError::Closed))
     }
 
     /// Receives the next reply: its key (context, or connected sequence count) and the Message

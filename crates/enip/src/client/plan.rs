@@ -18,7 +18,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use cpppo_cip::mr::MrReply;
+use cpppo_cip::mr::{MrReply, Payload};
+use cpppo_cip::services::logix::{ReadTag, ReadTagFragmented, WriteTag, WriteTagFragmented};
 use cpppo_cip::value::{Element, Elements};
 use cpppo_cip::{DataType, TagType};
 
@@ -176,37 +177,43 @@ impl Plan {
 
     /// The Message Router request, reading from `extra` bytes past the planned offset.
     pub fn request(&self, extra: u32) -> Result<Vec<u8>, ClientError> {
-        let mut data = Vec::with_capacity(8 + self.data.len());
-        let elements = self.elements.to_le_bytes();
-        let offset = self.offset.saturating_add(extra).to_le_bytes();
+        let elements = self.elements;
+        let offset = self.offset.saturating_add(extra);
         let kind = match (self.kind, extra > 0) {
             (Kind::ReadTag, true) => Kind::ReadFrag,
             (Kind::WriteTag, true) => Kind::WriteFrag,
             (kind, _) => kind,
         };
-        match kind {
-            Kind::ReadTag => data.extend_from_slice(&elements),
-            Kind::ReadFrag => {
-                data.extend_from_slice(&elements);
-                data.extend_from_slice(&offset);
+        let data_type = self.data_type.map_or(TagType::Other(0), TagType::Atomic);
+        let (from, to) = self.write_span(extra);
+        let values = self.data.get(from..to).unwrap_or_default();
+        let mut data = vec![0u8; 8 + self.data.len()];
+        let n = match kind {
+            Kind::ReadTag => ReadTag { elements }.emit(&mut data),
+            Kind::ReadFrag => ReadTagFragmented { elements, offset }.emit(&mut data),
+            Kind::WriteTag => WriteTag {
+                data_type,
+                elements,
+                data: values,
+                trailing: &[],
             }
-            Kind::WriteTag | Kind::WriteFrag => {
-                let code = self.data_type.map_or(0, DataType::code);
-                data.extend_from_slice(&code.to_le_bytes());
-                data.extend_from_slice(&elements);
-                if kind == Kind::WriteFrag {
-                    data.extend_from_slice(&offset);
-                }
-                let (from, to) = self.write_span(extra);
-                data.extend_from_slice(self.data.get(from..to).unwrap_or_default());
+            .emit(&mut data),
+            Kind::WriteFrag => WriteTagFragmented {
+                data_type,
+                elements,
+                offset,
+                data: values,
             }
-            Kind::SetAttributeSingle => data.extend_from_slice(&self.data),
-            Kind::GetAttributeSingle | Kind::GetAttributesAll => {}
-        }
-        mr_request(kind.code(), &self.path, &data).map_err(|why| ClientError::Request {
+            .emit(&mut data),
+            Kind::SetAttributeSingle => self.data.as_slice().emit(&mut data),
+            Kind::GetAttributeSingle | Kind::GetAttributesAll => Ok(0),
+        };
+        let bad = |why: String| ClientError::Request {
             what: self.description.clone(),
             why,
-        })
+        };
+        let n = n.map_err(|e| bad(e.to_string()))?;
+        mr_request(kind.code(), &self.path, data.get(..n).unwrap_or_default()).map_err(bad)
     }
 
     /// Splits a write whose values do not fit a message of `max_message` bytes into Write Tag

@@ -19,13 +19,21 @@
 //! use std::time::Instant;
 //! use cpppo_enip::client::session::{Event, Session};
 //! use cpppo_enip::client::Options;
-//! let mut s = Session::new(Options::simple());
-//! let key = s.register()?;
-//! assert_eq!(s.transmit().len(), 28);
-//! s.transmitted(Instant::now());
-//! assert!(s.poll_timeout().is_some());
+//! let mut s = Session::new(Options::simple())?;
+//! s.register()?;
+//! let request = s.transmit().to_vec(); // 28 bytes of RegisterSession, for any transport
+//! assert_eq!(request.len(), 28);
+//! let now = Instant::now();
+//! s.transmitted(now);
+//! assert_eq!(s.poll_timeout(), Some(now + s.options().timeout));
+//! // The device's reply, split anywhere: its session handle is 0x11223344.
+//! let mut reply = request.clone();
+//! reply[4..8].copy_from_slice(&0x1122_3344u32.to_le_bytes());
+//! s.handle_input(&reply[..5], now);
 //! assert!(s.poll_event().is_none());
-//! # let _ = key;
+//! s.handle_input(&reply[5..], now);
+//! assert!(matches!(s.poll_event(), Some(Ok(Event::Registered(0x1122_3344)))));
+//! assert_eq!((s.handle(), s.poll_timeout()), (0x1122_3344, None));
 //! # Ok::<(), cpppo_enip::client::ClientError>(())
 //! ```
 
@@ -125,8 +133,14 @@ pub enum Event<'a> {
 /// A Connection Manager request whose reply the session absorbs.
 #[derive(Clone, Debug)]
 enum Pending {
-    Open { key: u64, params: OpenParams, primary: bool },
-    Close { key: u64 },
+    Open {
+        key: u64,
+        params: OpenParams,
+        primary: bool,
+    },
+    Close {
+        key: u64,
+    },
 }
 
 /// The client's side of one EtherNet/IP session.
@@ -299,12 +313,13 @@ impl Session {
             return self.queue_unconnected(mr);
         };
         let route = &self.options.route;
-        let wrapped = unconnected_send(route, send, self.route_path.as_deref(), mr).map_err(
-            |why| ClientError::Request {
-                what: "Unconnected Send".into(),
-                why,
-            },
-        )?;
+        let wrapped =
+            unconnected_send(route, send, self.route_path.as_deref(), mr).map_err(|why| {
+                ClientError::Request {
+                    what: "Unconnected Send".into(),
+                    why,
+                }
+            })?;
         self.queue_unconnected(&wrapped)
     }
 

@@ -123,7 +123,12 @@ impl Client {
     pub fn cip(&mut self, frame: &[u8]) -> Vec<u8> {
         let r = self.reply(frame);
         let repr = Repr::parse_bytes(&r).unwrap();
-        assert_eq!(repr.header.status, 0, "encapsulation status: {}", to_hex(&r));
+        assert_eq!(
+            repr.header.status,
+            0,
+            "encapsulation status: {}",
+            to_hex(&r)
+        );
         let Body::SendData(data) = repr.body else {
             panic!("not a SendRRData reply: {}", to_hex(&r))
         };
@@ -154,5 +159,8 @@ pub fn frame(command: Command, body: Body<'_>) -> Vec<u8> {
 
 /// A SendRRData frame carrying `mr` (a Message Router request) without Unconnected Send.
 pub fn rr(mr: &[u8]) -> Vec<u8> {
-    frame(Command::SendRRData, Body::SendData(SendData::unconnected(mr)))
+    frame(
+        Command::SendRRData,
+        Body::SendData(SendData::unconnected(mr)),
+    )
 }
