@@ -314,9 +314,14 @@ pub async fn serve_datagrams<D: Datagram>(
             Some(wait) => {
                 held.fetch_add(1, Ordering::Relaxed);
                 let (sock, opts, held) = (sock.clone(), opts.clone(), held.clone());
+                let mut stop = shutdown.clone();
                 tokio::spawn(async move {
-                    tokio::time::sleep(wait).await;
-                    answer_datagram(&*sock, &opts, &packet, &reply, rx.peer).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {
+                            answer_datagram(&*sock, &opts, &packet, &reply, rx.peer).await;
+                        }
+                        _ = stop.changed() => {} // a stopped device says nothing more
+                    }
                     held.fetch_sub(1, Ordering::Relaxed);
                 });
             }
