@@ -1,8 +1,9 @@
 """Discovery at scale: one broadcast List Identity to a 10,000-device fleet behind a TAP.
 
 Every device answers. Before, the answers came in one burst and overflowed an ordinary
-client's receive buffer: our `enip client -u -b -i` and pylogix's Discover() each counted 277
-(what 208 KB holds; 1,100-2,700 and ~900 when the fleet ran without real-time priority). Now devices hold a broadcast List Identity reply for a random time up to the Max
+client's receive buffer: our `enip client -u -b -i` and pylogix's Discover() counted 277-1,600
+(277: what a default 208 KB holds; 1,100-2,700 and ~900 with the fleet not at real-time
+priority). Now devices hold a broadcast List Identity reply for a random time up to the Max
 Response Delay the request carries in its sender context (the spec's rule, as OpENer does;
 pylogix asks for 250 ms, which means 500), and our client sizes its receive buffer for a
 broadcast: both count all 10,000.
