@@ -3,9 +3,10 @@ local binary and the libraries ldd lists; pycomm3 reads and writes a tag of the 
 running in it, through a published port.
 
 The tree the script writes is tested everywhere (chroot into it and run the binary); the image
-only where podman runs containers (skipped with the reason otherwise). Under gVisor (this
-project's CI sandbox) crun refuses the hybrid cgroup layout and raising RLIMIT_NOFILE/NPROC, so
-the runtime is tried as installed, then runc with the sandbox's limits.
+only where podman runs containers (skipped with the reason otherwise). In this project's
+sandbox (a Firecracker VM: hybrid cgroup v1/v2 layout, open files limited to 20,000) crun
+refuses the cgroup layout and setting podman's default RLIMIT_NOFILE/NPROC, so the runtime is
+tried as installed, then runc with limits the sandbox allows.
 """
 import os
 import re
@@ -48,7 +49,7 @@ def test_the_tree_holds_the_binary_and_every_library_it_needs(tmp_path):
 
 
 # How to run containers, tried in turn: (podman's global options, `run` options). As installed,
-# then runc within the limits a gVisor sandbox allows.
+# then runc within limits this project's sandbox allows.
 RUNTIMES = [([], []), (["--runtime", "runc"], ["--ulimit", "nofile=1024:1024",
                                                "--ulimit", "nproc=1024:1024"])]
 

@@ -17,6 +17,10 @@ use cpppo_cip::encap::Command;
 pub const DEFAULT_MAX_RESPONSE_DELAY: Duration = Duration::from_millis(2000);
 /// The least Max Response Delay honoured: a request asking for 1-500 ms gets this.
 pub const MIN_MAX_RESPONSE_DELAY: Duration = Duration::from_millis(500);
+/// Replies a socket holds at most; a broadcast List Identity arriving while this many wait is
+/// dropped (as OpENer drops one when its few delayed-message slots are taken), so a flood of
+/// requests asking for 65 s cannot pile up memory.
+pub const MAX_HELD_REPLIES: usize = 32;
 
 /// The Max Response Delay a request's sender context asks for, after the spec's substitutions.
 pub fn max_response_delay(context: &[u8; 8]) -> Duration {
@@ -40,8 +44,8 @@ pub fn broadcast_reply_delay(packet: &[u8]) -> Option<Duration> {
 }
 
 /// A uniformly spread random time in `[0, max)`, at microsecond resolution. Each call draws
-/// anew (std's per-process random hash keys, stepped for every `RandomState`), so the devices
-/// of one fleet pick different times.
+/// anew (std's random hash keys, stepped for every `RandomState`), so the devices of one fleet
+/// pick different times.
 fn random_below(max: Duration) -> Duration {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u8(0);

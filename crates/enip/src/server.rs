@@ -5,7 +5,7 @@
 //! requests it routes elsewhere go out through [`crate::upstream`].
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ use cpppo_net::{Accepted, Connector, Datagram, Listener, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::discovery::broadcast_reply_delay;
+use crate::discovery::{broadcast_reply_delay, MAX_HELD_REPLIES};
 use crate::route::Forward;
 use crate::session::{on_datagram, IdGenerator, Outcome, Session, Shared};
 use crate::upstream::{exchange, Upstreams};
@@ -281,6 +281,7 @@ pub async fn serve_datagrams<D: Datagram>(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let sock = Arc::new(sock);
+    let held = Arc::new(AtomicUsize::new(0));
     loop {
         let got = tokio::select! {
             got = sock.recv() => got,
@@ -298,16 +299,26 @@ pub async fn serve_datagrams<D: Datagram>(
         };
         // A broadcast List Identity is answered after a random wait (the spec's rule, see
         // `discovery`); datagrams arriving meanwhile are served.
-        match rx
-            .broadcast
-            .then(|| broadcast_reply_delay(&packet))
-            .flatten()
-        {
+        let wait = match rx.broadcast {
+            true => broadcast_reply_delay(&packet),
+            false => None,
+        };
+        match wait {
+            Some(_) if held.load(Ordering::Relaxed) >= MAX_HELD_REPLIES => {
+                tracing::debug!(peer = %rx.peer, "broadcast List Identity dropped: replies held");
+            }
             Some(wait) => {
-                let (sock, opts) = (sock.clone(), opts.clone());
+                held.fetch_add(1, Ordering::Relaxed);
+                let (sock, opts, held) = (sock.clone(), opts.clone(), held.clone());
+                let mut stop = shutdown.clone();
                 tokio::spawn(async move {
-                    tokio::time::sleep(wait).await;
-                    answer_datagram(&*sock, &opts, &packet, &reply, rx.peer).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {
+                            answer_datagram(&*sock, &opts, &packet, &reply, rx.peer).await;
+                        }
+                        _ = stop.changed() => {} // a stopped device says nothing more
+                    }
+                    held.fetch_sub(1, Ordering::Relaxed);
                 });
             }
             None => answer_datagram(&*sock, &opts, &packet, &reply, rx.peer).await,
