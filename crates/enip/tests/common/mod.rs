@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use cpppo_cip::encap::{Body, Command, Header, Repr, SendData};
+use cpppo_cip::{EPath, Padding, Request, Segment, Service};
 use cpppo_enip::device::{Device, DeviceConfig};
 use cpppo_enip::session::{Answer, Outcome, RoutePolicy, Session, Shared};
 use cpppo_enip::tagspec::TagSpec;
@@ -138,14 +140,33 @@ pub fn masked(frame: &[u8]) -> Vec<u8> {
 
 /// A SendRRData frame carrying `mr` (a Message Router request) without Unconnected Send.
 pub fn rr(mr: &[u8]) -> Vec<u8> {
-    let mut body = vec![0u8; 6];
-    body.extend_from_slice(&2u16.to_le_bytes());
-    body.extend_from_slice(&[0, 0, 0, 0, 0xB2, 0]);
-    body.extend_from_slice(&(mr.len() as u16).to_le_bytes());
-    body.extend_from_slice(mr);
-    let mut f = vec![0x6F, 0];
-    f.extend_from_slice(&(body.len() as u16).to_le_bytes());
-    f.extend_from_slice(&[0; 20]);
-    f.extend_from_slice(&body);
-    f
+    request(
+        Command::SendRRData,
+        Body::SendData(SendData::unconnected(mr)),
+    )
+}
+
+/// A request frame with session handle 0 ([`Client::send`] puts its own in), emitted by the codec.
+pub fn request(command: Command, body: Body<'_>) -> Vec<u8> {
+    let header = Header {
+        command,
+        session: 0,
+        status: 0,
+        context: [0; 8],
+        options: 0,
+    };
+    Repr { header, body }.to_vec().unwrap()
+}
+
+/// A Message Router request to the Connection Manager (`@6/1`), emitted by the codec.
+pub fn to_connection_manager(service: Service<'_>) -> Vec<u8> {
+    let segments = [Segment::class(6), Segment::instance(1)];
+    let req = Request {
+        path: EPath::from_segments(&segments, Padding::Padded),
+        service,
+    };
+    let mut out = vec![0; req.buffer_len()];
+    let n = req.emit(&mut out).unwrap();
+    out.truncate(n);
+    out
 }
