@@ -205,7 +205,7 @@ impl IdGenerator {
     }
 
     /// The next id.
-    pub fn next(&self) -> u32 {
+    pub fn next_id(&self) -> u32 {
         match self.0.fetch_add(0x9E37_79B9, Ordering::Relaxed) {
             0 => 1,
             id => id,
@@ -300,7 +300,7 @@ impl Session {
                     return Outcome::encapsulation(emit(out, Body::Register(reg)), st);
                 }
                 if self.handle == 0 {
-                    self.handle = self.ids.next();
+                    self.handle = self.ids.next_id();
                 }
                 let out = Header {
                     session: self.handle,
@@ -807,7 +807,7 @@ impl Session {
             .and_then(|p| self.routed(p));
         let shift = u32::from(fo.timeout_multiplier.min(7));
         let timeout = Duration::from_micros(u64::from(fo.o_t_rpi) * (4u64 << shift));
-        let o_t_id = self.ids.next();
+        let o_t_id = self.ids.next_id();
         self.connections.insert(
             o_t_id,
             Connection {

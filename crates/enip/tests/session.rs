@@ -7,53 +7,64 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use cpppo_cip::encap::{Body, Command, SendData};
+use cpppo_cip::services::cm::Triad;
+use cpppo_cip::services::{ForwardClose, ForwardOpen, Service};
+use cpppo_cip::{EPath, Padding};
 use cpppo_enip::session::{IdGenerator, Outcome, RoutePolicy, Session, Summary};
 use cpppo_enip::session::{LARGE_CONNECTION_MAX, MAX_CONNECTIONS};
 
-fn fo(large: bool, size: u16, serial: u16, rpi_us: u32, multiplier: u8) -> Vec<u8> {
-    let mut d = vec![0x0A, 0x05];
-    d.extend_from_slice(&0u32.to_le_bytes());
-    d.extend_from_slice(&0xCAFE_0000u32.to_le_bytes());
-    d.extend_from_slice(&serial.to_le_bytes());
-    d.extend_from_slice(&0x1009u16.to_le_bytes());
-    d.extend_from_slice(&0x1234_5678u32.to_le_bytes());
-    d.extend_from_slice(&[multiplier, 0, 0, 0]);
-    for _ in 0..2 {
-        d.extend_from_slice(&rpi_us.to_le_bytes());
-        if large {
-            d.extend_from_slice(&(0x4200_0000u32 | u32::from(size)).to_le_bytes());
-        } else {
-            d.extend_from_slice(&(0x4200u16 | size).to_le_bytes());
-        }
+/// The connection path every test connection asks for: port 1 link 0, then `@2/1`.
+const CONNECTION_PATH: [u8; 6] = [0x01, 0x00, 0x20, 0x02, 0x24, 0x01];
+
+/// The triad of the test connections with connection serial `serial`.
+fn triad(serial: u16) -> Triad {
+    Triad {
+        connection_serial: serial,
+        vendor_id: 0x1009,
+        originator_serial: 0x1234_5678,
     }
-    d.extend_from_slice(&hex("a303010020022401"));
-    let mut mr = vec![
-        if large { 0x5B } else { 0x54 },
-        0x02,
-        0x20,
-        0x06,
-        0x24,
-        0x01,
-    ];
-    mr.extend_from_slice(&d);
-    mr
+}
+
+fn fo(large: bool, size: u16, serial: u16, rpi_us: u32, multiplier: u8) -> Vec<u8> {
+    let params = if large {
+        0x4200_0000 | u32::from(size)
+    } else {
+        0x4200 | u32::from(size)
+    };
+    to_connection_manager(Service::ForwardOpen(ForwardOpen {
+        large,
+        priority_tick: 0x0A,
+        timeout_ticks: 0x05,
+        o_t_connection_id: 0,
+        t_o_connection_id: 0xCAFE_0000,
+        triad: triad(serial),
+        timeout_multiplier: multiplier,
+        o_t_rpi: rpi_us,
+        o_t_params: params,
+        t_o_rpi: rpi_us,
+        t_o_params: params,
+        transport: 0xA3,
+        connection_path: EPath::parse(&CONNECTION_PATH, Padding::Padded).unwrap(),
+    }))
+}
+
+fn fc(serial: u16) -> Vec<u8> {
+    to_connection_manager(Service::ForwardClose(ForwardClose {
+        priority_tick: 0x0A,
+        timeout_ticks: 0x05,
+        triad: triad(serial),
+        reserved: 0,
+        connection_path: EPath::parse(&CONNECTION_PATH, Padding::Padded).unwrap(),
+    }))
 }
 
 /// A SendUnitData frame on connection `id`.
 fn unit(id: u32, seq: u16, mr: &[u8]) -> Vec<u8> {
-    let mut body = vec![0u8; 6];
-    body.extend_from_slice(&2u16.to_le_bytes());
-    body.extend_from_slice(&[0xA1, 0, 4, 0]);
-    body.extend_from_slice(&id.to_le_bytes());
-    body.extend_from_slice(&[0xB1, 0]);
-    body.extend_from_slice(&((mr.len() + 2) as u16).to_le_bytes());
-    body.extend_from_slice(&seq.to_le_bytes());
-    body.extend_from_slice(mr);
-    let mut f = vec![0x70, 0];
-    f.extend_from_slice(&(body.len() as u16).to_le_bytes());
-    f.extend_from_slice(&[0; 20]);
-    f.extend_from_slice(&body);
-    f
+    frame(
+        Command::SendUnitData,
+        Body::SendData(SendData::connected(id, seq, mr)),
+    )
 }
 
 /// (T->O id, sequence, CIP reply) of a SendUnitData reply.
@@ -216,7 +227,7 @@ fn ids_come_from_the_generator_the_server_owns() {
     assert_eq!(b, 7u32.wrapping_add(0x9E37_79B9u32.wrapping_mul(3)));
     // The generator never hands out 0 (no session, no connection).
     let zero = IdGenerator::new(0);
-    assert_eq!(zero.next(), 1);
+    assert_eq!(zero.next_id(), 1);
 }
 
 #[test]
@@ -284,11 +295,7 @@ fn a_refused_forward_open_echoes_the_triad_as_the_codec_emits_it() {
 fn forward_close_removes_the_connection() {
     let mut c = Client::new(shared(RoutePolicy::Any));
     let id = open(&mut c, false, 500, 0x77, 1_000_000, 0);
-    let mut fc = hex("4e02200624010a05");
-    fc.extend_from_slice(&0x77u16.to_le_bytes());
-    fc.extend_from_slice(&0x1009u16.to_le_bytes());
-    fc.extend_from_slice(&0x1234_5678u32.to_le_bytes());
-    fc.extend_from_slice(&hex("0300010020022401"));
+    let fc = fc(0x77);
     assert_eq!(&c.cip(&rr(&fc))[..4], &[0xCE, 0, 0, 0]);
     assert!(!c.session.connections().contains_key(&id));
     assert_eq!(&c.cip(&rr(&fc))[..6], &[0xCE, 0, 1, 1, 0x07, 0x01]);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendData};
+use cpppo_cip::{EPath, Padding, Request, Segment, Service};
 use cpppo_enip::device::{Device, DeviceConfig};
 use cpppo_enip::session::{Answer, Outcome, RoutePolicy, Session, Shared};
 use cpppo_enip::tagspec::TagSpec;
@@ -163,4 +164,17 @@ pub fn rr(mr: &[u8]) -> Vec<u8> {
         Command::SendRRData,
         Body::SendData(SendData::unconnected(mr)),
     )
+}
+
+/// A Message Router request to the Connection Manager (`@6/1`), emitted by the codec.
+pub fn to_connection_manager(service: Service<'_>) -> Vec<u8> {
+    let segments = [Segment::class(6), Segment::instance(1)];
+    let req = Request {
+        path: EPath::from_segments(&segments, Padding::Padded),
+        service,
+    };
+    let mut out = vec![0; req.buffer_len()];
+    let n = req.emit(&mut out).unwrap();
+    out.truncate(n);
+    out
 }
