@@ -7,7 +7,9 @@
 //!
 //! Writes are applied and recorded under one lock, so the file holds them in the order they
 //! were applied. A write is recorded *before* [`Attribute::write`] returns, so before the simulator sends
-//! the acknowledgement. With [`Durability::Flush`] (the default of [`Historian::open`]) the
+//! the acknowledgement. A write is applied if and only if it is recorded: if its record cannot
+//! be written (a full disk), the elements it changed get their previous values back, still
+//! under the lock, and the write is refused. With [`Durability::Flush`] (the default of [`Historian::open`]) the
 //! record has then been handed to the kernel in one `write(2)`, so a client that saw the
 //! reply will find its write in the file even if the simulator is killed with SIGKILL right
 //! after. If the record cannot be written, the write is refused (the client gets an error
@@ -72,18 +74,25 @@ impl Historian {
 
     /// Apply `change` and record what it did while holding the file, so records of one
     /// element are in the file in the order they were applied. A change that fails is not
-    /// recorded and its error is returned; a record that cannot be written is an `io` error.
-    fn change_and_record(
+    /// recorded and its error is returned. A record that cannot be written is an `io` error,
+    /// and then `undo` runs with what `change` returned (still holding the file): the change
+    /// must not stay unrecorded.
+    fn change_and_record<T>(
         &self,
-        change: impl FnOnce() -> Result<(), Status>,
+        change: impl FnOnce() -> Result<T, Status>,
         record: impl FnOnce(&mut Recorder) -> io::Result<()>,
+        undo: impl FnOnce(T),
     ) -> Result<io::Result<()>, Status> {
         let mut r = self
             .recorder
             .lock()
             .map_err(|_| Status::new(status::GENERAL_ERROR))?;
-        change()?;
-        Ok(record(&mut r))
+        let changed = change()?;
+        let recorded = record(&mut r);
+        if recorded.is_err() {
+            undo(changed);
+        }
+        Ok(recorded)
     }
 
     /// Write out anything the durability left buffered.
@@ -219,9 +228,23 @@ impl Attribute for Historize {
     fn write(&self, start: usize, count: usize, data: &[u8]) -> Result<(), Status> {
         let values = to_json(self.inner.data_type(), data);
         let last = (start + count).saturating_sub(1);
+        // The elements' values before the write, to restore if it cannot be recorded. Taken
+        // under the file's lock, as the write is.
         let done = self.history.change_and_record(
-            || self.inner.write(start, count, data),
+            || {
+                let mut before = Vec::new();
+                self.inner.read(start, count, &mut before)?;
+                self.inner.write(start, count, data).map(|()| before)
+            },
             |r| put(r, &self.name, start, last, "write", values),
+            |before| {
+                if let Err(st) = self.inner.write(start, count, &before) {
+                    tracing::error!(
+                        "historize {}: cannot undo an unrecorded write: status {st:?}",
+                        self.name
+                    );
+                }
+            },
         );
         match done {
             Ok(recorded) => recorded.map_err(|e| {

@@ -638,9 +638,10 @@ fn writable(attr: &dyn Attribute, ty: TagType, start: usize, count: u16) -> Resu
 fn write_tag<'s>(service: u8, attr: &dyn Attribute, start: usize, w: WriteTag<'_>) -> Answer<'s> {
     writable(attr, w.data_type, start, w.elements)?;
     let count = usize::from(w.elements);
-    // Bytes after the last element are ignored (pycomm3 1.2.16 sends its request twice).
+    // Exactly `count` elements (pycomm3 1.2.16 sending its request twice is accepted).
     let n = encoded_len(attr.data_type(), w.data, count).ok_or_else(not_enough)?;
-    attr.write(start, count, w.data.get(..n).unwrap_or_default())?;
+    let data = w.exact_elements(n).ok_or_else(out_of_range)?;
+    attr.write(start, count, data)?;
     done(service)
 }
 

@@ -149,6 +149,57 @@ fn authorized(web: &Web, headers: &HeaderMap, query: Option<&str>) -> Result<(),
     }
 }
 
+/// Refuse a change a web page of another site could have asked for (cpppo's API changes
+/// things with GETs, which any page can send: `<img src=...>`): an `Origin` or `Referer`
+/// naming another site than the `Host` asked, or, without a token, a `Host` that is neither an
+/// IP address nor a loopback name (a DNS-rebinding page's own name).
+fn same_site(web: &Web, headers: &HeaderMap) -> Result<(), api::ApiError> {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let refuse = |why: String| api::ApiError {
+        status: 403,
+        message: format!("changes from a web page of another site are refused: {why}"),
+    };
+    let host = text(header::HOST).unwrap_or_default();
+    // The site a browser says the request comes from: Origin, else Referer.
+    let from = text(header::ORIGIN)
+        .map(|o| (o, "Origin"))
+        .or_else(|| text(header::REFERER).map(|r| (r, "Referer")));
+    if let Some((url, name)) = from {
+        let authority = url
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
+        if !authority.is_some_and(|a| !host.is_empty() && a.eq_ignore_ascii_case(host)) {
+            return Err(refuse(format!(
+                "{name} {url:?} is not this server ({host:?})"
+            )));
+        }
+    }
+    if web.token.is_none() && !host.is_empty() && !local_host_name(host) {
+        return Err(refuse(format!(
+            "Host {host:?} is neither an IP address nor a loopback name"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the Host header `host` (`NAME[:PORT]`) names an IP address or the loopback
+/// (`localhost`, `*.localhost`): names a foreign page cannot rebind to this server.
+fn local_host_name(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => {
+            return v6
+                .split(']')
+                .next()
+                .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+        }
+        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
+    };
+    let lower = name.to_ascii_lowercase();
+    name.parse::<std::net::Ipv4Addr>().is_ok()
+        || lower == "localhost"
+        || lower.ends_with(".localhost")
+}
+
 /// Compare without stopping at the first difference (the token is a secret).
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -168,6 +219,7 @@ fn answer(
     let parsed = api::Query::parse(rest);
     let result = parsed.clone().and_then(|q| {
         if q.mutates() {
+            same_site(web, headers)?;
             authorized(web, headers, query)?;
         }
         api::run(web, &q)
@@ -306,6 +358,40 @@ mod tests {
         let mut bearer = HeaderMap::new();
         bearer.insert(header::AUTHORIZATION, "Bearer t0k".parse().unwrap());
         assert!(authorized(&w, &bearer, None).is_ok());
+    }
+
+    #[test]
+    fn changes_from_other_sites_are_refused() {
+        let w = web(None, false);
+        let with = |pairs: &[(header::HeaderName, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(k.clone(), v.parse().unwrap());
+            }
+            same_site(&w, &h)
+        };
+        let host = (header::HOST, "127.0.0.1:8080");
+        assert!(with(&[host.clone()]).is_ok(), "curl");
+        assert!(with(&[host.clone(), (header::REFERER, "http://127.0.0.1:8080/")]).is_ok());
+        assert!(with(&[host.clone(), (header::ORIGIN, "http://127.0.0.1:8080")]).is_ok());
+        assert!(with(&[(header::HOST, "localhost:8080")]).is_ok());
+        assert!(with(&[(header::HOST, "[::1]:8080")]).is_ok());
+        let e = with(&[host.clone(), (header::ORIGIN, "http://evil.example")]).unwrap_err();
+        assert_eq!(e.status, 403);
+        assert!(
+            e.message.contains("Origin \"http://evil.example\""),
+            "{}",
+            e.message
+        );
+        assert!(with(&[host.clone(), (header::ORIGIN, "null")]).is_err());
+        assert!(with(&[host.clone(), (header::REFERER, "http://127.0.0.1:9999/x")]).is_err());
+        let e = with(&[(header::HOST, "rebind.evil.example:8080")]).unwrap_err();
+        assert!(e.message.contains("Host"), "{}", e.message);
+        // With a token the token decides who may change things, whatever name reached us.
+        let w = web(Some("t"), false);
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "plc-sim.lan:8080".parse().unwrap());
+        assert!(same_site(&w, &h).is_ok());
     }
 
     #[test]

@@ -53,9 +53,26 @@ fn number(ty: DataType, b: &[u8]) -> Json {
         DataType::Int => json!(u as u16 as i16),
         DataType::Dint => json!(u as u32 as i32),
         DataType::Lint => json!(u as i64),
-        DataType::Real => json!(f32::from_bits(u as u32)),
-        DataType::Lreal => json!(f64::from_bits(u)),
+        DataType::Real => real(
+            f32::from_bits(u as u32).into(),
+            json!(f32::from_bits(u as u32)),
+        ),
+        DataType::Lreal => real(f64::from_bits(u), json!(f64::from_bits(u))),
         _ => json!(u),
+    }
+}
+
+/// A REAL/LREAL as JSON: the number, or for the values JSON has no number for (written over
+/// CIP), Python's spelling as a string: "nan", "inf", "-inf".
+fn real(v: f64, number: Json) -> Json {
+    if v.is_finite() {
+        number
+    } else if v.is_nan() {
+        json!("nan")
+    } else if v > 0.0 {
+        json!("inf")
+    } else {
+        json!("-inf")
     }
 }
 
@@ -92,8 +109,16 @@ pub fn encode(ty: DataType, text: &str) -> Result<Vec<u8>, String> {
         DataType::Uint | DataType::Word => int(0, u16::MAX.into())?,
         DataType::Udint | DataType::Dword => int(0, u32::MAX.into())?,
         DataType::Ulint | DataType::Lword => int(0, u64::MAX.into())?,
-        DataType::Real => u64::from(t.parse::<f32>().map_err(|_| bad())?.to_bits()),
-        DataType::Lreal => t.parse::<f64>().map_err(|_| bad())?.to_bits(),
+        DataType::Real => {
+            let v = t.parse::<f32>().map_err(|_| bad())?;
+            finite(v.is_finite(), ty, text)?;
+            u64::from(v.to_bits())
+        }
+        DataType::Lreal => {
+            let v = t.parse::<f64>().map_err(|_| bad())?;
+            finite(v.is_finite(), ty, text)?;
+            v.to_bits()
+        }
         DataType::Sstring | DataType::String => {
             let max = if ty == DataType::Sstring { 255 } else { 65535 };
             if text.len() > max {
@@ -106,6 +131,19 @@ pub fn encode(ty: DataType, text: &str) -> Result<Vec<u8>, String> {
     };
     let n = size.unwrap_or(8);
     Ok(bits.to_le_bytes().get(..n).unwrap_or_default().to_vec())
+}
+
+/// Refuse text that parses to no finite value (`nan`, `inf`, or beyond the type's range such
+/// as `1e400`): JSON could not show it back.
+fn finite(ok: bool, ty: DataType, text: &str) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{text:?} is out of range for {} (a finite number is needed)",
+            ty.name()
+        ))
+    }
 }
 
 /// cpppo's one-line description: `NAME  TYPE[LEN] == [v, v, ...]` (first 6 elements).
@@ -148,5 +186,31 @@ mod tests {
             vec![json!(true)]
         );
         assert!(decode(DataType::Dint, &[1, 2], 1).is_err());
+    }
+
+    #[test]
+    fn non_finite_text_is_refused_and_stored_non_finite_values_are_shown() {
+        for text in ["1e400", "inf", "-inf", "NaN", "infinity"] {
+            let e = encode(DataType::Lreal, text).unwrap_err();
+            assert!(e.contains("out of range"), "{text}: {e}");
+        }
+        for text in ["1e39", "-3.5e38", "nan"] {
+            let e = encode(DataType::Real, text).unwrap_err();
+            assert!(e.contains("out of range for REAL"), "{text}: {e}");
+        }
+        assert!(encode(DataType::Real, "3.4e38").is_ok());
+        let shown = |ty, bits: &[u8]| decode(ty, bits, 1).unwrap();
+        assert_eq!(
+            shown(DataType::Real, &f32::NAN.to_le_bytes()),
+            [json!("nan")]
+        );
+        assert_eq!(
+            shown(DataType::Real, &f32::INFINITY.to_le_bytes()),
+            [json!("inf")]
+        );
+        assert_eq!(
+            shown(DataType::Lreal, &f64::NEG_INFINITY.to_le_bytes()),
+            [json!("-inf")]
+        );
     }
 }

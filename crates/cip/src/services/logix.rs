@@ -142,6 +142,42 @@ impl<'a> WriteTag<'a> {
         Elements::new(self.data_type, self.data)
     }
 
+    /// The element data of a leniently parsed request whose elements take `n` bytes, if the
+    /// request is whole and exact: at least one element, and nothing after the last one except
+    /// pycomm3 1.2.16's repeat of the whole request (service code, path and this same request
+    /// data again; sent connected, the repeat begins with the 2-byte sequence count too),
+    /// which real controllers accept. `None`: refuse it (cpppo answers
+    /// 0xFF/0x2105).
+    pub fn exact_elements(&self, n: usize) -> Option<&'a [u8]> {
+        if self.elements == 0 {
+            return None;
+        }
+        let (elements, extra) = (self.data.get(..n)?, self.data.get(n..)?);
+        let repeat = |e: &[u8]| self.repeated_in(elements, e);
+        let sequenced = extra.get(2..).is_some_and(repeat);
+        (extra.is_empty() || repeat(extra) || sequenced).then_some(elements)
+    }
+
+    /// Whether `extra` is `0x4D`, a path (its size in words, then the words) and this
+    /// request's data again with `elements` as its element data.
+    fn repeated_in(&self, elements: &[u8], extra: &[u8]) -> bool {
+        let first = WriteTag {
+            data: elements,
+            trailing: &[],
+            ..*self
+        };
+        let mut again = vec![0u8; first.buffer_len()];
+        let Ok(len) = first.emit(&mut again) else {
+            return false;
+        };
+        match extra {
+            [super::code::WRITE_TAG, words, rest @ ..] => {
+                rest.len() == 2 * usize::from(*words) + len && rest.ends_with(&again[..len])
+            }
+            _ => false,
+        }
+    }
+
     /// Bytes of the request data.
     pub fn buffer_len(&self) -> usize {
         self.data_type.buffer_len() + 2 + self.data.len() + self.trailing.len()
@@ -530,6 +566,43 @@ mod tests {
             (&[1, 2, 3][..], &[4, 5, 6][..])
         );
         assert!(ReadModifyWrite::parse_with(&[3, 0, 1, 2, 3, 4, 5], true).is_err());
+    }
+
+    #[test]
+    fn write_tag_data_must_match_its_count_but_for_pycomm3s_repeat() {
+        let lenient = |d: &'static [u8]| WriteTag::parse_with(d, true).unwrap();
+        // One INT, exactly.
+        assert_eq!(
+            lenient(&[0xC3, 0x00, 0x01, 0x00, 0x7B, 0x00]).exact_elements(2),
+            Some(&[0x7B, 0x00][..])
+        );
+        // Count 0, and two INTs under a count of 1: refused.
+        assert_eq!(lenient(&[0xC3, 0x00, 0x00, 0x00]).exact_elements(0), None);
+        assert_eq!(
+            lenient(&[0xC3, 0x00, 0x01, 0x00, 0x7B, 0x00, 0x7C, 0x00]).exact_elements(2),
+            None
+        );
+        // pycomm3 1.2.16: service 0x4D, path "SCADA" (4 words), then the same data again.
+        let doubled: &'static [u8] = &[
+            0xC3, 0x00, 0x01, 0x00, 0x7B, 0x00, // the request data
+            0x4D, 0x04, 0x91, 0x05, b'S', b'C', b'A', b'D', b'A', 0x00, // service and path
+            0xC3, 0x00, 0x01, 0x00, 0x7B, 0x00, // the same data
+        ];
+        assert_eq!(lenient(doubled).exact_elements(2), Some(&[0x7B, 0x00][..]));
+        // Sent connected, the repeat carries the sequence count too.
+        let mut connected = doubled[..6].to_vec();
+        connected.extend_from_slice(&[0x03, 0x00]);
+        connected.extend_from_slice(&doubled[6..]);
+        let connected: &'static [u8] = Box::leak(connected.into_boxed_slice());
+        assert_eq!(
+            lenient(connected).exact_elements(2),
+            Some(&[0x7B, 0x00][..])
+        );
+        // A repeat with another value is not pycomm3's.
+        let mut other = doubled.to_vec();
+        *other.last_mut().unwrap() = 0x01;
+        let other: &'static [u8] = Box::leak(other.into_boxed_slice());
+        assert_eq!(lenient(other).exact_elements(2), None);
     }
 
     #[test]
