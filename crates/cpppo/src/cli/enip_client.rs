@@ -393,10 +393,27 @@ pub fn run_client(args: ClientArgs) -> ExitCode {
         Ok(0) => ExitCode::SUCCESS,
         Ok(_) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("cpppo enip client: {e:#}");
+            eprintln!("cpppo enip client: {}", error_line(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once (a cause whose text the line already
+/// ends with, as an I/O error wrapped with its own message, is not repeated).
+fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// The Multiple Service Packet limit: the explicit one, 500 for `-m`, else 0 (none).
@@ -906,6 +923,18 @@ mod tests {
     fn ctime_matches_python() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_250_142);
         assert_eq!(ctime(t), "Sat Nov 21 08:35:42 2026");
+    }
+
+    #[test]
+    fn error_causes_are_not_repeated() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = anyhow::Error::new(ClientError::Io(io)).context("cannot open a session with h");
+        let line = error_line(&e);
+        assert_eq!(line.matches("refused").count(), 1, "{line}");
+        assert!(
+            line.starts_with("cannot open a session with h: I/O error: "),
+            "{line}"
+        );
     }
 
     #[test]
