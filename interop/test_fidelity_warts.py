@@ -1,5 +1,6 @@
 """Issue 17 item 11: warts a migrating cpppo user meets: colours in piped logs, a repeated cause
 in "connection refused", a malformed Route key accepted silently, `--send-path xyz` accepted."""
+import re
 import socket
 
 import pytest
@@ -52,3 +53,16 @@ def test_symbolic_send_path_is_refused(spawn, verb):
     # The default and cpppo's spellings still work.
     ours("enip", verb[0], "-a", address, "--send-path", "@6/1", *verb[1:])
     ours("enip", verb[0], "-a", address, "--send-path", "", "--route-path", "false", *verb[1:])
+
+
+def test_get_attribute_failure_shows_the_cip_status(spawn):
+    # Issue 17 item 7: as `client` lines do (`== None: 'Status 5 [0]'`).
+    _, address = start_ours(spawn, "--no-config", "SCADA=INT[10]")
+    p = ours("enip", "get-attribute", "-a", address, "@0xF5/9/9", "@1/1/7", ok=False)
+    assert p.returncode == 1
+    failed, good = p.stdout.strip().splitlines()
+    # 0x16: object does not exist.
+    assert re.search(r"@0x00F5/9/9 == None: 'Status 22 ?'$", failed), failed
+    assert good.endswith("== [20, 49, 55, 53, 54, 45, 76, 54, 49, 47, 66, 32, 76, 79, 71, 73, 88, "
+                         "53, 53, 54, 49]"), good
+    assert "returned non-zero status: Status 22" in p.stderr

@@ -646,7 +646,7 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
             if args.json {
                 println!("{}", t.json());
             } else if printing {
-                println!("{}: {}", ctime(SystemTime::now()), t.attribute_line());
+                println!("{}: {}", ctime(SystemTime::now()), attribute_line(&t));
             }
         }
         drop(pipe);
@@ -665,6 +665,23 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// cpppo's get_attribute line; a failure also shows its CIP status, as `client` lines do
+/// (`... == None: 'Status 5 [0]'`), and is logged as `client` logs it.
+fn attribute_line(t: &Transaction) -> String {
+    let line = t.attribute_line();
+    if t.value.is_some() {
+        return line;
+    }
+    tracing::warn!(
+        "Client {} returned non-zero status: {}",
+        t.description,
+        t.status
+    );
+    let status =
+        cpppo_enip::client::python_value(&cpppo_enip::operation::Value::Text(t.status.to_string()));
+    format!("{line}: {status}")
 }
 
 /// Runs `cpppo enip list-services`.
