@@ -845,10 +845,11 @@ pub fn run_thruput(args: ThruputArgs) -> ExitCode {
         }
         let elapsed = start.elapsed().as_secs_f64().max(1e-9);
         let cpu = cpu_seconds() - cpu;
+        let requests = pipe.requests();
         drop(pipe);
         let _ = conn.close().await;
         println!(
-            "{num:3} operations using {num:3} requests in {elapsed:7.2}s at pipeline depth {:2}; {:5.1} TPS",
+            "{num:3} operations using {requests:3} requests in {elapsed:7.2}s at pipeline depth {:2}; {:5.1} TPS",
             args.depth,
             num as f64 / elapsed
         );

@@ -149,6 +149,7 @@ pub struct Pipeline<'c> {
     ready: VecDeque<(usize, u32)>,
     inflight: VecDeque<Inflight>,
     dead: bool,
+    sent: usize,
 }
 
 impl<'c> Pipeline<'c> {
@@ -173,6 +174,7 @@ impl<'c> Pipeline<'c> {
             ready: VecDeque::new(),
             inflight: VecDeque::new(),
             dead: false,
+            sent: 0,
         }
     }
 
@@ -186,6 +188,12 @@ impl<'c> Pipeline<'c> {
     pub fn attributes(mut self, attributes: bool) -> Self {
         self.attributes = attributes;
         self
+    }
+
+    /// How many requests have been sent so far (a Multiple Service Packet counts once, each
+    /// fragment of a fragmented operation once).
+    pub fn requests(&self) -> usize {
+        self.sent
     }
 
     /// Every remaining result.
@@ -316,6 +324,7 @@ impl<'c> Pipeline<'c> {
             let alone = limit == 0 || req.len() + 8 > limit || estimate + 8 > limit;
             if alone {
                 let key = self.conn.queue(&req)?;
+                self.sent += 1;
                 self.inflight.push_back(Inflight {
                     key,
                     members: vec![first],
@@ -347,6 +356,7 @@ impl<'c> Pipeline<'c> {
                 Arc::new(msp(&items)?)
             };
             let key = self.conn.queue(&mr)?;
+            self.sent += 1;
             let msp = members.len() > 1;
             self.inflight.push_back(Inflight { key, members, msp });
         }
