@@ -55,6 +55,9 @@ pub struct Target {
     /// Access a simple (non-routing) device, eg. a PowerFlex or MicroLogix: no send/route path.
     #[arg(short = 'S', long)]
     pub simple: bool,
+    /// Bind to this local interface IP[:PORT] before connecting or sending.
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub source_address: Option<String>,
     /// Display logging information (repeat for more).
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -88,6 +91,11 @@ impl Target {
         Ok(Options {
             timeout: Duration::from_secs_f64(self.timeout),
             route,
+            source_address: self
+                .source_address
+                .as_deref()
+                .map(parse_source_address)
+                .transpose()?,
             ..Options::default()
         })
     }
@@ -228,6 +236,9 @@ pub struct ListServicesArgs {
     /// Timeout, in seconds.
     #[arg(short = 't', long, default_value_t = 5.0)]
     pub timeout: f64,
+    /// Bind to this local interface IP[:PORT] first (eg. to broadcast from one interface).
+    #[arg(short = 'S', long, value_name = "IP[:PORT]")]
+    pub source_address: Option<String>,
     /// Print results as JSON lines.
     #[arg(long)]
     pub json: bool,
@@ -313,6 +324,18 @@ pub struct ThruputArgs {
     /// Tags to read/write.
     #[arg(required = true)]
     pub tags: Vec<String>,
+}
+
+/// `IP` or `IP:PORT` (cpppo's `source_address`): the local address to bind.
+fn parse_source_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    let text = text.trim();
+    let bad = || format!("bad --source-address {text:?}: expected IP[:PORT], eg. 192.168.1.5");
+    if let Ok(a) = text.parse::<std::net::SocketAddr>() {
+        return Ok(a);
+    }
+    text.parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 0))
+        .map_err(|_| bad())
 }
 
 /// A failure that has been reported already: exit 2 (usage) or 1 (I/O).
@@ -690,8 +713,14 @@ pub fn run_list_services(args: ListServicesArgs) -> ExitCode {
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout < 1e6) {
         return usage(format!("bad timeout {}", args.timeout));
     }
+    let source_address = match args.source_address.as_deref().map(parse_source_address) {
+        Some(Err(e)) => return usage(e),
+        Some(Ok(a)) => Some(a),
+        None => None,
+    };
     let options = Options {
         timeout: Duration::from_secs_f64(args.timeout),
+        source_address,
         ..Options::simple()
     };
     let run = async {
@@ -761,8 +790,14 @@ pub fn run_poll(args: PollArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
-    let poller = Poller::new(proxy, params, Duration::from_secs_f64(args.cycle));
+    let proxy = std::sync::Arc::new(tokio::sync::Mutex::new(proxy));
+    let poller = Poller::shared(proxy.clone(), params, Duration::from_secs_f64(args.cycle));
+    let verbose = args.target.verbose > 0;
+    let address = args.target.address.clone();
     let run = async move {
+        if verbose {
+            polling_begins(&proxy, &address).await;
+        }
         let mut events = poller.spawn();
         let mut cycles = 0;
         while let Some(event) = events.recv().await {
@@ -801,6 +836,26 @@ pub fn run_poll(args: PollArgs) -> ExitCode {
             eprintln!("cpppo enip poll: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// cpppo's `-v` start of polling: `Polling begins via: <product name> via <address>[<session>]`
+/// (the identity read over the poller's own session).
+async fn polling_begins(proxy: &tokio::sync::Mutex<Proxy>, address: &str) {
+    let mut p = proxy.lock().await;
+    match p.read(&["Product Name"]).await {
+        Ok(values) => {
+            let name = match values.first() {
+                Some(Some(v)) => match v.first() {
+                    Some(cpppo_enip::operation::Value::Text(t)) => t.clone(),
+                    _ => cpppo_enip::client::python_values(v),
+                },
+                _ => "(no product name)".to_string(),
+            };
+            let session = p.session().unwrap_or(0);
+            tracing::info!("Polling begins via: {name} via {address}[{session}]");
+        }
+        Err(e) => tracing::info!("Polling begins via: {address} ({e})"),
     }
 }
 
