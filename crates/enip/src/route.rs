@@ -334,7 +334,8 @@ mod tests {
             .find(|r| r.target == "x:2")
             .unwrap()
             .matches(1, &[0]));
-        assert!(parse_routes(r#"{"1/x-2": "a:1"}"#).is_ok()); // "x-2" is an address text
+        // "x-2" is neither a link, a range nor an IPv4 address.
+        assert!(parse_routes(r#"{"1/x-2": "a:1"}"#).is_err());
         assert!(parse_routes(r#"{"1/5-2": "a:1"}"#)
             .unwrap_err()
             .contains("backwards"));
