@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import cpppo_bin, venv_tool
+from conftest import venv_tool
 from fidelity_util import ours, python, start_cpppo, start_ours
 
 # The README's config, as written there (multi-line JSON).

@@ -187,13 +187,17 @@ fn port_link(port: u64, link: &serde_json::Value) -> Result<(u16, Vec<u8>), Stri
     Ok((port, link))
 }
 
-/// A link given as text: a number 0-255, else the text itself (an IP address).
+/// A link given as text: a number 0-255, else an IPv4 address (kept as its text, as a port
+/// segment carries it); anything else (`1/x`) is refused.
 pub fn link_text(s: &str) -> Result<Vec<u8>, String> {
     match parse_number(s) {
         Some(n) => u8::try_from(n)
             .map(|n| vec![n])
             .map_err(|_| format!("link {s:?} is not 0-255")),
-        None => Ok(s.as_bytes().to_vec()),
+        None if s.parse::<Ipv4Addr>().is_ok() => Ok(s.as_bytes().to_vec()),
+        None => Err(format!(
+            "link {s:?} is not a number 0-255 or an IPv4 address"
+        )),
     }
 }
 
@@ -272,6 +276,7 @@ mod tests {
             Ok(RoutePolicy::Exactly(vec![(2, b"192.168.1.2".to_vec())]))
         );
         assert!(parse_route_path("x/0").unwrap_err().contains("\"x\""));
+        assert!(parse_route_path("1/x").unwrap_err().contains("\"x\""));
     }
 
     #[test]

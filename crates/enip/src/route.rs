@@ -70,7 +70,10 @@ pub fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
             let link = match range {
                 Some((lo, hi)) if lo <= hi => Link::Range(lo, hi),
                 Some(_) => return Err(format!("{key:?}: link range runs backwards")),
-                None => match link_text(l)?.as_slice() {
+                None => match link_text(l)
+                    .map_err(|e| format!("{key:?}: {e}"))?
+                    .as_slice()
+                {
                     [n] if parse_number(l).is_some() => Link::Range(*n, *n),
                     other => Link::Exact(other.to_vec()),
                 },
@@ -332,6 +335,8 @@ mod tests {
 
     #[test]
     fn route_maps_parse_and_match() {
+        let bad = parse_routes(r#"{"1/x": "h:1"}"#).unwrap_err();
+        assert!(bad.contains("\"1/x\"") && bad.contains("\"x\""), "{bad}");
         let r = parse_routes(r#"{"1/1-15": "localhost:44819", "2/10.0.0.1": "h:1", "1/0": "x:2"}"#)
             .unwrap();
         let slot = r.iter().find(|r| r.target == "localhost:44819").unwrap();
@@ -343,7 +348,8 @@ mod tests {
             .find(|r| r.target == "x:2")
             .unwrap()
             .matches(1, &[0]));
-        assert!(parse_routes(r#"{"1/x-2": "a:1"}"#).is_ok()); // "x-2" is an address text
+        // "x-2" is neither a link, a range nor an IPv4 address.
+        assert!(parse_routes(r#"{"1/x-2": "a:1"}"#).is_err());
         assert!(parse_routes(r#"{"1/5-2": "a:1"}"#)
             .unwrap_err()
             .contains("backwards"));

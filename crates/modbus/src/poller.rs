@@ -296,6 +296,8 @@ async fn run(
 ) {
     let mut client: Option<Connection> = None;
     let mut backoff = Duration::from_millis(100);
+    // The last connection failure logged (a repeat of it is logged at debug level only).
+    let mut logged: Option<String> = None;
     loop {
         let cycle = Instant::now();
         let rate = lock(&state).rate.unwrap_or(config.rate);
@@ -305,13 +307,20 @@ async fn run(
                     tracing::info!("connected to Modbus PLC {}", config.address);
                     client = Some(c);
                     backoff = Duration::from_millis(100);
+                    logged = None;
                 }
                 Err(e) => {
-                    tracing::debug!(
-                        "connecting to {}: {e}; retry in {backoff:?}",
-                        config.address
-                    );
-                    offline(&state);
+                    let why = e.to_string();
+                    if logged.as_deref() == Some(why.as_str()) {
+                        tracing::debug!(
+                            "connecting to {}: {why}; retry in {backoff:?}",
+                            config.address
+                        );
+                    } else {
+                        failing_all(&config, &state, &why);
+                        logged = Some(why);
+                    }
+                    offline(&state, &config.address);
                     // Writes fail at once while offline, rather than waiting.
                     let until = tokio::time::Instant::now() + backoff;
                     loop {
@@ -334,9 +343,9 @@ async fn run(
         match poll_once(c, &config, &state, &mut writes).await {
             Ok(busy) => update_load(&mut lock(&state).load, busy, rate.max(cycle.elapsed())),
             Err(e) => {
-                tracing::warn!("Modbus PLC {}: {e}", config.address);
+                failing_all(&config, &state, &e.to_string());
                 client = None;
-                offline(&state);
+                offline(&state, &config.address);
                 continue;
             }
         }
@@ -354,7 +363,7 @@ async fn run(
                     let _ = w.done.send(result);
                     if lost {
                         client = None;
-                        offline(&state);
+                        offline(&state, &config.address);
                         break;
                     }
                 }
@@ -363,10 +372,45 @@ async fn run(
     }
 }
 
-fn offline(state: &Mutex<State>) {
+/// Forget the values; log (as cpppo) when the PLC was online until now.
+fn offline(state: &Mutex<State>, address: &str) {
     let mut s = lock(state);
     s.values.clear();
+    if s.online {
+        tracing::warn!("Polling: PLC {address} offline");
+    }
     s.online = false;
+}
+
+/// `  40001-40010  (   10)`, as cpppo shows a polled range.
+fn range_text(base: Register, count: u16) -> String {
+    let first = base.number();
+    let last = first + u32::from(count.max(1)) - 1;
+    format!("{first:6}-{last:<6} ({count:5})")
+}
+
+/// Log, as cpppo does, that every polled range failed for `why` (a connection failure).
+fn failing_all(config: &PollerConfig, state: &Mutex<State>, why: &str) {
+    let polled = lock(state).polled.clone();
+    for (base, count) in merge(&polled, config.reach) {
+        tracing::warn!(
+            "Failing: PLC {} {}: {why}",
+            config.address,
+            range_text(base, count)
+        );
+    }
+}
+
+/// Mark the PLC online, logging the change (as cpppo: which poll brought it back).
+fn online(s: &mut State, address: &str, base: Register, shown: &dyn Fn() -> String) {
+    if !s.online {
+        tracing::warn!(
+            "Polling: PLC {address} online; success polling {}: {}",
+            base.number(),
+            shown()
+        );
+    }
+    s.online = true;
 }
 
 /// Poll every range once, doing pending writes between polls. Returns the time spent in
@@ -377,7 +421,10 @@ async fn poll_once(
     state: &Mutex<State>,
     writes: &mut mpsc::UnboundedReceiver<Write>,
 ) -> Result<Duration, ClientError> {
-    let polled = lock(state).polled.clone();
+    let (polled, failed_before) = {
+        let s = lock(state);
+        (s.polled.clone(), s.failing.clone())
+    };
     let mut busy = Duration::ZERO;
     let mut failing = Vec::new();
     for (base, count) in merge(&polled, config.reach) {
@@ -406,17 +453,24 @@ async fn poll_once(
         });
         match result {
             Ok(Reply::Words(values)) => {
-                s.online = true;
+                online(&mut s, &config.address, base, &|| format!("{values:?}"));
                 s.values.extend(regs.zip(values));
             }
             Ok(Reply::Bits(bits)) => {
-                s.online = true;
+                online(&mut s, &config.address, base, &|| format!("{bits:?}"));
                 s.values.extend(regs.zip(bits.into_iter().map(u16::from)));
             }
             Ok(Reply::Written) => {}
-            Err(ClientError::Exception { code, .. }) => {
-                tracing::debug!("poll of {base}+{count}: exception {code:#04x}");
-                s.online = true;
+            Err(e @ ClientError::Exception { .. }) => {
+                // Logged the first time this range fails, as cpppo does.
+                if !failed_before.contains(&(base, count)) {
+                    tracing::warn!(
+                        "Failing: PLC {} {}: {e}",
+                        config.address,
+                        range_text(base, count)
+                    );
+                }
+                online(&mut s, &config.address, base, &|| format!("{e}"));
                 for r in regs {
                     s.values.remove(&r);
                 }

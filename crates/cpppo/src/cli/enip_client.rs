@@ -55,6 +55,9 @@ pub struct Target {
     /// Access a simple (non-routing) device, eg. a PowerFlex or MicroLogix: no send/route path.
     #[arg(short = 'S', long)]
     pub simple: bool,
+    /// Bind to this local interface IP[:PORT] before connecting or sending.
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub source_address: Option<String>,
     /// Display logging information (repeat for more).
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -88,6 +91,11 @@ impl Target {
         Ok(Options {
             timeout: Duration::from_secs_f64(self.timeout),
             route,
+            source_address: self
+                .source_address
+                .as_deref()
+                .map(parse_source_address)
+                .transpose()?,
             ..Options::default()
         })
     }
@@ -228,6 +236,9 @@ pub struct ListServicesArgs {
     /// Timeout, in seconds.
     #[arg(short = 't', long, default_value_t = 5.0)]
     pub timeout: f64,
+    /// Bind to this local interface IP[:PORT] first (eg. to broadcast from one interface).
+    #[arg(short = 'S', long, value_name = "IP[:PORT]")]
+    pub source_address: Option<String>,
     /// Print results as JSON lines.
     #[arg(long)]
     pub json: bool,
@@ -315,6 +326,18 @@ pub struct ThruputArgs {
     pub tags: Vec<String>,
 }
 
+/// `IP` or `IP:PORT` (cpppo's `source_address`): the local address to bind.
+fn parse_source_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    let text = text.trim();
+    let bad = || format!("bad --source-address {text:?}: expected IP[:PORT], eg. 192.168.1.5");
+    if let Ok(a) = text.parse::<std::net::SocketAddr>() {
+        return Ok(a);
+    }
+    text.parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 0))
+        .map_err(|_| bad())
+}
+
 /// A failure that has been reported already: exit 2 (usage) or 1 (I/O).
 fn usage(line: impl std::fmt::Display) -> ExitCode {
     eprintln!("{line}");
@@ -391,10 +414,27 @@ pub fn run_client(args: ClientArgs) -> ExitCode {
         Ok(0) => ExitCode::SUCCESS,
         Ok(_) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("cpppo enip client: {e:#}");
+            eprintln!("cpppo enip client: {}", error_line(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once (a cause whose text the line already
+/// ends with, as an I/O error wrapped with its own message, is not repeated).
+fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// The Multiple Service Packet limit: the explicit one, 500 for `-m`, else 0 (none).
@@ -627,7 +667,7 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
             if args.json {
                 println!("{}", t.json());
             } else if printing {
-                println!("{}: {}", ctime(SystemTime::now()), t.attribute_line());
+                println!("{}: {}", ctime(SystemTime::now()), attribute_line(&t));
             }
         }
         drop(pipe);
@@ -648,14 +688,37 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
     }
 }
 
+/// cpppo's get_attribute line; a failure also shows its CIP status, as `client` lines do
+/// (`... == None: 'Status 5 [0]'`), and is logged as `client` logs it.
+fn attribute_line(t: &Transaction) -> String {
+    let line = t.attribute_line();
+    if t.value.is_some() {
+        return line;
+    }
+    tracing::warn!(
+        "Client {} returned non-zero status: {}",
+        t.description,
+        t.status
+    );
+    let status =
+        cpppo_enip::client::python_value(&cpppo_enip::operation::Value::Text(t.status.to_string()));
+    format!("{line}: {status}")
+}
+
 /// Runs `cpppo enip list-services`.
 pub fn run_list_services(args: ListServicesArgs) -> ExitCode {
     init_logging(args.verbose, None);
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout < 1e6) {
         return usage(format!("bad timeout {}", args.timeout));
     }
+    let source_address = match args.source_address.as_deref().map(parse_source_address) {
+        Some(Err(e)) => return usage(e),
+        Some(Ok(a)) => Some(a),
+        None => None,
+    };
     let options = Options {
         timeout: Duration::from_secs_f64(args.timeout),
+        source_address,
         ..Options::simple()
     };
     let run = async {
@@ -725,8 +788,14 @@ pub fn run_poll(args: PollArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
-    let poller = Poller::new(proxy, params, Duration::from_secs_f64(args.cycle));
+    let proxy = std::sync::Arc::new(tokio::sync::Mutex::new(proxy));
+    let poller = Poller::shared(proxy.clone(), params, Duration::from_secs_f64(args.cycle));
+    let verbose = args.target.verbose > 0;
+    let address = args.target.address.clone();
     let run = async move {
+        if verbose {
+            polling_begins(&proxy, &address).await;
+        }
         let mut events = poller.spawn();
         let mut cycles = 0;
         while let Some(event) = events.recv().await {
@@ -765,6 +834,26 @@ pub fn run_poll(args: PollArgs) -> ExitCode {
             eprintln!("cpppo enip poll: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// cpppo's `-v` start of polling: `Polling begins via: <product name> via <address>[<session>]`
+/// (the identity read over the poller's own session).
+async fn polling_begins(proxy: &tokio::sync::Mutex<Proxy>, address: &str) {
+    let mut p = proxy.lock().await;
+    match p.read(&["Product Name"]).await {
+        Ok(values) => {
+            let name = match values.first() {
+                Some(Some(v)) => match v.first() {
+                    Some(cpppo_enip::operation::Value::Text(t)) => t.clone(),
+                    _ => cpppo_enip::client::python_values(v),
+                },
+                _ => "(no product name)".to_string(),
+            };
+            let session = p.session().unwrap_or(0);
+            tracing::info!("Polling begins via: {name} via {address}[{session}]");
+        }
+        Err(e) => tracing::info!("Polling begins via: {address} ({e})"),
     }
 }
 
@@ -809,10 +898,11 @@ pub fn run_thruput(args: ThruputArgs) -> ExitCode {
         }
         let elapsed = start.elapsed().as_secs_f64().max(1e-9);
         let cpu = cpu_seconds() - cpu;
+        let requests = pipe.requests();
         drop(pipe);
         let _ = conn.close().await;
         println!(
-            "{num:3} operations using {num:3} requests in {elapsed:7.2}s at pipeline depth {:2}; {:5.1} TPS",
+            "{num:3} operations using {requests:3} requests in {elapsed:7.2}s at pipeline depth {:2}; {:5.1} TPS",
             args.depth,
             num as f64 / elapsed
         );
@@ -891,6 +981,18 @@ mod tests {
     fn ctime_matches_python() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_250_142);
         assert_eq!(ctime(t), "Sat Nov 21 08:35:42 2026");
+    }
+
+    #[test]
+    fn error_causes_are_not_repeated() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = anyhow::Error::new(ClientError::Io(io)).context("cannot open a session with h");
+        let line = error_line(&e);
+        assert_eq!(line.matches("refused").count(), 1, "{line}");
+        assert!(
+            line.starts_with("cannot open a session with h: I/O error: "),
+            "{line}"
+        );
     }
 
     #[test]

@@ -35,7 +35,10 @@ pub fn init(verbose: u8, log: Option<&Path>) -> io::Result<()> {
             let _ = builder.with_ansi(false).with_writer(writer).try_init();
         }
         None => {
-            let _ = builder.with_writer(io::stderr).try_init();
+            // Colours only on a terminal: a pipe or file gets plain text.
+            use std::io::IsTerminal;
+            let ansi = io::stderr().is_terminal();
+            let _ = builder.with_ansi(ansi).with_writer(io::stderr).try_init();
         }
     }
     Ok(())

@@ -41,6 +41,9 @@ pub struct Options {
     pub connected: bool,
     /// Connection size in bytes (Large Forward Open above 511); default 500.
     pub connection_size: u32,
+    /// Bind to this local address (port 0: any) before connecting or sending, eg. to
+    /// broadcast from one interface (cpppo's `source_address`).
+    pub source_address: Option<SocketAddr>,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
             route: Route::logix(),
             connected: false,
             connection_size: 500,
+            source_address: None,
         }
     }
 }
@@ -130,6 +134,20 @@ pub enum ListReply {
     },
 }
 
+/// A TCP connection to `peer`, from `source` when given.
+async fn tcp_connect(peer: SocketAddr, source: Option<SocketAddr>) -> std::io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect(peer).await;
+    };
+    let socket = if source.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.bind(source)?;
+    socket.connect(peer).await
+}
+
 /// Resolves `HOST[:PORT]` (port 44818 by default; an empty host is localhost).
 pub fn resolve(address: &str) -> Result<SocketAddr, ClientError> {
     let address = address.trim();
@@ -158,9 +176,10 @@ impl Connector {
     /// `options.connected`, also opens a class 3 connection.
     pub async fn connect(address: &str, options: Options) -> Result<Connector, ClientError> {
         let peer = resolve(address)?;
-        let stream = tokio::time::timeout(options.timeout, TcpStream::connect(peer))
-            .await
-            .map_err(|_| ClientError::Timeout(options.timeout))??;
+        let stream =
+            tokio::time::timeout(options.timeout, tcp_connect(peer, options.source_address))
+                .await
+                .map_err(|_| ClientError::Timeout(options.timeout))??;
         stream.set_nodelay(true)?;
         Connector::over(stream, peer, options).await
     }
@@ -194,7 +213,10 @@ impl Connector {
         options: Options,
     ) -> Result<Connector, ClientError> {
         let peer = resolve(address)?;
-        let socket = UdpSocket::bind(("0.0.0.0", 0)).await?;
+        let local = options
+            .source_address
+            .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+        let socket = UdpSocket::bind(local).await?;
         socket.set_broadcast(broadcast)?;
         if broadcast {
             // Thousands of devices may answer within their Max Response Delay; a default

@@ -150,6 +150,7 @@ pub struct Pipeline<'c> {
     ready: VecDeque<(usize, u32)>,
     inflight: VecDeque<Inflight>,
     dead: bool,
+    sent: usize,
 }
 
 impl<'c> Pipeline<'c> {
@@ -174,6 +175,7 @@ impl<'c> Pipeline<'c> {
             ready: VecDeque::new(),
             inflight: VecDeque::new(),
             dead: false,
+            sent: 0,
         }
     }
 
@@ -187,6 +189,12 @@ impl<'c> Pipeline<'c> {
     pub fn attributes(mut self, attributes: bool) -> Self {
         self.attributes = attributes;
         self
+    }
+
+    /// How many requests have been sent so far (a Multiple Service Packet counts once, each
+    /// fragment of a fragmented operation once).
+    pub fn requests(&self) -> usize {
+        self.sent
     }
 
     /// Every remaining result.
@@ -317,6 +325,7 @@ impl<'c> Pipeline<'c> {
             let alone = limit == 0 || req.len() + 8 > limit || estimate + 8 > limit;
             if alone {
                 let key = self.conn.queue(&req)?;
+                self.sent += 1;
                 self.inflight.push_back(Inflight {
                     key,
                     members: vec![first],
@@ -348,6 +357,7 @@ impl<'c> Pipeline<'c> {
                 Arc::new(msp(&items)?)
             };
             let key = self.conn.queue(&mr)?;
+            self.sent += 1;
             let msp = members.len() > 1;
             self.inflight.push_back(Inflight { key, members, msp });
         }

@@ -271,6 +271,11 @@ impl Proxy {
         self.conn.is_some()
     }
 
+    /// The open session's handle, if a session is open.
+    pub fn session(&self) -> Option<u32> {
+        self.conn.as_ref().map(Connector::session)
+    }
+
     /// Resolves `text`: `Name`, `Name = value` or `Name = (TYPE)value`; with `pass_thru`,
     /// names not in the table are taken as operations (tags, `@class/instance/attribute`).
     pub fn resolve(&self, text: &str, pass_thru: bool) -> Result<Param, String> {

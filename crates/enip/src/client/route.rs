@@ -173,7 +173,9 @@ pub fn parse_send_path(text: &str) -> Result<Option<Vec<Segment>>, String> {
         return Ok(None);
     }
     let op = Operation::parse(text).map_err(|e| e.to_string())?;
-    if op.is_write() || op.range.is_some() {
+    // A send path is numeric (`@6/1`); a bare name would parse as a tag.
+    let symbolic = op.path.iter().any(|s| matches!(s, Segment::Symbolic(_)));
+    if op.is_write() || op.range.is_some() || symbolic {
         return Err(format!(
             "bad send path {text:?}: expected a path such as @6/1"
         ));
