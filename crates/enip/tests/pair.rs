@@ -385,6 +385,7 @@ async fn connector_drives_the_session_over_any_stream() {
     tokio::spawn(cpppo_enip::server::serve_stream(
         accepted,
         shared(RoutePolicy::Any),
+        std::sync::Arc::new(cpppo_enip::session::IdGenerator::new(1)),
         std::sync::Arc::new(cpppo_enip::server::Options::default()),
         std::sync::Arc::new(cpppo_net::os::OsConnector),
         shutdown,
