@@ -161,11 +161,15 @@ def test_large_forward_open_replies_fill_the_negotiated_size(sim):
     assert reply[2] == 0x01  # connection failure: not found
 
 
-def test_write_tag_with_trailing_bytes_is_performed(sim):
+def test_write_tag_repeated_as_pycomm3_does_is_performed(sim):
     c = Client(sim)
     c.register()
     one = bytes.fromhex("4d0591055343414441002800c30001007b00")  # SCADA[0] = 123
-    assert c.rr(one + one[:-1]).hex() == "cd000000"
+    assert c.rr(one + one).hex() == "cd000000"
+    assert c.rr(read_tag("SCADA")).hex() == "cc000000c3007b00"
+    # Other bytes after the data (issue 19): refused as cpppo refuses them, nothing written.
+    two = bytes.fromhex("4d0591055343414441002800c30001007c00")  # SCADA[0] = 124
+    assert c.rr(two + two[:-1]).hex() == "cd00ff010521"
     assert c.rr(read_tag("SCADA")).hex() == "cc000000c3007b00"
 
 

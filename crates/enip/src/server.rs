@@ -30,7 +30,7 @@ const READ_CHUNK: usize = 4096;
 const MAX_DATA: usize = frame::DEFAULT_MAX_DATA_LEN;
 
 /// Runtime options.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Delay each reply by this many seconds (a range: uniform random in it).
     pub delay: Option<(f64, f64)>,
@@ -41,17 +41,6 @@ pub struct Options {
     pub connections: Arc<Tracker>,
     /// Live control and statistics (web API); when given, its delay replaces `delay`.
     pub control: Option<Arc<crate::control::ServerControl>>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            delay: None,
-            print: false,
-            connections: Arc::default(),
-            control: None,
-        }
-    }
 }
 
 /// Counters of one session.

@@ -98,6 +98,7 @@ pub fn parse_address(
 
 /// Raise this process's open-file limit (RLIMIT_NOFILE) to its hard limit, so a server can
 /// hold as many connections as the system allows; returns the new (soft, hard) limits.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 here, not on every target
 pub fn raise_open_file_limit() -> std::io::Result<(u64, u64)> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -119,6 +120,7 @@ pub fn raise_open_file_limit() -> std::io::Result<(u64, u64)> {
 }
 
 /// This process's open-file limits (soft, hard), if they can be read.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 here, not on every target
 pub fn open_file_limit() -> Option<(u64, u64)> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

@@ -371,7 +371,7 @@ mod tests {
             same_site(&w, &h)
         };
         let host = (header::HOST, "127.0.0.1:8080");
-        assert!(with(&[host.clone()]).is_ok(), "curl");
+        assert!(with(std::slice::from_ref(&host)).is_ok(), "curl");
         assert!(with(&[host.clone(), (header::REFERER, "http://127.0.0.1:8080/")]).is_ok());
         assert!(with(&[host.clone(), (header::ORIGIN, "http://127.0.0.1:8080")]).is_ok());
         assert!(with(&[(header::HOST, "localhost:8080")]).is_ok());
