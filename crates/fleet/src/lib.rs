@@ -340,7 +340,8 @@ mod tests {
 
     /// Whether a TCP connection from `client` to `addr` is accepted within a second.
     async fn accepts(net: &Net, client: HostId, addr: &str) -> bool {
-        let connect = net.connector(client).connect(addr);
+        let connector = net.connector(client);
+        let connect = connector.connect(addr);
         matches!(
             tokio::time::timeout(Duration::from_secs(1), connect).await,
             Ok(Ok(_))
@@ -378,6 +379,7 @@ mod tests {
         let me = Ipv4Addr::new(10, 5, 0, 200);
         let client = net.add_host(device_mac(me), me, 24, None).unwrap();
         assert!(turns(&net, client, "10.5.0.2:44818", true).await);
+        assert!(turns(&net, client, "10.5.0.3:44818", true).await);
         let first = &fleet.devices[0];
         assert_eq!(first.serial, template.config.identity.serial);
         assert_eq!(fleet.devices[1].serial, first.serial.wrapping_add(1));
@@ -386,11 +388,17 @@ mod tests {
             Some("10.5.0.2:44818".parse().unwrap())
         );
         first.control.set_disabled(true);
-        assert!(turns(&net, client, "10.5.0.2:44818", false).await, "still open");
+        assert!(
+            turns(&net, client, "10.5.0.2:44818", false).await,
+            "still open"
+        );
         // The other device is not affected.
-        assert!(accepts(&net, client, "10.5.0.3:44818").await);
+        assert!(turns(&net, client, "10.5.0.3:44818", true).await);
         first.control.set_disabled(false);
-        assert!(turns(&net, client, "10.5.0.2:44818", true).await, "not reopened");
+        assert!(
+            turns(&net, client, "10.5.0.2:44818", true).await,
+            "not reopened"
+        );
         fleet.stop().await;
     }
 
