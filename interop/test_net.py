@@ -144,6 +144,18 @@ def test_fleet_over_a_vde_switch(spawn, netns, tmp_path):
                 pass
 
 
+def namespaces() -> set:
+    """The names of the network namespaces now (other runs' too)."""
+    return {line.split()[0] for line in ip("netns", "list").stdout.decode().splitlines() if line}
+
+
+def run_namespace(run) -> str:
+    """The namespace `cpppo net run` made (named after its PID: `ip netns exec` execs it, so
+    the spawned process is cpppo itself). Only this one is checked: an overlapping test run
+    may have its own."""
+    return f"cpppo-run-{run.p.pid}"
+
+
 def test_net_run_serves_an_unmodified_http_server(spawn, netns, tmp_path):
     ip("-n", netns, "link", "add", "br0", "type", "bridge")
     ip("-n", netns, "addr", "add", "10.78.0.1/24", "dev", "br0")
@@ -159,10 +171,10 @@ def test_net_run_serves_an_unmodified_http_server(spawn, netns, tmp_path):
              "        print(urllib.request.urlopen('http://10.78.0.2:8000/hello.txt', timeout=2).read().decode(), end=''); break\n"
              "    except OSError: time.sleep(0.1)\n")
     assert in_ns(netns, sys.executable, "-c", fetch) == "hello from its own IP\n"
-    ns = f"cpppo-run-{run.p.pid}".encode()  # `ip netns exec` execs: the pid is cpppo's
+    assert run_namespace(run) in namespaces()
     run.close()
     # Everything it made is gone: its namespace and the veth on the bridge.
-    assert ns not in ip("netns", "list").stdout.split()
+    assert run_namespace(run) not in namespaces()
     assert b"cpr" not in ip("-n", netns, "link", "show").stdout
 
 
@@ -190,8 +202,9 @@ def test_net_run_over_a_vde_switch(spawn, netns, tmp_path):
                  "        print(urllib.request.urlopen('http://10.63.0.2:8000/hello.txt', timeout=2).read().decode(), end=''); break\n"
                  "    except OSError: time.sleep(0.1)\n")
         assert in_ns(netns, sys.executable, "-c", fetch) == "over VDE\n"
+        assert run_namespace(run) in namespaces()
         run.close()
-        assert b"cpppo-run-" not in ip("netns", "list").stdout
+        assert run_namespace(run) not in namespaces()
     finally:
         if pidfile.exists():
             try:

@@ -335,6 +335,72 @@ fn serve_enip(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cpppo_net::Connector as _;
+    use std::time::Duration;
+
+    /// Whether a TCP connection from `client` to `addr` is accepted within a second.
+    async fn accepts(net: &Net, client: HostId, addr: &str) -> bool {
+        let connector = net.connector(client);
+        let connect = connector.connect(addr);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(1), connect).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// Whether `accepts` turns `want` within 10 s.
+    async fn turns(net: &Net, client: HostId, addr: &str, want: bool) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            if accepts(net, client, addr).await == want {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn a_device_closes_and_reopens_its_listeners_as_its_control_says() {
+        let net = Net::default();
+        let subnet = Subnet::parse("10.5.0.0/24").unwrap();
+        let template = Template {
+            config: DeviceConfig::default(),
+            tags: vec![TagSpec::parse("SCADA=INT[4]").unwrap()],
+            route: RoutePolicy::default(),
+            routes: Vec::new(),
+            delay: None,
+            udp: true,
+            enip: true,
+            modbus: None,
+            web: Some(WebOptions::default()),
+        };
+        let fleet = Fleet::start(net.clone(), subnet, 2, &template).unwrap();
+        let me = Ipv4Addr::new(10, 5, 0, 200);
+        let client = net.add_host(device_mac(me), me, 24, None).unwrap();
+        assert!(turns(&net, client, "10.5.0.2:44818", true).await);
+        assert!(turns(&net, client, "10.5.0.3:44818", true).await);
+        let first = &fleet.devices[0];
+        assert_eq!(first.serial, template.config.identity.serial);
+        assert_eq!(fleet.devices[1].serial, first.serial.wrapping_add(1));
+        assert_eq!(
+            *first.control.address.lock().unwrap(),
+            Some("10.5.0.2:44818".parse().unwrap())
+        );
+        first.control.set_disabled(true);
+        assert!(
+            turns(&net, client, "10.5.0.2:44818", false).await,
+            "still open"
+        );
+        // The other device is not affected.
+        assert!(turns(&net, client, "10.5.0.3:44818", true).await);
+        first.control.set_disabled(false);
+        assert!(
+            turns(&net, client, "10.5.0.2:44818", true).await,
+            "not reopened"
+        );
+        fleet.stop().await;
+    }
 
     #[test]
     fn subnets_parse_and_number_hosts() {

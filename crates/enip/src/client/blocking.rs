@@ -16,7 +16,9 @@ pub struct Client {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
-    Ok(cpppo_net::sys::runtime(false)?)
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 impl Client {
