@@ -763,7 +763,8 @@ pub fn legacy_item(dev: &Device) -> LegacyAddress {
         .attribute(class::TCPIP, 1, 5)
         .and_then(|a| a.read(0, a.len(), &mut cfg).ok())
         .and_then(|()| <[u8; 4]>::try_from(cfg.get(..4)?).ok())
-        .map(std::net::Ipv4Addr::from)
+        // Attribute 5 holds the address as a UDINT (little-endian).
+        .map(|b| std::net::Ipv4Addr::from(u32::from_le_bytes(b)))
         .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
     LegacyAddress::new(ip, LEGACY_PORT)
 }
