@@ -84,10 +84,12 @@ pub trait Payload {
 }
 
 impl Payload for [u8] {
+    #[inline]
     fn buffer_len(&self) -> usize {
         self.len()
     }
 
+    #[inline]
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let mut w = Writer::new(buf);
         w.bytes(self)?;
@@ -240,6 +242,7 @@ impl<'a> MrReply<'a> {
 
     /// Writes only the header (service to extended status); the caller writes the data after
     /// it. Returns the header length.
+    #[inline]
     pub fn emit_header(&self, buf: &mut [u8]) -> Result<usize> {
         if self.extended_status.len() % 2 == 1 {
             return Err(Error::Malformed("extended status of odd length"));
@@ -259,6 +262,7 @@ impl<'a> MrReply<'a> {
     }
 
     /// Writes this reply's header followed by `payload` (instead of [`MrReply::data`]).
+    #[inline]
     pub fn emit_with(&self, payload: &(impl Payload + ?Sized), buf: &mut [u8]) -> Result<usize> {
         let mut w = Writer::new(buf);
         w.nested(|t| self.emit_header(t))?;
@@ -268,6 +272,7 @@ impl<'a> MrReply<'a> {
 }
 
 /// Bytes of a reply with `extended_status` bytes and `payload`.
+#[inline]
 pub fn reply_len(extended_status: &[u8], payload: &(impl Payload + ?Sized)) -> usize {
     4 + extended_status.len() + payload.buffer_len()
 }

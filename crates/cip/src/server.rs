@@ -36,6 +36,7 @@ impl Status {
     pub const SUCCESS: Status = Status::new(status::SUCCESS);
 
     /// A general status without extended words.
+    #[inline]
     pub const fn new(general: u8) -> Status {
         Status {
             general,
@@ -72,6 +73,7 @@ impl Status {
     }
 
     /// The extended status as wire bytes (little-endian words).
+    #[inline]
     pub fn extended_status(&self) -> &[u8] {
         self.extended
             .get(..2 * usize::from(self.words))
@@ -79,6 +81,7 @@ impl Status {
     }
 
     /// The reply to `service` with this status and no data.
+    #[inline]
     pub fn reply(&self, service: u8) -> MrReply<'_> {
         MrReply {
             service,
@@ -101,6 +104,7 @@ impl core::fmt::Display for Status {
 }
 
 /// Appends `value`, emitted, to `out`; returns the bytes appended.
+#[inline]
 pub fn append(out: &mut Vec<u8>, value: &(impl Payload + ?Sized)) -> Result<usize> {
     let start = out.len();
     out.resize(start + value.buffer_len(), 0);

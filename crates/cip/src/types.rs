@@ -150,6 +150,7 @@ impl TagType {
     pub const LOGIX_STRING: TagType = TagType::Struct(LOGIX_STRING_HANDLE);
 
     /// Bytes the type field occupies on the wire (2, or 4 for structures).
+    #[inline]
     pub fn buffer_len(self) -> usize {
         match self {
             TagType::Struct(_) => 4,
@@ -171,6 +172,7 @@ impl TagType {
     }
 
     /// Writes the type field to the start of `buf`; returns the bytes written.
+    #[inline]
     pub fn emit(self, buf: &mut [u8]) -> Result<usize> {
         let mut w = Writer::new(buf);
         match self {

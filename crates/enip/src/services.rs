@@ -192,10 +192,20 @@ fn value_of(dev: &Device, target: Target) -> Result<(Arc<dyn Attribute>, usize),
 /// Execute one Message Router request (not a Connection Manager one); the reply is at most
 /// `limit` bytes where the service allows splitting (0x06 partial transfer beyond it).
 pub fn execute(dev: &Device, req: &MrRequest<'_>, limit: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    answer(dev, req, limit, &mut Vec::new(), &mut out);
+    // Room for a typical reply at once (the session reuses its buffers instead).
+    let mut out = Vec::with_capacity(TYPICAL_REPLY);
+    answer(
+        dev,
+        req,
+        limit,
+        &mut Vec::with_capacity(TYPICAL_REPLY),
+        &mut out,
+    );
     out
 }
+
+/// Bytes [`execute`] reserves for a reply and its data before it knows their size.
+const TYPICAL_REPLY: usize = 64;
 
 /// Execute one Message Router request (not a Connection Manager one) and append its reply to
 /// `out`; returns the reply's status. `scratch` (left as it was found, empty) holds the reply

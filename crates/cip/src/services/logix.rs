@@ -29,11 +29,13 @@ impl ReadTag {
     }
 
     /// Bytes of the request data (2).
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         2
     }
 
     /// Writes the request data.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let mut w = Writer::new(buf);
         w.u16(self.elements)?;
@@ -68,11 +70,13 @@ impl ReadTagFragmented {
     }
 
     /// Bytes of the request data (6).
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         6
     }
 
     /// Writes the request data.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let mut w = Writer::new(buf);
         w.u16(self.elements)?;
@@ -179,11 +183,13 @@ impl<'a> WriteTag<'a> {
     }
 
     /// Bytes of the request data.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         self.data_type.buffer_len() + 2 + self.data.len() + self.trailing.len()
     }
 
     /// Writes the request data.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let mut w = Writer::new(buf);
         w.nested(|t| self.data_type.emit(t))?;
@@ -222,11 +228,13 @@ impl<'a> WriteTagFragmented<'a> {
     }
 
     /// Bytes of the request data.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         self.data_type.buffer_len() + 6 + self.data.len()
     }
 
     /// Writes the request data.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let mut w = Writer::new(buf);
         w.nested(|t| self.data_type.emit(t))?;
@@ -272,11 +280,13 @@ impl<'a> ReadModifyWrite<'a> {
     }
 
     /// Bytes of the request data.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         2 + self.or_mask.len() + self.and_mask.len()
     }
 
     /// Writes the request data.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         if self.or_mask.len() != self.and_mask.len() {
             return Err(Error::Malformed(
@@ -316,11 +326,13 @@ impl<'a> TagData<'a> {
     }
 
     /// Bytes of the reply data.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         self.data_type.buffer_len() + self.data.len()
     }
 
     /// Writes the reply data.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let mut w = Writer::new(buf);
         w.nested(|t| self.data_type.emit(t))?;
@@ -330,10 +342,12 @@ impl<'a> TagData<'a> {
 }
 
 impl crate::mr::Payload for TagData<'_> {
+    #[inline]
     fn buffer_len(&self) -> usize {
         TagData::buffer_len(self)
     }
 
+    #[inline]
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         TagData::emit(self, buf)
     }

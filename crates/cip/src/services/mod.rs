@@ -229,6 +229,7 @@ impl<'a> Service<'a> {
 }
 
 impl Payload for Service<'_> {
+    #[inline]
     fn buffer_len(&self) -> usize {
         match self {
             Service::ReadTag(s) => s.buffer_len(),
@@ -249,6 +250,7 @@ impl Payload for Service<'_> {
         }
     }
 
+    #[inline]
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         match self {
             Service::ReadTag(s) => s.emit(buf),
@@ -294,11 +296,13 @@ impl<'a> Request<'a> {
     }
 
     /// Bytes the request occupies when emitted.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         mr::request_len(&self.path, &self.service)
     }
 
     /// Writes the whole Message Router request; returns the bytes written.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         mr::emit_request(self.service.code(), &self.path, &self.service, buf)
     }
@@ -363,6 +367,7 @@ impl<'a> ReplyBody<'a> {
 }
 
 impl Payload for ReplyBody<'_> {
+    #[inline]
     fn buffer_len(&self) -> usize {
         match self {
             ReplyBody::TagData(b) => b.buffer_len(),
@@ -376,6 +381,7 @@ impl Payload for ReplyBody<'_> {
         }
     }
 
+    #[inline]
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         match self {
             ReplyBody::TagData(b) => b.emit(buf),
@@ -457,11 +463,13 @@ impl<'a> Reply<'a> {
     }
 
     /// Bytes the whole reply occupies when emitted.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         mr::reply_len(self.extended_status, &self.body)
     }
 
     /// Writes the whole Message Router reply (header and body); returns the bytes written.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         self.header().emit_with(&self.body, buf)
     }

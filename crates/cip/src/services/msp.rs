@@ -256,20 +256,24 @@ impl PartialEq for MspReply<'_> {
 impl Eq for MspReply<'_> {}
 
 impl Payload for Request<'_> {
+    #[inline]
     fn buffer_len(&self) -> usize {
         Request::buffer_len(self)
     }
 
+    #[inline]
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         Request::emit(self, buf)
     }
 }
 
 impl Payload for Reply<'_> {
+    #[inline]
     fn buffer_len(&self) -> usize {
         Reply::buffer_len(self)
     }
 
+    #[inline]
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         Reply::emit(self, buf)
     }
