@@ -1,13 +1,16 @@
 //! The runtime over real loopback sockets: 400 concurrent sessions, each registered and
-//! reading and writing its own element, all answered; UDP List Identity.
+//! reading and writing its own element, all answered; UDP List Identity; the statistics a
+//! server with live control counts.
 
 mod common;
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use cpppo_enip::control::ServerControl;
 use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
 use cpppo_enip::session::RoutePolicy;
 use cpppo_net::os::{OsDatagram, OsListener};
@@ -154,4 +157,41 @@ async fn an_unfinished_frame_times_out_and_others_are_served() {
     )
     .await;
     assert_eq!(&r[8..12], &[0, 0, 0, 0]);
+}
+
+#[tokio::test]
+async fn statistics_count_the_services_and_statuses_the_session_answered() {
+    let shared = shared(RoutePolicy::Any);
+    let listener = OsListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let control = Arc::new(ServerControl::default());
+    let opts = Arc::new(Options {
+        control: Some(control.clone()),
+        ..Options::default()
+    });
+    tokio::spawn(serve_listener(listener, shared, opts, shutdown));
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let r = exchange(&mut s, &vector("register_session").request).await;
+    let session = r[4..8].to_vec();
+    // A Read Tag inside an Unconnected Send, and one of an unknown tag.
+    let read = vector("read_tag_unconnected_send").request;
+    let r = exchange(&mut s, &with_session(&read, &session)).await;
+    assert_eq!(r[40..44], [0xCC, 0, 0, 0]);
+    let r = exchange(
+        &mut s,
+        &with_session(&rr(&hex("4c0491055343414442000100")), &session),
+    )
+    .await;
+    assert_eq!(r[40..43], [0xCC, 0, 0x05]);
+    let stats = &control.stats;
+    let count = |c: &[std::sync::atomic::AtomicU64], i: usize| c[i].load(Ordering::Relaxed);
+    assert_eq!(count(&stats.requests, 0x4C), 2, "the Read Tags, not 0x52");
+    assert_eq!(count(&stats.requests, 0x52), 0);
+    assert_eq!(count(&stats.requests, 0), 1, "RegisterSession");
+    assert_eq!(count(&stats.replies, 0), 2);
+    assert_eq!(count(&stats.replies, 0x05), 1);
+    assert_eq!(stats.registered.load(Ordering::Relaxed), 1);
 }
