@@ -6,11 +6,11 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use cpppo_cip::server::Status;
 use cpppo_cip::{DataType, TagType};
 use cpppo_enip::attribute::Attribute;
 use cpppo_enip::client::plan::decode_tag;
 use cpppo_enip::client::python_values;
-use cpppo_cip::server::Status;
 
 /// A tag's attribute that prints each successful operation on it.
 pub struct PrintIo {
