@@ -160,9 +160,16 @@ impl Decoder {
         }
     }
 
-    /// A complete frame at some offset after the head, if noise precedes it.
+    /// A complete frame at some offset after the head, if noise precedes it. While the head
+    /// may still become a frame of a known length, only frames after that length count: a
+    /// frame's own data can hold a CRC-valid frame (1 in 65,536 per place), which must not
+    /// cut it short. A head that is noise is dropped at the next silence at the latest.
     fn later_frame(&mut self) -> Option<usize> {
-        let found = (1..self.buf.len().saturating_sub(MIN_FRAME - 1))
+        let from = match pdu_len(self.dir, self.buf.get(1..).unwrap_or(&[])) {
+            Ok(Some(n)) => 1 + n + 2,
+            _ => 1,
+        };
+        let found = (from..self.buf.len().saturating_sub(MIN_FRAME - 1))
             .find(|&at| matches!(self.head_known(at), Some(true)));
         // After a find, the candidates beyond it were not looked at.
         self.checked = if found.is_some() { 0 } else { self.buf.len() };
