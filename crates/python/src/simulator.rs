@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use cpppo_cip::TagType;
 use cpppo_enip::client::plan::{decode_tag, encode_values};
 use cpppo_enip::device::Tag;
+use cpppo_enip::operation::{int_range, Value};
 use cpppo_enip::simulator::{Running, Simulator as RsSimulator, SimulatorBuilder};
 use cpppo_enip::tagspec::TagSpec;
 use pyo3::prelude::*;
@@ -159,6 +160,21 @@ impl Simulator {
         let values = many_from_py(values)?;
         Self::range(py, &tag, start, values.len())?;
         let ty = tag.attribute.data_type();
+        if let Some((lo, hi)) = int_range(ty) {
+            let outside = values
+                .iter()
+                .find(|v| matches!(v, Value::Int(n) if !(lo..=hi).contains(n)));
+            if let Some(v) = outside {
+                return Err(raise(
+                    py,
+                    "InvalidValueError",
+                    (format!(
+                        "cannot write {}: {v} is out of range for {ty}",
+                        tag.name
+                    ),),
+                ));
+            }
+        }
         let data = encode_values(ty, &values).map_err(|e| {
             raise(
                 py,

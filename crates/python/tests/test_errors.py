@@ -1,0 +1,82 @@
+"""Bad input raises the documented cpppo_rs.errors exception with a clear message."""
+import pytest
+
+import cpppo_rs
+from cpppo_rs import errors
+from cpppo_rs.enip import Simulator, client
+
+
+def test_an_unknown_tag_is_a_status_error_carrying_the_cip_status(sim):
+    with client.connector(*sim.address) as conn:
+        with pytest.raises(errors.StatusError) as e:
+            conn.read("NOSUCH[0]")
+        assert e.value.status == 5 and isinstance(e.value.extended_status, list)
+        assert "NOSUCH" in str(e.value)
+        assert conn.read("SCADA[0]") == [0]  # the session survives
+
+
+def test_bad_operation_text_is_an_operation_error_naming_it(sim):
+    with pytest.raises(errors.OperationError, match=r"SCADA\[1-"):
+        client.parse_operations(["SCADA[1-"])
+    with client.connector(*sim.address) as conn:
+        with pytest.raises(errors.OperationError):
+            conn.write("SCADA[0]=(INT)notanumber")
+        with pytest.raises(errors.OperationError):
+            list(conn.pipeline([42]))
+    assert issubclass(errors.OperationError, ValueError)
+
+
+def test_a_closed_connector_raises_communication_error(sim):
+    conn = client.connector(*sim.address)
+    conn.close()
+    conn.close()  # idempotent
+    assert conn.closed
+    with pytest.raises(errors.CommunicationError, match="closed"):
+        conn.read("SCADA[0]")
+
+
+def test_a_stopped_simulator_or_refused_connection_is_a_communication_error():
+    sim = Simulator(tags=["SCADA=INT[10]"])
+    conn = client.connector(*sim.address, timeout=2.0)
+    assert conn.read("SCADA[0]") == [0]
+    sim.stop()
+    assert not sim.running
+    with pytest.raises(cpppo_rs.CommunicationError):
+        conn.read("SCADA[0]")
+    with pytest.raises(cpppo_rs.CommunicationError):
+        client.connector(*sim.address, timeout=2.0)  # nobody listens there now
+
+
+def test_no_reply_within_the_timeout_is_a_timeout_error():
+    with Simulator(tags=["SCADA=INT[10]"], delay=(1.0, 1.0)) as slow:
+        with client.connector(*slow.address, timeout=5.0) as ok:
+            assert ok.read("SCADA[0]") == [0]
+        with pytest.raises(errors.TimeoutError) as e:
+            client.connector(*slow.address, timeout=0.2)  # its RegisterSession reply is late
+        assert isinstance(e.value, TimeoutError)  # also the builtin
+
+
+def test_simulator_bad_input():
+    with pytest.raises(errors.SimulatorError, match="NOPE"):
+        Simulator(tags=["X=NOPE[3]"])
+    with pytest.raises(errors.SimulatorError, match="address"):
+        Simulator(tags=["X=INT"], address="not an address")
+    with Simulator(tags=["SCADA=INT[10]"]) as sim:
+        with pytest.raises(errors.UnknownTagError, match="MISSING"):
+            sim.read("MISSING")
+        with pytest.raises(errors.InvalidValueError, match="INT"):
+            sim.write("SCADA", ["text"])
+        with pytest.raises(errors.InvalidValueError, match="70000 is out of range for INT"):
+            sim.write("SCADA", [70000])
+        with pytest.raises(TypeError):
+            sim.write("SCADA", [object()])
+        with pytest.raises(errors.SimulatorError, match="10 element"):
+            sim.read("SCADA", 8, 5)
+        assert sim.read("SCADA") == [0] * 10
+
+
+def test_every_error_is_a_cpppo_rs_error():
+    for cls in (errors.OperationError, errors.CommunicationError, errors.TimeoutError,
+                errors.StatusError, errors.SimulatorError, errors.UnknownTagError,
+                errors.InvalidValueError):
+        assert issubclass(cls, cpppo_rs.Error)
