@@ -15,6 +15,9 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use crate::errors::{client_error, raise};
 use crate::values::list_to_py;
 
+/// How often a waiting call looks for Ctrl-C (and other Python signals).
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
 /// A timeout of `None` (cpppo: wait forever) stands for this long.
 const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -137,11 +140,13 @@ impl Connector {
         }
     }
 
-    /// Runs `f` on the open session with the GIL released.
+    /// Runs `f` on the open session with the GIL released. A signal whose Python handler
+    /// raises (Ctrl-C: `KeyboardInterrupt`) abandons the call and closes the session: a
+    /// request may be half-sent and its reply would arrive for the next one.
     fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
     where
         T: Send,
-        F: FnOnce(&tokio::runtime::Runtime, &mut RsConnector) -> Result<T, ClientError> + Send,
+        F: FnOnce(&Waiter<'_>, &mut RsConnector) -> Result<T, Stop> + Send,
     {
         let mut guard = self.session(py)?;
         let Some(conn) = guard.as_mut() else {
@@ -151,8 +156,51 @@ impl Connector {
                 ("the connector is closed (close() was called)",),
             ));
         };
-        let rt = &self.rt;
-        py.detach(|| f(rt, conn)).map_err(|e| client_error(py, e))
+        let waiter = Waiter { rt: &self.rt };
+        match py.detach(|| f(&waiter, conn)) {
+            Ok(v) => Ok(v),
+            Err(Stop::Client(e)) => Err(client_error(py, e)),
+            Err(Stop::Python(e)) => {
+                *guard = None;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Why a call ended early: the client failed, or a Python signal handler raised.
+enum Stop {
+    Client(ClientError),
+    Python(PyErr),
+}
+
+/// Runs the session's futures without the GIL, polling for Python signals meanwhile.
+struct Waiter<'r> {
+    rt: &'r tokio::runtime::Runtime,
+}
+
+impl Waiter<'_> {
+    fn wait<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, Stop> {
+        self.rt.block_on(async {
+            tokio::select! {
+                r = fut => r.map_err(Stop::Client),
+                e = signalled() => Err(Stop::Python(e)),
+            }
+        })
+    }
+}
+
+/// Resolves when a Python signal handler raises (checked every [`SIGNAL_POLL`]; only the
+/// main thread runs handlers, so elsewhere this never resolves).
+async fn signalled() -> PyErr {
+    loop {
+        tokio::time::sleep(SIGNAL_POLL).await;
+        if let Err(e) = Python::attach(|py| py.check_signals()) {
+            return e;
+        }
     }
 }
 
@@ -183,9 +231,10 @@ impl Connector {
             .enable_all()
             .build()
             .map_err(|e| client_error(py, ClientError::Io(e)))?;
+        let waiter = Waiter { rt: &rt };
         let conn = py
             .detach(|| {
-                rt.block_on(async {
+                waiter.wait(async {
                     if udp {
                         RsConnector::udp(address, broadcast, options).await
                     } else {
@@ -193,7 +242,10 @@ impl Connector {
                     }
                 })
             })
-            .map_err(|e| client_error(py, e))?;
+            .map_err(|stop| match stop {
+                Stop::Client(e) => client_error(py, e),
+                Stop::Python(e) => e,
+            })?;
         Ok(Connector {
             address: conn.peer(),
             rt,
@@ -233,8 +285,8 @@ impl Connector {
             .try_iter()?
             .map(|item| operation_of(py, &item?).map(|o| o.op))
             .collect::<PyResult<_>>()?;
-        let done = self.run(py, |rt, conn| {
-            rt.block_on(
+        let done = self.run(py, |w, conn| {
+            w.wait(
                 conn.pipeline(ops, depth, multiple)
                     .fragmented(fragment)
                     .attributes(attributes)
@@ -246,13 +298,13 @@ impl Connector {
 
     /// Reads one tag or attribute (`SCADA[1-3]`, `@1/1/7`); its values.
     fn read<'py>(&self, py: Python<'py>, tag: String) -> PyResult<Bound<'py, PyList>> {
-        let values = self.run(py, move |rt, c| rt.block_on(c.read(&tag)))?;
+        let values = self.run(py, move |w, c| w.wait(c.read(&tag)))?;
         list_to_py(py, &values)
     }
 
     /// Writes one tag or attribute (`SCADA[1-3]=(INT)1,2,3`).
     fn write(&self, py: Python<'_>, operation: String) -> PyResult<()> {
-        self.run(py, move |rt, c| rt.block_on(c.write(&operation)))
+        self.run(py, move |w, c| w.wait(c.write(&operation)))
     }
 
     /// Get Attribute Single: the attribute's raw bytes.
@@ -263,8 +315,8 @@ impl Connector {
         instance: u32,
         attribute: u32,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let data = self.run(py, move |rt, c| {
-            rt.block_on(c.get_attribute_single(class, instance, attribute))
+        let data = self.run(py, move |w, c| {
+            w.wait(c.get_attribute_single(class, instance, attribute))
         })?;
         Ok(PyBytes::new(py, &data))
     }
@@ -276,8 +328,8 @@ impl Connector {
         class: u32,
         instance: u32,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let data = self.run(py, move |rt, c| {
-            rt.block_on(c.get_attributes_all(class, instance))
+        let data = self.run(py, move |w, c| {
+            w.wait(c.get_attributes_all(class, instance))
         })?;
         Ok(PyBytes::new(py, &data))
     }
@@ -291,26 +343,26 @@ impl Connector {
         attribute: u32,
         data: Vec<u8>,
     ) -> PyResult<()> {
-        self.run(py, move |rt, c| {
-            rt.block_on(c.set_attribute_single(class, instance, attribute, &data))
+        self.run(py, move |w, c| {
+            w.wait(c.set_attribute_single(class, instance, attribute, &data))
         })
     }
 
     /// List Identity: one dict per reply item (with its `peer`).
     fn list_identity<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        let replies = self.run(py, |rt, c| rt.block_on(c.list_identity()))?;
+        let replies = self.run(py, |w, c| w.wait(c.list_identity()))?;
         list_replies(py, &replies)
     }
 
     /// List Services: one dict per reply item (with its `peer`).
     fn list_services<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        let replies = self.run(py, |rt, c| rt.block_on(c.list_services()))?;
+        let replies = self.run(py, |w, c| w.wait(c.list_services()))?;
         list_replies(py, &replies)
     }
 
     /// List Interfaces: one dict per reply item (with its `peer`).
     fn list_interfaces<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        let replies = self.run(py, |rt, c| rt.block_on(c.list_interfaces()))?;
+        let replies = self.run(py, |w, c| w.wait(c.list_interfaces()))?;
         list_replies(py, &replies)
     }
 

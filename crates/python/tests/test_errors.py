@@ -1,4 +1,9 @@
 """Bad input raises the documented cpppo_rs.errors exception with a clear message."""
+import os
+import signal
+import threading
+import time
+
 import pytest
 
 import cpppo_rs
@@ -80,3 +85,30 @@ def test_every_error_is_a_cpppo_rs_error():
                 errors.StatusError, errors.SimulatorError, errors.UnknownTagError,
                 errors.InvalidValueError):
         assert issubclass(cls, cpppo_rs.Error)
+
+
+
+def _interrupted(call, after=0.2):
+    """Runs call() with a SIGINT sent to this process `after` seconds in; how long until
+    KeyboardInterrupt was raised."""
+    timer = threading.Timer(after, os.kill, (os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call()
+        return time.monotonic() - start
+    finally:
+        timer.cancel()
+
+
+def test_ctrl_c_interrupts_a_blocking_call_and_closes_the_connector():
+    with Simulator(tags=["SCADA=INT[10]"], delay=(2.0, 2.0)) as slow:
+        # Every reply takes 2 s, RegisterSession's too: interrupt a connect, then a read;
+        # each must end well before its reply would have come.
+        assert _interrupted(lambda: client.connector(*slow.address, timeout=30.0)) < 1.5
+        conn = client.connector(*slow.address, timeout=30.0)
+        assert _interrupted(lambda: conn.read("SCADA[0]")) < 1.5
+        assert conn.closed  # its reply would arrive for the next request: not usable
+        with pytest.raises(errors.CommunicationError, match="closed"):
+            conn.read("SCADA[0]")
