@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
+use cpppo_enip::client::route::{parse_route_path, parse_send_path};
 use cpppo_enip::client::{
     ClientError, Connector as RsConnector, ListReply, Options, Status, Transaction,
 };
@@ -209,8 +210,11 @@ impl Connector {
     /// Connects to `address` (`HOST:PORT`) and registers a session (TCP), or opens a UDP
     /// socket (`udp=True`; List commands only; `broadcast=True` collects every reply until
     /// the timeout).
+    /// `route_path` (`"1/0"`, JSON, `"false"`) and `send_path` (`"@6/1"`, `""`) are
+    /// cpppo's `--route-path` and `--send-path`; `simple` is both empty.
     #[new]
-    #[pyo3(signature = (address, timeout=Some(5.0), udp=false, broadcast=false, simple=false, connected=false))]
+    #[pyo3(signature = (address, timeout=Some(5.0), udp=false, broadcast=false, simple=false, connected=false, route_path=None, send_path=None))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments, as cpppo's connector.
     fn new(
         py: Python<'_>,
         address: &str,
@@ -219,6 +223,8 @@ impl Connector {
         broadcast: bool,
         simple: bool,
         connected: bool,
+        route_path: Option<&str>,
+        send_path: Option<&str>,
     ) -> PyResult<Self> {
         let mut options = if simple {
             Options::simple()
@@ -227,6 +233,13 @@ impl Connector {
         };
         options.timeout = timeout_of(timeout)?;
         options.connected = connected;
+        let bad_path = |e: String| raise(py, "OperationError", (e,));
+        if let Some(text) = route_path {
+            options.route.route_path = parse_route_path(text).map_err(bad_path)?;
+        }
+        if let Some(text) = send_path {
+            options.route.send_path = parse_send_path(text).map_err(bad_path)?;
+        }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -148,3 +148,27 @@ def test_the_gil_is_released_while_waiting_for_a_reply():
             t.join(10)
     inside = [x for x in ticks if window["start"] + 0.1 < x < window["end"] - 0.1]
     assert window["end"] - window["start"] >= 0.4 and len(inside) >= 5
+
+
+@pytest.mark.parametrize("kwds", [
+    dict(route_path="1/0"),
+    dict(route_path=[{"port": 1, "link": 0}], send_path="@6/1"),
+    dict(route_path=False, send_path=""),
+    dict(simple=True),
+    dict(connected=True),
+])
+def test_route_send_path_simple_and_connected_sessions(sim, kwds):
+    sim.write("SCADA", [9, 8], start=4)
+    with client.connector(*sim.address, **kwds) as conn:
+        assert conn.read("SCADA[4-5]") == [9, 8]
+        assert list(conn.results(["SCADA[4]", "SCADA[5]"], depth=2, multiple=200)) == [[9], [8]]
+
+
+def test_list_identity_over_udp():
+    with Simulator(tags=["SCADA=INT[10]"], udp=True) as sim:
+        with client.connector(*sim.address, udp=True, timeout=2.0) as conn:
+            [ident] = conn.list_identity()
+            services = conn.list_services()
+    assert ident["product_name"] == "1756-L61/B LOGIX5561"
+    assert ident["peer"] == sim.address
+    assert any("Communications" in s.get("service_name", "") for s in services)

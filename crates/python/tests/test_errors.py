@@ -31,6 +31,13 @@ def test_bad_operation_text_is_an_operation_error_naming_it(sim):
     assert issubclass(errors.OperationError, ValueError)
 
 
+def test_a_bad_route_or_send_path_is_an_operation_error(sim):
+    with pytest.raises(errors.OperationError, match="send path"):
+        client.connector(*sim.address, send_path="SCADA")
+    with pytest.raises(errors.OperationError):
+        client.connector(*sim.address, route_path="x/y/z")
+
+
 def test_a_closed_connector_raises_communication_error(sim):
     conn = client.connector(*sim.address)
     conn.close()

@@ -14,7 +14,8 @@ def parse_operations(tags: Iterable[Union[str, Operation]]) -> list[Operation]: 
 class Connector:
     def __init__(self, address: str, timeout: Optional[float] = 5.0, udp: bool = False,
                  broadcast: bool = False, simple: bool = False,
-                 connected: bool = False) -> None: ...
+                 connected: bool = False, route_path: Optional[str] = None,
+                 send_path: Optional[str] = None) -> None: ...
     @property
     def address(self) -> tuple[str, int]: ...
     @property

@@ -12,6 +12,8 @@
 Every network wait releases the GIL. Failures raise ``cpppo_rs.errors`` exceptions.
 """
 
+import json
+
 from .._native import Connector as _Connector
 from .._native import Operation, parse_operations
 from ..errors import (
@@ -42,16 +44,21 @@ class connector:
     ``udp=True`` opens a UDP socket for List Identity/Services/Interfaces only
     (``broadcast=True`` collects every reply until the timeout). ``simple=True`` talks to a
     non-routing device (no Unconnected Send); ``connected=True`` opens a class 3 connection
-    (Forward Open) and sends every request connected.
+    (Forward Open) and sends every request connected. ``route_path`` (``"1/0"``, a JSON
+    segment or list, ``False`` for none) and ``send_path`` (``"@6/1"``, ``""`` for none) set
+    how requests are routed, as cpppo's ``--route-path``/``--send-path``.
     """
 
     def __init__(self, host="localhost", port=44818, timeout=5.0, udp=False,
-                 broadcast=False, simple=False, connected=False):
+                 broadcast=False, simple=False, connected=False, route_path=None,
+                 send_path=None):
         self.host = host
         self.port = port
         self.timeout = timeout
         self._conn = _Connector("%s:%d" % (_bracket(host), port), timeout=timeout, udp=udp,
-                                broadcast=broadcast, simple=simple, connected=connected)
+                                broadcast=broadcast, simple=simple, connected=connected,
+                                route_path=_path_text(route_path),
+                                send_path=_path_text(send_path))
 
     def __enter__(self):
         return self
@@ -152,6 +159,15 @@ class connector:
     def list_interfaces(self):
         """List Interfaces: a list of dicts (``type_id``, ``data``, ``peer``)."""
         return self._conn.list_interfaces()
+
+
+def _path_text(path):
+    """A route or send path as the text the Rust parser takes (None: the default)."""
+    if path is None or isinstance(path, str):
+        return path
+    if path is False:
+        return "false"
+    return json.dumps(path)
 
 
 def _bracket(host):
