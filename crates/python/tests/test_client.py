@@ -172,3 +172,19 @@ def test_list_identity_over_udp():
     assert ident["product_name"] == "1756-L61/B LOGIX5561"
     assert ident["peer"] == sim.address
     assert any("Communications" in s.get("service_name", "") for s in services)
+
+
+def test_pipeline_streams_an_endless_generator_in_chunks(sim):
+    """Operations may be a generator with no end: results come as each chunk completes."""
+    import itertools
+    sim.write("SCADA", [5])
+
+    def forever():
+        for n in itertools.count():
+            yield "SCADA[0]" if n % 2 == 0 else "SCADA[0]=(INT)5"
+
+    with client.connector(*sim.address) as conn:
+        conn.CHUNK = 100
+        got = list(itertools.islice(conn.pipeline(forever(), depth=8), 250))
+    assert [t[0] for t in got] == list(range(250))
+    assert all(t[5] == ([5] if t[0] % 2 == 0 else True) for t in got)

@@ -12,6 +12,7 @@
 Every network wait releases the GIL. Failures raise ``cpppo_rs.errors`` exceptions.
 """
 
+import itertools
 import json
 
 from .._native import Connector as _Connector
@@ -48,6 +49,9 @@ class connector:
     segment or list, ``False`` for none) and ``send_path`` (``"@6/1"``, ``""`` for none) set
     how requests are routed, as cpppo's ``--route-path``/``--send-path``.
     """
+
+    #: How many operations a pipeline sends to the Rust side at a time (see ``pipeline``).
+    CHUNK = 1000
 
     def __init__(self, host="localhost", port=44818, timeout=5.0, udp=False,
                  broadcast=False, simple=False, connected=False, route_path=None,
@@ -93,11 +97,27 @@ class connector:
         ``attributes=True`` sends numeric addresses (``@1/1/7``) as Get/Set Attribute
         Single/All instead of Read/Write Tag. ``timeout`` is accepted for cpppo
         compatibility; the connector's timeout bounds each reply.
+
+        ``operations`` may be any iterable, even an endless generator: it is taken in chunks
+        of ``CHUNK`` (or ``depth`` x 16) operations, each run with the GIL released and then
+        yielded.
         """
-        for t in self._conn.transactions(operations, depth=max(int(depth or 1), 1),
-                                         multiple=int(multiple or 0), fragment=bool(fragment),
-                                         attributes=bool(attributes)):
-            yield t
+        for t in self._transactions(operations, depth, multiple, fragment, attributes):
+            yield t[:6]
+
+    def _transactions(self, operations, depth, multiple, fragment, attributes, lines=False):
+        depth = max(int(depth or 1), 1)
+        chunk = max(self.CHUNK, depth * 16)
+        ops, base = iter(operations), 0
+        while True:
+            batch = list(itertools.islice(ops, chunk))
+            if not batch:
+                return
+            for t in self._conn.transactions(batch, depth=depth, multiple=int(multiple or 0),
+                                             fragment=bool(fragment),
+                                             attributes=bool(attributes), lines=lines):
+                yield (t[0] + base,) + t[1:]
+            base += len(batch)
 
     def synchronous(self, operations, multiple=0, fragment=False, timeout=None,
                     attributes=False):
@@ -115,9 +135,8 @@ class connector:
         """Runs every operation; returns ``(failures, [value, ...])``. With ``printing``,
         prints cpppo's summary line for each (``SCADA[  1-1  ]+  0 == [42]: 'OK'``)."""
         failures, values = 0, []
-        for t in self._conn.transactions(operations, depth=max(int(depth or 1), 1),
-                                         multiple=int(multiple or 0), fragment=bool(fragment),
-                                         attributes=bool(attributes), lines=bool(printing)):
+        for t in self._transactions(operations, depth, multiple, fragment, attributes,
+                                    lines=bool(printing)):
             val = t[5]
             if printing:
                 print(t[6])

@@ -33,6 +33,7 @@ def parse_operations(tags: Operations) -> list[Operation]:
 class connector:
     """A registered EtherNet/IP CIP session with one controller (a context manager)."""
 
+    CHUNK: int
     host: str
     port: int
     timeout: Optional[float]
