@@ -119,3 +119,26 @@ def test_ctrl_c_interrupts_a_blocking_call_and_closes_the_connector():
         assert conn.closed  # its reply would arrive for the next request: not usable
         with pytest.raises(errors.CommunicationError, match="closed"):
             conn.read("SCADA[0]")
+
+
+def test_a_connector_busy_in_another_thread_refuses_instead_of_deadlocking():
+    with Simulator(tags=["A=INT"], delay=(0.5, 0.5)) as sim:
+        conn = client.connector(*sim.address)
+        t = threading.Thread(target=conn.read, args=("A",))
+        t.start()
+        time.sleep(0.1)
+        with pytest.raises(errors.CommunicationError, match="another thread"):
+            conn.read("A")
+        t.join(10)
+        assert conn.read("A") == [0]  # free again once the other call is done
+
+
+def test_a_simulator_dropped_without_stop_closes_its_listener():
+    import gc
+    import socket
+    sim = Simulator(tags=["A=INT"])
+    address = sim.address
+    del sim
+    gc.collect()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(address, timeout=2).close()
