@@ -1,10 +1,12 @@
 //! A simulated controller started from Python, on [`SimulatorBuilder`].
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use cpppo_cip::TagType;
 use cpppo_enip::client::plan::{decode_tag, encode_values};
+use cpppo_enip::config::Config;
 use cpppo_enip::device::Tag;
 use cpppo_enip::operation::{int_range, Value};
 use cpppo_enip::simulator::{Running, Simulator as RsSimulator, SimulatorBuilder};
@@ -58,9 +60,11 @@ impl Simulator {
     /// Builds a simulator serving `tags` (cpppo's `NAME=TYPE[LEN]` specifications) and starts
     /// it on `address` (`HOST:PORT`; port 0 takes a free port, see `address`), TCP and, with
     /// `udp`, UDP. `profile` simulates a device profile (`"powerflex750"`); `delay` is a
-    /// `(lo, hi)` reply delay in seconds.
+    /// `(lo, hi)` reply delay in seconds. `config` is a list of cpppo.cfg files read in
+    /// order (Identity and other object values, `Route Path`, `[Route]`); none are read by
+    /// default.
     #[new]
-    #[pyo3(signature = (tags=Vec::new(), address="127.0.0.1:0", udp=false, profile=None, delay=None))]
+    #[pyo3(signature = (tags=Vec::new(), address="127.0.0.1:0", udp=false, profile=None, delay=None, config=Vec::new()))]
     fn new(
         py: Python<'_>,
         tags: Vec<String>,
@@ -68,6 +72,7 @@ impl Simulator {
         udp: bool,
         profile: Option<&str>,
         delay: Option<(f64, f64)>,
+        config: Vec<PathBuf>,
     ) -> PyResult<Self> {
         let sim_error = |m: String| raise(py, "SimulatorError", (m,));
         let specs = tags
@@ -77,7 +82,15 @@ impl Simulator {
         let addr: SocketAddr = address
             .parse()
             .map_err(|e| sim_error(format!("bad address {address:?} (want HOST:PORT): {e}")))?;
-        let mut builder = SimulatorBuilder::new().tags(specs).delay(delay);
+        let cfg = Config::load(&config, true).map_err(|e| sim_error(e.to_string()))?;
+        let mut builder = SimulatorBuilder::new()
+            .config(cfg.device)
+            .routes(cfg.routes)
+            .tags(specs)
+            .delay(delay);
+        if let Some(route) = cfg.route_path {
+            builder = builder.route(route);
+        }
         if let Some(p) = profile {
             builder = builder.profile(p);
         }

@@ -89,10 +89,10 @@ def test_pipeline_attributes_uses_get_attribute_services(sim):
     assert sim.read("FLT") == [3.0]
 
 
-def test_io_example_runs_with_import_changes_only(sim, capsys):
+def test_io_example_runs_with_import_changes_only(server, capsys):
     # cpppo's README io_example (client section), with only the import changed.
     from cpppo_rs.enip import client
-    address = sim.address
+    address = server
 
     host = 'localhost'    # Controller IP address
     port = address[1]     # default is port 44818
@@ -111,8 +111,10 @@ def test_io_example_runs_with_import_changes_only(sim, capsys):
 
     out = capsys.readouterr().out
     assert failures == 0, out
-    assert transactions[2] == [0, 4, 5] and sim.read("Tag", 4, 6) == [4, 5, 6, 7, 8, 9]
+    assert transactions[2] == [0, 4, 5]
     assert "Tag[3][  3-5  ]+  0 == [0, 4, 5]: 'OK'" in out
+    with client.connector(*server) as conn:
+        assert conn.read("Tag[4-9]") == [4, 5, 6, 7, 8, 9]
 
 
 def test_thruput_example_pipelines_with_import_changes_only(sim):
@@ -188,3 +190,14 @@ def test_pipeline_streams_an_endless_generator_in_chunks(sim):
         got = list(itertools.islice(conn.pipeline(forever(), depth=8), 250))
     assert [t[0] for t in got] == list(range(250))
     assert all(t[5] == ([5] if t[0] % 2 == 0 else True) for t in got)
+
+
+def test_a_simulator_reads_cpppo_cfg_files(tmp_path):
+    cfg = tmp_path / "cpppo.cfg"
+    cfg.write_text("[Identity]\nProduct Name = PYTHON RIG\n")
+    with Simulator(tags=["A=INT"], config=[str(cfg)]) as sim:
+        with client.connector(*sim.address) as conn:
+            assert conn.get_attribute_single(1, 1, 7) == b"\x0aPYTHON RIG"
+    from cpppo_rs import errors
+    with pytest.raises(errors.SimulatorError, match="missing.cfg"):
+        Simulator(config=[str(tmp_path / "missing.cfg")])

@@ -37,4 +37,5 @@ class Connector:
 class Simulator:
     def __init__(self, tags: Sequence[str] = ..., address: str = "127.0.0.1:0",
                  udp: bool = False, profile: Optional[str] = None,
-                 delay: Optional[tuple[float, float]] = None) -> None: ...
+                 delay: Optional[tuple[float, float]] = None,
+                 config: Sequence[str] = ()) -> None: ...

@@ -10,12 +10,14 @@ class Simulator:
 
     ``tags`` are cpppo's ``NAME=TYPE[LEN]`` (or ``NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE``)
     specifications; ``address`` is ``HOST:PORT`` (port 0: any free port; see ``address``).
+    ``config`` lists cpppo.cfg files to read (none by default, unlike ``enip_server``).
     Raises ``SimulatorError`` if it cannot be built or bound.
     """
 
     def __init__(self, tags: Sequence[str] = ..., address: str = "127.0.0.1:0",
                  udp: bool = False, profile: Optional[str] = None,
-                 delay: Optional[tuple[float, float]] = None) -> None: ...
+                 delay: Optional[tuple[float, float]] = None,
+                 config: Sequence[str] = ()) -> None: ...
     @property
     def address(self) -> tuple[str, int]:
         """The bound ``(host, port)``."""
