@@ -654,7 +654,7 @@ fn parse_values(toks: &mut Tokens) -> Result<Write, Problem> {
 
 /// The inclusive range cpppo accepts for an integer type: signed types also take the unsigned
 /// range of their width (so generated data need not know signedness).
-fn int_range(ty: DataType) -> Option<(i128, i128)> {
+pub fn int_range(ty: DataType) -> Option<(i128, i128)> {
     let bits = match ty {
         DataType::Sint | DataType::Usint | DataType::Byte => 8,
         DataType::Int | DataType::Uint | DataType::Word => 16,

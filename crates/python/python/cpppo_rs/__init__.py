@@ -1,0 +1,31 @@
+"""cpppo-rs: cpppo's Python programming interface on the cpppo-rs Rust core.
+
+Modules mirror cpppo's names, so migrating a script is mostly changing its imports::
+
+    from cpppo.server.enip import client      # cpppo
+    from cpppo_rs.enip import client          # cpppo-rs
+"""
+
+from ._native import __version__
+from .errors import (
+    CommunicationError,
+    Error,
+    InvalidValueError,
+    OperationError,
+    SimulatorError,
+    StatusError,
+    TimeoutError,
+    UnknownTagError,
+)
+
+__all__ = [
+    "__version__",
+    "Error",
+    "OperationError",
+    "CommunicationError",
+    "TimeoutError",
+    "StatusError",
+    "SimulatorError",
+    "UnknownTagError",
+    "InvalidValueError",
+]

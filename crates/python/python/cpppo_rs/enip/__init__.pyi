@@ -1,0 +1,39 @@
+from types import TracebackType
+from typing import Optional, Sequence, Union
+
+from . import client as client
+
+Value = Union[int, float, bool, str]
+
+class Simulator:
+    """A simulated EtherNet/IP CIP controller (a Logix-like PLC) serving tags, started at once.
+
+    ``tags`` are cpppo's ``NAME=TYPE[LEN]`` (or ``NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE``)
+    specifications; ``address`` is ``HOST:PORT`` (port 0: any free port; see ``address``).
+    ``config`` lists cpppo.cfg files to read (none by default, unlike ``enip_server``).
+    Raises ``SimulatorError`` if it cannot be built or bound.
+    """
+
+    def __init__(self, tags: Sequence[str] = ..., address: str = "127.0.0.1:0",
+                 udp: bool = False, profile: Optional[str] = None,
+                 delay: Optional[tuple[float, float]] = None,
+                 config: Sequence[str] = ()) -> None: ...
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound ``(host, port)``."""
+    @property
+    def running(self) -> bool:
+        """Whether it is still serving."""
+    @property
+    def tags(self) -> list[str]:
+        """The tag names, as declared."""
+    def read(self, name: str, start: int = 0, count: Optional[int] = None) -> list[Value]:
+        """Elements ``start .. start+count`` of tag ``name`` (UnknownTagError, SimulatorError)."""
+    def write(self, name: str, values: Union[Value, Sequence[Value]], start: int = 0) -> None:
+        """Writes values from element ``start`` (UnknownTagError, InvalidValueError, TypeError)."""
+    def stop(self) -> None:
+        """Stops serving and closes its sockets (idempotent)."""
+    def __enter__(self) -> "Simulator": ...
+    def __exit__(self, exc_type: Optional[type[BaseException]],
+                 exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> bool: ...

@@ -1,0 +1,72 @@
+from types import TracebackType
+from typing import Any, Iterable, Iterator, Optional, Union
+
+from ..errors import CommunicationError as CommunicationError
+from ..errors import Error as Error
+from ..errors import OperationError as OperationError
+from ..errors import StatusError as StatusError
+from ..errors import TimeoutError as TimeoutError
+
+Value = Union[int, float, bool, str]
+#: The general status, or ``(status, (extended, ...))``.
+Status = Union[int, tuple[int, tuple[int, ...]]]
+#: ``(index, description, request, reply, status, value)``; value: list of values read,
+#: ``True`` for a successful write, ``None`` for a failure.
+Transaction = tuple[int, str, bytes, bytes, Status, Optional[Union[list[Any], bool]]]
+Operations = Iterable[Union[str, "Operation"]]
+
+class Operation:
+    """One parsed operation in cpppo's syntax (``Tag[0-9]+16=(DINT)4,5``, ``@1/1/7``)."""
+
+    def __init__(self, text: str) -> None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def method(self) -> str:
+        """``'read'`` or ``'write'``."""
+    @property
+    def elements(self) -> int: ...
+
+def parse_operations(tags: Operations) -> list[Operation]:
+    """Parses operation strings (OperationError names the bad one)."""
+
+class connector:
+    """A registered EtherNet/IP CIP session with one controller (a context manager)."""
+
+    CHUNK: int
+    host: str
+    port: int
+    timeout: Optional[float]
+    def __init__(self, host: str = "localhost", port: int = 44818,
+                 timeout: Optional[float] = 5.0, udp: bool = False, broadcast: bool = False,
+                 simple: bool = False, connected: bool = False,
+                 route_path: Union[None, str, bool, list[Any], dict[str, Any]] = None,
+                 send_path: Union[None, str, bool] = None) -> None: ...
+    def __enter__(self) -> "connector": ...
+    def __exit__(self, exc_type: Optional[type[BaseException]],
+                 exc: Optional[BaseException], tb: Optional[TracebackType]) -> bool: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def address(self) -> tuple[str, int]: ...
+    def pipeline(self, operations: Operations, depth: int = 1, multiple: int = 0,
+                 fragment: bool = False, timeout: Optional[float] = None,
+                 attributes: bool = False) -> Iterator[Transaction]: ...
+    def synchronous(self, operations: Operations, multiple: int = 0, fragment: bool = False,
+                    timeout: Optional[float] = None,
+                    attributes: bool = False) -> Iterator[Transaction]: ...
+    def results(self, operations: Operations, **kwds: Any) -> Iterator[Any]: ...
+    def process(self, operations: Operations, depth: int = 0, multiple: int = 0,
+                fragment: bool = False, printing: bool = False,
+                timeout: Optional[float] = None,
+                attributes: bool = False) -> tuple[int, list[Any]]: ...
+    def read(self, tag: str) -> list[Value]: ...
+    def write(self, operation: str) -> None: ...
+    def get_attribute_single(self, cls: int, instance: int, attribute: int) -> bytes: ...
+    def get_attributes_all(self, cls: int, instance: int) -> bytes: ...
+    def set_attribute_single(self, cls: int, instance: int, attribute: int,
+                             data: Union[bytes, Iterable[int]]) -> None: ...
+    def list_identity(self) -> list[dict[str, Any]]: ...
+    def list_services(self) -> list[dict[str, Any]]: ...
+    def list_interfaces(self) -> list[dict[str, Any]]: ...

@@ -1,0 +1,56 @@
+"""The exceptions cpppo-rs raises: every one is a ``cpppo_rs.Error``.
+
+::
+
+    Error
+    ├── OperationError        bad operation text ("SCADA[1-"), or a request that cannot be built
+    ├── CommunicationError    socket failures, a closed connection, malformed replies
+    │   └── TimeoutError      no reply within the timeout (also a builtin TimeoutError)
+    ├── StatusError           a request answered with a CIP error status (.status, .extended_status)
+    ├── SimulatorError        a simulator that cannot be built or started, a bad element range
+    │   └── UnknownTagError   no such tag (also a LookupError)
+    └── InvalidValueError     a value that does not fit its tag's type (also a ValueError)
+"""
+
+import builtins
+
+
+class Error(Exception):
+    """Base of every exception cpppo-rs raises."""
+
+
+class OperationError(Error, ValueError):
+    """An operation that does not parse or cannot be sent; the message names what is wrong."""
+
+
+class CommunicationError(Error, ConnectionError):
+    """The device could not be reached, closed the connection or sent a malformed reply."""
+
+
+class TimeoutError(CommunicationError, builtins.TimeoutError):
+    """No reply within the connector's timeout."""
+
+
+class StatusError(Error):
+    """A request answered with a CIP error status.
+
+    ``status`` is the general status (eg. 5, "path destination unknown") and
+    ``extended_status`` the list of extended status words (often empty).
+    """
+
+    def __init__(self, message, status, extended_status=()):
+        super().__init__(message)
+        self.status = status
+        self.extended_status = list(extended_status)
+
+
+class SimulatorError(Error):
+    """A simulator that cannot be built or started, or a bad request to one."""
+
+
+class UnknownTagError(SimulatorError, LookupError):
+    """The simulator has no tag of that name."""
+
+
+class InvalidValueError(Error, ValueError):
+    """A value that cannot be written as its tag's type."""

@@ -1,0 +1,466 @@
+//! The EtherNet/IP client for Python: cpppo's `client.connector` over the Rust [`RsConnector`].
+
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
+
+use cpppo_enip::client::route::{parse_route_path, parse_send_path};
+use cpppo_enip::client::{
+    ClientError, Connector as RsConnector, ListReply, Options, Status, Transaction,
+};
+use cpppo_enip::operation::Operation as RsOperation;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use crate::errors::{client_error, raise};
+use crate::values::list_to_py;
+
+/// How often a waiting call looks for Ctrl-C (and other Python signals).
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
+/// A timeout of `None` (cpppo: wait forever) stands for this long.
+const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// One parsed operation (cpppo's operation syntax: `Tag[0-9]+16=(DINT)4,5`, `@1/1/7`).
+#[pyclass(module = "cpppo_rs.enip.client", frozen)]
+#[derive(Clone)]
+pub struct Operation {
+    op: RsOperation,
+    text: String,
+}
+
+#[pymethods]
+impl Operation {
+    /// Parses one operation; raises `OperationError` naming what is wrong.
+    #[new]
+    fn new(py: Python<'_>, text: &str) -> PyResult<Self> {
+        RsOperation::parse(text)
+            .map(|op| Operation {
+                op,
+                text: text.to_string(),
+            })
+            .map_err(|e| raise(py, "OperationError", (e.to_string(),)))
+    }
+
+    /// The text it was parsed from.
+    #[getter]
+    fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// `'read'` or `'write'`.
+    #[getter]
+    fn method(&self) -> &'static str {
+        if self.op.is_write() {
+            "write"
+        } else {
+            "read"
+        }
+    }
+
+    /// The number of elements it reads or writes.
+    #[getter]
+    fn elements(&self) -> u32 {
+        self.op.elements()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Operation({:?})", self.text)
+    }
+
+    fn __str__(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Parses operations (strings) into a list of `Operation`, as cpppo's `parse_operations`.
+#[pyfunction]
+pub fn parse_operations(py: Python<'_>, tags: &Bound<'_, PyAny>) -> PyResult<Vec<Operation>> {
+    if tags.is_instance_of::<PyString>() {
+        return Err(PyValueError::new_err(
+            "parse_operations takes a sequence of operations, not one string",
+        ));
+    }
+    tags.try_iter()?
+        .map(|item| operation_of(py, &item?))
+        .collect()
+}
+
+/// An `Operation`, or a string parsed as one.
+fn operation_of(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Operation> {
+    if let Ok(op) = item.cast::<Operation>() {
+        return Ok(op.get().clone());
+    }
+    let text: String = item.extract().map_err(|_| {
+        raise(
+            py,
+            "OperationError",
+            (format!(
+                "an operation is a string or an Operation, not {}",
+                item.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ),),
+        )
+    })?;
+    Operation::new(py, &text)
+}
+
+/// A registered EtherNet/IP session (TCP), or a UDP socket for List commands.
+#[pyclass(module = "cpppo_rs.enip.client")]
+pub struct Connector {
+    rt: tokio::runtime::Runtime,
+    conn: Mutex<Option<RsConnector>>,
+    address: SocketAddr,
+}
+
+fn timeout_of(seconds: Option<f64>) -> PyResult<Duration> {
+    match seconds {
+        None => Ok(FOREVER),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Duration::from_secs_f64(s).min(FOREVER)),
+        Some(s) => Err(PyValueError::new_err(format!(
+            "timeout must be a positive number of seconds or None, not {s}"
+        ))),
+    }
+}
+
+impl Connector {
+    /// The session, held for one call (a second thread using it meanwhile is refused: it
+    /// would wait holding the GIL the first needs back).
+    fn session(&self, py: Python<'_>) -> PyResult<MutexGuard<'_, Option<RsConnector>>> {
+        match self.conn.try_lock() {
+            Ok(g) => Ok(g),
+            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(raise(
+                py,
+                "CommunicationError",
+                ("connector is in use by another thread",),
+            )),
+        }
+    }
+
+    /// Runs `f` on the open session with the GIL released. A signal whose Python handler
+    /// raises (Ctrl-C: `KeyboardInterrupt`) abandons the call and closes the session: a
+    /// request may be half-sent and its reply would arrive for the next one.
+    fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(&Waiter<'_>, &mut RsConnector) -> Result<T, Stop> + Send,
+    {
+        let mut guard = self.session(py)?;
+        let Some(conn) = guard.as_mut() else {
+            return Err(raise(
+                py,
+                "CommunicationError",
+                ("the connector is closed (close() was called)",),
+            ));
+        };
+        let waiter = Waiter { rt: &self.rt };
+        match py.detach(|| f(&waiter, conn)) {
+            Ok(v) => Ok(v),
+            Err(Stop::Client(e)) => Err(client_error(py, e)),
+            Err(Stop::Python(e)) => {
+                *guard = None;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Why a call ended early: the client failed, or a Python signal handler raised.
+enum Stop {
+    Client(ClientError),
+    Python(PyErr),
+}
+
+/// Runs the session's futures without the GIL, polling for Python signals meanwhile.
+struct Waiter<'r> {
+    rt: &'r tokio::runtime::Runtime,
+}
+
+impl Waiter<'_> {
+    fn wait<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, Stop> {
+        self.rt.block_on(async {
+            tokio::select! {
+                r = fut => r.map_err(Stop::Client),
+                e = signalled() => Err(Stop::Python(e)),
+            }
+        })
+    }
+}
+
+/// Resolves when a Python signal handler raises (checked every [`SIGNAL_POLL`]; only the
+/// main thread runs handlers, so elsewhere this never resolves).
+async fn signalled() -> PyErr {
+    loop {
+        tokio::time::sleep(SIGNAL_POLL).await;
+        if let Err(e) = Python::attach(|py| py.check_signals()) {
+            return e;
+        }
+    }
+}
+
+#[pymethods]
+impl Connector {
+    /// Connects to `address` (`HOST:PORT`) and registers a session (TCP), or opens a UDP
+    /// socket (`udp=True`; List commands only; `broadcast=True` collects every reply until
+    /// the timeout).
+    /// `route_path` (`"1/0"`, JSON, `"false"`) and `send_path` (`"@6/1"`, `""`) are
+    /// cpppo's `--route-path` and `--send-path`; `simple` is both empty.
+    #[new]
+    #[pyo3(signature = (address, timeout=Some(5.0), udp=false, broadcast=false, simple=false, connected=false, route_path=None, send_path=None))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments, as cpppo's connector.
+    fn new(
+        py: Python<'_>,
+        address: &str,
+        timeout: Option<f64>,
+        udp: bool,
+        broadcast: bool,
+        simple: bool,
+        connected: bool,
+        route_path: Option<&str>,
+        send_path: Option<&str>,
+    ) -> PyResult<Self> {
+        let mut options = if simple {
+            Options::simple()
+        } else {
+            Options::default()
+        };
+        options.timeout = timeout_of(timeout)?;
+        options.connected = connected;
+        let bad_path = |e: String| raise(py, "OperationError", (e,));
+        if let Some(text) = route_path {
+            options.route.route_path = parse_route_path(text).map_err(bad_path)?;
+        }
+        if let Some(text) = send_path {
+            options.route.send_path = parse_send_path(text).map_err(bad_path)?;
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| client_error(py, ClientError::Io(e)))?;
+        let waiter = Waiter { rt: &rt };
+        let conn = py
+            .detach(|| {
+                waiter.wait(async {
+                    if udp {
+                        RsConnector::udp(address, broadcast, options).await
+                    } else {
+                        RsConnector::connect(address, options).await
+                    }
+                })
+            })
+            .map_err(|stop| match stop {
+                Stop::Client(e) => client_error(py, e),
+                Stop::Python(e) => e,
+            })?;
+        Ok(Connector {
+            address: conn.peer(),
+            rt,
+            conn: Mutex::new(Some(conn)),
+        })
+    }
+
+    /// The peer's address, `(host, port)`.
+    #[getter]
+    fn address(&self) -> (String, u16) {
+        (self.address.ip().to_string(), self.address.port())
+    }
+
+    /// Whether `close()` has been called.
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.session(py)?.is_none())
+    }
+
+    /// Runs `operations` with up to `depth` requests in flight, batched into Multiple
+    /// Service Packets of at most `multiple` bytes when non-zero; returns every transaction
+    /// as cpppo's `(index, description, request, reply, status, value)`, with cpppo's summary
+    /// line appended when `lines` is true.
+    #[pyo3(signature = (operations, depth=1, multiple=0, fragment=false, attributes=false, lines=false))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments, as cpppo's pipeline.
+    fn transactions<'py>(
+        &self,
+        py: Python<'py>,
+        operations: &Bound<'py, PyAny>,
+        depth: usize,
+        multiple: usize,
+        fragment: bool,
+        attributes: bool,
+        lines: bool,
+    ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let ops: Vec<RsOperation> = operations
+            .try_iter()?
+            .map(|item| operation_of(py, &item?).map(|o| o.op))
+            .collect::<PyResult<_>>()?;
+        let done = self.run(py, |w, conn| {
+            w.wait(
+                conn.pipeline(ops, depth, multiple)
+                    .fragmented(fragment)
+                    .attributes(attributes)
+                    .collect(),
+            )
+        })?;
+        done.iter().map(|t| transaction(py, t, lines)).collect()
+    }
+
+    /// Reads one tag or attribute (`SCADA[1-3]`, `@1/1/7`); its values.
+    fn read<'py>(&self, py: Python<'py>, tag: String) -> PyResult<Bound<'py, PyList>> {
+        let values = self.run(py, move |w, c| w.wait(c.read(&tag)))?;
+        list_to_py(py, &values)
+    }
+
+    /// Writes one tag or attribute (`SCADA[1-3]=(INT)1,2,3`).
+    fn write(&self, py: Python<'_>, operation: String) -> PyResult<()> {
+        self.run(py, move |w, c| w.wait(c.write(&operation)))
+    }
+
+    /// Get Attribute Single: the attribute's raw bytes.
+    fn get_attribute_single<'py>(
+        &self,
+        py: Python<'py>,
+        class: u32,
+        instance: u32,
+        attribute: u32,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let data = self.run(py, move |w, c| {
+            w.wait(c.get_attribute_single(class, instance, attribute))
+        })?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// Get Attributes All: the instance's raw bytes.
+    fn get_attributes_all<'py>(
+        &self,
+        py: Python<'py>,
+        class: u32,
+        instance: u32,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let data = self.run(py, move |w, c| {
+            w.wait(c.get_attributes_all(class, instance))
+        })?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// Set Attribute Single with raw bytes.
+    fn set_attribute_single(
+        &self,
+        py: Python<'_>,
+        class: u32,
+        instance: u32,
+        attribute: u32,
+        data: Vec<u8>,
+    ) -> PyResult<()> {
+        self.run(py, move |w, c| {
+            w.wait(c.set_attribute_single(class, instance, attribute, &data))
+        })
+    }
+
+    /// List Identity: one dict per reply item (with its `peer`).
+    fn list_identity<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let replies = self.run(py, |w, c| w.wait(c.list_identity()))?;
+        list_replies(py, &replies)
+    }
+
+    /// List Services: one dict per reply item (with its `peer`).
+    fn list_services<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let replies = self.run(py, |w, c| w.wait(c.list_services()))?;
+        list_replies(py, &replies)
+    }
+
+    /// List Interfaces: one dict per reply item (with its `peer`).
+    fn list_interfaces<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let replies = self.run(py, |w, c| w.wait(c.list_interfaces()))?;
+        list_replies(py, &replies)
+    }
+
+    /// Closes the connection and session (again: nothing).
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let taken = self.session(py)?.take();
+        let Some(conn) = taken else {
+            return Ok(());
+        };
+        let rt = &self.rt;
+        py.detach(|| rt.block_on(conn.close()))
+            .map_err(|e| client_error(py, e))
+    }
+}
+
+/// cpppo's status: the general status, or `(general, (extended, ...))`.
+fn status_of<'py>(py: Python<'py>, s: &Status) -> PyResult<Bound<'py, PyAny>> {
+    if s.extended.is_empty() {
+        return Ok(s.general.into_pyobject(py)?.into_any());
+    }
+    let ext = PyTuple::new(py, &s.extended)?;
+    Ok(PyTuple::new(
+        py,
+        [s.general.into_pyobject(py)?.into_any(), ext.into_any()],
+    )?
+    .into_any())
+}
+
+/// A transaction as cpppo's 6-tuple (and its summary line if `line`); a successful write's
+/// value is `True`, as cpppo's.
+fn transaction<'py>(py: Python<'py>, t: &Transaction, line: bool) -> PyResult<Bound<'py, PyTuple>> {
+    let value = match &t.value {
+        None => py.None().into_bound(py),
+        Some(_) if !t.plan.kind.is_read() => true.into_pyobject(py)?.to_owned().into_any(),
+        Some(v) => list_to_py(py, v)?.into_any(),
+    };
+    let mut items = vec![
+        t.index.into_pyobject(py)?.into_any(),
+        PyString::new(py, &t.description).into_any(),
+        PyBytes::new(py, &t.request).into_any(),
+        PyBytes::new(py, &t.reply).into_any(),
+        status_of(py, &t.status)?,
+        value,
+    ];
+    if line {
+        items.push(PyString::new(py, &t.line()).into_any());
+    }
+    PyTuple::new(py, items)
+}
+
+fn list_replies<'py>(
+    py: Python<'py>,
+    replies: &[(SocketAddr, Vec<ListReply>)],
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let mut out = Vec::new();
+    for (peer, items) in replies {
+        for item in items {
+            let d = PyDict::new(py);
+            d.set_item("peer", (peer.ip().to_string(), peer.port()))?;
+            match item {
+                ListReply::Identity(i) => {
+                    d.set_item("protocol_version", i.protocol_version)?;
+                    d.set_item("vendor_id", i.vendor_id)?;
+                    d.set_item("device_type", i.device_type)?;
+                    d.set_item("product_code", i.product_code)?;
+                    d.set_item("product_revision", i.revision)?;
+                    d.set_item("status_word", i.status)?;
+                    d.set_item("serial_number", i.serial_number)?;
+                    d.set_item("product_name", &i.product_name)?;
+                    d.set_item("state", i.state)?;
+                    d.set_item("sin_addr", i.socket.ip().to_string())?;
+                    d.set_item("sin_port", i.socket.port())?;
+                }
+                ListReply::Service(s) => {
+                    d.set_item("version", s.version)?;
+                    d.set_item("capability", s.capability)?;
+                    d.set_item("service_name", &s.name)?;
+                }
+                ListReply::Other { type_id, data } => {
+                    d.set_item("type_id", type_id)?;
+                    d.set_item("data", PyBytes::new(py, data))?;
+                }
+            }
+            out.push(d);
+        }
+    }
+    Ok(out)
+}

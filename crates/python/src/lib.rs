@@ -1,0 +1,25 @@
+//! `cpppo_rs._native`: the Rust half of the `cpppo-rs` Python package.
+//!
+//! The Python package (`python/cpppo_rs`) gives cpppo's names and shapes (context managers,
+//! generators, the exception classes); this module supplies the work, reusing the Rust client
+//! ([`cpppo_enip::client`]) and simulator ([`cpppo_enip::simulator`]) with no protocol code of
+//! its own. Every network wait runs with the GIL released.
+#![deny(missing_docs)]
+
+mod client;
+mod errors;
+mod simulator;
+mod values;
+
+use pyo3::prelude::*;
+
+/// The extension module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<client::Operation>()?;
+    m.add_class::<client::Connector>()?;
+    m.add_class::<simulator::Simulator>()?;
+    m.add_function(wrap_pyfunction!(client::parse_operations, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! Operation values between Rust and Python (`int`, `float`, `bool`, `str`).
+
+use cpppo_enip::operation::Value;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString};
+
+/// One value as a Python object.
+pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Int(n) => n.into_pyobject(py)?.into_any(),
+        Value::Real(x) => PyFloat::new(py, *x).into_any(),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Text(s) => PyString::new(py, s).into_any(),
+    })
+}
+
+/// Values as a Python list.
+pub fn list_to_py<'py>(py: Python<'py>, vs: &[Value]) -> PyResult<Bound<'py, PyList>> {
+    let items = vs
+        .iter()
+        .map(|v| to_py(py, v))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
+}
+
+/// One Python object as a value (`bool` before `int`: a bool is an int in Python).
+pub fn from_py(o: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if o.is_instance_of::<PyBool>() {
+        return Ok(Value::Bool(o.extract()?));
+    }
+    if o.is_instance_of::<PyInt>() {
+        return Ok(Value::Int(o.extract()?));
+    }
+    if o.is_instance_of::<PyFloat>() {
+        return Ok(Value::Real(o.extract()?));
+    }
+    if o.is_instance_of::<PyString>() {
+        return Ok(Value::Text(o.extract()?));
+    }
+    Err(PyTypeError::new_err(format!(
+        "cannot use a {} as a tag value (int, float, bool or str)",
+        o.get_type().name()?
+    )))
+}
+
+/// A value or a sequence of values (a `str` is one value, not a sequence of characters).
+pub fn many_from_py(o: &Bound<'_, PyAny>) -> PyResult<Vec<Value>> {
+    if o.is_instance_of::<PyString>() || from_py(o).is_ok() {
+        return Ok(vec![from_py(o)?]);
+    }
+    o.try_iter()?.map(|item| from_py(&item?)).collect()
+}
