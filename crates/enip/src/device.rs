@@ -5,32 +5,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+use cpppo_cip::services::class;
 use cpppo_cip::DataType;
 
 use crate::attribute::{put_string, Attribute, Value};
 use crate::tagspec::{Address, TagSpec};
-
-/// Class codes of the standard objects.
-pub mod class {
-    /// Identity.
-    pub const IDENTITY: u16 = 0x01;
-    /// Message Router.
-    pub const MESSAGE_ROUTER: u16 = 0x02;
-    /// Connection Manager.
-    pub const CONNECTION_MANAGER: u16 = 0x06;
-    /// Logix program name (controller name).
-    pub const PROGRAM_NAME: u16 = 0x64;
-    /// Logix Symbol (one instance per tag).
-    pub const SYMBOL: u16 = 0x6B;
-    /// Logix Template (structure definitions).
-    pub const TEMPLATE: u16 = 0x6C;
-    /// Logix Wall Clock Time.
-    pub const WALL_CLOCK: u16 = 0x8B;
-    /// TCP/IP Interface.
-    pub const TCPIP: u16 = 0xF5;
-    /// Ethernet Link.
-    pub const ETHERNET_LINK: u16 = 0xF6;
-}
 
 /// Software-control bit Logix sets on base (non-alias) tags.
 pub const BASE_TAG_BIT: u32 = 1 << 26;
@@ -163,7 +142,7 @@ pub enum DeviceError {
 /// `Arc`; values change through the attributes' own interior locking.
 #[derive(Default)]
 pub struct Device {
-    classes: BTreeMap<u16, Class>,
+    classes: BTreeMap<u32, Class>,
     tags: HashMap<String, Arc<Tag>, BuildHasherDefault<Fnv>>,
     symbols: BTreeMap<u32, Arc<Tag>>,
     identity: Identity,
@@ -235,7 +214,8 @@ impl Device {
         ];
         objects.extend_from_slice(&(classes.len() as u16).to_le_bytes());
         for c in classes {
-            objects.extend_from_slice(&c.to_le_bytes());
+            // The standard class ids all fit the list's UINT.
+            objects.extend_from_slice(&(c as u16).to_le_bytes());
         }
         d.set(
             class::MESSAGE_ROUTER,
@@ -314,7 +294,7 @@ impl Device {
     }
 
     /// Put `attr` at `@class/instance/attribute`, replacing what was there.
-    pub fn set(&mut self, class: u16, instance: u32, attribute: u16, attr: Arc<dyn Attribute>) {
+    pub fn set(&mut self, class: u32, instance: u32, attribute: u16, attr: Arc<dyn Attribute>) {
         self.classes
             .entry(class)
             .or_default()
@@ -343,7 +323,10 @@ impl Device {
             return Err(DeviceError::DuplicateTag(name.to_string()));
         }
         if let Some(a) = address {
-            if self.attribute(a.class, a.instance, a.attribute).is_some() {
+            if self
+                .attribute(u32::from(a.class), a.instance, a.attribute)
+                .is_some()
+            {
                 return Err(DeviceError::AddressInUse {
                     name: name.to_string(),
                     class: a.class,
@@ -351,7 +334,12 @@ impl Device {
                     attribute: a.attribute,
                 });
             }
-            self.set(a.class, a.instance, a.attribute, attribute.clone());
+            self.set(
+                u32::from(a.class),
+                a.instance,
+                a.attribute,
+                attribute.clone(),
+            );
         }
         let symbol = self.symbols.keys().next_back().map_or(1, |n| n + 1);
         self.add_symbol(symbol, name, attribute.as_ref());
@@ -400,14 +388,14 @@ impl Device {
     }
 
     /// The class `class`, if it exists.
-    pub fn class(&self, class: u16) -> Option<&Class> {
+    pub fn class(&self, class: u32) -> Option<&Class> {
         self.classes.get(&class)
     }
 
     /// The attribute at `@class/instance/attribute`.
     pub fn attribute(
         &self,
-        class: u16,
+        class: u32,
         instance: u32,
         attribute: u16,
     ) -> Option<&Arc<dyn Attribute>> {

@@ -12,13 +12,13 @@ use std::sync::Arc;
 
 use cpppo_cip::mr::{status, Payload};
 use cpppo_cip::server::{append, AttributeEntry, InstanceEntry, Status};
+use cpppo_cip::services::{class, ReadModifyWrite, ReplyBody, SetAttributeList, TagData};
 use cpppo_cip::services::{code, AttributeIds, AttributeListReply, MspRequest, MspWriter};
-use cpppo_cip::services::{ReadModifyWrite, ReplyBody, SetAttributeList, TagData};
 use cpppo_cip::services::{WriteTag, WriteTagFragmented};
 use cpppo_cip::{DataType, Error as CodecError, Reply, Service, TagType};
 
 use crate::attribute::{encoded_len, out_of_range, Attribute};
-use crate::device::{class, Device};
+use crate::device::Device;
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::{EPath, MrRequest, Segment};
 
@@ -35,7 +35,7 @@ enum Target {
     Value(Arc<dyn Attribute>, usize),
     /// A class, maybe an instance, maybe an attribute.
     Object {
-        class: u16,
+        class: u32,
         instance: Option<u32>,
         attribute: Option<u16>,
     },
@@ -116,8 +116,8 @@ fn resolve_segments(dev: &Device, segs: &[Seg<'_>]) -> Result<Target, Status> {
             Ok(Target::Value(tag.attribute.clone(), element(rest)?))
         }
         [Seg::Class(c), rest @ ..] => {
-            let class =
-                u16::try_from(*c).map_err(|_| Status::new(status::PATH_DESTINATION_UNKNOWN))?;
+            // A class the device lacks (any beyond 16 bits) is an unknown destination.
+            let class = *c;
             let (instance, rest) = match rest {
                 [Seg::Instance(i), rest @ ..] => (Some(*i), rest),
                 _ => (None, rest),
@@ -354,7 +354,7 @@ fn router(target: &Target, depth: u8) -> Result<(), Status> {
     }
 }
 
-fn instance_of(dev: &Device, target: &Target) -> Result<(u16, u32), Status> {
+fn instance_of(dev: &Device, target: &Target) -> Result<(u32, u32), Status> {
     match target {
         Target::Object {
             class,
@@ -535,7 +535,7 @@ fn set_list<'s>(
 }
 
 /// The class, and the instance to start from, of a Get Instance Attribute List path.
-fn class_from(target: &Target) -> Result<(u16, u32), Status> {
+fn class_from(target: &Target) -> Result<(u32, u32), Status> {
     match target {
         Target::Object {
             class,
