@@ -2,8 +2,8 @@
 //!
 //! Every value a client can read or write (a Logix tag, an Identity attribute, a computed
 //! clock) is an [`Attribute`]: an array of elements of one CIP data type. The default
-//! implementation, [`Value`], keeps the elements in memory; implement the trait yourself (or
-//! wrap a `Value`) to log, compute or forward reads and writes, as cpppo users subclass
+//! implementation, [`StoredData`], keeps the elements in memory; implement the trait yourself (or
+//! wrap a `StoredData`) to log, compute or forward reads and writes, as cpppo users subclass
 //! `device.Attribute`.
 
 use std::sync::RwLock;
@@ -120,9 +120,10 @@ enum Store {
     Strings(Vec<Vec<u8>>),
 }
 
-/// The default attribute: typed elements in memory behind a reader/writer lock.
+/// The default attribute: a tag's (or object attribute's) stored data, typed elements in
+/// memory behind a reader/writer lock.
 #[derive(Debug)]
-pub struct Value {
+pub struct StoredData {
     ty: DataType,
     len: usize,
     array: bool,
@@ -130,7 +131,7 @@ pub struct Value {
     store: RwLock<Store>,
 }
 
-impl Value {
+impl StoredData {
     /// `len` zeroed (or empty-string) elements of `ty`; `array` marks a declared array.
     pub fn new(ty: DataType, len: usize, array: bool) -> Self {
         let store = match ty.size() {
@@ -174,7 +175,7 @@ impl Value {
     }
 }
 
-impl Attribute for Value {
+impl Attribute for StoredData {
     fn data_type(&self) -> DataType {
         self.ty
     }
@@ -263,7 +264,7 @@ mod tests {
 
     #[test]
     fn int_array_reads_and_writes_ranges() {
-        let v = Value::new(DataType::Int, 4, true);
+        let v = StoredData::new(DataType::Int, 4, true);
         v.write(1, 2, &[1, 0, 2, 0]).unwrap();
         let mut out = Vec::new();
         v.read(0, 4, &mut out).unwrap();
@@ -274,7 +275,7 @@ mod tests {
 
     #[test]
     fn sstring_elements_round_trip() {
-        let v = Value::new(DataType::Sstring, 2, true);
+        let v = StoredData::new(DataType::Sstring, 2, true);
         v.write(1, 1, b"\x05Hello").unwrap();
         let mut out = Vec::new();
         v.read(0, 2, &mut out).unwrap();
@@ -286,7 +287,7 @@ mod tests {
 
     #[test]
     fn constants_are_read_only() {
-        let v = Value::text(DataType::Sstring, "abc");
+        let v = StoredData::text(DataType::Sstring, "abc");
         assert!(!v.settable());
         let mut out = Vec::new();
         v.read(0, 1, &mut out).unwrap();

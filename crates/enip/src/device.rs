@@ -8,7 +8,7 @@ use std::sync::Arc;
 use cpppo_cip::services::class;
 use cpppo_cip::DataType;
 
-use crate::attribute::{put_string, Attribute, Value};
+use crate::attribute::{put_string, Attribute, StoredData};
 use crate::tagspec::{Address, TagSpec};
 
 /// Software-control bit Logix sets on base (non-alias) tags.
@@ -153,9 +153,9 @@ fn constant(ty: DataType, data: &[u8]) -> Arc<dyn Attribute> {
         Some(size) => data.len() / size.max(1),
         None => 1,
     };
-    match Value::constant(ty, count, data) {
+    match StoredData::constant(ty, count, data) {
         Some(v) => Arc::new(v),
-        None => Arc::new(Value::new(ty, count, false)),
+        None => Arc::new(StoredData::new(ty, count, false)),
     }
 }
 
@@ -189,7 +189,7 @@ impl Device {
             (6, udint(id.serial)),
             (
                 7,
-                Arc::new(Value::text(DataType::Sstring, &id.product_name)),
+                Arc::new(StoredData::text(DataType::Sstring, &id.product_name)),
             ),
             (8, constant(DataType::Usint, &[id.state])),
             (9, uint(0)),
@@ -260,7 +260,7 @@ impl Device {
             class::TCPIP,
             1,
             6,
-            Arc::new(Value::text(DataType::String, &config.host_name)),
+            Arc::new(StoredData::text(DataType::String, &config.host_name)),
         );
 
         d.set(class::ETHERNET_LINK, 1, 1, udint(100));
@@ -276,7 +276,7 @@ impl Device {
             class::PROGRAM_NAME,
             1,
             1,
-            Arc::new(Value::text(DataType::String, &config.controller_name)),
+            Arc::new(StoredData::text(DataType::String, &config.controller_name)),
         );
         let (utc, local) = crate::hooks::Clock::pair();
         d.set(class::WALL_CLOCK, 1, 6, Arc::new(utc));
@@ -286,7 +286,7 @@ impl Device {
             class::WALL_CLOCK,
             1,
             10,
-            Arc::new(Value::new(DataType::Usint, 1, false)),
+            Arc::new(StoredData::new(DataType::Usint, 1, false)),
         );
         d.classes.entry(class::SYMBOL).or_default();
         d.classes.entry(class::TEMPLATE).or_default();
@@ -307,7 +307,7 @@ impl Device {
 
     /// Add a tag from a specification, with the default in-memory attribute.
     pub fn add_tag(&mut self, spec: &TagSpec) -> Result<(), DeviceError> {
-        let value = Value::new(spec.ty, spec.len, spec.array);
+        let value = StoredData::new(spec.ty, spec.len, spec.array);
         self.add_tag_attribute(&spec.name, Arc::new(value), spec.address)
     }
 
@@ -376,7 +376,7 @@ impl Device {
             c,
             instance,
             1,
-            Arc::new(Value::text(DataType::String, name)),
+            Arc::new(StoredData::text(DataType::String, name)),
         );
         self.set(c, instance, 2, uint(symbol_type));
         self.set(c, instance, 3, udint(instance << 8));

@@ -640,7 +640,7 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
     if let Some(op) = ops.ops.iter().find(|o| {
         matches!(
             o.path.first(),
-            Some(cpppo_enip::operation::Segment::Symbolic(_))
+            Some(cpppo_enip::operation::PathStep::Symbolic(_))
         )
     }) {
         return usage(format!(
@@ -700,8 +700,9 @@ fn attribute_line(t: &Transaction) -> String {
         t.description,
         t.status
     );
-    let status =
-        cpppo_enip::client::python_value(&cpppo_enip::operation::Value::Text(t.status.to_string()));
+    let status = cpppo_enip::client::python_value(&cpppo_enip::operation::Literal::Text(
+        t.status.to_string(),
+    ));
     format!("{line}: {status}")
 }
 
@@ -845,7 +846,7 @@ async fn polling_begins(proxy: &tokio::sync::Mutex<Proxy>, address: &str) {
         Ok(values) => {
             let name = match values.first() {
                 Some(Some(v)) => match v.first() {
-                    Some(cpppo_enip::operation::Value::Text(t)) => t.clone(),
+                    Some(cpppo_enip::operation::Literal::Text(t)) => t.clone(),
                     _ => cpppo_enip::client::python_values(v),
                 },
                 _ => "(no product name)".to_string(),

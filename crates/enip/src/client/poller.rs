@@ -13,13 +13,13 @@ use tokio::sync::{mpsc, Mutex};
 
 use super::error::ClientError;
 use super::proxy::{Param, Proxy};
-use crate::operation::Value;
+use crate::operation::Literal;
 
 /// What a poll cycle produced.
 #[derive(Debug)]
 pub enum Event {
     /// Every parameter's value (`None` where the device refused it).
-    Values(Vec<(Param, Option<Vec<Value>>)>),
+    Values(Vec<(Param, Option<Vec<Literal>>)>),
     /// The poll failed; the next attempt is after `backoff`.
     Failure {
         /// What went wrong.
@@ -83,7 +83,7 @@ impl Poller {
     /// `on_failure` each failure and the back-off before the next attempt.
     pub async fn run(
         self,
-        mut on_values: impl FnMut(&[(Param, Option<Vec<Value>>)]) -> bool,
+        mut on_values: impl FnMut(&[(Param, Option<Vec<Literal>>)]) -> bool,
         mut on_failure: impl FnMut(&ClientError, Duration) -> bool,
     ) {
         self.run_with(|e| {
