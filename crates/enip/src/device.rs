@@ -6,9 +6,10 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use cpppo_cip::services::class;
-use cpppo_cip::DataType;
+use cpppo_cip::value::{append, append_text};
+use cpppo_cip::{DataType, Value};
 
-use crate::attribute::{put_string, Attribute, StoredData};
+use crate::attribute::{Attribute, StoredData};
 use crate::tagspec::{Address, TagSpec};
 
 /// Software-control bit Logix sets on base (non-alias) tags.
@@ -159,12 +160,20 @@ fn constant(ty: DataType, data: &[u8]) -> Arc<dyn Attribute> {
     }
 }
 
+/// A read-only attribute of one element.
+fn one(v: Value<'_>) -> Arc<dyn Attribute> {
+    let mut data = Vec::new();
+    // Numbers always encode.
+    let _ = append(&mut data, &v);
+    constant(v.data_type(), &data)
+}
+
 fn uint(v: u16) -> Arc<dyn Attribute> {
-    constant(DataType::Uint, &v.to_le_bytes())
+    one(Value::Uint(v))
 }
 
 fn udint(v: u32) -> Arc<dyn Attribute> {
-    constant(DataType::Udint, &v.to_le_bytes())
+    one(Value::Udint(v))
 }
 
 fn ip(a: Option<Ipv4Addr>) -> u32 {
@@ -185,7 +194,7 @@ impl Device {
             (2, uint(id.device_type)),
             (3, uint(id.product_code)),
             (4, constant(DataType::Usint, &id.revision)),
-            (5, constant(DataType::Word, &id.status.to_le_bytes())),
+            (5, one(Value::Word(id.status))),
             (6, udint(id.serial)),
             (
                 7,
@@ -251,7 +260,7 @@ impl Device {
             // CIP encodes each address as a UDINT (little-endian), as cpppo does.
             cfg.extend_from_slice(&ip(a).to_le_bytes());
         }
-        put_string(DataType::String, i.domain_name.as_bytes(), &mut cfg);
+        append_text(&mut cfg, DataType::String, i.domain_name.as_bytes());
         if cfg.len() % 2 == 1 {
             cfg.push(0);
         }

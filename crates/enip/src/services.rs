@@ -15,9 +15,10 @@ use cpppo_cip::server::{append, AttributeEntry, InstanceEntry, Status};
 use cpppo_cip::services::{class, ReadModifyWrite, ReplyBody, SetAttributeList, TagData};
 use cpppo_cip::services::{code, AttributeIds, AttributeListReply, MspRequest, MspWriter};
 use cpppo_cip::services::{WriteTag, WriteTagFragmented};
+use cpppo_cip::value::elements_len;
 use cpppo_cip::{DataType, Error as CodecError, Reply, Service, TagType};
 
-use crate::attribute::{encoded_len, out_of_range, Attribute};
+use crate::attribute::{out_of_range, Attribute};
 use crate::device::Device;
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::{EPath, MrRequest, Segment};
@@ -429,7 +430,7 @@ fn set_whole(attr: &dyn Attribute, data: &[u8]) -> Result<usize, Status> {
     if !attr.settable() {
         return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
     }
-    let n = encoded_len(attr.data_type(), data, attr.len()).ok_or_else(not_enough)?;
+    let n = elements_len(attr.data_type().into(), attr.len(), data).ok_or_else(not_enough)?;
     attr.write(0, attr.len(), data.get(..n).unwrap_or_default())?;
     Ok(n)
 }
@@ -439,7 +440,7 @@ fn set_single<'s>(dev: &Device, service: u8, data: &[u8], target: Target) -> Ans
     if !attr.settable() {
         return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
     }
-    let n = encoded_len(attr.data_type(), data, attr.len()).ok_or_else(not_enough)?;
+    let n = elements_len(attr.data_type().into(), attr.len(), data).ok_or_else(not_enough)?;
     if n < data.len() {
         return Err(Status::new(status::TOO_MUCH_DATA));
     }
@@ -649,7 +650,7 @@ fn write_tag<'s>(service: u8, attr: &dyn Attribute, start: usize, w: WriteTag<'_
     writable(attr, w.data_type, start, w.elements)?;
     let count = usize::from(w.elements);
     // Exactly `count` elements (pycomm3 1.2.16 sending its request twice is accepted).
-    let n = encoded_len(attr.data_type(), w.data, count).ok_or_else(not_enough)?;
+    let n = elements_len(attr.data_type().into(), count, w.data).ok_or_else(not_enough)?;
     let data = w.exact_elements(n).ok_or_else(out_of_range)?;
     attr.write(start, count, data)?;
     done(service)

@@ -20,8 +20,8 @@
 
 use cpppo_cip::mr::{MrReply, Payload};
 use cpppo_cip::services::logix::{ReadTag, ReadTagFragmented, WriteTag, WriteTagFragmented};
-use cpppo_cip::value::{Element, Elements};
-use cpppo_cip::{DataType, TagType};
+use cpppo_cip::value::{append, Element, Elements};
+use cpppo_cip::{DataType, TagType, Value};
 
 use super::error::{ClientError, ReplyStatus};
 use super::route::{encode_path, mr_request};
@@ -410,28 +410,27 @@ fn encode_value(ty: DataType, v: &Literal, out: &mut Vec<u8>) -> Result<(), Stri
             other => Err(format!("{other} is not a valid {ty}")),
         }
     };
-    match ty {
-        DataType::Real => out.extend_from_slice(&(real(v)? as f32).to_le_bytes()),
-        DataType::Lreal => out.extend_from_slice(&real(v)?.to_le_bytes()),
+    let value = match ty {
+        DataType::Real => Value::Real(real(v)? as f32),
+        DataType::Lreal => Value::Lreal(real(v)?),
         DataType::Sstring | DataType::String => {
             let Literal::Text(s) = v else {
                 return Err(format!("{v} is not a valid {ty}"));
             };
             if ty == DataType::Sstring {
-                out.push(u8::try_from(s.len()).map_err(|_| "SSTRING longer than 255".to_string())?);
+                Value::Sstring(s.as_bytes())
             } else {
-                let n = u16::try_from(s.len()).map_err(|_| "STRING too long".to_string())?;
-                out.extend_from_slice(&n.to_le_bytes());
+                Value::String(s.as_bytes())
             }
-            out.extend_from_slice(s.as_bytes());
         }
-        _ => {
-            let n = int(v)?;
-            let size = ty.size().unwrap_or(0);
-            let bytes = n.to_le_bytes();
-            out.extend_from_slice(bytes.get(..size).unwrap_or_default());
-        }
-    }
+        // As cpppo does, a BOOL is sent as the integer's low byte.
+        DataType::Bool => Value::Usint(int(v)? as u8),
+        _ => Value::from_int(ty, int(v)?).ok_or_else(|| format!("{v} is not a valid {ty}"))?,
+    };
+    append(out, &value).map_err(|_| match ty {
+        DataType::Sstring => "SSTRING longer than 255".to_string(),
+        _ => "STRING too long".to_string(),
+    })?;
     Ok(())
 }
 
