@@ -84,7 +84,7 @@ pub struct Shared {
     /// Accepted route paths.
     pub route: RoutePolicy,
     /// Where Unconnected Sends for other route paths are forwarded.
-    pub routes: Vec<crate::route::Route>,
+    pub routes: Vec<crate::route::RouteRule>,
 }
 
 /// What one exchange was, for the statistics.

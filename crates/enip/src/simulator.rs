@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use crate::attribute::{Attribute, StoredData};
 use crate::control::ServerControl;
 use crate::device::{Device, DeviceConfig, DeviceError};
-use crate::route::Route;
+use crate::route::RouteRule;
 use crate::server::Options;
 use crate::session::{RoutePolicy, Shared};
 use crate::switchable::{serve_switchable, Bind, BindError, Bound, HostBind};
@@ -67,7 +67,7 @@ pub struct SimulatorBuilder {
     tags: Vec<TagSpec>,
     attributes: Vec<(String, Arc<dyn Attribute>)>,
     route: RoutePolicy,
-    routes: Vec<Route>,
+    routes: Vec<RouteRule>,
     profile: Option<String>,
     delay: Option<(f64, f64)>,
     control: Option<Arc<ServerControl>>,
@@ -115,7 +115,7 @@ impl SimulatorBuilder {
     }
 
     /// Where requests for other route paths are forwarded (cpppo.cfg's `[Route]`).
-    pub fn routes(mut self, routes: Vec<Route>) -> Self {
+    pub fn routes(mut self, routes: Vec<RouteRule>) -> Self {
         self.routes = routes;
         self
     }
