@@ -19,7 +19,7 @@ use cpppo_net::os::{OsDatagram, OsListener};
 use cpppo_net::{Datagram, Listener};
 use tokio::sync::watch;
 
-use cpppo_enip::client::poller::{Event, Poller};
+use cpppo_enip::client::poller::{PollEvent, Poller};
 use cpppo_enip::client::proxy::{Proxy, POWERFLEX_750};
 use cpppo_enip::client::{blocking, ClientError, Connector, ListReply, Options};
 use cpppo_enip::operation::{parse_operations, Literal};
@@ -492,20 +492,20 @@ async fn poller_survives_a_simulator_restart_with_backoff(kind: Kind) -> Result<
             break;
         };
         match event {
-            Event::Values(v) if sim.is_some() && backoffs.is_empty() => {
+            PollEvent::Values(v) if sim.is_some() && backoffs.is_empty() => {
                 assert_eq!(v.len(), 2);
                 before += 1;
                 if before == 3 {
                     sim = None; // killed: the poller must back off
                 }
             }
-            Event::Values(_) => {
+            PollEvent::Values(_) => {
                 after += 1;
                 if after == 3 {
                     break;
                 }
             }
-            Event::Failure { backoff, .. } => {
+            PollEvent::Failure { backoff, .. } => {
                 backoffs.push(backoff);
                 if backoffs.len() == 5 {
                     sim = Sim::start_on(kind, port).await;
@@ -546,8 +546,8 @@ async fn two_pollers_share_one_session(kind: Kind) -> Result<(), ClientError> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while (got_a < 5 || got_b < 3) && Instant::now() < deadline {
         tokio::select! {
-            Some(Event::Values(v)) = a.recv() => { assert_eq!(v.len(), 1); got_a += 1 }
-            Some(Event::Values(v)) = b.recv() => {
+            Some(PollEvent::Values(v)) = a.recv() => { assert_eq!(v.len(), 1); got_a += 1 }
+            Some(PollEvent::Values(v)) = b.recv() => {
                 assert!(matches!(&v[1].1, Some(id) if id.len() == 8));
                 got_b += 1
             }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Args;
-use cpppo_enip::client::poller::{Event, Poller};
+use cpppo_enip::client::poller::{PollEvent, Poller};
 use cpppo_enip::client::proxy::{self, Proxy};
 use cpppo_enip::client::route::{parse_route_path, parse_send_path, Route};
 use cpppo_enip::client::{ClientError, Connector, ListReply, Options, Transaction};
@@ -801,7 +801,7 @@ pub fn run_poll(args: PollArgs) -> ExitCode {
         let mut cycles = 0;
         while let Some(event) = events.recv().await {
             match event {
-                Event::Values(values) => {
+                PollEvent::Values(values) => {
                     for (p, v) in values {
                         if args.json {
                             println!(
@@ -817,7 +817,7 @@ pub fn run_poll(args: PollArgs) -> ExitCode {
                         break;
                     }
                 }
-                Event::Failure { error, backoff } => {
+                PollEvent::Failure { error, backoff } => {
                     tracing::warn!("poll failed: {error}; retrying in {backoff:?}");
                     if args.target.verbose > 0 {
                         eprintln!("poll failed: {error}; retrying in {backoff:?}");
