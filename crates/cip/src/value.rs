@@ -164,6 +164,53 @@ impl<'a> Value<'a> {
     }
 }
 
+impl Value<'static> {
+    /// The fixed-size element of type `ty` holding the integer `n`, wrapped to the type's
+    /// width as two's complement (as the low bytes of `n` would be sent); BOOL is true for any
+    /// non-zero `n`, REAL and LREAL take its nearest value. `None` for the string types.
+    pub fn from_int(ty: DataType, n: i128) -> Option<Value<'static>> {
+        Some(match ty {
+            DataType::Bool => Value::Bool(n != 0),
+            DataType::Sint => Value::Sint(n as i8),
+            DataType::Int => Value::Int(n as i16),
+            DataType::Dint => Value::Dint(n as i32),
+            DataType::Lint => Value::Lint(n as i64),
+            DataType::Usint => Value::Usint(n as u8),
+            DataType::Uint => Value::Uint(n as u16),
+            DataType::Udint => Value::Udint(n as u32),
+            DataType::Ulint => Value::Ulint(n as u64),
+            DataType::Byte => Value::Byte(n as u8),
+            DataType::Word => Value::Word(n as u16),
+            DataType::Dword => Value::Dword(n as u32),
+            DataType::Lword => Value::Lword(n as u64),
+            DataType::Real => Value::Real(n as f32),
+            DataType::Lreal => Value::Lreal(n as f64),
+            DataType::Sstring | DataType::String => return None,
+        })
+    }
+}
+
+/// Appends `value`'s encoding to `out`; returns the bytes appended.
+pub fn append(out: &mut Vec<u8>, value: &Value<'_>) -> Result<usize> {
+    let start = out.len();
+    out.resize(start + value.buffer_len(), 0);
+    let n = value.emit(out.get_mut(start..).unwrap_or_default());
+    out.truncate(start + *n.as_ref().unwrap_or(&0));
+    n
+}
+
+/// Appends the string element `s` as an SSTRING (if `ty` is one) or a STRING, cut to the most
+/// bytes the type can hold (255 or 65535).
+pub fn append_text(out: &mut Vec<u8>, ty: DataType, s: &[u8]) {
+    let value = if ty == DataType::Sstring {
+        Value::Sstring(s.get(..usize::from(u8::MAX)).unwrap_or(s))
+    } else {
+        Value::String(s.get(..usize::from(u16::MAX)).unwrap_or(s))
+    };
+    // Cut to fit, the string always encodes.
+    let _ = append(out, &value);
+}
+
 /// One Logix STRING structure (handle `0x0FCE`): the characters in use, `LEN` of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogixString<'a> {
@@ -340,6 +387,32 @@ mod tests {
         assert_eq!(Value::Real(1.25).emit(&mut buf), Ok(4));
         assert_eq!(buf[..4], [0x00, 0x00, 0xA0, 0x3F]);
         assert!(Value::parse(DataType::Sstring, &[5, b'a']).is_err());
+    }
+
+    #[test]
+    fn integers_wrap_to_the_type_and_text_is_cut_to_fit() {
+        let mut out = Vec::new();
+        for (ty, n) in [
+            (DataType::Int, -2),
+            (DataType::Sint, 255),
+            (DataType::Udint, -1),
+        ] {
+            let v = Value::from_int(ty, n).unwrap();
+            assert_eq!(v.data_type(), ty);
+            append(&mut out, &v).unwrap();
+        }
+        assert_eq!(out, [0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(Value::from_int(DataType::Bool, 2), Some(Value::Bool(true)));
+        assert_eq!(Value::from_int(DataType::Real, 3), Some(Value::Real(3.0)));
+        assert_eq!(Value::from_int(DataType::Sstring, 3), None);
+        out.clear();
+        append_text(&mut out, DataType::Sstring, &[b'x'; 300]);
+        assert_eq!((out.len(), out[0]), (256, 255));
+        out.clear();
+        append_text(&mut out, DataType::String, b"hi");
+        assert_eq!(out, b"\x02\x00hi");
+        assert!(append(&mut out, &Value::Sstring(&[0; 256])).is_err());
+        assert_eq!(out.len(), 4, "a failed append leaves nothing behind");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use cpppo_cip::DataType;
-use cpppo_enip::attribute::Value;
+use cpppo_enip::attribute::StoredData;
 use cpppo_enip::device::{Device, DeviceConfig};
 use cpppo_enip::hooks::{Clock, Recorder};
 use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
     let mut device = Device::new(&DeviceConfig::default());
     let log = Recorder::open(std::path::Path::new("tag-io.log"))?;
-    let scada = Arc::new(Value::new(DataType::Int, 100, true));
+    let scada = Arc::new(StoredData::new(DataType::Int, 100, true));
     device.add_tag_attribute("SCADA", Arc::new(Recorder::new("SCADA", scada, log)), None)?;
     device.add_tag_attribute("NOW", Arc::new(Clock::utc()), None)?;
     let shared = Arc::new(Shared {

@@ -2,8 +2,8 @@
 //!
 //! Every value a client can read or write (a Logix tag, an Identity attribute, a computed
 //! clock) is an [`Attribute`]: an array of elements of one CIP data type. The default
-//! implementation, [`Value`], keeps the elements in memory; implement the trait yourself (or
-//! wrap a `Value`) to log, compute or forward reads and writes, as cpppo users subclass
+//! implementation, [`StoredData`], keeps the elements in memory; implement the trait yourself (or
+//! wrap a `StoredData`) to log, compute or forward reads and writes, as cpppo users subclass
 //! `device.Attribute`.
 
 use std::sync::RwLock;
@@ -11,7 +11,7 @@ use std::sync::RwLock;
 use cpppo_cip::DataType;
 
 use cpppo_cip::mr::status;
-use cpppo_cip::value::elements_len;
+use cpppo_cip::value::{append_text, elements_len};
 use cpppo_cip::{Status, TagType, Value as CipValue};
 
 /// An array of CIP elements of one type that clients can read and (maybe) write.
@@ -80,12 +80,6 @@ pub fn out_of_range() -> Status {
     Status::ext(status::GENERAL_ERROR, status::EXT_OUT_OF_RANGE)
 }
 
-/// How many bytes the first `count` encoded elements of type `ty` take at the start of
-/// `data`, or `None` if `data` holds fewer than `count` whole elements.
-pub fn encoded_len(ty: DataType, data: &[u8], count: usize) -> Option<usize> {
-    elements_len(TagType::Atomic(ty), count, data)
-}
-
 /// Split `count` encoded string elements into their byte contents.
 fn split_strings(ty: DataType, data: &[u8], count: usize) -> Option<Vec<Vec<u8>>> {
     let mut at = 0;
@@ -101,28 +95,16 @@ fn split_strings(ty: DataType, data: &[u8], count: usize) -> Option<Vec<Vec<u8>>
         .collect()
 }
 
-/// Append one string element's encoding.
-pub fn put_string(ty: DataType, s: &[u8], out: &mut Vec<u8>) {
-    if ty == DataType::Sstring {
-        let s = s.get(..255).unwrap_or(s);
-        out.push(s.len() as u8);
-        out.extend_from_slice(s);
-    } else {
-        let s = s.get(..usize::from(u16::MAX)).unwrap_or(s);
-        out.extend_from_slice(&(s.len() as u16).to_le_bytes());
-        out.extend_from_slice(s);
-    }
-}
-
 #[derive(Debug)]
 enum Store {
     Fixed(Vec<u8>),
     Strings(Vec<Vec<u8>>),
 }
 
-/// The default attribute: typed elements in memory behind a reader/writer lock.
+/// The default attribute: a tag's (or object attribute's) stored data, typed elements in
+/// memory behind a reader/writer lock.
 #[derive(Debug)]
-pub struct Value {
+pub struct StoredData {
     ty: DataType,
     len: usize,
     array: bool,
@@ -130,7 +112,7 @@ pub struct Value {
     store: RwLock<Store>,
 }
 
-impl Value {
+impl StoredData {
     /// `len` zeroed (or empty-string) elements of `ty`; `array` marks a declared array.
     pub fn new(ty: DataType, len: usize, array: bool) -> Self {
         let store = match ty.size() {
@@ -149,7 +131,7 @@ impl Value {
     /// A read-only attribute holding the given encoded elements (`count` of them).
     /// Returns `None` if `data` is not exactly `count` elements of `ty`.
     pub fn constant(ty: DataType, count: usize, data: &[u8]) -> Option<Self> {
-        if encoded_len(ty, data, count)? != data.len() {
+        if elements_len(TagType::Atomic(ty), count, data)? != data.len() {
             return None;
         }
         let v = Self::new(ty, count, count > 1);
@@ -163,7 +145,7 @@ impl Value {
     /// A read-only single SSTRING or STRING.
     pub fn text(ty: DataType, s: &str) -> Self {
         let mut buf = Vec::new();
-        put_string(ty, s.as_bytes(), &mut buf);
+        append_text(&mut buf, ty, s.as_bytes());
         Self::constant(ty, 1, &buf).unwrap_or_else(|| Self::new(ty, 1, false))
     }
 
@@ -174,7 +156,7 @@ impl Value {
     }
 }
 
-impl Attribute for Value {
+impl Attribute for StoredData {
     fn data_type(&self) -> DataType {
         self.ty
     }
@@ -206,7 +188,7 @@ impl Attribute for Value {
             Store::Strings(items) => {
                 let end = start.checked_add(count).ok_or_else(out_of_range)?;
                 for s in items.get(start..end).ok_or_else(out_of_range)? {
-                    put_string(self.ty, s, out);
+                    append_text(out, self.ty, s);
                 }
             }
         }
@@ -263,7 +245,7 @@ mod tests {
 
     #[test]
     fn int_array_reads_and_writes_ranges() {
-        let v = Value::new(DataType::Int, 4, true);
+        let v = StoredData::new(DataType::Int, 4, true);
         v.write(1, 2, &[1, 0, 2, 0]).unwrap();
         let mut out = Vec::new();
         v.read(0, 4, &mut out).unwrap();
@@ -274,19 +256,20 @@ mod tests {
 
     #[test]
     fn sstring_elements_round_trip() {
-        let v = Value::new(DataType::Sstring, 2, true);
+        let v = StoredData::new(DataType::Sstring, 2, true);
         v.write(1, 1, b"\x05Hello").unwrap();
         let mut out = Vec::new();
         v.read(0, 2, &mut out).unwrap();
         assert_eq!(out, b"\x00\x05Hello");
-        assert_eq!(encoded_len(DataType::Sstring, b"\x05Hello!!", 1), Some(6));
-        assert_eq!(encoded_len(DataType::Sstring, b"\x05Hel", 1), None);
-        assert_eq!(encoded_len(DataType::Int, b"\x01\x00\x02", 1), Some(2));
+        let len = |ty: DataType, data: &[u8]| elements_len(ty.into(), 1, data);
+        assert_eq!(len(DataType::Sstring, b"\x05Hello!!"), Some(6));
+        assert_eq!(len(DataType::Sstring, b"\x05Hel"), None);
+        assert_eq!(len(DataType::Int, b"\x01\x00\x02"), Some(2));
     }
 
     #[test]
     fn constants_are_read_only() {
-        let v = Value::text(DataType::Sstring, "abc");
+        let v = StoredData::text(DataType::Sstring, "abc");
         assert!(!v.settable());
         let mut out = Vec::new();
         v.read(0, 1, &mut out).unwrap();

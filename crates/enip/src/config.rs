@@ -40,7 +40,7 @@ pub struct Config {
     /// `Route Path`, when given.
     pub route_path: Option<RoutePolicy>,
     /// `Route`: where requests for other route paths are forwarded.
-    pub routes: Vec<crate::route::Route>,
+    pub routes: Vec<crate::route::RouteRule>,
     /// Files that were read, in order.
     pub loaded: Vec<PathBuf>,
 }

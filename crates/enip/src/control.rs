@@ -428,12 +428,15 @@ impl Attribute for Guarded {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribute::Value;
+    use crate::attribute::StoredData;
 
     #[test]
     fn forced_error_fails_access_and_zero_clears_it() {
         let c = ServerControl::default();
-        let a = c.guard("X", Arc::new(Value::new(cpppo_cip::DataType::Int, 4, true)));
+        let a = c.guard(
+            "X",
+            Arc::new(StoredData::new(cpppo_cip::DataType::Int, 4, true)),
+        );
         let g = c.guarded("x").unwrap();
         g.set_error(8);
         assert!(a.write(0, 1, &[1, 0]).is_err());

@@ -5,32 +5,12 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use cpppo_cip::DataType;
+use cpppo_cip::services::class;
+use cpppo_cip::value::{append, append_text};
+use cpppo_cip::{DataType, Value};
 
-use crate::attribute::{put_string, Attribute, Value};
+use crate::attribute::{Attribute, StoredData};
 use crate::tagspec::{Address, TagSpec};
-
-/// Class codes of the standard objects.
-pub mod class {
-    /// Identity.
-    pub const IDENTITY: u16 = 0x01;
-    /// Message Router.
-    pub const MESSAGE_ROUTER: u16 = 0x02;
-    /// Connection Manager.
-    pub const CONNECTION_MANAGER: u16 = 0x06;
-    /// Logix program name (controller name).
-    pub const PROGRAM_NAME: u16 = 0x64;
-    /// Logix Symbol (one instance per tag).
-    pub const SYMBOL: u16 = 0x6B;
-    /// Logix Template (structure definitions).
-    pub const TEMPLATE: u16 = 0x6C;
-    /// Logix Wall Clock Time.
-    pub const WALL_CLOCK: u16 = 0x8B;
-    /// TCP/IP Interface.
-    pub const TCPIP: u16 = 0xF5;
-    /// Ethernet Link.
-    pub const ETHERNET_LINK: u16 = 0xF6;
-}
 
 /// Software-control bit Logix sets on base (non-alias) tags.
 pub const BASE_TAG_BIT: u32 = 1 << 26;
@@ -163,7 +143,7 @@ pub enum DeviceError {
 /// `Arc`; values change through the attributes' own interior locking.
 #[derive(Default)]
 pub struct Device {
-    classes: BTreeMap<u16, Class>,
+    classes: BTreeMap<u32, Class>,
     tags: HashMap<String, Arc<Tag>, BuildHasherDefault<Fnv>>,
     symbols: BTreeMap<u32, Arc<Tag>>,
     identity: Identity,
@@ -174,18 +154,26 @@ fn constant(ty: DataType, data: &[u8]) -> Arc<dyn Attribute> {
         Some(size) => data.len() / size.max(1),
         None => 1,
     };
-    match Value::constant(ty, count, data) {
+    match StoredData::constant(ty, count, data) {
         Some(v) => Arc::new(v),
-        None => Arc::new(Value::new(ty, count, false)),
+        None => Arc::new(StoredData::new(ty, count, false)),
     }
 }
 
+/// A read-only attribute of one element.
+fn one(v: Value<'_>) -> Arc<dyn Attribute> {
+    let mut data = Vec::new();
+    // Numbers always encode.
+    let _ = append(&mut data, &v);
+    constant(v.data_type(), &data)
+}
+
 fn uint(v: u16) -> Arc<dyn Attribute> {
-    constant(DataType::Uint, &v.to_le_bytes())
+    one(Value::Uint(v))
 }
 
 fn udint(v: u32) -> Arc<dyn Attribute> {
-    constant(DataType::Udint, &v.to_le_bytes())
+    one(Value::Udint(v))
 }
 
 fn ip(a: Option<Ipv4Addr>) -> u32 {
@@ -206,11 +194,11 @@ impl Device {
             (2, uint(id.device_type)),
             (3, uint(id.product_code)),
             (4, constant(DataType::Usint, &id.revision)),
-            (5, constant(DataType::Word, &id.status.to_le_bytes())),
+            (5, one(Value::Word(id.status))),
             (6, udint(id.serial)),
             (
                 7,
-                Arc::new(Value::text(DataType::Sstring, &id.product_name)),
+                Arc::new(StoredData::text(DataType::Sstring, &id.product_name)),
             ),
             (8, constant(DataType::Usint, &[id.state])),
             (9, uint(0)),
@@ -235,7 +223,8 @@ impl Device {
         ];
         objects.extend_from_slice(&(classes.len() as u16).to_le_bytes());
         for c in classes {
-            objects.extend_from_slice(&c.to_le_bytes());
+            // The standard class ids all fit the list's UINT.
+            objects.extend_from_slice(&(c as u16).to_le_bytes());
         }
         d.set(
             class::MESSAGE_ROUTER,
@@ -271,7 +260,7 @@ impl Device {
             // CIP encodes each address as a UDINT (little-endian), as cpppo does.
             cfg.extend_from_slice(&ip(a).to_le_bytes());
         }
-        put_string(DataType::String, i.domain_name.as_bytes(), &mut cfg);
+        append_text(&mut cfg, DataType::String, i.domain_name.as_bytes());
         if cfg.len() % 2 == 1 {
             cfg.push(0);
         }
@@ -280,7 +269,7 @@ impl Device {
             class::TCPIP,
             1,
             6,
-            Arc::new(Value::text(DataType::String, &config.host_name)),
+            Arc::new(StoredData::text(DataType::String, &config.host_name)),
         );
 
         d.set(class::ETHERNET_LINK, 1, 1, udint(100));
@@ -296,7 +285,7 @@ impl Device {
             class::PROGRAM_NAME,
             1,
             1,
-            Arc::new(Value::text(DataType::String, &config.controller_name)),
+            Arc::new(StoredData::text(DataType::String, &config.controller_name)),
         );
         let (utc, local) = crate::hooks::Clock::pair();
         d.set(class::WALL_CLOCK, 1, 6, Arc::new(utc));
@@ -306,7 +295,7 @@ impl Device {
             class::WALL_CLOCK,
             1,
             10,
-            Arc::new(Value::new(DataType::Usint, 1, false)),
+            Arc::new(StoredData::new(DataType::Usint, 1, false)),
         );
         d.classes.entry(class::SYMBOL).or_default();
         d.classes.entry(class::TEMPLATE).or_default();
@@ -314,7 +303,7 @@ impl Device {
     }
 
     /// Put `attr` at `@class/instance/attribute`, replacing what was there.
-    pub fn set(&mut self, class: u16, instance: u32, attribute: u16, attr: Arc<dyn Attribute>) {
+    pub fn set(&mut self, class: u32, instance: u32, attribute: u16, attr: Arc<dyn Attribute>) {
         self.classes
             .entry(class)
             .or_default()
@@ -327,7 +316,7 @@ impl Device {
 
     /// Add a tag from a specification, with the default in-memory attribute.
     pub fn add_tag(&mut self, spec: &TagSpec) -> Result<(), DeviceError> {
-        let value = Value::new(spec.ty, spec.len, spec.array);
+        let value = StoredData::new(spec.ty, spec.len, spec.array);
         self.add_tag_attribute(&spec.name, Arc::new(value), spec.address)
     }
 
@@ -343,7 +332,10 @@ impl Device {
             return Err(DeviceError::DuplicateTag(name.to_string()));
         }
         if let Some(a) = address {
-            if self.attribute(a.class, a.instance, a.attribute).is_some() {
+            if self
+                .attribute(u32::from(a.class), a.instance, a.attribute)
+                .is_some()
+            {
                 return Err(DeviceError::AddressInUse {
                     name: name.to_string(),
                     class: a.class,
@@ -351,7 +343,12 @@ impl Device {
                     attribute: a.attribute,
                 });
             }
-            self.set(a.class, a.instance, a.attribute, attribute.clone());
+            self.set(
+                u32::from(a.class),
+                a.instance,
+                a.attribute,
+                attribute.clone(),
+            );
         }
         let symbol = self.symbols.keys().next_back().map_or(1, |n| n + 1);
         self.add_symbol(symbol, name, attribute.as_ref());
@@ -388,7 +385,7 @@ impl Device {
             c,
             instance,
             1,
-            Arc::new(Value::text(DataType::String, name)),
+            Arc::new(StoredData::text(DataType::String, name)),
         );
         self.set(c, instance, 2, uint(symbol_type));
         self.set(c, instance, 3, udint(instance << 8));
@@ -400,14 +397,14 @@ impl Device {
     }
 
     /// The class `class`, if it exists.
-    pub fn class(&self, class: u16) -> Option<&Class> {
+    pub fn class(&self, class: u32) -> Option<&Class> {
         self.classes.get(&class)
     }
 
     /// The attribute at `@class/instance/attribute`.
     pub fn attribute(
         &self,
-        class: u16,
+        class: u32,
         instance: u32,
         attribute: u16,
     ) -> Option<&Arc<dyn Attribute>> {

@@ -26,7 +26,7 @@ use serde_json::Value as Json;
 
 use crate::attribute::Attribute;
 use crate::client::plan::decode_tag;
-use crate::operation::Value;
+use crate::operation::Literal;
 use cpppo_cip::mr::status;
 use cpppo_cip::Status;
 
@@ -175,31 +175,31 @@ pub fn to_json(ty: DataType, data: &[u8]) -> Json {
     }
 }
 
-fn value_json(v: &Value) -> Json {
+fn value_json(v: &Literal) -> Json {
     match v {
-        Value::Int(n) => i64::try_from(*n)
+        Literal::Int(n) => i64::try_from(*n)
             .map(Json::from)
             .or_else(|_| u64::try_from(*n).map(Json::from))
             .unwrap_or(Json::Null),
-        Value::Real(x) => Json::from(*x),
-        Value::Bool(b) => Json::from(*b),
-        Value::Text(s) => Json::from(s.as_str()),
+        Literal::Real(x) => Json::from(*x),
+        Literal::Bool(b) => Json::from(*b),
+        Literal::Text(s) => Json::from(s.as_str()),
     }
 }
 
 /// JSON values (as recorded) as operation values, for encoding as a tag's type.
-pub fn from_json(values: &[Json]) -> Result<Vec<Value>, String> {
+pub fn from_json(values: &[Json]) -> Result<Vec<Literal>, String> {
     values
         .iter()
         .map(|v| match v {
-            Json::Bool(b) => Ok(Value::Bool(*b)),
+            Json::Bool(b) => Ok(Literal::Bool(*b)),
             Json::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-                (Some(i), _, _) => Ok(Value::Int(i.into())),
-                (_, Some(u), _) => Ok(Value::Int(u.into())),
-                (_, _, Some(x)) => Ok(Value::Real(x)),
+                (Some(i), _, _) => Ok(Literal::Int(i.into())),
+                (_, Some(u), _) => Ok(Literal::Int(u.into())),
+                (_, _, Some(x)) => Ok(Literal::Real(x)),
                 _ => Err(format!("{n} is not a number we can write")),
             },
-            Json::String(s) => Ok(Value::Text(s.clone())),
+            Json::String(s) => Ok(Literal::Text(s.clone())),
             other => Err(format!("{other} is not a tag value")),
         })
         .collect()
@@ -262,7 +262,7 @@ impl Attribute for Historize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribute::Value as Stored;
+    use crate::attribute::StoredData;
 
     #[test]
     fn values_round_trip_through_json() {
@@ -273,7 +273,7 @@ mod tests {
         let j = to_json(DataType::Sstring, b"\x02hi");
         assert_eq!(j, serde_json::json!(["hi"]));
         let back = from_json(&[serde_json::json!(3), serde_json::json!(2.5)]).unwrap();
-        assert_eq!(back, vec![Value::Int(3), Value::Real(2.5)]);
+        assert_eq!(back, vec![Literal::Int(3), Literal::Real(2.5)]);
         assert!(from_json(&[serde_json::json!([1])]).is_err());
     }
 
@@ -284,7 +284,7 @@ mod tests {
         let path = dir.join("unit.hst");
         let _ = std::fs::remove_file(&path);
         let history = Arc::new(Historian::open(&path).unwrap());
-        let inner = Arc::new(Stored::new(DataType::Int, 4, true));
+        let inner = Arc::new(StoredData::new(DataType::Int, 4, true));
         let tag = Historize::new("Tag_Name", inner, history).unwrap();
         tag.write(0, 4, &[0, 0, 1, 0, 2, 0, 3, 0]).unwrap();
         let mut out = Vec::new();

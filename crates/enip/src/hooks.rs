@@ -191,7 +191,7 @@ impl Attribute for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribute::Value;
+    use crate::attribute::StoredData;
 
     #[test]
     fn clock_reads_now_and_can_be_set() {
@@ -208,7 +208,7 @@ mod tests {
     fn recorder_logs_reads_and_writes() {
         let path = std::env::temp_dir().join(format!("cpppo-rec-{}.txt", std::process::id()));
         let file = Recorder::open(&path).unwrap();
-        let r = Recorder::new("T", Arc::new(Value::new(DataType::Int, 2, true)), file);
+        let r = Recorder::new("T", Arc::new(StoredData::new(DataType::Int, 2, true)), file);
         r.write(1, 1, &[7, 0]).unwrap();
         let mut out = Vec::new();
         r.read(0, 2, &mut out).unwrap();

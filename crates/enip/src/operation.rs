@@ -20,14 +20,14 @@
 //! segments and quoted strings), then checked by a small recursive-descent parser.
 //!
 //! ```
-//! use cpppo_enip::operation::{Operation, Segment, Value};
+//! use cpppo_enip::operation::{Operation, PathStep, Literal};
 //! use cpppo_cip::DataType;
 //! let op = Operation::parse("Tag[1-3]=(DINT)1,2,3")?;
-//! assert_eq!(op.path, [Segment::Symbolic("Tag".into()), Segment::Element(1)]);
+//! assert_eq!(op.path, [PathStep::Symbolic("Tag".into()), PathStep::Element(1)]);
 //! assert_eq!((op.range, op.count), (Some((1, 3)), Some(3)));
 //! let write = op.write.as_ref().unwrap();
 //! assert_eq!(write.data_type, DataType::Dint);
-//! assert_eq!(write.values, [Value::Int(1), Value::Int(2), Value::Int(3)]);
+//! assert_eq!(write.values, [Literal::Int(1), Literal::Int(2), Literal::Int(3)]);
 //! assert_eq!(op.to_string(), "Tag[1-3]=(DINT)1,2,3");
 //! # Ok::<(), cpppo_enip::operation::OperationError>(())
 //! ```
@@ -39,9 +39,10 @@ use cpppo_cip::DataType;
 
 use lex::{lexers, Kind, Token};
 
-/// One segment of an operation's path.
+/// One step of an operation's path, as typed (owned text and numbers); the client encodes
+/// each as a wire [`cpppo_cip::Segment`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Segment {
+pub enum PathStep {
     /// A tag or member name.
     Symbolic(String),
     /// A class number.
@@ -74,9 +75,10 @@ pub enum Link {
     Address(String),
 }
 
-/// One value to write.
+/// One element value as cpppo's operation syntax writes it and its results print it: a literal
+/// without its CIP type (the typed wire element is [`cpppo_cip::Value`]).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub enum Literal {
     /// An integer (any integer type; range-checked against the write's type).
     Int(i128),
     /// A REAL or LREAL.
@@ -93,14 +95,14 @@ pub struct Write {
     /// The CIP type the values are written as.
     pub data_type: DataType,
     /// The values, in element order.
-    pub values: Vec<Value>,
+    pub values: Vec<Literal>,
 }
 
 /// One read or write, as parsed from cpppo's operation syntax.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Operation {
     /// Where: the path segments, including the first element if one was given.
-    pub path: Vec<Segment>,
+    pub path: Vec<PathStep>,
     /// The first and last elements addressed, if an element was given (`[n]` or
     /// `[first-last]`); `last` follows from the count.
     pub range: Option<(u32, u32)>,
@@ -433,8 +435,8 @@ fn parse_target(toks: &mut Tokens) -> Result<Operation, Problem> {
         }
         toks.expect(']', "']'")?;
         match path.last_mut() {
-            Some(Segment::Element(e)) => *e = f,
-            _ => path.push(Segment::Element(f)),
+            Some(PathStep::Element(e)) => *e = f,
+            _ => path.push(PathStep::Element(f)),
         }
         first = Some(f);
     }
@@ -473,11 +475,11 @@ fn settle_range(op: &mut Operation) {
 }
 
 /// `Name([n])?(.Name([n])?)*` — the last component's `[...]` is left for [`parse_target`].
-fn parse_symbolic(toks: &mut Tokens) -> Result<Vec<Segment>, Problem> {
+fn parse_symbolic(toks: &mut Tokens) -> Result<Vec<PathStep>, Problem> {
     let mut path = Vec::new();
     loop {
         match toks.next() {
-            Some(t) if t.kind == Kind::Name => path.push(Segment::Symbolic(t.text)),
+            Some(t) if t.kind == Kind::Name => path.push(PathStep::Symbolic(t.text)),
             _ => {
                 toks.at = toks.at.saturating_sub(1);
                 return Err(toks.unexpected("a tag name or '@'"));
@@ -489,7 +491,7 @@ fn parse_symbolic(toks: &mut Tokens) -> Result<Vec<Segment>, Problem> {
             let first = toks.number("an element number")?;
             let ranged = toks.is_punct('-');
             if toks.eat(']') && toks.is_punct('.') {
-                path.push(Segment::Element(first));
+                path.push(PathStep::Element(first));
             } else if ranged && member_follows(toks) {
                 return Err(Problem::RangeNotLast);
             } else {
@@ -519,7 +521,7 @@ fn member_follows(toks: &Tokens) -> bool {
 }
 
 /// `seg(/seg)*` after '@'; plain numbers are class, instance, attribute, element by position.
-fn parse_numeric(toks: &mut Tokens) -> Result<Vec<Segment>, Problem> {
+fn parse_numeric(toks: &mut Tokens) -> Result<Vec<PathStep>, Problem> {
     let mut path = Vec::new();
     loop {
         let position = path.len();
@@ -531,10 +533,10 @@ fn parse_numeric(toks: &mut Tokens) -> Result<Vec<Segment>, Problem> {
             Some(Kind::Int) => {
                 let n = toks.number("a number")?;
                 path.push(match position {
-                    0 => Segment::Class(n),
-                    1 => Segment::Instance(n),
-                    2 => Segment::Attribute(n),
-                    3 => Segment::Element(n),
+                    0 => PathStep::Class(n),
+                    1 => PathStep::Instance(n),
+                    2 => PathStep::Attribute(n),
+                    3 => PathStep::Element(n),
                     _ => return Err(Problem::TooManySegments),
                 });
             }
@@ -547,7 +549,7 @@ fn parse_numeric(toks: &mut Tokens) -> Result<Vec<Segment>, Problem> {
 }
 
 /// One JSON segment: `{"class":4}`, `{"symbolic":"x"}`, `{"port":1,"link":0}`, ...
-fn json_segment(text: &str) -> Result<Segment, Problem> {
+fn json_segment(text: &str) -> Result<PathStep, Problem> {
     let bad = |reason: &str| Problem::BadSegment {
         text: text.to_owned(),
         reason: reason.to_owned(),
@@ -580,7 +582,7 @@ fn json_segment(text: &str) -> Result<Segment, Problem> {
             },
             _ => Link::Number(number("link")?),
         };
-        return Ok(Segment::Port { port, link });
+        return Ok(PathStep::Port { port, link });
     }
     let mut entries = map.iter();
     let (key, value) = match (entries.next(), entries.next()) {
@@ -588,19 +590,19 @@ fn json_segment(text: &str) -> Result<Segment, Problem> {
         _ => return Err(bad("expected exactly one key")),
     };
     Ok(match key.as_str() {
-        "symbolic" => Segment::Symbolic(
+        "symbolic" => PathStep::Symbolic(
             value
                 .as_str()
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| bad("symbolic must be a non-empty string"))?
                 .to_owned(),
         ),
-        "class" => Segment::Class(number(key)?),
-        "instance" => Segment::Instance(number(key)?),
-        "attribute" => Segment::Attribute(number(key)?),
-        "element" => Segment::Element(number(key)?),
-        "connection" => Segment::Connection(number(key)?),
-        "member" => Segment::Member(number(key)?),
+        "class" => PathStep::Class(number(key)?),
+        "instance" => PathStep::Instance(number(key)?),
+        "attribute" => PathStep::Attribute(number(key)?),
+        "element" => PathStep::Element(number(key)?),
+        "connection" => PathStep::Connection(number(key)?),
+        "member" => PathStep::Member(number(key)?),
         _ => return Err(bad(&format!("unknown segment type {key:?}"))),
     })
 }
@@ -670,7 +672,7 @@ pub fn int_range(ty: DataType) -> Option<(i128, i128)> {
     Some((lo, (1i128 << bits) - 1))
 }
 
-fn convert(t: &Token, ty: DataType) -> Result<Value, Problem> {
+fn convert(t: &Token, ty: DataType) -> Result<Literal, Problem> {
     let text = match t.kind {
         Kind::Str => unquote(&t.text),
         _ => t.text.clone(),
@@ -684,12 +686,12 @@ fn convert(t: &Token, ty: DataType) -> Result<Value, Problem> {
         data_type: ty,
     };
     match ty {
-        DataType::String | DataType::Sstring => Ok(Value::Text(text.clone())),
+        DataType::String | DataType::Sstring => Ok(Literal::Text(text.clone())),
         DataType::Bool => match text.to_ascii_lowercase().as_str() {
-            "true" => Ok(Value::Bool(true)),
-            "false" => Ok(Value::Bool(false)),
+            "true" => Ok(Literal::Bool(true)),
+            "false" => Ok(Literal::Bool(false)),
             _ => parse_int(text.trim())
-                .map(|n| Value::Bool(n != 0))
+                .map(|n| Literal::Bool(n != 0))
                 .ok_or_else(bad),
         },
         DataType::Real | DataType::Lreal => {
@@ -697,7 +699,7 @@ fn convert(t: &Token, ty: DataType) -> Result<Value, Problem> {
             if ty == DataType::Real && x.is_finite() && x.abs() > f64::from(f32::MAX) {
                 return Err(out_of_range());
             }
-            Ok(Value::Real(x))
+            Ok(Literal::Real(x))
         }
         _ => {
             let (lo, hi) = int_range(ty).ok_or_else(bad)?;
@@ -705,7 +707,7 @@ fn convert(t: &Token, ty: DataType) -> Result<Value, Problem> {
             if n < lo || n > hi {
                 return Err(out_of_range());
             }
-            Ok(Value::Int(n))
+            Ok(Literal::Int(n))
         }
     }
 }

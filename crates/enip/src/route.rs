@@ -15,40 +15,42 @@ use crate::config::link_text;
 use crate::session::ROUTE_TIMED_OUT;
 use crate::tagspec::parse_number;
 
-/// Which links of a port a rule covers.
+/// Which links of a port a rule covers (an operation's link address is
+/// [`crate::operation::Link`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Link {
+pub enum LinkMatch {
     /// Numeric links `lo..=hi` (a slot range).
     Range(u8, u8),
     /// Exactly this link address (an IP address text, say).
     Exact(Vec<u8>),
 }
 
-/// One `Route` map entry.
+/// One `Route` map entry: a server forwarding rule (a client's addressing is
+/// [`crate::client::route::Route`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
+pub struct RouteRule {
     /// Port number.
     pub port: u16,
     /// Links covered.
-    pub link: Link,
+    pub link: LinkMatch,
     /// Where matching requests go: `HOST:PORT`.
     pub target: String,
 }
 
-impl Route {
+impl RouteRule {
     /// Whether the route-path segment `port`/`link` goes here.
     pub fn matches(&self, port: u16, link: &[u8]) -> bool {
         port == self.port
             && match &self.link {
-                Link::Exact(l) => l == link,
-                Link::Range(lo, hi) => matches!(link, [n] if (lo..=hi).contains(&n)),
+                LinkMatch::Exact(l) => l == link,
+                LinkMatch::Range(lo, hi) => matches!(link, [n] if (lo..=hi).contains(&n)),
             }
     }
 }
 
 /// Parse cpppo's `Route` value: a JSON object from `PORT/LINK` (or `PORT/LO-HI`) to
 /// `HOST:PORT`.
-pub fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
+pub fn parse_routes(json: &str) -> Result<Vec<RouteRule>, String> {
     let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
     let map = v.as_object().ok_or("not a JSON object")?;
     map.iter()
@@ -68,17 +70,17 @@ pub fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
                 Some((n(lo)?, n(hi)?))
             });
             let link = match range {
-                Some((lo, hi)) if lo <= hi => Link::Range(lo, hi),
+                Some((lo, hi)) if lo <= hi => LinkMatch::Range(lo, hi),
                 Some(_) => return Err(format!("{key:?}: link range runs backwards")),
                 None => match link_text(l)
                     .map_err(|e| format!("{key:?}: {e}"))?
                     .as_slice()
                 {
-                    [n] if parse_number(l).is_some() => Link::Range(*n, *n),
-                    other => Link::Exact(other.to_vec()),
+                    [n] if parse_number(l).is_some() => LinkMatch::Range(*n, *n),
+                    other => LinkMatch::Exact(other.to_vec()),
                 },
             };
-            Ok(Route {
+            Ok(RouteRule {
                 port,
                 link,
                 target: target.to_string(),

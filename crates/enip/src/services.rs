@@ -12,13 +12,14 @@ use std::sync::Arc;
 
 use cpppo_cip::mr::{status, Payload};
 use cpppo_cip::server::{append, AttributeEntry, InstanceEntry, Status};
+use cpppo_cip::services::{class, ReadModifyWrite, ReplyBody, SetAttributeList, TagData};
 use cpppo_cip::services::{code, AttributeIds, AttributeListReply, MspRequest, MspWriter};
-use cpppo_cip::services::{ReadModifyWrite, ReplyBody, SetAttributeList, TagData};
 use cpppo_cip::services::{WriteTag, WriteTagFragmented};
+use cpppo_cip::value::elements_len;
 use cpppo_cip::{DataType, Error as CodecError, Reply, Service, TagType};
 
-use crate::attribute::{encoded_len, out_of_range, Attribute};
-use crate::device::{class, Device};
+use crate::attribute::{out_of_range, Attribute};
+use crate::device::Device;
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::{EPath, MrRequest, Segment};
 
@@ -35,7 +36,7 @@ enum Target {
     Value(Arc<dyn Attribute>, usize),
     /// A class, maybe an instance, maybe an attribute.
     Object {
-        class: u16,
+        class: u32,
         instance: Option<u32>,
         attribute: Option<u16>,
     },
@@ -116,8 +117,8 @@ fn resolve_segments(dev: &Device, segs: &[Seg<'_>]) -> Result<Target, Status> {
             Ok(Target::Value(tag.attribute.clone(), element(rest)?))
         }
         [Seg::Class(c), rest @ ..] => {
-            let class =
-                u16::try_from(*c).map_err(|_| Status::new(status::PATH_DESTINATION_UNKNOWN))?;
+            // A class the device lacks (any beyond 16 bits) is an unknown destination.
+            let class = *c;
             let (instance, rest) = match rest {
                 [Seg::Instance(i), rest @ ..] => (Some(*i), rest),
                 _ => (None, rest),
@@ -354,7 +355,7 @@ fn router(target: &Target, depth: u8) -> Result<(), Status> {
     }
 }
 
-fn instance_of(dev: &Device, target: &Target) -> Result<(u16, u32), Status> {
+fn instance_of(dev: &Device, target: &Target) -> Result<(u32, u32), Status> {
     match target {
         Target::Object {
             class,
@@ -429,7 +430,7 @@ fn set_whole(attr: &dyn Attribute, data: &[u8]) -> Result<usize, Status> {
     if !attr.settable() {
         return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
     }
-    let n = encoded_len(attr.data_type(), data, attr.len()).ok_or_else(not_enough)?;
+    let n = elements_len(attr.data_type().into(), attr.len(), data).ok_or_else(not_enough)?;
     attr.write(0, attr.len(), data.get(..n).unwrap_or_default())?;
     Ok(n)
 }
@@ -439,7 +440,7 @@ fn set_single<'s>(dev: &Device, service: u8, data: &[u8], target: Target) -> Ans
     if !attr.settable() {
         return Err(Status::new(status::ATTRIBUTE_NOT_SETTABLE));
     }
-    let n = encoded_len(attr.data_type(), data, attr.len()).ok_or_else(not_enough)?;
+    let n = elements_len(attr.data_type().into(), attr.len(), data).ok_or_else(not_enough)?;
     if n < data.len() {
         return Err(Status::new(status::TOO_MUCH_DATA));
     }
@@ -535,7 +536,7 @@ fn set_list<'s>(
 }
 
 /// The class, and the instance to start from, of a Get Instance Attribute List path.
-fn class_from(target: &Target) -> Result<(u16, u32), Status> {
+fn class_from(target: &Target) -> Result<(u32, u32), Status> {
     match target {
         Target::Object {
             class,
@@ -649,7 +650,7 @@ fn write_tag<'s>(service: u8, attr: &dyn Attribute, start: usize, w: WriteTag<'_
     writable(attr, w.data_type, start, w.elements)?;
     let count = usize::from(w.elements);
     // Exactly `count` elements (pycomm3 1.2.16 sending its request twice is accepted).
-    let n = encoded_len(attr.data_type(), w.data, count).ok_or_else(not_enough)?;
+    let n = elements_len(attr.data_type().into(), count, w.data).ok_or_else(not_enough)?;
     let data = w.exact_elements(n).ok_or_else(out_of_range)?;
     attr.write(start, count, data)?;
     done(service)

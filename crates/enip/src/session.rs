@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::device::{class, Device};
+use crate::device::Device;
 use crate::services::answer;
 use cpppo_cip::cpf::{self, Item};
 use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData};
@@ -32,6 +32,7 @@ use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::list::{Identity as IdentityItem, LegacyAddress, Service as ServiceItem, Sockaddr};
 use cpppo_cip::mr::{status, Payload};
 use cpppo_cip::server::{append, RouteRefusal, Status, UnconnectedSendData};
+use cpppo_cip::services::class;
 use cpppo_cip::services::cm::{ConnectionFailure, ForwardClose, ForwardCloseReply};
 use cpppo_cip::services::cm::{ForwardOpen, ForwardOpenReply, Triad};
 use cpppo_cip::services::{code, ReplyBody, Service};
@@ -83,7 +84,7 @@ pub struct Shared {
     /// Accepted route paths.
     pub route: RoutePolicy,
     /// Where Unconnected Sends for other route paths are forwarded.
-    pub routes: Vec<crate::route::Route>,
+    pub routes: Vec<crate::route::RouteRule>,
 }
 
 /// What one exchange was, for the statistics.
@@ -941,7 +942,7 @@ fn is_message_router(req: &MrRequest<'_>) -> bool {
 }
 
 /// Whether `req` is addressed to instance 1 of `class`.
-fn addresses(req: &MrRequest<'_>, class: u16) -> bool {
+fn addresses(req: &MrRequest<'_>, class: u32) -> bool {
     let mut segs = req.path.segments();
     matches!(
         (segs.next(), segs.next(), segs.next()),
@@ -949,7 +950,7 @@ fn addresses(req: &MrRequest<'_>, class: u16) -> bool {
             Some(Segment::Logical { kind: LogicalKind::Class, value: c, .. }),
             Some(Segment::Logical { kind: LogicalKind::Instance, value: 1, .. }),
             None
-        ) if c == u32::from(class)
+        ) if c == class
     )
 }
 

@@ -26,10 +26,10 @@ use cpppo_net::Listener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::attribute::{Attribute, Value};
+use crate::attribute::{Attribute, StoredData};
 use crate::control::ServerControl;
 use crate::device::{Device, DeviceConfig, DeviceError};
-use crate::route::Route;
+use crate::route::RouteRule;
 use crate::server::Options;
 use crate::session::{RoutePolicy, Shared};
 use crate::switchable::{serve_switchable, Bind, BindError, Bound, HostBind};
@@ -67,7 +67,7 @@ pub struct SimulatorBuilder {
     tags: Vec<TagSpec>,
     attributes: Vec<(String, Arc<dyn Attribute>)>,
     route: RoutePolicy,
-    routes: Vec<Route>,
+    routes: Vec<RouteRule>,
     profile: Option<String>,
     delay: Option<(f64, f64)>,
     control: Option<Arc<ServerControl>>,
@@ -115,7 +115,7 @@ impl SimulatorBuilder {
     }
 
     /// Where requests for other route paths are forwarded (cpppo.cfg's `[Route]`).
-    pub fn routes(mut self, routes: Vec<Route>) -> Self {
+    pub fn routes(mut self, routes: Vec<RouteRule>) -> Self {
         self.routes = routes;
         self
     }
@@ -174,7 +174,7 @@ impl SimulatorBuilder {
         }
         let mut device = Device::new(&self.config);
         for tag in &self.tags {
-            let value: Arc<dyn Attribute> = Arc::new(Value::new(tag.ty, tag.len, tag.array));
+            let value: Arc<dyn Attribute> = Arc::new(StoredData::new(tag.ty, tag.len, tag.array));
             let attr = match &self.control {
                 Some(c) => c.guard(&tag.name, value),
                 None => value,
@@ -370,7 +370,7 @@ mod tests {
     }
 
     use crate::client::{Connector, Options as ClientOptions};
-    use crate::operation::Value as OpValue;
+    use crate::operation::Literal;
 
     fn simulator(control: Option<Arc<ServerControl>>) -> Simulator {
         let mut b = SimulatorBuilder::new().tag(TagSpec::parse("SCADA=INT[4]").unwrap());
@@ -381,7 +381,7 @@ mod tests {
     }
 
     /// A round trip through a fresh client: write `v` to SCADA[1], read it back.
-    async fn round_trip(addr: SocketAddr, v: i128) -> Result<Vec<OpValue>, String> {
+    async fn round_trip(addr: SocketAddr, v: i128) -> Result<Vec<Literal>, String> {
         let mut c = Connector::connect(&addr.to_string(), ClientOptions::default())
             .await
             .map_err(|e| e.to_string())?;
@@ -399,7 +399,7 @@ mod tests {
             .unwrap();
         let addr = running.local_addr();
         assert_ne!(addr.port(), 0);
-        assert_eq!(round_trip(addr, 7).await, Ok(vec![OpValue::Int(7)]));
+        assert_eq!(round_trip(addr, 7).await, Ok(vec![Literal::Int(7)]));
         // UDP is served on the same port.
         let mut c = Connector::udp(&addr.to_string(), false, ClientOptions::default())
             .await

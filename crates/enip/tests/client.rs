@@ -19,10 +19,10 @@ use cpppo_net::os::{OsDatagram, OsListener};
 use cpppo_net::{Datagram, Listener};
 use tokio::sync::watch;
 
-use cpppo_enip::client::poller::{Event, Poller};
+use cpppo_enip::client::poller::{PollEvent, Poller};
 use cpppo_enip::client::proxy::{Proxy, POWERFLEX_750};
 use cpppo_enip::client::{blocking, ClientError, Connector, ListReply, Options};
-use cpppo_enip::operation::{parse_operations, Value};
+use cpppo_enip::operation::{parse_operations, Literal};
 
 /// The Python simulator's `enip_server`, if the venv is there.
 fn enip_server() -> Option<PathBuf> {
@@ -249,8 +249,8 @@ fn blocking_client_reads_and_writes() -> Result<(), ClientError> {
     Ok(())
 }
 
-fn ints(v: &[i128]) -> Vec<Value> {
-    v.iter().map(|&n| Value::Int(n)).collect()
+fn ints(v: &[i128]) -> Vec<Literal> {
+    v.iter().map(|&n| Literal::Int(n)).collect()
 }
 
 async fn unconnected_read_write_and_statuses(kind: Kind) -> Result<(), ClientError> {
@@ -262,11 +262,11 @@ async fn unconnected_read_write_and_statuses(kind: Kind) -> Result<(), ClientErr
     conn.write("SCADA[1-3]=(INT)10,-20,30").await?;
     assert_eq!(conn.read("SCADA[0-4]").await?, ints(&[0, 10, -20, 30, 0]));
     conn.write("FLOAT=1.5").await?;
-    assert_eq!(conn.read("FLOAT").await?, vec![Value::Real(1.5)]);
+    assert_eq!(conn.read("FLOAT").await?, vec![Literal::Real(1.5)]);
     conn.write("TEXT=(SSTRING)\"Hello, world!\"").await?;
     assert_eq!(
         conn.read("TEXT").await?,
-        vec![Value::Text("Hello, world!".into())]
+        vec![Literal::Text("Hello, world!".into())]
     );
     conn.write("DINTS[5]=(DINT)-2000000000").await?;
     assert_eq!(conn.read("DINTS[5]").await?, ints(&[-2_000_000_000]));
@@ -432,11 +432,11 @@ async fn powerflex_proxy_reads_and_writes_motor_velocity(kind: Kind) -> Result<(
     let got = drive
         .read(&["motor velocity", "Speed Units", "Product Name"])
         .await?;
-    assert_eq!(got[0], Some(vec![Value::Real(f64::from(123.45f32))]));
+    assert_eq!(got[0], Some(vec![Literal::Real(f64::from(123.45f32))]));
     assert_eq!(got[1], Some(ints(&[1])));
     assert_eq!(
         got[2],
-        Some(vec![Value::Text("1756-L61/B LOGIX5561".into())])
+        Some(vec![Literal::Text("1756-L61/B LOGIX5561".into())])
     );
     assert!(drive.resolve("No Such Thing", false).is_err());
     // Checking mode: a parameter the device lacks is an error (cpppo's simulator answers an
@@ -448,7 +448,7 @@ async fn powerflex_proxy_reads_and_writes_motor_velocity(kind: Kind) -> Result<(
     // ... and the proxy reconnects for the next call.
     assert_eq!(
         drive.read(&["Output Current"]).await?,
-        vec![Some(vec![Value::Real(0.0)])]
+        vec![Some(vec![Literal::Real(0.0)])]
     );
     // Without checking a refused value is just None.
     let mut lax = Proxy::simple(&sim.addr(), POWERFLEX_750);
@@ -457,7 +457,7 @@ async fn powerflex_proxy_reads_and_writes_motor_velocity(kind: Kind) -> Result<(
         .map_err(ClientError::Protocol)?;
     assert_eq!(
         lax.operate(&params).await?,
-        vec![None, Some(vec![Value::Real(0.0)])]
+        vec![None, Some(vec![Literal::Real(0.0)])]
     );
     Ok(())
 }
@@ -492,20 +492,20 @@ async fn poller_survives_a_simulator_restart_with_backoff(kind: Kind) -> Result<
             break;
         };
         match event {
-            Event::Values(v) if sim.is_some() && backoffs.is_empty() => {
+            PollEvent::Values(v) if sim.is_some() && backoffs.is_empty() => {
                 assert_eq!(v.len(), 2);
                 before += 1;
                 if before == 3 {
                     sim = None; // killed: the poller must back off
                 }
             }
-            Event::Values(_) => {
+            PollEvent::Values(_) => {
                 after += 1;
                 if after == 3 {
                     break;
                 }
             }
-            Event::Failure { backoff, .. } => {
+            PollEvent::Failure { backoff, .. } => {
                 backoffs.push(backoff);
                 if backoffs.len() == 5 {
                     sim = Sim::start_on(kind, port).await;
@@ -546,8 +546,8 @@ async fn two_pollers_share_one_session(kind: Kind) -> Result<(), ClientError> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while (got_a < 5 || got_b < 3) && Instant::now() < deadline {
         tokio::select! {
-            Some(Event::Values(v)) = a.recv() => { assert_eq!(v.len(), 1); got_a += 1 }
-            Some(Event::Values(v)) = b.recv() => {
+            Some(PollEvent::Values(v)) = a.recv() => { assert_eq!(v.len(), 1); got_a += 1 }
+            Some(PollEvent::Values(v)) = b.recv() => {
                 assert!(matches!(&v[1].1, Some(id) if id.len() == 8));
                 got_b += 1
             }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cpppo_cip::DataType;
-use cpppo_enip::attribute::{Attribute, Value};
+use cpppo_enip::attribute::{Attribute, StoredData};
 use cpppo_enip::device::{Device, DeviceConfig};
 use cpppo_enip::historize::{Historian, Historize};
 use cpppo_enip::replay::{self, ReplayOptions};
@@ -46,7 +46,7 @@ fn concurrent_writes_are_all_recorded_and_replay_reproduces_them() {
     let tag: Arc<dyn Attribute> = Arc::new(
         Historize::new(
             "SCADA",
-            Arc::new(Value::new(DataType::Int, 64, true)),
+            Arc::new(StoredData::new(DataType::Int, 64, true)),
             history,
         )
         .unwrap(),

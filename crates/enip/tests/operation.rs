@@ -2,7 +2,7 @@
 
 use cpppo_cip::DataType;
 use cpppo_enip::operation::{
-    parse_operations, Link, Operation, OperationError, Problem, Segment, Value,
+    parse_operations, Link, Literal, Operation, OperationError, PathStep, Problem,
 };
 
 fn op(text: &str) -> Operation {
@@ -19,8 +19,8 @@ fn problem(text: &str) -> Problem {
     }
 }
 
-fn sym(s: &str) -> Segment {
-    Segment::Symbolic(s.into())
+fn sym(s: &str) -> PathStep {
+    PathStep::Symbolic(s.into())
 }
 
 #[test]
@@ -39,7 +39,7 @@ fn plain_tag_reads_one_element() {
 #[test]
 fn single_element() {
     let o = op("Tag[5]");
-    assert_eq!(o.path, [sym("Tag"), Segment::Element(5)]);
+    assert_eq!(o.path, [sym("Tag"), PathStep::Element(5)]);
     assert_eq!((o.range, o.count, o.elements()), (Some((5, 5)), None, 1));
     // As in cpppo, `[n]` does not fix the count: a count or the values do.
     let o = op("Tag[5]*3");
@@ -58,7 +58,7 @@ fn single_element() {
 #[test]
 fn element_range_counts_inclusively() {
     let o = op("Tag[1-10]");
-    assert_eq!(o.path, [sym("Tag"), Segment::Element(1)]);
+    assert_eq!(o.path, [sym("Tag"), PathStep::Element(1)]);
     assert_eq!((o.range, o.count), (Some((1, 10)), Some(10)));
     assert_eq!(o.elements(), 10);
 }
@@ -90,13 +90,19 @@ fn typed_write() {
     let o = op("Tag[1-3]=(DINT)1,2,3");
     let w = o.write.as_ref().expect("a write");
     assert_eq!(w.data_type, DataType::Dint);
-    assert_eq!(w.values, [Value::Int(1), Value::Int(2), Value::Int(3)]);
+    assert_eq!(
+        w.values,
+        [Literal::Int(1), Literal::Int(2), Literal::Int(3)]
+    );
     assert!(o.is_write());
     assert_eq!(o.elements(), 3);
     // Type names are case-insensitive, spaces are allowed around values.
     let o = op("Tag = (dint) -1 , 0x10, 0b11");
     let w = o.write.expect("a write");
-    assert_eq!(w.values, [Value::Int(-1), Value::Int(16), Value::Int(3)]);
+    assert_eq!(
+        w.values,
+        [Literal::Int(-1), Literal::Int(16), Literal::Int(3)]
+    );
     assert_eq!(o.count, Some(3));
 }
 
@@ -105,14 +111,14 @@ fn quoted_strings_may_hold_commas_and_quotes() {
     let o = op(r#"Tag=(SSTRING)"Hello, world!""#);
     let w = o.write.expect("a write");
     assert_eq!(w.data_type, DataType::Sstring);
-    assert_eq!(w.values, [Value::Text("Hello, world!".into())]);
+    assert_eq!(w.values, [Literal::Text("Hello, world!".into())]);
     let o = op(r#"Tag[0-1]=(STRING)"say ""hi""", plain"#);
     let w = o.write.expect("a write");
     assert_eq!(
         w.values,
         [
-            Value::Text("say \"hi\"".into()),
-            Value::Text("plain".into())
+            Literal::Text("say \"hi\"".into()),
+            Literal::Text("plain".into())
         ]
     );
 }
@@ -122,18 +128,18 @@ fn default_type_is_real_with_a_dot_else_int() {
     let w = op("Tag=1.5").write.expect("a write");
     assert_eq!(
         (w.data_type, w.values),
-        (DataType::Real, vec![Value::Real(1.5)])
+        (DataType::Real, vec![Literal::Real(1.5)])
     );
     let w = op("Tag[0-1]=1,2.").write.expect("a write");
     assert_eq!(w.data_type, DataType::Real);
-    assert_eq!(w.values, [Value::Real(1.0), Value::Real(2.0)]);
+    assert_eq!(w.values, [Literal::Real(1.0), Literal::Real(2.0)]);
     let w = op("Tag=42").write.expect("a write");
     assert_eq!(
         (w.data_type, w.values),
-        (DataType::Int, vec![Value::Int(42)])
+        (DataType::Int, vec![Literal::Int(42)])
     );
     let w = op("Tag=(REAL)-.5e1").write.expect("a write");
-    assert_eq!(w.values, [Value::Real(-5.0)]);
+    assert_eq!(w.values, [Literal::Real(-5.0)]);
 }
 
 #[test]
@@ -142,19 +148,19 @@ fn bool_and_signed_types_take_cpppo_ranges() {
     assert_eq!(
         w.values,
         [
-            Value::Bool(true),
-            Value::Bool(false),
-            Value::Bool(true),
-            Value::Bool(false)
+            Literal::Bool(true),
+            Literal::Bool(false),
+            Literal::Bool(true),
+            Literal::Bool(false)
         ]
     );
     // Signed types accept their width's unsigned range as well.
     let w = op("Tag[0-1]=(SINT)-128,255").write.expect("a write");
-    assert_eq!(w.values, [Value::Int(-128), Value::Int(255)]);
+    assert_eq!(w.values, [Literal::Int(-128), Literal::Int(255)]);
     let w = op("Tag=(ULINT)18446744073709551615")
         .write
         .expect("a write");
-    assert_eq!(w.values, [Value::Int(u64::MAX.into())]);
+    assert_eq!(w.values, [Literal::Int(u64::MAX.into())]);
 }
 
 #[test]
@@ -162,13 +168,18 @@ fn dotted_members_with_elements() {
     let o = op("Struct.Member[2].X");
     assert_eq!(
         o.path,
-        [sym("Struct"), sym("Member"), Segment::Element(2), sym("X")]
+        [sym("Struct"), sym("Member"), PathStep::Element(2), sym("X")]
     );
     assert_eq!(o.range, None);
     let o = op("A[1].B[3-4]");
     assert_eq!(
         o.path,
-        [sym("A"), Segment::Element(1), sym("B"), Segment::Element(3)]
+        [
+            sym("A"),
+            PathStep::Element(1),
+            sym("B"),
+            PathStep::Element(3)
+        ]
     );
     assert_eq!((o.range, o.count), (Some((3, 4)), Some(2)));
 }
@@ -179,35 +190,35 @@ fn numeric_class_instance_attribute() {
     assert_eq!(
         o.path,
         [
-            Segment::Class(1),
-            Segment::Instance(1),
-            Segment::Attribute(7)
+            PathStep::Class(1),
+            PathStep::Instance(1),
+            PathStep::Attribute(7)
         ]
     );
-    assert_eq!(op("@2/1").path, [Segment::Class(2), Segment::Instance(1)]);
+    assert_eq!(op("@2/1").path, [PathStep::Class(2), PathStep::Instance(1)]);
     let o = op("@0x1FF/01/0x1A[99]");
     assert_eq!(
         o.path,
         [
-            Segment::Class(511),
-            Segment::Instance(1),
-            Segment::Attribute(26),
-            Segment::Element(99)
+            PathStep::Class(511),
+            PathStep::Instance(1),
+            PathStep::Attribute(26),
+            PathStep::Element(99)
         ]
     );
     let o = op("@0o17/0b101/4/5");
     assert_eq!(
         o.path,
         [
-            Segment::Class(15),
-            Segment::Instance(5),
-            Segment::Attribute(4),
-            Segment::Element(5)
+            PathStep::Class(15),
+            PathStep::Instance(5),
+            PathStep::Attribute(4),
+            PathStep::Element(5)
         ]
     );
     // A range replaces a trailing element segment.
     let o = op("@1/2/3/4[6-7]");
-    assert_eq!(o.path.last(), Some(&Segment::Element(6)));
+    assert_eq!(o.path.last(), Some(&PathStep::Element(6)));
     assert_eq!(o.count, Some(2));
 }
 
@@ -218,7 +229,7 @@ fn numeric_write() {
     let w = o.write.expect("a write");
     assert_eq!(
         (w.data_type, w.values),
-        (DataType::Real, vec![Value::Real(1.0)])
+        (DataType::Real, vec![Literal::Real(1.0)])
     );
 }
 
@@ -228,28 +239,28 @@ fn json_segments() {
     assert_eq!(
         o.path,
         [
-            Segment::Class(4),
-            Segment::Instance(5),
-            Segment::Connection(100)
+            PathStep::Class(4),
+            PathStep::Instance(5),
+            PathStep::Connection(100)
         ]
     );
     let o = op(r#"@{"port":1,"link":0}/{"symbolic":"a.b/c=d"}/{"element":3}/{"member":2}"#);
     assert_eq!(
         o.path,
         [
-            Segment::Port {
+            PathStep::Port {
                 port: 1,
                 link: Link::Number(0)
             },
             sym("a.b/c=d"),
-            Segment::Element(3),
-            Segment::Member(2)
+            PathStep::Element(3),
+            PathStep::Member(2)
         ]
     );
     let o = op(r#"@{"port":2,"link":"10.0.0.1"}/1"#);
     assert_eq!(
         o.path.first(),
-        Some(&Segment::Port {
+        Some(&PathStep::Port {
             port: 2,
             link: Link::Address("10.0.0.1".into())
         })
@@ -259,9 +270,9 @@ fn json_segments() {
     assert_eq!(
         o.path,
         [
-            Segment::Class(4),
-            Segment::Instance(5),
-            Segment::Attribute(3)
+            PathStep::Class(4),
+            PathStep::Instance(5),
+            PathStep::Attribute(3)
         ]
     );
 }

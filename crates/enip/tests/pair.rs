@@ -14,8 +14,8 @@ use cpppo_cip::services::msp::Table;
 use cpppo_cip::services::MspWriter;
 use cpppo_enip::client::plan::{Absorbed, Accumulator, Plan};
 use cpppo_enip::client::session::{Event, Session};
-use cpppo_enip::client::{ClientError, Connector, Options, Status};
-use cpppo_enip::operation::{parse_operations, Operation, Value};
+use cpppo_enip::client::{ClientError, Connector, Options, ReplyStatus};
+use cpppo_enip::operation::{parse_operations, Literal, Operation};
 use cpppo_enip::session::{Outcome, RoutePolicy, Session as Server};
 
 /// One client and one server session and the bytes between them.
@@ -36,8 +36,8 @@ struct Pair {
 enum Got {
     Registered(u32),
     Reply(u64, Vec<u8>),
-    Opened(u64, Result<u32, Status>),
-    Closed(u64, Status),
+    Opened(u64, Result<u32, ReplyStatus>),
+    Closed(u64, ReplyStatus),
     List(u64, usize),
 }
 
@@ -124,7 +124,7 @@ fn plan(text: &str) -> Plan {
 }
 
 /// The values (or status) an operation's reply carries.
-fn outcome(plan: &Plan, reply: &[u8]) -> (Status, Option<Vec<Value>>) {
+fn outcome(plan: &Plan, reply: &[u8]) -> (ReplyStatus, Option<Vec<Literal>>) {
     let reply = MrReply::parse(reply).unwrap();
     match plan.absorb(&mut Accumulator::default(), &reply) {
         Absorbed::Done(status, value) => (status, value),
@@ -134,7 +134,7 @@ fn outcome(plan: &Plan, reply: &[u8]) -> (Status, Option<Vec<Value>>) {
 
 /// Runs `ops` (cpppo syntax) through the pair, all queued before any is answered; the result
 /// of each, matched by key.
-fn run(pair: &mut Pair, ops: &[&str]) -> Vec<(Status, Option<Vec<Value>>)> {
+fn run(pair: &mut Pair, ops: &[&str]) -> Vec<(ReplyStatus, Option<Vec<Literal>>)> {
     let plans: Vec<Plan> = ops.iter().map(|t| plan(t)).collect();
     let keys: Vec<u64> = plans
         .iter()
@@ -159,8 +159,8 @@ fn run(pair: &mut Pair, ops: &[&str]) -> Vec<(Status, Option<Vec<Value>>)> {
         .collect()
 }
 
-fn ints(v: &[i128]) -> Option<Vec<Value>> {
-    Some(v.iter().map(|&i| Value::Int(i)).collect())
+fn ints(v: &[i128]) -> Option<Vec<Literal>> {
+    Some(v.iter().map(|&i| Literal::Int(i)).collect())
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn read_and_write_tags_routed_and_simple() {
         let mut p = Pair::registered(options);
         let got = run(&mut p, &["SCADA[1-2]=(INT)7,8", "SCADA[0-3]", "NOPE"]);
         assert!(got[0].0.is_ok());
-        assert_eq!(got[1], (Status::OK, ints(&[0, 7, 8, 0])));
+        assert_eq!(got[1], (ReplyStatus::OK, ints(&[0, 7, 8, 0])));
         assert_eq!(got[2].0.general, 0x05);
         assert_eq!(got[2].1, None);
     }
@@ -215,7 +215,7 @@ fn multiple_service_packet() {
     assert_eq!(outcome(&plans[1], table.item(1)).1, ints(&[55]));
     assert_eq!(
         outcome(&plans[2], table.item(2)).1,
-        Some(vec![Value::Real(0.0)])
+        Some(vec![Literal::Real(0.0)])
     );
 }
 
@@ -248,13 +248,13 @@ fn forward_open_connected_requests_forward_close() {
         assert_eq!((conn.o_t_id, conn.size, conn.sequence), (*id, size, 0));
 
         let got = run(&mut p, &["SCADA[9]=(INT)-9", "SCADA[9]"]);
-        assert_eq!(got[1], (Status::OK, ints(&[-9])));
+        assert_eq!(got[1], (ReplyStatus::OK, ints(&[-9])));
         assert_eq!(p.client.primary().unwrap().sequence, 2);
         assert_eq!(p.server.connections()[id].sequence, Some(2));
 
         let key = p.client.close_primary().unwrap().unwrap();
         assert!(p.client.primary().is_none());
-        assert_eq!(p.drive(), vec![Got::Closed(key, Status::OK)]);
+        assert_eq!(p.drive(), vec![Got::Closed(key, ReplyStatus::OK)]);
         assert!(p.server.connections().is_empty());
     }
 }
@@ -398,12 +398,12 @@ async fn connector_drives_the_session_over_any_stream() {
     assert!(conn.is_connected());
     assert_ne!(conn.session(), 0);
     conn.write("SCADA[3]=(INT)33").await.unwrap();
-    assert_eq!(conn.read("SCADA[3]").await.unwrap(), vec![Value::Int(33)]);
+    assert_eq!(conn.read("SCADA[3]").await.unwrap(), vec![Literal::Int(33)]);
     let ops = parse_operations(&["SCADA[3]"; 50]).unwrap();
     let (failures, results) = conn.process(ops, 10, 300).await.unwrap();
     assert_eq!((failures, results.len()), (0, 50));
     assert!(results
         .iter()
-        .all(|t| t.value == Some(vec![Value::Int(33)])));
+        .all(|t| t.value == Some(vec![Literal::Int(33)])));
     conn.close().await.unwrap();
 }

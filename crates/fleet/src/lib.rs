@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use cpppo_enip::control::ServerControl;
 use cpppo_enip::device::DeviceConfig;
-use cpppo_enip::route::Route;
+use cpppo_enip::route::RouteRule;
 use cpppo_enip::session::RoutePolicy;
 use cpppo_enip::simulator::{SimulatorBuilder, SimulatorError};
 use cpppo_enip::switchable::StackBind;
@@ -138,7 +138,7 @@ pub struct Template {
     pub route: RoutePolicy,
     /// Where each device forwards routed requests (cpppo.cfg's `[Route]`), through its own
     /// stack.
-    pub routes: Vec<Route>,
+    pub routes: Vec<RouteRule>,
     /// Delay each reply by this many seconds (uniform in the range).
     pub delay: Option<(f64, f64)>,
     /// Also answer UDP (List Identity broadcasts).

@@ -504,7 +504,7 @@ mod tests {
     }
 
     fn web() -> Web {
-        use cpppo_enip::attribute::Value;
+        use cpppo_enip::attribute::StoredData;
         use cpppo_enip::control::ServerControl;
         use cpppo_enip::device::{Device, DeviceConfig};
         use std::sync::Arc;
@@ -514,7 +514,7 @@ mod tests {
             ("SCADA", cpppo_cip::DataType::Int, 10),
             ("TEXT", cpppo_cip::DataType::Sstring, 2),
         ] {
-            let attr = control.guard(name, Arc::new(Value::new(ty, len, true)));
+            let attr = control.guard(name, Arc::new(StoredData::new(ty, len, true)));
             device.add_tag_attribute(name, attr, None).unwrap();
         }
         Web {

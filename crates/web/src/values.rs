@@ -1,7 +1,8 @@
 //! Tag elements between their CIP wire encoding and JSON / the text of an API request.
 
-use cpppo_cip::DataType;
-use cpppo_enip::attribute::{put_string, Attribute};
+use cpppo_cip::value::{append, append_text};
+use cpppo_cip::{DataType, Value};
+use cpppo_enip::attribute::Attribute;
 use serde_json::{json, Value as Json};
 
 /// Decode every element of `attr` into JSON values (numbers, booleans or strings).
@@ -15,50 +16,30 @@ pub fn read_all(attr: &dyn Attribute) -> Result<Vec<Json>, String> {
 /// Decode `count` wire-encoded elements of type `ty`.
 pub fn decode(ty: DataType, raw: &[u8], count: usize) -> Result<Vec<Json>, String> {
     let mut out = Vec::with_capacity(count);
-    let mut at = 0;
-    let short = || "short element data".to_string();
+    let mut rest = raw;
     for _ in 0..count {
-        let (v, used) = match ty.size() {
-            Some(size) => {
-                let b = raw.get(at..at + size).ok_or_else(short)?;
-                (number(ty, b), size)
-            }
-            None => {
-                let (hdr, n) = match ty {
-                    DataType::Sstring => (1, usize::from(*raw.get(at).ok_or_else(short)?)),
-                    _ => {
-                        let b = raw.get(at..at + 2).ok_or_else(short)?;
-                        (2, usize::from(u16::from_le_bytes([b[0], b[1]])))
-                    }
-                };
-                let s = raw.get(at + hdr..at + hdr + n).ok_or_else(short)?;
-                (json!(String::from_utf8_lossy(s)), hdr + n)
-            }
-        };
-        out.push(v);
-        at += used;
+        let (v, used) = Value::parse(ty, rest).map_err(|_| "short element data".to_string())?;
+        out.push(json_of(v));
+        rest = rest.get(used..).unwrap_or_default();
     }
     Ok(out)
 }
 
-fn number(ty: DataType, b: &[u8]) -> Json {
-    let mut w = [0u8; 8];
-    if let Some(dst) = w.get_mut(..b.len()) {
-        dst.copy_from_slice(b);
-    }
-    let u = u64::from_le_bytes(w);
-    match ty {
-        DataType::Bool => json!(u != 0),
-        DataType::Sint => json!(u as u8 as i8),
-        DataType::Int => json!(u as u16 as i16),
-        DataType::Dint => json!(u as u32 as i32),
-        DataType::Lint => json!(u as i64),
-        DataType::Real => real(
-            f32::from_bits(u as u32).into(),
-            json!(f32::from_bits(u as u32)),
-        ),
-        DataType::Lreal => real(f64::from_bits(u), json!(f64::from_bits(u))),
-        _ => json!(u),
+/// One element as JSON: a number, a boolean, or a (lossily decoded) string.
+fn json_of(v: Value<'_>) -> Json {
+    match v {
+        Value::Bool(b) => json!(b),
+        Value::Sint(n) => json!(n),
+        Value::Int(n) => json!(n),
+        Value::Dint(n) => json!(n),
+        Value::Lint(n) => json!(n),
+        Value::Usint(n) | Value::Byte(n) => json!(n),
+        Value::Uint(n) | Value::Word(n) => json!(n),
+        Value::Udint(n) | Value::Dword(n) => json!(n),
+        Value::Ulint(n) | Value::Lword(n) => json!(n),
+        Value::Real(x) => real(x.into(), json!(x)),
+        Value::Lreal(x) => real(x, json!(x)),
+        Value::Sstring(s) | Value::String(s) => json!(String::from_utf8_lossy(s)),
     }
 }
 
@@ -80,7 +61,7 @@ fn real(v: f64, number: Json) -> Json {
 pub fn encode(ty: DataType, text: &str) -> Result<Vec<u8>, String> {
     let bad = || format!("{text:?} is not a {} value", ty.name());
     let t = text.trim();
-    let int = |lo: i128, hi: i128| -> Result<u64, String> {
+    let int = |lo: i128, hi: i128| -> Result<Value<'static>, String> {
         let v: i128 = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
             i128::from_str_radix(h, 16).map_err(|_| bad())?
         } else {
@@ -92,13 +73,12 @@ pub fn encode(ty: DataType, text: &str) -> Result<Vec<u8>, String> {
                 ty.name()
             ));
         }
-        Ok(v as u64)
+        Value::from_int(ty, v).ok_or_else(bad)
     };
-    let size = ty.size();
-    let bits = match ty {
+    let value = match ty {
         DataType::Bool => match t.to_ascii_lowercase().as_str() {
-            "1" | "true" => 1,
-            "0" | "false" => 0,
+            "1" | "true" => Value::Bool(true),
+            "0" | "false" => Value::Bool(false),
             _ => return Err(bad()),
         },
         DataType::Sint => int(i8::MIN.into(), i8::MAX.into())?,
@@ -112,12 +92,12 @@ pub fn encode(ty: DataType, text: &str) -> Result<Vec<u8>, String> {
         DataType::Real => {
             let v = t.parse::<f32>().map_err(|_| bad())?;
             finite(v.is_finite(), ty, text)?;
-            u64::from(v.to_bits())
+            Value::Real(v)
         }
         DataType::Lreal => {
             let v = t.parse::<f64>().map_err(|_| bad())?;
             finite(v.is_finite(), ty, text)?;
-            v.to_bits()
+            Value::Lreal(v)
         }
         DataType::Sstring | DataType::String => {
             let max = if ty == DataType::Sstring { 255 } else { 65535 };
@@ -125,12 +105,13 @@ pub fn encode(ty: DataType, text: &str) -> Result<Vec<u8>, String> {
                 return Err(format!("{} takes at most {max} bytes", ty.name()));
             }
             let mut out = Vec::new();
-            put_string(ty, text.as_bytes(), &mut out);
+            append_text(&mut out, ty, text.as_bytes());
             return Ok(out);
         }
     };
-    let n = size.unwrap_or(8);
-    Ok(bits.to_le_bytes().get(..n).unwrap_or_default().to_vec())
+    let mut out = Vec::new();
+    append(&mut out, &value).map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// Refuse text that parses to no finite value (`nan`, `inf`, or beyond the type's range such

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cpppo_enip::attribute::Value;
+use cpppo_enip::attribute::StoredData;
 use cpppo_enip::control::ServerControl;
 use cpppo_enip::device::{Device, DeviceConfig};
 use cpppo_net::stack::{Buffers, Net, NetConnector};
@@ -45,7 +45,7 @@ async fn api_over_a_userspace_stack() {
     let mut device = Device::new(&DeviceConfig::default());
     let attr = control.guard(
         "SCADA",
-        Arc::new(Value::new(cpppo_cip::DataType::Int, 4, true)),
+        Arc::new(StoredData::new(cpppo_cip::DataType::Int, 4, true)),
     );
     device.add_tag_attribute("SCADA", attr, None).unwrap();
     let web = Web {

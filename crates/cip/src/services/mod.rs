@@ -85,6 +85,8 @@ pub mod class {
     pub const MESSAGE_ROUTER: u32 = 0x02;
     /// Connection Manager.
     pub const CONNECTION_MANAGER: u32 = 0x06;
+    /// Logix program name (controller name).
+    pub const PROGRAM_NAME: u32 = 0x64;
     /// Logix symbol (tag) object.
     pub const SYMBOL: u32 = 0x6B;
     /// Logix template object.
@@ -93,6 +95,8 @@ pub mod class {
     pub const WALL_CLOCK: u32 = 0x8B;
     /// TCP/IP interface object.
     pub const TCPIP: u32 = 0xF5;
+    /// Ethernet Link object.
+    pub const ETHERNET_LINK: u32 = 0xF6;
 }
 
 /// A decoded service request payload.

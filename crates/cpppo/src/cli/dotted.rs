@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 
 use cpppo_cip::list::{LegacyAddress, AF_INET};
 use cpppo_enip::client::{python_value, ListReply};
-use cpppo_enip::operation::Value;
+use cpppo_enip::operation::Literal;
 
 /// CPF item type ids.
 const IDENTITY: u16 = 0x0C;
@@ -43,11 +43,11 @@ fn key(out: &mut String, key: &str, value: String) {
 }
 
 fn int(n: impl Into<i128>) -> String {
-    python_value(&Value::Int(n.into()))
+    python_value(&Literal::Int(n.into()))
 }
 
 fn text(s: &str) -> String {
-    python_value(&Value::Text(s.to_owned()))
+    python_value(&Literal::Text(s.to_owned()))
 }
 
 /// The dotted keys (after `item[N].`) and Python-shown values of one item.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Args;
-use cpppo_enip::client::poller::{Event, Poller};
+use cpppo_enip::client::poller::{PollEvent, Poller};
 use cpppo_enip::client::proxy::{self, Proxy};
 use cpppo_enip::client::route::{parse_route_path, parse_send_path, Route};
 use cpppo_enip::client::{ClientError, Connector, ListReply, Options, Transaction};
@@ -640,7 +640,7 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
     if let Some(op) = ops.ops.iter().find(|o| {
         matches!(
             o.path.first(),
-            Some(cpppo_enip::operation::Segment::Symbolic(_))
+            Some(cpppo_enip::operation::PathStep::Symbolic(_))
         )
     }) {
         return usage(format!(
@@ -700,8 +700,9 @@ fn attribute_line(t: &Transaction) -> String {
         t.description,
         t.status
     );
-    let status =
-        cpppo_enip::client::python_value(&cpppo_enip::operation::Value::Text(t.status.to_string()));
+    let status = cpppo_enip::client::python_value(&cpppo_enip::operation::Literal::Text(
+        t.status.to_string(),
+    ));
     format!("{line}: {status}")
 }
 
@@ -800,7 +801,7 @@ pub fn run_poll(args: PollArgs) -> ExitCode {
         let mut cycles = 0;
         while let Some(event) = events.recv().await {
             match event {
-                Event::Values(values) => {
+                PollEvent::Values(values) => {
                     for (p, v) in values {
                         if args.json {
                             println!(
@@ -816,7 +817,7 @@ pub fn run_poll(args: PollArgs) -> ExitCode {
                         break;
                     }
                 }
-                Event::Failure { error, backoff } => {
+                PollEvent::Failure { error, backoff } => {
                     tracing::warn!("poll failed: {error}; retrying in {backoff:?}");
                     if args.target.verbose > 0 {
                         eprintln!("poll failed: {error}; retrying in {backoff:?}");
@@ -845,7 +846,7 @@ async fn polling_begins(proxy: &tokio::sync::Mutex<Proxy>, address: &str) {
         Ok(values) => {
             let name = match values.first() {
                 Some(Some(v)) => match v.first() {
-                    Some(cpppo_enip::operation::Value::Text(t)) => t.clone(),
+                    Some(cpppo_enip::operation::Literal::Text(t)) => t.clone(),
                     _ => cpppo_enip::client::python_values(v),
                 },
                 _ => "(no product name)".to_string(),

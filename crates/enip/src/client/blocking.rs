@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use super::connector::{Connector, ListReply, Options};
 use super::error::ClientError;
 use super::pipeline::Transaction;
-use crate::operation::{Operation, Value};
+use crate::operation::{Literal, Operation};
 
 /// A blocking EtherNet/IP client.
 pub struct Client {
@@ -54,7 +54,7 @@ impl Client {
     }
 
     /// See [`Connector::read`].
-    pub fn read(&mut self, tag: &str) -> Result<Vec<Value>, ClientError> {
+    pub fn read(&mut self, tag: &str) -> Result<Vec<Literal>, ClientError> {
         let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
         self.rt.block_on(conn.read(tag))
     }

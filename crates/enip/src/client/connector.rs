@@ -12,12 +12,12 @@ use cpppo_net::Stream;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
-use super::error::{ClientError, Status};
+use super::error::{ClientError, ReplyStatus};
 use super::pipeline::{Pipeline, Transaction};
 use super::plan::{decode_typed, encode_values};
 use super::route::{encode_path, mr_request, Route};
 use super::session::{list_items, Event, Session};
-use crate::operation::{Operation, Segment, Value};
+use crate::operation::{Literal, Operation, PathStep};
 
 /// The EtherNet/IP port.
 pub const DEFAULT_PORT: u16 = 44818;
@@ -349,7 +349,7 @@ impl Connector {
     }
 
     /// Sends one request and waits for its reply; returns the status and reply data.
-    pub async fn request(&mut self, mr: &[u8]) -> Result<(Status, Vec<u8>), ClientError> {
+    pub async fn request(&mut self, mr: &[u8]) -> Result<(ReplyStatus, Vec<u8>), ClientError> {
         let key = self.queue(mr)?;
         self.flush().await?;
         loop {
@@ -358,7 +358,7 @@ impl Connector {
                 continue;
             }
             let reply = MrReply::parse(message)?;
-            let status = Status::of(&reply);
+            let status = ReplyStatus::of(&reply);
             return Ok((status, reply.data.to_vec()));
         }
     }
@@ -458,7 +458,7 @@ impl Connector {
     }
 
     /// Reads one tag or attribute (cpppo syntax: `SCADA[1-3]`, `@1/1/7`); its values.
-    pub async fn read(&mut self, tag: &str) -> Result<Vec<Value>, ClientError> {
+    pub async fn read(&mut self, tag: &str) -> Result<Vec<Literal>, ClientError> {
         self.one(tag).await
     }
 
@@ -467,7 +467,7 @@ impl Connector {
         self.one(operation).await.map(|_| ())
     }
 
-    async fn one(&mut self, text: &str) -> Result<Vec<Value>, ClientError> {
+    async fn one(&mut self, text: &str) -> Result<Vec<Literal>, ClientError> {
         let op = Operation::parse(text)?;
         let mut t = self.synchronous(vec![op]).await?;
         let t = t.pop().ok_or(ClientError::Closed)?;
@@ -480,7 +480,7 @@ impl Connector {
     async fn attribute(
         &mut self,
         service: u8,
-        path: &[Segment],
+        path: &[PathStep],
         data: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
         let encoded = encode_path(path).map_err(ClientError::Protocol)?;
@@ -507,9 +507,9 @@ impl Connector {
         attribute: u32,
     ) -> Result<Vec<u8>, ClientError> {
         let path = [
-            Segment::Class(class),
-            Segment::Instance(instance),
-            Segment::Attribute(attribute),
+            PathStep::Class(class),
+            PathStep::Instance(instance),
+            PathStep::Attribute(attribute),
         ];
         self.attribute(0x0E, &path, &[]).await
     }
@@ -523,9 +523,9 @@ impl Connector {
         data: &[u8],
     ) -> Result<(), ClientError> {
         let path = [
-            Segment::Class(class),
-            Segment::Instance(instance),
-            Segment::Attribute(attribute),
+            PathStep::Class(class),
+            PathStep::Instance(instance),
+            PathStep::Attribute(attribute),
         ];
         self.attribute(0x10, &path, data).await.map(|_| ())
     }
@@ -536,17 +536,17 @@ impl Connector {
         class: u32,
         instance: u32,
     ) -> Result<Vec<u8>, ClientError> {
-        let path = [Segment::Class(class), Segment::Instance(instance)];
+        let path = [PathStep::Class(class), PathStep::Instance(instance)];
         self.attribute(0x01, &path, &[]).await
     }
 
     /// Reads the attribute at `path` (`@0x93/3/10`) and decodes it as `types`.
     pub async fn get_typed(
         &mut self,
-        path: &[Segment],
+        path: &[PathStep],
         types: &[cpppo_cip::DataType],
-    ) -> Result<Vec<Value>, ClientError> {
-        let has_attr = path.iter().any(|s| matches!(s, Segment::Attribute(_)));
+    ) -> Result<Vec<Literal>, ClientError> {
+        let has_attr = path.iter().any(|s| matches!(s, PathStep::Attribute(_)));
         let data = self
             .attribute(if has_attr { 0x0E } else { 0x01 }, path, &[])
             .await?;
@@ -556,9 +556,9 @@ impl Connector {
     /// Writes `values` as `ty` to the attribute at `path` (Set Attribute Single).
     pub async fn set_typed(
         &mut self,
-        path: &[Segment],
+        path: &[PathStep],
         ty: cpppo_cip::DataType,
-        values: &[Value],
+        values: &[Literal],
     ) -> Result<(), ClientError> {
         let data = encode_values(ty, values).map_err(ClientError::Protocol)?;
         self.attribute(0x10, path, &data).await.map(|_| ())

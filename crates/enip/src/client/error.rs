@@ -36,14 +36,14 @@ pub enum ClientError {
     Operation(#[from] OperationError),
     /// A (Large) Forward Open was refused.
     #[error("Forward Open refused: {0}")]
-    ForwardOpen(Status),
+    ForwardOpen(ReplyStatus),
     /// A request failed with a CIP status (direct calls).
     #[error("{what}: {status}")]
     Status {
         /// The request.
         what: String,
         /// Its reply status.
-        status: Status,
+        status: ReplyStatus,
     },
     /// Anything else the peer did that a client cannot work with.
     #[error("{0}")]
@@ -65,9 +65,11 @@ impl ClientError {
     }
 }
 
-/// A CIP reply status: the general status and any extended status words.
+/// A reply's status as the client reports it: the general status, every extended status word,
+/// and whether the data of a "successful" reply failed to decode (a server answers with
+/// [`cpppo_cip::Status`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Status {
+pub struct ReplyStatus {
     /// General status (0 is success).
     pub general: u8,
     /// Extended status words.
@@ -77,25 +79,25 @@ pub struct Status {
     pub problem: Option<String>,
 }
 
-impl Status {
+impl ReplyStatus {
     /// Success.
-    pub const OK: Status = Status {
+    pub const OK: ReplyStatus = ReplyStatus {
         general: 0,
         extended: Vec::new(),
         problem: None,
     };
 
     /// A general status with no extended words.
-    pub fn general(general: u8) -> Status {
-        Status {
+    pub fn general(general: u8) -> ReplyStatus {
+        ReplyStatus {
             general,
-            ..Status::OK
+            ..ReplyStatus::OK
         }
     }
 
     /// The status of a Message Router reply.
-    pub fn of(reply: &cpppo_cip::mr::MrReply<'_>) -> Status {
-        Status {
+    pub fn of(reply: &cpppo_cip::mr::MrReply<'_>) -> ReplyStatus {
+        ReplyStatus {
             general: reply.general_status,
             extended: reply.extended().collect(),
             problem: None,
@@ -103,10 +105,10 @@ impl Status {
     }
 
     /// A successful reply whose data did not decode.
-    pub fn undecodable(what: impl Into<String>) -> Status {
-        Status {
+    pub fn undecodable(what: impl Into<String>) -> ReplyStatus {
+        ReplyStatus {
             problem: Some(what.into()),
-            ..Status::OK
+            ..ReplyStatus::OK
         }
     }
 
@@ -116,7 +118,7 @@ impl Status {
     }
 }
 
-impl fmt::Display for Status {
+impl fmt::Display for ReplyStatus {
     /// `OK`, or cpppo's `Status 255 [8453]` (`Status 6 ` with no extended status).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(problem) = &self.problem {

@@ -1,28 +1,28 @@
 //! Values printed as cpppo (Python) prints them: `[0, 42]`, `[1.25]`, `['Hello World']`.
 
-use crate::operation::Value;
+use crate::operation::Literal;
 
 /// One value as Python's `repr` shows it.
 ///
 /// ```
 /// use cpppo_enip::client::python_value;
-/// use cpppo_enip::operation::Value;
-/// assert_eq!(python_value(&Value::Real(2.0)), "2.0");
-/// assert_eq!(python_value(&Value::Real(f64::from(1.1f32))), "1.100000023841858");
-/// assert_eq!(python_value(&Value::Text("it's".into())), "\"it's\"");
+/// use cpppo_enip::operation::Literal;
+/// assert_eq!(python_value(&Literal::Real(2.0)), "2.0");
+/// assert_eq!(python_value(&Literal::Real(f64::from(1.1f32))), "1.100000023841858");
+/// assert_eq!(python_value(&Literal::Text("it's".into())), "\"it's\"");
 /// ```
-pub fn python_value(v: &Value) -> String {
+pub fn python_value(v: &Literal) -> String {
     match v {
-        Value::Int(n) => n.to_string(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Real(x) => python_float(*x),
-        Value::Text(s) => python_str(s),
+        Literal::Int(n) => n.to_string(),
+        Literal::Bool(true) => "True".into(),
+        Literal::Bool(false) => "False".into(),
+        Literal::Real(x) => python_float(*x),
+        Literal::Text(s) => python_str(s),
     }
 }
 
 /// A list of values as Python's `repr` shows it.
-pub fn python_values(vs: &[Value]) -> String {
+pub fn python_values(vs: &[Literal]) -> String {
     let items: Vec<String> = vs.iter().map(python_value).collect();
     format!("[{}]", items.join(", "))
 }

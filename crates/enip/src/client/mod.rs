@@ -42,6 +42,6 @@ pub mod route;
 pub mod session;
 
 pub use connector::{Connector, IdentityInfo, ListReply, Options, ServiceInfo};
-pub use error::{ClientError, Status};
+pub use error::{ClientError, ReplyStatus};
 pub use format::{python_value, python_values};
 pub use pipeline::{Pipeline, Transaction};

@@ -16,12 +16,12 @@ use cpppo_cip::services::MspWriter;
 use cpppo_cip::TagType;
 
 use super::connector::Connector;
-use super::error::{ClientError, Status};
+use super::error::{ClientError, ReplyStatus};
 use super::format::{python_str, python_values};
 use super::plan::{Absorbed, Accumulator, Kind, Plan};
 use super::route::mr_request;
 use super::session::MESSAGE_ROUTER;
-use crate::operation::{Operation, Value};
+use crate::operation::{Literal, Operation};
 
 /// At most this many operations wait, complete or not, behind an unfinished one.
 const WINDOW: usize = 4096;
@@ -44,9 +44,9 @@ pub struct Transaction {
     /// The (last) Message Router reply.
     pub reply: Vec<u8>,
     /// The reply status.
-    pub status: Status,
+    pub status: ReplyStatus,
     /// The values read, or written; `None` on failure.
-    pub value: Option<Vec<Value>>,
+    pub value: Option<Vec<Literal>>,
     /// How it was done.
     pub plan: Arc<Plan>,
 }
@@ -122,7 +122,7 @@ struct Job {
     plan: Arc<Plan>,
     acc: Accumulator,
     request: Arc<Vec<u8>>,
-    done: Option<(Status, Option<Vec<Value>>, Vec<u8>)>,
+    done: Option<(ReplyStatus, Option<Vec<Literal>>, Vec<u8>)>,
     retries: u8,
 }
 
@@ -384,16 +384,16 @@ impl<'c> Pipeline<'c> {
                 Some(item) if !item.is_empty() => match MrReply::parse(item) {
                     Ok(sub) => self.absorb(index, &sub, item),
                     Err(_) => {
-                        self.fail(index, Status::general(0x08), item);
+                        self.fail(index, ReplyStatus::general(0x08), item);
                         false
                     }
                 },
                 // No reply for this one: a packet cut short for want of room is asked again.
                 _ if reply.general_status == 0x06 && self.retry(index) => true,
                 _ => {
-                    let status = Status {
+                    let status = ReplyStatus {
                         general: reply.general_status.max(1),
-                        ..Status::of(&reply)
+                        ..ReplyStatus::of(&reply)
                     };
                     self.fail(index, status, bytes);
                     false
@@ -426,7 +426,7 @@ impl<'c> Pipeline<'c> {
         true
     }
 
-    fn fail(&mut self, index: usize, status: Status, bytes: &[u8]) {
+    fn fail(&mut self, index: usize, status: ReplyStatus, bytes: &[u8]) {
         if let Some(job) = self.job(index) {
             job.done = Some((status, None, bytes.to_vec()));
         }

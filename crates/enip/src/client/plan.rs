@@ -20,12 +20,12 @@
 
 use cpppo_cip::mr::{MrReply, Payload};
 use cpppo_cip::services::logix::{ReadTag, ReadTagFragmented, WriteTag, WriteTagFragmented};
-use cpppo_cip::value::{Element, Elements};
-use cpppo_cip::{DataType, TagType};
+use cpppo_cip::value::{append, Element, Elements};
+use cpppo_cip::{DataType, TagType, Value};
 
-use super::error::{ClientError, Status};
+use super::error::{ClientError, ReplyStatus};
 use super::route::{encode_path, mr_request};
-use crate::operation::{Operation, Segment, Value};
+use crate::operation::{Literal, Operation, PathStep};
 
 /// The service an operation uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +97,7 @@ pub struct Plan {
     /// The encoded values written.
     pub data: Vec<u8>,
     /// The values written.
-    pub values: Vec<Value>,
+    pub values: Vec<Literal>,
     /// The path as cpppo prints it (`SCADA[1]`, `@0x0001/1/7`).
     pub tag: String,
     /// The first element, when the path ends in one.
@@ -118,8 +118,8 @@ impl Plan {
             what: op.to_string(),
             why,
         };
-        let numeric = !matches!(op.path.first(), Some(Segment::Symbolic(_)));
-        let has_attribute = op.path.iter().any(|s| matches!(s, Segment::Attribute(_)));
+        let numeric = !matches!(op.path.first(), Some(PathStep::Symbolic(_)));
+        let has_attribute = op.path.iter().any(|s| matches!(s, PathStep::Attribute(_)));
         let kind = match (numeric && attributes, op.write.is_some()) {
             (true, true) if has_attribute => Kind::SetAttributeSingle,
             (true, true) => {
@@ -145,7 +145,7 @@ impl Plan {
         };
         let tag = format_tag(&op.path);
         let element = match op.path.last() {
-            Some(Segment::Element(n)) if !numeric || !attributes => Some(*n),
+            Some(PathStep::Element(n)) if !numeric || !attributes => Some(*n),
             _ => None,
         };
         let shown = match kind {
@@ -259,7 +259,7 @@ impl Plan {
 
     /// Absorbs one reply; returns the outcome, or the extra byte offset to read next.
     pub fn absorb(&self, acc: &mut Accumulator, reply: &MrReply<'_>) -> Absorbed {
-        let status = Status::of(reply);
+        let status = ReplyStatus::of(reply);
         let partial = status.general == 0x06;
         if !(status.is_ok() || partial && self.kind.is_read()) {
             return Absorbed::Done(status, None);
@@ -268,7 +268,7 @@ impl Plan {
             Kind::ReadTag | Kind::ReadFrag => {
                 let Ok((ty, n)) = TagType::parse(reply.data) else {
                     let what = "reply not decoded: no tag type in its data";
-                    return Absorbed::Done(Status::undecodable(what), None);
+                    return Absorbed::Done(ReplyStatus::undecodable(what), None);
                 };
                 let data = reply.data.get(n..).unwrap_or_default();
                 acc.tag_type = Some(ty);
@@ -283,9 +283,9 @@ impl Plan {
                     return Absorbed::Done(status, None);
                 }
                 match decode_tag(ty, &acc.data) {
-                    Some(values) => Absorbed::Done(Status::OK, Some(values)),
+                    Some(values) => Absorbed::Done(ReplyStatus::OK, Some(values)),
                     None => Absorbed::Done(
-                        Status::undecodable(format!(
+                        ReplyStatus::undecodable(format!(
                             "reply not decoded: {} bytes are not {} elements",
                             acc.data.len(),
                             match ty {
@@ -299,7 +299,7 @@ impl Plan {
             }
             Kind::GetAttributeSingle | Kind::GetAttributesAll => Absorbed::Done(
                 status,
-                Some(reply.data.iter().map(|&b| Value::Int(b.into())).collect()),
+                Some(reply.data.iter().map(|&b| Literal::Int(b.into())).collect()),
             ),
             Kind::WriteTag | Kind::WriteFrag if self.chunk.is_some() => {
                 let (_, to) = self.write_span(u32::try_from(acc.written).unwrap_or(u32::MAX));
@@ -320,7 +320,7 @@ impl Plan {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Absorbed {
     /// Finished, with its status and value (`None` on failure).
-    Done(Status, Option<Vec<Value>>),
+    Done(ReplyStatus, Option<Vec<Literal>>),
     /// More data: read again at this many bytes past the planned offset.
     More(u32),
 }
@@ -337,43 +337,43 @@ pub struct Accumulator {
 }
 
 /// Decodes tag data of type `ty` into values (`None` if it does not decode).
-pub fn decode_tag(ty: TagType, data: &[u8]) -> Option<Vec<Value>> {
+pub fn decode_tag(ty: TagType, data: &[u8]) -> Option<Vec<Literal>> {
     if !matches!(ty, TagType::Atomic(_) | TagType::LOGIX_STRING) {
-        return Some(data.iter().map(|&b| Value::Int(b.into())).collect());
+        return Some(data.iter().map(|&b| Literal::Int(b.into())).collect());
     }
     Elements::new(ty, data)
         .map(|e| e.ok().map(element_value))
         .collect()
 }
 
-fn element_value(e: Element<'_>) -> Value {
+fn element_value(e: Element<'_>) -> Literal {
     match e {
         Element::Value(v) => cip_value(v),
-        Element::LogixString(s) => Value::Text(String::from_utf8_lossy(s.text).into_owned()),
+        Element::LogixString(s) => Literal::Text(String::from_utf8_lossy(s.text).into_owned()),
     }
 }
 
 /// One CIP value as an operation value.
-pub fn cip_value(v: cpppo_cip::Value<'_>) -> Value {
+pub fn cip_value(v: cpppo_cip::Value<'_>) -> Literal {
     use cpppo_cip::Value as V;
     match v {
-        V::Bool(b) => Value::Bool(b),
-        V::Sint(n) => Value::Int(n.into()),
-        V::Int(n) => Value::Int(n.into()),
-        V::Dint(n) => Value::Int(n.into()),
-        V::Lint(n) => Value::Int(n.into()),
-        V::Usint(n) | V::Byte(n) => Value::Int(n.into()),
-        V::Uint(n) | V::Word(n) => Value::Int(n.into()),
-        V::Udint(n) | V::Dword(n) => Value::Int(n.into()),
-        V::Ulint(n) | V::Lword(n) => Value::Int(n.into()),
-        V::Real(x) => Value::Real(f64::from(x)),
-        V::Lreal(x) => Value::Real(x),
-        V::Sstring(s) | V::String(s) => Value::Text(String::from_utf8_lossy(s).into_owned()),
+        V::Bool(b) => Literal::Bool(b),
+        V::Sint(n) => Literal::Int(n.into()),
+        V::Int(n) => Literal::Int(n.into()),
+        V::Dint(n) => Literal::Int(n.into()),
+        V::Lint(n) => Literal::Int(n.into()),
+        V::Usint(n) | V::Byte(n) => Literal::Int(n.into()),
+        V::Uint(n) | V::Word(n) => Literal::Int(n.into()),
+        V::Udint(n) | V::Dword(n) => Literal::Int(n.into()),
+        V::Ulint(n) | V::Lword(n) => Literal::Int(n.into()),
+        V::Real(x) => Literal::Real(f64::from(x)),
+        V::Lreal(x) => Literal::Real(x),
+        V::Sstring(s) | V::String(s) => Literal::Text(String::from_utf8_lossy(s).into_owned()),
     }
 }
 
 /// Decodes attribute bytes as a sequence of `types` (the last repeats if `repeat`).
-pub fn decode_typed(types: &[DataType], data: &[u8]) -> Result<Vec<Value>, String> {
+pub fn decode_typed(types: &[DataType], data: &[u8]) -> Result<Vec<Literal>, String> {
     let mut out = Vec::new();
     let mut rest = data;
     for &ty in types {
@@ -386,7 +386,7 @@ pub fn decode_typed(types: &[DataType], data: &[u8]) -> Result<Vec<Value>, Strin
 }
 
 /// Encodes `values` as `ty`, little-endian.
-pub fn encode_values(ty: DataType, values: &[Value]) -> Result<Vec<u8>, String> {
+pub fn encode_values(ty: DataType, values: &[Literal]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     for v in values {
         encode_value(ty, v, &mut out)?;
@@ -394,59 +394,58 @@ pub fn encode_values(ty: DataType, values: &[Value]) -> Result<Vec<u8>, String> 
     Ok(out)
 }
 
-fn encode_value(ty: DataType, v: &Value, out: &mut Vec<u8>) -> Result<(), String> {
-    let int = |v: &Value| -> Result<i128, String> {
+fn encode_value(ty: DataType, v: &Literal, out: &mut Vec<u8>) -> Result<(), String> {
+    let int = |v: &Literal| -> Result<i128, String> {
         match v {
-            Value::Int(n) => Ok(*n),
-            Value::Bool(b) => Ok(i128::from(*b)),
-            Value::Real(x) if x.fract() == 0.0 && x.abs() < 1e30 => Ok(*x as i128),
+            Literal::Int(n) => Ok(*n),
+            Literal::Bool(b) => Ok(i128::from(*b)),
+            Literal::Real(x) if x.fract() == 0.0 && x.abs() < 1e30 => Ok(*x as i128),
             other => Err(format!("{other} is not a valid {ty}")),
         }
     };
-    let real = |v: &Value| -> Result<f64, String> {
+    let real = |v: &Literal| -> Result<f64, String> {
         match v {
-            Value::Real(x) => Ok(*x),
-            Value::Int(n) => Ok(*n as f64),
+            Literal::Real(x) => Ok(*x),
+            Literal::Int(n) => Ok(*n as f64),
             other => Err(format!("{other} is not a valid {ty}")),
         }
     };
-    match ty {
-        DataType::Real => out.extend_from_slice(&(real(v)? as f32).to_le_bytes()),
-        DataType::Lreal => out.extend_from_slice(&real(v)?.to_le_bytes()),
+    let value = match ty {
+        DataType::Real => Value::Real(real(v)? as f32),
+        DataType::Lreal => Value::Lreal(real(v)?),
         DataType::Sstring | DataType::String => {
-            let Value::Text(s) = v else {
+            let Literal::Text(s) = v else {
                 return Err(format!("{v} is not a valid {ty}"));
             };
             if ty == DataType::Sstring {
-                out.push(u8::try_from(s.len()).map_err(|_| "SSTRING longer than 255".to_string())?);
+                Value::Sstring(s.as_bytes())
             } else {
-                let n = u16::try_from(s.len()).map_err(|_| "STRING too long".to_string())?;
-                out.extend_from_slice(&n.to_le_bytes());
+                Value::String(s.as_bytes())
             }
-            out.extend_from_slice(s.as_bytes());
         }
-        _ => {
-            let n = int(v)?;
-            let size = ty.size().unwrap_or(0);
-            let bytes = n.to_le_bytes();
-            out.extend_from_slice(bytes.get(..size).unwrap_or_default());
-        }
-    }
+        // As cpppo does, a BOOL is sent as the integer's low byte.
+        DataType::Bool => Value::Usint(int(v)? as u8),
+        _ => Value::from_int(ty, int(v)?).ok_or_else(|| format!("{v} is not a valid {ty}"))?,
+    };
+    append(out, &value).map_err(|_| match ty {
+        DataType::Sstring => "SSTRING longer than 255".to_string(),
+        _ => "STRING too long".to_string(),
+    })?;
     Ok(())
 }
 
 /// A path as cpppo prints it: `SCADA[1]`, `Struct.Member`, `@0x0001/1/7`.
-pub fn format_tag(path: &[Segment]) -> String {
+pub fn format_tag(path: &[PathStep]) -> String {
     let mut out = String::new();
-    if matches!(path.first(), Some(Segment::Symbolic(_))) {
+    if matches!(path.first(), Some(PathStep::Symbolic(_))) {
         for s in path {
             match s {
-                Segment::Symbolic(name) if out.is_empty() => out.push_str(name),
-                Segment::Symbolic(name) => {
+                PathStep::Symbolic(name) if out.is_empty() => out.push_str(name),
+                PathStep::Symbolic(name) => {
                     out.push('.');
                     out.push_str(name);
                 }
-                Segment::Element(n) => out.push_str(&format!("[{n}]")),
+                PathStep::Element(n) => out.push_str(&format!("[{n}]")),
                 other => out.push_str(&format!("/{other:?}")),
             }
         }
@@ -455,8 +454,8 @@ pub fn format_tag(path: &[Segment]) -> String {
     for (i, s) in path.iter().enumerate() {
         out.push_str(if i == 0 { "@" } else { "/" });
         match s {
-            Segment::Class(n) => out.push_str(&format!("0x{n:04X}")),
-            Segment::Instance(n) | Segment::Attribute(n) | Segment::Element(n) => {
+            PathStep::Class(n) => out.push_str(&format!("0x{n:04X}")),
+            PathStep::Instance(n) | PathStep::Attribute(n) | PathStep::Element(n) => {
                 out.push_str(&n.to_string())
             }
             other => out.push_str(&format!("{other:?}")),
@@ -499,8 +498,8 @@ mod tests {
         );
         let rest = [0xC3, 0x00, 3, 0, 0xFF, 0xFF];
         let done = plan.absorb(&mut acc, &reply(0x00, &rest));
-        let want = [1, 2, 3, -1].map(Value::Int).to_vec();
-        assert_eq!(done, Absorbed::Done(Status::OK, Some(want)));
+        let want = [1, 2, 3, -1].map(Literal::Int).to_vec();
+        assert_eq!(done, Absorbed::Done(ReplyStatus::OK, Some(want)));
     }
 
     #[test]
@@ -540,7 +539,7 @@ mod tests {
             extended_status: &ext,
             ..reply(0xFF, &[])
         };
-        let want = Status {
+        let want = ReplyStatus {
             general: 0xFF,
             extended: vec![0x2107],
             problem: None,
@@ -548,20 +547,20 @@ mod tests {
         assert_eq!(plan.absorb(&mut acc, &r), Absorbed::Done(want, None));
         assert_eq!(
             plan.absorb(&mut acc, &reply(0, &[])),
-            Absorbed::Done(Status::OK, Some(vec![Value::Int(5)]))
+            Absorbed::Done(ReplyStatus::OK, Some(vec![Literal::Int(5)]))
         );
     }
 
     #[test]
     fn typed_values_encode_and_decode() {
-        let bytes = encode_values(DataType::Real, &[Value::Real(1.5)]).unwrap_or_default();
+        let bytes = encode_values(DataType::Real, &[Literal::Real(1.5)]).unwrap_or_default();
         assert_eq!(
             decode_typed(&[DataType::Real], &bytes),
-            Ok(vec![Value::Real(1.5)])
+            Ok(vec![Literal::Real(1.5)])
         );
-        let s = encode_values(DataType::Sstring, &[Value::Text("Hi".into())]).unwrap_or_default();
+        let s = encode_values(DataType::Sstring, &[Literal::Text("Hi".into())]).unwrap_or_default();
         assert_eq!(s, b"\x02Hi");
-        assert!(encode_values(DataType::Int, &[Value::Text("x".into())]).is_err());
+        assert!(encode_values(DataType::Int, &[Literal::Text("x".into())]).is_err());
         assert!(decode_typed(&[DataType::Dint], &[1, 2]).is_err());
     }
 }

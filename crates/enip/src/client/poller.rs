@@ -13,13 +13,13 @@ use tokio::sync::{mpsc, Mutex};
 
 use super::error::ClientError;
 use super::proxy::{Param, Proxy};
-use crate::operation::Value;
+use crate::operation::Literal;
 
 /// What a poll cycle produced.
 #[derive(Debug)]
-pub enum Event {
+pub enum PollEvent {
     /// Every parameter's value (`None` where the device refused it).
-    Values(Vec<(Param, Option<Vec<Value>>)>),
+    Values(Vec<(Param, Option<Vec<Literal>>)>),
     /// The poll failed; the next attempt is after `backoff`.
     Failure {
         /// What went wrong.
@@ -65,7 +65,7 @@ impl Poller {
     }
 
     /// Polls in a task until the receiver is dropped; events arrive on the receiver.
-    pub fn spawn(self) -> mpsc::Receiver<Event> {
+    pub fn spawn(self) -> mpsc::Receiver<PollEvent> {
         let (tx, rx) = mpsc::channel(16);
         tokio::spawn(async move {
             let sent = tx.clone();
@@ -83,13 +83,13 @@ impl Poller {
     /// `on_failure` each failure and the back-off before the next attempt.
     pub async fn run(
         self,
-        mut on_values: impl FnMut(&[(Param, Option<Vec<Value>>)]) -> bool,
+        mut on_values: impl FnMut(&[(Param, Option<Vec<Literal>>)]) -> bool,
         mut on_failure: impl FnMut(&ClientError, Duration) -> bool,
     ) {
         self.run_with(|e| {
             let go = match &e {
-                Event::Values(v) => on_values(v),
-                Event::Failure { error, backoff } => on_failure(error, *backoff),
+                PollEvent::Values(v) => on_values(v),
+                PollEvent::Failure { error, backoff } => on_failure(error, *backoff),
             };
             async move { go }
         })
@@ -98,7 +98,7 @@ impl Poller {
 
     async fn run_with<F, Fut>(self, mut deliver: F)
     where
-        F: FnMut(Event) -> Fut,
+        F: FnMut(PollEvent) -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
         let mut backoff = self.backoff_min;
@@ -119,14 +119,14 @@ impl Poller {
                         tracing::info!("missed {missed} polls");
                     }
                     let pairs = self.params.iter().cloned().zip(values).collect();
-                    (Event::Values(pairs), next)
+                    (PollEvent::Values(pairs), next)
                 }
                 Err(error) => {
                     let wait = backoff;
                     backoff = (backoff * 2).min(self.backoff_max);
                     next = tokio::time::Instant::now() + wait;
                     (
-                        Event::Failure {
+                        PollEvent::Failure {
                             error,
                             backoff: wait,
                         },

@@ -15,9 +15,9 @@
 use cpppo_cip::DataType;
 
 use super::connector::{Connector, Options};
-use super::error::{ClientError, Status};
+use super::error::{ClientError, ReplyStatus};
 use super::format::python_value;
-use crate::operation::{Operation, Value};
+use crate::operation::{Literal, Operation};
 
 /// How one field of a parameter is decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,7 +166,7 @@ impl Param {
     }
 
     /// cpppo's poll line: `  Motor Velocity: [123.45]`.
-    pub fn line(&self, value: &Option<Vec<Value>>) -> String {
+    pub fn line(&self, value: &Option<Vec<Literal>>) -> String {
         let shown = match value {
             None => "None".to_string(),
             Some(v) => {
@@ -175,7 +175,7 @@ impl Param {
                     .iter()
                     .enumerate()
                     .map(|(i, x)| match (self.fields.get(i), x) {
-                        (Some(Field::EPath), Value::Text(t)) => t.clone(),
+                        (Some(Field::EPath), Literal::Text(t)) => t.clone(),
                         _ => python_value(x),
                     })
                     .collect();
@@ -186,7 +186,7 @@ impl Param {
     }
 
     /// cpppo's proxy print: `  Motor Velocity == 123.45 Hz/RPM`.
-    pub fn summary(&self, value: &Option<Vec<Value>>) -> String {
+    pub fn summary(&self, value: &Option<Vec<Literal>>) -> String {
         let shown = match value {
             None => "None".to_string(),
             Some(v) if self.is_write() && v.is_empty() => "True".to_string(),
@@ -351,12 +351,12 @@ impl Proxy {
     pub async fn operate(
         &mut self,
         params: &[Param],
-    ) -> Result<Vec<Option<Vec<Value>>>, ClientError> {
+    ) -> Result<Vec<Option<Vec<Literal>>>, ClientError> {
         let (depth, multiple, checking) = (self.depth, self.multiple, self.checking);
         let result = async {
             let conn = self.connection().await?;
             let attr: Vec<bool> = params.iter().map(|p| !p.fields.is_empty()).collect();
-            let mut out: Vec<Option<Vec<Value>>> = vec![None; params.len()];
+            let mut out: Vec<Option<Vec<Literal>>> = vec![None; params.len()];
             // Table parameters use attribute services; pass-through tags the tag services.
             for wanted in [true, false] {
                 let idx: Vec<usize> = (0..params.len()).filter(|&i| attr[i] == wanted).collect();
@@ -385,7 +385,7 @@ impl Proxy {
                         return Err(ClientError::Status {
                             what: format!("parameter {:?}", p.name),
                             status: if t.status.is_ok() {
-                                Status::general(0x09)
+                                ReplyStatus::general(0x09)
                             } else {
                                 t.status
                             },
@@ -408,7 +408,7 @@ impl Proxy {
     }
 
     /// Reads the parameters named (or written, `Name = value`) in `texts`.
-    pub async fn read(&mut self, texts: &[&str]) -> Result<Vec<Option<Vec<Value>>>, ClientError> {
+    pub async fn read(&mut self, texts: &[&str]) -> Result<Vec<Option<Vec<Literal>>>, ClientError> {
         let params = self
             .resolve_all(texts, false)
             .map_err(|why| ClientError::Request {
@@ -429,11 +429,11 @@ impl Proxy {
 }
 
 /// Decodes attribute bytes (given as a list of byte values) as `fields`.
-fn decode_fields(fields: &[Field], bytes: &[Value]) -> Result<Vec<Value>, String> {
+fn decode_fields(fields: &[Field], bytes: &[Literal]) -> Result<Vec<Literal>, String> {
     let data: Vec<u8> = bytes
         .iter()
         .map(|v| match v {
-            Value::Int(n) => u8::try_from(*n).map_err(|_| "not a byte".to_string()),
+            Literal::Int(n) => u8::try_from(*n).map_err(|_| "not a byte".to_string()),
             _ => Err("not a byte".to_string()),
         })
         .collect::<Result<_, _>>()?;
@@ -451,7 +451,7 @@ fn decode_fields(fields: &[Field], bytes: &[Value]) -> Result<Vec<Value>, String
             Field::IpAddr => {
                 let b = rest.get(..4).ok_or("short IP address")?;
                 (
-                    Value::Text(format!("{}.{}.{}.{}", b[3], b[2], b[1], b[0])),
+                    Literal::Text(format!("{}.{}.{}.{}", b[3], b[2], b[1], b[0])),
                     4,
                 )
             }
@@ -461,7 +461,7 @@ fn decode_fields(fields: &[Field], bytes: &[Value]) -> Result<Vec<Value>, String
                     .map(|w| usize::from(u16::from_le_bytes([w[0], w[1]])))
                     .ok_or("short EPATH")?;
                 let path = rest.get(2..2 + 2 * words).ok_or("short EPATH")?;
-                (Value::Text(epath_python(path)?), 2 + 2 * words)
+                (Literal::Text(epath_python(path)?), 2 + 2 * words)
             }
         };
         out.push(value);
@@ -492,16 +492,16 @@ fn epath_python(path: &[u8]) -> Result<String, String> {
                 [one] => format!("{{'port': {port}, 'link': {one}}}"),
                 _ => format!(
                     "{{'port': {port}, 'link': {}}}",
-                    python_value(&Value::Text(String::from_utf8_lossy(link).into_owned()))
+                    python_value(&Literal::Text(String::from_utf8_lossy(link).into_owned()))
                 ),
             },
             Segment::Symbolic(name) => format!(
                 "{{'symbolic': {}}}",
-                python_value(&Value::Text(String::from_utf8_lossy(name).into_owned()))
+                python_value(&Literal::Text(String::from_utf8_lossy(name).into_owned()))
             ),
             other => format!(
                 "{{'segment': {}}}",
-                python_value(&Value::Text(format!("{other:?}")))
+                python_value(&Literal::Text(format!("{other:?}")))
             ),
         })
         .collect();
@@ -509,20 +509,20 @@ fn epath_python(path: &[u8]) -> Result<String, String> {
 }
 
 /// One value as JSON.
-pub fn value_json(value: &Value) -> serde_json::Value {
+pub fn value_json(value: &Literal) -> serde_json::Value {
     match value {
-        Value::Int(n) => i64::try_from(*n).map_or_else(
+        Literal::Int(n) => i64::try_from(*n).map_or_else(
             |_| serde_json::json!(n.to_string()),
             |n| serde_json::json!(n),
         ),
-        Value::Real(x) => serde_json::json!(x),
-        Value::Bool(b) => serde_json::json!(b),
-        Value::Text(s) => serde_json::json!(s),
+        Literal::Real(x) => serde_json::json!(x),
+        Literal::Bool(b) => serde_json::json!(b),
+        Literal::Text(s) => serde_json::json!(s),
     }
 }
 
 /// Values as JSON (`null` for a failure).
-pub fn values_json(value: &Option<Vec<Value>>) -> serde_json::Value {
+pub fn values_json(value: &Option<Vec<Literal>>) -> serde_json::Value {
     match value {
         None => serde_json::Value::Null,
         Some(v) => serde_json::Value::Array(v.iter().map(value_json).collect()),

@@ -7,8 +7,8 @@
 //!
 //! ```
 //! use cpppo_enip::client::route::{parse_route_path, Route};
-//! use cpppo_enip::operation::{Link, Segment};
-//! assert_eq!(parse_route_path("1/0")?, Some(vec![Segment::Port { port: 1, link: Link::Number(0) }]));
+//! use cpppo_enip::operation::{Link, PathStep};
+//! assert_eq!(parse_route_path("1/0")?, Some(vec![PathStep::Port { port: 1, link: Link::Number(0) }]));
 //! assert_eq!(parse_route_path(r#"[{"port":1,"link":0},"2/192.168.1.2"]"#)?.map(|p| p.len()), Some(2));
 //! assert_eq!(parse_route_path("false")?, None);
 //! let logix = Route::logix();
@@ -23,7 +23,7 @@ use cpppo_cip::services::cm::UnconnectedSend;
 
 use super::error::ClientError;
 
-use crate::operation::{Link, Operation, Segment};
+use crate::operation::{Link, Operation, PathStep};
 
 /// Default priority/time tick: tick 2^5 = 32 ms.
 pub const DEFAULT_PRIORITY_TIME_TICK: u8 = 5;
@@ -34,9 +34,9 @@ pub const DEFAULT_TIMEOUT_TICKS: u8 = 157;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Route {
     /// The Unconnected Send target (`@6/1`); `None` sends requests directly.
-    pub send_path: Option<Vec<Segment>>,
+    pub send_path: Option<Vec<PathStep>>,
     /// The route path carried by the Unconnected Send; `None` leaves it out.
-    pub route_path: Option<Vec<Segment>>,
+    pub route_path: Option<Vec<PathStep>>,
     /// Unconnected Send priority/time tick (0..=15).
     pub priority_time_tick: u8,
     /// Unconnected Send timeout ticks (1..=255).
@@ -53,8 +53,8 @@ impl Route {
     /// A routing Logix controller: Unconnected Send to `@6/1`, route path `1/0`.
     pub fn logix() -> Route {
         Route {
-            send_path: Some(vec![Segment::Class(6), Segment::Instance(1)]),
-            route_path: Some(vec![Segment::Port {
+            send_path: Some(vec![PathStep::Class(6), PathStep::Instance(1)]),
+            route_path: Some(vec![PathStep::Port {
                 port: 1,
                 link: Link::Number(0),
             }]),
@@ -114,7 +114,7 @@ pub(crate) fn unconnected_send(
 /// Parses `--route-path`: `PORT/LINK`, a JSON segment, string or list of them (`"1/0"`,
 /// `{"port":1,"link":0}`, `[...]`), a comma-separated list of `PORT/LINK`, or `false`/`0`/``
 /// for no route path.
-pub fn parse_route_path(text: &str) -> Result<Option<Vec<Segment>>, String> {
+pub fn parse_route_path(text: &str) -> Result<Option<Vec<PathStep>>, String> {
     let text = text.trim();
     if matches!(text, "" | "0" | "false" | "False" | "null" | "None" | "[]") {
         return Ok(None);
@@ -130,7 +130,7 @@ pub fn parse_route_path(text: &str) -> Result<Option<Vec<Segment>>, String> {
         .map(Some)
 }
 
-fn from_json(json: &serde_json::Value) -> Result<Vec<Segment>, String> {
+fn from_json(json: &serde_json::Value) -> Result<Vec<PathStep>, String> {
     match json {
         serde_json::Value::Array(items) => {
             let mut out = Vec::new();
@@ -150,7 +150,7 @@ fn from_json(json: &serde_json::Value) -> Result<Vec<Segment>, String> {
 }
 
 /// `1/0`, `2/192.168.1.2`.
-fn port_link(text: &str) -> Result<Segment, String> {
+fn port_link(text: &str) -> Result<PathStep, String> {
     let bad = || format!("bad route path {text:?}: expected PORT/LINK, eg. 1/0");
     let (port, link) = text.split_once('/').ok_or_else(bad)?;
     let port: u16 = port.trim().parse().map_err(|_| bad())?;
@@ -163,18 +163,18 @@ fn port_link(text: &str) -> Result<Segment, String> {
         Err(_) if link.parse::<std::net::IpAddr>().is_ok() => Link::Address(link.to_owned()),
         Err(_) => return Err(bad()),
     };
-    Ok(Segment::Port { port, link })
+    Ok(PathStep::Port { port, link })
 }
 
 /// Parses `--send-path`: `@6/1` (any numeric operation path), or `` for none.
-pub fn parse_send_path(text: &str) -> Result<Option<Vec<Segment>>, String> {
+pub fn parse_send_path(text: &str) -> Result<Option<Vec<PathStep>>, String> {
     let text = text.trim();
     if matches!(text, "" | "''" | "\"\"" | "0" | "false") {
         return Ok(None);
     }
     let op = Operation::parse(text).map_err(|e| e.to_string())?;
     // A send path is numeric (`@6/1`); a bare name would parse as a tag.
-    let symbolic = op.path.iter().any(|s| matches!(s, Segment::Symbolic(_)));
+    let symbolic = op.path.iter().any(|s| matches!(s, PathStep::Symbolic(_)));
     if op.is_write() || op.range.is_some() || symbolic {
         return Err(format!(
             "bad send path {text:?}: expected a path such as @6/1"
@@ -184,17 +184,17 @@ pub fn parse_send_path(text: &str) -> Result<Option<Vec<Segment>>, String> {
 }
 
 /// Encodes path segments as a padded EPATH.
-pub fn encode_path(path: &[Segment]) -> Result<Vec<u8>, String> {
+pub fn encode_path(path: &[PathStep]) -> Result<Vec<u8>, String> {
     let links: Vec<Vec<u8>> = path
         .iter()
         .map(|s| match s {
-            Segment::Port { link, .. } => match link {
+            PathStep::Port { link, .. } => match link {
                 Link::Number(n) => u8::try_from(*n)
                     .map(|b| vec![b])
                     .map_err(|_| format!("link {n} does not fit a port segment")),
                 Link::Address(a) => Ok(a.as_bytes().to_vec()),
             },
-            Segment::Symbolic(name) => Ok(name.as_bytes().to_vec()),
+            PathStep::Symbolic(name) => Ok(name.as_bytes().to_vec()),
             _ => Ok(Vec::new()),
         })
         .collect::<Result<_, _>>()?;
@@ -202,13 +202,13 @@ pub fn encode_path(path: &[Segment]) -> Result<Vec<u8>, String> {
         .iter()
         .zip(&links)
         .map(|(s, bytes)| match s {
-            Segment::Symbolic(_) => Wire::Symbolic(bytes),
-            Segment::Class(n) => Wire::class(*n),
-            Segment::Instance(n) => Wire::instance(*n),
-            Segment::Attribute(n) => Wire::attribute(*n),
-            Segment::Element(n) | Segment::Member(n) => Wire::element(*n),
-            Segment::Connection(n) => Wire::connection_point(*n),
-            Segment::Port { port, .. } => Wire::Port {
+            PathStep::Symbolic(_) => Wire::Symbolic(bytes),
+            PathStep::Class(n) => Wire::class(*n),
+            PathStep::Instance(n) => Wire::instance(*n),
+            PathStep::Attribute(n) => Wire::attribute(*n),
+            PathStep::Element(n) | PathStep::Member(n) => Wire::element(*n),
+            PathStep::Connection(n) => Wire::connection_point(*n),
+            PathStep::Port { port, .. } => Wire::Port {
                 port: *port,
                 link: bytes,
             },

@@ -49,7 +49,7 @@ use cpppo_cip::services::cm::{ForwardClose, ForwardOpen, ForwardOpenReply, Triad
 use cpppo_cip::{EPath, Padding};
 
 use super::connector::{IdentityInfo, ListReply, Options, ServiceInfo};
-use super::error::{ClientError, Status};
+use super::error::{ClientError, ReplyStatus};
 use super::route::{cm_request, encode_path, unconnected_send};
 
 /// Keys of connected requests have this bit set (the low 16 bits are the sequence count).
@@ -112,14 +112,14 @@ pub enum Event<'a> {
         /// The Forward Open's key.
         key: u64,
         /// O->T connection id, or the reply status.
-        result: Result<u32, Status>,
+        result: Result<u32, ReplyStatus>,
     },
     /// A Forward Close answered.
     Closed {
         /// The Forward Close's key.
         key: u64,
         /// Its status.
-        status: Status,
+        status: ReplyStatus,
     },
     /// A List command answered.
     List {
@@ -170,7 +170,7 @@ impl Session {
     /// A session that is not registered yet. [`ClientError::Request`] if the route's paths do
     /// not encode.
     pub fn new(options: Options) -> Result<Session, ClientError> {
-        let encode = |p: &Option<Vec<crate::operation::Segment>>| {
+        let encode = |p: &Option<Vec<crate::operation::PathStep>>| {
             p.as_deref()
                 .map(encode_path)
                 .transpose()
@@ -603,7 +603,7 @@ type Absorbed = (Event<'static>, Option<(Connection, bool)>);
 
 fn absorb(pending: Pending, message: &[u8]) -> Result<Absorbed, ClientError> {
     let reply = MrReply::parse(message)?;
-    let status = Status::of(&reply);
+    let status = ReplyStatus::of(&reply);
     match pending {
         Pending::Close { key } => Ok((Event::Closed { key, status }, None)),
         Pending::Open { key, .. } if !status.is_ok() => Ok((

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::lex::name_start;
-use super::{Link, Operation, Segment, Value};
+use super::{Link, Literal, Operation, PathStep};
 impl fmt::Display for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -13,19 +13,19 @@ impl fmt::Display for Link {
     }
 }
 
-impl Segment {
+impl PathStep {
     fn json(&self) -> String {
         match self {
-            Segment::Symbolic(s) => {
+            PathStep::Symbolic(s) => {
                 format!("{{\"symbolic\":{}}}", serde_json::Value::from(s.as_str()))
             }
-            Segment::Class(n) => format!("{{\"class\":{n}}}"),
-            Segment::Instance(n) => format!("{{\"instance\":{n}}}"),
-            Segment::Attribute(n) => format!("{{\"attribute\":{n}}}"),
-            Segment::Element(n) => format!("{{\"element\":{n}}}"),
-            Segment::Connection(n) => format!("{{\"connection\":{n}}}"),
-            Segment::Member(n) => format!("{{\"member\":{n}}}"),
-            Segment::Port { port, link } => format!("{{\"port\":{port},\"link\":{link}}}"),
+            PathStep::Class(n) => format!("{{\"class\":{n}}}"),
+            PathStep::Instance(n) => format!("{{\"instance\":{n}}}"),
+            PathStep::Attribute(n) => format!("{{\"attribute\":{n}}}"),
+            PathStep::Element(n) => format!("{{\"element\":{n}}}"),
+            PathStep::Connection(n) => format!("{{\"connection\":{n}}}"),
+            PathStep::Member(n) => format!("{{\"member\":{n}}}"),
+            PathStep::Port { port, link } => format!("{{\"port\":{port},\"link\":{link}}}"),
         }
     }
 }
@@ -42,25 +42,25 @@ fn fmt_path(op: &Operation, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let len = op.path.len();
     // The trailing element belongs to the range, written as [first-last].
     let path = match (ranged, op.path.last()) {
-        (true, Some(Segment::Element(_))) => op.path.get(..len - 1).unwrap_or_default(),
+        (true, Some(PathStep::Element(_))) => op.path.get(..len - 1).unwrap_or_default(),
         _ => &op.path[..],
     };
     let symbolic = path.iter().enumerate().all(|(i, s)| match s {
-        Segment::Symbolic(name) => plain_name(name),
+        PathStep::Symbolic(name) => plain_name(name),
         // An element between members: `Name[n].Member`.
-        Segment::Element(_) => {
+        PathStep::Element(_) => {
             i > 0
-                && matches!(path.get(i - 1), Some(Segment::Symbolic(_)))
-                && matches!(path.get(i + 1), Some(Segment::Symbolic(_)))
+                && matches!(path.get(i - 1), Some(PathStep::Symbolic(_)))
+                && matches!(path.get(i + 1), Some(PathStep::Symbolic(_)))
         }
         _ => false,
-    }) && matches!(path.first(), Some(Segment::Symbolic(_)));
+    }) && matches!(path.first(), Some(PathStep::Symbolic(_)));
     if symbolic {
         for (i, s) in path.iter().enumerate() {
             match s {
-                Segment::Symbolic(name) if i == 0 => f.write_str(name)?,
-                Segment::Symbolic(name) => write!(f, ".{name}")?,
-                Segment::Element(n) => write!(f, "[{n}]")?,
+                PathStep::Symbolic(name) if i == 0 => f.write_str(name)?,
+                PathStep::Symbolic(name) => write!(f, ".{name}")?,
+                PathStep::Element(n) => write!(f, "[{n}]")?,
                 _ => {}
             }
         }
@@ -72,26 +72,26 @@ fn fmt_path(op: &Operation, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("/")?;
         }
         match (i, s) {
-            (0, Segment::Class(n))
-            | (1, Segment::Instance(n))
-            | (2, Segment::Attribute(n))
-            | (3, Segment::Element(n)) => write!(f, "{n}")?,
+            (0, PathStep::Class(n))
+            | (1, PathStep::Instance(n))
+            | (2, PathStep::Attribute(n))
+            | (3, PathStep::Element(n)) => write!(f, "{n}")?,
             _ => f.write_str(&s.json())?,
         }
     }
     Ok(())
 }
 
-impl fmt::Display for Value {
+impl fmt::Display for Literal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Int(n) => write!(f, "{n}"),
-            Value::Real(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 => {
+            Literal::Int(n) => write!(f, "{n}"),
+            Literal::Real(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 => {
                 write!(f, "{x:.1}")
             }
-            Value::Real(x) => write!(f, "{x}"),
-            Value::Bool(b) => write!(f, "{}", u8::from(*b)),
-            Value::Text(s) => write!(f, "\"{}\"", s.replace('"', "\"\"")),
+            Literal::Real(x) => write!(f, "{x}"),
+            Literal::Bool(b) => write!(f, "{}", u8::from(*b)),
+            Literal::Text(s) => write!(f, "\"{}\"", s.replace('"', "\"\"")),
         }
     }
 }
