@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cpppo_enip::client::route::{parse_route_path, parse_send_path};
 use cpppo_enip::client::{
-    ClientError, Connector as RsConnector, ListReply, Options, Status, Transaction,
+    ClientError, Connector as RsConnector, ListReply, Options, ReplyStatus, Transaction,
 };
 use cpppo_enip::operation::Operation as RsOperation;
 use pyo3::exceptions::PyValueError;
@@ -392,7 +392,7 @@ impl Connector {
 }
 
 /// cpppo's status: the general status, or `(general, (extended, ...))`.
-fn status_of<'py>(py: Python<'py>, s: &Status) -> PyResult<Bound<'py, PyAny>> {
+fn status_of<'py>(py: Python<'py>, s: &ReplyStatus) -> PyResult<Bound<'py, PyAny>> {
     if s.extended.is_empty() {
         return Ok(s.general.into_pyobject(py)?.into_any());
     }

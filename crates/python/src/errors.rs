@@ -1,6 +1,6 @@
 //! Rust errors as the Python exceptions of `cpppo_rs.errors`.
 
-use cpppo_enip::client::{ClientError, Status};
+use cpppo_enip::client::{ClientError, ReplyStatus};
 use pyo3::prelude::*;
 
 /// Makes an exception of class `name` (in `cpppo_rs.errors`) from `args`.
@@ -19,7 +19,7 @@ where
 }
 
 /// A CIP status failure: `StatusError(message, status, extended_status)`.
-pub fn status_error(py: Python<'_>, message: String, status: &Status) -> PyErr {
+pub fn status_error(py: Python<'_>, message: String, status: &ReplyStatus) -> PyErr {
     raise(
         py,
         "StatusError",

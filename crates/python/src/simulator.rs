@@ -8,7 +8,7 @@ use cpppo_cip::TagType;
 use cpppo_enip::client::plan::{decode_tag, encode_values};
 use cpppo_enip::config::Config;
 use cpppo_enip::device::Tag;
-use cpppo_enip::operation::{int_range, Value};
+use cpppo_enip::operation::{int_range, Literal};
 use cpppo_enip::simulator::{Running, Simulator as RsSimulator, SimulatorBuilder};
 use cpppo_enip::tagspec::TagSpec;
 use pyo3::prelude::*;
@@ -176,7 +176,7 @@ impl Simulator {
         if let Some((lo, hi)) = int_range(ty) {
             let outside = values
                 .iter()
-                .find(|v| matches!(v, Value::Int(n) if !(lo..=hi).contains(n)));
+                .find(|v| matches!(v, Literal::Int(n) if !(lo..=hi).contains(n)));
             if let Some(v) = outside {
                 return Err(raise(
                     py,

@@ -1,22 +1,22 @@
 //! Operation values between Rust and Python (`int`, `float`, `bool`, `str`).
 
-use cpppo_enip::operation::Value;
+use cpppo_enip::operation::Literal;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString};
 
 /// One value as a Python object.
-pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+pub fn to_py<'py>(py: Python<'py>, v: &Literal) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
-        Value::Int(n) => n.into_pyobject(py)?.into_any(),
-        Value::Real(x) => PyFloat::new(py, *x).into_any(),
-        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Text(s) => PyString::new(py, s).into_any(),
+        Literal::Int(n) => n.into_pyobject(py)?.into_any(),
+        Literal::Real(x) => PyFloat::new(py, *x).into_any(),
+        Literal::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Literal::Text(s) => PyString::new(py, s).into_any(),
     })
 }
 
 /// Values as a Python list.
-pub fn list_to_py<'py>(py: Python<'py>, vs: &[Value]) -> PyResult<Bound<'py, PyList>> {
+pub fn list_to_py<'py>(py: Python<'py>, vs: &[Literal]) -> PyResult<Bound<'py, PyList>> {
     let items = vs
         .iter()
         .map(|v| to_py(py, v))
@@ -25,18 +25,18 @@ pub fn list_to_py<'py>(py: Python<'py>, vs: &[Value]) -> PyResult<Bound<'py, PyL
 }
 
 /// One Python object as a value (`bool` before `int`: a bool is an int in Python).
-pub fn from_py(o: &Bound<'_, PyAny>) -> PyResult<Value> {
+pub fn from_py(o: &Bound<'_, PyAny>) -> PyResult<Literal> {
     if o.is_instance_of::<PyBool>() {
-        return Ok(Value::Bool(o.extract()?));
+        return Ok(Literal::Bool(o.extract()?));
     }
     if o.is_instance_of::<PyInt>() {
-        return Ok(Value::Int(o.extract()?));
+        return Ok(Literal::Int(o.extract()?));
     }
     if o.is_instance_of::<PyFloat>() {
-        return Ok(Value::Real(o.extract()?));
+        return Ok(Literal::Real(o.extract()?));
     }
     if o.is_instance_of::<PyString>() {
-        return Ok(Value::Text(o.extract()?));
+        return Ok(Literal::Text(o.extract()?));
     }
     Err(PyTypeError::new_err(format!(
         "cannot use a {} as a tag value (int, float, bool or str)",
@@ -45,7 +45,7 @@ pub fn from_py(o: &Bound<'_, PyAny>) -> PyResult<Value> {
 }
 
 /// A value or a sequence of values (a `str` is one value, not a sequence of characters).
-pub fn many_from_py(o: &Bound<'_, PyAny>) -> PyResult<Vec<Value>> {
+pub fn many_from_py(o: &Bound<'_, PyAny>) -> PyResult<Vec<Literal>> {
     if o.is_instance_of::<PyString>() || from_py(o).is_ok() {
         return Ok(vec![from_py(o)?]);
     }
