@@ -9,9 +9,9 @@
 use std::time::{Duration, Instant};
 
 use cpppo_cip::mr::MrRequest;
-use cpppo_enip::device::{Device, DeviceConfig};
-use cpppo_enip::services::execute;
-use cpppo_enip::tagspec::TagSpec;
+use cpppo_enip::model::device::{Device, DeviceConfig};
+use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::server::services::execute;
 
 /// A Read Tag request for one element of `name[1]`.
 fn read_tag(name: &str) -> Vec<u8> {

@@ -12,11 +12,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use cpppo_cip::DataType;
-use cpppo_enip::attribute::StoredData;
-use cpppo_enip::device::{Device, DeviceConfig};
-use cpppo_enip::hooks::{Clock, Recorder};
-use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
-use cpppo_enip::session::{RoutePolicy, Shared};
+use cpppo_enip::model::attribute::StoredData;
+use cpppo_enip::model::device::{Device, DeviceConfig};
+use cpppo_enip::model::hooks::{Clock, Recorder};
+use cpppo_enip::runtime::serve::{serve_datagrams, serve_listener, Options};
+use cpppo_enip::server::session::{RoutePolicy, Shared};
 use cpppo_net::os::{OsDatagram, OsListener};
 use cpppo_net::Listener;
 

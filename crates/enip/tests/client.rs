@@ -1,7 +1,7 @@
 //! The client against two simulators, each case run against both: the Python cpppo 5.2.5
 //! simulator (`.venv/bin/enip_server`, started on 127.0.0.1 port 0, its bound addresses read
 //! from its output, and killed by PID when the test ends; skipped with a printed reason when the
-//! venv is absent) and ours (`cpppo_enip::server`, in-process on a listener bound to port 0,
+//! venv is absent) and ours (`cpppo_enip::runtime::serve`, in-process on a listener bound to port 0,
 //! shut down when the test ends).
 
 use std::io::{BufRead, BufReader};
@@ -11,18 +11,18 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cpppo_enip::device::{Device, DeviceConfig};
-use cpppo_enip::server::{serve_datagrams, serve_listener, Options as ServerOptions};
-use cpppo_enip::session::{RoutePolicy, Shared};
-use cpppo_enip::tagspec::TagSpec;
+use cpppo_enip::model::device::{Device, DeviceConfig};
+use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::runtime::serve::{serve_datagrams, serve_listener, Options as ServerOptions};
+use cpppo_enip::server::session::{RoutePolicy, Shared};
 use cpppo_net::os::{OsDatagram, OsListener};
 use cpppo_net::{Datagram, Listener};
 use tokio::sync::watch;
 
+use cpppo_enip::client::operation::{parse_operations, Literal};
 use cpppo_enip::client::poller::{PollEvent, Poller};
 use cpppo_enip::client::proxy::{Proxy, POWERFLEX_750};
 use cpppo_enip::client::{blocking, ClientError, Connector, ListReply, Options};
-use cpppo_enip::operation::{parse_operations, Literal};
 
 /// The Python simulator's `enip_server`, if the venv is there.
 fn enip_server() -> Option<PathBuf> {
@@ -56,7 +56,7 @@ fn bound_port(line: &str) -> Option<u16> {
 enum Kind {
     /// The Python cpppo 5.2.5 `enip_server`, as a child process.
     Python,
-    /// Ours (`cpppo_enip::server`), in this process.
+    /// Ours (`cpppo_enip::runtime::serve`), in this process.
     Ours,
 }
 

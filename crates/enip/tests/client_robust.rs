@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use cpppo_cip::encap::{Body, Command, Header, Packet, Register, Repr, SendData, HEADER_LEN};
 use cpppo_cip::mr::MrReply;
+use cpppo_enip::client::operation::parse_operations;
 use cpppo_enip::client::{ClientError, Connector, Options};
-use cpppo_enip::operation::parse_operations;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

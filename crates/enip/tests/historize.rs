@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cpppo_cip::DataType;
-use cpppo_enip::attribute::{Attribute, StoredData};
-use cpppo_enip::device::{Device, DeviceConfig};
-use cpppo_enip::historize::{Historian, Historize};
-use cpppo_enip::replay::{self, ReplayOptions};
-use cpppo_enip::tagspec::TagSpec;
+use cpppo_enip::history::historize::{Historian, Historize};
+use cpppo_enip::history::replay::{self, ReplayOptions};
+use cpppo_enip::model::attribute::{Attribute, StoredData};
+use cpppo_enip::model::device::{Device, DeviceConfig};
+use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_history::{HistoryReader, ReadOptions};
 
 fn scratch(name: &str) -> PathBuf {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use cpppo_enip::session::{Outcome, RoutePolicy};
+use cpppo_enip::server::session::{Outcome, RoutePolicy};
 use proptest::prelude::*;
 
 fn seeds() -> Vec<Vec<u8>> {

@@ -1,7 +1,7 @@
 //! cpppo's client operation syntax: every form, and every kind of error.
 
 use cpppo_cip::DataType;
-use cpppo_enip::operation::{
+use cpppo_enip::client::operation::{
     parse_operations, Link, Literal, Operation, OperationError, PathStep, Problem,
 };
 

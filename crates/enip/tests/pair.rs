@@ -12,11 +12,11 @@ use cpppo_cip::frame::frame_len;
 use cpppo_cip::mr::{MrReply, Payload};
 use cpppo_cip::services::msp::Table;
 use cpppo_cip::services::MspWriter;
+use cpppo_enip::client::operation::{parse_operations, Literal, Operation};
 use cpppo_enip::client::plan::{Absorbed, Accumulator, Plan};
 use cpppo_enip::client::session::{Event, Session};
 use cpppo_enip::client::{ClientError, Connector, Options, ReplyStatus};
-use cpppo_enip::operation::{parse_operations, Literal, Operation};
-use cpppo_enip::session::{Outcome, RoutePolicy, Session as Server};
+use cpppo_enip::server::session::{Outcome, RoutePolicy, Session as Server};
 
 /// One client and one server session and the bytes between them.
 struct Pair {
@@ -382,11 +382,11 @@ async fn connector_drives_the_session_over_any_stream() {
         peer,
         local: peer,
     };
-    tokio::spawn(cpppo_enip::server::serve_stream(
+    tokio::spawn(cpppo_enip::runtime::serve::serve_stream(
         accepted,
         shared(RoutePolicy::Any),
-        std::sync::Arc::new(cpppo_enip::session::IdGenerator::new(1)),
-        std::sync::Arc::new(cpppo_enip::server::Options::default()),
+        std::sync::Arc::new(cpppo_enip::server::session::IdGenerator::new(1)),
+        std::sync::Arc::new(cpppo_enip::runtime::serve::Options::default()),
         std::sync::Arc::new(cpppo_net::os::OsConnector),
         shutdown,
     ));

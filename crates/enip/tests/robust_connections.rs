@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use cpppo_enip::server::{serve_listener, Options};
-use cpppo_enip::session::RoutePolicy;
+use cpppo_enip::runtime::serve::{serve_listener, Options};
+use cpppo_enip::server::session::RoutePolicy;
 use cpppo_net::conn::{Limits, Tracker};
 use cpppo_net::os::OsListener;
 use cpppo_net::Listener;

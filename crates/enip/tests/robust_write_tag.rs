@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use cpppo_enip::session::RoutePolicy;
+use cpppo_enip::server::session::RoutePolicy;
 
 /// Write Tag SCADA[0]: type INT, `count`, then `data`.
 fn write_scada(count: u16, data: &[u8]) -> Vec<u8> {

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use cpppo_enip::control::ServerControl;
-use cpppo_enip::server::{serve_datagrams, serve_listener, Options};
-use cpppo_enip::session::RoutePolicy;
+use cpppo_enip::runtime::control::ServerControl;
+use cpppo_enip::runtime::serve::{serve_datagrams, serve_listener, Options};
+use cpppo_enip::server::session::RoutePolicy;
 use cpppo_net::os::{OsDatagram, OsListener};
 use cpppo_net::Listener;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use cpppo_enip::session::RoutePolicy;
+use cpppo_enip::server::session::RoutePolicy;
 
 #[test]
 fn read_modify_write_tag() {

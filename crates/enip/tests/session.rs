@@ -11,8 +11,8 @@ use cpppo_cip::encap::{Body, Command, SendData};
 use cpppo_cip::services::cm::Triad;
 use cpppo_cip::services::{ForwardClose, ForwardOpen, Service};
 use cpppo_cip::{EPath, Padding};
-use cpppo_enip::session::{IdGenerator, Outcome, RoutePolicy, Session, Summary};
-use cpppo_enip::session::{LARGE_CONNECTION_MAX, MAX_CONNECTIONS};
+use cpppo_enip::server::session::{IdGenerator, Outcome, RoutePolicy, Session, Summary};
+use cpppo_enip::server::session::{LARGE_CONNECTION_MAX, MAX_CONNECTIONS};
 
 /// The connection path every test connection asks for: port 1 link 0, then `@2/1`.
 const CONNECTION_PATH: [u8; 6] = [0x01, 0x00, 0x20, 0x02, 0x24, 0x01];
@@ -409,7 +409,7 @@ fn a_write_is_atomic_for_concurrent_readers() {
 #[test]
 fn nop_is_silent_and_list_commands_need_no_session() {
     let shared = shared(RoutePolicy::Any);
-    let mut s = cpppo_enip::session::Session::new(shared);
+    let mut s = cpppo_enip::server::session::Session::new(shared);
     let now = std::time::Instant::now();
     assert_eq!(
         s.on_frame(&vector("nop").request, local(), now),

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use cpppo_enip::session::{Answer, Outcome, RoutePolicy};
+use cpppo_enip::server::session::{Answer, Outcome, RoutePolicy};
 
 /// Put the device in the state the captures were taken in (left by earlier runs).
 fn seeded() -> Client {
@@ -36,11 +36,11 @@ fn seeded() -> Client {
 }
 
 trait DeviceOf {
-    fn session_device(&self) -> std::sync::Arc<cpppo_enip::device::Device>;
+    fn session_device(&self) -> std::sync::Arc<cpppo_enip::model::device::Device>;
 }
 
 impl DeviceOf for Client {
-    fn session_device(&self) -> std::sync::Arc<cpppo_enip::device::Device> {
+    fn session_device(&self) -> std::sync::Arc<cpppo_enip::model::device::Device> {
         self.session.shared().device.clone()
     }
 }
@@ -147,7 +147,7 @@ fn register_with_version_2_is_refused_with_0x69() {
 #[test]
 fn bad_session_handle_is_0x64() {
     let shared = shared(RoutePolicy::Any);
-    let mut s = cpppo_enip::session::Session::new(shared);
+    let mut s = cpppo_enip::server::session::Session::new(shared);
     let v = vector("read_tag");
     let Outcome::Reply(Answer { frame: r, .. }) =
         s.on_frame(&v.request, local(), std::time::Instant::now())

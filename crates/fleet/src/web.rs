@@ -16,8 +16,8 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{any, get};
 use axum::Router;
-use cpppo_enip::control::ServerControl;
-use cpppo_enip::device::Device;
+use cpppo_enip::model::device::Device;
+use cpppo_enip::runtime::control::ServerControl;
 use cpppo_net::os::OsListener;
 use cpppo_net::stack::{HostId, Net};
 use cpppo_net::Listener;
@@ -317,7 +317,7 @@ async fn summary_page(State(s): State<Arc<AppState>>) -> Html<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cpppo_enip::device::DeviceConfig;
+    use cpppo_enip::model::device::DeviceConfig;
 
     fn fleet(n: u8) -> FleetWeb {
         let devices: Vec<FleetDevice> = (0..n)

@@ -4,11 +4,11 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
+use cpppo_enip::client::operation::Operation as RsOperation;
 use cpppo_enip::client::route::{parse_route_path, parse_send_path};
 use cpppo_enip::client::{
     ClientError, Connector as RsConnector, ListReply, Options, ReplyStatus, Transaction,
 };
-use cpppo_enip::operation::Operation as RsOperation;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};

@@ -2,7 +2,7 @@
 //!
 //! The Python package (`python/cpppo_rs`) gives cpppo's names and shapes (context managers,
 //! generators, the exception classes); this module supplies the work, reusing the Rust client
-//! ([`cpppo_enip::client`]) and simulator ([`cpppo_enip::simulator`]) with no protocol code of
+//! ([`cpppo_enip::client`]) and simulator ([`cpppo_enip::runtime::simulator`]) with no protocol code of
 //! its own. Every network wait runs with the GIL released.
 #![deny(missing_docs)]
 

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use cpppo_cip::TagType;
+use cpppo_enip::client::operation::{int_range, Literal};
 use cpppo_enip::client::plan::{decode_tag, encode_values};
-use cpppo_enip::config::Config;
-use cpppo_enip::device::Tag;
-use cpppo_enip::operation::{int_range, Literal};
-use cpppo_enip::simulator::{Running, Simulator as RsSimulator, SimulatorBuilder};
-use cpppo_enip::tagspec::TagSpec;
+use cpppo_enip::model::config::Config;
+use cpppo_enip::model::device::Tag;
+use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::runtime::simulator::{Running, Simulator as RsSimulator, SimulatorBuilder};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 

@@ -1,6 +1,6 @@
 //! Operation values between Rust and Python (`int`, `float`, `bool`, `str`).
 
-use cpppo_enip::operation::Literal;
+use cpppo_enip::client::operation::Literal;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString};

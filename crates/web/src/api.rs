@@ -504,9 +504,9 @@ mod tests {
     }
 
     fn web() -> Web {
-        use cpppo_enip::attribute::StoredData;
-        use cpppo_enip::control::ServerControl;
-        use cpppo_enip::device::{Device, DeviceConfig};
+        use cpppo_enip::model::attribute::StoredData;
+        use cpppo_enip::model::device::{Device, DeviceConfig};
+        use cpppo_enip::runtime::control::ServerControl;
         use std::sync::Arc;
         let control = Arc::new(ServerControl::default());
         let mut device = Device::new(&DeviceConfig::default());

@@ -29,8 +29,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use cpppo_enip::control::ServerControl;
-use cpppo_enip::device::Device;
+use cpppo_enip::model::device::Device;
+use cpppo_enip::runtime::control::ServerControl;
 use serde_json::{json, Value as Json};
 
 /// The page, shipped inside the binary.

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-use cpppo_enip::control::{ServerControl, LATENCY_BUCKETS};
+use cpppo_enip::runtime::control::{ServerControl, LATENCY_BUCKETS};
 use cpppo_net::conn::Tracker;
 
 /// A name for a CIP service code (codes differ by class; the common ones are named).
@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn histogram_is_cumulative_and_ends_in_inf() {
         let c = ServerControl::default();
-        let summary = cpppo_enip::session::Summary::default();
+        let summary = cpppo_enip::server::session::Summary::default();
         c.stats
             .exchange(&summary, std::time::Duration::from_micros(50));
         c.stats

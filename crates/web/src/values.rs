@@ -2,7 +2,7 @@
 
 use cpppo_cip::value::{append, append_text};
 use cpppo_cip::{DataType, Value};
-use cpppo_enip::attribute::Attribute;
+use cpppo_enip::model::attribute::Attribute;
 use serde_json::{json, Value as Json};
 
 /// Decode every element of `attr` into JSON values (numbers, booleans or strings).

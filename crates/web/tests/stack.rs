@@ -5,9 +5,9 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cpppo_enip::attribute::StoredData;
-use cpppo_enip::control::ServerControl;
-use cpppo_enip::device::{Device, DeviceConfig};
+use cpppo_enip::model::attribute::StoredData;
+use cpppo_enip::model::device::{Device, DeviceConfig};
+use cpppo_enip::runtime::control::ServerControl;
 use cpppo_net::stack::{Buffers, Net, NetConnector};
 use cpppo_net::Connector;
 use cpppo_web::Web;

@@ -13,8 +13,8 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 
 use cpppo_cip::list::{LegacyAddress, AF_INET};
+use cpppo_enip::client::operation::Literal;
 use cpppo_enip::client::{python_value, ListReply};
-use cpppo_enip::operation::Literal;
 
 /// CPF item type ids.
 const IDENTITY: u16 = 0x0C;

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Args;
+use cpppo_enip::client::operation::{parse_operations, Operation};
 use cpppo_enip::client::poller::{PollEvent, Poller};
 use cpppo_enip::client::proxy::{self, Proxy};
 use cpppo_enip::client::route::{parse_route_path, parse_send_path, Route};
 use cpppo_enip::client::{ClientError, Connector, ListReply, Options, Transaction};
-use cpppo_enip::operation::{parse_operations, Operation};
 
 use super::logging;
 
@@ -640,7 +640,7 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
     if let Some(op) = ops.ops.iter().find(|o| {
         matches!(
             o.path.first(),
-            Some(cpppo_enip::operation::PathStep::Symbolic(_))
+            Some(cpppo_enip::client::operation::PathStep::Symbolic(_))
         )
     }) {
         return usage(format!(
@@ -700,7 +700,7 @@ fn attribute_line(t: &Transaction) -> String {
         t.description,
         t.status
     );
-    let status = cpppo_enip::client::python_value(&cpppo_enip::operation::Literal::Text(
+    let status = cpppo_enip::client::python_value(&cpppo_enip::client::operation::Literal::Text(
         t.status.to_string(),
     ));
     format!("{line}: {status}")
@@ -846,7 +846,7 @@ async fn polling_begins(proxy: &tokio::sync::Mutex<Proxy>, address: &str) {
         Ok(values) => {
             let name = match values.first() {
                 Some(Some(v)) => match v.first() {
-                    Some(cpppo_enip::operation::Literal::Text(t)) => t.clone(),
+                    Some(cpppo_enip::client::operation::Literal::Text(t)) => t.clone(),
                     _ => cpppo_enip::client::python_values(v),
                 },
                 _ => "(no product name)".to_string(),

@@ -1,7 +1,7 @@
 //! `cpppo enip historize FILE [server options] TAG...` and the server's `--replay` options.
 //!
 //! historize runs `cpppo enip server` with every tag wrapped in
-//! [`cpppo_enip::historize::Historize`]: each read and write is appended to FILE as a cpppo
+//! [`cpppo_enip::history::historize::Historize`]: each read and write is appended to FILE as a cpppo
 //! history record, and a write is in the file (handed to the kernel) before the client gets
 //! its acknowledgement, so it survives SIGKILL of the simulator.
 
@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
 use clap::Args;
-use cpppo_enip::attribute::Attribute;
-use cpppo_enip::historize::{Historian, Historize};
-use cpppo_enip::replay::ReplayOptions;
+use cpppo_enip::history::historize::{Historian, Historize};
+use cpppo_enip::history::replay::ReplayOptions;
+use cpppo_enip::model::attribute::Attribute;
 use cpppo_history::{Compression, HistoryReader, ReadOptions};
 
 use super::enip::server::{self, ServerArgs, TagHook};

@@ -6,9 +6,9 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{ArgAction, Args, Subcommand};
-use cpppo_enip::config::{parse_route_path, Config};
-use cpppo_enip::session::RoutePolicy;
-use cpppo_enip::tagspec::TagSpec;
+use cpppo_enip::model::config::{parse_route_path, Config};
+use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::server::session::RoutePolicy;
 use cpppo_fleet::link::ip;
 use cpppo_fleet::web::WebOptions;
 use cpppo_fleet::{HostLink, LanOptions, ModbusTemplate, Subnet, Template, ENIP_PORT};

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use super::connector::{Connector, ListReply, Options};
 use super::error::ClientError;
 use super::pipeline::Transaction;
-use crate::operation::{Literal, Operation};
+use crate::client::operation::{Literal, Operation};
 
 /// A blocking EtherNet/IP client.
 pub struct Client {

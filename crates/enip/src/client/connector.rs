@@ -17,7 +17,7 @@ use super::pipeline::{Pipeline, Transaction};
 use super::plan::{decode_typed, encode_values};
 use super::route::{encode_path, mr_request, Route};
 use super::session::{list_items, Event, Session};
-use crate::operation::{Literal, Operation, PathStep};
+use crate::client::operation::{Literal, Operation, PathStep};
 
 /// The EtherNet/IP port.
 pub const DEFAULT_PORT: u16 = 44818;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::operation::OperationError;
+use crate::client::operation::OperationError;
 
 /// What went wrong talking to a device.
 #[derive(Debug, thiserror::Error)]

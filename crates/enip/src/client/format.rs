@@ -1,12 +1,12 @@
 //! Values printed as cpppo (Python) prints them: `[0, 42]`, `[1.25]`, `['Hello World']`.
 
-use crate::operation::Literal;
+use crate::client::operation::Literal;
 
 /// One value as Python's `repr` shows it.
 ///
 /// ```
 /// use cpppo_enip::client::python_value;
-/// use cpppo_enip::operation::Literal;
+/// use cpppo_enip::client::operation::Literal;
 /// assert_eq!(python_value(&Literal::Real(2.0)), "2.0");
 /// assert_eq!(python_value(&Literal::Real(f64::from(1.1f32))), "1.100000023841858");
 /// assert_eq!(python_value(&Literal::Text("it's".into())), "\"it's\"");

@@ -4,7 +4,7 @@
 //!
 //! - [`route`]: the send path / route path an Unconnected Send carries (or none, for simple
 //!   devices), parsed from cpppo's command-line forms.
-//! - [`plan`]: turns a parsed [`Operation`](crate::operation::Operation) into a Message Router
+//! - [`plan`]: turns a parsed [`Operation`](crate::client::operation::Operation) into a Message Router
 //!   request, and absorbs its reply (following Read Tag Fragmented when a read is larger than
 //!   one reply; splitting a write larger than one message into Write Tag Fragmented pieces).
 //! - [`session`]: the sans-IO client session: request queueing, RegisterSession, Forward
@@ -21,7 +21,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), cpppo_enip::client::ClientError> {
 //! use cpppo_enip::client::{Connector, Options};
-//! use cpppo_enip::operation::parse_operations;
+//! use cpppo_enip::client::operation::parse_operations;
 //! let mut conn = Connector::connect("127.0.0.1:44818", Options::default()).await?;
 //! let ops = parse_operations(&["SCADA[1-3]", "SCADA[4]=(INT)99"])?;
 //! let (failures, results) = conn.process(ops, 2, 0).await?;
@@ -34,6 +34,7 @@ pub mod blocking;
 mod connector;
 mod error;
 mod format;
+pub mod operation;
 mod pipeline;
 pub mod plan;
 pub mod poller;

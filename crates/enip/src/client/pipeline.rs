@@ -21,7 +21,7 @@ use super::format::{python_str, python_values};
 use super::plan::{Absorbed, Accumulator, Kind, Plan};
 use super::route::mr_request;
 use super::session::MESSAGE_ROUTER;
-use crate::operation::{Literal, Operation};
+use crate::client::operation::{Literal, Operation};
 
 /// At most this many operations wait, complete or not, behind an unfinished one.
 const WINDOW: usize = 4096;

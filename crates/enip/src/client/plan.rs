@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use cpppo_enip::client::plan::{Kind, Plan};
-//! use cpppo_enip::operation::Operation;
+//! use cpppo_enip::client::operation::Operation;
 //! let plan = Plan::new(&Operation::parse("SCADA[1-3]=(DINT)1,2,3")?, false, false)?;
 //! assert_eq!(plan.kind, Kind::WriteTag);
 //! assert_eq!(plan.description, "Single Write Tag  SCADA[1-3]");
@@ -25,7 +25,7 @@ use cpppo_cip::{DataType, TagType, Value};
 
 use super::error::{ClientError, ReplyStatus};
 use super::route::{encode_path, mr_request};
-use crate::operation::{Literal, Operation, PathStep};
+use crate::client::operation::{Literal, Operation, PathStep};
 
 /// The service an operation uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, Mutex};
 
 use super::error::ClientError;
 use super::proxy::{Param, Proxy};
-use crate::operation::Literal;
+use crate::client::operation::Literal;
 
 /// What a poll cycle produced.
 #[derive(Debug)]

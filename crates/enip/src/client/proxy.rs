@@ -17,7 +17,7 @@ use cpppo_cip::DataType;
 use super::connector::{Connector, Options};
 use super::error::{ClientError, ReplyStatus};
 use super::format::python_value;
-use crate::operation::{Literal, Operation};
+use crate::client::operation::{Literal, Operation};
 
 /// How one field of a parameter is decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

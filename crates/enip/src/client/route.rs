@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use cpppo_enip::client::route::{parse_route_path, Route};
-//! use cpppo_enip::operation::{Link, PathStep};
+//! use cpppo_enip::client::operation::{Link, PathStep};
 //! assert_eq!(parse_route_path("1/0")?, Some(vec![PathStep::Port { port: 1, link: Link::Number(0) }]));
 //! assert_eq!(parse_route_path(r#"[{"port":1,"link":0},"2/192.168.1.2"]"#)?.map(|p| p.len()), Some(2));
 //! assert_eq!(parse_route_path("false")?, None);
@@ -23,7 +23,7 @@ use cpppo_cip::services::cm::UnconnectedSend;
 
 use super::error::ClientError;
 
-use crate::operation::{Link, Operation, PathStep};
+use crate::client::operation::{Link, Operation, PathStep};
 
 /// Default priority/time tick: tick 2^5 = 32 ms.
 pub const DEFAULT_PRIORITY_TIME_TICK: u8 = 5;

@@ -170,7 +170,7 @@ impl Session {
     /// A session that is not registered yet. [`ClientError::Request`] if the route's paths do
     /// not encode.
     pub fn new(options: Options) -> Result<Session, ClientError> {
-        let encode = |p: &Option<Vec<crate::operation::PathStep>>| {
+        let encode = |p: &Option<Vec<crate::client::operation::PathStep>>| {
             p.as_deref()
                 .map(encode_path)
                 .transpose()

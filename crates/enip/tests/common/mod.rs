@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendData};
 use cpppo_cip::{EPath, Padding, Request, Segment, Service};
-use cpppo_enip::device::{Device, DeviceConfig};
-use cpppo_enip::session::{Answer, Outcome, RoutePolicy, Session, Shared};
-use cpppo_enip::tagspec::TagSpec;
+use cpppo_enip::model::device::{Device, DeviceConfig};
+use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::server::session::{Answer, Outcome, RoutePolicy, Session, Shared};
 
 pub fn hex(s: &str) -> Vec<u8> {
     (0..s.len() / 2)

@@ -7,10 +7,10 @@ use std::io::Write;
 use std::sync::Arc;
 
 use cpppo_cip::server::Status;
-use cpppo_cip::{DataType, TagType};
-use cpppo_enip::attribute::Attribute;
+use cpppo_cip::TagType;
 use cpppo_enip::client::plan::decode_tag;
 use cpppo_enip::client::python_values;
+use cpppo_enip::model::attribute::Attribute;
 
 /// A tag's attribute that prints each successful operation on it.
 pub struct PrintIo {
@@ -47,21 +47,7 @@ pub fn operation_line(name: &str, start: usize, count: usize, arrow: &str, value
 }
 
 impl Attribute for PrintIo {
-    fn data_type(&self) -> DataType {
-        self.inner.data_type()
-    }
-
-    fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    fn is_array(&self) -> bool {
-        self.inner.is_array()
-    }
-
-    fn settable(&self) -> bool {
-        self.inner.settable()
-    }
+    cpppo_enip::delegate_shape_to_inner!();
 
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
         let from = out.len();

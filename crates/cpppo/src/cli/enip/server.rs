@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
 use clap::{ArgAction, Args};
-use cpppo_enip::config::{default_paths, parse_route_path, Config};
-use cpppo_enip::control::ServerControl;
-use cpppo_enip::hooks::Clock;
-use cpppo_enip::session::RoutePolicy;
-use cpppo_enip::simulator::{Simulator, SimulatorBuilder};
-use cpppo_enip::tagspec::TagSpec;
+use cpppo_enip::model::config::{default_paths, parse_route_path, Config};
+use cpppo_enip::model::hooks::Clock;
+use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::runtime::control::ServerControl;
+use cpppo_enip::runtime::simulator::{Simulator, SimulatorBuilder};
+use cpppo_enip::server::session::RoutePolicy;
 use cpppo_net::os::OsListener;
 use cpppo_net::Listener;
 use tokio::sync::watch;
@@ -117,7 +117,7 @@ pub struct ServerArgs {
 }
 
 /// Wraps each tag's attribute as the tag is added (`cpppo enip historize` records with it).
-pub use cpppo_enip::simulator::TagHook;
+pub use cpppo_enip::runtime::simulator::TagHook;
 
 /// Everything validated before anything is bound.
 struct Plan {
@@ -125,7 +125,7 @@ struct Plan {
     simulator: Simulator,
     udp: bool,
     address_output: bool,
-    replay: Option<cpppo_enip::replay::ReplayOptions>,
+    replay: Option<cpppo_enip::history::replay::ReplayOptions>,
     web: Option<std::net::SocketAddr>,
     web_token: Option<String>,
     control: Arc<ServerControl>,
@@ -167,7 +167,7 @@ pub fn run_with(args: ServerArgs, hook: Option<TagHook>) -> ExitCode {
 
 /// Tag specs simulating a named device profile (`--profile NAME`).
 pub(crate) fn profile_tags(name: &str) -> anyhow::Result<Vec<TagSpec>> {
-    cpppo_enip::simulator::profile_tags(name).map_err(|e| anyhow!("--profile: {e}"))
+    cpppo_enip::runtime::simulator::profile_tags(name).map_err(|e| anyhow!("--profile: {e}"))
 }
 
 fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
@@ -254,7 +254,7 @@ fn print_io(args: &ServerArgs, hook: Option<TagHook>) -> Option<TagHook> {
             Some(hook) => hook(name, attr)?,
             None => attr,
         };
-        let printed: Arc<dyn cpppo_enip::attribute::Attribute> =
+        let printed: Arc<dyn cpppo_enip::model::attribute::Attribute> =
             Arc::new(super::print::PrintIo::new(name, attr, verbose));
         Ok(printed)
     }))
@@ -325,7 +325,7 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
     }
     let replay_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Some(r) = plan.replay {
-        cpppo_enip::replay::spawn(plan.simulator.device().clone(), r, replay_stop.clone())
+        cpppo_enip::history::replay::spawn(plan.simulator.device().clone(), r, replay_stop.clone())
             .context("--replay")?;
     }
     tokio::select! {

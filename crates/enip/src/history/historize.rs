@@ -24,9 +24,9 @@ use cpppo_cip::{DataType, TagType};
 use cpppo_history::{Durability, Recorder, RecorderOptions, Timestamp};
 use serde_json::Value as Json;
 
-use crate::attribute::Attribute;
+use crate::client::operation::Literal;
 use crate::client::plan::decode_tag;
-use crate::operation::Literal;
+use crate::model::attribute::Attribute;
 use cpppo_cip::mr::status;
 use cpppo_cip::Status;
 
@@ -206,7 +206,7 @@ pub fn from_json(values: &[Json]) -> Result<Vec<Literal>, String> {
 }
 
 impl Attribute for Historize {
-    crate::attribute::delegate_shape_to_inner!();
+    crate::delegate_shape_to_inner!();
 
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
         let from = out.len();
@@ -262,7 +262,7 @@ impl Attribute for Historize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribute::StoredData;
+    use crate::model::attribute::StoredData;
 
     #[test]
     fn values_round_trip_through_json() {

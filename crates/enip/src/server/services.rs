@@ -4,7 +4,7 @@
 //! The request data is decoded once by the codec ([`Service::parse_lenient`]: what a Logix
 //! controller accepts); this module only checks it against the device and answers.
 //! Connection Manager services (Unconnected Send, Forward Open/Close) change session state and
-//! live in [`crate::session`]. Every service answers with the codec's reply types: a
+//! live in [`crate::server::session`]. Every service answers with the codec's reply types: a
 //! [`Reply`] (status and [`ReplyBody`], its data borrowed from a scratch buffer) or the
 //! [`Status`] to answer with instead.
 
@@ -18,8 +18,8 @@ use cpppo_cip::services::{WriteTag, WriteTagFragmented};
 use cpppo_cip::value::elements_len;
 use cpppo_cip::{DataType, Error as CodecError, Reply, Service, TagType};
 
-use crate::attribute::{out_of_range, Attribute};
-use crate::device::Device;
+use crate::model::attribute::{out_of_range, Attribute};
+use crate::model::device::Device;
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::{EPath, MrRequest, Segment};
 

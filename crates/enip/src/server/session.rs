@@ -9,7 +9,7 @@
 //! abandoned. Each request is decoded once and answered with the codec's reply types; each
 //! reply says what it answered ([`Summary`]) for the statistics.
 //!
-//! Routing (a `Route` map, see [`crate::route`]): an Unconnected Send whose first route segment
+//! Routing (a `Route` map, see [`crate::server::route`]): an Unconnected Send whose first route segment
 //! a rule claims is handed to the runtime as an [`Outcome::Forward`] wherever it appears:
 //! directly in SendRRData, as requests of a Multiple Service Packet (the others are answered
 //! here and the reply keeps every slot in order), or in a connected message. A Forward Open
@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::device::Device;
-use crate::services::answer;
+use crate::model::device::Device;
+use crate::server::services::answer;
 use cpppo_cip::cpf::{self, Item};
 use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData};
 use cpppo_cip::epath::LogicalKind;
@@ -38,7 +38,7 @@ use cpppo_cip::services::cm::{ForwardOpen, ForwardOpenReply, Triad};
 use cpppo_cip::services::{code, ReplyBody, Service};
 use cpppo_cip::{EPath, MrReply, MrRequest, Padding, Segment};
 
-use crate::route::{Envelope, Forward, Hop, Opening, Slot};
+use crate::server::route::{Envelope, Forward, Hop, Opening, Slot};
 
 /// Encapsulation status codes.
 pub use cpppo_cip::encap::status as encap_status;
@@ -84,7 +84,7 @@ pub struct Shared {
     /// Accepted route paths.
     pub route: RoutePolicy,
     /// Where Unconnected Sends for other route paths are forwarded.
-    pub routes: Vec<crate::route::RouteRule>,
+    pub routes: Vec<crate::server::route::RouteRule>,
 }
 
 /// What one exchange was, for the statistics.

@@ -17,9 +17,9 @@ use cpppo_net::{Connector, Datagram, Listener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::control::ServerControl;
-use crate::server::{serve_datagrams, serve_listener_with, Options};
-use crate::session::Shared;
+use crate::runtime::control::ServerControl;
+use crate::runtime::serve::{serve_datagrams, serve_listener_with, Options};
+use crate::server::session::Shared;
 
 /// How long a closed listener's tasks get to finish before they are left behind.
 const STOP_GRACE: Duration = Duration::from_secs(2);

@@ -11,12 +11,12 @@ use cpppo_cip::server::{append, Status, UnconnectedSendData};
 use cpppo_cip::services::{code, MspWriter};
 use cpppo_cip::{EPath, Padding, Segment};
 
-use crate::config::link_text;
-use crate::session::ROUTE_TIMED_OUT;
-use crate::tagspec::parse_number;
+use crate::model::config::link_text;
+use crate::model::tagspec::parse_number;
+use crate::server::session::ROUTE_TIMED_OUT;
 
 /// Which links of a port a rule covers (an operation's link address is
-/// [`crate::operation::Link`]).
+/// [`crate::client::operation::Link`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkMatch {
     /// Numeric links `lo..=hi` (a slot range).

@@ -53,7 +53,9 @@ pub trait Attribute: Send + Sync {
 
 /// Inside `impl Attribute for W`, where `W` wraps another attribute in a field `inner`, delegate
 /// the shape of the attribute (type, length, array-ness, settable) to it; the wrapper then only
-/// writes the `read` and `write` hooks it changes.
+/// writes the `read` and `write` hooks it changes. (Exported at the crate root: wrappers in
+/// other crates, such as the CLI's `-p` printer, use it too.)
+#[macro_export]
 macro_rules! delegate_shape_to_inner {
     () => {
         fn data_type(&self) -> cpppo_cip::DataType {
@@ -73,7 +75,6 @@ macro_rules! delegate_shape_to_inner {
         }
     };
 }
-pub(crate) use delegate_shape_to_inner;
 
 /// Status for an element range beyond the end of an attribute.
 pub fn out_of_range() -> Status {

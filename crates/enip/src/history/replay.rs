@@ -22,8 +22,8 @@ use cpppo_history::{HistoryReader, Pace, ReadError, ReadOptions, Record, Timesta
 use serde_json::Value as Json;
 
 use crate::client::plan::encode_values;
-use crate::device::Device;
-use crate::historize::from_json;
+use crate::history::historize::from_json;
+use crate::model::device::Device;
 
 /// What to replay and how.
 #[derive(Debug, Clone)]
@@ -287,8 +287,8 @@ pub fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::DeviceConfig;
-    use crate::tagspec::TagSpec;
+    use crate::model::device::DeviceConfig;
+    use crate::model::tagspec::TagSpec;
 
     fn rec(serial: &str, payload: &str) -> Record {
         Record::from_json(Timestamp::now(), serial, payload).unwrap()

@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::client::session::{Event, OpenParams, Session, MESSAGE_ROUTER};
 use crate::client::Options;
-use crate::route::Hop;
+use crate::server::route::Hop;
 
 /// Sessions with target devices, by `HOST:PORT`.
 pub type Upstreams<S> = HashMap<String, Upstream<S>>;

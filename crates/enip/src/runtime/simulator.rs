@@ -9,8 +9,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use cpppo_enip::simulator::SimulatorBuilder;
-//! use cpppo_enip::tagspec::TagSpec;
+//! use cpppo_enip::runtime::simulator::SimulatorBuilder;
+//! use cpppo_enip::model::tagspec::TagSpec;
 //! let sim = SimulatorBuilder::new().tag(TagSpec::parse("SCADA=INT[100]")?).build()?;
 //! let running = sim.start("127.0.0.1:0".parse()?, true).await?;
 //! println!("serving on {}", running.local_addr());
@@ -26,14 +26,14 @@ use cpppo_net::Listener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::attribute::{Attribute, StoredData};
-use crate::control::ServerControl;
-use crate::device::{Device, DeviceConfig, DeviceError};
-use crate::route::RouteRule;
-use crate::server::Options;
-use crate::session::{RoutePolicy, Shared};
-use crate::switchable::{serve_switchable, Bind, BindError, Bound, HostBind};
-use crate::tagspec::{TagSpec, TagSpecError};
+use crate::model::attribute::{Attribute, StoredData};
+use crate::model::device::{Device, DeviceConfig, DeviceError};
+use crate::model::tagspec::{TagSpec, TagSpecError};
+use crate::runtime::control::ServerControl;
+use crate::runtime::serve::Options;
+use crate::runtime::switchable::{serve_switchable, Bind, BindError, Bound, HostBind};
+use crate::server::route::RouteRule;
+use crate::server::session::{RoutePolicy, Shared};
 
 /// How long [`Running::stop`] waits for the listeners to close.
 const STOP_WAIT: Duration = Duration::from_secs(5);
@@ -102,7 +102,7 @@ impl SimulatorBuilder {
     }
 
     /// Serve a tag backed by a caller's attribute (a computed value such as
-    /// [`crate::hooks::Clock`]); it is neither guarded by the control nor passed to the hook.
+    /// [`crate::model::hooks::Clock`]); it is neither guarded by the control nor passed to the hook.
     pub fn attribute(mut self, name: &str, attribute: Arc<dyn Attribute>) -> Self {
         self.attributes.push((name.to_string(), attribute));
         self
@@ -369,8 +369,8 @@ mod tests {
         assert_eq!(e.as_deref(), Some("duplicate tag name \"X\""));
     }
 
+    use crate::client::operation::Literal;
     use crate::client::{Connector, Options as ClientOptions};
-    use crate::operation::Literal;
 
     fn simulator(control: Option<Arc<ServerControl>>) -> Simulator {
         let mut b = SimulatorBuilder::new().tag(TagSpec::parse("SCADA=INT[4]").unwrap());

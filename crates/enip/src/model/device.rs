@@ -9,8 +9,8 @@ use cpppo_cip::services::class;
 use cpppo_cip::value::{append, append_text};
 use cpppo_cip::{DataType, Value};
 
-use crate::attribute::{Attribute, StoredData};
-use crate::tagspec::{Address, TagSpec};
+use crate::model::attribute::{Attribute, StoredData};
+use crate::model::tagspec::{Address, TagSpec};
 
 /// Software-control bit Logix sets on base (non-alias) tags.
 pub const BASE_TAG_BIT: u32 = 1 << 26;
@@ -287,7 +287,7 @@ impl Device {
             1,
             Arc::new(StoredData::text(DataType::String, &config.controller_name)),
         );
-        let (utc, local) = crate::hooks::Clock::pair();
+        let (utc, local) = crate::model::hooks::Clock::pair();
         d.set(class::WALL_CLOCK, 1, 6, Arc::new(utc));
         d.set(class::WALL_CLOCK, 1, 11, Arc::new(local));
         // Daylight saving flag (pylogix SetPLCTime writes it with the time).

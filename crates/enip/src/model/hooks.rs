@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cpppo_cip::DataType;
 
-use crate::attribute::{out_of_range, Attribute};
+use crate::model::attribute::{out_of_range, Attribute};
 use cpppo_cip::mr::status;
 use cpppo_cip::Status;
 
@@ -161,7 +161,7 @@ impl Recorder {
 }
 
 impl Attribute for Recorder {
-    crate::attribute::delegate_shape_to_inner!();
+    crate::delegate_shape_to_inner!();
 
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
         let from = out.len();
@@ -191,7 +191,7 @@ impl Attribute for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribute::StoredData;
+    use crate::model::attribute::StoredData;
 
     #[test]
     fn clock_reads_now_and_can_be_set() {

@@ -20,7 +20,7 @@
 //! segments and quoted strings), then checked by a small recursive-descent parser.
 //!
 //! ```
-//! use cpppo_enip::operation::{Operation, PathStep, Literal};
+//! use cpppo_enip::client::operation::{Operation, PathStep, Literal};
 //! use cpppo_cip::DataType;
 //! let op = Operation::parse("Tag[1-3]=(DINT)1,2,3")?;
 //! assert_eq!(op.path, [PathStep::Symbolic("Tag".into()), PathStep::Element(1)]);
@@ -29,7 +29,7 @@
 //! assert_eq!(write.data_type, DataType::Dint);
 //! assert_eq!(write.values, [Literal::Int(1), Literal::Int(2), Literal::Int(3)]);
 //! assert_eq!(op.to_string(), "Tag[1-3]=(DINT)1,2,3");
-//! # Ok::<(), cpppo_enip::operation::OperationError>(())
+//! # Ok::<(), cpppo_enip::client::operation::OperationError>(())
 //! ```
 
 mod display;
@@ -143,10 +143,10 @@ impl Operation {
 /// Parses each of `tags` as an [`Operation`]; the first bad one is the error.
 ///
 /// ```
-/// let ops = cpppo_enip::operation::parse_operations(&["Tag[0-9]+16=(DINT)4,5,6,7,8,9", "@0x2/1/1"])?;
+/// let ops = cpppo_enip::client::operation::parse_operations(&["Tag[0-9]+16=(DINT)4,5,6,7,8,9", "@0x2/1/1"])?;
 /// assert!(ops[0].is_write() && !ops[1].is_write());
 /// assert_eq!(ops[0].offset, Some(16));
-/// # Ok::<(), cpppo_enip::operation::OperationError>(())
+/// # Ok::<(), cpppo_enip::client::operation::OperationError>(())
 /// ```
 pub fn parse_operations<T: AsRef<str>>(tags: &[T]) -> Result<Vec<Operation>, OperationError> {
     tags.iter().map(|t| Operation::parse(t.as_ref())).collect()

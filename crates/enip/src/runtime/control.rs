@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::attribute::Attribute;
-use crate::session::{Answer, Summary};
+use crate::model::attribute::Attribute;
+use crate::server::session::{Answer, Summary};
 use cpppo_cip::Status;
 
 /// Upper bounds (seconds) of the request latency histogram buckets.
@@ -413,7 +413,7 @@ impl Guarded {
 }
 
 impl Attribute for Guarded {
-    crate::attribute::delegate_shape_to_inner!();
+    crate::delegate_shape_to_inner!();
 
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
         self.forced()?;
@@ -428,7 +428,7 @@ impl Attribute for Guarded {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribute::StoredData;
+    use crate::model::attribute::StoredData;
 
     #[test]
     fn forced_error_fails_access_and_zero_clears_it() {

@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 
 use ini::{Ini, ParseOption};
 
-use crate::device::DeviceConfig;
-use crate::session::RoutePolicy;
-use crate::tagspec::parse_number;
+use crate::model::device::DeviceConfig;
+use crate::model::tagspec::parse_number;
+use crate::server::session::RoutePolicy;
 
 /// A configuration file (or value in it) that could not be used; names file and text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,7 +40,7 @@ pub struct Config {
     /// `Route Path`, when given.
     pub route_path: Option<RoutePolicy>,
     /// `Route`: where requests for other route paths are forwarded.
-    pub routes: Vec<crate::route::RouteRule>,
+    pub routes: Vec<crate::server::route::RouteRule>,
     /// Files that were read, in order.
     pub loaded: Vec<PathBuf>,
 }
@@ -139,7 +139,9 @@ impl Config {
             "controller name" => self.device.controller_name = value.to_string(),
             "interface configuration" => self.interface(value).map_err(|w| bad(&w))?,
             "route path" => self.route_path = Some(parse_route_path(value).map_err(|w| bad(&w))?),
-            "route" => self.routes = crate::route::parse_routes(value).map_err(|w| bad(&w))?,
+            "route" => {
+                self.routes = crate::server::route::parse_routes(value).map_err(|w| bad(&w))?
+            }
             _ => {}
         }
         Ok(())

@@ -2,7 +2,7 @@
 //!
 //! Each accepted stream gets its own task and session; UDP packets are answered statelessly
 //! (the List commands only; legacy 0x0001 too). Protocol decisions all live in the session;
-//! requests it routes elsewhere go out through [`crate::upstream`].
+//! requests it routes elsewhere go out through [`crate::runtime::upstream`].
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -18,10 +18,10 @@ use cpppo_net::{Accepted, Connector, Datagram, Listener, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::discovery::{broadcast_reply_delay, MAX_HELD_REPLIES};
-use crate::route::Forward;
-use crate::session::{on_datagram, IdGenerator, Outcome, Session, Shared};
-use crate::upstream::{exchange, Upstreams};
+use crate::runtime::upstream::{exchange, Upstreams};
+use crate::server::discovery::{broadcast_reply_delay, MAX_HELD_REPLIES};
+use crate::server::route::Forward;
+use crate::server::session::{on_datagram, IdGenerator, Outcome, Session, Shared};
 
 /// Bytes read from a stream at a time.
 const READ_CHUNK: usize = 4096;
@@ -40,7 +40,7 @@ pub struct Options {
     /// and write timeouts; at the connection limit the longest-idle is closed).
     pub connections: Arc<Tracker>,
     /// Live control and statistics (web API); when given, its delay replaces `delay`.
-    pub control: Option<Arc<crate::control::ServerControl>>,
+    pub control: Option<Arc<crate::runtime::control::ServerControl>>,
 }
 
 /// Counters of one session.
@@ -166,7 +166,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             },
             why = limits.expired() => break why.to_string(),
             _ = expiry => session.handle_timeout(Instant::now()),
-            _ = crate::control::eof_requested(conn.as_ref()) => break "closed by the web API (eof)".to_string(),
+            _ = crate::runtime::control::eof_requested(conn.as_ref()) => break "closed by the web API (eof)".to_string(),
             _ = shutdown.changed() => break "server shutting down".to_string(),
         }
     };
