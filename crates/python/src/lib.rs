@@ -6,8 +6,10 @@
 //! its own. Every network wait runs with the GIL released.
 #![deny(missing_docs)]
 
+mod automata;
 mod client;
 mod errors;
+mod history;
 mod simulator;
 mod values;
 
@@ -20,6 +22,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Connector>()?;
     m.add_class::<simulator::Simulator>()?;
     m.add_function(wrap_pyfunction!(client::parse_operations, m)?)?;
+    history::register(m)?;
+    automata::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

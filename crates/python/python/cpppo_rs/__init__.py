@@ -8,13 +8,16 @@ Modules mirror cpppo's names, so migrating a script is mostly changing its impor
 
 from ._native import __version__
 from .errors import (
+    AutomataError,
     CommunicationError,
     Error,
+    HistoryError,
     InvalidValueError,
     OperationError,
     SimulatorError,
     StatusError,
     TimeoutError,
+    TimestampError,
     UnknownTagError,
 )
 
@@ -28,4 +31,7 @@ __all__ = [
     "SimulatorError",
     "UnknownTagError",
     "InvalidValueError",
+    "TimestampError",
+    "HistoryError",
+    "AutomataError",
 ]

@@ -9,7 +9,10 @@
     ├── StatusError           a request answered with a CIP error status (.status, .extended_status)
     ├── SimulatorError        a simulator that cannot be built or started, a bad element range
     │   └── UnknownTagError   no such tag (also a LookupError)
-    └── InvalidValueError     a value that does not fit its tag's type (also a ValueError)
+    ├── InvalidValueError     a value that does not fit its tag's type (also a ValueError)
+    ├── TimestampError        time text or a zone that does not parse (also a ValueError)
+    ├── HistoryError          a history file that cannot be opened or (strict) a bad record
+    └── AutomataError         a machine that cannot be built, or input it cannot accept (.offset)
 """
 
 import builtins
@@ -54,3 +57,21 @@ class UnknownTagError(SimulatorError, LookupError):
 
 class InvalidValueError(Error, ValueError):
     """A value that cannot be written as its tag's type."""
+
+
+class TimestampError(Error, ValueError):
+    """Time text that is not ``YYYY-mm-dd HH:MM:SS[.ffffff] [ZONE]``, an unknown or ambiguous
+    zone, a local time a DST change skips or repeats, or a time outside years 1..9999."""
+
+
+class HistoryError(Error):
+    """A history file that cannot be opened, or (``strict=True``) a line that is not a record."""
+
+
+class AutomataError(Error):
+    """A machine that cannot be built, or input it cannot accept; ``offset`` is how many symbols
+    had been consumed (``None`` when building)."""
+
+    def __init__(self, message, offset=None):
+        super().__init__(message)
+        self.offset = offset

@@ -1,0 +1,301 @@
+"""Automata: cpppo's state machines (``cpppo.state``, ``state_input``, ``state_drop``, ``dfa``,
+``regex``, ``peekable``, ``dotdict``) run on the Rust machines of ``cpppo-automata``.
+
+Graphs are declared in Python exactly as in cpppo (``E['a'] = A``, ``SEP[None] = ABP``); when
+a machine runs, its graph is built into a Rust machine, which pulls symbols from the Python
+source and reports each transition. Migrating::
+
+    import cpppo                                  # cpppo
+    from cpppo_rs import automata as cpppo        # cpppo-rs
+"""
+
+import threading
+
+from . import _native
+from .errors import AutomataError
+
+__all__ = ["state", "state_input", "state_drop", "dfa", "regex", "peekable", "dotdict",
+           "AutomataError"]
+
+
+class dotdict(dict):
+    """A dict whose dotted keys address nested dotdicts: ``d['csv.input']`` is
+    ``d['csv']['input']``, also as attributes (``d.csv.input``)."""
+
+    def __getitem__(self, key):
+        if isinstance(key, str) and "." in key:
+            head, rest = key.split(".", 1)
+            return dict.__getitem__(self, head)[rest]
+        return dict.__getitem__(self, key)
+
+    def __setitem__(self, key, value):
+        if isinstance(key, str) and "." in key:
+            head, rest = key.split(".", 1)
+            sub = dict.get(self, head)
+            if not isinstance(sub, dotdict):
+                sub = dotdict()
+                dict.__setitem__(self, head, sub)
+            sub[rest] = value
+        else:
+            dict.__setitem__(self, key, value)
+
+    def __contains__(self, key):
+        try:
+            self[key]
+            return True
+        except (KeyError, TypeError):
+            return False
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except (KeyError, TypeError):
+            return default
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def flat(self, prefix=""):
+        """Every leaf as ``{dotted path: value}``."""
+        out = {}
+        for k, v in self.items():
+            path = prefix + "." + k if prefix else k
+            if isinstance(v, dotdict):
+                out.update(v.flat(path))
+            else:
+                out[path] = v
+        return out
+
+
+class peekable:
+    """An iterator that can show its next symbol (``peek()``: ``None`` at the end) and counts
+    those consumed (``sent``); ``push(symbol)`` puts one back. A peekable passes through."""
+
+    def __new__(cls, iterable=None):
+        if hasattr(iterable, "peek") and hasattr(iterable, "sent"):
+            return iterable
+        return super().__new__(cls)
+
+    def __init__(self, iterable=None):
+        if getattr(self, "_it", None) is not None:
+            return
+        self._it = iter(iterable if iterable is not None else ())
+        self._back = []
+        self.sent = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item = self._back.pop() if self._back else next(self._it)
+        self.sent += 1
+        return item
+
+    def peek(self):
+        if not self._back:
+            try:
+                self._back.append(next(self._it))
+            except StopIteration:
+                return None
+        return self._back[-1]
+
+    def push(self, item):
+        self._back.append(item)
+        self.sent -= 1
+
+
+class state:
+    """A state that consumes no input. ``s[symbol] = target`` adds a transition: a 1-character
+    string, a list/tuple of them, ``None`` (epsilon: no input) or ``True`` (any symbol); a
+    callable key is a predicate tried on the symbol. A target of ``None`` refuses the symbol."""
+
+    _kind = "plain"
+
+    def __init__(self, name, terminal=False, context=None, extension=None, **_ignored):
+        self._name = name
+        self._terminal = terminal
+        self._context = context
+        self._extension = extension
+        self._edges = []
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def terminal(self):
+        return self._terminal
+
+    def context(self, path=None, extension=None):
+        """``<path>.<context><extension>``, as cpppo's."""
+        pre, add = path or "", self._context or ""
+        ext = extension if extension is not None else (self._extension or "")
+        return pre + ("." if pre and add else "") + add + ext
+
+    def __setitem__(self, inp, target):
+        if target is not None and not isinstance(target, state):
+            raise AutomataError("a transition's target must be a state or None (decision "
+                                "callables are not supported), not %r" % (target,))
+        if inp is None:
+            self._edges.append(("epsilon", None, target))
+        elif inp is True:
+            self._edges.append(("any", None, target))
+        elif callable(inp):
+            self._edges.append(("class", inp, target))
+        elif isinstance(inp, str) and len(inp) == 1:
+            self._edges.append(("symbol", inp, target))
+        elif isinstance(inp, (list, tuple, set, frozenset)) and all(
+                isinstance(c, str) and len(c) == 1 for c in inp):
+            for c in inp:
+                self._edges.append(("symbol", c, target))
+        else:
+            raise AutomataError("a transition is on a 1-character string, a list of them, None, "
+                                "True or a predicate, not %r" % (inp,))
+
+    def edges(self):
+        """The transitions as ``(kind, symbol, target)``."""
+        return list(self._edges)
+
+    def __str__(self):
+        t = self.terminal
+        return "(" + ("(" if t else " ") + self.name + (")" if t else " ") + ")"
+
+    def __repr__(self):
+        return "<%s>" % self
+
+    def name_centered(self):
+        return str(self).center(40)
+
+
+class state_input(state):
+    """A state that consumes one symbol and appends it to ``<context>.input``."""
+
+    _kind = "input"
+
+
+class state_drop(state):
+    """A state that consumes one symbol and discards it."""
+
+    _kind = "drop"
+
+
+def _compile(machine, names, building):
+    """The Rust machine for ``machine``; records every machine by name in ``names``."""
+    names.setdefault(machine._name, machine)
+    if isinstance(machine, regex):
+        return _native.regex_machine(machine._pattern, machine._name, machine._terminal,
+                                     machine.greedy, machine._context)
+    if id(machine) in building:
+        raise AutomataError("machine %r contains itself" % machine._name)
+    building.add(id(machine))
+    order, index = [], {}
+
+    def visit(s):
+        if id(s) not in index:
+            index[id(s)] = len(order)
+            order.append(s)
+            for _, _, target in s._edges:
+                if target is not None:
+                    visit(target)
+
+    if machine.initial is None:
+        raise AutomataError("machine %r has no initial state" % machine._name)
+    visit(machine.initial)
+    states, edges = [], []
+    for i, s in enumerate(order):
+        sub = _compile(s, names, building) if isinstance(s, dfa) else None
+        kind = "machine" if sub is not None else s._kind
+        states.append((kind, s._name, s._terminal, None if sub is not None else s._context, sub))
+        machine._states.setdefault(s._name, s)
+        for kind, sym, target in s._edges:
+            to = None if target is None else index[id(target)]
+            edges.append((i, kind, sym, to))
+    building.discard(id(machine))
+    return _native.build_machine(machine._name, states, edges, 0, machine._terminal,
+                                 machine.greedy, machine._context)
+
+
+class dfa(state):
+    """A machine: the graph of states reachable from ``initial``; usable as a state of
+    another machine (a composite machine). ``greedy`` (default) keeps consuming while it can;
+    ``greedy=False`` stops at the first terminal state. ``terminal`` after a run: the machine
+    was created ``terminal=True`` and ended in a terminal state."""
+
+    def __init__(self, name=None, initial=None, terminal=False, greedy=True, context=None,
+                 **kwds):
+        super().__init__(name or type(self).__name__, terminal=terminal, context=context, **kwds)
+        self.initial = initial
+        self.current = initial
+        self.greedy = greedy
+        self.lock = threading.Lock()
+        self._ended = None
+        self._states = {}
+
+    @property
+    def name(self):
+        """The name and the current state, as cpppo's (``ab+.( E )``)."""
+        return self._name + "." + str(self.current)
+
+    @property
+    def terminal(self):
+        if self._ended is None:
+            return self._terminal
+        return self._terminal and self._ended
+
+    def __enter__(self):
+        self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+        return False
+
+    def _state_of(self, name, names):
+        if isinstance(name, int):
+            return state(str(name), terminal=False)
+        return self._states.get(name) or names.get(name) or state(name)
+
+    def run(self, source, machine=None, path=None, data=None, ending=None):
+        """Runs over ``source`` (an iterable of 1-character strings; a ``peekable`` shows
+        progress), storing into ``data`` (a ``dotdict``) under ``path``; yields
+        ``(machine, state)`` for every transition. Raises ``AutomataError`` (with ``offset``)
+        if the input is not acceptable."""
+        source = peekable(source)
+        data = dotdict() if data is None else data
+        names = {}
+        built = _compile(self, names, set())
+        flat = data.flat() if isinstance(data, dotdict) else dict(data)
+        run = _native.Run(built, path or "", flat)
+        self._ended = None
+        while True:
+            step = run.step(source)
+            for k, v in run.data().items():
+                if flat.get(k) is not v:
+                    data[k] = v
+            if step is None:
+                break
+            mname, sname, _depth, _offset = step
+            m = names.get(mname, self)
+            s = m._state_of(sname, names) if isinstance(m, dfa) else state(str(sname))
+            m.current = s
+            yield m, s
+        self._ended = bool(run.terminal(source))
+
+
+class regex(dfa):
+    """A machine accepting the sentences of a regular expression (``initial``), anchored at
+    the start of the input; named after the pattern unless ``name`` is given."""
+
+    def __init__(self, name=None, initial=None, context=None, terminal=False, greedy=True,
+                 **kwds):
+        if not isinstance(initial, str) or not initial:
+            raise AutomataError("regex needs the pattern as initial='...', not %r" % (initial,))
+        super().__init__(name or repr(initial), initial=None, terminal=terminal, greedy=greedy,
+                         context=context, **kwds)
+        self._pattern = initial
+
+    def _state_of(self, name, names):
+        return state(str(name), terminal=False)
