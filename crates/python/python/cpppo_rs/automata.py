@@ -296,6 +296,7 @@ class regex(dfa):
         super().__init__(name or repr(initial), initial=None, terminal=terminal, greedy=greedy,
                          context=context, **kwds)
         self._pattern = initial
+        _native.regex_machine(initial)  # a pattern that does not compile fails here
 
     def _state_of(self, name, names):
         return state(str(name), terminal=False)

@@ -110,7 +110,8 @@ class timestamp:
             us = round(float(seconds) * 1e6)
         except (TypeError, ValueError, OverflowError) as exc:
             raise TimestampError("invalid timestamp value %r: %s" % (seconds, exc)) from None
-        _native.ts_render(us, None, 0)  # range check
+        if not -62135596800000000 <= us <= 253402300799999999:
+            raise TimestampError("timestamp %r is outside years 0001..9999" % (seconds,))
         self._us = us
 
     def render(self, tzinfo=None, ms=True, tzdetail=None):
