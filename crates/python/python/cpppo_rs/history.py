@@ -229,6 +229,8 @@ def _files(path):
     """A list of files; one path names its rotation set (``x.hst``, ``x.hst.0``, ``x.hst.1.gz``)."""
     if isinstance(path, (str, os.PathLike)):
         path = os.fspath(path)
+        if os.path.isdir(path):
+            raise HistoryError("%s: is a directory, not a history file" % path)
         folder, name = os.path.split(path)
         try:
             names = os.listdir(folder or ".")
@@ -239,7 +241,11 @@ def _files(path):
         if not found:
             raise HistoryError("%s: no such history file" % path)
         return found
-    return [os.fspath(p) for p in path]
+    files = [os.fspath(p) for p in path]
+    for p in files:
+        if os.path.isdir(p):
+            raise HistoryError("%s: is a directory, not a history file" % p)
+    return files
 
 
 def _seconds(t):
