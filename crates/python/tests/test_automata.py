@@ -166,3 +166,10 @@ def test_bad_machine_definitions_raise_automata_error():
     with pytest.raises(TypeError, match="1-character"):
         S['a'] = cpppo.state_input("T", terminal=True)
         list(cpppo.dfa("m", initial=S).run(source=[1, 2]))
+
+
+@pytest.mark.parametrize("stub,module", [("history.pyi", "cpppo_rs.history"),
+                                         ("automata.pyi", "cpppo_rs.automata")])
+def test_the_history_and_automata_stubs_match_the_package(stub, module):
+    from test_stubs import test_every_stubbed_name_exists_and_is_documented as check
+    check(stub, module)

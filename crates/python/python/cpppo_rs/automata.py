@@ -47,6 +47,7 @@ class dotdict(dict):
             return False
 
     def get(self, key, default=None):
+        """The value at a (dotted) key, or ``default``."""
         try:
             return self[key]
         except (KeyError, TypeError):
@@ -95,6 +96,7 @@ class peekable:
         return item
 
     def peek(self):
+        """The next symbol without consuming it; ``None`` at the end."""
         if not self._back:
             try:
                 self._back.append(next(self._it))
@@ -103,6 +105,7 @@ class peekable:
         return self._back[-1]
 
     def push(self, item):
+        """Puts ``item`` back: it is the next symbol again."""
         self._back.append(item)
         self.sent -= 1
 
@@ -123,10 +126,12 @@ class state:
 
     @property
     def name(self):
+        """The state's name."""
         return self._name
 
     @property
     def terminal(self):
+        """Whether a machine may stop in this state, having accepted its input."""
         return self._terminal
 
     def context(self, path=None, extension=None):
@@ -167,6 +172,7 @@ class state:
         return "<%s>" % self
 
     def name_centered(self):
+        """``str(self)`` centred in 40 columns (for progress lines, as cpppo's)."""
         return str(self).center(40)
 
 
@@ -241,11 +247,13 @@ class dfa(state):
 
     @property
     def terminal(self):
+        """Created ``terminal=True`` and (after a run) ended in a terminal state."""
         if self._ended is None:
             return self._terminal
         return self._terminal and self._ended
 
     def __enter__(self):
+        """Locks the machine for one user (cpppo's ``with machine:``)."""
         self.lock.acquire()
         return self
 

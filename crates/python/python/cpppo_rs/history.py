@@ -220,7 +220,14 @@ class timestamp:
 Record = collections.namedtuple("Record", "file line time serial payload")
 Record.__doc__ = """One history record: where it was (file, 1-based line), its ``timestamp``, its
 serial (decoded JSON) and its payload (the JSON text; ``json.loads`` it, or ``.value()``)."""
-Record.value = lambda self: json.loads(self.payload)
+
+
+def _record_value(self):
+    """The payload decoded (``json.loads``)."""
+    return json.loads(self.payload)
+
+
+Record.value = _record_value
 
 _ROTATED = re.compile(r"(\.\d+)?(\.(gz|bz2|xz))?$")
 
