@@ -130,13 +130,15 @@ pub fn build_machine(
 /// Calls a Python predicate on a symbol; an exception counts as `False` (and is reported as
 /// unraisable, as Python does for errors in callbacks it cannot propagate).
 fn predicate(pred: &Py<PyAny>, c: char) -> bool {
-    Python::attach(|py| match pred.call1(py, (c,)).and_then(|r| r.is_truthy(py)) {
-        Ok(b) => b,
-        Err(e) => {
-            e.write_unraisable(py, Some(pred.bind(py)));
-            false
-        }
-    })
+    Python::attach(
+        |py| match pred.call1(py, (c,)).and_then(|r| r.is_truthy(py)) {
+            Ok(b) => b,
+            Err(e) => {
+                e.write_unraisable(py, Some(pred.bind(py)));
+                false
+            }
+        },
+    )
 }
 
 /// Builds a machine accepting the sentences of the regular expression `pattern`.
@@ -218,6 +220,9 @@ impl Source<char> for PySource<'_> {
     }
 }
 
+/// One transition for Python: `(machine, state, depth, offset)`.
+type Moved = (String, Py<PyAny>, usize, usize);
+
 /// A run of a machine, stepped from Python.
 #[pyclass(module = "cpppo_rs.automata")]
 pub struct Run {
@@ -237,8 +242,7 @@ impl Run {
         let owned = Arc::clone(&machine.m);
         // SAFETY: the machine lives on the heap behind `owned`, which this Run keeps (in
         // `_machine`) and never mutates; `run`, the only borrower, is dropped before it.
-        let borrowed: &'static RsMachine<char> =
-            unsafe { &*Arc::as_ptr(&owned) };
+        let borrowed: &'static RsMachine<char> = unsafe { &*Arc::as_ptr(&owned) };
         let mut store = Data::new();
         if let Some(d) = data {
             for (k, v) in d.iter() {
@@ -261,7 +265,7 @@ impl Run {
         &mut self,
         py: Python<'_>,
         source: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<(String, Py<PyAny>, usize, usize)>> {
+    ) -> PyResult<Option<Moved>> {
         let mut src = PySource {
             src: source.clone(),
             error: None,

@@ -163,7 +163,9 @@ impl Reader {
                 return Err(raise(
                     py,
                     "HistoryError",
-                    (format!("invalid speed {f}: must be a finite number greater than 0"),),
+                    (format!(
+                        "invalid speed {f}: must be a finite number greater than 0"
+                    ),),
                 ));
             }
         }
