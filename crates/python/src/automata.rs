@@ -2,6 +2,7 @@
 //! classes of `cpppo_rs.automata` and run on [`cpppo_automata`], pulling symbols from a Python
 //! source and reporting every transition.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use cpppo_automata::{
@@ -229,6 +230,9 @@ pub struct Run {
     // Declared before `machine`, so dropped first: it borrows from it.
     run: RsRun<'static, char>,
     data: Data,
+    /// What `changed` last reported: each path's value kind and length (collected input only
+    /// grows) or, for a number or flag, the value.
+    reported: HashMap<String, Seen>,
     _machine: Arc<RsMachine<char>>,
 }
 
@@ -254,6 +258,7 @@ impl Run {
         Ok(Run {
             run: borrowed.start_at(path),
             data: store,
+            reported: HashMap::new(),
             _machine: owned,
         })
     }
@@ -310,6 +315,41 @@ impl Run {
             d.set_item(k, value_to_py(py, v)?)?;
         }
         Ok(d)
+    }
+
+    /// The values that changed since the last call (all of them on the first call).
+    fn changed<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in self.data.iter() {
+            let now = Seen::of(v);
+            if self.reported.get(k) != Some(&now) {
+                d.set_item(k, value_to_py(py, v)?)?;
+                self.reported.insert(k.to_string(), now);
+            }
+        }
+        Ok(d)
+    }
+}
+
+/// A cheap fingerprint of a data value, to tell whether it changed.
+#[derive(Clone, Debug, PartialEq)]
+enum Seen {
+    Text(usize),
+    Bytes(usize),
+    Int(i64),
+    Float(u64),
+    Bool(bool),
+}
+
+impl Seen {
+    fn of(v: &Value) -> Seen {
+        match v {
+            Value::Text(t) => Seen::Text(t.len()),
+            Value::Bytes(b) => Seen::Bytes(b.len()),
+            Value::Int(i) => Seen::Int(*i),
+            Value::Float(x) => Seen::Float(x.to_bits()),
+            Value::Bool(b) => Seen::Bool(*b),
+        }
     }
 }
 

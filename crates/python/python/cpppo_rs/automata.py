@@ -197,6 +197,7 @@ def _compile(machine, names, building):
     if id(machine) in building:
         raise AutomataError("machine %r contains itself" % machine._name)
     building.add(id(machine))
+    machine._states = {}
     order, index = [], {}
 
     def visit(s):
@@ -222,6 +223,16 @@ def _compile(machine, names, building):
     building.discard(id(machine))
     return _native.build_machine(machine._name, states, edges, 0, machine._terminal,
                                  machine.greedy, machine._context)
+
+
+def _slot(data, path):
+    """The dict holding ``path``'s value and its key there (a dotdict nests by dots)."""
+    if isinstance(data, dotdict):
+        *parents, leaf = path.split(".")
+        for p in parents:
+            data = dict.__getitem__(data, p)
+        return data, leaf
+    return data, path
 
 
 class dfa(state):
@@ -262,9 +273,12 @@ class dfa(state):
         return False
 
     def _state_of(self, name, names):
-        if isinstance(name, int):
-            return state(str(name), terminal=False)
-        return self._states.get(name) or names.get(name) or state(name)
+        found = self._states.get(name)
+        if found is None:
+            found = names.get(name) if isinstance(name, str) else None
+            found = found or state(str(name))
+            self._states[name] = found  # one object per state, as cpppo's
+        return found
 
     def run(self, source, machine=None, path=None, data=None, ending=None):
         """Runs over ``source`` (an iterable of 1-character strings; a ``peekable`` shows
@@ -278,16 +292,21 @@ class dfa(state):
         flat = data.flat() if isinstance(data, dotdict) else dict(data)
         run = _native.Run(built, path or "", flat)
         self._ended = None
+        run.changed()  # what the data held already is not news
+        slots = {}  # path: (the dict holding its value, key in it)
         while True:
             step = run.step(source)
-            for k, v in run.data().items():
-                if flat.get(k) is not v:
+            for k, v in run.changed().items():
+                slot = slots.get(k)
+                if slot is None:
                     data[k] = v
+                    slots[k] = slot = _slot(data, k)
+                dict.__setitem__(slot[0], slot[1], v)
             if step is None:
                 break
             mname, sname, _depth, _offset = step
             m = names.get(mname, self)
-            s = m._state_of(sname, names) if isinstance(m, dfa) else state(str(sname))
+            s = m._state_of(sname, names)
             m.current = s
             yield m, s
         self._ended = bool(run.terminal(source))
@@ -306,5 +325,3 @@ class regex(dfa):
         self._pattern = initial
         _native.regex_machine(initial)  # a pattern that does not compile fails here
 
-    def _state_of(self, name, names):
-        return state(str(name), terminal=False)
