@@ -266,11 +266,7 @@ impl Run {
     /// The next transition as `(machine, state, depth, offset)` (state: a name, or a regex
     /// DFA's state number), or `None` when the machine is done. Raises `AutomataError` when
     /// it cannot proceed.
-    fn step(
-        &mut self,
-        py: Python<'_>,
-        source: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<Moved>> {
+    fn step(&mut self, py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<Option<Moved>> {
         let mut src = PySource {
             src: source.clone(),
             error: None,

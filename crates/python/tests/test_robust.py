@@ -8,6 +8,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 
 # A TCP listener that never accepts: connects complete (backlog), requests never get a reply.
 SILENT = """
@@ -179,3 +181,19 @@ def test_the_readmes_python_example_runs():
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[11, 22, 33]"
+
+
+@pytest.mark.parametrize("which", ["ours", "cpppo 5.2.5"])
+def test_a_cip_status_error_carries_status_and_extended_status(which, sim, cpppo_server):
+    from cpppo_rs.enip import client
+    from cpppo_rs.errors import StatusError
+    address = sim.address if which == "ours" else ("127.0.0.1", cpppo_server)
+    with client.connector(*address, timeout=5.0) as conn:
+        with pytest.raises(StatusError) as e:
+            conn.read("SCADA[998-1001]")     # past the end of INT[1000]
+        assert (e.value.status, e.value.extended_status) == (0xFF, [0x2105]), which
+        assert "SCADA" in str(e.value)
+        with pytest.raises(StatusError) as e:
+            conn.write("SCADA[0]=(REAL)1.5")  # the wrong type
+        assert e.value.status == 0xFF and e.value.extended_status == [0x2107], which
+        assert conn.read("SCADA[0]") == [0]   # the session goes on
