@@ -12,6 +12,7 @@ import pytest
 
 from cpppo_rs.errors import HistoryError
 from cpppo_rs.history import player, reader, timestamp
+from conftest import interop
 
 SAMPLE = Path("/work/shared/reference/cpppo-5.2.5-history/logger_sample.txt")
 
@@ -109,3 +110,38 @@ def test_player_start_delays_the_first_record(tmp_path):
     began = time.monotonic()
     list(player([path], speed=10, start="2024-01-01 00:00:00"))
     assert time.monotonic() - began >= 0.09
+
+
+def test_an_empty_history_file_has_no_records():
+    empty = SAMPLE.with_name("historize_sample.txt")
+    r = reader([empty])
+    assert list(r) == [] and r.errors == []
+
+
+def test_reads_what_cpppo_enip_historize_recorded(spawn, tmp_path):
+    """Our simulator records tag I/O (`cpppo enip historize`); our Python reader reads it back."""
+    from cpppo_rs.enip import client
+    hst = tmp_path / "plant.hst"
+    sim = spawn([interop.cpppo_bin(), "enip", "historize", hst, "SCADA=INT[10]",
+                 "--address", "127.0.0.1:0", "--no-config"])
+    port = sim.port()
+    before = timestamp()
+    with client.connector("127.0.0.1", port) as conn:
+        conn.write("SCADA[1-3]=(INT)7,8,9")
+        assert conn.read("SCADA[0-3]") == [0, 7, 8, 9]
+    sim.close()
+    recs = list(reader(str(hst)))
+    assert [(r.serial, r.value()) for r in recs] == [
+        (["SCADA", [1, 3]], {"write": [7, 8, 9]}), (["SCADA", [0, 3]], {"read": [0, 7, 8, 9]})]
+    assert all(before <= r.time <= timestamp() for r in recs)
+
+
+def test_timestamp_local_uses_the_hosts_zone():
+    script = ("from cpppo_rs.history import timestamp\n"
+              "t = timestamp('2014-11-02 01:02:03.456 -06:00')\n"
+              "print(timestamp.LOC, '|', t.local)\n"
+              "t.local = '2014-07-01 12:00:00'\n"
+              "print(t.utc)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         env={"TZ": "America/Edmonton", "PATH": "/usr/bin:/bin"}, check=True).stdout
+    assert out.splitlines() == ["America/Edmonton | 2014-11-02 01:02:03 MDT", "2014-07-01 18:00:00.000"]
