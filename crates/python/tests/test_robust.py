@@ -58,6 +58,18 @@ with client.connector(*sim.address, timeout=None) as c:
     assert "KeyboardInterrupt" in err and took < 2.0
 
 
+
+def test_sigint_interrupts_a_broadcast_list_identity_collecting_for_a_minute():
+    took, err = interrupt("""
+import socket
+from cpppo_rs.enip import client
+quiet = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); quiet.bind(("127.0.0.1", 0))
+with client.connector(*quiet.getsockname(), udp=True, broadcast=True, timeout=60.0) as c:
+    print("ready", flush=True)
+    c.list_identity()   # collects replies for 60 s
+""")
+    assert "KeyboardInterrupt" in err and took < 2.0
+
 def test_sigint_interrupts_a_player_waiting_for_its_next_record(tmp_path):
     path = tmp_path / "slow.hst"
     path.write_text("2024-01-01 00:00:00.000\t1\t{}\n2024-01-01 01:00:00.000\t1\t{}\n")
