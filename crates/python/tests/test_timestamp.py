@@ -55,6 +55,14 @@ def test_zone_abbreviations_settle_the_fall_back_hour():
     assert timestamp("2014-04-01 12:34:56.789 MST").utc == "2014-04-01 19:34:56.789"
 
 
+def test_a_country_code_adds_its_zones_abbreviations_as_cpppos():
+    known = timestamp.support_abbreviations("CA")
+    assert {"MST", "MDT", "PST", "NST", "AST"} <= set(known)
+    assert timestamp("2014-07-01 12:00:00 NDT").utc == "2014-07-01 14:30:00.000"
+    with pytest.raises(TimestampError, match="'QQ'"):
+        timestamp.support_abbreviations("QQ")
+
+
 def test_an_ambiguous_local_time_without_abbreviation_is_refused():
     with pytest.raises(TimestampError, match="does not name one instant"):
         timestamp("2014-11-02 01:30:00 America/Edmonton")

@@ -55,6 +55,19 @@ def _zone_name(tzinfo):
     raise TimestampError("unsupported tzinfo %r: give a zone name (eg. 'America/Edmonton')" % (tzinfo,))
 
 
+_ZONE_TAB = "/usr/share/zoneinfo/zone.tab"
+
+
+def _country_zones(code):
+    """The zones of an ISO 3166 country code, from the tz database's zone.tab."""
+    try:
+        with open(_ZONE_TAB) as f:
+            rows = [line.split("\t") for line in f if line.startswith(code + "\t")]
+    except OSError:
+        return []
+    return [row[2].strip() for row in rows if len(row) > 2]
+
+
 class timestamp:
     """A UNIX time in microseconds; rendered and compared to milliseconds by default.
 
@@ -94,9 +107,18 @@ class timestamp:
 
     @classmethod
     def support_abbreviations(cls, region, **_ignored):
-        """Make the abbreviations of ``region``'s zones (``'CA'`` style country codes are not
-        supported: give ``'Canada'``, ``'America/Edmonton'``, ``'Europe'``) parseable.
-        Returns every abbreviation now known."""
+        """Make the abbreviations of ``region``'s zones parseable: an IANA name or prefix
+        (``'America/Edmonton'``, ``'Canada'``, ``'Europe'``) or, as cpppo's, a country code
+        (``'CA'``: its zones in the tz database's zone.tab). Returns every abbreviation now
+        known."""
+        if re.fullmatch(r"[A-Z]{2}", region):
+            zones = _country_zones(region)
+            if not zones:
+                raise TimestampError("country code %r names no zone in %s" % (region, _ZONE_TAB))
+            known = []
+            for zone in zones:
+                known = _native.support_abbreviations(zone)
+            return known
         return _native.support_abbreviations(region)
 
     @property
