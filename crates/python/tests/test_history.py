@@ -145,3 +145,27 @@ def test_timestamp_local_uses_the_hosts_zone():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                          env={"TZ": "America/Edmonton", "PATH": "/usr/bin:/bin"}, check=True).stdout
     assert out.splitlines() == ["America/Edmonton | 2014-11-02 01:02:03 MDT", "2014-07-01 18:00:00.000"]
+
+
+def test_other_threads_run_while_the_player_waits(tmp_path):
+    import threading
+    path = tmp_path / "gil.hst"
+    path.write_text(lines("2024-01-01 00:00:00", 2, step=0.5))  # the second record 0.5 s later
+    ticks, done = [], threading.Event()
+
+    def tick():
+        while not done.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.01)
+
+    p = player([path], speed=1.0)
+    next(p)
+    t = threading.Thread(target=tick)
+    t.start()
+    began = time.monotonic()
+    next(p)
+    ended = time.monotonic()
+    done.set()
+    t.join(10)
+    inside = [x for x in ticks if began + 0.1 < x < ended - 0.1]
+    assert ended - began >= 0.4 and len(inside) >= 5
