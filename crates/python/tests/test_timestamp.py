@@ -109,6 +109,11 @@ def test_bad_values_and_zones_raise_timestamp_error():
         timestamp(1e300)
     with pytest.raises(TimestampError):
         timestamp(0).render(tzinfo="Mars/Olympus_Mons")
+    for ms in (-1, 7):
+        with pytest.raises(TimestampError, match="0 to 6"):
+            timestamp(0).render(ms=ms)
+    with pytest.raises(TimestampError):
+        timestamp(float("nan"))
     with pytest.raises(TimestampError, match="matches no time zone"):
         timestamp.support_abbreviations("Atlantis")
     with pytest.raises(TypeError):

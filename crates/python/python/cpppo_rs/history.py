@@ -141,6 +141,8 @@ class timestamp:
         its abbreviation; ``ms``: True (3 digits), False (none) or 0..6 digits. ``tzdetail``:
         True appends the zone's full name, False the numeric offset (``-0600``)."""
         digits = self._precision if ms is True else int(ms) if ms else 0
+        if not 0 <= digits <= 6:
+            raise TimestampError("sub-second digits must be 0 to 6, not %d" % digits)
         zone = _zone_name(tzinfo)
         if zone is None and tzdetail is None:
             return _native.ts_render(self._us, None, digits)
