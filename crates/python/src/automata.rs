@@ -5,51 +5,53 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cpppo_automata::{
-    Data, Graph, Machine as RsMachine, Peek, Run as RsRun, Source, State, StateName, Step, Value,
-};
-use pyo3::exceptions::PyTypeError;
+use cpppo_automata::{Data, Machine as RsMachine, Run as RsRun, RunError, StateName, Step, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
 
+use crate::automata_sym::{build, EdgeSpec, PySource, StateSpec};
 use crate::errors::raise;
 
-/// A built machine over text (`str` symbols).
+/// A built machine: over text (`str` symbols) or bytes.
 #[pyclass(module = "cpppo_rs.automata", frozen)]
 pub struct Machine {
-    m: Arc<RsMachine<char>>,
+    pub(crate) m: Body,
 }
 
-/// One state for [`build_machine`]: `(kind, name, terminal, context, sub-machine)`; kind is
-/// `"plain"`, `"input"`, `"drop"` or `"machine"` (with the sub-machine).
-type StateSpec = (String, String, bool, Option<String>, Option<Py<Machine>>);
-
-/// One transition: `(from, kind, key, to)`; kind is `"symbol"` (key: the 1-character string),
-/// `"class"` (key: a predicate called with the symbol), `"any"` or `"epsilon"`; `to` of `None`
-/// refuses the symbol.
-type EdgeSpec = (usize, String, Option<Py<PyAny>>, Option<usize>);
-
-fn build_error(py: Python<'_>, message: String) -> PyErr {
-    raise(py, "AutomataError", (message,))
+/// A machine over one of the two symbol types.
+pub enum Body {
+    /// Over characters.
+    Text(Arc<RsMachine<char>>),
+    /// Over bytes.
+    Bytes(Arc<RsMachine<u8>>),
 }
 
-fn finish(
-    m: RsMachine<char>,
-    terminal: bool,
-    greedy: bool,
-    context: Option<&str>,
-) -> RsMachine<char> {
-    let m = m.terminal(terminal).greedy(greedy);
-    match context {
-        Some(c) => m.context(c),
-        None => m,
+impl Body {
+    fn of<S: cpppo_automata::Symbol>(
+        m: RsMachine<S>,
+        terminal: bool,
+        greedy: bool,
+        context: Option<&str>,
+        wrap: fn(Arc<RsMachine<S>>) -> Body,
+    ) -> Body {
+        let m = m.terminal(terminal).greedy(greedy);
+        let m = match context {
+            Some(c) => m.context(c),
+            None => m,
+        };
+        wrap(Arc::new(m))
     }
+}
+
+/// An `AutomataError` (building: no offset).
+pub fn build_error(py: Python<'_>, message: String) -> PyErr {
+    raise(py, "AutomataError", (message,))
 }
 
 /// Builds a machine from its states and transitions (the Python `dfa` does this from its
 /// graph of `state` objects).
 #[pyfunction]
-#[pyo3(signature = (name, states, edges, initial, terminal=false, greedy=true, context=None))]
+#[pyo3(signature = (name, states, edges, initial, terminal=false, greedy=true, context=None, bytes=false))]
 #[allow(clippy::too_many_arguments)] // cpppo's dfa keywords.
 pub fn build_machine(
     py: Python<'_>,
@@ -60,91 +62,22 @@ pub fn build_machine(
     terminal: bool,
     greedy: bool,
     context: Option<&str>,
+    bytes: bool,
 ) -> PyResult<Machine> {
-    let mut g = Graph::<char>::new();
-    let mut ids = Vec::with_capacity(states.len());
-    for (kind, sname, term, ctx, sub) in states {
-        let mut state = match (kind.as_str(), sub) {
-            ("plain", _) => State::plain(&sname),
-            ("input", _) => State::input(&sname),
-            ("drop", _) => State::drop(&sname),
-            ("machine", Some(sub)) => State::machine(RsMachine::clone(&sub.get().m)),
-            (other, _) => {
-                return Err(build_error(
-                    py,
-                    format!("state {sname:?}: unknown kind {other:?}"),
-                ))
-            }
-        };
-        if term {
-            state = state.terminal();
-        }
-        if let Some(c) = ctx {
-            state = state.context(&c);
-        }
-        ids.push(g.add(state));
-    }
-    let id = |i: usize| {
-        ids.get(i)
-            .copied()
-            .ok_or_else(|| build_error(py, format!("no state number {i} in machine {name:?}")))
+    let m = if bytes {
+        let m = build::<u8>(py, name, states, edges, initial)?;
+        Body::of(m, terminal, greedy, context, Body::Bytes)
+    } else {
+        let m = build::<char>(py, name, states, edges, initial)?;
+        Body::of(m, terminal, greedy, context, Body::Text)
     };
-    for (from, kind, key, to) in edges {
-        let (from, to) = (id(from)?, to.map(id).transpose()?);
-        let symbol = match (kind.as_str(), &key) {
-            ("symbol", Some(k)) => Some(k.extract::<char>(py)?),
-            _ => None,
-        };
-        match (kind.as_str(), symbol, to) {
-            ("class", _, Some(to)) => {
-                let Some(pred) = key else {
-                    return Err(build_error(py, format!("machine {name:?}: no predicate")));
-                };
-                g.on_class(from, move |c| predicate(&pred, c), to);
-            }
-            ("symbol", Some(c), Some(to)) => {
-                g.on(from, c, to);
-            }
-            ("symbol", Some(c), None) => {
-                g.refuse(from, c);
-            }
-            ("any", _, Some(to)) => {
-                g.on_any(from, to);
-            }
-            ("epsilon", _, Some(to)) => {
-                g.epsilon(from, to);
-            }
-            (other, _, _) => {
-                return Err(build_error(
-                    py,
-                    format!("machine {name:?}: unsupported transition {other:?}"),
-                ))
-            }
-        }
-    }
-    let m = RsMachine::new(name, g, id(initial)?).map_err(|e| build_error(py, e.to_string()))?;
-    Ok(Machine {
-        m: Arc::new(finish(m, terminal, greedy, context)),
-    })
+    Ok(Machine { m })
 }
 
-/// Calls a Python predicate on a symbol; an exception counts as `False` (and is reported as
-/// unraisable, as Python does for errors in callbacks it cannot propagate).
-fn predicate(pred: &Py<PyAny>, c: char) -> bool {
-    Python::attach(
-        |py| match pred.call1(py, (c,)).and_then(|r| r.is_truthy(py)) {
-            Ok(b) => b,
-            Err(e) => {
-                e.write_unraisable(py, Some(pred.bind(py)));
-                false
-            }
-        },
-    )
-}
-
-/// Builds a machine accepting the sentences of the regular expression `pattern`.
+/// Builds a machine accepting the sentences of the regular expression `pattern`; with
+/// `bytes`, over the UTF-8 bytes of the text the pattern describes (cpppo's `regex_bytes`).
 #[pyfunction]
-#[pyo3(signature = (pattern, name=None, terminal=false, greedy=true, context=None))]
+#[pyo3(signature = (pattern, name=None, terminal=false, greedy=true, context=None, bytes=false))]
 pub fn regex_machine(
     py: Python<'_>,
     pattern: &str,
@@ -152,88 +85,60 @@ pub fn regex_machine(
     terminal: bool,
     greedy: bool,
     context: Option<&str>,
+    bytes: bool,
 ) -> PyResult<Machine> {
-    let m = RsMachine::<char>::regex(pattern).map_err(|e| build_error(py, e.to_string()))?;
-    let m = match name {
-        Some(n) => m.named(n),
-        None => m,
-    };
-    Ok(Machine {
-        m: Arc::new(finish(m, terminal, greedy, context)),
-    })
-}
-
-/// A Python source: an object with `peek()` (the next symbol or `None` at the end), `next()`
-/// and `sent`. A failure in Python (or a symbol that is not one character) ends the input and
-/// is raised after the step.
-struct PySource<'py> {
-    src: Bound<'py, PyAny>,
-    error: Option<PyErr>,
-}
-
-impl PySource<'_> {
-    fn symbol(&mut self, o: PyResult<Bound<'_, PyAny>>) -> Option<char> {
-        let o = match o {
-            Ok(o) if o.is_none() => return None,
-            Ok(o) => o,
-            Err(e) => {
-                self.error.get_or_insert(e);
-                return None;
-            }
+    let fail = |e: cpppo_automata::BuildError| build_error(py, e.to_string());
+    let m = if bytes {
+        let m = RsMachine::<u8>::regex_text(pattern).map_err(fail)?;
+        let m = match name {
+            Some(n) => m.named(n),
+            None => m,
         };
-        let text: Option<String> = o.extract().ok();
-        let mut chars = text.as_deref().unwrap_or("").chars();
-        match (chars.next(), chars.next()) {
-            (Some(c), None) => Some(c),
-            _ => {
-                self.error.get_or_insert(PyTypeError::new_err(format!(
-                    "a text machine's symbols are 1-character strings, not {}",
-                    o.repr().map(|r| r.to_string()).unwrap_or_default()
-                )));
-                None
-            }
-        }
-    }
-}
-
-impl Source<char> for PySource<'_> {
-    fn peek(&mut self) -> Peek<char> {
-        let o = self.src.call_method0("peek");
-        match self.symbol(o) {
-            Some(c) => Peek::Symbol(c),
-            None => Peek::End,
-        }
-    }
-
-    fn advance(&mut self) -> Option<char> {
-        let o = self.src.call_method0("__next__");
-        match o {
-            Err(e) if e.is_instance_of::<pyo3::exceptions::PyStopIteration>(self.src.py()) => None,
-            o => self.symbol(o),
-        }
-    }
-
-    fn sent(&self) -> usize {
-        self.src
-            .getattr("sent")
-            .and_then(|s| s.extract())
-            .unwrap_or(0)
-    }
+        Body::of(m, terminal, greedy, context, Body::Bytes)
+    } else {
+        let m = RsMachine::<char>::regex(pattern).map_err(fail)?;
+        let m = match name {
+            Some(n) => m.named(n),
+            None => m,
+        };
+        Body::of(m, terminal, greedy, context, Body::Text)
+    };
+    Ok(Machine { m })
 }
 
 /// One transition for Python: `(machine, state, depth, offset)`.
 type Moved = (String, Py<PyAny>, usize, usize);
 
+/// A run over one of the two symbol types.
+enum Runs {
+    Text(RsRun<'static, char>),
+    Bytes(RsRun<'static, u8>),
+}
+
+/// `&'static` to the machine behind `arc`.
+///
+/// SAFETY (of the callers): the machine lives on the heap behind `arc`, which the [`Run`]
+/// keeps (in `_machine`) and never mutates; `run`, the only borrower, is dropped before it.
+fn extend<S>(arc: &Arc<RsMachine<S>>) -> &'static RsMachine<S> {
+    // SAFETY: see above; the pointee outlives every use of the reference.
+    unsafe { &*Arc::as_ptr(arc) }
+}
+
 /// A run of a machine, stepped from Python.
 #[pyclass(module = "cpppo_rs.automata")]
 pub struct Run {
-    // Declared before `machine`, so dropped first: it borrows from it.
-    run: RsRun<'static, char>,
+    // Declared before `_machine`, so dropped first: it borrows from it.
+    run: Runs,
     data: Data,
     /// What `changed` last reported: each path's value kind and length (collected input only
     /// grows) or, for a number or flag, the value.
     reported: HashMap<String, Seen>,
-    _machine: Arc<RsMachine<char>>,
+    /// The machine `run` borrows, kept alive (and never mutated) here.
+    _machine: Arc<dyn std::any::Any + Send + Sync>,
+}
+
+fn run_error(py: Python<'_>, e: RunError) -> PyErr {
+    raise(py, "AutomataError", (e.to_string(), e.offset))
 }
 
 #[pymethods]
@@ -243,10 +148,10 @@ impl Run {
     #[new]
     #[pyo3(signature = (machine, path="", data=None))]
     fn new(machine: &Machine, path: &str, data: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let owned = Arc::clone(&machine.m);
-        // SAFETY: the machine lives on the heap behind `owned`, which this Run keeps (in
-        // `_machine`) and never mutates; `run`, the only borrower, is dropped before it.
-        let borrowed: &'static RsMachine<char> = unsafe { &*Arc::as_ptr(&owned) };
+        let (run, kept): (Runs, Arc<dyn std::any::Any + Send + Sync>) = match &machine.m {
+            Body::Text(m) => (Runs::Text(extend(m).start_at(path)), m.clone()),
+            Body::Bytes(m) => (Runs::Bytes(extend(m).start_at(path)), m.clone()),
+        };
         let mut store = Data::new();
         if let Some(d) = data {
             for (k, v) in d.iter() {
@@ -256,10 +161,10 @@ impl Run {
             }
         }
         Ok(Run {
-            run: borrowed.start_at(path),
+            run,
             data: store,
             reported: HashMap::new(),
-            _machine: owned,
+            _machine: kept,
         })
     }
 
@@ -267,18 +172,17 @@ impl Run {
     /// DFA's state number), or `None` when the machine is done. Raises `AutomataError` when
     /// it cannot proceed.
     fn step(&mut self, py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<Option<Moved>> {
-        let mut src = PySource {
-            src: source.clone(),
-            error: None,
+        let mut src = PySource::new(source);
+        let step = match &mut self.run {
+            Runs::Text(r) => r.step(&mut src, &mut self.data),
+            Runs::Bytes(r) => r.step(&mut src, &mut self.data),
         };
-        let step = self.run.step(&mut src, &mut self.data);
         if let Some(e) = src.error {
             return Err(e);
         }
-        match step {
-            Err(e) => Err(raise(py, "AutomataError", (e.to_string(), e.offset))),
-            Ok(Step::Done(_)) | Ok(Step::NeedInput) => Ok(None),
-            Ok(Step::Transition(t)) => {
+        match step.map_err(|e| run_error(py, e))? {
+            Step::Done(_) | Step::NeedInput => Ok(None),
+            Step::Transition(t) => {
                 let state = match t.state {
                     StateName::Named(n) => PyString::new(py, n).into_any().unbind(),
                     StateName::Dfa(i) => i.into_pyobject(py)?.into_any().unbind(),
@@ -290,17 +194,15 @@ impl Run {
 
     /// Whether the machine ended terminal (`None` while it runs).
     fn terminal(&mut self, py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<Option<bool>> {
-        if !self.run.is_finished() {
-            return Ok(None);
-        }
-        let mut src = PySource {
-            src: source.clone(),
-            error: None,
+        let mut src = PySource::new(source);
+        let step = match &mut self.run {
+            Runs::Text(r) if r.is_finished() => r.step(&mut src, &mut self.data),
+            Runs::Bytes(r) if r.is_finished() => r.step(&mut src, &mut self.data),
+            _ => return Ok(None),
         };
-        match self.run.step(&mut src, &mut self.data) {
-            Ok(Step::Done(o)) => Ok(Some(o.terminal)),
-            Ok(_) => Ok(None),
-            Err(e) => Err(raise(py, "AutomataError", (e.to_string(), e.offset))),
+        match step.map_err(|e| run_error(py, e))? {
+            Step::Done(o) => Ok(Some(o.terminal)),
+            _ => Ok(None),
         }
     }
 

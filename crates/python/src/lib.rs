@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod automata;
+mod automata_sym;
 mod client;
 mod errors;
 mod history;

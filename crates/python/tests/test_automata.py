@@ -173,3 +173,29 @@ def test_bad_machine_definitions_raise_automata_error():
 def test_the_history_and_automata_stubs_match_the_package(stub, module):
     from test_stubs import test_every_stubbed_name_exists_and_is_documented as check
     check(stub, module)
+
+
+def test_byte_machines_graph_and_regex_bytes():
+    cpppo = machines()
+    # A length-prefixed-ish header: 0x01 then any number of 0xFF, collected as bytes.
+    H = cpppo.state("H")
+    one = cpppo.state_input("one", terminal=True)
+    ff = cpppo.state_input("ff", terminal=True)
+    H[b"\x01"] = one
+    one[0xFF] = ff
+    ff[0xFF] = ff
+    HDR = cpppo.dfa("hdr", initial=H, context="h")
+    data, src = cpppo.dotdict(), cpppo.peekable(b"\x01\xff\xff\x02")
+    list(HDR.run(source=src, data=data))
+    assert data["h.input"] == b"\x01\xff\xff" and src.peek() == 2
+    # regex_bytes: the text pattern over UTF-8 bytes, as cpppo's.
+    R = cpppo.regex_bytes(initial="[αβ]+", context="u", terminal=True)
+    src = cpppo.peekable("αβ!".encode())
+    list(R.run(source=src, data=data))
+    assert data["u.input"] == "αβ".encode() and R.terminal and bytes(src) == b"!"
+    # Text and bytes do not mix; a text symbol in a byte source is refused clearly.
+    with pytest.raises(AutomataError, match="byte machine"):
+        H["x"] = one
+        list(HDR.run(source=b"\x01"))
+    with pytest.raises(TypeError, match="byte machine"):
+        list(cpppo.regex_bytes(initial="a+").run(source="aa"))

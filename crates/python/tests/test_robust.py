@@ -165,7 +165,7 @@ case("bad payload", errors.HistoryError,
      lambda: read(file("js.hst", b"2024-01-01 00:00:00\t1\t{nope\n"), strict=True), "JSON")
 # bad machines and input
 S = automata.state("S")
-case("bad symbol key", errors.AutomataError, lambda: S.__setitem__(5, S))
+case("bad symbol key", errors.AutomataError, lambda: S.__setitem__(300, S), "not 300")
 case("bad regex", errors.AutomataError, lambda: automata.regex(initial="a(b"))
 case("bad source symbol", TypeError,
      lambda: list(automata.regex(initial="a+").run(source=[b"a"])))

@@ -14,8 +14,8 @@ import threading
 from . import _native
 from .errors import AutomataError
 
-__all__ = ["state", "state_input", "state_drop", "dfa", "regex", "peekable", "dotdict",
-           "AutomataError"]
+__all__ = ["state", "state_input", "state_drop", "dfa", "regex", "regex_bytes", "peekable",
+           "dotdict", "AutomataError"]
 
 
 class dotdict(dict):
@@ -110,6 +110,35 @@ class peekable:
         self.sent -= 1
 
 
+def _symbol(x):
+    """Whether ``x`` is one symbol: a 1-character str, an int 0..255 or a 1-byte bytes."""
+    if isinstance(x, (str, bytes)):
+        return len(x) == 1
+    return isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 255
+
+
+def _is_bytes(machine, seen=None):
+    """Whether a machine runs over bytes: a byte regex, a transition on a byte, or a byte
+    sub-machine (else it runs over text)."""
+    if isinstance(machine, regex):
+        return machine._bytes
+    seen = set() if seen is None else seen
+    todo = [machine.initial] if machine.initial is not None else []
+    while todo:
+        s = todo.pop()
+        if id(s) in seen:
+            continue
+        seen.add(id(s))
+        if isinstance(s, dfa) and _is_bytes(s, seen):
+            return True
+        for kind, sym, target in s._edges:
+            if kind == "symbol" and isinstance(sym, int):
+                return True
+            if target is not None:
+                todo.append(target)
+    return False
+
+
 class state:
     """A state that consumes no input. ``s[symbol] = target`` adds a transition: a 1-character
     string, a list/tuple of them, ``None`` (epsilon: no input) or ``True`` (any symbol); a
@@ -150,14 +179,15 @@ class state:
             self._edges.append(("any", None, target))
         elif callable(inp):
             self._edges.append(("class", inp, target))
-        elif isinstance(inp, str) and len(inp) == 1:
-            self._edges.append(("symbol", inp, target))
-        elif isinstance(inp, (list, tuple, set, frozenset)) and all(
-                isinstance(c, str) and len(c) == 1 for c in inp):
+        elif _symbol(inp):
+            self._edges.append(("symbol", inp[0] if isinstance(inp, bytes) else inp, target))
+        elif isinstance(inp, (list, tuple, set, frozenset, bytes)) and inp and all(
+                _symbol(c) for c in inp):
             for c in inp:
-                self._edges.append(("symbol", c, target))
+                self._edges.append(("symbol", c[0] if isinstance(c, bytes) else c, target))
         else:
-            raise AutomataError("a transition is on a 1-character string, a list of them, None, "
+            raise AutomataError("a transition is on a symbol (a 1-character string; for a byte "
+                                "machine an int 0..255 or 1-byte bytes), a list of them, None, "
                                 "True or a predicate, not %r" % (inp,))
 
     def edges(self):
@@ -193,7 +223,7 @@ def _compile(machine, names, building):
     names.setdefault(machine._name, machine)
     if isinstance(machine, regex):
         return _native.regex_machine(machine._pattern, machine._name, machine._terminal,
-                                     machine.greedy, machine._context)
+                                     machine.greedy, machine._context, machine._bytes)
     if id(machine) in building:
         raise AutomataError("machine %r contains itself" % machine._name)
     building.add(id(machine))
@@ -222,7 +252,7 @@ def _compile(machine, names, building):
             edges.append((i, kind, sym, to))
     building.discard(id(machine))
     return _native.build_machine(machine._name, states, edges, 0, machine._terminal,
-                                 machine.greedy, machine._context)
+                                 machine.greedy, machine._context, _is_bytes(machine))
 
 
 def _slot(data, path):
@@ -237,7 +267,8 @@ def _slot(data, path):
 
 class dfa(state):
     """A machine: the graph of states reachable from ``initial``; usable as a state of
-    another machine (a composite machine). ``greedy`` (default) keeps consuming while it can;
+    another machine (a composite machine). It runs over bytes if a transition is on a byte
+    (an int or 1-byte bytes) or a sub-machine does, else over text. ``greedy`` (default) keeps consuming while it can;
     ``greedy=False`` stops at the first terminal state. ``terminal`` after a run: the machine
     was created ``terminal=True`` and ended in a terminal state."""
 
@@ -316,6 +347,8 @@ class regex(dfa):
     """A machine accepting the sentences of a regular expression (``initial``), anchored at
     the start of the input; named after the pattern unless ``name`` is given."""
 
+    _bytes = False
+
     def __init__(self, name=None, initial=None, context=None, terminal=False, greedy=True,
                  **kwds):
         if not isinstance(initial, str) or not initial:
@@ -323,5 +356,12 @@ class regex(dfa):
         super().__init__(name or repr(initial), initial=None, terminal=terminal, greedy=greedy,
                          context=context, **kwds)
         self._pattern = initial
-        _native.regex_machine(initial)  # a pattern that does not compile fails here
+        _native.regex_machine(initial, bytes=self._bytes)  # a bad pattern fails here
 
+
+
+class regex_bytes(regex):
+    """A ``regex`` over bytes: the pattern describes text, matched against its UTF-8 bytes
+    (symbols: ints 0..255, eg. iterating a ``bytes``); the input is collected as ``bytes``."""
+
+    _bytes = True

@@ -3,7 +3,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 from .errors import AutomataError as AutomataError
 
-Key = Union[None, bool, str, Iterable[str], Callable[[str], bool]]
+Key = Union[None, bool, str, int, bytes, Iterable[Union[str, int, bytes]], Callable[[Any], bool]]
 
 class dotdict(dict[str, Any]):
     """A dict whose dotted keys address nested dotdicts."""
@@ -57,3 +57,6 @@ class regex(dfa):
     def __init__(self, name: Optional[str] = None, initial: Optional[str] = None,
                  context: Optional[str] = None, terminal: bool = False, greedy: bool = True,
                  **kwds: Any) -> None: ...
+
+class regex_bytes(regex):
+    """A regex over the UTF-8 bytes of the text its pattern describes."""
