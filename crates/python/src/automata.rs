@@ -208,11 +208,7 @@ impl Run {
 
     /// The data collected so far: `{dotted path: str | bytes | int | float | bool}`.
     fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (k, v) in self.data.iter() {
-            d.set_item(k, value_to_py(py, v)?)?;
-        }
-        Ok(d)
+        data_to_py(py, &self.data)
     }
 
     /// The values that changed since the last call (all of them on the first call).
@@ -227,6 +223,15 @@ impl Run {
         }
         Ok(d)
     }
+}
+
+/// Data as `{dotted path: str | bytes | int | float | bool}`.
+pub fn data_to_py<'py>(py: Python<'py>, data: &Data) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in data.iter() {
+        d.set_item(k, value_to_py(py, v)?)?;
+    }
+    Ok(d)
 }
 
 /// A cheap fingerprint of a data value, to tell whether it changed.

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use cpppo_automata::{Graph, Machine as RsMachine, Peek, Source, State, Symbol};
+use cpppo_automata::{Data, Graph, Machine as RsMachine, On, Peek, Source, State, Symbol};
 use pyo3::exceptions::{PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyInt, PyString};
+use pyo3::types::{PyBool, PyBytes, PyInt, PyString};
 
-use crate::automata::{build_error, Body, Machine};
+use crate::automata::{build_error, data_to_py, Body, Machine};
 
 /// A symbol type a Python machine runs over.
 pub trait PySym: Symbol {
@@ -76,8 +76,9 @@ impl PySym for u8 {
 pub type StateSpec = (String, String, bool, Option<String>, Option<Py<Machine>>);
 
 /// One transition: `(from, kind, key, to)`; kind is `"symbol"` (key: the symbol), `"class"`
-/// (key: a predicate called with the symbol), `"any"` or `"epsilon"`; `to` of `None` refuses
-/// the symbol.
+/// (key: a predicate called with the symbol), `"any"`, `"epsilon"` or `"decide"` (key: `(on,
+/// name, condition)`, on: a symbol, `True` for any or `None` for no input; the condition is
+/// called with the data and the path); `to` of `None` refuses the symbol.
 pub type EdgeSpec = (usize, String, Option<Py<PyAny>>, Option<usize>);
 
 /// Builds a graph machine over symbols `S`.
@@ -148,6 +149,17 @@ pub fn build<S: PySym>(
             ("epsilon", _, Some(to), _) => {
                 g.epsilon(from, to);
             }
+            ("decide", _, to, Some(key)) => {
+                let (on, dname, when): (Option<Py<PyAny>>, String, Py<PyAny>) = key.extract(py)?;
+                let on = match on {
+                    None => On::Epsilon,
+                    Some(o) if o.bind(py).is_instance_of::<PyBool>() => On::Any,
+                    Some(o) => On::Symbol(S::from_py(o.bind(py)).ok_or_else(|| {
+                        build_error(py, format!("machine {name:?}: {}, not {o}", S::WHAT))
+                    })?),
+                };
+                g.decide(from, on, &dname, move |d, p| condition(&when, d, p), to);
+            }
             (other, ..) => {
                 return Err(build_error(
                     py,
@@ -171,6 +183,23 @@ fn predicate<S: PySym>(pred: &Py<PyAny>, c: S) -> bool {
             Ok(b) => b,
             Err(e) => {
                 e.write_unraisable(py, Some(pred.bind(py)));
+                false
+            }
+        }
+    })
+}
+
+/// Calls a Python condition with the data (`{dotted path: value}`) and the deciding
+/// machine's path; an exception counts as `False` (reported as unraisable).
+fn condition(when: &Py<PyAny>, data: &Data, path: &str) -> bool {
+    Python::attach(|py| {
+        let called = data_to_py(py, data)
+            .and_then(|d| when.call1(py, (d, path)))
+            .and_then(|r| r.is_truthy(py));
+        match called {
+            Ok(b) => b,
+            Err(e) => {
+                e.write_unraisable(py, Some(when.bind(py)));
                 false
             }
         }

@@ -199,3 +199,38 @@ def test_byte_machines_graph_and_regex_bytes():
         list(HDR.run(source=b"\x01"))
     with pytest.raises(TypeError, match="byte machine"):
         list(cpppo.regex_bytes(initial="a+").run(source="aa"))
+
+
+def test_decide_chooses_a_target_from_the_data_as_cpppos():
+    cpppo = machines()
+    # Collect digits; then LONG if more than two were collected, else SHORT (cpppo's decide).
+    S = cpppo.state("S")
+    D = cpppo.state_input("D")
+    LONG = cpppo.state("LONG", terminal=True)
+    SHORT = cpppo.state("SHORT", terminal=True)
+    S[str.isdigit] = D
+    D[str.isdigit] = D
+    D[None] = cpppo.decide("long?", state=LONG,
+                           predicate=lambda path, data, **kw: len(data[path + ".input"]) > 2)
+    D[None] = SHORT
+    NUM = cpppo.dfa("num", initial=S, context="n", terminal=True)
+    for text, end in (("1234;", "LONG"), ("12;", "SHORT")):
+        seen = [s.name for _, s in NUM.run(source=text, data=cpppo.dotdict())]
+        assert seen[-1] == end and NUM.terminal
+    # The same machine under cpppo 5.2.5, for the same answers.
+    script = """
+import cpppo
+S = cpppo.state("S"); D = cpppo.state_input("D")
+LONG = cpppo.state("LONG", terminal=True); SHORT = cpppo.state("SHORT", terminal=True)
+for c in "0123456789": S[c] = D; D[c] = D
+D[None] = cpppo.decide("long?", state=LONG,
+                       predicate=lambda path, data, **kw: len(data[path + ".input"]) > 2)
+D[None] = SHORT
+NUM = cpppo.dfa("num", initial=S, context="n", terminal=True)
+for text in ("1234;", "12;"):
+    with NUM:
+        print([s.name for _, s in NUM.run(source=cpppo.peekable(text), data=cpppo.dotdict()) if s][-1])
+"""
+    theirs = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, check=True).stdout.split()
+    assert theirs == ["LONG", "SHORT"]

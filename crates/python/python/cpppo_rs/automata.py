@@ -14,8 +14,8 @@ import threading
 from . import _native
 from .errors import AutomataError
 
-__all__ = ["state", "state_input", "state_drop", "dfa", "regex", "regex_bytes", "peekable",
-           "dotdict", "AutomataError"]
+__all__ = ["state", "state_input", "state_drop", "dfa", "regex", "regex_bytes", "decide",
+           "peekable", "dotdict", "AutomataError"]
 
 
 class dotdict(dict):
@@ -132,11 +132,48 @@ def _is_bytes(machine, seen=None):
         if isinstance(s, dfa) and _is_bytes(s, seen):
             return True
         for kind, sym, target in s._edges:
-            if kind == "symbol" and isinstance(sym, int):
-                return True
+            if kind in ("symbol", "decide"):
+                on = sym[0] if kind == "decide" else sym
+                if isinstance(on, int) and not isinstance(on, bool):
+                    return True
             if target is not None:
                 todo.append(target)
     return False
+
+
+def _ons(inp):
+    """The inputs a decide is attached to: None (no input), True (any) or each symbol."""
+    if inp is None or inp is True or _symbol(inp):
+        return [inp[0] if isinstance(inp, bytes) else inp]
+    if isinstance(inp, (list, tuple, set, frozenset, bytes)) and inp and all(_symbol(c) for c in inp):
+        return [c[0] if isinstance(c, bytes) else c for c in inp]
+    raise AutomataError("a decide is attached to a symbol, a list of them, None or True, "
+                        "not %r" % (inp,))
+
+
+class decide:
+    """A conditional transition target, as cpppo's: ``s[inp] = decide("name", state=T,
+    predicate=lambda machine, source, path, data: ...)`` goes to ``T`` (``None``: refuses the
+    input) when the predicate holds; otherwise the next decide or plain target for ``inp`` is
+    tried. The predicate gets ``path`` and a snapshot of the data (a ``dotdict``); ``machine``
+    and ``source`` are ``None`` (the Rust machine decides; changes to the data are not kept)."""
+
+    def __init__(self, name, state=None, predicate=None):
+        self.name = name
+        self.state = state
+        self.predicate = predicate if predicate is not None else (lambda **kwds: True)
+
+    def __str__(self):
+        return "%s?%s" % (self.name, self.state)
+
+    def __repr__(self):
+        return "<%s>" % self
+
+    def _when(self, flat, path):
+        data = dotdict()
+        for k, v in flat.items():
+            data[k] = v
+        return bool(self.predicate(machine=None, source=None, path=path, data=data))
 
 
 class state:
@@ -170,9 +207,13 @@ class state:
         return pre + ("." if pre and add else "") + add + ext
 
     def __setitem__(self, inp, target):
+        if isinstance(target, decide):
+            for on in _ons(inp):
+                self._edges.append(("decide", (on, target), target.state))
+            return
         if target is not None and not isinstance(target, state):
-            raise AutomataError("a transition's target must be a state or None (decision "
-                                "callables are not supported), not %r" % (target,))
+            raise AutomataError("a transition's target must be a state, a decide or None, "
+                                "not %r" % (target,))
         if inp is None:
             self._edges.append(("epsilon", None, target))
         elif inp is True:
@@ -249,6 +290,9 @@ def _compile(machine, names, building):
         machine._states.setdefault(s._name, s)
         for kind, sym, target in s._edges:
             to = None if target is None else index[id(target)]
+            if kind == "decide":
+                on, d = sym
+                sym = (on, d.name, d._when)
             edges.append((i, kind, sym, to))
     building.discard(id(machine))
     return _native.build_machine(machine._name, states, edges, 0, machine._terminal,
