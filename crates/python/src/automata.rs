@@ -117,10 +117,12 @@ enum Runs {
 
 /// `&'static` to the machine behind `arc`.
 ///
-/// SAFETY (of the callers): the machine lives on the heap behind `arc`, which the [`Run`]
-/// keeps (in `_machine`) and never mutates; `run`, the only borrower, is dropped before it.
-fn extend<S>(arc: &Arc<RsMachine<S>>) -> &'static RsMachine<S> {
-    // SAFETY: see above; the pointee outlives every use of the reference.
+/// # Safety
+/// The caller must keep a clone of `arc` alive, unmutated, for as long as the returned reference
+/// (or anything borrowing from it) is used. [`Run`] does: it keeps the clone in `_machine`, and
+/// `run`, the only borrower, is declared (so dropped) before it.
+unsafe fn extend<S>(arc: &Arc<RsMachine<S>>) -> &'static RsMachine<S> {
+    // SAFETY: the pointee lives on the heap behind `arc`; the caller keeps it alive (above).
     unsafe { &*Arc::as_ptr(arc) }
 }
 
@@ -149,8 +151,10 @@ impl Run {
     #[pyo3(signature = (machine, path="", data=None))]
     fn new(machine: &Machine, path: &str, data: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let (run, kept): (Runs, Arc<dyn std::any::Any + Send + Sync>) = match &machine.m {
-            Body::Text(m) => (Runs::Text(extend(m).start_at(path)), m.clone()),
-            Body::Bytes(m) => (Runs::Bytes(extend(m).start_at(path)), m.clone()),
+            // SAFETY: `m.clone()` is kept in the Run's `_machine`, dropped after `run`.
+            Body::Text(m) => (Runs::Text(unsafe { extend(m) }.start_at(path)), m.clone()),
+            // SAFETY: as above.
+            Body::Bytes(m) => (Runs::Bytes(unsafe { extend(m) }.start_at(path)), m.clone()),
         };
         let mut store = Data::new();
         if let Some(d) = data {
