@@ -26,7 +26,7 @@ const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 #[pyclass(module = "cpppo_rs.enip.client", frozen)]
 #[derive(Clone)]
 pub struct Operation {
-    op: RsOperation,
+    pub(crate) op: RsOperation,
     text: String,
 }
 
@@ -88,7 +88,7 @@ pub fn parse_operations(py: Python<'_>, tags: &Bound<'_, PyAny>) -> PyResult<Vec
 }
 
 /// An `Operation`, or a string parsed as one.
-fn operation_of(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Operation> {
+pub(crate) fn operation_of(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Operation> {
     if let Ok(op) = item.cast::<Operation>() {
         return Ok(op.get().clone());
     }
@@ -144,7 +144,7 @@ impl Connector {
     /// Runs `f` on the open session with the GIL released. A signal whose Python handler
     /// raises (Ctrl-C: `KeyboardInterrupt`) abandons the call and closes the session: a
     /// request may be half-sent and its reply would arrive for the next one.
-    fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    pub(crate) fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
     where
         T: Send,
         F: FnOnce(&Waiter<'_>, &mut RsConnector) -> Result<T, Stop> + Send,
@@ -170,18 +170,18 @@ impl Connector {
 }
 
 /// Why a call ended early: the client failed, or a Python signal handler raised.
-enum Stop {
+pub(crate) enum Stop {
     Client(ClientError),
     Python(PyErr),
 }
 
 /// Runs the session's futures without the GIL, polling for Python signals meanwhile.
-struct Waiter<'r> {
+pub(crate) struct Waiter<'r> {
     rt: &'r tokio::runtime::Runtime,
 }
 
 impl Waiter<'_> {
-    fn wait<T>(
+    pub(crate) fn wait<T>(
         &self,
         fut: impl std::future::Future<Output = Result<T, ClientError>>,
     ) -> Result<T, Stop> {

@@ -6,6 +6,8 @@
 //! its own. Every network wait runs with the GIL released.
 #![deny(missing_docs)]
 
+mod attribute;
+mod bulk;
 mod client;
 mod errors;
 mod simulator;
@@ -20,6 +22,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Connector>()?;
     m.add_class::<simulator::Simulator>()?;
     m.add_function(wrap_pyfunction!(client::parse_operations, m)?)?;
+    m.add_function(wrap_pyfunction!(bulk::read_many, m)?)?;
+    m.add_function(wrap_pyfunction!(attribute::decode_attribute, m)?)?;
+    m.add_function(wrap_pyfunction!(attribute::is_cip_type, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
