@@ -14,9 +14,19 @@ use crate::values::list_to_py;
 /// Parses `operations` (strings or `Operation`s); each distinct string is parsed once.
 fn parse_all(py: Python<'_>, operations: &Bound<'_, PyAny>) -> PyResult<Vec<RsOperation>> {
     let mut seen: HashMap<String, RsOperation> = HashMap::new();
-    let mut out = Vec::new();
+    let mut out: Vec<RsOperation> = Vec::new();
+    // The same object again (`["SCADA[1]"] * n`): its operation again, unlooked-up. (The
+    // last item is held, so no other object can take its address meanwhile.)
+    let mut last: Option<Bound<'_, PyAny>> = None;
     for item in operations.try_iter()? {
         let item = item?;
+        if last.as_ref().is_some_and(|l| l.is(&item)) {
+            if let Some(op) = out.last() {
+                out.push(op.clone());
+                continue;
+            }
+        }
+        last = Some(item.clone());
         if let Ok(text) = item.cast::<PyString>() {
             let text = text.to_cow()?;
             let text: &str = &text;

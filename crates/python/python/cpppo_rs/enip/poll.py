@@ -128,6 +128,7 @@ class Poller(threading.Thread):
         self._kwds = kwds
 
     def run(self):
+        """Polls (the thread's body) until ``stop()``."""
         poll(process=self._relay, **self._kwds)
 
     def stop(self, timeout=None):
