@@ -53,7 +53,10 @@ pub fn decode_attribute<'py>(
         raise(
             py,
             "InvalidValueError",
-            (format!("cannot decode {} bytes as {names:?}: {e}", data.len()),),
+            (format!(
+                "cannot decode {} bytes as {names:?}: {e}",
+                data.len()
+            ),),
         )
     })?;
     list_to_py(py, &values)

@@ -1,9 +1,13 @@
 //! Bulk reads for Python: many operations through one pipelined, batched call whose results
 //! are consumed in Rust, so Python pays for the values only (not a 6-tuple per operation).
+//!
+//! Memory stays flat however many operations: each distinct operation is parsed and held once
+//! (the pipeline gets a clone as it sends it), and each transaction is cut down to its value
+//! as it completes.
 
 use std::collections::HashMap;
 
-use cpppo_enip::client::operation::Operation as RsOperation;
+use cpppo_enip::client::operation::{Literal, Operation as RsOperation};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
@@ -11,38 +15,66 @@ use crate::client::{operation_of, Connector};
 use crate::errors::raise;
 use crate::values::list_to_py;
 
+/// The operations: each distinct one once, and the order to run them in.
+struct Plan {
+    distinct: Vec<RsOperation>,
+    order: Vec<u32>,
+}
+
 /// Parses `operations` (strings or `Operation`s); each distinct string is parsed once.
-fn parse_all(py: Python<'_>, operations: &Bound<'_, PyAny>) -> PyResult<Vec<RsOperation>> {
-    let mut seen: HashMap<String, RsOperation> = HashMap::new();
-    let mut out: Vec<RsOperation> = Vec::new();
+fn parse_all(py: Python<'_>, operations: &Bound<'_, PyAny>) -> PyResult<Plan> {
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut plan = Plan {
+        distinct: Vec::new(),
+        order: Vec::new(),
+    };
     // The same object again (`["SCADA[1]"] * n`): its operation again, unlooked-up. (The
     // last item is held, so no other object can take its address meanwhile.)
-    let mut last: Option<Bound<'_, PyAny>> = None;
+    let mut last: Option<(Bound<'_, PyAny>, u32)> = None;
     for item in operations.try_iter()? {
         let item = item?;
-        if last.as_ref().is_some_and(|l| l.is(&item)) {
-            if let Some(op) = out.last() {
-                out.push(op.clone());
+        if let Some((prev, at)) = &last {
+            if prev.is(&item) {
+                plan.order.push(*at);
                 continue;
             }
         }
-        last = Some(item.clone());
-        if let Ok(text) = item.cast::<PyString>() {
-            let text = text.to_cow()?;
-            let text: &str = &text;
-            if let Some(op) = seen.get(text) {
-                out.push(op.clone());
-                continue;
+        let at = match item.cast::<PyString>() {
+            Ok(text) => {
+                let text = text.to_cow()?;
+                match seen.get(text.as_ref()) {
+                    Some(&at) => at,
+                    None => {
+                        let op = RsOperation::parse(&text)
+                            .map_err(|e| raise(py, "OperationError", (e.to_string(),)))?;
+                        let at = plan.push(op)?;
+                        seen.insert(text.into_owned(), at);
+                        at
+                    }
+                }
             }
-            let op = RsOperation::parse(text)
-                .map_err(|e| raise(py, "OperationError", (e.to_string(),)))?;
-            seen.insert(text.to_owned(), op.clone());
-            out.push(op);
-        } else {
-            out.push(operation_of(py, &item)?.op);
-        }
+            Err(_) => plan.push(operation_of(py, &item)?.op)?,
+        };
+        plan.order.push(at);
+        last = Some((item, at));
     }
-    Ok(out)
+    Ok(plan)
+}
+
+impl Plan {
+    fn push(&mut self, op: RsOperation) -> PyResult<u32> {
+        let at = u32::try_from(self.distinct.len())
+            .map_err(|_| pyo3::exceptions::PyValueError::new_err("too many operations"))?;
+        self.distinct.push(op);
+        Ok(at)
+    }
+}
+
+/// What an operation came to.
+enum Outcome {
+    Failed,
+    Written,
+    Read(Vec<Literal>),
 }
 
 /// Runs every operation with up to `depth` requests in flight, batched into Multiple Service
@@ -58,21 +90,33 @@ pub fn read_many<'py>(
     multiple: usize,
     fragment: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    let ops = parse_all(py, operations)?;
+    let Plan { distinct, order } = parse_all(py, operations)?;
+    let count = order.len();
+    let ops = order
+        .into_iter()
+        .filter_map(move |at| distinct.get(at as usize).cloned());
     let done = connector.run(py, |w, conn| {
-        w.wait(
-            conn.pipeline(ops, depth, multiple)
-                .fragmented(fragment)
-                .collect(),
-        )
+        w.wait(async {
+            let mut pipe = conn.pipeline(ops, depth, multiple).fragmented(fragment);
+            let mut out = Vec::with_capacity(count);
+            while let Some(t) = pipe.next().await {
+                let t = t?;
+                out.push(match t.value {
+                    None => Outcome::Failed,
+                    Some(_) if !t.plan.kind.is_read() => Outcome::Written,
+                    Some(v) => Outcome::Read(v),
+                });
+            }
+            Ok(out)
+        })
     })?;
-    let out = PyList::empty(py);
-    for t in &done {
-        match &t.value {
-            None => out.append(py.None())?,
-            Some(_) if !t.plan.kind.is_read() => out.append(true)?,
-            Some(v) => out.append(list_to_py(py, v)?)?,
-        }
-    }
-    Ok(out)
+    let items = done
+        .iter()
+        .map(|o| match o {
+            Outcome::Failed => Ok(py.None().into_bound(py)),
+            Outcome::Written => Ok(true.into_pyobject(py)?.to_owned().into_any()),
+            Outcome::Read(v) => Ok(list_to_py(py, v)?.into_any()),
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
 }
