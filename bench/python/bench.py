@@ -203,9 +203,13 @@ def main():
     print("| lock-step `read()` / Rust client lock-step | %.0f %% | ≥ 90 %% |"
           % (100 * lock[1] / rust1[1]))
     print("| lock-step `read()` / C echo ceiling | %.0f %% | — |" % (100 * lock[1] / echo))
+    print("| lock-step client CPU per read: Rust / `read()` (load-robust) | %.0f %% | — |"
+          % (100 * rust1[2] / lock[2]))
     print("| bulk `read_many` reads/s | %s | ≥ 1,000,000 |" % f"{bulk[1]:,.0f}")
     print("| bulk `read_many` / Rust client depth 20 + MSP | %.0f %% | — |"
           % (100 * bulk[1] / rust20[1]))
+    print("| bulk client CPU per read: Rust / `read_many` (load-robust) | %.0f %% | — |"
+          % (100 * rust20[2] / bulk[2]))
     print()
     print("Memory (RSS of a fresh interpreter): %.1f MB before import, +%.1f MB importing "
           "cpppo_rs, +%.1f MB starting a simulator from Python and serving 10,000 reads from "

@@ -1,10 +1,11 @@
 //! The EtherNet/IP client for Python: cpppo's `client.connector` over the Rust [`RsConnector`].
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
-use cpppo_enip::client::operation::Operation as RsOperation;
+use cpppo_enip::client::operation::{Literal, Operation as RsOperation};
 use cpppo_enip::client::route::{parse_route_path, parse_send_path};
 use cpppo_enip::client::{
     ClientError, Connector as RsConnector, ListReply, Options, ReplyStatus, Transaction,
@@ -114,7 +115,12 @@ pub struct Connector {
     rt: tokio::runtime::Runtime,
     conn: Mutex<Option<RsConnector>>,
     address: SocketAddr,
+    /// Operations `read`/`write` parsed lately, by text (a loop reads the same tags again).
+    parsed: Mutex<HashMap<String, RsOperation>>,
 }
+
+/// How many parsed operations a connector keeps for `read`/`write`.
+const PARSED: usize = 256;
 
 fn timeout_of(seconds: Option<f64>) -> PyResult<Duration> {
     match seconds {
@@ -127,6 +133,36 @@ fn timeout_of(seconds: Option<f64>) -> PyResult<Duration> {
 }
 
 impl Connector {
+    /// Runs one operation (parsed once per text, see [`PARSED`]) and waits for it: its
+    /// values, or a `StatusError` carrying the reply's status.
+    fn one(&self, py: Python<'_>, text: &str) -> PyResult<Vec<Literal>> {
+        let op = self.parse(py, text)?;
+        self.run(py, move |w, c| {
+            w.wait(async {
+                let t = c.synchronous(vec![op]).await?.pop();
+                let t = t.ok_or(ClientError::Closed)?;
+                t.value.ok_or(ClientError::Status {
+                    what: t.description,
+                    status: t.status,
+                })
+            })
+        })
+    }
+
+    fn parse(&self, py: Python<'_>, text: &str) -> PyResult<RsOperation> {
+        let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(op) = parsed.get(text) {
+            return Ok(op.clone());
+        }
+        let op =
+            RsOperation::parse(text).map_err(|e| client_error(py, ClientError::Operation(e)))?;
+        if parsed.len() >= PARSED {
+            parsed.clear();
+        }
+        parsed.insert(text.to_owned(), op.clone());
+        Ok(op)
+    }
+
     /// The session, held for one call (a second thread using it meanwhile is refused: it
     /// would wait holding the GIL the first needs back).
     fn session(&self, py: Python<'_>) -> PyResult<MutexGuard<'_, Option<RsConnector>>> {
@@ -263,6 +299,7 @@ impl Connector {
             address: conn.peer(),
             rt,
             conn: Mutex::new(Some(conn)),
+            parsed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -311,13 +348,13 @@ impl Connector {
 
     /// Reads one tag or attribute (`SCADA[1-3]`, `@1/1/7`); its values.
     fn read<'py>(&self, py: Python<'py>, tag: String) -> PyResult<Bound<'py, PyList>> {
-        let values = self.run(py, move |w, c| w.wait(c.read(&tag)))?;
+        let values = self.one(py, &tag)?;
         list_to_py(py, &values)
     }
 
     /// Writes one tag or attribute (`SCADA[1-3]=(INT)1,2,3`).
     fn write(&self, py: Python<'_>, operation: String) -> PyResult<()> {
-        self.run(py, move |w, c| w.wait(c.write(&operation)))
+        self.one(py, &operation).map(|_| ())
     }
 
     /// Get Attribute Single: the attribute's raw bytes.
