@@ -141,3 +141,27 @@ def test_a_lost_device_closes_the_gateway_and_the_next_read_reopens_it():
     with Simulator(tags=["SCADA=INT[10]"], address="%s:%d" % (host, port)) as again:
         again.write("SCADA", [7])
         assert list(via.read("SCADA[0]")) == [[7]]
+
+
+@pytest.fixture(params=["ours", "cpppo"])
+def logix(request, sim):
+    """(host, port) of a routing controller: ours, or cpppo 5.2.5's enip_server."""
+    if request.param == "ours":
+        return sim.address
+    return ("127.0.0.1", request.getfixturevalue("cpppo_server"))
+
+
+@pytest.mark.parametrize("kind,kwds", [("routed", {}),
+                                       ("batched", {"depth": 3, "multiple": 300}),
+                                       ("connected", None)])
+def test_a_controller_through_routed_batched_and_connected_proxies(logix, kind, kwds):
+    from cpppo_rs.enip.get_attribute import proxy_connected
+    make = proxy_connected if kwds is None else proxy
+    via = make(host=logix[0], port=logix[1], **(kwds or {}))
+    with via:
+        got = list(via.read(via.parameter_substitution(
+            ["SCADA[1-2]=(INT)11,22", "SCADA[0-3]", ("@1/1/7", "SSTRING"), "Product Name",
+             ("@22/1/3", "REAL")] * 3)))
+    assert got[:5] == [True, [0, 11, 22, 0], [via.identity.product_name],
+                       [via.identity.product_name], [0.0]]
+    assert got[5:10] == got[:5] and got[10:] == got[:5]
