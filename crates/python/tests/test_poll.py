@@ -115,13 +115,19 @@ def test_poll_start_backs_off_after_failures_and_stops():
 def test_poll_start_delivers_each_parameter_every_cycle():
     with Simulator(profile="powerflex750") as sim:
         sim.write("Output_Current", [2.5])
-        seen = []
+        seen, shared = [], []
         poller = poll.start(proxy_class=powerflex_750_series, address=sim.address,
                             cycle=0.05, params=["Output Current", "Speed Units"],
                             process=lambda p, v: seen.append((p, v)))
-        wait_for(lambda: len(seen) >= 6, "three polls")
+        # poll(a_proxy, ...): an existing proxy instance, shared with other pollers.
+        via = powerflex_750_series(host=sim.address[0], port=sim.address[1])
+        other = poll.start(proxy_class=via, cycle=0.05, params=["Output Current"],
+                           process=lambda p, v: shared.append((p, v)))
+        wait_for(lambda: len(seen) >= 6 and len(shared) >= 3, "three polls each")
         poller.stop(timeout=5)
+        other.stop(timeout=5)
     assert seen[:2] == [("Output Current", [2.5]), ("Speed Units", [0])]
+    assert shared[0] == ("Output Current", [2.5]) and via.gateway is not None
 
 
 def test_poll_needs_a_proxy():

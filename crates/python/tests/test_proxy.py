@@ -165,3 +165,13 @@ def test_a_controller_through_routed_batched_and_connected_proxies(logix, kind, 
     assert got[:5] == [True, [0, 11, 22, 0], [via.identity.product_name],
                        [via.identity.product_name], [0.0]]
     assert got[5:10] == got[:5] and got[10:] == got[:5]
+
+
+def test_a_reader_abandoned_early_keeps_the_session(sim):
+    via = proxy(host=sim.address[0], port=sim.address[1])
+    reader = via.read(["SCADA[0]", "SCADA[1]"])
+    assert next(reader) == [0]
+    session = via.gateway
+    reader.close()  # the caller took only the first value
+    assert via.gateway is session and session is not None
+    assert list(via.read("SCADA[1]")) == [[0]] and via.gateway is session

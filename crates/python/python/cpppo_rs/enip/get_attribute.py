@@ -112,7 +112,9 @@ class proxy:
         return self
 
     def __exit__(self, typ, val, tbk):
-        if typ is not None:
+        # A reader abandoned early (GeneratorExit: the caller took only some values) is no
+        # failure: the session stays.
+        if typ is not None and not issubclass(typ, GeneratorExit):
             self.close_gateway(exc=val)
         return False
 

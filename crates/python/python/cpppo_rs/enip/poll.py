@@ -36,7 +36,7 @@ _timer = time.monotonic
 def execute(via, params=None, pass_thru=None):
     """One poll: yields ``(parameter, value)`` for each of ``params`` through proxy ``via``."""
     params = list(params or [])
-    values = via.read(via.parameter_substitution(params, pass_thru=pass_thru))
+    values = list(via.read(via.parameter_substitution(params, pass_thru=pass_thru)))
     yield from zip(params, values)
 
 
@@ -92,8 +92,11 @@ def poll(proxy_class=None, address=None, depth=None, multiple=None, timeout=None
          process=None, failure=None, backoff_min=None, backoff_multiplier=None,
          backoff_max=None, latency=None):
     """Polls ``params`` of the device at ``address`` (``(host, port)``) through a new
-    ``proxy_class`` instance (or the proxy ``via``) until ``process.done``; see ``run``. By
+    ``proxy_class`` instance (or the proxy ``via``, which may also be given first in place of
+    ``proxy_class``) until ``process.done``; see ``run``. By
     default prints each ``parameter: value``. Blocks: run it in a thread (or use ``start``)."""
+    if via is None and proxy_class is not None and not isinstance(proxy_class, type):
+        proxy_class, via = None, proxy_class  # poll(a_proxy, ...): a proxy instance
     if proxy_class is not None and via is not None:
         raise ValueError("give a proxy_class or a 'via' proxy, not both")
     if via is None:
