@@ -58,3 +58,11 @@ def test_a_bulk_read_on_a_stopped_simulator_raises_communication_error():
     sim.stop()
     with pytest.raises(errors.CommunicationError):
         conn.read_many(["SCADA[0]"] * 100)
+
+
+def test_a_proxy_refuses_keywords_it_does_not_know(sim):
+    with pytest.raises(TypeError, match="unexpected keyword arguments: hots"):
+        proxy_simple(host=sim.address[0], hots="x")
+    with pytest.raises(TypeError, match="gateway_class"):
+        proxy_simple(host=sim.address[0], gateway_class=object)
+    proxy_simple(host=sim.address[0], priority_time_tick=5, timeout_ticks=157)  # cpppo's

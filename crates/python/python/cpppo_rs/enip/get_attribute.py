@@ -46,6 +46,10 @@ def _address(att):
     return "".join(name.split()) + eq + value
 
 
+#: cpppo's proxy keywords accepted and ignored (their defaults are the only behaviour here).
+_IGNORED = {"priority_time_tick", "timeout_ticks", "dialect"}
+
+
 def _is_listlike(x):
     return isinstance(x, (list, tuple))
 
@@ -78,6 +82,10 @@ class proxy:
     def __init__(self, host, port=44818, timeout=None, depth=None, multiple=None,
                  route_path=None, send_path=None, identity_default=None, connected=False,
                  **kwds):
+        unknown = set(kwds) - _IGNORED
+        if unknown:
+            raise TypeError("%s() got unexpected keyword arguments: %s" % (
+                type(self).__name__, ", ".join(sorted(unknown))))
         self.host = host
         self.port = port
         self.timeout = 5.0 if timeout is None else timeout
