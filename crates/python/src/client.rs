@@ -1,10 +1,11 @@
 //! The EtherNet/IP client for Python: cpppo's `client.connector` over the Rust [`RsConnector`].
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
-use cpppo_enip::client::operation::Operation as RsOperation;
+use cpppo_enip::client::operation::{Literal, Operation as RsOperation};
 use cpppo_enip::client::route::{parse_route_path, parse_send_path};
 use cpppo_enip::client::{
     ClientError, Connector as RsConnector, ListReply, Options, ReplyStatus, Transaction,
@@ -26,7 +27,7 @@ const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 #[pyclass(module = "cpppo_rs.enip.client", frozen)]
 #[derive(Clone)]
 pub struct Operation {
-    op: RsOperation,
+    pub(crate) op: RsOperation,
     text: String,
 }
 
@@ -88,7 +89,7 @@ pub fn parse_operations(py: Python<'_>, tags: &Bound<'_, PyAny>) -> PyResult<Vec
 }
 
 /// An `Operation`, or a string parsed as one.
-fn operation_of(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Operation> {
+pub(crate) fn operation_of(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Operation> {
     if let Ok(op) = item.cast::<Operation>() {
         return Ok(op.get().clone());
     }
@@ -114,7 +115,12 @@ pub struct Connector {
     rt: tokio::runtime::Runtime,
     conn: Mutex<Option<RsConnector>>,
     address: SocketAddr,
+    /// Operations `read`/`write` parsed lately, by text (a loop reads the same tags again).
+    parsed: Mutex<HashMap<String, RsOperation>>,
 }
+
+/// How many parsed operations a connector keeps for `read`/`write`.
+const PARSED: usize = 256;
 
 fn timeout_of(seconds: Option<f64>) -> PyResult<Duration> {
     match seconds {
@@ -127,6 +133,36 @@ fn timeout_of(seconds: Option<f64>) -> PyResult<Duration> {
 }
 
 impl Connector {
+    /// Runs one operation (parsed once per text, see [`PARSED`]) and waits for it: its
+    /// values, or a `StatusError` carrying the reply's status.
+    fn one(&self, py: Python<'_>, text: &str) -> PyResult<Vec<Literal>> {
+        let op = self.parse(py, text)?;
+        self.run(py, move |w, c| {
+            w.wait(async {
+                let t = c.synchronous(vec![op]).await?.pop();
+                let t = t.ok_or(ClientError::Closed)?;
+                t.value.ok_or(ClientError::Status {
+                    what: t.description,
+                    status: t.status,
+                })
+            })
+        })
+    }
+
+    fn parse(&self, py: Python<'_>, text: &str) -> PyResult<RsOperation> {
+        let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(op) = parsed.get(text) {
+            return Ok(op.clone());
+        }
+        let op =
+            RsOperation::parse(text).map_err(|e| client_error(py, ClientError::Operation(e)))?;
+        if parsed.len() >= PARSED {
+            parsed.clear();
+        }
+        parsed.insert(text.to_owned(), op.clone());
+        Ok(op)
+    }
+
     /// The session, held for one call (a second thread using it meanwhile is refused: it
     /// would wait holding the GIL the first needs back).
     fn session(&self, py: Python<'_>) -> PyResult<MutexGuard<'_, Option<RsConnector>>> {
@@ -144,7 +180,7 @@ impl Connector {
     /// Runs `f` on the open session with the GIL released. A signal whose Python handler
     /// raises (Ctrl-C: `KeyboardInterrupt`) abandons the call and closes the session: a
     /// request may be half-sent and its reply would arrive for the next one.
-    fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    pub(crate) fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
     where
         T: Send,
         F: FnOnce(&Waiter<'_>, &mut RsConnector) -> Result<T, Stop> + Send,
@@ -170,18 +206,18 @@ impl Connector {
 }
 
 /// Why a call ended early: the client failed, or a Python signal handler raised.
-enum Stop {
+pub(crate) enum Stop {
     Client(ClientError),
     Python(PyErr),
 }
 
 /// Runs the session's futures without the GIL, polling for Python signals meanwhile.
-struct Waiter<'r> {
+pub(crate) struct Waiter<'r> {
     rt: &'r tokio::runtime::Runtime,
 }
 
 impl Waiter<'_> {
-    fn wait<T>(
+    pub(crate) fn wait<T>(
         &self,
         fut: impl std::future::Future<Output = Result<T, ClientError>>,
     ) -> Result<T, Stop> {
@@ -263,6 +299,7 @@ impl Connector {
             address: conn.peer(),
             rt,
             conn: Mutex::new(Some(conn)),
+            parsed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -311,13 +348,13 @@ impl Connector {
 
     /// Reads one tag or attribute (`SCADA[1-3]`, `@1/1/7`); its values.
     fn read<'py>(&self, py: Python<'py>, tag: String) -> PyResult<Bound<'py, PyList>> {
-        let values = self.run(py, move |w, c| w.wait(c.read(&tag)))?;
+        let values = self.one(py, &tag)?;
         list_to_py(py, &values)
     }
 
     /// Writes one tag or attribute (`SCADA[1-3]=(INT)1,2,3`).
     fn write(&self, py: Python<'_>, operation: String) -> PyResult<()> {
-        self.run(py, move |w, c| w.wait(c.write(&operation)))
+        self.one(py, &operation).map(|_| ())
     }
 
     /// Get Attribute Single: the attribute's raw bytes.

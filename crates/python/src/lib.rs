@@ -8,6 +8,8 @@
 
 mod automata;
 mod automata_sym;
+mod attribute;
+mod bulk;
 mod client;
 mod errors;
 mod history;
@@ -25,6 +27,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(client::parse_operations, m)?)?;
     history::register(m)?;
     automata::register(m)?;
+    m.add_function(wrap_pyfunction!(bulk::read_many, m)?)?;
+    m.add_function(wrap_pyfunction!(attribute::decode_attribute, m)?)?;
+    m.add_function(wrap_pyfunction!(attribute::is_cip_type, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

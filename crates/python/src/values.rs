@@ -8,7 +8,11 @@ use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString};
 /// One value as a Python object.
 pub fn to_py<'py>(py: Python<'py>, v: &Literal) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
-        Literal::Int(n) => n.into_pyobject(py)?.into_any(),
+        // Through i64 when it fits: an i128 takes pyo3's slow path under the stable ABI.
+        Literal::Int(n) => match i64::try_from(*n) {
+            Ok(small) => small.into_pyobject(py)?.into_any(),
+            Err(_) => n.into_pyobject(py)?.into_any(),
+        },
         Literal::Real(x) => PyFloat::new(py, *x).into_any(),
         Literal::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
         Literal::Text(s) => PyString::new(py, s).into_any(),
@@ -30,6 +34,9 @@ pub fn from_py(o: &Bound<'_, PyAny>) -> PyResult<Literal> {
         return Ok(Literal::Bool(o.extract()?));
     }
     if o.is_instance_of::<PyInt>() {
+        if let Ok(small) = o.extract::<i64>() {
+            return Ok(Literal::Int(small.into()));
+        }
         return Ok(Literal::Int(o.extract()?));
     }
     if o.is_instance_of::<PyFloat>() {

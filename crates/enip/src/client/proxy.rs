@@ -437,8 +437,39 @@ fn decode_fields(fields: &[Field], bytes: &[Literal]) -> Result<Vec<Literal>, St
             _ => Err("not a byte".to_string()),
         })
         .collect::<Result<_, _>>()?;
-    let mut rest = &data[..];
+    decode(fields, &data, false)
+}
+
+/// Decodes attribute `data` as `fields` in order; with `repeat`, the fields again and again
+/// until the data is used up (cpppo's proxy: one type reads every element of an array).
+///
+/// ```
+/// use cpppo_cip::DataType;
+/// use cpppo_enip::client::operation::Literal;
+/// use cpppo_enip::client::proxy::{decode, Field};
+/// let ints = decode(&[Field::Cip(DataType::Int)], &[1, 0, 2, 0], true).unwrap();
+/// assert_eq!(ints, vec![Literal::Int(1), Literal::Int(2)]);
+/// assert!(decode(&[Field::Cip(DataType::Dint)], &[1, 0], false).is_err());
+/// ```
+pub fn decode(fields: &[Field], data: &[u8], repeat: bool) -> Result<Vec<Literal>, String> {
+    let mut rest = data;
     let mut out = Vec::with_capacity(fields.len());
+    loop {
+        let before = rest.len();
+        rest = decode_once(fields, rest, &mut out)?;
+        if !repeat || rest.is_empty() || rest.len() == before {
+            return Ok(out);
+        }
+    }
+}
+
+/// Decodes one pass of `fields` from `data` into `out`; the bytes left over.
+fn decode_once<'d>(
+    fields: &[Field],
+    data: &'d [u8],
+    out: &mut Vec<Literal>,
+) -> Result<&'d [u8], String> {
+    let mut rest = data;
     for field in fields {
         let (value, n) = match field {
             Field::Cip(ty) => {
@@ -467,7 +498,7 @@ fn decode_fields(fields: &[Field], bytes: &[Literal]) -> Result<Vec<Literal>, St
         out.push(value);
         rest = rest.get(n..).unwrap_or_default();
     }
-    Ok(out)
+    Ok(rest)
 }
 
 /// A padded EPATH as cpppo prints it: a list of one-key dicts (`[{'class': 246}, ...]`).

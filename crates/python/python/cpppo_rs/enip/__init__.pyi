@@ -1,7 +1,10 @@
 from types import TracebackType
 from typing import Optional, Sequence, Union
 
+from . import ab as ab
 from . import client as client
+from . import get_attribute as get_attribute
+from . import poll as poll
 
 Value = Union[int, float, bool, str]
 

@@ -12,11 +12,13 @@
 Every network wait releases the GIL. Failures raise ``cpppo_rs.errors`` exceptions.
 """
 
+import gc
 import itertools
 import json
 
 from .._native import Connector as _Connector
 from .._native import Operation, parse_operations
+from .._native import read_many as _read_many
 from ..errors import (
     CommunicationError,
     Error,
@@ -56,6 +58,12 @@ class connector:
     def __init__(self, host="localhost", port=44818, timeout=5.0, udp=False,
                  broadcast=False, simple=False, connected=False, route_path=None,
                  send_path=None):
+        if not isinstance(host, str):
+            raise TypeError("host must be a str, not %s" % type(host).__name__)
+        if isinstance(port, bool) or not isinstance(port, int):
+            raise TypeError("port must be an int, not %s" % type(port).__name__)
+        if not 0 < port < 65536:
+            raise ValueError("port must be 1..65535, not %d" % port)
         self.host = host
         self.port = port
         self.timeout = timeout
@@ -174,6 +182,23 @@ class connector:
     def list_services(self):
         """List Services: a list of dicts (``service_name``, ``capability``, ..., ``peer``)."""
         return self._conn.list_services()
+
+    def read_many(self, operations, depth=20, multiple=4000, fragment=False):
+        """Runs every operation in one call (strings or ``Operation``s; each distinct string is
+        parsed once) with ``depth`` requests in flight, batched into Multiple Service Packets
+        of up to ``multiple`` bytes; returns the list of values (as ``results``: a list per
+        read, ``True`` per write, ``None`` where refused). The fastest way to read many tags:
+        no per-operation tuple or generator step in Python, and the GIL released throughout."""
+        # Python's cyclic GC would walk the growing result list again and again while it is
+        # built (a third of the time for a million reads); the values hold no cycles.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _read_many(self._conn, operations, depth=int(depth),
+                              multiple=int(multiple), fragment=bool(fragment))
+        finally:
+            if collecting:
+                gc.enable()
 
     def list_interfaces(self):
         """List Interfaces: a list of dicts (``type_id``, ``data``, ``peer``)."""
