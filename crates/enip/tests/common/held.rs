@@ -8,6 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use cpppo_net::conn::Counts;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -26,6 +27,41 @@ pub async fn hold(addr: SocketAddr, count: usize, partial: &[u8], burst: &[u8]) 
         held.push(s);
     }
     held
+}
+
+/// Holds `count` connections to `addr` (as [`hold`]) until the server (whose connection counts
+/// `counts` reads) has them all open; then a fresh client, `fresh`, must get its answer within
+/// 1 s, and exactly one held connection, an idle one, is closed to make room. `fresh`'s answer
+/// and the held connections (still open, for the caller's own checks).
+pub async fn a_fresh_client_is_served<T: std::fmt::Debug>(
+    addr: SocketAddr,
+    count: usize,
+    (partial, burst): (&[u8], &[u8]),
+    counts: impl Fn() -> Counts,
+    fresh: impl Future<Output = T>,
+) -> (T, Vec<TcpStream>) {
+    let held = tokio::time::timeout(Duration::from_secs(30), hold(addr, count, partial, burst))
+        .await
+        .expect("connecting the hostile clients took too long");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while counts().open < count && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(counts().open, count);
+    let started = Instant::now();
+    let Ok(answer) = tokio::time::timeout(Duration::from_secs(1), fresh).await else {
+        panic!(
+            "fresh client not served within 1 s ({:?})",
+            started.elapsed()
+        );
+    };
+    // The limit holds: exactly one connection made room, one of the idle ones.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let gone = closed(&held);
+    assert_eq!(gone.len(), 1, "closed: {gone:?}");
+    assert!(gone[0] < count / 3, "closed a busy connection: {gone:?}");
+    assert_eq!(counts().evicted, 1);
+    (answer, held)
 }
 
 /// Whether the server has closed `s` (EOF or reset), without blocking; answers to pipelined
