@@ -72,6 +72,30 @@ pub async fn serve<L: cpppo_net::Listener>(
     listen::serve_app(listener, router(web), shutdown).await
 }
 
+/// Bind `addr` on the host and serve the app `make` builds for the bound address (for
+/// [`needs_token`]) on a task of its own, until `shutdown` fires; the bound address. `what`
+/// names the server in the log line if it fails while serving.
+pub async fn start_on_host(
+    addr: SocketAddr,
+    make: impl FnOnce(SocketAddr) -> Router,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    what: &'static str,
+) -> std::io::Result<SocketAddr> {
+    use cpppo_net::Listener as _;
+    let listener = cpppo_net::os::OsListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = make(local);
+    tokio::spawn(async move {
+        let stop = async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        };
+        if let Err(e) = listen::serve_app(listener, app, stop).await {
+            tracing::warn!("{what} failed: {e}");
+        }
+    });
+    Ok(local)
+}
+
 /// `[IFACE]:[PORT]` (or `PORT`): an empty IFACE means 127.0.0.1, an empty PORT 80 (cpppo's).
 pub fn parse_address(s: &str) -> Result<SocketAddr, String> {
     // cpppo's default web port is 80 (`-w :`, `-w host:`).
