@@ -356,6 +356,40 @@ async fn events(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn start_on_host_serves_on_the_bound_port_until_shutdown() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        let make = |local: SocketAddr| {
+            assert_ne!(local.port(), 0, "told the bound address");
+            router(web(None, false))
+        };
+        let local = start_on_host(any_port, make, shutdown, "test web server")
+            .await
+            .unwrap();
+        let mut s = tokio::net::TcpStream::connect(local).await.unwrap();
+        s.write_all(b"GET /api HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut reply = String::new();
+        let read = s.read_to_string(&mut reply);
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        stop.send(true).unwrap();
+        let refused = async {
+            while tokio::net::TcpStream::connect(local).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), refused)
+            .await
+            .expect("still listening after shutdown");
+    }
+
     fn web(token: Option<&str>, read_only: bool) -> Web {
         Web {
             device: Arc::new(Device::default()),
