@@ -42,22 +42,33 @@ def ip(*args):
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=20)
 
 
-def ask(ns, to, count, max_ms):
-    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", ASK, to, str(count),
-                          str(max_ms)], capture_output=True, text=True, timeout=30)
+def python_in(ns, script, *args):
+    """Run the Python `script` with `args` in namespace `ns`; its output."""
+    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", script,
+                          *map(str, args)], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
-    took = out.stdout.split()
+    return out.stdout
+
+
+def simulator_on_veth(spawn, ns):
+    """A simulator in `ns` with 10.9.8.1/24 (broadcast 10.9.8.255) on a veth pair, ready."""
+    ip("-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
+    ip("-n", ns, "addr", "add", "10.9.8.1/24", "brd", "10.9.8.255", "dev", "v0")
+    ip("-n", ns, "link", "set", "v0", "up")
+    ip("-n", ns, "link", "set", "v1", "up")
+    sim = spawn(["ip", "netns", "exec", ns, cpppo_bin(), "enip", "server", "--no-config"])
+    sim.wait_output(READY)
+    return sim
+
+
+def ask(ns, to, count, max_ms):
+    took = python_in(ns, ASK, to, count, max_ms).split()
     assert "lost" not in took, took
     return [float(t) for t in took]
 
 
 def test_broadcast_list_identity_is_answered_after_a_random_delay(spawn, netns):
-    ip("-n", netns, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
-    ip("-n", netns, "addr", "add", "10.9.8.1/24", "brd", "10.9.8.255", "dev", "v0")
-    ip("-n", netns, "link", "set", "v0", "up")
-    ip("-n", netns, "link", "set", "v1", "up")
-    sim = spawn(["ip", "netns", "exec", netns, cpppo_bin(), "enip", "server", "--no-config"])
-    sim.wait_output(READY)
+    simulator_on_veth(spawn, netns)
     # To its own address: at once, even asking for up to 65.5 s.
     assert max(ask(netns, "10.9.8.1", 4, 65535)) < 5
     # By broadcast, asking for up to 1 s: spread over that second (16 draws all under 0.2 s
@@ -87,18 +98,11 @@ print(len(answered))
 
 
 def test_a_flood_of_broadcasts_holds_at_most_32_replies(spawn, netns):
-    ip("-n", netns, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
-    ip("-n", netns, "addr", "add", "10.9.8.1/24", "brd", "10.9.8.255", "dev", "v0")
-    ip("-n", netns, "link", "set", "v0", "up")
-    ip("-n", netns, "link", "set", "v1", "up")
-    sim = spawn(["ip", "netns", "exec", netns, cpppo_bin(), "enip", "server", "--no-config"])
-    sim.wait_output(READY)
-    out = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", FLOOD,
-                          "10.9.8.255", "100"], capture_output=True, text=True, timeout=30)
-    assert out.returncode == 0, out.stderr
+    simulator_on_veth(spawn, netns)
+    answered = python_in(netns, FLOOD, "10.9.8.255", 100)
     # The 100 arrive within milliseconds: 32 are held and answered, the rest dropped (a few
     # more may slip in as the first held replies go out).
-    assert 32 <= int(out.stdout) < 60, out.stdout
+    assert 32 <= int(answered) < 60, answered
     # The device is none the worse: asked directly, it answers at once.
     assert max(ask(netns, "10.9.8.1", 4, 65535)) < 5
 
@@ -132,10 +136,7 @@ def test_fleet_devices_spread_their_broadcast_replies(spawn, netns):
     fleet.wait_output(r"Success; Started fleet of 200 devices", timeout=30)
 
     def gather(to, want, max_ms):
-        out = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", GATHER, to,
-                              str(want), str(max_ms)], capture_output=True, text=True, timeout=30)
-        assert out.returncode == 0, out.stderr
-        n, first, last = out.stdout.split()
+        n, first, last = python_in(netns, GATHER, to, want, max_ms).split()
         return int(n), float(first), float(last)
 
     # To one device's own address: at once, even asking for up to 65.5 s.

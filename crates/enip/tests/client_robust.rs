@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use cpppo_cip::encap::{Body, Command, Header, Packet, Register, Repr, SendData, HEADER_LEN};
 use cpppo_cip::mr::MrReply;
+use cpppo_cip::services::TagData;
+use cpppo_cip::{DataType, TagType};
 use cpppo_enip::client::operation::parse_operations;
 use cpppo_enip::client::{ClientError, Connector, Options};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -58,9 +60,16 @@ fn mr(reply: MrReply<'_>) -> Vec<u8> {
 
 /// A successful Read Tag reply: INT `value`.
 fn read_int(value: i16) -> Vec<u8> {
-    let mut data = vec![0xC3, 0];
-    data.extend_from_slice(&value.to_le_bytes());
-    mr(MrReply::success(0x4C, &data))
+    let value = value.to_le_bytes();
+    let data = TagData {
+        data_type: TagType::Atomic(DataType::Int),
+        data: &value,
+    };
+    let reply = MrReply::success(0x4C, &[]);
+    let mut out = vec![0u8; reply.buffer_len() + data.buffer_len()];
+    let n = reply.emit_with(&data, &mut out).expect("a reply");
+    out.truncate(n);
+    out
 }
 
 async fn serve(mut stream: TcpStream, script: Script) {

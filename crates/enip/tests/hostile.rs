@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use cpppo_cip::encap::{Body, Command};
 use cpppo_enip::server::session::{Outcome, RoutePolicy};
 use proptest::prelude::*;
 
@@ -49,10 +50,8 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..300), command in prop::sample::select(vec![0x00u16, 0x04, 0x63, 0x64, 0x65, 0x66, 0x6F, 0x70, 0x01, 0xFF])) {
         let mut c = Client::new(shared(RoutePolicy::Any));
-        let mut f = command.to_le_bytes().to_vec();
-        f.extend_from_slice(&(body.len() as u16).to_le_bytes());
-        f.extend_from_slice(&[0; 20]);
-        f.extend_from_slice(&body);
+        // A well-formed header (any command, known or not) carrying random bytes as its data.
+        let f = frame(Command::from_code(command), Body::Raw(&body));
         let out = c.send(&f);
         prop_assert!(matches!(out, Outcome::Reply(_) | Outcome::Silent | Outcome::Close));
     }

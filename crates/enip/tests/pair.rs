@@ -349,6 +349,7 @@ fn a_refused_frame_is_an_error_not_a_panic() {
     let mut p = Pair::registered(Options::default());
     // A reply with an encapsulation error status (the server's answer to a bad session).
     let mut frame = Session::new(Options::default()).unwrap();
+    // Malformed: a Read Tag with no path and no element count (the frame around it is whole).
     frame.queue_unconnected(&[0x4C, 0x00]).unwrap();
     let mut bytes = frame.transmit().to_vec();
     bytes[4..8].copy_from_slice(&0xDEADu32.to_le_bytes());

@@ -5,23 +5,18 @@
 mod common;
 
 use common::*;
+use cpppo_cip::{DataType, Segment};
 use cpppo_enip::server::session::RoutePolicy;
 
-/// Write Tag SCADA[0]: type INT, `count`, then `data`.
+/// Write Tag SCADA[0]: type INT, `count`, then `data` (as many bytes as given, whatever the
+/// count says).
 fn write_scada(count: u16, data: &[u8]) -> Vec<u8> {
-    let mut mr = hex("4d0491055343414441"); // 0x4D, 4 words: 0x91 0x05 "SCADA" pad
-    mr.push(0);
-    mr.extend_from_slice(&[0xC3, 0x00]);
-    mr.extend_from_slice(&count.to_le_bytes());
-    mr.extend_from_slice(data);
-    rr(&mr)
+    rr(&write_tag(&[tag("SCADA")], DataType::Int, count, data))
 }
 
 /// Read Tag SCADA, `count` elements: the values.
 fn read_scada(c: &mut Client, count: u16) -> Vec<i16> {
-    let mut mr = hex("4c049105534341444100");
-    mr.extend_from_slice(&count.to_le_bytes());
-    let r = c.cip(&rr(&mr));
+    let r = c.cip(&rr(&read_tag(&[tag("SCADA")], count)));
     assert_eq!(r[..4], [0xCC, 0, 0, 0], "{}", to_hex(&r));
     r[6..]
         .chunks(2)
@@ -58,7 +53,8 @@ fn a_count_of_zero_is_refused() {
 #[test]
 fn pycomm3s_doubled_request_is_still_written() {
     let mut c = Client::new(shared(RoutePolicy::Any));
-    // Captured from pycomm3 1.2.16: SCADA[40] = 123, the request repeated in the item.
+    // Captured from pycomm3 1.2.16: SCADA[0] = 123 (element segment 0x28 0x00), the request
+    // repeated in the item.
     // Its Message Router request (with the repeat of its connected sequence count and
     // request), sent unconnected here.
     let v = vector("clients/pycomm3_write_tag");
@@ -68,8 +64,6 @@ fn pycomm3s_doubled_request_is_still_written() {
     let mut mr = v.request[46..64].to_vec();
     mr.extend_from_slice(&v.request[46..64]);
     assert_eq!(to_hex(&c.cip(&rr(&mr))), "cd000000");
-    let mut mr = hex("4c0591055343414441002800");
-    mr.extend_from_slice(&1u16.to_le_bytes());
-    let got = c.cip(&rr(&mr));
+    let got = c.cip(&rr(&read_tag(&[tag("SCADA"), Segment::element(0)], 1)));
     assert_eq!(to_hex(&got), "cc000000c3007b00");
 }

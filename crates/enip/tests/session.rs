@@ -10,12 +10,18 @@ use common::*;
 use cpppo_cip::encap::{Body, Command, SendData};
 use cpppo_cip::services::cm::Triad;
 use cpppo_cip::services::{ForwardClose, ForwardOpen, Service};
-use cpppo_cip::{EPath, Padding};
+use cpppo_cip::{DataType, EPath, Padding, Segment};
 use cpppo_enip::server::session::{IdGenerator, Outcome, RoutePolicy, Session, Summary};
 use cpppo_enip::server::session::{LARGE_CONNECTION_MAX, MAX_CONNECTIONS};
 
 /// The connection path every test connection asks for: port 1 link 0, then `@2/1`.
-const CONNECTION_PATH: [u8; 6] = [0x01, 0x00, 0x20, 0x02, 0x24, 0x01];
+fn connection_path() -> [Segment<'static>; 3] {
+    let port_1_link_0 = Segment::Port {
+        port: 1,
+        link: &[0],
+    };
+    [port_1_link_0, Segment::class(2), Segment::instance(1)]
+}
 
 /// The triad of the test connections with connection serial `serial`.
 fn triad(serial: u16) -> Triad {
@@ -32,6 +38,7 @@ fn fo(large: bool, size: u16, serial: u16, rpi_us: u32, multiplier: u8) -> Vec<u
     } else {
         0x4200 | u32::from(size)
     };
+    let path = connection_path();
     to_connection_manager(Service::ForwardOpen(ForwardOpen {
         large,
         priority_tick: 0x0A,
@@ -45,17 +52,18 @@ fn fo(large: bool, size: u16, serial: u16, rpi_us: u32, multiplier: u8) -> Vec<u
         t_o_rpi: rpi_us,
         t_o_params: params,
         transport: 0xA3,
-        connection_path: EPath::parse(&CONNECTION_PATH, Padding::Padded).unwrap(),
+        connection_path: EPath::from_segments(&path, Padding::Padded),
     }))
 }
 
 fn fc(serial: u16) -> Vec<u8> {
+    let path = connection_path();
     to_connection_manager(Service::ForwardClose(ForwardClose {
         priority_tick: 0x0A,
         timeout_ticks: 0x05,
         triad: triad(serial),
         reserved: 0,
-        connection_path: EPath::parse(&CONNECTION_PATH, Padding::Padded).unwrap(),
+        connection_path: EPath::from_segments(&path, Padding::Padded),
     }))
 }
 
@@ -88,9 +96,12 @@ fn open(c: &mut Client, large: bool, size: u16, serial: u16, rpi: u32, mult: u8)
 }
 
 fn read_scada(count: u16) -> Vec<u8> {
-    let mut mr = hex("4c04910553434144410 0".replace(' ', "").as_str());
-    mr.extend_from_slice(&count.to_le_bytes());
-    mr
+    read_tag(&[tag("SCADA")], count)
+}
+
+/// Write Tag SCADA[0] = `value`.
+fn write_scada(value: i16) -> Vec<u8> {
+    write_tag(&[tag("SCADA")], DataType::Int, 1, &value.to_le_bytes())
 }
 
 #[test]
@@ -118,23 +129,17 @@ fn a_repeated_sequence_count_is_answered_again_not_executed_again() {
     let mut c = Client::new(shared(RoutePolicy::Any));
     let id = open(&mut c, true, 4000, 1, 1_000_000, 3);
     // Read-Modify-Write SCADA[0] |= 1, then <<: executed once per new sequence count only.
-    let mut inc = hex("4e04910553434144410002000100ffff");
+    let inc = read_modify_write(&[tag("SCADA")], &[0x01, 0x00], &[0xFF, 0xFF]);
     let first = unit_reply(&c.reply(&unit(id, 9, &inc)));
     let again = unit_reply(&c.reply(&unit(id, 9, &inc)));
     assert_eq!(first, again);
-    inc[12] = 0x02; // OR 2
-    c.reply(&unit(id, 10, &inc));
+    let or_2 = read_modify_write(&[tag("SCADA")], &[0x02, 0x00], &[0xFF, 0xFF]);
+    c.reply(&unit(id, 10, &or_2));
     let (_, _, r) = unit_reply(&c.reply(&unit(id, 11, &read_scada(1))));
     assert_eq!(to_hex(&r), "cc000000c3000300");
     // A write repeated with the same count is not performed twice either.
-    let w = hex("4d0491055343414441 00c30001002a00"
-        .replace(' ', "")
-        .as_str());
-    c.reply(&unit(id, 12, &w));
-    let w2 = hex("4d04910553434144410 0c30001002b00"
-        .replace(' ', "")
-        .as_str());
-    let (_, seq, r) = unit_reply(&c.reply(&unit(id, 12, &w2)));
+    c.reply(&unit(id, 12, &write_scada(42)));
+    let (_, seq, r) = unit_reply(&c.reply(&unit(id, 12, &write_scada(43))));
     assert_eq!((seq, to_hex(&r)), (12, "cd000000".to_string()));
     let (_, _, r) = unit_reply(&c.reply(&unit(id, 13, &read_scada(1))));
     assert_eq!(to_hex(&r), "cc000000c3002a00");
@@ -270,8 +275,7 @@ fn each_reply_says_what_it_answered() {
         }
     );
     // An unknown tag: its CIP general status.
-    let mut unknown = hex("4c049105534341444200"); // SCADB
-    unknown.extend_from_slice(&1u16.to_le_bytes());
+    let unknown = read_tag(&[tag("SCADB")], 1);
     let Outcome::Reply(a) = c.send(&rr(&unknown)) else {
         panic!()
     };
@@ -361,9 +365,11 @@ fn route_path_policy() {
         "cc000000c3000000"
     );
     // pycomm3 via port 1 link 2: refused with a routing error.
-    let mut us = hex("520220062401059d0c00");
-    us.extend_from_slice(&read_scada(1));
-    us.extend_from_slice(&hex("01000102"));
+    let link_2 = [Segment::Port {
+        port: 1,
+        link: &[2],
+    }];
+    let us = unconnected_send(&read_scada(1), &link_2);
     let r = c.cip(&rr(&us));
     assert_eq!(&r[..6], &[0xD2, 0, 0x01, 1, 0x12, 0x03]);
     // A simple request (no Unconnected Send) is always served.

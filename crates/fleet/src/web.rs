@@ -18,9 +18,7 @@ use axum::routing::{any, get};
 use axum::Router;
 use cpppo_enip::model::device::Device;
 use cpppo_enip::runtime::control::ServerControl;
-use cpppo_net::os::OsListener;
 use cpppo_net::stack::{HostId, Net};
-use cpppo_net::Listener;
 use cpppo_web::Web;
 use serde_json::{json, Value as Json};
 use tokio::sync::watch;
@@ -113,27 +111,18 @@ pub fn app(fleet: FleetWeb, needs_token: bool) -> Router {
 pub async fn start(
     addr: SocketAddr,
     fleet: FleetWeb,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> Result<SocketAddr, FleetError> {
-    let what = || format!("--web: cannot listen on {addr}");
-    let listener = OsListener::bind(addr)
-        .await
-        .map_err(FleetError::io(what()))?;
-    let local = listener.local_addr().map_err(FleetError::io(what()))?;
-    let needs_token = cpppo_web::needs_token(local);
-    if needs_token && fleet.options.token.is_none() {
-        tracing::warn!("--web on {local} without --web-token: the API is read-only");
-    }
-    let app = app(fleet, needs_token);
-    tokio::spawn(async move {
-        let stop = async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        };
-        if let Err(e) = cpppo_web::listen::serve_app(listener, app, stop).await {
-            tracing::warn!("fleet web server failed: {e}");
+    let make = |local| {
+        let needs_token = cpppo_web::needs_token(local);
+        if needs_token && fleet.options.token.is_none() {
+            tracing::warn!("--web on {local} without --web-token: the API is read-only");
         }
-    });
-    Ok(local)
+        app(fleet, needs_token)
+    };
+    cpppo_web::start_on_host(addr, make, shutdown, "fleet web server")
+        .await
+        .map_err(FleetError::io(format!("--web: cannot listen on {addr}")))
 }
 
 /// Serve `device`'s web API on `port` of its own address, through its userspace stack.

@@ -72,6 +72,30 @@ pub async fn serve<L: cpppo_net::Listener>(
     listen::serve_app(listener, router(web), shutdown).await
 }
 
+/// Bind `addr` on the host and serve the app `make` builds for the bound address (for
+/// [`needs_token`]) on a task of its own, until `shutdown` fires; the bound address. `what`
+/// names the server in the log line if it fails while serving.
+pub async fn start_on_host(
+    addr: SocketAddr,
+    make: impl FnOnce(SocketAddr) -> Router,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    what: &'static str,
+) -> std::io::Result<SocketAddr> {
+    use cpppo_net::Listener as _;
+    let listener = cpppo_net::os::OsListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = make(local);
+    tokio::spawn(async move {
+        let stop = async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        };
+        if let Err(e) = listen::serve_app(listener, app, stop).await {
+            tracing::warn!("{what} failed: {e}");
+        }
+    });
+    Ok(local)
+}
+
 /// `[IFACE]:[PORT]` (or `PORT`): an empty IFACE means 127.0.0.1, an empty PORT 80 (cpppo's).
 pub fn parse_address(s: &str) -> Result<SocketAddr, String> {
     // cpppo's default web port is 80 (`-w :`, `-w host:`).
@@ -331,6 +355,40 @@ async fn events(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn start_on_host_serves_on_the_bound_port_until_shutdown() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        let make = |local: SocketAddr| {
+            assert_ne!(local.port(), 0, "told the bound address");
+            router(web(None, false))
+        };
+        let local = start_on_host(any_port, make, shutdown, "test web server")
+            .await
+            .unwrap();
+        let mut s = tokio::net::TcpStream::connect(local).await.unwrap();
+        s.write_all(b"GET /api HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut reply = String::new();
+        let read = s.read_to_string(&mut reply);
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        stop.send(true).unwrap();
+        let refused = async {
+            while tokio::net::TcpStream::connect(local).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), refused)
+            .await
+            .expect("still listening after shutdown");
+    }
 
     fn web(token: Option<&str>, read_only: bool) -> Web {
         Web {

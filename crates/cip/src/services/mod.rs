@@ -310,6 +310,14 @@ impl<'a> Request<'a> {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         mr::emit_request(self.service.code(), &self.path, &self.service, buf)
     }
+
+    /// The whole Message Router request as a new vector of exactly its length.
+    pub fn to_vec(&self) -> Result<Vec<u8>> {
+        let mut out = vec![0; self.buffer_len()];
+        let n = self.emit(&mut out)?;
+        out.truncate(n);
+        Ok(out)
+    }
 }
 
 /// A decoded reply payload.
@@ -548,6 +556,20 @@ pub(crate) fn finish_unless(lenient: bool, r: &Reader<'_>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::epath::{Padding, Segment};
+
+    #[test]
+    fn a_request_to_vec_is_its_emitted_bytes() {
+        let segments = [Segment::Symbolic(b"SCADA")];
+        let req = Request {
+            path: EPath::from_segments(&segments, Padding::Padded),
+            service: Service::ReadTag(ReadTag { elements: 1 }),
+        };
+        let bytes = req.to_vec().unwrap();
+        // 0x4C, 4 path words: 0x91 0x05 "SCADA" pad, then the count.
+        assert_eq!(bytes, b"\x4c\x04\x91\x05SCADA\x00\x01\x00");
+        assert_eq!(Request::parse_bytes(&bytes), Ok(req));
+    }
 
     #[test]
     fn lenient_parse_is_what_a_server_accepts() {

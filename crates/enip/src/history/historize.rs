@@ -60,16 +60,9 @@ impl Historian {
         self.with(|r| r.comment(text))
     }
 
-    /// Append one record: `[name, [first, last]]` → `{kind: values}`, timed now.
-    pub fn record(
-        &self,
-        name: &str,
-        first: usize,
-        last: usize,
-        kind: &str,
-        values: Json,
-    ) -> io::Result<()> {
-        self.with(|r| put(r, name, first, last, kind, values))
+    /// Append one record, timed now.
+    pub fn record(&self, entry: Entry<'_>) -> io::Result<()> {
+        self.with(|r| entry.put(r))
     }
 
     /// Apply `change` and record what it did while holding the file, so records of one
@@ -109,18 +102,28 @@ impl Historian {
     }
 }
 
-fn put(
-    r: &mut Recorder,
-    name: &str,
-    first: usize,
-    last: usize,
-    kind: &str,
-    values: Json,
-) -> io::Result<()> {
-    let serial = serde_json::json!([name, [first, last]]);
-    let mut payload = serde_json::Map::new();
-    payload.insert(kind.to_string(), values);
-    r.record_value(None, &serial, &Json::Object(payload))
+/// One history record: `[name, [first, last]]` → `{kind: values}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry<'a> {
+    /// The tag's name.
+    pub name: &'a str,
+    /// First element index.
+    pub first: usize,
+    /// Last element index (inclusive).
+    pub last: usize,
+    /// `"read"` or `"write"`.
+    pub kind: &'a str,
+    /// The elements' values.
+    pub values: Json,
+}
+
+impl Entry<'_> {
+    fn put(self, r: &mut Recorder) -> io::Result<()> {
+        let serial = serde_json::json!([self.name, [self.first, self.last]]);
+        let mut payload = serde_json::Map::new();
+        payload.insert(self.kind.to_string(), self.values);
+        r.record_value(None, &serial, &Json::Object(payload))
+    }
 }
 
 /// A tag's attribute whose every read and write is recorded in a [`Historian`].
@@ -159,10 +162,15 @@ impl Historize {
         }
     }
 
-    fn record_read(&self, start: usize, count: usize, data: &[u8]) -> io::Result<()> {
-        let values = to_json(self.inner.data_type(), data);
-        let last = (start + count).saturating_sub(1);
-        self.history.record(&self.name, start, last, "read", values)
+    /// The record of `count` elements from `start` with the encoded `data`.
+    fn entry<'a>(&'a self, kind: &'a str, start: usize, count: usize, data: &[u8]) -> Entry<'a> {
+        Entry {
+            name: &self.name,
+            first: start,
+            last: (start + count).saturating_sub(1),
+            kind,
+            values: to_json(self.inner.data_type(), data),
+        }
     }
 }
 
@@ -213,7 +221,7 @@ impl Attribute for Historize {
         match self.inner.read(start, count, out) {
             Ok(()) => {
                 let data = out.get(from..).unwrap_or_default();
-                if let Err(e) = self.record_read(start, count, data) {
+                if let Err(e) = self.history.record(self.entry("read", start, count, data)) {
                     tracing::warn!("historize {}: cannot record a read: {e}", self.name);
                 }
                 Ok(())
@@ -226,8 +234,7 @@ impl Attribute for Historize {
     }
 
     fn write(&self, start: usize, count: usize, data: &[u8]) -> Result<(), Status> {
-        let values = to_json(self.inner.data_type(), data);
-        let last = (start + count).saturating_sub(1);
+        let entry = self.entry("write", start, count, data);
         // The elements' values before the write, to restore if it cannot be recorded. Taken
         // under the file's lock, as the write is.
         let done = self.history.change_and_record(
@@ -236,7 +243,7 @@ impl Attribute for Historize {
                 self.inner.read(start, count, &mut before)?;
                 self.inner.write(start, count, data).map(|()| before)
             },
-            |r| put(r, &self.name, start, last, "write", values),
+            |r| entry.put(r),
             |before| {
                 if let Err(st) = self.inner.write(start, count, &before) {
                     tracing::error!(

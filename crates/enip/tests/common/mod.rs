@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendData};
-use cpppo_cip::{EPath, Padding, Request, Segment, Service};
+use cpppo_cip::services::{ReadModifyWrite, ReadTag, UnconnectedSend, WriteTag};
+use cpppo_cip::{DataType, EPath, MrRequest, Padding, Request, Segment, Service, TagType};
 use cpppo_enip::model::device::{Device, DeviceConfig};
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::server::session::{Answer, Outcome, RoutePolicy, Session, Shared};
@@ -79,12 +80,8 @@ impl Client {
     /// Register `session` (a new one).
     pub fn from_session(mut session: Session) -> Self {
         let now = Instant::now();
-        let reg = Register {
-            protocol_version: 1,
-            options: 0,
-        };
-        let reg = frame(Command::RegisterSession, Body::Register(reg));
-        let Outcome::Reply(Answer { frame: r, .. }) = session.on_frame(&reg, local(), now) else {
+        let Outcome::Reply(Answer { frame: r, .. }) = session.on_frame(&register(), local(), now)
+        else {
             panic!("no RegisterSession reply")
         };
         let handle = Repr::parse_bytes(&r).unwrap().header.session;
@@ -166,15 +163,63 @@ pub fn rr(mr: &[u8]) -> Vec<u8> {
     )
 }
 
+/// A RegisterSession request (protocol version 1), emitted by the codec.
+pub fn register() -> Vec<u8> {
+    let reg = Register {
+        protocol_version: 1,
+        options: 0,
+    };
+    frame(Command::RegisterSession, Body::Register(reg))
+}
+
+/// A Message Router request for `service` at the path of `segments`, emitted by the codec.
+pub fn request(segments: &[Segment<'_>], service: Service<'_>) -> Vec<u8> {
+    let path = EPath::from_segments(segments, Padding::Padded);
+    Request { path, service }.to_vec().unwrap()
+}
+
+/// The symbolic segment naming tag `name`.
+pub fn tag(name: &str) -> Segment<'_> {
+    Segment::Symbolic(name.as_bytes())
+}
+
+/// Read Tag: `elements` elements at `path`.
+pub fn read_tag(path: &[Segment<'_>], elements: u16) -> Vec<u8> {
+    request(path, Service::ReadTag(ReadTag { elements }))
+}
+
+/// Write Tag: `elements` elements of `ty` at `path`, with `data` (as given: it may hold more
+/// or fewer bytes than `elements` elements, for the tests of what a server refuses).
+pub fn write_tag(path: &[Segment<'_>], ty: DataType, elements: u16, data: &[u8]) -> Vec<u8> {
+    let write = WriteTag {
+        data_type: TagType::Atomic(ty),
+        elements,
+        data,
+        trailing: &[],
+    };
+    request(path, Service::WriteTag(write))
+}
+
+/// Read-Modify-Write Tag at `path`: set the bits of `or_mask`, keep those of `and_mask`.
+pub fn read_modify_write(path: &[Segment<'_>], or_mask: &[u8], and_mask: &[u8]) -> Vec<u8> {
+    let rmw = ReadModifyWrite { or_mask, and_mask };
+    request(path, Service::ReadModifyWrite(rmw))
+}
+
+/// Unconnected Send of the Message Router request `mr` along `route` (port segments), with
+/// the priority/tick and timeout ticks pycomm3 sends (`0x05`, `0x9D`).
+pub fn unconnected_send(mr: &[u8], route: &[Segment<'_>]) -> Vec<u8> {
+    let send = UnconnectedSend {
+        priority_tick: 0x05,
+        timeout_ticks: 0x9D,
+        message: MrRequest::parse(mr).unwrap(),
+        route_path: Some(EPath::from_segments(route, Padding::Padded)),
+        reserved: 0,
+    };
+    to_connection_manager(Service::UnconnectedSend(send))
+}
+
 /// A Message Router request to the Connection Manager (`@6/1`), emitted by the codec.
 pub fn to_connection_manager(service: Service<'_>) -> Vec<u8> {
-    let segments = [Segment::class(6), Segment::instance(1)];
-    let req = Request {
-        path: EPath::from_segments(&segments, Padding::Padded),
-        service,
-    };
-    let mut out = vec![0; req.buffer_len()];
-    let n = req.emit(&mut out).unwrap();
-    out.truncate(n);
-    out
+    request(&[Segment::class(6), Segment::instance(1)], service)
 }
