@@ -6,8 +6,10 @@
 //! its own. Every network wait runs with the GIL released.
 #![deny(missing_docs)]
 
+mod attribute;
 mod client;
 mod errors;
+mod modbus;
 mod simulator;
 mod values;
 
@@ -19,6 +21,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Operation>()?;
     m.add_class::<client::Connector>()?;
     m.add_class::<simulator::Simulator>()?;
+    m.add("ModbusSimulator", m.py().get_type::<modbus::Simulator>())?;
+    m.add_class::<modbus::ModbusPoller>()?;
     m.add_function(wrap_pyfunction!(client::parse_operations, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -87,6 +87,32 @@ pub fn needs_token(addr: SocketAddr) -> bool {
     !addr.ip().is_loopback()
 }
 
+/// Bind `addr` on the host and serve `web` there in a task until `shutdown` turns true; off
+/// loopback without a token the API is made read-only. Returns the bound address and whether
+/// the API is read-only.
+pub async fn start(
+    addr: SocketAddr,
+    mut web: Web,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<(SocketAddr, bool)> {
+    use cpppo_net::Listener;
+    let listener = cpppo_net::os::OsListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    if needs_token(local) && web.token.is_none() {
+        web.read_only = true;
+    }
+    let read_only = web.read_only;
+    tokio::spawn(async move {
+        let stop = async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        };
+        if let Err(e) = serve(listener, web, stop).await {
+            tracing::warn!("web server failed: {e}");
+        }
+    });
+    Ok((local, read_only))
+}
+
 async fn index() -> Html<&'static str> {
     Html(INDEX_HTML)
 }

@@ -11,7 +11,9 @@ from .errors import (
     CommunicationError,
     Error,
     InvalidValueError,
+    ModbusError,
     OperationError,
+    PlcOffline,
     SimulatorError,
     StatusError,
     TimeoutError,
@@ -28,4 +30,6 @@ __all__ = [
     "SimulatorError",
     "UnknownTagError",
     "InvalidValueError",
+    "PlcOffline",
+    "ModbusError",
 ]

@@ -5,11 +5,13 @@
     Error
     ├── OperationError        bad operation text ("SCADA[1-"), or a request that cannot be built
     ├── CommunicationError    socket failures, a closed connection, malformed replies
-    │   └── TimeoutError      no reply within the timeout (also a builtin TimeoutError)
+    │   ├── TimeoutError      no reply within the timeout (also a builtin TimeoutError)
+    │   └── PlcOffline        a Modbus PLC that cannot be reached (or a stopped poller)
     ├── StatusError           a request answered with a CIP error status (.status, .extended_status)
     ├── SimulatorError        a simulator that cannot be built or started, a bad element range
     │   └── UnknownTagError   no such tag (also a LookupError)
-    └── InvalidValueError     a value that does not fit its tag's type (also a ValueError)
+    ├── InvalidValueError     a value that does not fit its tag's type (also a ValueError)
+    └── ModbusError           a Modbus request answered with an exception code
 """
 
 import builtins
@@ -54,3 +56,11 @@ class UnknownTagError(SimulatorError, LookupError):
 
 class InvalidValueError(Error, ValueError):
     """A value that cannot be written as its tag's type."""
+
+
+class PlcOffline(CommunicationError):
+    """A Modbus PLC that cannot be reached (or a stopped poller), as cpppo's ``PlcOffline``."""
+
+
+class ModbusError(Error):
+    """A Modbus request answered with an exception code (or a malformed reply)."""

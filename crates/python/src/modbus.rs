@@ -1,0 +1,392 @@
+//! Modbus/TCP from Python: a simulator ([`cpppo_modbus::server::Simulator`]) and cpppo's
+//! `poller_modbus` ([`cpppo_modbus::poller::Poller`]), each on its own runtime thread.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cpppo_modbus::poller::{PollError, Poller as RsPoller, PollerConfig};
+use cpppo_modbus::server::Simulator as RsSimulator;
+use cpppo_modbus::store::Store;
+use cpppo_modbus::{RangeSpec, Register};
+use cpppo_net::os::OsListener;
+use cpppo_net::Listener;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyList};
+
+use crate::errors::raise;
+
+/// How long stopping waits for the runtime's threads.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
+fn runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(name)
+        .enable_all()
+        .build()
+}
+
+/// Register `number` (cpppo's numbering: 1.. coils, 10001.. inputs, 30001.., 40001..), or a
+/// `ValueError`-like `InvalidValueError` naming it.
+fn register(py: Python<'_>, number: u32) -> PyResult<Register> {
+    Register::from_number(number).ok_or_else(|| {
+        raise(
+            py,
+            "InvalidValueError",
+            (format!(
+                "{number} is not a Modbus register (1-9999 coils, 10001-19999 discrete inputs, \
+                 30001-39999 input registers, 40001-99999 holding registers, or 6 digits)"
+            ),),
+        )
+    })
+}
+
+/// `n` registers from `first` on (within its table), or an `InvalidValueError`.
+fn span(py: Python<'_>, first: Register, n: usize) -> PyResult<Vec<Register>> {
+    (0..n)
+        .map(|i| {
+            u16::try_from(i)
+                .ok()
+                .and_then(|i| first.offset.checked_add(i))
+                .map(|offset| Register { offset, ..first })
+                .ok_or_else(|| {
+                    raise(
+                        py,
+                        "InvalidValueError",
+                        (format!("{n} registers from {} run past the table", first.number()),),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// One value or a sequence of them as register words (`bool`s as 0/1).
+fn words(values: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
+    let word = |v: &Bound<'_, PyAny>| -> PyResult<u16> {
+        if v.is_instance_of::<PyBool>() {
+            return Ok(u16::from(v.extract::<bool>()?));
+        }
+        v.extract::<u16>()
+    };
+    match word(values) {
+        Ok(w) => Ok(vec![w]),
+        Err(_) => values.try_iter()?.map(|v| word(&v?)).collect(),
+    }
+}
+
+/// A simulated Modbus/TCP device serving registers, running until `stop()`.
+#[pyclass(name = "Simulator", module = "cpppo_rs.modbus", weakref)]
+pub struct Simulator {
+    store: Arc<Mutex<Store>>,
+    rt: Mutex<Option<tokio::runtime::Runtime>>,
+    address: SocketAddr,
+}
+
+impl Simulator {
+    fn stop_now(&self, py: Python<'_>) {
+        let rt = self.rt.lock().ok().and_then(|mut r| r.take());
+        if let Some(rt) = rt {
+            py.detach(|| rt.shutdown_timeout(STOP_WAIT));
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.get_mut().ok().and_then(|r| r.take()) {
+            // Nothing here calls into Python: no need to release the GIL to end it.
+            rt.shutdown_background();
+        }
+    }
+}
+
+#[pymethods]
+impl Simulator {
+    /// Serves `registers` (cpppo's `modbus_sim` ranges: `40001-40100=99`, `1-16=1`, ...) on
+    /// `address` (`HOST:PORT`; port 0 takes a free port, see `address`), answering the unit
+    /// ids `units` (all when empty), each reply delayed by `delay` seconds (or a `(lo, hi)`
+    /// range).
+    #[new]
+    #[pyo3(signature = (registers=Vec::new(), address="127.0.0.1:0", units=Vec::new(), delay=None))]
+    fn new(
+        py: Python<'_>,
+        registers: Vec<String>,
+        address: &str,
+        units: Vec<u8>,
+        delay: Option<(f64, f64)>,
+    ) -> PyResult<Self> {
+        let sim_error = |m: String| raise(py, "SimulatorError", (m,));
+        let specs = registers
+            .iter()
+            .map(|r| RangeSpec::parse(r).map_err(|e| sim_error(e.to_string())))
+            .collect::<PyResult<Vec<_>>>()?;
+        let addr: SocketAddr = address
+            .parse()
+            .map_err(|e| sim_error(format!("bad address {address:?} (want HOST:PORT): {e}")))?;
+        let (lo, hi) = delay.unwrap_or((0.0, 0.0));
+        let secs = |s: f64| {
+            Duration::try_from_secs_f64(s)
+                .map_err(|_| sim_error(format!("bad delay {s}: want seconds >= 0")))
+        };
+        let sim = RsSimulator::new(Store::from_specs(&specs))
+            .units(units)
+            .delay_between(secs(lo)?, secs(hi)?);
+        let store = sim.store();
+        let rt = runtime("cpppo-rs-modbus-sim")
+            .map_err(|e| sim_error(format!("cannot start a runtime: {e}")))?;
+        let listener = py
+            .detach(|| rt.block_on(OsListener::bind(addr)))
+            .map_err(|e| sim_error(format!("cannot listen on {addr}: {e}")))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| sim_error(e.to_string()))?;
+        rt.spawn(Arc::new(sim).serve_tcp(listener));
+        Ok(Simulator {
+            store,
+            rt: Mutex::new(Some(rt)),
+            address,
+        })
+    }
+
+    /// The bound address, `(host, port)`.
+    #[getter]
+    fn address(&self) -> (String, u16) {
+        (self.address.ip().to_string(), self.address.port())
+    }
+
+    /// Whether it is still serving.
+    #[getter]
+    fn running(&self) -> bool {
+        self.rt.lock().map(|r| r.is_some()).unwrap_or(false)
+    }
+
+    /// The values of `count` registers (coils and inputs as 0/1) from register number
+    /// `register` on.
+    #[pyo3(signature = (register, count=1))]
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        register: u32,
+        count: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let regs = span(py, self::register(py, register)?, count)?;
+        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let values = regs
+            .iter()
+            .map(|r| store.get(*r).ok_or(r.number()))
+            .collect::<Result<Vec<_>, _>>();
+        drop(store);
+        let values = values.map_err(|n| {
+            raise(
+                py,
+                "SimulatorError",
+                (format!("register {n} is not simulated"),),
+            )
+        })?;
+        PyList::new(py, values)
+    }
+
+    /// Writes `values` (one or a sequence; `bool`s as 0/1) from register number `register` on.
+    /// Any table may be written this way, inputs included.
+    fn write(&self, py: Python<'_>, register: u32, values: &Bound<'_, PyAny>) -> PyResult<()> {
+        let values = words(values)?;
+        let regs = span(py, self::register(py, register)?, values.len())?;
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = regs.iter().find(|r| store.get(**r).is_none()) {
+            let n = r.number();
+            drop(store);
+            return Err(raise(
+                py,
+                "SimulatorError",
+                (format!("register {n} is not simulated"),),
+            ));
+        }
+        for (r, v) in regs.iter().zip(values) {
+            store.set(*r, v);
+        }
+        Ok(())
+    }
+
+    /// Stops serving and closes its sockets (again: nothing). The registers stay readable.
+    fn stop(&self, py: Python<'_>) {
+        self.stop_now(py);
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.stop_now(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        let running = if self.running() { "True" } else { "False" };
+        format!(
+            "Simulator(address='{}', running={running})",
+            self.address
+        )
+    }
+}
+
+/// cpppo's `poller_modbus` core: polls registers of one Modbus/TCP PLC in the background.
+#[pyclass(module = "cpppo_rs.remote.plc_modbus")]
+pub struct ModbusPoller {
+    poller: Mutex<Option<Arc<RsPoller>>>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl ModbusPoller {
+    /// The poller, unless stopped (`PlcOffline`).
+    fn current(&self, py: Python<'_>) -> PyResult<Arc<RsPoller>> {
+        let guard = self.poller.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .clone()
+            .ok_or_else(|| raise(py, "PlcOffline", ("the poller is stopped".to_string(),)))
+    }
+
+    fn with<T>(&self, py: Python<'_>, f: impl FnOnce(&RsPoller) -> T) -> PyResult<T> {
+        let poller = self.current(py)?;
+        Ok(f(&poller))
+    }
+}
+
+/// A positive, finite number of seconds.
+fn seconds(py: Python<'_>, what: &str, s: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            raise(
+                py,
+                "InvalidValueError",
+                (format!("bad {what} {s}: want seconds > 0"),),
+            )
+        })
+}
+
+#[pymethods]
+impl ModbusPoller {
+    /// Polls the PLC at `address` (`HOST:PORT`) as unit `unit`, every `rate` seconds, merging
+    /// registers within `reach` of each other into one request; `timeout` bounds each
+    /// connect and reply.
+    #[new]
+    #[pyo3(signature = (address, unit=0, rate=1.0, reach=100, timeout=1.0))]
+    fn new(
+        py: Python<'_>,
+        address: String,
+        unit: u8,
+        rate: f64,
+        reach: u16,
+        timeout: f64,
+    ) -> PyResult<Self> {
+        let mut config = PollerConfig::new(address);
+        config.unit = unit;
+        config.rate = seconds(py, "rate", rate)?;
+        config.reach = reach;
+        config.timeout = seconds(py, "timeout", timeout)?;
+        let rt = runtime("cpppo-rs-modbus-poll").map_err(|e| {
+            raise(
+                py,
+                "CommunicationError",
+                (format!("cannot start a runtime: {e}"),),
+            )
+        })?;
+        let poller = {
+            let _entered = rt.enter();
+            RsPoller::spawn(config)
+        };
+        Ok(ModbusPoller {
+            poller: Mutex::new(Some(Arc::new(poller))),
+            rt,
+        })
+    }
+
+    /// Begin polling register number `address`; a `rate` faster than the current one speeds
+    /// up all polling.
+    #[pyo3(signature = (address, rate=None))]
+    fn poll(&self, py: Python<'_>, address: u32, rate: Option<f64>) -> PyResult<()> {
+        let reg = register(py, address)?;
+        let rate = rate.map(|r| seconds(py, "rate", r)).transpose()?;
+        self.with(py, |p| p.poll(reg, rate))
+    }
+
+    /// The last polled value of `address` (polling it from now on); `None` until polled or
+    /// while the PLC is offline.
+    fn read(&self, py: Python<'_>, address: u32) -> PyResult<Option<u16>> {
+        let reg = register(py, address)?;
+        self.with(py, |p| {
+            p.poll(reg, None);
+            if p.online() {
+                p.read(reg)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Writes `values` (one or a sequence) from `address` on, between polls; returns when the
+    /// PLC has answered (`PlcOffline`, `ModbusError` or `InvalidValueError` if not).
+    fn write(&self, py: Python<'_>, address: u32, values: &Bound<'_, PyAny>) -> PyResult<()> {
+        let reg = register(py, address)?;
+        let values = words(values)?;
+        let poller = self.current(py)?;
+        let rt = &self.rt;
+        let done = py.detach(|| rt.block_on(poller.write(reg, &values)));
+        done.map_err(|e| {
+            let message = format!("write to {address} failed: {e}");
+            match e {
+                PollError::ReadOnly(_) | PollError::BadCount(_) => {
+                    raise(py, "InvalidValueError", (message,))
+                }
+                PollError::Offline(_) | PollError::Stopped => raise(py, "PlcOffline", (message,)),
+                PollError::Client(_) => raise(py, "ModbusError", (message,)),
+            }
+        })
+    }
+
+    /// The (1-minute, 5-minute, 15-minute) fraction of the PLC's I/O capacity used by polling.
+    #[getter]
+    fn load(&self, py: Python<'_>) -> PyResult<(f64, f64, f64)> {
+        self.with(py, |p| p.load())
+    }
+
+    /// True once a poll has succeeded, until the connection fails.
+    #[getter]
+    fn online(&self, py: Python<'_>) -> PyResult<bool> {
+        self.with(py, |p| p.online())
+    }
+
+    /// The `(first register number, count)` ranges being polled.
+    #[getter]
+    fn polling(&self, py: Python<'_>) -> PyResult<Vec<(u32, u16)>> {
+        self.with(py, |p| {
+            p.polling()
+                .into_iter()
+                .map(|(r, n)| (r.number(), n))
+                .collect()
+        })
+    }
+
+    /// Stops polling (again: nothing).
+    fn stop(&self) {
+        let taken = self
+            .poller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(taken);
+    }
+
+    /// Whether it is still polling.
+    #[getter]
+    fn alive(&self) -> bool {
+        self.poller
+            .lock()
+            .map(|p| p.is_some())
+            .unwrap_or(false)
+    }
+}
