@@ -23,6 +23,39 @@ use crate::values::{encode_checked, list_to_py, many_from_py};
 /// The module holding `Attribute`, `_bind` and the logger name.
 const DEVICE: &str = "cpppo_rs.server.enip.device";
 
+thread_local! {
+    /// This server thread's Python thread state, kept from thread start to thread stop (see
+    /// [`keep_thread_state`]).
+    static KEPT: std::cell::Cell<Option<(pyo3::ffi::PyGILState_STATE, *mut pyo3::ffi::PyThreadState)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// On a server thread's start: give the thread a Python thread state and release the GIL,
+/// keeping the state. Without it every callback would create and destroy one (most of a
+/// callback's cost); with it a callback only takes and drops the GIL.
+pub fn keep_thread_state() {
+    // SAFETY: called once on a fresh thread that does not hold the GIL; Ensure gives it a
+    // thread state and the GIL, SaveThread releases the GIL and returns that state, which
+    // `release_thread_state` restores on the same thread before releasing it.
+    let kept = unsafe {
+        let state = pyo3::ffi::PyGILState_Ensure();
+        (state, pyo3::ffi::PyEval_SaveThread())
+    };
+    KEPT.with(|k| k.set(Some(kept)));
+}
+
+/// On a server thread's stop: give back the thread state [`keep_thread_state`] kept.
+pub fn release_thread_state() {
+    if let Some((state, tstate)) = KEPT.with(|k| k.take()) {
+        // SAFETY: the pair was made on this thread by `keep_thread_state`, which released
+        // the GIL; restoring then releasing ends the thread's Python state as Ensure began it.
+        unsafe {
+            pyo3::ffi::PyEval_RestoreThread(tstate);
+            pyo3::ffi::PyGILState_Release(state);
+        }
+    }
+}
+
 /// A tag whose reads and writes call a Python object.
 pub struct PyAttribute {
     name: String,

@@ -11,8 +11,9 @@ use cpppo_modbus::store::Store;
 use cpppo_modbus::{RangeSpec, Register};
 use cpppo_net::os::OsListener;
 use cpppo_net::Listener;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyList};
+use pyo3::types::{PyBool, PyInt, PyList, PyString};
 
 use crate::errors::raise;
 
@@ -54,25 +55,41 @@ fn span(py: Python<'_>, first: Register, n: usize) -> PyResult<Vec<Register>> {
                     raise(
                         py,
                         "InvalidValueError",
-                        (format!("{n} registers from {} run past the table", first.number()),),
+                        (format!(
+                            "{n} registers from {} run past the table",
+                            first.number()
+                        ),),
                     )
                 })
         })
         .collect()
 }
 
-/// One value or a sequence of them as register words (`bool`s as 0/1).
-fn words(values: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
+/// One value or a sequence of them as register words (`bool`s as 0/1); an `int` outside
+/// 0..=65535 is an `InvalidValueError`, anything else not an int a `TypeError`.
+fn words(py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
     let word = |v: &Bound<'_, PyAny>| -> PyResult<u16> {
         if v.is_instance_of::<PyBool>() {
             return Ok(u16::from(v.extract::<bool>()?));
         }
-        v.extract::<u16>()
+        if !v.is_instance_of::<PyInt>() {
+            return Err(PyTypeError::new_err(format!(
+                "cannot write a {} to a register (int or bool)",
+                v.get_type().name()?
+            )));
+        }
+        v.extract::<u16>().map_err(|_| {
+            raise(
+                py,
+                "InvalidValueError",
+                (format!("{v} does not fit a register (0-65535)"),),
+            )
+        })
     };
-    match word(values) {
-        Ok(w) => Ok(vec![w]),
-        Err(_) => values.try_iter()?.map(|v| word(&v?)).collect(),
+    if values.is_instance_of::<PyInt>() || values.is_instance_of::<PyString>() {
+        return Ok(vec![word(values)?]);
     }
+    values.try_iter()?.map(|v| word(&v?)).collect()
 }
 
 /// A simulated Modbus/TCP device serving registers, running until `stop()`.
@@ -190,7 +207,7 @@ impl Simulator {
     /// Writes `values` (one or a sequence; `bool`s as 0/1) from register number `register` on.
     /// Any table may be written this way, inputs included.
     fn write(&self, py: Python<'_>, register: u32, values: &Bound<'_, PyAny>) -> PyResult<()> {
-        let values = words(values)?;
+        let values = words(py, values)?;
         let regs = span(py, self::register(py, register)?, values.len())?;
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = regs.iter().find(|r| store.get(**r).is_none()) {
@@ -225,10 +242,7 @@ impl Simulator {
 
     fn __repr__(&self) -> String {
         let running = if self.running() { "True" } else { "False" };
-        format!(
-            "Simulator(address='{}', running={running})",
-            self.address
-        )
+        format!("Simulator(address='{}', running={running})", self.address)
     }
 }
 
@@ -332,7 +346,7 @@ impl ModbusPoller {
     /// PLC has answered (`PlcOffline`, `ModbusError` or `InvalidValueError` if not).
     fn write(&self, py: Python<'_>, address: u32, values: &Bound<'_, PyAny>) -> PyResult<()> {
         let reg = register(py, address)?;
-        let values = words(values)?;
+        let values = words(py, values)?;
         let poller = self.current(py)?;
         let rt = &self.rt;
         let done = py.detach(|| rt.block_on(poller.write(reg, &values)));
@@ -373,20 +387,13 @@ impl ModbusPoller {
 
     /// Stops polling (again: nothing).
     fn stop(&self) {
-        let taken = self
-            .poller
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let taken = self.poller.lock().unwrap_or_else(|e| e.into_inner()).take();
         drop(taken);
     }
 
     /// Whether it is still polling.
     #[getter]
     fn alive(&self) -> bool {
-        self.poller
-            .lock()
-            .map(|p| p.is_some())
-            .unwrap_or(false)
+        self.poller.lock().map(|p| p.is_some()).unwrap_or(false)
     }
 }

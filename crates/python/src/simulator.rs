@@ -24,11 +24,11 @@ use crate::values::{encode_checked, list_to_py, many_from_py};
 
 /// A simulated EtherNet/IP CIP controller serving tags, running until `stop()` (or until it
 /// is garbage collected, or the interpreter exits).
-#[pyclass(module = "cpppo_rs.enip", weakref)]
+#[pyclass(module = "cpppo_rs.enip", subclass, weakref)]
 pub struct Simulator {
     sim: RsSimulator,
-    /// Taken (and shut down with the GIL released) when the simulator is dropped.
-    rt: Option<tokio::runtime::Runtime>,
+    /// Taken (and shut down with the GIL released) by `_close` or when dropped.
+    rt: Mutex<Option<Arc<tokio::runtime::Runtime>>>,
     running: Mutex<Option<Running>>,
     address: SocketAddr,
     web: Option<SocketAddr>,
@@ -36,20 +36,7 @@ pub struct Simulator {
 
 impl Drop for Simulator {
     fn drop(&mut self) {
-        let running = self.running.get_mut().ok().and_then(|r| r.take());
-        let rt = self.rt.take();
-        // Python callbacks on the server's threads need the GIL to finish: release it while
-        // the sessions close and the runtime's threads end.
-        Python::attach(|py| {
-            py.detach(move || {
-                if let (Some(rt), Some(running)) = (&rt, running) {
-                    rt.block_on(running.stop());
-                }
-                if let Some(rt) = rt {
-                    rt.shutdown_timeout(STOP_WAIT);
-                }
-            })
-        });
+        Python::attach(|py| self.close(py));
     }
 }
 
@@ -126,6 +113,22 @@ async fn start(
 }
 
 impl Simulator {
+    /// Stop serving and end the runtime's threads, with the GIL released: Python callbacks
+    /// on those threads (and their kept thread states) need it to finish.
+    fn close(&self, py: Python<'_>) {
+        let running = self.running.lock().ok().and_then(|mut r| r.take());
+        let rt = self.rt.lock().ok().and_then(|mut r| r.take());
+        py.detach(move || {
+            if let (Some(rt), Some(running)) = (&rt, running) {
+                rt.block_on(running.stop());
+            }
+            // A concurrent `stop()` holding a clone drops the last one (without the GIL).
+            if let Some(rt) = rt.and_then(|rt| Arc::into_inner(rt)) {
+                rt.shutdown_timeout(STOP_WAIT);
+            }
+        });
+    }
+
     fn tag(&self, py: Python<'_>, name: &str) -> PyResult<Arc<Tag>> {
         self.sim.device().tag(name).cloned().ok_or_else(|| {
             raise(
@@ -196,6 +199,7 @@ impl Simulator {
         let web = web
             .map(|w| cpppo_web::parse_address(w).map_err(sim_error))
             .transpose()?;
+        let hooked = attribute_class.is_some() || attributes.is_some();
         let hook = match (&attribute_class, &attributes) {
             (None, None) => None,
             _ => Some(attribute::hook(py, attribute_class, attributes)?),
@@ -210,20 +214,31 @@ impl Simulator {
             hook,
         };
         let (sim, control) = build(specs, b).map_err(sim_error)?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+        let mut rt = tokio::runtime::Builder::new_multi_thread();
+        rt.worker_threads(1)
             .thread_name("cpppo-rs-simulator")
-            .enable_all()
+            .enable_all();
+        if hooked {
+            // Threads that call Python keep a Python thread state for their lifetime.
+            rt.on_thread_start(attribute::keep_thread_state)
+                .on_thread_stop(attribute::release_thread_state);
+        }
+        let rt = rt
             .build()
             .map_err(|e| sim_error(format!("cannot start a runtime: {e}")))?;
         let web = web.zip(control);
-        let (running, web) = py
-            .detach(|| rt.block_on(start(&sim, addr, udp, web)))
-            .map_err(sim_error)?;
+        let (running, web) = match py.detach(|| rt.block_on(start(&sim, addr, udp, web))) {
+            Ok(started) => started,
+            Err(e) => {
+                // Its threads may need the GIL to end (their kept thread states).
+                py.detach(move || drop(rt));
+                return Err(sim_error(e));
+            }
+        };
         Ok(Simulator {
             address: running.local_addr(),
             sim,
-            rt: Some(rt),
+            rt: Mutex::new(Some(Arc::new(rt))),
             running: Mutex::new(Some(running)),
             web,
         })
@@ -317,9 +332,16 @@ impl Simulator {
     /// Stops serving and closes its sockets (again: nothing).
     fn stop(&self, py: Python<'_>) {
         let taken = self.running.lock().ok().and_then(|mut r| r.take());
-        if let (Some(running), Some(rt)) = (taken, &self.rt) {
-            py.detach(|| rt.block_on(running.stop()));
+        let rt = self.rt.lock().ok().and_then(|r| r.clone());
+        if let (Some(running), Some(rt)) = (taken, rt) {
+            // The clone is dropped here too, without the GIL, should `_close` have run.
+            py.detach(move || rt.block_on(running.stop()));
         }
+    }
+
+    /// Stops serving and ends its threads (at interpreter exit; `stop()` suffices otherwise).
+    fn _close(&self, py: Python<'_>) {
+        self.close(py);
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
