@@ -4,7 +4,9 @@ Reads the same DINT tag N times through our Python client, once stored in the Ru
 (NATIVE) and once served by a minimal Python object (PY), in the same simulator and run; the
 difference per read is the callback's cost: taking the GIL on a server thread (handing the
 thread's other sessions to another worker first), building the slice, calling __getitem__,
-converting and encoding its result. Reported as µs per callback, median of ROUNDS rounds, for:
+converting and encoding its result. Reported as µs per callback (CPU time of the whole
+process, client and simulator, which a loaded machine does not inflate; and wall time), median
+of ROUNDS rounds, for:
   - pipelined reads packed into Multiple Service Packets (network cost amortised: the
     callback dominates), and
   - lock-step reads (one request in flight: what one client sees per read).
@@ -31,11 +33,12 @@ class One:
 
 
 def per_read(conn, tag, n, depth, multiple):
+    """(wall seconds, CPU seconds of the whole process: client and simulator) per read."""
     ops = client.parse_operations([tag] * n)
-    began = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for _, _, _, _, sts, val in conn.pipeline(ops, depth=depth, multiple=multiple):
         assert val == [1] or val == [0], (sts, val)
-    return (time.perf_counter() - began) / n
+    return (time.perf_counter() - wall) / n, (time.process_time() - cpu) / n
 
 
 def main():
@@ -51,10 +54,12 @@ def main():
                 for _ in range(rounds):
                     native.append(per_read(conn, "NATIVE", count, depth, multiple))
                     python.append(per_read(conn, "PY", count, depth, multiple))
-                nat, py = statistics.median(native), statistics.median(python)
-                print(f"{label:22}: native {nat * 1e6:7.3f} µs/read, python {py * 1e6:7.3f} "
-                      f"µs/read -> callback cost {(py - nat) * 1e6:6.3f} µs "
-                      f"({count} reads x {rounds} rounds)")
+                for i, what in ((1, "CPU"), (0, "wall")):
+                    nat = statistics.median(r[i] for r in native)
+                    py = statistics.median(r[i] for r in python)
+                    print(f"{label:22} {what:4}: native {nat * 1e6:8.3f} µs/read, python "
+                          f"{py * 1e6:8.3f} µs/read -> callback {(py - nat) * 1e6:8.3f} µs "
+                          f"({count} reads x {rounds} rounds)")
 
 
 if __name__ == "__main__":

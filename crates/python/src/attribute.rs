@@ -2,8 +2,12 @@
 //! simulator tag, as cpppo's `device.Attribute` subclasses do.
 //!
 //! The server runs on its own threads; each callback takes the GIL only for the call itself
-//! and, on a server thread, first hands that thread's other sessions to another worker
-//! (`block_in_place`), so sessions on other tags never wait for the GIL. A callback that raises
+//! and, on a server thread, first hands that thread's other sessions (and the I/O driver) to
+//! another thread (`block_in_place`), so sessions on other tags never wait for the GIL or a
+//! slow callback. (More worker threads without `block_in_place` do not suffice: a worker
+//! blocked right after polling the I/O driver leaves the parked ones asleep, and every session
+//! stalls; `test_a_slow_callback_does_not_hold_up_other_sessions` shows it.) Each server thread
+//! keeps one Python thread state for its life ([`keep_thread_state`]). A callback that raises
 //! (or returns values that do not fit the tag) answers the client with a CIP General Error
 //! and logs one line on the `cpppo_rs.server.enip.device` logger.
 

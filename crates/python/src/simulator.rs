@@ -123,7 +123,7 @@ impl Simulator {
                 rt.block_on(running.stop());
             }
             // A concurrent `stop()` holding a clone drops the last one (without the GIL).
-            if let Some(rt) = rt.and_then(|rt| Arc::into_inner(rt)) {
+            if let Some(rt) = rt.and_then(Arc::into_inner) {
                 rt.shutdown_timeout(STOP_WAIT);
             }
         });
