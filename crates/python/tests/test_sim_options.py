@@ -133,3 +133,10 @@ def test_a_simulator_adds_at_most_10_mb_to_the_interpreter():
     first, second = (int(n) for n in p.stdout.split())
     print(f"RSS added: first simulator {first / 1e6:.2f} MB, second {second / 1e6:.2f} MB")
     assert first <= 10_000_000 and second <= 10_000_000, (first, second)
+
+
+def test_main_refuses_bad_tags_with_one_line_and_status_2(capsys):
+    from cpppo_rs.server.enip.main import main
+    assert main(["-a", "127.0.0.1:0", "X=BOGUS"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "BOGUS" in err, err

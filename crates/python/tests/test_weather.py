@@ -260,3 +260,21 @@ def test_device_attribute_behaves_as_cpppos():
     for bad in (slice(0, 5), slice(0, 4, 2), 4, slice(2, 2)):
         with pytest.raises(KeyError):
             a[bad]
+
+
+def test_cpppos_own_weather_example_serves_the_same_values(spawn, monkeypatch, weather_source):
+    """cpppo 5.2.5's weather.py (its own module, unchanged) with the same fake source: the
+    values our client reads from it are the ones our port serves."""
+    from conftest import interop
+    for k in [k for k in os.environ if "proxy" in k.lower()]:
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("http_proxy", weather_source)
+    _, port = interop.cpppo_enip_server(
+        spawn, "London=REAL", "Paris=INT",
+        program=[sys.executable, "-m", "cpppo.server.enip.weather"], udp=False)
+    with client.connector("127.0.0.1", port) as conn:
+        assert conn.read("London") == [15.25]
+        assert conn.read("Paris") == [21]
+        with pytest.raises(errors.StatusError) as e:
+            conn.write("London=(REAL)30")
+        assert e.value.status == 0xFF
