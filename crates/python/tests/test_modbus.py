@@ -196,3 +196,17 @@ def test_poller_write_does_not_hold_the_gil(modbus_sim):
         t.join(5)
         p.stop()
         slow.stop()
+
+
+def test_modbus_simulator_units_and_delay():
+    with Simulator(["40001-40002=5"], units=[1], delay=(0.2, 0.2)) as sim:
+        c = ModbusTcpClient(sim.address[0], port=sim.address[1], timeout=3)
+        assert c.connect()
+        try:
+            began = time.monotonic()
+            assert c.read_holding_registers(0, count=2, device_id=1).registers == [5, 5]
+            assert time.monotonic() - began >= 0.2
+            r = c.read_holding_registers(0, count=1, device_id=2)  # a unit it does not serve
+            assert r.isError() and r.exception_code == 0x0B
+        finally:
+            c.close()
