@@ -12,6 +12,7 @@ import urllib.parse
 
 import pytest
 from pycomm3 import LogixDriver
+from pylogix import PLC
 
 from cpppo_rs import errors
 from cpppo_rs.enip import Simulator, client
@@ -144,7 +145,13 @@ def test_writes_from_clients_reach_python_and_reads_return_its_values():
             assert plc.write("SCADA[2]{3}", [7, 8, 9]).error is None
             assert plc.write("T", 2.5).error is None
             assert plc.read("SCADA{5}").value == [0, 0, 7, 8, 9]
-        assert Recorded.writes == [("SCADA", 2, 5, [7, 8, 9]), ("T", 0, 1, [2.5])]
+        comm = PLC()
+        comm.IPAddress, comm.Port = sim.address
+        with comm:  # pylogix too
+            assert comm.Write("SCADA[0]", 4).Status == "Success"
+            assert comm.Read("T").Value == 2.5
+        assert Recorded.writes == [("SCADA", 2, 5, [7, 8, 9]), ("T", 0, 1, [2.5]),
+                                   ("SCADA", 0, 1, [4])]
         # The simulator's own read and write go through the object too.
         sim.write("SCADA", [1, 2], start=8)
         assert sim.read("SCADA", 7) == [0, 1, 2]
