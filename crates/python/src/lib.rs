@@ -10,6 +10,7 @@ mod attribute;
 mod client;
 mod errors;
 mod modbus;
+mod modbus_poller;
 mod simulator;
 mod values;
 
@@ -22,7 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Connector>()?;
     m.add_class::<simulator::Simulator>()?;
     m.add("ModbusSimulator", m.py().get_type::<modbus::Simulator>())?;
-    m.add_class::<modbus::ModbusPoller>()?;
+    m.add_class::<modbus_poller::ModbusPoller>()?;
     m.add_function(wrap_pyfunction!(client::parse_operations, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
