@@ -9,7 +9,9 @@
 //! stalls; `test_a_slow_callback_does_not_hold_up_other_sessions` shows it.) Each server thread
 //! keeps one Python thread state for its life ([`keep_thread_state`]). A callback that raises
 //! (or returns values that do not fit the tag) answers the client with a CIP General Error
-//! and logs one line on the `cpppo_rs.server.enip.device` logger.
+//! and logs one line on the `cpppo_rs.server.enip.device` logger; one that raises
+//! `cpppo_rs.errors.StatusError` answers with that status, and an object whose `error` is
+//! non-zero (cpppo's `Attribute(..., error=CODE)`) fails every access with it.
 
 use std::sync::Arc;
 
@@ -66,6 +68,8 @@ pub struct PyAttribute {
     /// The tag's declared shape (type, length, array-ness); its data is not used.
     inner: Arc<dyn Attribute>,
     obj: Py<PyAny>,
+    /// Whether the object has an `error` attribute (looked up after each call).
+    has_error: bool,
 }
 
 /// Run `f` off the async scheduler when called on a server worker thread: the worker's other
@@ -96,10 +100,18 @@ impl PyAttribute {
                     return Err(Status::new(status::GENERAL_ERROR));
                 };
                 let key = PySlice::new(py, lo, hi, 1);
-                f(py, self.obj.bind(py), key).map_err(|e| {
-                    self.log(py, what, start, end, &e);
-                    Status::new(status::GENERAL_ERROR)
-                })
+                let obj = self.obj.bind(py);
+                match f(py, obj, key) {
+                    // cpppo: an Attribute with a non-zero `error` fails every access with it.
+                    Ok(v) => match self.has_error.then(|| forced_error(obj)).flatten() {
+                        Some(code) => Err(Status::new(code)),
+                        None => Ok(v),
+                    },
+                    Err(e) => Err(status_raised(py, &e).unwrap_or_else(|| {
+                        self.log(py, what, start, end, &e);
+                        Status::new(status::GENERAL_ERROR)
+                    })),
+                }
             })
         })
     }
@@ -124,6 +136,39 @@ impl PyAttribute {
             eprintln!("cpppo_rs: {} {what} failed", self.name);
         }
     }
+}
+
+/// The object's `error` code, if it is a non-zero number below 256.
+fn forced_error(obj: &Bound<'_, PyAny>) -> Option<u8> {
+    obj.getattr(pyo3::intern!(obj.py(), "error"))
+        .ok()?
+        .extract::<u8>()
+        .ok()
+        .filter(|c| *c != 0)
+}
+
+/// The CIP status a callback asked for by raising `cpppo_rs.errors.StatusError(message,
+/// status, extended_status)` (no log line: it is a deliberate answer).
+fn status_raised(py: Python<'_>, e: &PyErr) -> Option<Status> {
+    let class = py
+        .import("cpppo_rs.errors")
+        .ok()?
+        .getattr("StatusError")
+        .ok()?;
+    let value = e.value(py);
+    if !value.is_instance(&class).ok()? {
+        return None;
+    }
+    let general = value.getattr("status").ok()?.extract::<u8>().ok()?;
+    let extended = value
+        .getattr("extended_status")
+        .ok()
+        .and_then(|x| x.extract::<Vec<u16>>().ok())
+        .and_then(|x| x.first().copied());
+    Some(match extended {
+        Some(word) => Status::ext(general, word),
+        None => Status::new(general),
+    })
 }
 
 impl Attribute for PyAttribute {
@@ -180,10 +225,12 @@ pub fn hook(
             match made {
                 Ok(obj) if obj.is_none(py) => Ok(inner),
                 Ok(obj) => {
+                    let has_error = obj.bind(py).hasattr("error").unwrap_or(false);
                     let attr: Arc<dyn Attribute> = Arc::new(PyAttribute {
                         name: name.to_string(),
                         inner,
                         obj,
+                        has_error,
                     });
                     Ok(attr)
                 }

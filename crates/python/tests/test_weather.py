@@ -285,3 +285,26 @@ def test_cpppos_own_weather_example_serves_the_same_values(spawn, monkeypatch, w
         with pytest.raises(errors.StatusError) as e:
             conn.write("London=(REAL)30")
         assert e.value.status == 0xFF
+
+
+class Refusing(device.Attribute):
+    def __getitem__(self, key):
+        if self.name == "GONE":
+            raise errors.StatusError("no such thing here", 0x05)
+        return super().__getitem__(key)
+
+
+def test_callbacks_choose_a_status_by_raising_it_or_by_their_error_code(caplog):
+    caplog.set_level(logging.WARNING, logger="cpppo_rs.server.enip.device")
+    forced = Refusing("FORCED", INT, default=0, error=0x08)
+    with Simulator(tags=["GONE=INT", "FORCED=INT", "FINE=INT"], attribute_class=Refusing,
+                   attributes={"FORCED": forced}) as sim:
+        with client.connector(*sim.address) as conn:
+            for tag, status in (("GONE", 0x05), ("FORCED", 0x08)):
+                with pytest.raises(errors.StatusError) as e:
+                    conn.read(tag)
+                assert e.value.status == status, tag
+            assert conn.read("FINE") == [0]
+            forced.error = 0  # cleared: served again
+            assert conn.read("FORCED") == [0]
+    assert caplog.records == []  # chosen statuses are answers, not failures

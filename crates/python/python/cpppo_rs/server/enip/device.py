@@ -4,7 +4,8 @@ Subclass :class:`Attribute` and override ``__getitem__`` / ``__setitem__``; give
 ``Simulator(attribute_class=...)`` or ``main(attribute_class=...)``, and every client read or
 write of a tag calls your object (with a ``slice`` key: ``attr[start:stop]``). The call runs on a
 server thread holding the GIL only for the call itself; an exception answers the client with
-CIP status 0xFF (General Error) and logs one line on this module's logger.
+CIP status 0xFF (General Error) and logs one line on this module's logger, except
+``cpppo_rs.errors.StatusError(message, status)``, which answers with ``status`` (no log line).
 """
 import logging
 
@@ -20,7 +21,9 @@ class Attribute:
     ``type_cls`` (a class of :mod:`cpppo_rs.server.enip.parser`; ``self.parser`` is an
     instance of it). The base class stores the values given; subclasses compute them.
 
-    ``error`` and ``mask`` are kept for cpppo compatibility (not acted on).
+    A non-zero ``error`` (a CIP status code) fails every client access with that status, as
+    cpppo's; ``mask`` is kept for compatibility (not acted on). A callback may also answer with
+    a chosen status by raising ``cpppo_rs.errors.StatusError(message, status)``.
     """
 
     def __init__(self, name, type_cls, default=0, error=0x00, mask=0):
