@@ -6,13 +6,16 @@
 //! its own. Every network wait runs with the GIL released.
 #![deny(missing_docs)]
 
+mod attribute;
 mod automata;
 mod automata_sym;
-mod attribute;
 mod bulk;
+mod callback;
 mod client;
 mod errors;
 mod history;
+mod modbus;
+mod modbus_poller;
 mod simulator;
 mod values;
 
@@ -24,6 +27,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Operation>()?;
     m.add_class::<client::Connector>()?;
     m.add_class::<simulator::Simulator>()?;
+    m.add("ModbusSimulator", m.py().get_type::<modbus::Simulator>())?;
+    m.add_class::<modbus_poller::ModbusPoller>()?;
     m.add_function(wrap_pyfunction!(client::parse_operations, m)?)?;
     history::register(m)?;
     automata::register(m)?;

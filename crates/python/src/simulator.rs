@@ -3,30 +3,132 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use cpppo_cip::TagType;
-use cpppo_enip::client::operation::{int_range, Literal};
-use cpppo_enip::client::plan::{decode_tag, encode_values};
-use cpppo_enip::model::config::Config;
+use cpppo_enip::client::plan::decode_tag;
+use cpppo_enip::model::config::{parse_route_path, Config};
 use cpppo_enip::model::device::Tag;
 use cpppo_enip::model::tagspec::TagSpec;
-use cpppo_enip::runtime::simulator::{Running, Simulator as RsSimulator, SimulatorBuilder};
+use cpppo_enip::runtime::control::ServerControl;
+use cpppo_enip::runtime::simulator::{
+    Running, Simulator as RsSimulator, SimulatorBuilder, TagHook,
+};
+use cpppo_enip::server::session::RoutePolicy;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::attribute;
 use crate::errors::raise;
-use crate::values::{list_to_py, many_from_py};
+use crate::values::{encode_checked, list_to_py, many_from_py};
 
-/// A simulated EtherNet/IP CIP controller serving tags, running until `stop()`.
-#[pyclass(module = "cpppo_rs.enip")]
+/// A simulated EtherNet/IP CIP controller serving tags, running until `stop()` (or until it
+/// is garbage collected, or the interpreter exits).
+#[pyclass(module = "cpppo_rs.enip", subclass, weakref)]
 pub struct Simulator {
     sim: RsSimulator,
-    rt: tokio::runtime::Runtime,
+    /// Taken (and shut down with the GIL released) by `_close` or when dropped.
+    rt: Mutex<Option<Arc<tokio::runtime::Runtime>>>,
     running: Mutex<Option<Running>>,
     address: SocketAddr,
+    web: Option<SocketAddr>,
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        Python::attach(|py| self.close(py));
+    }
+}
+
+/// How long a dropped simulator waits for its threads.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// What to build besides the tags (the keyword arguments of `Simulator(...)`).
+struct Build<'a> {
+    config: Vec<PathBuf>,
+    profile: Option<&'a str>,
+    delay: Option<(f64, f64)>,
+    route_path: Option<&'a str>,
+    simple: bool,
+    web: Option<SocketAddr>,
+    hook: Option<TagHook>,
+}
+
+fn build(
+    specs: Vec<TagSpec>,
+    b: Build<'_>,
+) -> Result<(RsSimulator, Option<Arc<ServerControl>>), String> {
+    let cfg = Config::load(&b.config, true).map_err(|e| e.to_string())?;
+    let mut builder = SimulatorBuilder::new()
+        .config(cfg.device)
+        .routes(cfg.routes)
+        .tags(specs)
+        .delay(b.delay);
+    let route = match (b.simple, b.route_path) {
+        (true, _) => Some(RoutePolicy::Exactly(Vec::new())),
+        (false, Some(r)) => Some(parse_route_path(r).map_err(|e| format!("route_path: {e}"))?),
+        (false, None) => cfg.route_path,
+    };
+    if let Some(route) = route {
+        builder = builder.route(route);
+    }
+    if let Some(p) = b.profile {
+        builder = builder.profile(p);
+    }
+    let control = b.web.map(|_| Arc::new(ServerControl::default()));
+    if let Some(c) = &control {
+        builder = builder.control(c.clone()).statistics(true);
+    }
+    if let Some(hook) = b.hook {
+        builder = builder.hook(hook);
+    }
+    let sim = builder.build().map_err(|e| e.to_string())?;
+    Ok((sim, control))
+}
+
+/// Start serving (and the web API, with a control): the running server and the web address.
+async fn start(
+    sim: &RsSimulator,
+    addr: SocketAddr,
+    udp: bool,
+    web: Option<(SocketAddr, Arc<ServerControl>)>,
+) -> Result<(Running, Option<SocketAddr>), String> {
+    let running = sim.start(addr, udp).await.map_err(|e| e.to_string())?;
+    let Some((web_addr, control)) = web else {
+        return Ok((running, None));
+    };
+    let api = cpppo_web::Web {
+        device: sim.device().clone(),
+        control,
+        token: None,
+        read_only: false,
+    };
+    match cpppo_web::start(web_addr, api, running.shutdown()).await {
+        Ok((local, _)) => Ok((running, Some(local))),
+        Err(e) => {
+            running.stop().await;
+            Err(format!("web: cannot listen on {web_addr}: {e}"))
+        }
+    }
 }
 
 impl Simulator {
+    /// Stop serving and end the runtime's threads, with the GIL released: Python callbacks
+    /// on those threads (and their kept thread states) need it to finish.
+    fn close(&self, py: Python<'_>) {
+        let running = self.running.lock().ok().and_then(|mut r| r.take());
+        let rt = self.rt.lock().ok().and_then(|mut r| r.take());
+        py.detach(move || {
+            if let (Some(rt), Some(running)) = (&rt, running) {
+                rt.block_on(running.stop());
+            }
+            // A concurrent `stop()` holding a clone drops the last one (without the GIL).
+            if let Some(rt) = rt.and_then(Arc::into_inner) {
+                rt.shutdown_timeout(STOP_WAIT);
+            }
+        });
+    }
+
     fn tag(&self, py: Python<'_>, name: &str) -> PyResult<Arc<Tag>> {
         self.sim.device().tag(name).cloned().ok_or_else(|| {
             raise(
@@ -62,9 +164,16 @@ impl Simulator {
     /// `udp`, UDP. `profile` simulates a device profile (`"powerflex750"`); `delay` is a
     /// `(lo, hi)` reply delay in seconds. `config` is a list of cpppo.cfg files read in
     /// order (Identity and other object values, `Route Path`, `[Route]`); none are read by
-    /// default.
+    /// default. `route_path` is cpppo's `--route-path` (JSON, or `"0"`/`"false"`: only an
+    /// empty route path); `simple` serves only an empty route path (`--simple`). `web` starts
+    /// the web API on `[HOST]:[PORT]` (port 0 allowed; see `web_address`).
+    /// `attribute_class` (a `device.Attribute` subclass) and `attributes` (tag name → object
+    /// with `__getitem__`/`__setitem__`) give tags Python-defined behaviour.
     #[new]
-    #[pyo3(signature = (tags=Vec::new(), address="127.0.0.1:0", udp=false, profile=None, delay=None, config=Vec::new()))]
+    #[pyo3(signature = (tags=Vec::new(), address="127.0.0.1:0", udp=false, profile=None,
+        delay=None, config=Vec::new(), route_path=None, simple=false, web=None,
+        attribute_class=None, attributes=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         tags: Vec<String>,
@@ -73,6 +182,11 @@ impl Simulator {
         profile: Option<&str>,
         delay: Option<(f64, f64)>,
         config: Vec<PathBuf>,
+        route_path: Option<&str>,
+        simple: bool,
+        web: Option<&str>,
+        attribute_class: Option<Py<PyAny>>,
+        attributes: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let sim_error = |m: String| raise(py, "SimulatorError", (m,));
         let specs = tags
@@ -82,34 +196,58 @@ impl Simulator {
         let addr: SocketAddr = address
             .parse()
             .map_err(|e| sim_error(format!("bad address {address:?} (want HOST:PORT): {e}")))?;
-        let cfg = Config::load(&config, true).map_err(|e| sim_error(e.to_string()))?;
-        let mut builder = SimulatorBuilder::new()
-            .config(cfg.device)
-            .routes(cfg.routes)
-            .tags(specs)
-            .delay(delay);
-        if let Some(route) = cfg.route_path {
-            builder = builder.route(route);
-        }
-        if let Some(p) = profile {
-            builder = builder.profile(p);
-        }
-        let sim = builder.build().map_err(|e| sim_error(e.to_string()))?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+        let web = web
+            .map(|w| cpppo_web::parse_address(w).map_err(sim_error))
+            .transpose()?;
+        let hooked = attribute_class.is_some() || attributes.is_some();
+        let hook = match (&attribute_class, &attributes) {
+            (None, None) => None,
+            _ => Some(callback::hook(py, attribute_class, attributes)?),
+        };
+        let b = Build {
+            config,
+            profile,
+            delay,
+            route_path,
+            simple,
+            web,
+            hook,
+        };
+        let (sim, control) = build(specs, b).map_err(sim_error)?;
+        let mut rt = tokio::runtime::Builder::new_multi_thread();
+        rt.worker_threads(1)
             .thread_name("cpppo-rs-simulator")
-            .enable_all()
+            .enable_all();
+        if hooked {
+            // Threads that call Python keep a Python thread state for their lifetime.
+            rt.on_thread_start(callback::keep_thread_state)
+                .on_thread_stop(callback::release_thread_state);
+        }
+        let rt = rt
             .build()
             .map_err(|e| sim_error(format!("cannot start a runtime: {e}")))?;
-        let running = py
-            .detach(|| rt.block_on(sim.start(addr, udp)))
-            .map_err(|e| sim_error(e.to_string()))?;
+        let web = web.zip(control);
+        let (running, web) = match py.detach(|| rt.block_on(start(&sim, addr, udp, web))) {
+            Ok(started) => started,
+            Err(e) => {
+                // Its threads may need the GIL to end (their kept thread states).
+                py.detach(move || drop(rt));
+                return Err(sim_error(e));
+            }
+        };
         Ok(Simulator {
             address: running.local_addr(),
             sim,
-            rt,
+            rt: Mutex::new(Some(Arc::new(rt))),
             running: Mutex::new(Some(running)),
+            web,
         })
+    }
+
+    /// The web API's bound address, `(host, port)`, if it was started.
+    #[getter]
+    fn web_address(&self) -> Option<(String, u16)> {
+        self.web.map(|w| (w.ip().to_string(), w.port()))
     }
 
     /// The bound address, `(host, port)`.
@@ -173,22 +311,7 @@ impl Simulator {
         let values = many_from_py(values)?;
         Self::range(py, &tag, start, values.len())?;
         let ty = tag.attribute.data_type();
-        if let Some((lo, hi)) = int_range(ty) {
-            let outside = values
-                .iter()
-                .find(|v| matches!(v, Literal::Int(n) if !(lo..=hi).contains(n)));
-            if let Some(v) = outside {
-                return Err(raise(
-                    py,
-                    "InvalidValueError",
-                    (format!(
-                        "cannot write {}: {v} is out of range for {ty}",
-                        tag.name
-                    ),),
-                ));
-            }
-        }
-        let data = encode_values(ty, &values).map_err(|e| {
+        let data = encode_checked(ty, &values).map_err(|e| {
             raise(
                 py,
                 "InvalidValueError",
@@ -209,10 +332,16 @@ impl Simulator {
     /// Stops serving and closes its sockets (again: nothing).
     fn stop(&self, py: Python<'_>) {
         let taken = self.running.lock().ok().and_then(|mut r| r.take());
-        if let Some(running) = taken {
-            let rt = &self.rt;
-            py.detach(|| rt.block_on(running.stop()));
+        let rt = self.rt.lock().ok().and_then(|r| r.clone());
+        if let (Some(running), Some(rt)) = (taken, rt) {
+            // The clone is dropped here too, without the GIL, should `_close` have run.
+            py.detach(move || rt.block_on(running.stop()));
         }
+    }
+
+    /// Stops serving and ends its threads (at interpreter exit; `stop()` suffices otherwise).
+    fn _close(&self, py: Python<'_>) {
+        self.close(py);
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

@@ -1,6 +1,8 @@
 //! Operation values between Rust and Python (`int`, `float`, `bool`, `str`).
 
-use cpppo_enip::client::operation::Literal;
+use cpppo_cip::DataType;
+use cpppo_enip::client::operation::{int_range, Literal};
+use cpppo_enip::client::plan::encode_values;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString};
@@ -57,4 +59,18 @@ pub fn many_from_py(o: &Bound<'_, PyAny>) -> PyResult<Vec<Literal>> {
         return Ok(vec![from_py(o)?]);
     }
     o.try_iter()?.map(|item| from_py(&item?)).collect()
+}
+
+/// `values` encoded as elements of `ty`, or why not (an integer out of the type's range, a
+/// value of the wrong kind).
+pub fn encode_checked(ty: DataType, values: &[Literal]) -> Result<Vec<u8>, String> {
+    if let Some((lo, hi)) = int_range(ty) {
+        let outside = values
+            .iter()
+            .find(|v| matches!(v, Literal::Int(n) if !(lo..=hi).contains(n)));
+        if let Some(v) = outside {
+            return Err(format!("{v} is out of range for {ty}"));
+        }
+    }
+    encode_values(ty, values)
 }

@@ -21,7 +21,8 @@ def _stubbed(path):
 
 @pytest.mark.parametrize("stub,module", [("enip/__init__.pyi", "cpppo_rs.enip"),
                                          ("enip/client.pyi", "cpppo_rs.enip.client"),
-                                         ("_native.pyi", "cpppo_rs._native")])
+                                         ("_native.pyi", "cpppo_rs._native"),
+                                         ("modbus/__init__.pyi", "cpppo_rs.modbus")])
 def test_every_stubbed_name_exists_and_is_documented(stub, module):
     mod = importlib.import_module(module)
     for name, members in _stubbed(PKG / stub).items():

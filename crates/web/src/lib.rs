@@ -111,6 +111,31 @@ pub fn needs_token(addr: SocketAddr) -> bool {
     !addr.ip().is_loopback()
 }
 
+/// Bind `addr` on the host and serve `web` there in a task until `shutdown` turns true; off
+/// loopback without a token the API is made read-only. Returns the bound address and whether
+/// the API is read-only.
+pub async fn start(
+    addr: SocketAddr,
+    mut web: Web,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<(SocketAddr, bool)> {
+    let mut read_only = web.read_only;
+    let local = start_on_host(
+        addr,
+        |local| {
+            if needs_token(local) && web.token.is_none() {
+                web.read_only = true;
+            }
+            read_only = web.read_only;
+            router(web)
+        },
+        shutdown,
+        "web server",
+    )
+    .await?;
+    Ok((local, read_only))
+}
+
 async fn index() -> Html<&'static str> {
     Html(INDEX_HTML)
 }

@@ -13,7 +13,9 @@ from .errors import (
     Error,
     HistoryError,
     InvalidValueError,
+    ModbusError,
     OperationError,
+    PlcOffline,
     SimulatorError,
     StatusError,
     TimeoutError,
@@ -34,4 +36,6 @@ __all__ = [
     "TimestampError",
     "HistoryError",
     "AutomataError",
+    "PlcOffline",
+    "ModbusError",
 ]

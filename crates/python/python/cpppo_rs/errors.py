@@ -5,14 +5,16 @@
     Error
     ├── OperationError        bad operation text ("SCADA[1-"), or a request that cannot be built
     ├── CommunicationError    socket failures, a closed connection, malformed replies
-    │   └── TimeoutError      no reply within the timeout (also a builtin TimeoutError)
+    │   ├── TimeoutError      no reply within the timeout (also a builtin TimeoutError)
+    │   └── PlcOffline        a Modbus PLC that cannot be reached (or a stopped poller)
     ├── StatusError           a request answered with a CIP error status (.status, .extended_status)
     ├── SimulatorError        a simulator that cannot be built or started, a bad element range
     │   └── UnknownTagError   no such tag (also a LookupError)
     ├── InvalidValueError     a value that does not fit its tag's type (also a ValueError)
     ├── TimestampError        time text or a zone that does not parse (also a ValueError)
     ├── HistoryError          a history file that cannot be opened or (strict) a bad record
-    └── AutomataError         a machine that cannot be built, or input it cannot accept (.offset)
+    ├── AutomataError         a machine that cannot be built, or input it cannot accept (.offset)
+    └── ModbusError           a Modbus request answered with an exception code
 """
 
 import builtins
@@ -75,3 +77,9 @@ class AutomataError(Error):
     def __init__(self, message, offset=None):
         super().__init__(message)
         self.offset = offset
+class PlcOffline(CommunicationError):
+    """A Modbus PLC that cannot be reached (or a stopped poller), as cpppo's ``PlcOffline``."""
+
+
+class ModbusError(Error):
+    """A Modbus request answered with an exception code (or a malformed reply)."""

@@ -13,8 +13,6 @@ use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::runtime::control::ServerControl;
 use cpppo_enip::runtime::simulator::{Simulator, SimulatorBuilder};
 use cpppo_enip::server::session::RoutePolicy;
-use cpppo_net::os::OsListener;
-use cpppo_net::Listener;
 use tokio::sync::watch;
 
 use crate::cli::logging;
@@ -354,30 +352,20 @@ fn web_ready_line(w: SocketAddr, read_only: bool) -> String {
     format!("Web API and live page on http://{w}/ ({mode}{scope})")
 }
 
-/// Bind and start the web API; off loopback without a token it is read-only. It stops when `shutdown` fires.
+/// Bind and start the web API (see [`cpppo_web::start`]); it stops when `shutdown` fires.
 /// Returns the bound address and whether the API is read-only.
 async fn start_web(
     addr: SocketAddr,
-    mut web: cpppo_web::Web,
-    mut shutdown: watch::Receiver<bool>,
+    web: cpppo_web::Web,
+    shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, bool)> {
-    let listener = OsListener::bind(addr)
+    let tokenless = web.token.is_none();
+    let (local, read_only) = cpppo_web::start(addr, web, shutdown)
         .await
         .with_context(|| format!("--web: cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
-    if cpppo_web::needs_token(local) && web.token.is_none() {
+    if read_only && tokenless {
         tracing::warn!("--web on {local} without --web-token: the API is read-only");
-        web.read_only = true;
     }
-    let read_only = web.read_only;
-    tokio::spawn(async move {
-        let stop = async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        };
-        if let Err(e) = cpppo_web::serve(listener, web, stop).await {
-            tracing::warn!("web server failed: {e}");
-        }
-    });
     Ok((local, read_only))
 }
 

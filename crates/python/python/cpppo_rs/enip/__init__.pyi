@@ -1,5 +1,5 @@
 from types import TracebackType
-from typing import Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from . import ab as ab
 from . import client as client
@@ -14,16 +14,28 @@ class Simulator:
     ``tags`` are cpppo's ``NAME=TYPE[LEN]`` (or ``NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE``)
     specifications; ``address`` is ``HOST:PORT`` (port 0: any free port; see ``address``).
     ``config`` lists cpppo.cfg files to read (none by default, unlike ``enip_server``).
-    Raises ``SimulatorError`` if it cannot be built or bound.
+    ``route_path`` is cpppo's ``--route-path`` (``"1/0"``, JSON, or ``"0"``/``"false"``);
+    ``simple`` serves only an empty route path. ``web`` starts the web API on
+    ``[HOST]:[PORT]`` (port 0 allowed; see ``web_address``). ``attribute_class`` (a
+    ``cpppo_rs.server.enip.device.Attribute`` subclass) and ``attributes`` (tag name -> any
+    object with ``__getitem__``/``__setitem__``) give tags Python-defined behaviour.
+    Raises ``SimulatorError`` if it cannot be built or bound. Stops on ``stop()``, on leaving
+    the ``with`` block, when garbage collected, or at interpreter exit.
     """
 
     def __init__(self, tags: Sequence[str] = ..., address: str = "127.0.0.1:0",
                  udp: bool = False, profile: Optional[str] = None,
                  delay: Optional[tuple[float, float]] = None,
-                 config: Sequence[str] = ()) -> None: ...
+                 config: Sequence[str] = (), route_path: Optional[str] = None,
+                 simple: bool = False, web: Optional[str] = None,
+                 attribute_class: Optional[type] = None,
+                 attributes: Optional[Mapping[str, Any]] = None) -> None: ...
     @property
     def address(self) -> tuple[str, int]:
         """The bound ``(host, port)``."""
+    @property
+    def web_address(self) -> Optional[tuple[str, int]]:
+        """The web API's bound ``(host, port)``, or None without ``web``."""
     @property
     def running(self) -> bool:
         """Whether it is still serving."""

@@ -1,0 +1,1 @@
+"""Servers: ``cpppo_rs.server.enip`` mirrors cpppo's ``cpppo.server.enip``."""
