@@ -18,7 +18,7 @@ use cpppo_enip::server::session::RoutePolicy;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::attribute;
+use crate::callback;
 use crate::errors::raise;
 use crate::values::{encode_checked, list_to_py, many_from_py};
 
