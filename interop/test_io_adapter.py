@@ -48,12 +48,13 @@ require("readline").createInterface({ input: process.stdin }).on("line", (l) => 
 
 ETHERNETIP_SCANNER = r"""
 # The Python `ethernetip` scanner: Forward Open 100/150/1, produce outputs, print inputs.
-# argv: target rpi_ms out_hex hold_s serial [close]; prints JSON lines.
+# argv: target rpi_ms out_hex hold_s serial [close] [outsz=N]; prints JSON lines.
 import json, sys, time
 import ethernetip
 
 target, rpi, out, hold = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3]), float(sys.argv[4])
-serial, close = int(sys.argv[5]), len(sys.argv) > 6
+serial, close = int(sys.argv[5]), "close" in sys.argv[6:]
+outsz = [int(a[6:]) for a in sys.argv[6:] if a.startswith("outsz=")]
 say = lambda **o: print(json.dumps(o), flush=True)
 enip = ethernetip.EtherNetIP(target)
 conn = enip.explicit_conn(target)
@@ -63,7 +64,8 @@ inputs = enip.registerAssembly(ethernetip.EtherNetIP.ENIP_IO_TYPE_INPUT, 8, 100,
 outputs = enip.registerAssembly(ethernetip.EtherNetIP.ENIP_IO_TYPE_OUTPUT, 8, 150, conn)
 for i in range(64):
     outputs[i] = bool(out[i // 8] >> (i % 8) & 1)
-status = conn.sendFwdOpenReq(100, 150, 1, torpi=rpi, otrpi=rpi, multiplier=3)
+status = conn.sendFwdOpenReq(100, 150, 1, torpi=rpi, otrpi=rpi, multiplier=3,
+                             outputsz=outsz[0] if outsz else None)
 say(event="open", status=status, ot=conn.otconnid, to=conn.toconnid)
 if status != 0 or hold <= 0:
     sys.exit(0 if status == 0 else 1)
@@ -157,14 +159,28 @@ def st_scanner(spawn, ns, tmp_path, out_hex, rpi=10):
                   out_hex], env=env)
 
 
-def ethernetip_scanner(spawn, ns, tmp_path, out_hex, hold, close=False, rpi=20, serial=1):
+def ethernetip_scanner(spawn, ns, tmp_path, out_hex, hold, close=False, rpi=20, serial=1,
+                       extra=()):
     python = VENV_IO / "bin" / "python"
     if not python.exists():
         pytest.skip("the ethernetip 1.2.0 venv is not installed (scripts/setup)")
     script = tmp_path / "ethernetip_scanner.py"
     script.write_text(ETHERNETIP_SCANNER)
     args = [str(python), str(script), ADAPTER, str(rpi), out_hex, str(hold), str(serial)]
-    return spawn(["ip", "netns", "exec", ns, *args, *(["close"] if close else [])])
+    return spawn(["ip", "netns", "exec", ns, *args, *(["close"] if close else []), *extra])
+
+
+METRICS = r"""
+import sys, urllib.request
+print(urllib.request.urlopen(f"http://{sys.argv[1]}/metrics", timeout=10).read().decode())
+"""
+
+
+def metrics(ns, web):
+    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", METRICS, web],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
 
 
 def lines(proc):
@@ -183,7 +199,7 @@ def wait_for(check, timeout=20.0, what="condition"):
 
 def test_st_ethernet_ip_owns_the_assemblies(spawn, pair, tmp_path):
     a, s = pair
-    srv = adapter(spawn, a)
+    srv = adapter(spawn, a, "--web", f"{ADAPTER}:8080")
     explicit(s, 100, "0102030405060708")
     scanner = st_scanner(spawn, s, tmp_path, "a1a2a3a4a5a6a7a8")
     # It only sends O->T after each T->O: data flowing in both directions proves we produce
@@ -196,10 +212,18 @@ def test_st_ethernet_ip_owns_the_assemblies(spawn, pair, tmp_path):
     wait_for(lambda: lines(scanner)[-1].get("input") == "1112131415161718", what="new inputs")
     wait_for(lambda: any(l.get("event") == "connected" for l in lines(scanner)),
              what="the scanner's connected event")
-    # Killed: the connection times out (RPI x 32) and the outputs go idle, in the log.
+    # /metrics shows the connection in run, its packets, the T->O count.
+    m = metrics(s, f"{ADAPTER}:8080")
+    assert re.search(r'cpppo_io_connection_run\{peer="10.77.0.2",kind="exclusive-owner",'
+                     r'[^}]*input="100",output="150",rpi_us="10000"\} 1', m), m
+    assert int(re.search(r'cpppo_io_packets_total\{direction="t_o"\} (\d+)', m).group(1)) > 0
+    # Killed: the connection times out (RPI x 32) and the outputs go idle, in the log and in
+    # /metrics.
     scanner.close()
     srv.wait_output(r"outputs idle: assembly 150", timeout=20)
     srv.wait_output(r"timed out", timeout=5)
+    m = metrics(s, f"{ADAPTER}:8080")
+    assert "cpppo_io_timeouts_total 1" in m and "cpppo_io_connection_run{" not in m, m
     assert explicit(s, 150) == "a1a2a3a4a5a6a7a8", "the last outputs stay"
 
 
@@ -237,6 +261,11 @@ def test_refusals_reach_the_scanner(spawn, pair, tmp_path):
         rival = ethernetip_scanner(spawn, s, tmp_path, "00" * 8, hold=0, serial=serial)
         rival.p.wait(30)
         assert lines(rival)[0]["status"] == status, rival.output()
+    # Wrong sizes: refused with 0x0109 (the reply also carries the size we accept: 14).
+    small = ethernetip_scanner(spawn, s, tmp_path, "00" * 8, hold=0, serial=3,
+                               extra=["outsz=4"])
+    small.p.wait(30)
+    assert lines(small)[0]["status"] == 0x0109, small.output()
     # Hostile UDP on 2222 changes nothing: garbage, unknown ids, truncated frames.
     hostile = (
         "import socket, struct\n"
