@@ -170,17 +170,26 @@ def ethernetip_scanner(spawn, ns, tmp_path, out_hex, hold, close=False, rpi=20, 
     return spawn(["ip", "netns", "exec", ns, *args, *(["close"] if close else []), *extra])
 
 
-METRICS = r"""
+HTTP_GET = r"""
 import sys, urllib.request
-print(urllib.request.urlopen(f"http://{sys.argv[1]}/metrics", timeout=10).read().decode())
+print(urllib.request.urlopen(f"http://{sys.argv[1]}", timeout=10).read().decode())
 """
 
 
-def metrics(ns, web):
-    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", METRICS, web],
+def http_get(ns, url):
+    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", HTTP_GET, url],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     return out.stdout
+
+
+def metrics(ns, web):
+    return http_get(ns, f"{web}/metrics")
+
+
+def outputs_state(ns, web):
+    """The web API's I/O state of the Outputs assembly tag: run or idle."""
+    return json.loads(http_get(ns, f"{web}/api/tags/Outputs"))["data"]["tags"]["Outputs"]["io"]
 
 
 def lines(proc):
@@ -217,6 +226,11 @@ def test_st_ethernet_ip_owns_the_assemblies(spawn, pair, tmp_path):
     assert re.search(r'cpppo_io_connection_run\{peer="10.77.0.2",kind="exclusive-owner",'
                      r'[^}]*input="100",output="150",rpi_us="10000"\} 1', m), m
     assert int(re.search(r'cpppo_io_packets_total\{direction="t_o"\} (\d+)', m).group(1)) > 0
+    assert outputs_state(s, f"{ADAPTER}:8080") == {"outputs": "run"}
+    control = json.loads(http_get(s, f"{ADAPTER}:8080/api/server/control"))
+    [conn] = control["data"]["server"]["control"]["io"]
+    assert (conn["kind"], conn["input"], conn["output"], conn["run"]) == (
+        "exclusive-owner", 100, 150, True)
     # Killed: the connection times out (RPI x 32) and the outputs go idle, in the log and in
     # /metrics.
     scanner.close()
@@ -224,6 +238,7 @@ def test_st_ethernet_ip_owns_the_assemblies(spawn, pair, tmp_path):
     srv.wait_output(r"timed out", timeout=5)
     m = metrics(s, f"{ADAPTER}:8080")
     assert "cpppo_io_timeouts_total 1" in m and "cpppo_io_connection_run{" not in m, m
+    assert outputs_state(s, f"{ADAPTER}:8080") == {"outputs": "idle"}
     assert explicit(s, 150) == "a1a2a3a4a5a6a7a8", "the last outputs stay"
 
 
