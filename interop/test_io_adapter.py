@@ -48,13 +48,16 @@ require("readline").createInterface({ input: process.stdin }).on("line", (l) => 
 
 ETHERNETIP_SCANNER = r"""
 # The Python `ethernetip` scanner: Forward Open 100/150/1, produce outputs, print inputs.
-# argv: target rpi_ms out_hex hold_s serial [close] [outsz=N]; prints JSON lines.
+# argv: target rpi_ms out_hex hold_s serial [close] [outsz=N] [point=N] [mcast]; prints JSON
+# lines.
 import json, sys, time
 import ethernetip
 
 target, rpi, out, hold = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3]), float(sys.argv[4])
 serial, close = int(sys.argv[5]), "close" in sys.argv[6:]
 outsz = [int(a[6:]) for a in sys.argv[6:] if a.startswith("outsz=")]
+point = [int(a[6:]) for a in sys.argv[6:] if a.startswith("point=")]
+mcast = "mcast" in sys.argv[6:]
 say = lambda **o: print(json.dumps(o), flush=True)
 enip = ethernetip.EtherNetIP(target)
 conn = enip.explicit_conn(target)
@@ -64,8 +67,9 @@ inputs = enip.registerAssembly(ethernetip.EtherNetIP.ENIP_IO_TYPE_INPUT, 8, 100,
 outputs = enip.registerAssembly(ethernetip.EtherNetIP.ENIP_IO_TYPE_OUTPUT, 8, 150, conn)
 for i in range(64):
     outputs[i] = bool(out[i // 8] >> (i % 8) & 1)
-status = conn.sendFwdOpenReq(100, 150, 1, torpi=rpi, otrpi=rpi, multiplier=3,
-                             outputsz=outsz[0] if outsz else None)
+status = conn.sendFwdOpenReq(100, point[0] if point else 150, 1, torpi=rpi, otrpi=rpi,
+                             multiplier=3, outputsz=outsz[0] if outsz else None,
+                             multicast=mcast)
 say(event="open", status=status, ot=conn.otconnid, to=conn.toconnid)
 if status != 0 or hold <= 0:
     sys.exit(0 if status == 0 else 1)
@@ -327,3 +331,34 @@ def test_tshark_decodes_the_io_frames(spawn, pair, tmp_path):
     assert {r[3].replace(":", "") for r in o_t} == {"a0a1a2a3a4a5a6a7"}
     assert all(int(r[0], 16) == opened["to"] for r in t_o)
     assert {r[3].replace(":", "") for r in t_o} == {"0102030405060708"}
+
+
+def test_input_only_and_listen_only(spawn, pair, tmp_path):
+    a, s = pair
+    srv = adapter(spawn, a, "--web", f"{ADAPTER}:8080")
+    heartbeat = ["outsz=0", "mcast"]
+    # Listen Only needs a multicast producer of its input: none yet (0x0119).
+    lo = ethernetip_scanner(spawn, s, tmp_path, "00" * 8, hold=0, serial=5,
+                            extra=["point=237", *heartbeat])
+    lo.p.wait(30)
+    assert lines(lo)[0]["status"] == 0x0119, lo.output()
+    # Input Only (heartbeat O->T to point 238), multicast T->O; it owns no outputs.
+    io = ethernetip_scanner(spawn, s, tmp_path, "00" * 8, hold=5, serial=6,
+                            extra=["point=238", *heartbeat])
+    opened = wait_for(lambda: [l for l in lines(io) if l.get("event") == "open"], what="IO")[0]
+    assert opened["status"] == 0, opened
+    lo = ethernetip_scanner(spawn, s, tmp_path, "00" * 8, hold=0, serial=7,
+                            extra=["point=237", *heartbeat])
+    lo.p.wait(30)
+    joined = lines(lo)[0]
+    assert (joined["status"], joined["to"]) == (0, opened["to"]), "listen only joins its producer"
+    control = json.loads(http_get(s, f"{ADAPTER}:8080/api/server/control"))
+    kinds = sorted(c["kind"] for c in control["data"]["server"]["control"]["io"])
+    assert kinds == ["input-only", "listen-only"]
+    assert all(c["t_o_dest"] == "239.192.1.0:2222" for c in control["data"]["server"]["control"]["io"])
+    # No owner: an Exclusive Owner still gets the outputs.
+    owner = ethernetip_scanner(spawn, s, tmp_path, "00" * 8, hold=0, serial=8)
+    owner.p.wait(30)
+    assert lines(owner)[0]["status"] == 0, owner.output()
+    assert io.p.wait(30) == 0, io.output()
+    srv.wait_output(r"listen-only connection 0x[0-9a-f]+ opened", timeout=5)
