@@ -12,6 +12,7 @@ pub mod encap;
 pub mod epath;
 pub mod error;
 pub mod frame;
+pub mod io;
 pub mod list;
 pub mod mr;
 pub mod server;

@@ -22,12 +22,17 @@ use crate::cursor::{len_u16, Reader, Writer};
 use crate::error::Result;
 use crate::mr::{status, MrReply, Payload};
 
-/// A CIP reply status: the general status and at most one extended status word.
+/// The most extended status words a [`Status`] holds: the extended status and up to four
+/// additional words (a refused Forward Open's accepted size or RPI range).
+pub const MAX_STATUS_WORDS: usize = 5;
+
+/// A CIP reply status: the general status and at most [`MAX_STATUS_WORDS`] extended status
+/// words (the first is "the" extended status; a Connection Manager refusal may add more).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Status {
     /// General status ([`status`]).
     pub general: u8,
-    extended: [u8; 2],
+    extended: [u8; 2 * MAX_STATUS_WORDS],
     words: u8,
 }
 
@@ -40,26 +45,34 @@ impl Status {
     pub const fn new(general: u8) -> Status {
         Status {
             general,
-            extended: [0; 2],
+            extended: [0; 2 * MAX_STATUS_WORDS],
             words: 0,
         }
     }
 
     /// A general status with one extended word.
     pub const fn ext(general: u8, word: u16) -> Status {
-        Status {
-            general,
-            extended: word.to_le_bytes(),
-            words: 1,
-        }
+        Status::new(general).with_word(word)
     }
 
-    /// The status of a decoded reply (its first extended word only).
-    pub fn of(reply: &MrReply<'_>) -> Status {
-        match reply.first_extended() {
-            Some(word) => Status::ext(reply.general_status, word),
-            None => Status::new(reply.general_status),
+    /// This status with `word` appended to its extended status (ignored once
+    /// [`MAX_STATUS_WORDS`] are held).
+    pub const fn with_word(mut self, word: u16) -> Status {
+        let at = 2 * self.words as usize;
+        if at < 2 * MAX_STATUS_WORDS {
+            let [lo, hi] = word.to_le_bytes();
+            self.extended[at] = lo;
+            self.extended[at + 1] = hi;
+            self.words += 1;
         }
+        self
+    }
+
+    /// The status of a decoded reply (its first [`MAX_STATUS_WORDS`] extended words).
+    pub fn of(reply: &MrReply<'_>) -> Status {
+        reply
+            .extended()
+            .fold(Status::new(reply.general_status), Status::with_word)
     }
 
     /// Whether this is success.
@@ -67,9 +80,16 @@ impl Status {
         self.general == status::SUCCESS
     }
 
-    /// The extended status word, if any.
+    /// The (first) extended status word, if any.
     pub fn extended(&self) -> Option<u16> {
-        (self.words == 1).then(|| u16::from_le_bytes(self.extended))
+        self.words().next()
+    }
+
+    /// All extended status words, in order (the extended status, then any additional words).
+    pub fn words(&self) -> impl Iterator<Item = u16> + '_ {
+        self.extended_status()
+            .chunks_exact(2)
+            .map(|w| u16::from_le_bytes([w[0], w[1]]))
     }
 
     /// The extended status as wire bytes (little-endian words).
@@ -96,7 +116,7 @@ impl Status {
 impl core::fmt::Display for Status {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "0x{:02x}", self.general)?;
-        if let Some(word) = self.extended() {
+        for word in self.words() {
             write!(f, "/0x{word:04x}")?;
         }
         Ok(())

@@ -5,7 +5,51 @@ use super::finish;
 use crate::cursor::{len_u16, Reader, Writer};
 use crate::epath::{EPath, Padding};
 use crate::error::{Error, Result};
+use crate::io::{NetworkParams, TransportClass};
 use crate::mr::MrRequest;
+
+/// Connection Manager extended status words (with general status `0x01`, connection failure).
+pub mod ext {
+    /// Connection in use, or a duplicate Forward Open (same triad).
+    pub const CONNECTION_IN_USE: u16 = 0x0100;
+    /// Transport class and trigger combination not supported.
+    pub const TRANSPORT_NOT_SUPPORTED: u16 = 0x0103;
+    /// Ownership conflict: another originator owns the target's outputs.
+    pub const OWNERSHIP_CONFLICT: u16 = 0x0106;
+    /// Target connection not found (Forward Close, or a request on a closed connection).
+    pub const NOT_FOUND: u16 = 0x0107;
+    /// Invalid network connection parameter.
+    pub const INVALID_NETWORK_PARAMETER: u16 = 0x0108;
+    /// Invalid connection size; one additional word carries the size the target accepts.
+    pub const INVALID_SIZE: u16 = 0x0109;
+    /// Target for connection not configured.
+    pub const NOT_CONFIGURED: u16 = 0x0110;
+    /// RPI not supported; additional words carry the accepted range
+    /// ([`crate::io::RpiRange`]).
+    pub const RPI_NOT_SUPPORTED: u16 = 0x0111;
+    /// Out of connections.
+    pub const NO_MORE_CONNECTIONS: u16 = 0x0113;
+    /// Electronic key: vendor ID or product code mismatch.
+    pub const KEY_PRODUCT_MISMATCH: u16 = 0x0114;
+    /// Electronic key: device type mismatch.
+    pub const KEY_DEVICE_TYPE_MISMATCH: u16 = 0x0115;
+    /// Electronic key: revision mismatch.
+    pub const KEY_REVISION_MISMATCH: u16 = 0x0116;
+    /// Invalid produced or consumed application path (no such assembly / connection point).
+    pub const INVALID_APPLICATION_PATH: u16 = 0x0117;
+    /// Invalid or inconsistent configuration application path.
+    pub const INVALID_CONFIGURATION_PATH: u16 = 0x0118;
+    /// Listen Only connection without an open non-listen-only (multicast) producer.
+    pub const NO_OWNING_CONNECTION: u16 = 0x0119;
+    /// Connection timed out.
+    pub const CONNECTION_TIMED_OUT: u16 = 0x0203;
+    /// Unconnected request timed out (a routed device failed).
+    pub const UNCONNECTED_TIMED_OUT: u16 = 0x0204;
+    /// The route path names no device here.
+    pub const BAD_ROUTE: u16 = 0x0312;
+    /// Invalid segment in the connection path.
+    pub const INVALID_SEGMENT: u16 = 0x0315;
+}
 
 fn path_words(r: &mut Reader<'_>) -> Result<usize> {
     Ok(usize::from(r.u8()?) * 2)
@@ -222,11 +266,32 @@ impl<'a> ForwardOpen<'a> {
     }
 
     fn size(&self, params: u32) -> u32 {
-        if self.large {
-            params & 0xFFFF
-        } else {
-            params & 0x01FF
-        }
+        u32::from(self.network(params).size)
+    }
+
+    fn network(&self, params: u32) -> NetworkParams {
+        NetworkParams::from_bits(params, self.large)
+    }
+
+    /// O->T network connection parameters, decoded.
+    pub fn o_t_network(&self) -> NetworkParams {
+        self.network(self.o_t_params)
+    }
+
+    /// T->O network connection parameters, decoded.
+    pub fn t_o_network(&self) -> NetworkParams {
+        self.network(self.t_o_params)
+    }
+
+    /// Transport class and trigger, decoded.
+    pub fn transport_class(&self) -> TransportClass {
+        TransportClass::from_byte(self.transport)
+    }
+
+    /// The connection timeout in microseconds: `rpi_us` × 4 × 2^multiplier (multipliers above
+    /// 7 are reserved and count as 7).
+    pub fn timeout_us(&self, rpi_us: u32) -> u64 {
+        u64::from(rpi_us) << (2 + u32::from(self.timeout_multiplier.min(7)))
     }
 
     /// O->T connection size in bytes (from the network connection parameters).
