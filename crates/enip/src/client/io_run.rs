@@ -1,0 +1,236 @@
+//! The tokio driver of a class 1 [`Scanner`]: a TCP stream for its session, a UDP socket for
+//! its I/O, a timer; nothing else (the protocol is in the scanner).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cpppo_enip::client::ClientError> {
+//! use cpppo_enip::client::io::IoParams;
+//! use cpppo_enip::client::io_run::{drive, Control, Endpoints};
+//! use cpppo_enip::client::io_scanner::{ScanEvent, Scanner};
+//! use cpppo_enip::client::Options;
+//! let scanner = Scanner::new(IoParams::default(), Options::simple(), 1)?;
+//! let ends = Endpoints::to("10.0.0.2:44818".parse().unwrap());
+//! let (control, rx) = tokio::sync::mpsc::unbounded_channel();
+//! control.send(Control::Output(vec![1, 2, 3])).ok();
+//! let scanner = drive(scanner, ends, rx, |_, event| {
+//!     if let ScanEvent::Input(data) = event {
+//!         println!("{data:?}");
+//!     }
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use cpppo_cip::io::IO_PORT;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::error::ClientError;
+use super::io_scanner::{ScanEvent, Scanner};
+
+/// Where a scanner's TCP session and UDP I/O go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The adapter's EtherNet/IP TCP address.
+    pub adapter: SocketAddr,
+    /// The adapter's class 1 UDP port (O->T goes there).
+    pub io_port: u16,
+    /// The local UDP address T->O arrives on (port 2222 unless the adapter is told another
+    /// with the T->O sockaddr item: `IoParams::t_o_port`).
+    pub bind: SocketAddr,
+    /// The local address TCP connects from, if any.
+    pub source: Option<SocketAddr>,
+    /// How long a TCP connect may take.
+    pub connect_timeout: Duration,
+}
+
+impl Endpoints {
+    /// An adapter at `adapter`, I/O on port 2222 both sides.
+    pub fn to(adapter: SocketAddr) -> Endpoints {
+        Endpoints {
+            adapter,
+            io_port: IO_PORT,
+            bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, IO_PORT)),
+            source: None,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the application tells a running scanner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// New output data.
+    Output(Vec<u8>),
+    /// The run/idle header's run bit.
+    Run(bool),
+    /// Forward Close and stop.
+    Stop,
+}
+
+/// Binds the scanner's UDP socket (to learn its port before the scanner is built, bind port 0
+/// here and put the port in `IoParams::t_o_port`).
+pub async fn bind(addr: SocketAddr) -> Result<UdpSocket, ClientError> {
+    Ok(UdpSocket::bind(addr).await?)
+}
+
+/// Runs `scanner` until it stops (a [`Control::Stop`], the control channel closed, or a
+/// refusal that retrying cannot cure), calling `on_event` with everything it reports; binds
+/// `ends.bind` for UDP.
+pub async fn drive<F>(
+    scanner: Scanner,
+    ends: Endpoints,
+    control: UnboundedReceiver<Control>,
+    on_event: F,
+) -> Result<Scanner, ClientError>
+where
+    F: FnMut(&Scanner, ScanEvent),
+{
+    let udp = bind(ends.bind).await?;
+    drive_on(scanner, ends, udp, control, on_event).await
+}
+
+/// [`drive`] on a UDP socket already bound.
+pub async fn drive_on<F>(
+    mut scanner: Scanner,
+    ends: Endpoints,
+    udp: UdpSocket,
+    mut control: UnboundedReceiver<Control>,
+    mut on_event: F,
+) -> Result<Scanner, ClientError>
+where
+    F: FnMut(&Scanner, ScanEvent),
+{
+    let o_t = SocketAddr::new(ends.adapter.ip(), ends.io_port);
+    let mut tcp: Option<TcpStream> = None;
+    let mut joined: Option<SocketAddrV4> = None;
+    let mut rbuf = vec![0u8; 8192];
+    let mut ubuf = vec![0u8; 65536];
+    let mut control_open = true;
+    loop {
+        let now = Instant::now();
+        scanner.handle_timeout(now);
+        if tcp.is_some() && !scanner.wants_tcp() {
+            tcp = None;
+        }
+        if scanner.wants_connect() {
+            match connect(&ends).await {
+                Ok(s) => {
+                    tcp = Some(s);
+                    scanner.connected(Instant::now());
+                }
+                Err(e) => scanner.disconnected(Instant::now(), &e.to_string()),
+            }
+        }
+        flush(&mut scanner, &mut tcp).await;
+        let now = Instant::now();
+        while let Some(d) = scanner.poll_datagram(now) {
+            if let Err(e) = udp.send_to(d, o_t).await {
+                tracing::debug!("O->T to {o_t}: {e}");
+            }
+        }
+        membership(&udp, &mut joined, scanner.multicast());
+        while let Some(e) = scanner.poll_event() {
+            on_event(&scanner, e);
+        }
+        if scanner.is_stopped() {
+            return Ok(scanner);
+        }
+        let deadline = scanner
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        tokio::select! {
+            r = read(&mut tcp, &mut rbuf) => match r {
+                Ok(n) => scanner.handle_input(rbuf.get(..n).unwrap_or_default(), Instant::now()),
+                Err(why) => {
+                    tcp = None;
+                    scanner.disconnected(Instant::now(), &why);
+                }
+            },
+            r = udp.recv_from(&mut ubuf) => {
+                if let Ok((n, _from)) = r {
+                    scanner.handle_datagram(Instant::now(), ubuf.get(..n).unwrap_or_default());
+                }
+            }
+            c = control.recv(), if control_open => match c {
+                Some(Control::Output(data)) => scanner.set_output(&data),
+                Some(Control::Run(run)) => scanner.set_run(run),
+                Some(Control::Stop) => scanner.stop(Instant::now()),
+                None => {
+                    control_open = false;
+                    scanner.stop(Instant::now());
+                }
+            },
+            _ = tokio::time::sleep_until(deadline.into()) => {}
+        }
+    }
+}
+
+async fn connect(ends: &Endpoints) -> std::io::Result<TcpStream> {
+    let go = async {
+        let s = match ends.source {
+            None => TcpStream::connect(ends.adapter).await?,
+            Some(src) => {
+                let socket = if src.is_ipv4() {
+                    tokio::net::TcpSocket::new_v4()?
+                } else {
+                    tokio::net::TcpSocket::new_v6()?
+                };
+                socket.bind(src)?;
+                socket.connect(ends.adapter).await?
+            }
+        };
+        s.set_nodelay(true)?;
+        Ok(s)
+    };
+    tokio::time::timeout(ends.connect_timeout, go)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "TCP connect timed out"))?
+}
+
+async fn flush(scanner: &mut Scanner, tcp: &mut Option<TcpStream>) {
+    let Some(stream) = tcp else {
+        return;
+    };
+    if scanner.transmit().is_empty() {
+        return;
+    }
+    match stream.write_all(scanner.transmit()).await {
+        Ok(()) => scanner.transmitted(Instant::now()),
+        Err(e) => {
+            *tcp = None;
+            scanner.disconnected(Instant::now(), &e.to_string());
+        }
+    }
+}
+
+/// Reads from the stream, or waits forever without one.
+async fn read(tcp: &mut Option<TcpStream>, buf: &mut [u8]) -> Result<usize, String> {
+    match tcp {
+        Some(s) => match s.read(buf).await {
+            Ok(0) => Err("connection closed by the adapter".into()),
+            Ok(n) => Ok(n),
+            Err(e) => Err(e.to_string()),
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// Joins the multicast group T->O comes on, and leaves the one it no longer does.
+fn membership(udp: &UdpSocket, joined: &mut Option<SocketAddrV4>, want: Option<SocketAddrV4>) {
+    if *joined == want {
+        return;
+    }
+    if let Some(old) = joined.take() {
+        let _ = udp.leave_multicast_v4(*old.ip(), Ipv4Addr::UNSPECIFIED);
+    }
+    if let Some(group) = want {
+        match udp.join_multicast_v4(*group.ip(), Ipv4Addr::UNSPECIFIED) {
+            Ok(()) => *joined = Some(group),
+            Err(e) => tracing::warn!("cannot join multicast group {group}: {e}"),
+        }
+    }
+}
