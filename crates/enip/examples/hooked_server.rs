@@ -35,6 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         device: Arc::new(device),
         route: RoutePolicy::Any,
         routes: Vec::new(),
+        io: None,
     });
     let opts = Arc::new(Options::default());
     let (_stop, shutdown) = tokio::sync::watch::channel(false);

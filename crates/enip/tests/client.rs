@@ -150,6 +150,7 @@ impl Sim {
             device: Arc::new(device),
             route: RoutePolicy::Any,
             routes: Vec::new(),
+            io: None,
         });
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let listener = OsListener::bind(addr).await.expect("bind TCP");

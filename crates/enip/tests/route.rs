@@ -38,6 +38,7 @@ async fn simulator(tags: &[&str], routes: &str, stop: &watch::Receiver<bool>) ->
         device: Arc::new(d),
         route: RoutePolicy::Any,
         routes: parse_routes(routes).unwrap(),
+        io: None,
     });
     let listener = OsListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await

@@ -3,6 +3,7 @@
 //! statistics (what the web API shows and changes), and the router's upstream connections.
 
 pub mod control;
+pub mod io;
 pub mod serve;
 pub mod simulator;
 pub mod switchable;

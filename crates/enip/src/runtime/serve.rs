@@ -93,7 +93,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         peer,
         local,
     } = accepted;
-    let mut session = Session::with_ids(shared, ids);
+    let mut session = Session::with_ids(shared, ids).with_peer(peer);
     // Grows to the largest frame seen; idle sessions stay small.
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut tally = Tally::default();

@@ -32,8 +32,9 @@ use crate::model::tagspec::{TagSpec, TagSpecError};
 use crate::runtime::control::ServerControl;
 use crate::runtime::serve::Options;
 use crate::runtime::switchable::{serve_switchable, Bind, BindError, Bound, HostBind};
+use crate::server::io::{IoAdapter, IoHub, IoSettings};
 use crate::server::route::RouteRule;
-use crate::server::session::{RoutePolicy, Shared};
+use crate::server::session::{IdGenerator, RoutePolicy, Shared};
 
 /// How long [`Running::stop`] waits for the listeners to close.
 const STOP_WAIT: Duration = Duration::from_secs(5);
@@ -75,6 +76,7 @@ pub struct SimulatorBuilder {
     hook: Option<TagHook>,
     print: bool,
     connections: Option<Arc<cpppo_net::conn::Tracker>>,
+    io: Option<IoSettings>,
 }
 
 impl SimulatorBuilder {
@@ -166,6 +168,13 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Serve class 1 implicit I/O on the device's assemblies (`@4/INSTANCE/3` tags), with
+    /// these settings; [`Simulator::start_io`] binds its UDP socket.
+    pub fn io(mut self, settings: IoSettings) -> Self {
+        self.io = Some(settings);
+        self
+    }
+
     /// Make the device: every tag added, or the first one that cannot be.
     pub fn build(mut self) -> Result<Simulator, SimulatorError> {
         if let Some(name) = self.profile.take() {
@@ -191,10 +200,16 @@ impl SimulatorBuilder {
         if let (Some(c), Some((lo, hi))) = (&self.control, self.delay) {
             c.set_delay(lo, hi);
         }
+        let device = Arc::new(device);
+        let io = self.io.map(|settings| {
+            let ids = Arc::new(IdGenerator::from_clock());
+            Arc::new(IoHub::new(IoAdapter::new(device.clone(), settings, ids)))
+        });
         let shared = Arc::new(Shared {
-            device: Arc::new(device),
+            device,
             route: self.route,
             routes: self.routes,
+            io,
         });
         let connections = self.connections.unwrap_or_default();
         if let Some(Ok(mut limits)) = self.control.as_ref().map(|c| c.limits.lock()) {
@@ -231,6 +246,28 @@ impl Simulator {
     /// What its sessions share (device, route policy, routes).
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Its class 1 I/O adapter, if it was built with one.
+    pub fn io(&self) -> Option<&Arc<IoHub>> {
+        self.shared.io.as_ref()
+    }
+
+    /// Serve its class 1 I/O adapter on a UDP socket bound to `addr` on the host (port 0: any
+    /// free port) until `shutdown` fires; returns the bound address. An error when the
+    /// simulator was built without [`SimulatorBuilder::io`] or the address cannot be bound.
+    pub async fn start_io(
+        &self,
+        addr: SocketAddr,
+        shutdown: watch::Receiver<bool>,
+    ) -> std::io::Result<SocketAddr> {
+        let hub = self.io().cloned().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::Unsupported, "no I/O adapter configured")
+        })?;
+        let sock = cpppo_net::os::OsDatagram::bind(addr).await?;
+        let local = cpppo_net::Datagram::local_addr(&sock)?;
+        tokio::spawn(crate::runtime::io::serve_io(sock, hub, shutdown));
+        Ok(local)
     }
 
     /// Its control, if it was built with one.

@@ -3,6 +3,8 @@
 //! elsewhere, and the discovery (List Identity) reply rules. No sockets, no clocks.
 
 pub mod discovery;
+pub mod io;
+pub mod io_open;
 pub mod route;
 pub mod services;
 pub mod session;

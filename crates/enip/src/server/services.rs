@@ -474,6 +474,16 @@ fn entry(out: &mut Vec<u8>, id: u16, st: u16, value: &[u8]) {
     );
 }
 
+/// Append the entry of attribute `id`: its value (empty for a Set), or its failure status
+/// without one; returns whether it failed.
+fn outcome(out: &mut Vec<u8>, id: u16, result: Result<&[u8], Status>) -> bool {
+    match result {
+        Ok(value) => entry(out, id, 0, value),
+        Err(st) => entry(out, id, u16::from(st.general), &[]),
+    }
+    result.is_err()
+}
+
 fn get_list<'s>(
     dev: &Device,
     service: u8,
@@ -490,13 +500,7 @@ fn get_list<'s>(
             Some(attr) => read_all(attr.as_ref(), &mut value),
             None => Err(Status::new(status::ATTRIBUTE_NOT_SUPPORTED)),
         };
-        match read {
-            Ok(()) => entry(scratch, id, 0, &value),
-            Err(st) => {
-                failed = true;
-                entry(scratch, id, u16::from(st.general), &[]);
-            }
-        }
+        failed |= outcome(scratch, id, read.map(|()| value.as_slice()));
     }
     Ok(attribute_list(
         service,
@@ -523,13 +527,9 @@ fn set_list<'s>(
                 .and_then(|n| entries.value(n).map(drop).map_err(|_| not_enough())),
             None => Err(Status::new(status::ATTRIBUTE_NOT_SUPPORTED)),
         };
-        match result {
-            Ok(()) => entry(scratch, id, 0, &[]),
-            Err(st) => {
-                failed = true;
-                entry(scratch, id, u16::from(st.general), &[]);
-                break; // the rest of the list cannot be parsed without this value's size
-            }
+        if outcome(scratch, id, result.map(|()| &[][..])) {
+            failed = true;
+            break; // the rest of the list cannot be parsed without this value's size
         }
     }
     Ok(attribute_list(service, list.count, failed, scratch))

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::model::device::Device;
+use crate::server::io::IoHub;
 use crate::server::services::answer;
 use cpppo_cip::cpf::{self, Item};
 use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData};
@@ -33,6 +34,7 @@ use cpppo_cip::list::{Identity as IdentityItem, LegacyAddress, Service as Servic
 use cpppo_cip::mr::{status, Payload};
 use cpppo_cip::server::{append, RouteRefusal, Status, UnconnectedSendData};
 use cpppo_cip::services::class;
+use cpppo_cip::services::cm::ext;
 use cpppo_cip::services::cm::{ConnectionFailure, ForwardClose, ForwardCloseReply};
 use cpppo_cip::services::cm::{ForwardOpen, ForwardOpenReply, Triad};
 use cpppo_cip::services::{code, ReplyBody, Service};
@@ -55,17 +57,9 @@ pub const LEGACY_PORT: u16 = 44818;
 /// Most CIP connections one session may hold open.
 pub const MAX_CONNECTIONS: usize = 128;
 
-/// Connection Manager extended status: connection not found (Forward Close, or a connected
-/// request on a closed or timed-out connection).
-const NOT_FOUND: u16 = 0x0107;
-/// Connection Manager extended status: invalid connection size.
-const INVALID_SIZE: u16 = 0x0109;
-/// Connection Manager extended status: out of connections.
-const NO_MORE_CONNECTIONS: u16 = 0x0113;
-/// Connection Manager extended status: the route path names no device here.
-const BAD_ROUTE: u16 = 0x0312;
+use cpppo_cip::services::cm::ext::{BAD_ROUTE, INVALID_SIZE, NOT_FOUND, NO_MORE_CONNECTIONS};
 /// Connection Manager extended status: Unconnected Send timed out (a routed device failed).
-pub const ROUTE_TIMED_OUT: u16 = 0x0204;
+pub const ROUTE_TIMED_OUT: u16 = cpppo_cip::services::cm::ext::UNCONNECTED_TIMED_OUT;
 
 /// Which Unconnected Send route paths the simulator serves.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -85,6 +79,8 @@ pub struct Shared {
     pub route: RoutePolicy,
     /// Where Unconnected Sends for other route paths are forwarded.
     pub routes: Vec<crate::server::route::RouteRule>,
+    /// The class 1 I/O adapter, when the device serves implicit I/O.
+    pub io: Option<Arc<IoHub>>,
 }
 
 /// What one exchange was, for the statistics.
@@ -224,6 +220,10 @@ pub struct Session {
     scratch: Vec<u8>,
     /// The Message Router reply being built.
     reply: Vec<u8>,
+    /// The client's address, when the runtime says (class 1 T→O goes there by default).
+    peer: Option<SocketAddr>,
+    /// The T→O sockaddr item of the SendRRData being answered, and the one for its reply.
+    sockaddr: (Option<Sockaddr>, Option<Sockaddr>),
 }
 
 impl Session {
@@ -241,7 +241,15 @@ impl Session {
             connections: HashMap::new(),
             scratch: Vec::new(),
             reply: Vec::new(),
+            peer: None,
+            sockaddr: (None, None),
         }
+    }
+
+    /// This session's client is at `peer`.
+    pub fn with_peer(mut self, peer: SocketAddr) -> Self {
+        self.peer = Some(peer);
+        self
     }
 
     /// What this session serves.
@@ -382,8 +390,13 @@ impl Session {
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
-        let st = self.unconnected(req, now, 0, &mut reply);
-        let items = two(Item::NullAddress, Item::UnconnectedData(&reply));
+        self.sockaddr = (t_o_sockaddr(&data.cpf), None);
+        let st = self.dispatch(req, now, 0, UNCONNECTED_LIMIT, &mut reply);
+        let mut items = two(Item::NullAddress, Item::UnconnectedData(&reply));
+        if let Some(s) = self.sockaddr.1.take() {
+            // Three items fit (cpf::MAX_ITEMS is larger).
+            let _ = items.push(Item::SockaddrT2O(s));
+        }
         let frame = emit(
             h.reply(0),
             Body::SendData(SendData {
@@ -468,11 +481,8 @@ impl Session {
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
-        let st = if is_connection_manager(req) {
-            self.connection_manager(req, now, 0, &mut reply)
-        } else {
-            self.execute(req, limit, &mut reply)
-        };
+        self.sockaddr = (None, None);
+        let st = self.dispatch(req, now, 0, limit, &mut reply);
         if let Some(c) = self.connections.get_mut(&id) {
             c.last_reply.clone_from(&reply);
         }
@@ -637,25 +647,25 @@ impl Session {
         if req.service == code::MULTIPLE_SERVICE_PACKET {
             let st = Status::new(status::SERVICE_NOT_SUPPORTED);
             let _ = append(out, &st.reply(req.service));
-        } else if is_connection_manager(req) {
-            self.connection_manager(req, now, 0, out);
         } else {
-            self.execute(req, limit, out);
+            self.dispatch(req, now, 0, limit, out);
         }
     }
 
-    /// An unconnected request: to the Connection Manager, or to the device.
-    fn unconnected(
+    /// A request answered here: to the Connection Manager (`depth` Unconnected Sends deep),
+    /// or to the device within `limit` reply bytes.
+    fn dispatch(
         &mut self,
         req: &MrRequest<'_>,
         now: Instant,
         depth: u8,
+        limit: usize,
         out: &mut Vec<u8>,
     ) -> Status {
         if is_connection_manager(req) {
             self.connection_manager(req, now, depth, out)
         } else {
-            self.execute(req, UNCONNECTED_LIMIT, out)
+            self.execute(req, limit, out)
         }
     }
 
@@ -678,6 +688,10 @@ impl Session {
             code::UNCONNECTED_SEND if depth == 0 => self.unconnected_send(req, now, out),
             code::FORWARD_OPEN | code::LARGE_FORWARD_OPEN => {
                 match ForwardOpen::parse(large, req.data) {
+                    Ok(fo) if fo.transport_class().class < 2 => {
+                        let opened = self.io_open(&fo, now);
+                        put_open(out, req.service, &opened)
+                    }
                     Ok(fo) => {
                         let opened = self.forward_open(&fo, now);
                         put_open(out, req.service, &opened)
@@ -709,7 +723,7 @@ impl Session {
             return put_reply(out, req.service, st, &refusal);
         }
         match MrRequest::parse(us.message) {
-            Ok(inner) => self.unconnected(&inner, now, 1, out),
+            Ok(inner) => self.dispatch(&inner, now, 1, UNCONNECTED_LIMIT, out),
             Err(_) => put_status(out, req.service, not_enough),
         }
     }
@@ -837,12 +851,49 @@ impl Session {
         })
     }
 
-    /// Forward Close: the connection of its triad closed, or "not found".
+    /// A class 0/1 Forward Open: to the I/O adapter (refused without one).
+    fn io_open(
+        &mut self,
+        fo: &ForwardOpen<'_>,
+        now: Instant,
+    ) -> Result<ForwardOpenReply<'static>, (Status, ConnectionFailure)> {
+        let failure = |(st, triad): (Status, Triad)| {
+            let f = ConnectionFailure {
+                triad,
+                remaining_path_size: 0,
+                reserved: 0,
+            };
+            (st, f)
+        };
+        let Some(hub) = self.shared.io.clone() else {
+            let st = Status::ext(status::CONNECTION_FAILURE, ext::TRANSPORT_NOT_SUPPORTED);
+            return Err(failure((st, fo.triad)));
+        };
+        let peer = self
+            .peer
+            .unwrap_or(SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0)));
+        let opened = hub
+            .lock()
+            .forward_open(fo, peer, self.sockaddr.0, now)
+            .map_err(failure)?;
+        hub.wake();
+        self.sockaddr.1 = opened.t_o_sockaddr;
+        Ok(opened.reply)
+    }
+
+    /// Forward Close: the connection of its triad closed (a class 3 one of this session, or
+    /// an I/O connection), or "not found".
     fn forward_close(&mut self, fc: &ForwardClose<'_>, service: u8, out: &mut Vec<u8>) -> Status {
         let key = triad_key(&fc.triad);
         let before = self.connections.len();
         self.connections.retain(|_, c| c.triad() != key);
-        if self.connections.len() < before {
+        let io_closed = || {
+            self.shared
+                .io
+                .as_ref()
+                .is_some_and(|hub| hub.lock().forward_close(&fc.triad))
+        };
+        if self.connections.len() < before || io_closed() {
             let closed = ForwardCloseReply {
                 triad: fc.triad,
                 reserved: 0,
@@ -863,6 +914,14 @@ impl Session {
         let st = Status::ext(status::CONNECTION_FAILURE, NOT_FOUND);
         put_reply(out, service, st, &ReplyBody::ConnectionFailure(failure))
     }
+}
+
+/// The T→O sockaddr info item of a request, if it has one.
+fn t_o_sockaddr(cpf: &cpf::Repr<'_>) -> Option<Sockaddr> {
+    cpf.items().iter().find_map(|i| match i {
+        Item::SockaddrT2O(s) => Some(*s),
+        _ => None,
+    })
 }
 
 fn triad_key(t: &Triad) -> (u16, u16, u32) {
@@ -1004,9 +1063,12 @@ pub fn list_reply(shared: &Shared, h: &Header, local: SocketAddr) -> Option<Vec<
     let item = match h.command {
         Command::ListServices => Item::Service(ServiceItem {
             version: 1,
-            // CIP encapsulation over TCP; no class 0/1 UDP I/O. The name as cpppo and its
-            // clients have it: NUL-terminated, 15 bytes.
-            capability: ServiceItem::CAPABILITY_TCP,
+            // CIP encapsulation over TCP, and class 0/1 UDP I/O when the adapter runs. The
+            // name as cpppo and its clients have it: NUL-terminated, 15 bytes.
+            capability: match shared.io {
+                Some(_) => ServiceItem::CAPABILITY_TCP | ServiceItem::CAPABILITY_UDP,
+                None => ServiceItem::CAPABILITY_TCP,
+            },
             name: b"Communications\0",
         }),
         Command::ListIdentity => Item::Identity(identity_item(&shared.device, local)),

@@ -56,6 +56,7 @@ pub fn shared(route: RoutePolicy) -> Arc<Shared> {
         device: Arc::new(d),
         route,
         routes: Vec::new(),
+        io: None,
     })
 }
 
