@@ -20,10 +20,13 @@
 //! # Ok(()) }
 //! ```
 
+use std::future::Future;
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use cpppo_cip::io::IO_PORT;
+use cpppo_net::{Connector, Datagram, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -95,17 +98,125 @@ where
 
 /// [`drive`] on a UDP socket already bound.
 pub async fn drive_on<F>(
-    mut scanner: Scanner,
+    scanner: Scanner,
     ends: Endpoints,
     udp: UdpSocket,
-    mut control: UnboundedReceiver<Control>,
-    mut on_event: F,
+    control: UnboundedReceiver<Control>,
+    on_event: F,
 ) -> Result<Scanner, ClientError>
 where
     F: FnMut(&Scanner, ScanEvent),
 {
+    let tcp = TcpFrom {
+        source: ends.source,
+        timeout: ends.connect_timeout,
+    };
+    drive_with(scanner, ends, &tcp, &udp, control, on_event).await
+}
+
+/// The UDP side of the driver: a host socket, or any [`Datagram`] (a fleet device's, on a
+/// userspace stack) through [`Over`].
+pub trait IoSocket: Send + Sync {
+    /// Sends one datagram.
+    fn send_to(&self, buf: &[u8], to: SocketAddr)
+        -> impl Future<Output = io::Result<usize>> + Send;
+    /// Receives one datagram into `buf`; its length.
+    fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send;
+    /// Joins (`join`) or leaves a multicast group.
+    fn membership(&self, group: Ipv4Addr, join: bool) -> io::Result<()>;
+}
+
+impl IoSocket for UdpSocket {
+    async fn send_to(&self, buf: &[u8], to: SocketAddr) -> io::Result<usize> {
+        UdpSocket::send_to(self, buf, to).await
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        UdpSocket::recv(self, buf).await
+    }
+
+    fn membership(&self, group: Ipv4Addr, join: bool) -> io::Result<()> {
+        match join {
+            true => self.join_multicast_v4(group, Ipv4Addr::UNSPECIFIED),
+            false => self.leave_multicast_v4(group, Ipv4Addr::UNSPECIFIED),
+        }
+    }
+}
+
+/// A [`Datagram`] as the driver's UDP side (no multicast membership: a userspace stack's
+/// host receives what its switch delivers).
+#[derive(Debug)]
+pub struct Over<D>(pub D);
+
+impl<D: Datagram> IoSocket for Over<D> {
+    async fn send_to(&self, buf: &[u8], to: SocketAddr) -> io::Result<usize> {
+        self.0.send_to(buf, to).await
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.recv_from(buf).await.map(|r| r.len)
+    }
+
+    fn membership(&self, _group: Ipv4Addr, _join: bool) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Host TCP connections, from a source address if given, within a timeout.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpFrom {
+    /// The local address to connect from.
+    pub source: Option<SocketAddr>,
+    /// How long a connect may take.
+    pub timeout: Duration,
+}
+
+impl Connector for TcpFrom {
+    type Stream = TcpStream;
+
+    async fn connect(&self, addr: &str) -> io::Result<TcpStream> {
+        let addr: SocketAddr = addr
+            .parse()
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "not IP:PORT"))?;
+        let go = async {
+            let s = match self.source {
+                None => TcpStream::connect(addr).await?,
+                Some(src) => {
+                    let socket = if src.is_ipv4() {
+                        tokio::net::TcpSocket::new_v4()?
+                    } else {
+                        tokio::net::TcpSocket::new_v6()?
+                    };
+                    socket.bind(src)?;
+                    socket.connect(addr).await?
+                }
+            };
+            s.set_nodelay(true)?;
+            Ok(s)
+        };
+        tokio::time::timeout(self.timeout, go)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TCP connect timed out"))?
+    }
+}
+
+/// Runs `scanner` with TCP from `connector` and UDP on `udp` (see [`drive`]).
+pub async fn drive_with<C, U, F>(
+    mut scanner: Scanner,
+    ends: Endpoints,
+    connector: &C,
+    udp: &U,
+    mut control: UnboundedReceiver<Control>,
+    mut on_event: F,
+) -> Result<Scanner, ClientError>
+where
+    C: Connector,
+    U: IoSocket,
+    F: FnMut(&Scanner, ScanEvent),
+{
     let o_t = SocketAddr::new(ends.adapter.ip(), ends.io_port);
-    let mut tcp: Option<TcpStream> = None;
+    let adapter = ends.adapter.to_string();
+    let mut tcp: Option<C::Stream> = None;
     let mut joined: Option<SocketAddrV4> = None;
     let mut rbuf = vec![0u8; 8192];
     let mut ubuf = vec![0u8; 65536];
@@ -117,7 +228,7 @@ where
             tcp = None;
         }
         if scanner.wants_connect() {
-            match connect(&ends).await {
+            match connector.connect(&adapter).await {
                 Ok(s) => {
                     tcp = Some(s);
                     scanner.connected(Instant::now());
@@ -132,7 +243,7 @@ where
                 tracing::debug!("O->T to {o_t}: {e}");
             }
         }
-        membership(&udp, &mut joined, scanner.multicast());
+        membership(udp, &mut joined, scanner.multicast());
         while let Some(e) = scanner.poll_event() {
             on_event(&scanner, e);
         }
@@ -150,8 +261,8 @@ where
                     scanner.disconnected(Instant::now(), &why);
                 }
             },
-            r = udp.recv_from(&mut ubuf) => {
-                if let Ok((n, _from)) = r {
+            r = udp.recv(&mut ubuf) => {
+                if let Ok(n) = r {
                     scanner.handle_datagram(Instant::now(), ubuf.get(..n).unwrap_or_default());
                 }
             }
@@ -169,29 +280,7 @@ where
     }
 }
 
-async fn connect(ends: &Endpoints) -> std::io::Result<TcpStream> {
-    let go = async {
-        let s = match ends.source {
-            None => TcpStream::connect(ends.adapter).await?,
-            Some(src) => {
-                let socket = if src.is_ipv4() {
-                    tokio::net::TcpSocket::new_v4()?
-                } else {
-                    tokio::net::TcpSocket::new_v6()?
-                };
-                socket.bind(src)?;
-                socket.connect(ends.adapter).await?
-            }
-        };
-        s.set_nodelay(true)?;
-        Ok(s)
-    };
-    tokio::time::timeout(ends.connect_timeout, go)
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "TCP connect timed out"))?
-}
-
-async fn flush(scanner: &mut Scanner, tcp: &mut Option<TcpStream>) {
+async fn flush<S: Stream>(scanner: &mut Scanner, tcp: &mut Option<S>) {
     let Some(stream) = tcp else {
         return;
     };
@@ -208,7 +297,7 @@ async fn flush(scanner: &mut Scanner, tcp: &mut Option<TcpStream>) {
 }
 
 /// Reads from the stream, or waits forever without one.
-async fn read(tcp: &mut Option<TcpStream>, buf: &mut [u8]) -> Result<usize, String> {
+async fn read<S: Stream>(tcp: &mut Option<S>, buf: &mut [u8]) -> Result<usize, String> {
     match tcp {
         Some(s) => match s.read(buf).await {
             Ok(0) => Err("connection closed by the adapter".into()),
@@ -220,15 +309,15 @@ async fn read(tcp: &mut Option<TcpStream>, buf: &mut [u8]) -> Result<usize, Stri
 }
 
 /// Joins the multicast group T->O comes on, and leaves the one it no longer does.
-fn membership(udp: &UdpSocket, joined: &mut Option<SocketAddrV4>, want: Option<SocketAddrV4>) {
+fn membership<U: IoSocket>(udp: &U, joined: &mut Option<SocketAddrV4>, want: Option<SocketAddrV4>) {
     if *joined == want {
         return;
     }
     if let Some(old) = joined.take() {
-        let _ = udp.leave_multicast_v4(*old.ip(), Ipv4Addr::UNSPECIFIED);
+        let _ = udp.membership(*old.ip(), false);
     }
     if let Some(group) = want {
-        match udp.join_multicast_v4(*group.ip(), Ipv4Addr::UNSPECIFIED) {
+        match udp.membership(*group.ip(), true) {
             Ok(()) => *joined = Some(group),
             Err(e) => tracing::warn!("cannot join multicast group {group}: {e}"),
         }
