@@ -7,7 +7,8 @@
 //! (defaults 127.0.0.1, 0, 0, 8, 8). Prints `ready tcp IP:PORT io IP:PORT`, then one line per
 //! adapter event (`opened KIND`, `closed KIND`, `timedout KIND`, `output 1,2,3 run|idle`);
 //! reads commands from stdin: `input 1,2,3` sets the input assembly, `stats` prints
-//! `stats produced N late N max_late_us N`, `quit` stops.
+//! `stats produced N late N max_late_us N`, `quit` stops (at the end of stdin it serves on
+//! until killed).
 
 use std::io::{BufRead, Write};
 use std::net::Ipv4Addr;
@@ -68,6 +69,7 @@ fn main() -> Result<(), String> {
         println!("{line}");
         let _ = std::io::stdout().flush();
     });
+    let mut quit = false;
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         let line = line.trim();
         if let Some(data) = line.strip_prefix("input ") {
@@ -85,9 +87,14 @@ fn main() -> Result<(), String> {
                 s.max_late.as_micros()
             );
         } else if line == "quit" {
+            quit = true;
             break;
         }
         let _ = std::io::stdout().flush();
+    }
+    // Without commands (stdin at its end) the adapter serves until killed.
+    while !quit {
+        std::thread::park();
     }
     Ok(())
 }

@@ -4,9 +4,10 @@
 //! packets lost, and this process's CPU.
 //!
 //! ```text
-//! io_bench FIRST_IP[:TCP_PORT] N RPI_MS SECS [IO_PORT]   # N adapters at FIRST_IP, FIRST_IP+1, ...
+//! io_bench FIRST_IP[:TCP_PORT] N RPI_MS SECS [IO_PORT [ADAPTER_PID]]   # adapters at FIRST_IP, +1, ...
 //! ```
-//! Prints one line: `n N open N rpi_ms R p50_us P p99_us P max_us M received R lost L cpu_pct C`.
+//! Prints one line: `n N open N rpi_ms R p50_us P p99_us P max_us M received R lost L
+//! cpu_pct C adapter_cpu_pct A` (CPU in % of one core over the SECS window; A with a PID).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -16,8 +17,9 @@ use cpppo_enip::client::io_run::{bind, drive_on, Control, Endpoints};
 use cpppo_enip::client::io_scanner::{ScanEvent, Scanner};
 use cpppo_enip::client::Options;
 
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// CPU seconds (user + system) of process `pid` ("self" for this one).
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
@@ -33,7 +35,7 @@ fn cpu_secs() -> f64 {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: io_bench FIRST_IP[:TCP_PORT] N RPI_MS SECS [IO_PORT]");
+    eprintln!("usage: io_bench FIRST_IP[:TCP_PORT] N RPI_MS SECS [IO_PORT [ADAPTER_PID]]");
     std::process::exit(2)
 }
 
@@ -57,6 +59,7 @@ async fn main() {
     };
     let (n, rpi_ms, secs) = (num(2) as u32, num(3), num(4));
     let io_port: u16 = args.get(5).and_then(|a| a.parse().ok()).unwrap_or(2222);
+    let adapter_pid = args.get(6).cloned();
     let _ = cpppo_net::sys::raise_open_file_limit();
     let SocketAddr::V4(first) = first else {
         usage()
@@ -111,9 +114,13 @@ async fn main() {
     // from its opening to its Forward Close.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let t0 = Instant::now();
-    let c0 = cpu_secs();
+    let cpu = || {
+        let theirs = adapter_pid.as_deref().map(cpu_secs);
+        (cpu_secs("self"), theirs)
+    };
+    let c0 = cpu();
     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let c1 = cpu_secs();
+    let c1 = cpu();
     let wall = t0.elapsed().as_secs_f64();
     for c in &controls {
         let _ = c.send(Control::Stop);
@@ -130,10 +137,14 @@ async fn main() {
     }
     let us = |d: Duration| d.as_micros();
     println!(
-        "n {n} open {open} rpi_ms {rpi_ms} p50_us {} p99_us {} max_us {} received {received} lost {lost} cpu_pct {:.1}",
+        "n {n} open {open} rpi_ms {rpi_ms} p50_us {} p99_us {} max_us {} received {received} lost {lost} cpu_pct {:.1} adapter_cpu_pct {}",
         us(lateness.quantile(0.5)),
         us(lateness.quantile(0.99)),
         us(lateness.max()),
-        (c1 - c0) * 100.0 / wall
+        (c1.0 - c0.0) * 100.0 / wall,
+        match (c0.1, c1.1) {
+            (Some(a), Some(b)) => format!("{:.1}", (b - a) * 100.0 / wall),
+            _ => "-".into(),
+        }
     );
 }
