@@ -6,6 +6,7 @@ and announces it to the adapter in a T->O sockaddr item. Every process is killed
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -163,3 +164,70 @@ def test_bad_arguments_one_clear_line(argv, message):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# At real addresses, on the real ports: the adapter in one network namespace (TCP 44818, UDP
+# 2222), each scanner in its own (UDP 2222, no sockaddr item), joined by a bridge in the
+# adapter's namespace. Only addresses inside the namespaces; all deleted by name at the end.
+
+def ip(*args):
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=20)
+
+
+@pytest.fixture
+def lan():
+    """Namespaces `ad` (the adapter, 10.93.0.2 on a bridge) and `s1`, `s2` (scanners,
+    10.93.0.11 and .12, each a veth into the bridge). {name: namespace}."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        pytest.skip("needs root and iproute2 (network namespaces)")
+    tag = f"{os.getpid() % 100000}"
+    names = {k: f"cpppo-io{k}-{tag}" for k in ("ad", "s1", "s2")}
+    try:
+        for ns in names.values():
+            ip("netns", "add", ns)
+            ip("-n", ns, "link", "set", "lo", "up")
+        ad = names["ad"]
+        ip("-n", ad, "link", "add", "br0", "type", "bridge")
+        ip("-n", ad, "addr", "add", "10.93.0.2/24", "dev", "br0")
+        ip("-n", ad, "link", "set", "br0", "up")
+        ip("-n", ad, "route", "add", "224.0.0.0/4", "dev", "br0")
+        for i, k in ((11, "s1"), (12, "s2")):
+            ip("-n", ad, "link", "add", f"p{k}", "type", "veth", "peer", "name", "eth0",
+               "netns", names[k])
+            ip("-n", ad, "link", "set", f"p{k}", "master", "br0", "up")
+            ip("-n", names[k], "addr", "add", f"10.93.0.{i}/24", "dev", "eth0")
+            ip("-n", names[k], "link", "set", "eth0", "up")
+    except (subprocess.CalledProcessError, FileNotFoundError) as e:
+        for ns in names.values():
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+        pytest.skip(f"cannot build the namespaces: {e}")
+    try:
+        yield names
+    finally:
+        for ns in names.values():
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+
+
+def test_default_ports_multicast_owner_and_listen_only(piped, lan):
+    adapter = piped(["ip", "netns", "exec", lan["ad"], ciplink_adapter(), "10.93.0.2", "44818",
+                     "2222"])
+    adapter.wait(r"ready tcp 10\.93\.0\.2:44818 io 10\.93\.0\.2:2222", 20)
+    adapter.send("input 3,1,4,1,5,9,2,6")
+    io = [cpppo_bin(), "enip", "io", "-a", "10.93.0.2", "--input", "100:8", "--multicast",
+          "--json"]
+    owner = piped(["ip", "netns", "exec", lan["s1"], *io, "--output", "150:8", "7"])
+    m = owner.wait(r'\{.*"event":"opened".*\}')
+    assert json.loads(m.group(0))["multicast"].startswith("239.192.")
+    owner.wait(r'"data":\[3,1,4,1,5,9,2,6\]')
+    adapter.wait(r"^output 7,0,0,0,0,0,0,0 run$")
+    listener = piped(["ip", "netns", "exec", lan["s2"], *io, "--listen-only"])
+    listener.wait(r'"data":\[3,1,4,1,5,9,2,6\]')
+    adapter.wait(r"^opened ListenOnly$")
+    adapter.send("input 2,7,1,8,2,8,1,8")
+    owner.wait(r'"data":\[2,7,1,8,2,8,1,8\]')
+    listener.wait(r'"data":\[2,7,1,8,2,8,1,8\]')
+    for s in (listener, owner):
+        os.kill(s.p.pid, signal.SIGINT)
+        assert s.p.wait(10) == 0
+    adapter.wait(r"^closed ExclusiveOwner$")

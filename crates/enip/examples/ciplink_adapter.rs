@@ -93,8 +93,10 @@ fn main() -> Result<(), String> {
         let _ = std::io::stdout().flush();
     }
     // Without commands (stdin at its end) the adapter serves until killed.
-    while !quit {
-        std::thread::park();
+    if !quit {
+        loop {
+            std::thread::park();
+        }
     }
     Ok(())
 }

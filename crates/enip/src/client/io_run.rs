@@ -22,7 +22,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use cpppo_cip::io::IO_PORT;
@@ -122,8 +122,9 @@ pub trait IoSocket: Send + Sync {
         -> impl Future<Output = io::Result<usize>> + Send;
     /// Receives one datagram into `buf`; its length.
     fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send;
-    /// Joins (`join`) or leaves a multicast group.
-    fn membership(&self, group: Ipv4Addr, join: bool) -> io::Result<()>;
+    /// Joins (`join`) or leaves a multicast group, on the interface that leads to `toward`
+    /// (the adapter: its multicast arrives there).
+    fn membership(&self, group: Ipv4Addr, join: bool, toward: IpAddr) -> io::Result<()>;
 }
 
 impl IoSocket for UdpSocket {
@@ -135,10 +136,11 @@ impl IoSocket for UdpSocket {
         UdpSocket::recv(self, buf).await
     }
 
-    fn membership(&self, group: Ipv4Addr, join: bool) -> io::Result<()> {
+    fn membership(&self, group: Ipv4Addr, join: bool, toward: IpAddr) -> io::Result<()> {
+        let iface = interface_toward(toward).unwrap_or(Ipv4Addr::UNSPECIFIED);
         match join {
-            true => self.join_multicast_v4(group, Ipv4Addr::UNSPECIFIED),
-            false => self.leave_multicast_v4(group, Ipv4Addr::UNSPECIFIED),
+            true => self.join_multicast_v4(group, iface),
+            false => self.leave_multicast_v4(group, iface),
         }
     }
 }
@@ -157,8 +159,19 @@ impl<D: Datagram> IoSocket for Over<D> {
         self.0.recv_from(buf).await.map(|r| r.len)
     }
 
-    fn membership(&self, _group: Ipv4Addr, _join: bool) -> io::Result<()> {
+    fn membership(&self, _group: Ipv4Addr, _join: bool, _toward: IpAddr) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// The local IPv4 address the host's routes use to reach `peer` (a UDP socket connected to it
+/// sends nothing; it only asks the kernel for the route).
+fn interface_toward(peer: IpAddr) -> Option<Ipv4Addr> {
+    let probe = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+    probe.connect((peer, 9)).ok()?;
+    match probe.local_addr().ok()?.ip() {
+        IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+        _ => None,
     }
 }
 
@@ -243,7 +256,7 @@ where
                 tracing::debug!("O->T to {o_t}: {e}");
             }
         }
-        membership(udp, &mut joined, scanner.multicast());
+        membership(udp, &mut joined, scanner.multicast(), ends.adapter.ip());
         while let Some(e) = scanner.poll_event() {
             on_event(&scanner, e);
         }
@@ -309,17 +322,23 @@ async fn read<S: Stream>(tcp: &mut Option<S>, buf: &mut [u8]) -> Result<usize, S
 }
 
 /// Joins the multicast group T->O comes on, and leaves the one it no longer does.
-fn membership<U: IoSocket>(udp: &U, joined: &mut Option<SocketAddrV4>, want: Option<SocketAddrV4>) {
+fn membership<U: IoSocket>(
+    udp: &U,
+    joined: &mut Option<SocketAddrV4>,
+    want: Option<SocketAddrV4>,
+    toward: IpAddr,
+) {
     if *joined == want {
         return;
     }
     if let Some(old) = joined.take() {
-        let _ = udp.membership(*old.ip(), false);
+        let _ = udp.membership(*old.ip(), false, toward);
     }
     if let Some(group) = want {
-        match udp.membership(*group.ip(), true) {
-            Ok(()) => *joined = Some(group),
-            Err(e) => tracing::warn!("cannot join multicast group {group}: {e}"),
+        // Tried once per connection: a failure is logged, not retried every loop.
+        if let Err(e) = udp.membership(*group.ip(), true, toward) {
+            tracing::warn!("cannot join multicast group {group}: {e}");
         }
+        *joined = Some(group);
     }
 }
