@@ -247,10 +247,12 @@ fn item(web: &Web, group: &str, name: &str) -> Json {
         "server" => {
             let addr = c.address.lock().ok().and_then(|a| *a);
             let pair = addr.map(|a| json!([a.ip().to_string(), a.port()]));
-            json!({
+            let mut out = json!({
                 "address": pair, "address_udp": pair, "disable": c.disabled(), "done": c.done(),
                 "latency": c.latency(), "timeout": c.timeout(),
-            })
+            });
+            with_io(&mut out, io_connections(web));
+            out
         }
         "connections" => {
             c.connections()
@@ -270,6 +272,42 @@ fn item(web: &Web, group: &str, name: &str) -> Json {
     }
 }
 
+/// `item` with an `"io"` key holding `io`, unless that is null (no I/O adapter: the reply stays
+/// as cpppo has it).
+fn with_io(item: &mut Json, io: Json) {
+    if let (Json::Object(map), false) = (item, io.is_null()) {
+        map.insert("io".into(), io);
+    }
+}
+
+/// The open class 1 I/O connections (`null` without an adapter).
+fn io_connections(web: &Web) -> Json {
+    let Some(hub) = web.control.io.get() else {
+        return Json::Null;
+    };
+    let io = hub.lock();
+    io.connections()
+        .map(|c| {
+            json!({
+                "peer": c.peer.ip().to_string(), "kind": c.kind.name(),
+                "o_t_id": c.o_t_id, "t_o_id": c.t_o_id, "t_o_dest": c.dest.to_string(),
+                "input": c.input, "output": c.output, "o_t_api_us": c.o_t_api,
+                "t_o_api_us": c.t_o_api, "packets_in": c.packets_in, "run": c.run,
+            })
+        })
+        .collect()
+}
+
+/// An output assembly's I/O state: whether an owner drives it in run mode (else idle).
+fn io_state(web: &Web, tag: &cpppo_enip::model::device::Tag) -> Json {
+    match (web.control.io.get(), tag.address) {
+        (Some(hub), Some(a)) if a.class == 4 => {
+            json!({"outputs": if hub.lock().outputs_run(a.instance) { "run" } else { "idle" }})
+        }
+        _ => Json::Null,
+    }
+}
+
 fn tag_item(web: &Web, name: &str) -> Json {
     let Some(tag) = web.device.tag(name) else {
         return Json::Null;
@@ -282,14 +320,16 @@ fn tag_item(web: &Web, name: &str) -> Json {
     let path = tag.address.map(|a| {
         json!({"segment": [{"class": a.class}, {"instance": a.instance}, {"attribute": a.attribute}]})
     });
-    json!({
+    let mut out = json!({
         "attribute": values::describe(&tag.name, attr.as_ref(), &values),
         "error": guard.map_or(0, |g| g.error()),
         "path": path,
         "type": attr.data_type().name(),
         "length": attr.len(),
         "values": values,
-    })
+    });
+    with_io(&mut out, io_state(web, tag));
+    out
 }
 
 fn number(v: &str, what: &str) -> Result<f64, ApiError> {

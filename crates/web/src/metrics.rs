@@ -138,7 +138,64 @@ pub fn render(c: &ServerControl) -> String {
     if let Some(t) = tracker {
         render_limits(&mut out, &t);
     }
+    if let Some(hub) = c.io.get() {
+        render_io(&mut out, &hub.lock());
+    }
     out
+}
+
+/// The class 1 I/O adapter: its counters, T->O lateness, and each open connection.
+fn render_io(out: &mut String, io: &cpppo_enip::server::io::IoAdapter) {
+    let s = io.stats();
+    let _ = writeln!(
+        out,
+        "# HELP cpppo_io_packets_total I/O datagrams consumed (O->T) and produced (T->O).\n\
+         # TYPE cpppo_io_packets_total counter\n\
+         cpppo_io_packets_total{{direction=\"o_t\"}} {}\n\
+         cpppo_io_packets_total{{direction=\"t_o\"}} {}\n\
+         # HELP cpppo_io_dropped_total I/O datagrams dropped.\n\
+         # TYPE cpppo_io_dropped_total counter\n\
+         cpppo_io_dropped_total{{why=\"stale\"}} {}\n\
+         cpppo_io_dropped_total{{why=\"bad\"}} {}\n\
+         # HELP cpppo_io_timeouts_total I/O connections closed by timeout.\n\
+         # TYPE cpppo_io_timeouts_total counter\n\
+         cpppo_io_timeouts_total {}",
+        s.packets_in, s.packets_out, s.dropped_stale, s.dropped_bad, s.timeouts
+    );
+    let _ = writeln!(
+        out,
+        "# HELP cpppo_io_lateness_total T->O productions by lateness past their RPI slot.\n\
+         # TYPE cpppo_io_lateness_total counter"
+    );
+    for (le, n) in ["100us", "1ms", "10ms", "inf"].iter().zip(s.lateness) {
+        let _ = writeln!(out, "cpppo_io_lateness_total{{under=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP cpppo_io_connection I/O connections: O->T packets in, run (1) or idle (0).\n\
+         # TYPE cpppo_io_connection gauge"
+    );
+    for c in io.connections() {
+        let labels = format!(
+            "peer=\"{}\",kind=\"{}\",o_t_id=\"0x{:08x}\",input=\"{}\",output=\"{}\",rpi_us=\"{}\"",
+            c.peer.ip(),
+            c.kind.name(),
+            c.o_t_id,
+            c.input,
+            c.output.map(|o| o.to_string()).unwrap_or_default(),
+            c.t_o_api
+        );
+        let _ = writeln!(
+            out,
+            "cpppo_io_connection_packets_in{{{labels}}} {}",
+            c.packets_in
+        );
+        let _ = writeln!(
+            out,
+            "cpppo_io_connection_run{{{labels}}} {}",
+            u8::from(c.run)
+        );
+    }
 }
 
 /// The connection policy: its limits, what it has done, and the process limits behind it.

@@ -158,6 +158,8 @@ pub struct ServerControl {
     pub address: Mutex<Option<SocketAddr>>,
     /// The TCP connection policy and its counts (for `/metrics`).
     pub limits: Mutex<Option<Arc<cpppo_net::conn::Tracker>>>,
+    /// The class 1 I/O adapter, when the simulator serves implicit I/O (for `/metrics`).
+    pub io: std::sync::OnceLock<Arc<crate::server::io::IoHub>>,
 }
 
 impl std::fmt::Debug for ServerControl {
@@ -186,6 +188,7 @@ impl Default for ServerControl {
             changes: Arc::new(AtomicU64::new(0)),
             address: Mutex::new(None),
             limits: Mutex::new(None),
+            io: std::sync::OnceLock::new(),
         }
     }
 }

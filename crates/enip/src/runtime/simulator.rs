@@ -205,6 +205,9 @@ impl SimulatorBuilder {
             let ids = Arc::new(IdGenerator::from_clock());
             Arc::new(IoHub::new(IoAdapter::new(device.clone(), settings, ids)))
         });
+        if let (Some(c), Some(hub)) = (&self.control, &io) {
+            let _ = c.io.set(hub.clone());
+        }
         let shared = Arc::new(Shared {
             device,
             route: self.route,

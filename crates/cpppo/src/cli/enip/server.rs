@@ -109,6 +109,14 @@ pub struct ServerArgs {
     /// Also print "... running on (IFACE, PORT)" once listening, as cpppo's -A does.
     #[arg(short = 'A', long)]
     address_output: bool,
+    /// Serve class 1 implicit I/O (a scanner owns the `@4/INSTANCE/3` assembly tags) on UDP
+    /// [IFACE][:PORT] (default: --address's interface, port 2222). On by default when a tag
+    /// is an assembly.
+    #[arg(long, value_name = "[IFACE][:PORT]")]
+    io: Option<String>,
+    /// Do not serve class 1 I/O.
+    #[arg(long, conflicts_with = "io")]
+    no_io: bool,
     /// Replay a recorded history into the tags (`--replay FILE [--speed X] [--loop]`).
     #[command(flatten)]
     replay: crate::cli::enip_historize::ReplayArgs,
@@ -122,6 +130,7 @@ pub use cpppo_enip::runtime::simulator::TagHook;
 /// Everything validated before anything is bound.
 struct Plan {
     address: SocketAddr,
+    io: Option<SocketAddr>,
     simulator: Simulator,
     udp: bool,
     address_output: bool,
@@ -211,9 +220,10 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         .map(cpppo_web::parse_address)
         .transpose()
         .map_err(|e| anyhow!(e))?;
+    let io = io_address(args, address, &tags)?;
     let control = Arc::new(ServerControl::default());
     let mut builder = SimulatorBuilder::new()
-        .config(config.device)
+        .config(config.device.clone())
         .tags(tags)
         .route(route)
         .routes(config.routes)
@@ -230,8 +240,12 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     if let Some(hook) = print_io(args, hook) {
         builder = builder.hook(hook);
     }
+    if let Some(at) = io {
+        builder = builder.io(io_settings(at, address, &config.device));
+    }
     Ok(Plan {
         address,
+        io,
         simulator: builder.build()?,
         udp: !args.no_udp,
         address_output: args.address_output,
@@ -266,6 +280,51 @@ fn parse_address(s: &str) -> anyhow::Result<SocketAddr> {
         .map_err(|e| anyhow!("--address {s:?}: {e}"))
 }
 
+/// Where class 1 I/O is served: `--io`, else port 2222 on `--address`'s interface when a
+/// tag is an assembly (class 4); `--no-io`: nowhere.
+fn io_address(
+    args: &ServerArgs,
+    address: SocketAddr,
+    tags: &[TagSpec],
+) -> anyhow::Result<Option<SocketAddr>> {
+    if args.no_io {
+        return Ok(None);
+    }
+    let iface = address.ip().to_string();
+    match &args.io {
+        Some(s) => cpppo_net::sys::parse_address(s, &iface, Some(cpppo_cip::io::IO_PORT))
+            .map(Some)
+            .map_err(|e| anyhow!("--io {s:?}: {e}")),
+        None if tags.iter().any(|t| t.address.is_some_and(|a| a.class == 4)) => {
+            Ok(Some(SocketAddr::new(address.ip(), cpppo_cip::io::IO_PORT)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The adapter's settings: its address (for the multicast group) from the I/O or TCP
+/// address, else the TCP/IP object's configured one.
+fn io_settings(
+    io: SocketAddr,
+    tcp: SocketAddr,
+    device: &cpppo_enip::model::device::DeviceConfig,
+) -> cpppo_enip::server::io::IoSettings {
+    let defaults = cpppo_enip::server::io::IoSettings::default();
+    let local = [io.ip(), tcp.ip()]
+        .into_iter()
+        .find_map(|ip| match ip {
+            std::net::IpAddr::V4(v4) if !v4.is_unspecified() => Some(v4),
+            _ => None,
+        })
+        .or(device.interface.ip_address)
+        .unwrap_or(defaults.local);
+    cpppo_enip::server::io::IoSettings {
+        local,
+        netmask: device.interface.network_mask.unwrap_or(defaults.netmask),
+        ..defaults
+    }
+}
+
 /// `SECS` or `SECS-SECS`.
 pub(crate) fn parse_delay(s: &str) -> anyhow::Result<(f64, f64)> {
     let num = |t: &str| {
@@ -290,6 +349,15 @@ pub(crate) fn parse_delay(s: &str) -> anyhow::Result<(f64, f64)> {
 async fn serve(plan: Plan) -> anyhow::Result<()> {
     let running = plan.simulator.start(plan.address, plan.udp).await?;
     let local = running.local_addr();
+    let io = match plan.io {
+        Some(at) => Some(
+            plan.simulator
+                .start_io(at, running.shutdown())
+                .await
+                .with_context(|| format!("--io {at}"))?,
+        ),
+        None => None,
+    };
     let web_addr = match plan.web {
         Some(addr) => {
             let web = cpppo_web::Web {
@@ -310,6 +378,9 @@ async fn serve(plan: Plan) -> anyhow::Result<()> {
             "Success; Started EtherNet/IP Simulator; PID = {}; address = {local}",
             std::process::id()
         );
+        if let Some(at) = io {
+            let _ = writeln!(out, "I/O adapter (class 1) on udp {at}");
+        }
         if let Some((w, read_only)) = web_addr {
             let _ = writeln!(out, "{}", web_ready_line(w, read_only));
         }
