@@ -274,6 +274,10 @@ impl Cyclic {
         let Ok(frame) = IoFrame::parse(bytes, Format::Modeless) else {
             return false;
         };
+        if frame.data.len() != self.input_size {
+            // Not the size the connection was opened with: not this connection's data.
+            return false;
+        }
         let gap = match self.last_seq {
             Some(last) => frame.encap_sequence.wrapping_sub(last) as i32,
             None => 1,
@@ -290,8 +294,7 @@ impl Cyclic {
         self.last_rx = now;
         if self.last_cip != Some(frame.sequence) || self.input.is_none() {
             self.last_cip = Some(frame.sequence);
-            let mut data = frame.data.to_vec();
-            data.truncate(self.input_size);
+            let data = frame.data.to_vec();
             if self.input.as_deref() != Some(&data[..]) {
                 self.input = Some(data.clone());
                 self.events.push_back(CyclicEvent::Input(data));
@@ -457,6 +460,31 @@ mod tests {
         c.handle_timeout(now + ms(48 + 160));
         assert_eq!(c.poll_event(), Some(CyclicEvent::TimedOut));
         assert!(c.poll_transmit(now + ms(300)).is_none());
+    }
+
+    proptest::proptest! {
+        /// Hostile datagrams (garbage, truncated frames, other connections' ids, this
+        /// connection's id with any payload) never panic, and only well-formed T->O frames of
+        /// this connection change the input.
+        #[test]
+        fn hostile_datagrams_change_nothing(
+            junk in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            cut in 0usize..28,
+            id in proptest::num::u32::ANY,
+        ) {
+            let now = Instant::now();
+            let mut c = Cyclic::new(opened(), &IoParams::default(), now);
+            c.handle_datagram(now, &junk);
+            let mut good = t_o(1, 1, &[1; 8]);
+            good.truncate(cut.min(good.len()));
+            c.handle_datagram(now, &good);
+            c.handle_datagram(now, &frame(id.max(0x2001), 2, 2, &junk));
+            proptest::prop_assert_eq!(c.input(), None);
+            // This connection's, with a payload of the wrong size: dropped too.
+            c.handle_datagram(now, &t_o(3, 3, &junk));
+            let want = (junk.len() == 8).then_some(&junk[..]);
+            proptest::prop_assert_eq!(c.input(), want);
+        }
     }
 
     #[test]
