@@ -12,11 +12,14 @@ pub mod web;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+use cpppo_cip::io::IO_PORT;
 use cpppo_enip::model::device::DeviceConfig;
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::runtime::control::ServerControl;
+use cpppo_enip::runtime::io::serve_io;
 use cpppo_enip::runtime::simulator::{SimulatorBuilder, SimulatorError};
 use cpppo_enip::runtime::switchable::StackBind;
+use cpppo_enip::server::io::IoSettings;
 use cpppo_enip::server::route::RouteRule;
 use cpppo_enip::server::session::RoutePolicy;
 use cpppo_net::stack::{HostId, Net};
@@ -288,12 +291,19 @@ fn serve_enip(
     config.interface.ip_address = Some(ip);
     config.interface.network_mask = Some(subnet.mask());
     let serial = config.identity.serial;
+    // Every device is a class 1 adapter on UDP 2222 at its own address (its assembly tags).
+    let io = IoSettings {
+        local: ip,
+        netmask: subnet.mask(),
+        ..IoSettings::default()
+    };
     let mut builder = SimulatorBuilder::new()
         .config(config)
         .tags(template.tags.iter().cloned())
         .route(template.route.clone())
         .routes(template.routes.clone())
-        .delay(template.delay);
+        .delay(template.delay)
+        .io(io);
     // Counters and live switches (and guarded tags) only for the web APIs.
     let control = template
         .web
@@ -313,6 +323,12 @@ fn serve_enip(
         .open(template.udp)
         .map_err(FleetError::io(format!("device {ip}")))?;
     let mut tasks = vec![simulator.spawn(bind, first, shutdown.clone())];
+    if let Some(hub) = simulator.io().cloned() {
+        let sock = net
+            .bind_udp(host, IO_PORT)
+            .map_err(FleetError::io(format!("device {ip} I/O")))?;
+        tasks.push(tokio::spawn(serve_io(sock, hub, shutdown.clone())));
+    }
     let device = match (control, &template.web) {
         (Some(control), Some(web)) => {
             let d = FleetDevice {

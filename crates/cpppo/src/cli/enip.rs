@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use super::enip_client::{ClientArgs, GetAttributeArgs, ListServicesArgs, PollArgs, ThruputArgs};
 
+pub mod io;
 pub mod print;
 pub mod server;
 
@@ -26,6 +27,8 @@ pub enum EnipCommand {
     Thruput(ThruputArgs),
     /// Run a simulator that records every tag read and write to a history file.
     Historize(super::enip_historize::HistorizeArgs),
+    /// Class 1 (implicit I/O) scanner: own an adapter's assemblies, print its inputs.
+    Io(io::IoArgs),
 }
 
 /// Run one EtherNet/IP verb.
@@ -38,5 +41,6 @@ pub fn run(cmd: EnipCommand) -> ExitCode {
         EnipCommand::Poll(a) => super::enip_client::run_poll(a),
         EnipCommand::Thruput(a) => super::enip_client::run_thruput(a),
         EnipCommand::Historize(args) => super::enip_historize::run(args),
+        EnipCommand::Io(args) => io::run(args),
     }
 }

@@ -44,6 +44,7 @@ use std::time::Instant;
 use cpppo_cip::cpf::Item;
 use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendData, PROTOCOL_VERSION};
 use cpppo_cip::frame::frame_len;
+use cpppo_cip::list::Sockaddr;
 use cpppo_cip::mr::MrReply;
 use cpppo_cip::services::cm::{ForwardClose, ForwardOpen, ForwardOpenReply, Triad};
 use cpppo_cip::{EPath, Padding};
@@ -164,6 +165,7 @@ pub struct Session {
     outstanding: usize,
     deadline: Option<Instant>,
     timed_out: bool,
+    t_o_sockaddr: Option<Sockaddr>,
 }
 
 impl Session {
@@ -196,6 +198,7 @@ impl Session {
             outstanding: 0,
             deadline: None,
             timed_out: false,
+            t_o_sockaddr: None,
         })
     }
 
@@ -224,6 +227,12 @@ impl Session {
     pub fn primary(&self) -> Option<&Connection> {
         let id = self.primary?;
         self.connections.iter().find(|c| c.o_t_id == id)
+    }
+
+    /// The T->O sockaddr info item of the last reply that carried one (where a class 1
+    /// connection's multicast T->O goes).
+    pub fn t_o_sockaddr(&self) -> Option<Sockaddr> {
+        self.t_o_sockaddr
     }
 
     /// Requests sent or queued whose replies have not arrived.
@@ -325,8 +334,21 @@ impl Session {
 
     /// Queues `message` in a SendRRData exactly as given (no route wrapping).
     pub fn queue_unconnected(&mut self, message: &[u8]) -> Result<u64, ClientError> {
+        self.queue_unconnected_with(message, &[])
+    }
+
+    /// Queues `message` in a SendRRData with `extra` items after the data item (a class 1
+    /// Forward Open's sockaddr info items).
+    pub fn queue_unconnected_with<'m>(
+        &mut self,
+        message: &'m [u8],
+        extra: &[Item<'m>],
+    ) -> Result<u64, ClientError> {
         let key = self.next_context();
         let mut data = SendData::unconnected(message);
+        for item in extra {
+            data.cpf.push(*item)?;
+        }
         data.timeout = self.rr_timeout;
         self.emit(Command::SendRRData, key, Body::SendData(data))?;
         self.expect();
@@ -563,7 +585,14 @@ impl Session {
         }
         let frame = self.rbuf.get(start..start + total).unwrap_or_default();
         let (key, range) = match decode(frame) {
-            Ok(Decoded::Reply { key, range }) => (key, range),
+            Ok(Decoded::Reply {
+                key,
+                range,
+                sockaddr,
+            }) => {
+                self.t_o_sockaddr = sockaddr.or(self.t_o_sockaddr);
+                (key, range)
+            }
             Ok(Decoded::Registered(handle)) => {
                 self.handle = handle;
                 return Some(Ok(Event::Registered(handle)));
@@ -637,8 +666,15 @@ fn absorb(pending: Pending, message: &[u8]) -> Result<Absorbed, ClientError> {
 /// A frame decoded: a reply message is `frame[range]`.
 enum Decoded {
     Registered(u32),
-    Reply { key: u64, range: Range<usize> },
-    List { key: u64, items: Vec<ListReply> },
+    Reply {
+        key: u64,
+        range: Range<usize>,
+        sockaddr: Option<Sockaddr>,
+    },
+    List {
+        key: u64,
+        items: Vec<ListReply>,
+    },
 }
 
 fn decode(frame: &[u8]) -> Result<Decoded, ClientError> {
@@ -681,9 +717,14 @@ fn decode(frame: &[u8]) -> Result<Decoded, ClientError> {
         },
     };
     let start = (msg.as_ptr() as usize).saturating_sub(frame.as_ptr() as usize);
+    let sockaddr = send.cpf.items().iter().find_map(|i| match i {
+        Item::SockaddrT2O(s) => Some(*s),
+        _ => None,
+    });
     Ok(Decoded::Reply {
         key,
         range: start..start + msg.len(),
+        sockaddr,
     })
 }
 

@@ -1,0 +1,132 @@
+//! Every fleet device is a class 1 adapter on UDP 2222 at its own address, with the template's
+//! assembly tags: our scanner, a host on the same virtual LAN (its own port 2222), owns two
+//! devices' outputs at once and reads each one's inputs, which explicit Set Attribute changes.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use cpppo_cip::io::IO_PORT;
+use cpppo_enip::client::io::IoParams;
+use cpppo_enip::client::io_run::{drive_with, Control, Endpoints, Over};
+use cpppo_enip::client::io_scanner::{ScanEvent, Scanner};
+use cpppo_enip::client::{Connector, Options};
+use cpppo_enip::model::device::DeviceConfig;
+use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::server::session::RoutePolicy;
+use cpppo_fleet::{device_mac, Fleet, Subnet, Template};
+use cpppo_net::stack::{HostId, Net, NetDatagram};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn template() -> Template {
+    Template {
+        config: DeviceConfig::default(),
+        tags: [
+            "Inputs@4/100/3=SINT[8]",
+            "Outputs@4/150/3=SINT[8]",
+            "Config@4/1/3=SINT[4]",
+        ]
+        .iter()
+        .map(|t| TagSpec::parse(t).expect("tag"))
+        .collect(),
+        route: RoutePolicy::default(),
+        routes: Vec::new(),
+        delay: None,
+        udp: true,
+        enip: true,
+        modbus: None,
+        web: None,
+    }
+}
+
+struct Scan {
+    control: UnboundedSender<Control>,
+    events: UnboundedReceiver<ScanEvent>,
+}
+
+impl Scan {
+    async fn input(&mut self, want: &[u8]) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(ScanEvent::Input(d))) if d == want => return,
+                Ok(Some(ScanEvent::Refused { status, .. })) => panic!("refused: {status}"),
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("scanner ended"),
+                Err(_) => panic!("no input {want:?} within {WAIT:?}"),
+            }
+        }
+    }
+}
+
+/// A scanner on `client` (its own UDP port 2222) owning the device at `device`.
+fn scan(net: &Net, client: HostId, udp: NetDatagram, device: Ipv4Addr, seed: u32) -> Scan {
+    let scanner = Scanner::new(IoParams::default(), Options::simple(), seed).expect("scanner");
+    let ends = Endpoints::to(SocketAddr::from((device, 44818)));
+    let (control, rx) = unbounded_channel();
+    let (tx, events) = unbounded_channel();
+    let connector = net.connector(client);
+    tokio::spawn(async move {
+        let _ = drive_with(scanner, ends, &connector, &Over(udp), rx, move |_, e| {
+            let _ = tx.send(e);
+        })
+        .await;
+    });
+    Scan { control, events }
+}
+
+async fn explicit(net: &Net, client: HostId, device: Ipv4Addr) -> Connector {
+    use cpppo_net::Connector as _;
+    let addr = SocketAddr::from((device, 44818));
+    let stream = net
+        .connector(client)
+        .connect(&addr.to_string())
+        .await
+        .expect("connect");
+    Connector::over(stream, addr, Options::simple())
+        .await
+        .expect("session")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_device_serves_io_at_its_own_address() {
+    let net = Net::default();
+    let subnet = Subnet::parse("10.6.0.0/24").expect("subnet");
+    let fleet = Fleet::start(net.clone(), subnet, 2, &template()).expect("fleet");
+    let (a, b) = (fleet.addresses[0], fleet.addresses[1]);
+    // Two scanner hosts: each binds its own port 2222 (T->O goes to the peer's 2222).
+    let mut scans = Vec::new();
+    for (n, device) in [(200u8, a), (201u8, b)] {
+        let me = Ipv4Addr::new(10, 6, 0, n);
+        let client = net.add_host(device_mac(me), me, 24, None).expect("host");
+        let udp = net.bind_udp(client, IO_PORT).expect("UDP 2222");
+        let mut c = explicit(&net, client, device).await;
+        let data = [n; 8];
+        c.set_attribute_single(4, 100, 3, &data)
+            .await
+            .expect("set inputs");
+        let mut s = scan(&net, client, udp, device, u32::from(n));
+        s.input(&data).await;
+        s.control
+            .send(Control::Output(vec![n, 1, 2]))
+            .expect("control");
+        scans.push((s, c, n));
+    }
+    for (s, c, n) in &mut scans {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let out = c
+                .get_attribute_single(4, 150, 3)
+                .await
+                .expect("get outputs");
+            if out == [*n, 1, 2, 0, 0, 0, 0, 0] {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "outputs {out:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = s.control.send(Control::Stop);
+    }
+    fleet.stop().await;
+}
