@@ -63,16 +63,17 @@ def main():
         ("pipelined depth 64, 10 registers", ["pipelined", "--depth", "64", "--count", "10"]),
     ]
     servers = []
-    ours = subprocess.Popen([cpppo, "modbus", "sim", "-a", "127.0.0.1:0", "40001-40200=7"],
+    ours_proc = subprocess.Popen([cpppo, "modbus", "sim", "-a", "127.0.0.1:0", "40001-40200=7"],
                             stdout=subprocess.PIPE, text=True)
-    theirs = subprocess.Popen([str(ROOT / ".venv/bin/python"),
+    theirs_proc = subprocess.Popen([str(ROOT / ".venv/bin/python"),
                                str(ROOT / "bench/modbus/pymodbus_server.py"), "0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
     lockstep_theirs = None
     try:
-        servers.append(("cpppo-rs modbus sim", ours, ready_address(ours)[1]))
-        servers.append(("pymodbus 3.16.1 server", theirs, listening_address(theirs.pid)[1]))
+        servers.append(("cpppo-rs modbus sim", ours_proc, ready_address(ours_proc)[1]))
+        servers.append(("pymodbus 3.16.1 server", theirs_proc,
+                        listening_address(theirs_proc.pid)[1]))
         for case, args in cases:
             results = {}
             for name, proc, port in servers:
@@ -96,7 +97,7 @@ def main():
             ratio = results["cpppo-rs modbus sim"]["requests_per_s"] / max(theirs["requests_per_s"], 1)
             rows.append((case, label, {"ratio": ratio}))
     finally:
-        for proc in (ours, theirs):
+        for proc in (ours_proc, theirs_proc):
             proc.terminate()
             proc.wait(10)
     print("| case | server | answered | exceptions | lost | requests/s | registers/s | server CPU µs/request |")
