@@ -5,6 +5,7 @@
 # ("...; PID = N; address = HOST:PORT") on stdout; sets SRV_PID and SRV_ADDR.
 start_ready() {
   local out=$1; shift
+  : >"$out" # not a previous server's ready line
   "$@" >"$out" 2>/dev/null &
   SRV_PID=$!
   SRV_ADDR=

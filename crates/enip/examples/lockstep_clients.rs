@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cpppo_enip::client::{Connector, Options};
 use cpppo_enip::client::operation::Operation;
+use cpppo_enip::client::{Connector, Options};
 
 fn cpu_ticks(pid: Option<u32>) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;

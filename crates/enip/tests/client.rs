@@ -289,7 +289,11 @@ fn blocking_client_times_out_on_a_silent_peer() -> Result<(), Box<dyn std::error
     };
     let started = Instant::now();
     let got = blocking::Client::connect(&addr, options);
-    assert!(matches!(got, Err(ClientError::Timeout(_))), "{:?}", got.err());
+    assert!(
+        matches!(got, Err(ClientError::Timeout(_))),
+        "{:?}",
+        got.err()
+    );
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(300), "{waited:?}");
     assert!(waited < Duration::from_secs(5), "{waited:?}");

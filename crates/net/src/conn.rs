@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -263,10 +263,9 @@ impl Conn {
         let idle_at = at(self.entry.last.load(Ordering::Relaxed)) + limits.idle;
         match self.partial_since.load(Ordering::Relaxed) {
             NO_PARTIAL => (idle_at, Ended::Idle(limits.idle)),
-            since if at(since) + limits.frame < idle_at => (
-                at(since) + limits.frame,
-                Ended::PartialFrame(limits.frame),
-            ),
+            since if at(since) + limits.frame < idle_at => {
+                (at(since) + limits.frame, Ended::PartialFrame(limits.frame))
+            }
             _ => (idle_at, Ended::Idle(limits.idle)),
         }
     }
@@ -512,7 +511,10 @@ mod tests {
 
     #[test]
     fn poll_on_wake_polls_the_inner_future_only_after_its_own_wake_up() {
-        let (polls, done) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+        let (polls, done) = (
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
         let waker = Arc::new(Mutex::new(None::<Waker>));
         let mut f = PollOnWake::new(Probe {
             polls: polls.clone(),
@@ -523,11 +525,19 @@ mod tests {
         for _ in 0..3 {
             assert!(Pin::new(&mut f).poll(&mut cx).is_pending());
         }
-        assert_eq!(polls.load(Ordering::Relaxed), 1, "polled once, then left alone");
+        assert_eq!(
+            polls.load(Ordering::Relaxed),
+            1,
+            "polled once, then left alone"
+        );
         let own = waker.lock().unwrap().clone().unwrap();
         own.wake_by_ref();
         assert!(Pin::new(&mut f).poll(&mut cx).is_pending());
-        assert_eq!(polls.load(Ordering::Relaxed), 2, "polled again after its wake-up");
+        assert_eq!(
+            polls.load(Ordering::Relaxed),
+            2,
+            "polled again after its wake-up"
+        );
         done.store(true, Ordering::Relaxed);
         own.wake();
         assert!(Pin::new(&mut f).poll(&mut cx).is_ready());

@@ -74,7 +74,9 @@ enum Transport {
     /// A TCP socket in blocking mode (read and write timeouts set): a lock-step exchange is
     /// one write and one read, without a reactor's wait in between.
     Blocking(std::net::TcpStream),
-    Udp { socket: UdpSocket },
+    Udp {
+        socket: UdpSocket,
+    },
 }
 
 /// An EtherNet/IP session with one device: a [`Session`] driven over a byte stream (a TCP
@@ -317,10 +319,12 @@ impl Connector {
                 .await
                 .map_err(|_| ClientError::Timeout(timeout))
                 .and_then(|r| r.map_err(ClientError::from)),
-            Transport::Blocking(s) => std::io::Write::write_all(s, data).map_err(|e| match e.kind() {
-                ErrorKind::WouldBlock | ErrorKind::TimedOut => ClientError::Timeout(timeout),
-                _ => e.into(),
-            }),
+            Transport::Blocking(s) => {
+                std::io::Write::write_all(s, data).map_err(|e| match e.kind() {
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut => ClientError::Timeout(timeout),
+                    _ => e.into(),
+                })
+            }
             Transport::Udp { socket } => socket
                 .send_to(data, self.peer)
                 .await
