@@ -185,7 +185,8 @@ impl Simulator {
         let mut out = Vec::with_capacity(16 * 1024);
         // The connection policy's deadline, armed once for the connection (not per request)
         // and polled only when its own timer or signal woke the task.
-        let mut expired = PollOnWake::new(conn.expired());
+        let expired = std::pin::pin!(conn.expired());
+        let mut expired = PollOnWake::new(expired);
         loop {
             let n = tokio::select! {
                 // The read first: a request waiting is answered without polling the timer

@@ -335,10 +335,11 @@ impl Conn {
 /// A connection's task waits in `select!` on its read beside futures that rarely complete (the
 /// policy's [`Conn::expired`], a shutdown signal). Each wake-up for a request would poll them
 /// all again (re-registering their wakers under locks); wrapped in this, they are polled once,
-/// and then only after one of them woke the task.
+/// and then only after one of them woke the task. The future stays where the caller pinned it
+/// (in the task, no allocation of its own).
 #[derive(Debug)]
-pub struct PollOnWake<F> {
-    inner: Pin<Box<F>>,
+pub struct PollOnWake<'a, F> {
+    inner: Pin<&'a mut F>,
     flag: Arc<WakeFlag>,
     waker: Waker,
 }
@@ -364,22 +365,22 @@ impl Wake for WakeFlag {
     }
 }
 
-impl<F: Future> PollOnWake<F> {
+impl<'a, F: Future> PollOnWake<'a, F> {
     /// Wrap `inner` (polled at the first poll, then on its own wake-ups only).
-    pub fn new(inner: F) -> Self {
+    pub fn new(inner: Pin<&'a mut F>) -> Self {
         let flag = Arc::new(WakeFlag {
             woken: AtomicBool::new(true),
             task: Mutex::new(None),
         });
         Self {
-            inner: Box::pin(inner),
+            inner,
             waker: Waker::from(Arc::clone(&flag)),
             flag,
         }
     }
 }
 
-impl<F: Future> Future for PollOnWake<F> {
+impl<F: Future> Future for PollOnWake<'_, F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -516,11 +517,12 @@ mod tests {
             Arc::new(AtomicBool::new(false)),
         );
         let waker = Arc::new(Mutex::new(None::<Waker>));
-        let mut f = PollOnWake::new(Probe {
+        let probe = std::pin::pin!(Probe {
             polls: polls.clone(),
             done: done.clone(),
             waker: waker.clone(),
         });
+        let mut f = PollOnWake::new(probe);
         let mut cx = Context::from_waker(Waker::noop());
         for _ in 0..3 {
             assert!(Pin::new(&mut f).poll(&mut cx).is_pending());

@@ -103,13 +103,14 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     // What ends the session besides its stream, armed once for the session's life (not once
     // per request): the connection policy, the web API's eof, the server's shutdown.
     // Polled only when one of them woke the task, not on every request's wake-up.
-    let mut stop = PollOnWake::new(async {
+    let stop = std::pin::pin!(async {
         tokio::select! {
             why = limits.expired() => why.to_string(),
             _ = crate::runtime::control::eof_requested(conn.as_ref()) => "closed by the web API (eof)".to_string(),
             _ = shutdown.changed() => "server shutting down".to_string(),
         }
     });
+    let mut stop = PollOnWake::new(stop);
     // Replies of one read go out in one write; kept between reads.
     let mut out: Vec<u8> = Vec::new();
     let why = loop {
@@ -127,7 +128,9 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             let answer = match outcome {
                 Outcome::Reply(answer) => answer,
                 Outcome::Forward(fwd) => {
-                    let answers = forward(connector.as_ref(), &mut upstreams, &fwd).await;
+                    // Boxed: routing is rare, and its large future would otherwise be
+                    // reserved in every session's task, idle ones included.
+                    let answers = Box::pin(forward(connector.as_ref(), &mut upstreams, &fwd)).await;
                     session.finish(&fwd, &answers)
                 }
                 Outcome::Silent => continue,
