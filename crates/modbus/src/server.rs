@@ -189,9 +189,6 @@ impl Simulator {
         let mut expired = PollOnWake::new(expired);
         loop {
             let n = tokio::select! {
-                // The read first: a request waiting is answered without polling the timer
-                // (the runtime's cooperative budget still lets it run under a flood).
-                biased;
                 n = sock.read(&mut buf[len..]) => n?,
                 why = &mut expired => return Ok(why.to_string()),
             };

@@ -171,9 +171,6 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         limits.buffered(buf.len(), used > 0);
         let expiry = sleep_until(session.poll_timeout().map(tokio::time::Instant::from_std));
         tokio::select! {
-            // The read first: a request waiting is answered without polling the rest (the
-            // runtime's cooperative budget still lets them run under a flood).
-            biased;
             read = stream.read_buf(&mut buf) => match read {
                 Ok(0) => break "closed by peer".to_string(),
                 Ok(n) => {
