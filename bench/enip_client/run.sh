@@ -28,21 +28,12 @@ if [ -z "${CPPPO:-}" ]; then
 fi
 CLIENT=${CPPPO_CLIENT:-$CPPPO}
 
-free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "no server on $1" >&2; return 1; }
-
+. bench/ports.sh
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
+OUT=$(mktemp)
 ERR=$(mktemp)
-
-start() { # port cmd...: starts a simulator, records its PID in SIM_PID
-  local port=$1; shift
-  "$@" >/dev/null 2>&1 &
-  SIM_PID=$!
-  PIDS+=("$SIM_PID")
-  wait_port "$port"
-}
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -f "$OUT" "$ERR"; }
+trap cleanup EXIT
 
 thruput() { # label addr args...: one table row from `cpppo enip thruput`
   local label=$1 addr=$2; shift 2
@@ -59,10 +50,10 @@ echo "## cpppo enip thruput (Rust client), reads of SCADA[1]"
 echo
 echo "| simulator / mode | reads | reads/s | client CPU µs/read |"
 echo "|---|---|---|---|"
-port=$(free_port); start "$port" "$CPPPO" enip server --no-config -a "127.0.0.1:$port" 'SCADA=INT[1000]'
-OURS="127.0.0.1:$port"
-pport=$(free_port); start "$pport" .venv/bin/enip_server -a "127.0.0.1:$pport" 'SCADA=INT[1000]'
-PY="127.0.0.1:$pport"
+start_ready "$OUT" "$CPPPO" enip server --no-config -a 127.0.0.1:0 'SCADA=INT[1000]'
+PIDS+=("$SRV_PID"); OURS=$SRV_ADDR
+start_listening .venv/bin/enip_server -a 127.0.0.1:0 'SCADA=INT[1000]'
+PIDS+=("$SRV_PID"); PY=$SRV_ADDR
 thruput "ours, lock-step (depth 1)" "$OURS" -d 1 -r "$N" 'SCADA[1]'
 thruput "python cpppo, lock-step (depth 1)" "$PY" -d 1 -r "$PYN" 'SCADA[1]'
 thruput "ours, depth 20" "$OURS" -d 20 -r "$N" 'SCADA[1]'

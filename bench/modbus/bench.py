@@ -6,6 +6,8 @@ Each case is bounded by a request count and a time limit. Server CPU comes from
 """
 import json
 import os
+import re
+import select
 import socket
 import subprocess
 import sys
@@ -18,21 +20,34 @@ MAX = int(os.environ.get("BENCH_MAX", "5000000"))
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=20):
+def ready_address(proc, timeout=20):
+    """Our server's bound address, from its ready line ("...; address = HOST:PORT")."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing on port {port}")
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        line = proc.stdout.readline()
+        if not line:
+            break
+        m = re.search(r"address = ([0-9.]+):([0-9]+)", line)
+        if m:
+            return m.group(1), int(m.group(2))
+    raise TimeoutError("no ready line from our server")
+
+
+def listening_address(pid, timeout=20):
+    """A peer server's bound address (it was told port 0 and does not report it): from the
+    kernel's table of listening sockets."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["ss", "-Htlnp"], capture_output=True, text=True, timeout=10).stdout
+        for line in out.splitlines():
+            if f"pid={pid}," in line:
+                host, port = line.split()[3].rsplit(":", 1)
+                return host, int(port)
+        time.sleep(0.05)
+    raise TimeoutError(f"pid {pid} is not listening")
 
 
 def cpu_seconds(pid):
@@ -48,19 +63,17 @@ def main():
         ("pipelined depth 64, 10 registers", ["pipelined", "--depth", "64", "--count", "10"]),
     ]
     servers = []
-    p1, p2 = free_port(), free_port()
-    ours = subprocess.Popen([cpppo, "modbus", "sim", "-a", f"127.0.0.1:{p1}", "40001-40200=7"],
-                            stdout=subprocess.DEVNULL)
-    servers.append(("cpppo-rs modbus sim", ours, p1))
-    theirs = subprocess.Popen([str(ROOT / ".venv/bin/python"),
-                               str(ROOT / "bench/modbus/pymodbus_server.py"), str(p2)],
+    ours_proc = subprocess.Popen([cpppo, "modbus", "sim", "-a", "127.0.0.1:0", "40001-40200=7"],
+                            stdout=subprocess.PIPE, text=True)
+    theirs_proc = subprocess.Popen([str(ROOT / ".venv/bin/python"),
+                               str(ROOT / "bench/modbus/pymodbus_server.py"), "0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    servers.append(("pymodbus 3.16.1 server", theirs, p2))
     rows = []
     lockstep_theirs = None
     try:
-        for _, proc, port in servers:
-            wait_port(port)
+        servers.append(("cpppo-rs modbus sim", ours_proc, ready_address(ours_proc)[1]))
+        servers.append(("pymodbus 3.16.1 server", theirs_proc,
+                        listening_address(theirs_proc.pid)[1]))
         for case, args in cases:
             results = {}
             for name, proc, port in servers:
@@ -84,7 +97,7 @@ def main():
             ratio = results["cpppo-rs modbus sim"]["requests_per_s"] / max(theirs["requests_per_s"], 1)
             rows.append((case, label, {"ratio": ratio}))
     finally:
-        for _, proc, _ in servers:
+        for proc in (ours_proc, theirs_proc):
             proc.terminate()
             proc.wait(10)
     print("| case | server | answered | exceptions | lost | requests/s | registers/s | server CPU µs/request |")

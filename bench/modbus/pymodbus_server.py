@@ -7,7 +7,7 @@ from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, M
 from pymodbus.server import StartAsyncTcpServer
 
 logging.disable(logging.WARNING)
-port = int(sys.argv[1])
+port = int(sys.argv[1])  # 0: any; the benchmark reads the bound port from the kernel
 device = ModbusDeviceContext(hr=ModbusSequentialDataBlock(1, [7] * 200))
 context = ModbusServerContext(devices=device, single=True)
 asyncio.run(StartAsyncTcpServer(context=context, address=("127.0.0.1", port)))

@@ -5,6 +5,7 @@
 //! enip_bench ADDR lockstep SECS [PID]   # one connection, one Read Tag at a time
 //! enip_bench ADDR pipeline SECS [PID]   # Multiple Service Packets of 40 reads, 20 in flight
 //! enip_bench ADDR idle COUNT PID        # COUNT registered idle sessions, then the server's RSS
+//!                                       # and its CPU ticks over 5 s while they stay idle
 //! ```
 //! With PID, the server's CPU time per request (from /proc/PID/stat) is reported too.
 
@@ -163,10 +164,15 @@ fn main() -> std::io::Result<()> {
             }
             std::thread::sleep(Duration::from_millis(500));
             let after = rss_kb(pid).unwrap_or(0);
+            // Then the server's CPU while they sit idle.
+            let c0 = cpu_ticks(Some(pid));
+            std::thread::sleep(Duration::from_secs(5));
+            let idle = cpu_ticks(Some(pid)).zip(c0).map(|(a, b)| a - b);
             println!(
-                "{} idle registered sessions: server RSS {before} kB -> {after} kB ({:.1} kB/session)",
+                "{} idle registered sessions: server RSS {before} kB -> {after} kB ({:.1} kB/session); server CPU ticks in 5 s idle: {}",
                 held.len(),
-                (after.saturating_sub(before)) as f64 / held.len().max(1) as f64
+                (after.saturating_sub(before)) as f64 / held.len().max(1) as f64,
+                idle.map_or("-".into(), |t| t.to_string())
             );
         }
         other => {

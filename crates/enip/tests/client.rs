@@ -250,6 +250,58 @@ fn blocking_client_reads_and_writes() -> Result<(), ClientError> {
     Ok(())
 }
 
+/// The blocking client (blocking socket I/O, no reactor) against our simulator: lock-step
+/// writes and reads see each other, a pipelined batch comes back in order, and a closed
+/// session lets the next one in.
+#[test]
+fn blocking_client_lock_step_against_ours() -> Result<(), Box<dyn std::error::Error>> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let sim = rt.block_on(Sim::ours(0));
+    let mut c = blocking::Client::connect(&sim.addr(), Options::default())?;
+    for i in 0..200 {
+        c.write(&format!("SCADA[{}]=(INT){i}", i % 10))?;
+        assert_eq!(c.read(&format!("SCADA[{}]", i % 10))?, ints(&[i]));
+    }
+    let ops = parse_operations(&["SCADA[5-9]", "SCADA[1000]", "SCADA[0]"])?;
+    let (failures, results) = c.process(ops, 3, 0)?;
+    assert_eq!((failures, results.len()), (1, 3));
+    assert_eq!(results[0].value, Some(ints(&[195, 196, 197, 198, 199])));
+    c.close()?;
+    let mut again = blocking::Client::connect(&sim.addr(), Options::default())?;
+    assert_eq!(again.read("SCADA[9]")?, ints(&[199]));
+    drop(again);
+    drop(sim);
+    Ok(())
+}
+
+/// The blocking client's reads block the thread, bounded by the timeout: a peer that accepts
+/// and never answers gets a timeout error, not a hung caller.
+#[test]
+fn blocking_client_times_out_on_a_silent_peer() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    let silent = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
+    let options = Options {
+        timeout: Duration::from_millis(300),
+        ..Options::default()
+    };
+    let started = Instant::now();
+    let got = blocking::Client::connect(&addr, options);
+    assert!(
+        matches!(got, Err(ClientError::Timeout(_))),
+        "{:?}",
+        got.err()
+    );
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    drop(silent.join());
+    Ok(())
+}
+
 fn ints(v: &[i128]) -> Vec<Literal> {
     v.iter().map(|&n| Literal::Int(n)).collect()
 }

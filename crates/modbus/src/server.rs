@@ -13,7 +13,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use cpppo_net::conn::{Conn, Limits, Tracker};
+use cpppo_net::conn::{Conn, Limits, PollOnWake, Tracker};
 use cpppo_net::{Accepted, Listener, Stream};
 use tokio::io::AsyncReadExt;
 
@@ -179,18 +179,18 @@ impl Simulator {
     }
 
     /// Serve an admitted connection; returns why it ended.
-    async fn serve_admitted<S: Stream>(
-        &self,
-        mut sock: S,
-        mut conn: Conn,
-    ) -> std::io::Result<String> {
+    async fn serve_admitted<S: Stream>(&self, mut sock: S, conn: Conn) -> std::io::Result<String> {
         let mut buf = vec![0u8; 16 * 1024];
         let mut len = 0;
         let mut out = Vec::with_capacity(16 * 1024);
+        // The connection policy's deadline, armed once for the connection (not per request)
+        // and polled only when its own timer or signal woke the task.
+        let expired = std::pin::pin!(conn.expired());
+        let mut expired = PollOnWake::new(expired);
         loop {
             let n = tokio::select! {
                 n = sock.read(&mut buf[len..]) => n?,
-                why = conn.expired() => return Ok(why.to_string()),
+                why = &mut expired => return Ok(why.to_string()),
             };
             if n == 0 {
                 return Ok("closed by peer".into());

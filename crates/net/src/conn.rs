@@ -9,9 +9,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -196,19 +199,29 @@ impl Tracker {
             tracker: Arc::clone(self),
             id,
             entry,
-            partial_since: None,
+            partial_since: AtomicU64::new(NO_PARTIAL),
+            rearm: Notify::new(),
         }
     }
 }
 
+/// [`Conn::partial_since`] when no frame is unfinished.
+const NO_PARTIAL: u64 = u64::MAX;
+
 /// One admitted connection; dropping it releases its place.
+///
+/// Its methods take `&self`, so one [`Conn::expired`] future can be kept (pinned) for the whole
+/// life of the connection beside its reads: the timer is armed once, not once per request.
 #[derive(Debug)]
 pub struct Conn {
     tracker: Arc<Tracker>,
     id: u64,
     entry: Arc<Entry>,
-    /// When the unfinished frame at the front of the buffer began to arrive.
-    partial_since: Option<Instant>,
+    /// Milliseconds since the tracker's epoch when the unfinished frame at the front of the
+    /// buffer began to arrive ([`NO_PARTIAL`]: none).
+    partial_since: AtomicU64,
+    /// Told when the deadline moved earlier (a frame began), so a waiting `expired` re-arms.
+    rearm: Notify,
 }
 
 impl Drop for Conn {
@@ -228,35 +241,49 @@ impl Conn {
     /// After answering the whole frames received: `pending` bytes of an unfinished frame are
     /// left, and `progressed` tells whether any frame was finished. The frame timeout runs from
     /// the first byte of an unfinished frame.
-    pub fn buffered(&mut self, pending: usize, progressed: bool) {
+    pub fn buffered(&self, pending: usize, progressed: bool) {
+        let since = self.partial_since.load(Ordering::Relaxed);
         if pending == 0 {
-            self.partial_since = None;
-        } else if progressed || self.partial_since.is_none() {
-            self.partial_since = Some(Instant::now());
+            if since != NO_PARTIAL {
+                self.partial_since.store(NO_PARTIAL, Ordering::Relaxed);
+            }
+        } else if progressed || since == NO_PARTIAL {
+            self.partial_since
+                .store(self.tracker.now_ms(), Ordering::Relaxed);
+            if since == NO_PARTIAL {
+                self.rearm.notify_one(); // the deadline may now be earlier
+            }
+        }
+    }
+
+    /// When the connection must close if nothing changes, and why.
+    fn deadline(&self) -> (Instant, Ended) {
+        let limits = self.tracker.limits;
+        let at = |ms: u64| self.tracker.epoch + Duration::from_millis(ms);
+        let idle_at = at(self.entry.last.load(Ordering::Relaxed)) + limits.idle;
+        match self.partial_since.load(Ordering::Relaxed) {
+            NO_PARTIAL => (idle_at, Ended::Idle(limits.idle)),
+            since if at(since) + limits.frame < idle_at => {
+                (at(since) + limits.frame, Ended::PartialFrame(limits.frame))
+            }
+            _ => (idle_at, Ended::Idle(limits.idle)),
         }
     }
 
     /// Resolve when the connection must close: idle too long, a frame unfinished too long, or
-    /// displaced by a new connection. Wait on it beside the read.
+    /// displaced by a new connection. Wait on it beside the read; one future may be kept for
+    /// the connection's life (traffic and [`Conn::buffered`] move its deadline).
     pub async fn expired(&self) -> Ended {
-        let limits = self.tracker.limits;
         loop {
-            let last = self.entry.last.load(Ordering::Relaxed);
-            let idle_at = self.tracker.epoch + Duration::from_millis(last) + limits.idle;
-            let (at, why) = match self.partial_since {
-                Some(t) if t + limits.frame < idle_at => {
-                    (t + limits.frame, Ended::PartialFrame(limits.frame))
-                }
-                _ => (idle_at, Ended::Idle(limits.idle)),
-            };
+            let (at, _) = self.deadline();
             tokio::select! {
                 () = self.entry.evict.notified() => return Ended::Evicted,
+                () = self.rearm.notified() => continue,
                 () = tokio::time::sleep_until(at) => {}
             }
-            // Traffic may have moved the idle deadline while we slept.
-            if self.entry.last.load(Ordering::Relaxed) == last
-                || matches!(why, Ended::PartialFrame(_))
-            {
+            // Traffic may have moved the deadline while we slept.
+            let (at, why) = self.deadline();
+            if at <= Instant::now() {
                 self.tracker.timed_out.fetch_add(1, Ordering::Relaxed);
                 return why;
             }
@@ -270,7 +297,23 @@ impl Conn {
         bytes: &[u8],
     ) -> Result<(), Ended> {
         let limit = self.tracker.limits.write;
+        // Most replies fit the socket's buffer: one attempt before arming the timer.
+        let wrote = {
+            let mut first = std::pin::pin!(stream.write(bytes));
+            std::future::poll_fn(|cx| match first.as_mut().poll(cx) {
+                Poll::Pending => Poll::Ready(Ok(0)),
+                done => done,
+            })
+            .await
+            .map_err(Ended::Write)?
+        };
+        let bytes = bytes.get(wrote..).unwrap_or_default();
+        if bytes.is_empty() {
+            self.active();
+            return Ok(());
+        }
         tokio::select! {
+            biased; // the write usually completes at once: no eviction waiter is registered
             done = tokio::time::timeout(limit, stream.write_all(bytes)) => match done {
                 Ok(Ok(())) => {
                     self.active();
@@ -284,6 +327,76 @@ impl Conn {
             },
             () = self.entry.evict.notified() => Err(Ended::Evicted),
         }
+    }
+}
+
+/// A long-lived future polled only when its own wake-up fired since its last poll.
+///
+/// A connection's task waits in `select!` on its read beside futures that rarely complete (the
+/// policy's [`Conn::expired`], a shutdown signal). Each wake-up for a request would poll them
+/// all again (re-registering their wakers under locks); wrapped in this, they are polled once,
+/// and then only after one of them woke the task. The future stays where the caller pinned it
+/// (in the task, no allocation of its own).
+#[derive(Debug)]
+pub struct PollOnWake<'a, F> {
+    inner: Pin<&'a mut F>,
+    flag: Arc<WakeFlag>,
+    waker: Waker,
+}
+
+/// Set by the inner future's wake-ups; forwards them to the task.
+#[derive(Debug)]
+struct WakeFlag {
+    woken: AtomicBool,
+    task: Mutex<Option<Waker>>,
+}
+
+impl Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = task.as_ref() {
+            w.wake_by_ref();
+        }
+    }
+}
+
+impl<'a, F: Future> PollOnWake<'a, F> {
+    /// Wrap `inner` (polled at the first poll, then on its own wake-ups only).
+    pub fn new(inner: Pin<&'a mut F>) -> Self {
+        let flag = Arc::new(WakeFlag {
+            woken: AtomicBool::new(true),
+            task: Mutex::new(None),
+        });
+        Self {
+            inner,
+            waker: Waker::from(Arc::clone(&flag)),
+            flag,
+        }
+    }
+}
+
+impl<F: Future> Future for PollOnWake<'_, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        {
+            let mut task = this.flag.task.lock().unwrap_or_else(|e| e.into_inner());
+            if !task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *task = Some(cx.waker().clone());
+            }
+        }
+        if !this.flag.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        this.inner
+            .as_mut()
+            .poll(&mut Context::from_waker(&this.waker))
     }
 }
 
@@ -319,7 +432,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn idle_and_partial_frame_timeouts() {
         let t = Tracker::new(limits(10));
-        let mut c = t.admit();
+        let c = t.admit();
         let start = Instant::now();
         assert!(matches!(c.expired().await, Ended::Idle(_)));
         assert_eq!(start.elapsed(), Duration::from_secs(60));
@@ -344,5 +457,92 @@ mod tests {
         }
         assert!(matches!(waiting.await, Ended::Idle(_)));
         assert_eq!(start.elapsed(), Duration::from_secs(90));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_waiter_kept_for_the_connection_sees_a_frame_begin_and_finish() {
+        let t = Tracker::new(limits(10));
+        let c = t.admit();
+        let waiting = c.expired();
+        tokio::pin!(waiting);
+        // Waiting on the idle deadline (60 s) when a frame begins: its 5 s deadline applies.
+        tokio::select! {
+            _ = &mut waiting => panic!("expired early"),
+            () = tokio::time::sleep(Duration::from_secs(1)) => c.buffered(3, false),
+        }
+        let start = Instant::now();
+        assert!(matches!((&mut waiting).await, Ended::PartialFrame(_)));
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+
+        // A frame begun and then finished in time does not time out: the idle deadline holds.
+        let c = t.admit();
+        let waiting = c.expired();
+        tokio::pin!(waiting);
+        c.buffered(3, false);
+        tokio::select! {
+            _ = &mut waiting => panic!("expired early"),
+            () = tokio::time::sleep(Duration::from_secs(2)) => {
+                c.active();
+                c.buffered(0, true);
+            }
+        }
+        let start = Instant::now();
+        assert!(matches!(waiting.await, Ended::Idle(_)));
+        assert_eq!(start.elapsed(), Duration::from_secs(60));
+    }
+
+    /// Counts its polls; ready once `done` is set; keeps the last waker.
+    struct Probe {
+        polls: Arc<AtomicU64>,
+        done: Arc<AtomicBool>,
+        waker: Arc<Mutex<Option<Waker>>>,
+    }
+
+    impl Future for Probe {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            self.polls.fetch_add(1, Ordering::Relaxed);
+            *self.waker.lock().unwrap() = Some(cx.waker().clone());
+            match self.done.load(Ordering::Relaxed) {
+                true => Poll::Ready(()),
+                false => Poll::Pending,
+            }
+        }
+    }
+
+    #[test]
+    fn poll_on_wake_polls_the_inner_future_only_after_its_own_wake_up() {
+        let (polls, done) = (
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let waker = Arc::new(Mutex::new(None::<Waker>));
+        let probe = std::pin::pin!(Probe {
+            polls: polls.clone(),
+            done: done.clone(),
+            waker: waker.clone(),
+        });
+        let mut f = PollOnWake::new(probe);
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..3 {
+            assert!(Pin::new(&mut f).poll(&mut cx).is_pending());
+        }
+        assert_eq!(
+            polls.load(Ordering::Relaxed),
+            1,
+            "polled once, then left alone"
+        );
+        let own = waker.lock().unwrap().clone().unwrap();
+        own.wake_by_ref();
+        assert!(Pin::new(&mut f).poll(&mut cx).is_pending());
+        assert_eq!(
+            polls.load(Ordering::Relaxed),
+            2,
+            "polled again after its wake-up"
+        );
+        done.store(true, Ordering::Relaxed);
+        own.wake();
+        assert!(Pin::new(&mut f).poll(&mut cx).is_ready());
+        assert_eq!(polls.load(Ordering::Relaxed), 3);
     }
 }

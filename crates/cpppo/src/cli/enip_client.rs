@@ -878,7 +878,11 @@ pub fn run_thruput(args: ThruputArgs) -> ExitCode {
         .connection_size
         .max(u32::try_from(args.multiple + 32).unwrap_or(u32::MAX));
     let run = async {
-        let mut conn = Connector::connect(&args.address, options).await?;
+        // Lock-step (depth 1): blocking I/O, one write and one read per request.
+        let mut conn = match args.depth <= 1 {
+            true => Connector::connect_blocking(&args.address, options).await?,
+            false => Connector::connect(&args.address, options).await?,
+        };
         let cpu = cpu_seconds();
         let start = Instant::now();
         let mut num = 0usize;

@@ -1,6 +1,8 @@
 //! Blocking wrappers: the connector's calls for code without an async runtime.
 //!
-//! Each [`Client`] owns a small current-thread runtime; do not use it from inside one.
+//! Each [`Client`] owns a small current-thread runtime; do not use it from inside one. Its TCP
+//! session does blocking I/O ([`Connector::connect_blocking`]): a lock-step request is one
+//! `write` and one `read`, with no reactor wait in between.
 
 use std::net::SocketAddr;
 
@@ -25,7 +27,7 @@ impl Client {
     /// Connects over TCP and registers a session (and opens a connection if asked).
     pub fn connect(address: &str, options: Options) -> Result<Client, ClientError> {
         let rt = runtime()?;
-        let conn = rt.block_on(Connector::connect(address, options))?;
+        let conn = rt.block_on(Connector::connect_blocking(address, options))?;
         Ok(Client {
             rt,
             conn: Some(conn),

@@ -1,6 +1,7 @@
 //! One EtherNet/IP session (TCP) or socket (UDP): framing, List commands, Forward Open/Close
 //! and direct requests.
 
+use std::io::ErrorKind;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::task::{Context, Waker};
@@ -70,7 +71,12 @@ impl Options {
 
 enum Transport {
     Stream(Box<dyn Stream>),
-    Udp { socket: UdpSocket },
+    /// A TCP socket in blocking mode (read and write timeouts set): a lock-step exchange is
+    /// one write and one read, without a reactor's wait in between.
+    Blocking(std::net::TcpStream),
+    Udp {
+        socket: UdpSocket,
+    },
 }
 
 /// An EtherNet/IP session with one device: a [`Session`] driven over a byte stream (a TCP
@@ -184,6 +190,29 @@ impl Connector {
         Connector::over(stream, peer, options).await
     }
 
+    /// Connects over TCP and registers a session as [`Connector::connect`] does, then does its
+    /// I/O in blocking mode: each call blocks the thread until its reply (at most the timeout
+    /// per read or write) and returns without ever waiting on the runtime, so a lock-step
+    /// request costs one `write` and one `read` system call. Drive it from a thread of its own
+    /// (`block_on` of a current-thread runtime, as [`crate::client::blocking::Client`] does);
+    /// never from a task sharing a runtime with others, which it would stall.
+    pub async fn connect_blocking(
+        address: &str,
+        options: Options,
+    ) -> Result<Connector, ClientError> {
+        let peer = resolve(address)?;
+        let stream =
+            tokio::time::timeout(options.timeout, tcp_connect(peer, options.source_address))
+                .await
+                .map_err(|_| ClientError::Timeout(options.timeout))??;
+        stream.set_nodelay(true)?;
+        let stream = stream.into_std()?;
+        stream.set_nonblocking(false)?;
+        stream.set_read_timeout(Some(options.timeout))?;
+        stream.set_write_timeout(Some(options.timeout))?;
+        Connector::start(Transport::Blocking(stream), peer, options).await
+    }
+
     /// Registers a session over an open byte `stream` to `peer` (a TCP socket, a userspace
     /// stack's stream from a fleet device's own address, ...); with `options.connected`, also
     /// opens a class 3 connection.
@@ -192,9 +221,18 @@ impl Connector {
         peer: SocketAddr,
         options: Options,
     ) -> Result<Connector, ClientError> {
+        Connector::start(Transport::Stream(Box::new(stream)), peer, options).await
+    }
+
+    /// Registers a session over `transport` (and opens a connection if asked).
+    async fn start(
+        transport: Transport,
+        peer: SocketAddr,
+        options: Options,
+    ) -> Result<Connector, ClientError> {
         let session = Session::new(options)?;
         let mut conn = Connector {
-            transport: Transport::Stream(Box::new(stream)),
+            transport,
             peer,
             session,
         };
@@ -281,6 +319,12 @@ impl Connector {
                 .await
                 .map_err(|_| ClientError::Timeout(timeout))
                 .and_then(|r| r.map_err(ClientError::from)),
+            Transport::Blocking(s) => {
+                std::io::Write::write_all(s, data).map_err(|e| match e.kind() {
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut => ClientError::Timeout(timeout),
+                    _ => e.into(),
+                })
+            }
             Transport::Udp { socket } => socket
                 .send_to(data, self.peer)
                 .await
@@ -293,25 +337,34 @@ impl Connector {
 
     /// Reads once from the stream into the session, within its deadline.
     async fn fill(&mut self) -> Result<(), ClientError> {
-        let Transport::Stream(stream) = &mut self.transport else {
-            return Err(ClientError::Protocol("tag I/O needs a TCP session".into()));
+        let got = match &mut self.transport {
+            Transport::Stream(stream) => {
+                let deadline = self
+                    .session
+                    .poll_timeout()
+                    .unwrap_or_else(|| Instant::now() + self.session.options().timeout);
+                let read = stream.read(self.session.recv_buffer());
+                tokio::time::timeout_at(deadline.into(), read)
+                    .await
+                    .unwrap_or_else(|_| Err(ErrorKind::TimedOut.into()))
+            }
+            // Waits at most the socket's read timeout (the options' timeout).
+            Transport::Blocking(stream) => std::io::Read::read(stream, self.session.recv_buffer()),
+            Transport::Udp { .. } => {
+                return Err(ClientError::Protocol("tag I/O needs a TCP session".into()))
+            }
         };
-        let deadline = self
-            .session
-            .poll_timeout()
-            .unwrap_or_else(|| Instant::now() + self.session.options().timeout);
-        let read = stream.read(self.session.recv_buffer());
-        match tokio::time::timeout_at(deadline.into(), read).await {
-            Ok(Ok(0)) => Err(ClientError::Closed),
-            Ok(Ok(n)) => {
+        match got {
+            Ok(0) => Err(ClientError::Closed),
+            Ok(n) => {
                 self.session.received(n, Instant::now());
                 Ok(())
             }
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 self.session.handle_timeout(Instant::now());
                 Err(ClientError::Timeout(self.session.options().timeout))
             }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -413,11 +466,17 @@ impl Connector {
     /// Closes any connection, unregisters the session and shuts the socket.
     pub async fn close(mut self) -> Result<(), ClientError> {
         let closed = self.forward_close().await;
-        if let Transport::Stream(_) = self.transport {
+        if let Transport::Stream(_) | Transport::Blocking(_) = self.transport {
             self.session.unregister()?;
             self.flush().await?;
-            if let Transport::Stream(s) = &mut self.transport {
-                let _ = s.shutdown().await;
+            match &mut self.transport {
+                Transport::Stream(s) => {
+                    let _ = s.shutdown().await;
+                }
+                Transport::Blocking(s) => {
+                    let _ = s.shutdown(std::net::Shutdown::Write);
+                }
+                Transport::Udp { .. } => {}
             }
         }
         closed
@@ -599,7 +658,7 @@ impl Connector {
         let timeout = self.session.options().timeout;
         let mut out = Vec::new();
         match &mut self.transport {
-            Transport::Stream(_) => match self.next_event().await? {
+            Transport::Stream(_) | Transport::Blocking(_) => match self.next_event().await? {
                 Event::List { items, .. } => out.push((self.peer, items)),
                 other => {
                     return Err(ClientError::Protocol(format!(
@@ -635,16 +694,22 @@ impl Drop for Connector {
     /// Without an async context, a best effort: queue a Forward Close (if a connection is
     /// open) and an UnRegister Session, and write them if the stream takes them now.
     fn drop(&mut self) {
-        let Transport::Stream(stream) = &mut self.transport else {
-            return;
-        };
-        if self.session.handle() == 0 {
+        if matches!(self.transport, Transport::Udp { .. }) || self.session.handle() == 0 {
             return;
         }
         self.session.discard();
         let _ = self.session.close_primary();
         if self.session.unregister().is_ok() {
-            try_write(stream, self.session.transmit());
+            let data = self.session.transmit();
+            match &mut self.transport {
+                Transport::Stream(stream) => try_write(stream, data),
+                Transport::Blocking(stream) => {
+                    // A few bytes into an idle socket's buffer: does not block in practice
+                    // (at most the write timeout).
+                    let _ = std::io::Write::write(stream, data);
+                }
+                Transport::Udp { .. } => {}
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 
 use cpppo_cip::frame;
-use cpppo_net::conn::Tracker;
+use cpppo_net::conn::{PollOnWake, Tracker};
 use cpppo_net::os::OsConnector;
 use cpppo_net::{Accepted, Connector, Datagram, Listener, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -99,11 +99,23 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     let mut tally = Tally::default();
     let mut upstreams: Upstreams<C::Stream> = HashMap::new();
     let conn = opts.control.as_ref().map(|c| c.connect(peer));
-    let mut limits = opts.connections.admit();
+    let limits = opts.connections.admit();
+    // What ends the session besides its stream, armed once for the session's life (not once
+    // per request): the connection policy, the web API's eof, the server's shutdown.
+    // Polled only when one of them woke the task, not on every request's wake-up.
+    let stop = std::pin::pin!(async {
+        tokio::select! {
+            why = limits.expired() => why.to_string(),
+            _ = crate::runtime::control::eof_requested(conn.as_ref()) => "closed by the web API (eof)".to_string(),
+            _ = shutdown.changed() => "server shutting down".to_string(),
+        }
+    });
+    let mut stop = PollOnWake::new(stop);
+    // Replies of one read go out in one write; kept between reads.
+    let mut out: Vec<u8> = Vec::new();
     let why = loop {
         // Answer every complete frame already buffered; the replies go out in one write.
         let mut used = 0;
-        let mut out: Vec<u8> = Vec::new();
         let mut close = None;
         while let Ok(Some(len)) = frame::frame_len(buf.get(used..).unwrap_or_default(), MAX_DATA) {
             let Some(frame) = buf.get(used..used + len) else {
@@ -116,7 +128,9 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             let answer = match outcome {
                 Outcome::Reply(answer) => answer,
                 Outcome::Forward(fwd) => {
-                    let answers = forward(connector.as_ref(), &mut upstreams, &fwd).await;
+                    // Boxed: routing is rare, and its large future would otherwise be
+                    // reserved in every session's task, idle ones included.
+                    let answers = Box::pin(forward(connector.as_ref(), &mut upstreams, &fwd)).await;
                     session.finish(&fwd, &answers)
                 }
                 Outcome::Silent => continue,
@@ -136,6 +150,10 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         if !out.is_empty() {
             if let Err(why) = limits.write_all(&mut stream, &out).await {
                 break why.to_string();
+            }
+            out.clear();
+            if out.capacity() > READ_CHUNK {
+                out = Vec::new(); // a large reply's buffer is not kept by an idle session
             }
         }
         if let Some(why) = close {
@@ -164,10 +182,8 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                 }
                 Err(e) => break format!("read error: {e}"),
             },
-            why = limits.expired() => break why.to_string(),
+            why = &mut stop => break why,
             _ = expiry => session.handle_timeout(Instant::now()),
-            _ = crate::runtime::control::eof_requested(conn.as_ref()) => break "closed by the web API (eof)".to_string(),
-            _ = shutdown.changed() => break "server shutting down".to_string(),
         }
     };
     let _ = stream.shutdown().await;
