@@ -3,6 +3,7 @@
 //! elsewhere, and the discovery (List Identity) reply rules. No sockets, no clocks.
 
 pub mod discovery;
+pub mod logix;
 pub mod route;
 pub mod services;
 pub mod session;
