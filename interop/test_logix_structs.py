@@ -133,3 +133,33 @@ def test_defined_tags_json_from_pycomm3_is_served(sim, spawn, tmp_path):
         assert plc.write(("Motors[3].Name", "again")).error is None
         assert plc.read("Motors[3].Name").value == "again"
         assert plc.read("Grid[3,4]").error is None
+
+
+def test_cpppo_cfg_logix_section_defines_structures(spawn, tmp_path):
+    cfg = tmp_path / "cpppo.cfg"
+    cfg.write_text("[Logix]\nUDT = Pair{A:DINT, B:REAL}\n")
+    proc = spawn([cpppo_bin(), "enip", "server", "-c", str(cfg), "-a", "127.0.0.1:0", "P=Pair[2]"])
+    port = proc.port(ENIP_READY)
+    with LogixDriver(f"127.0.0.1:{port}/0") as plc:
+        assert plc.tags["P"]["data_type_name"] == "Pair"
+        assert plc.write(("P[1]", {"A": 3, "B": 0.5})).error is None
+        assert plc.read("P[1].B").value == 0.5
+
+
+def test_our_client_members_multi_dim_and_structures_as_json(sim):
+    run = lambda *ops: subprocess.run(
+        [cpppo_bin(), "enip", "client", "-a", f"127.0.0.1:{sim}", *ops],
+        capture_output=True, text=True, timeout=60)
+    out = run("-p", "M1.Speed=(REAL)2.5", "M1.Running=(BOOL)1", "M1.Faults[1-2]=(DINT)7,8",
+              "Grid[1,2]=(DINT)3", "Motors[1].Name.LEN=(DINT)0")
+    assert out.returncode == 0, out.stderr
+    assert "Grid[1,2][  2-2  ]+  0 <= [3]: 'OK'" in out.stdout
+    out = run("--json", "Grid[1,2]", "M1", "Motors[0-1]", "M1.Speed")
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [line["tag"] for line in lines][0] == "Grid[1,2]" and lines[0]["value"] == [3]
+    m1 = lines[1]
+    assert m1["type"] == "Motor" and m1["value"]["Speed"] == 2.5 and m1["value"]["Running"] is True
+    assert m1["value"]["Faults"] == [0, 7, 8, 0] and m1["value"]["Cell"] == {"Volts": 0.0, "Ok": False}
+    assert isinstance(lines[2]["value"], list) and len(lines[2]["value"]) == 2
+    assert lines[3]["value"] == [2.5]

@@ -55,3 +55,10 @@ fn multi_dimensional_elements_and_members_parse_and_show_as_typed() {
     assert!(Operation::parse("Grid[1,]").is_err());
     assert!(Operation::parse("Grid[1-2,3]").is_err());
 }
+
+#[test]
+fn multi_dimensional_parse_after_other_operations() {
+    for text in ["M1.Speed=(REAL)2.5", "Grid[1,2]", "Grid[1,2]=(DINT)3"] {
+        Operation::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    }
+}

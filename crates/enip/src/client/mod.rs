@@ -34,6 +34,7 @@ pub mod blocking;
 mod connector;
 mod error;
 mod format;
+pub mod logix;
 pub mod operation;
 mod pipeline;
 pub mod plan;

@@ -161,5 +161,8 @@ mod tests {
         let outside = r#"{"Y": {"data_type": {"name": "Small", "template": {"structure_size": 2},
             "internal_tags": {"a": {"offset": 0, "data_type": "DINT"}}}}}"#;
         assert!(load(outside, &mut types).unwrap_err().contains("outside"));
+        let bit = r#"{"Z": {"data_type": {"name": "Bits", "template": {"structure_size": 4},
+            "internal_tags": {"b": {"offset": 0, "data_type": "BOOL", "bit": 9}}}}}"#;
+        assert!(load(bit, &mut types).unwrap_err().contains("bit is 0 to 7"));
     }
 }

@@ -402,6 +402,9 @@ impl Types {
             {
                 return Err(err(format!("duplicate member {:?}", m.name)));
             }
+            if m.bit.is_some_and(|b| b > 7) {
+                return Err(err(format!("member {:?}: a BOOL bit is 0 to 7", m.name)));
+            }
             let bytes = if m.bit.is_some() {
                 1
             } else {

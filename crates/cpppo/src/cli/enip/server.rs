@@ -192,17 +192,19 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         tracing::info!("loaded config file {}", f.display());
     }
     let mut types = cpppo_enip::model::logix_type::Types::default();
-    for u in &args.udt {
+    for u in config.udts.iter().chain(&args.udt) {
         types.define_compact(u).map_err(|e| anyhow!("--udt: {e}"))?;
     }
     let mut tags = Vec::new();
-    if let Some(file) = &args.defined_tags {
+    let defined = args.defined_tags.as_ref().or(config.defined_tags.as_ref());
+    if let Some(file) = defined {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("--defined-tags {}", file.display()))?;
         tags = cpppo_enip::model::logix_json::load(&text, &mut types)
             .map_err(|e| anyhow!("--defined-tags {}: {e}", file.display()))?;
     }
-    let logix = (!args.udt.is_empty() || args.defined_tags.is_some()).then_some(&types);
+    let logix =
+        (!args.udt.is_empty() || !config.udts.is_empty() || defined.is_some()).then_some(&types);
     for t in &args.tags {
         tags.push(TagSpec::parse_with(t, logix)?);
     }
