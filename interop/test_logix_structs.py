@@ -163,3 +163,15 @@ def test_our_client_members_multi_dim_and_structures_as_json(sim):
     assert m1["value"]["Faults"] == [0, 7, 8, 0] and m1["value"]["Cell"] == {"Volts": 0.0, "Ok": False}
     assert isinstance(lines[2]["value"], list) and len(lines[2]["value"]) == 2
     assert lines[3]["value"] == [2.5]
+
+
+def test_our_client_decodes_program_scoped_structures(spawn):
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0",
+                  "--udt", "Only{X:DINT, Y:BOOL}", "Program:P.T=Only"])
+    port = proc.port(ENIP_READY)
+    out = subprocess.run([cpppo_bin(), "enip", "client", "--json", "-a", f"127.0.0.1:{port}",
+                          "Program:P.T.X=(DINT)4", "Program:P.T"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    last = json.loads(out.stdout.splitlines()[-1])
+    assert last["type"] == "Only" and last["value"] == {"X": 4, "Y": False}

@@ -42,38 +42,64 @@ async fn call(
     Ok((status.general, data))
 }
 
+/// List the Symbol instances (of `program`, or the controller's): the template instances of
+/// structure tags into `instances`, `Program:NAME` entries into `programs`.
+async fn symbols(
+    conn: &mut Connector,
+    program: Option<&str>,
+    instances: &mut Vec<u16>,
+    programs: &mut Vec<String>,
+) -> Result<(), ClientError> {
+    const ATTRS: [u16; 2] = [1, 2];
+    let ids = AttributeIds {
+        ids: U16s::Values(&ATTRS),
+    };
+    let mut data = vec![0u8; ids.buffer_len()];
+    ids.emit(&mut data).map_err(|e| protocol(e.to_string()))?;
+    let mut start = 0u32;
+    loop {
+        let mut path = Vec::new();
+        if let Some(p) = program {
+            path.push(Segment::Symbolic(p.as_bytes()));
+        }
+        path.extend([Segment::class(0x6B), Segment::instance(start)]);
+        let (st, reply) = call(conn, 0x55, &path, &data).await?;
+        if st != 0 && st != 6 {
+            return Err(protocol(format!("symbol list: status 0x{st:02X}")));
+        }
+        let mut last = start;
+        for e in InstanceEntries::new(U16s::Values(&ATTRS), &reply) {
+            let (instance, attrs) = e.map_err(|e| protocol(e.to_string()))?;
+            let n = attrs
+                .get(..2)
+                .map_or(0, |b| usize::from(u16::from_le_bytes([b[0], b[1]])));
+            let name = attrs.get(2..2 + n).unwrap_or_default();
+            let ty = attrs
+                .get(2 + n..4 + n)
+                .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+            if name.starts_with(b"Program:") {
+                programs.push(String::from_utf8_lossy(name).into_owned());
+            } else if ty & TYPE_STRUCT != 0 && ty & 0x1000 == 0 {
+                instances.push(ty & 0x0FFF);
+            }
+            last = instance;
+        }
+        if st == 0 || last < start {
+            return Ok(());
+        }
+        start = last + 1;
+    }
+}
+
 impl Templates {
-    /// Upload the templates of every structure tag the controller lists.
+    /// Upload the templates of every structure tag the controller lists (its programs' too).
     pub async fn upload(conn: &mut Connector) -> Result<Templates, ClientError> {
         let mut t = Templates::default();
-        let mut start = 0u32;
         let mut instances = Vec::new();
-        loop {
-            let ids = AttributeIds {
-                ids: U16s::Values(&[2]),
-            };
-            let mut data = vec![0u8; ids.buffer_len()];
-            ids.emit(&mut data).map_err(|e| protocol(e.to_string()))?;
-            let path = [Segment::class(0x6B), Segment::instance(start)];
-            let (st, reply) = call(conn, 0x55, &path, &data).await?;
-            if st != 0 && st != 6 {
-                return Err(protocol(format!("symbol list: status 0x{st:02X}")));
-            }
-            let mut last = start;
-            for e in InstanceEntries::new(U16s::Values(&[2]), &reply) {
-                let (instance, attrs) = e.map_err(|e| protocol(e.to_string()))?;
-                let ty = attrs
-                    .get(..2)
-                    .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
-                if ty & TYPE_STRUCT != 0 && ty & 0x1000 == 0 {
-                    instances.push(ty & 0x0FFF);
-                }
-                last = instance;
-            }
-            if st == 0 || last < start {
-                break;
-            }
-            start = last + 1;
+        let mut programs = Vec::new();
+        symbols(conn, None, &mut instances, &mut programs).await?;
+        for p in programs {
+            symbols(conn, Some(&p), &mut instances, &mut Vec::new()).await?;
         }
         for i in instances {
             t.fetch(conn, i, 0).await?;
