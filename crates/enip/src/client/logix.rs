@@ -141,7 +141,11 @@ impl Templates {
         }
         let get = |id| attrs.get(&id).copied().unwrap_or(0);
         let (handle, count, words, size) = (get(1) as u16, get(2) as usize, get(4), get(5));
+        // A template larger than any structure a controller holds is refused, not read.
         let total = (words as usize * 4).saturating_sub(20);
+        if total > 1 << 20 {
+            return Err(protocol(format!("template {instance}: {total} bytes")));
+        }
         let mut data = Vec::new();
         while data.len() < total {
             let req = ReadTemplate {
