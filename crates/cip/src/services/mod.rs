@@ -27,6 +27,7 @@ pub mod attribute;
 pub mod cm;
 pub mod logix;
 pub mod msp;
+pub mod template;
 
 use crate::cursor::{Reader, Writer};
 use crate::epath::EPath;

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Args;
-use cpppo_enip::client::operation::{parse_operations, Operation};
+use cpppo_enip::client::logix::Templates;
+use cpppo_enip::client::operation::{parse_operations, Literal, Operation};
 use cpppo_enip::client::poller::{PollEvent, Poller};
 use cpppo_enip::client::proxy::{self, Proxy};
 use cpppo_enip::client::route::{parse_route_path, parse_send_path, Route};
@@ -503,11 +504,31 @@ async fn client(
                 msp_limit(args.multiple, args.multiple_limit),
             )
             .fragmented(args.fragment);
+        // With --json, structure replies (and everything after the first, to keep the order)
+        // wait for the controller's templates, uploaded once the operations are done.
+        let mut held = Vec::new();
         while let Some(t) = pipe.next().await {
             let t = t?;
-            report(&t, printing, args.json);
             if t.value.is_none() {
                 failures += 1;
+            }
+            if args.json && (!held.is_empty() || struct_handle(&t).is_some()) {
+                held.push(t);
+                continue;
+            }
+            report(&t, printing, args.json);
+        }
+        drop(pipe);
+        if !held.is_empty() {
+            let templates = match Templates::upload(&mut conn).await {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!("structure templates not uploaded: {e}");
+                    None
+                }
+            };
+            for t in &held {
+                report_struct(t, templates.as_ref());
             }
         }
         let elapsed = begun.elapsed().as_secs_f64().max(1e-9);
@@ -519,6 +540,36 @@ async fn client(
     }
     let _ = conn.close().await;
     Ok(failures)
+}
+
+/// The structure handle of a read reply's data, if it is a structure (not STRING).
+fn struct_handle(t: &Transaction) -> Option<u16> {
+    let reply = cpppo_cip::MrReply::parse(&t.reply).ok()?;
+    match cpppo_cip::TagType::parse(reply.data).ok()? {
+        (cpppo_cip::TagType::Struct(h), _) if h != cpppo_cip::types::LOGIX_STRING_HANDLE => Some(h),
+        _ => None,
+    }
+}
+
+/// A `--json` line whose structure data is shown as objects by its template.
+fn report_struct(t: &Transaction, templates: Option<&Templates>) {
+    let mut line = t.json();
+    let udt = struct_handle(t).and_then(|h| templates?.get(h));
+    if let (Some(udt), Some(values)) = (udt, &t.value) {
+        let bytes: Option<Vec<u8>> = values
+            .iter()
+            .map(|v| match v {
+                Literal::Int(b) => u8::try_from(*b).ok(),
+                _ => None,
+            })
+            .collect();
+        if let Some(bytes) = bytes {
+            line["value"] = cpppo_enip::client::logix::decode(udt, &bytes);
+            line["type"] = serde_json::Value::from(udt.name.as_str());
+        }
+    }
+    report(t, false, false);
+    println!("{line}");
 }
 
 fn report(t: &Transaction, printing: bool, json: bool) {

@@ -38,6 +38,7 @@ pub mod io;
 mod io_cyclic;
 pub mod io_run;
 pub mod io_scanner;
+pub mod logix;
 pub mod operation;
 mod pipeline;
 pub mod plan;

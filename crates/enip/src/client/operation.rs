@@ -424,7 +424,17 @@ fn parse_target(toks: &mut Tokens) -> Result<Operation, Problem> {
     let mut first = None;
     let mut count = None;
     if toks.eat('[') {
-        let f = toks.number("an element number")?;
+        // `[i,j,k]`: one index per dimension; the last may start a range.
+        let mut f = toks.number("an element number")?;
+        let mut leading = Vec::new();
+        while toks.eat(',') {
+            leading.push(f);
+            f = toks.number("an element number")?;
+        }
+        if !leading.is_empty() {
+            path.extend(leading.into_iter().map(PathStep::Element));
+            path.push(PathStep::Element(f));
+        }
         if toks.eat('-') {
             let last = toks.number("the last element number")?;
             if last < f {
@@ -488,10 +498,13 @@ fn parse_symbolic(toks: &mut Tokens) -> Result<Vec<PathStep>, Problem> {
         // An index here belongs to a member unless no '.' follows it.
         let mark = toks.at;
         if toks.eat('[') {
-            let first = toks.number("an element number")?;
+            let mut indexes = vec![toks.number("an element number")?];
+            while toks.eat(',') {
+                indexes.push(toks.number("an element number")?);
+            }
             let ranged = toks.is_punct('-');
             if toks.eat(']') && toks.is_punct('.') {
-                path.push(PathStep::Element(first));
+                path.extend(indexes.into_iter().map(PathStep::Element));
             } else if ranged && member_follows(toks) {
                 return Err(Problem::RangeNotLast);
             } else {

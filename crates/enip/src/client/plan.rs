@@ -445,6 +445,11 @@ pub fn format_tag(path: &[PathStep]) -> String {
                     out.push('.');
                     out.push_str(name);
                 }
+                // A further dimension of the same element: `Grid[1,2]`.
+                PathStep::Element(n) if out.ends_with(']') && !out.ends_with("]]") => {
+                    out.pop();
+                    out.push_str(&format!(",{n}]"));
+                }
                 PathStep::Element(n) => out.push_str(&format!("[{n}]")),
                 other => out.push_str(&format!("/{other:?}")),
             }

@@ -11,6 +11,9 @@
 //! Host Name = controller
 //! [UCMM]
 //! Route Path = 1/0
+//! [Logix]
+//! UDT = Motor{Speed:REAL, Running:BOOL, Faults:DINT[4]}
+//! Defined Tags = tags.json
 //! ```
 
 use std::net::Ipv4Addr;
@@ -41,6 +44,10 @@ pub struct Config {
     pub route_path: Option<RoutePolicy>,
     /// `Route`: where requests for other route paths are forwarded.
     pub routes: Vec<crate::server::route::RouteRule>,
+    /// `UDT`: Logix structure definitions (as `--udt`), in order.
+    pub udts: Vec<String>,
+    /// `Defined Tags`: a pycomm3 tag JSON file to serve (as `-D`).
+    pub defined_tags: Option<PathBuf>,
     /// Files that were read, in order.
     pub loaded: Vec<PathBuf>,
 }
@@ -118,6 +125,8 @@ impl Config {
         };
         match key.trim().to_ascii_lowercase().as_str() {
             "product name" => id.product_name = value.to_string(),
+            "udt" => self.udts.push(value.to_string()),
+            "defined tags" => self.defined_tags = Some(PathBuf::from(value)),
             "vendor number" => id.vendor = num(0xFFFF)? as u16,
             "device type" => id.device_type = num(0xFFFF)? as u16,
             "product code number" => id.product_code = num(0xFFFF)? as u16,
@@ -279,6 +288,15 @@ mod tests {
         );
         assert!(parse_route_path("x/0").unwrap_err().contains("\"x\""));
         assert!(parse_route_path("1/x").unwrap_err().contains("\"x\""));
+    }
+
+    #[test]
+    fn logix_section_is_read() {
+        let mut c = Config::default();
+        c.apply("[Logix]\nUDT = A{x:INT}\nDefined Tags = t.json\n")
+            .unwrap();
+        assert_eq!(c.udts, ["A{x:INT}"]);
+        assert_eq!(c.defined_tags, Some(PathBuf::from("t.json")));
     }
 
     #[test]

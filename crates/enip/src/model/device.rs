@@ -10,6 +10,7 @@ use cpppo_cip::value::{append, append_text};
 use cpppo_cip::{DataType, Value};
 
 use crate::model::attribute::{Attribute, StoredData};
+use crate::model::logix_type::{LogixType, TagLayout, Udt};
 use crate::model::tagspec::{Address, TagSpec};
 
 /// Software-control bit Logix sets on base (non-alias) tags.
@@ -115,8 +116,20 @@ pub struct Tag {
     pub attribute: Arc<dyn Attribute>,
     /// Where it also lives in the object model, for `@c/i/a` tags.
     pub address: Option<Address>,
-    /// Its Symbol object (0x6B) instance.
+    /// Its Symbol object (0x6B) instance (in its program's own instances, if program-scoped).
     pub symbol: u32,
+    /// Its Logix shape (structures, multi-dimensional arrays, program-scoped tags); `None`
+    /// for a tag of CIP elements.
+    pub layout: Option<Arc<TagLayout>>,
+}
+
+/// A Logix program: its name and its tags' Symbol object instances.
+#[derive(Default)]
+pub struct Program {
+    /// The name as declared (`Main` for `Program:Main`).
+    pub name: String,
+    /// Its Symbol instances (listed under `Program:NAME` + class 0x6B).
+    pub symbols: Class,
 }
 
 /// Why a tag could not be added.
@@ -146,10 +159,12 @@ pub struct Device {
     classes: BTreeMap<u32, Class>,
     tags: HashMap<String, Arc<Tag>, BuildHasherDefault<Fnv>>,
     symbols: BTreeMap<u32, Arc<Tag>>,
+    programs: BTreeMap<String, Program>,
+    templates: BTreeMap<u32, Arc<Udt>>,
     identity: Identity,
 }
 
-fn constant(ty: DataType, data: &[u8]) -> Arc<dyn Attribute> {
+pub(crate) fn constant(ty: DataType, data: &[u8]) -> Arc<dyn Attribute> {
     let count = match ty.size() {
         Some(size) => data.len() / size.max(1),
         None => 1,
@@ -168,11 +183,11 @@ fn one(v: Value<'_>) -> Arc<dyn Attribute> {
     constant(v.data_type(), &data)
 }
 
-fn uint(v: u16) -> Arc<dyn Attribute> {
+pub(crate) fn uint(v: u16) -> Arc<dyn Attribute> {
     one(Value::Uint(v))
 }
 
-fn udint(v: u32) -> Arc<dyn Attribute> {
+pub(crate) fn udint(v: u32) -> Arc<dyn Attribute> {
     one(Value::Udint(v))
 }
 
@@ -317,7 +332,12 @@ impl Device {
     /// Add a tag from a specification, with the default in-memory attribute.
     pub fn add_tag(&mut self, spec: &TagSpec) -> Result<(), DeviceError> {
         let value = StoredData::new(spec.ty, spec.len, spec.array);
-        self.add_tag_attribute(&spec.name, Arc::new(value), spec.address)
+        self.add_tag_layout(
+            &spec.name,
+            Arc::new(value),
+            spec.address,
+            spec.layout.clone(),
+        )
     }
 
     /// Bind `name` to a caller-supplied attribute (a hook), at `address` too if given.
@@ -326,6 +346,18 @@ impl Device {
         name: &str,
         attribute: Arc<dyn Attribute>,
         address: Option<Address>,
+    ) -> Result<(), DeviceError> {
+        self.add_tag_layout(name, attribute, address, None)
+    }
+
+    /// Bind `name` to `attribute` with a Logix shape (see [`Tag::layout`]); a structure's
+    /// templates (nested ones too) join the Template object.
+    pub fn add_tag_layout(
+        &mut self,
+        name: &str,
+        attribute: Arc<dyn Attribute>,
+        address: Option<Address>,
+        layout: Option<Arc<TagLayout>>,
     ) -> Result<(), DeviceError> {
         let key = name.to_ascii_uppercase();
         if self.tags.contains_key(&key) {
@@ -350,50 +382,105 @@ impl Device {
                 attribute.clone(),
             );
         }
-        let symbol = self.symbols.keys().next_back().map_or(1, |n| n + 1);
-        self.add_symbol(symbol, name, attribute.as_ref());
+        if let Some(LogixType::Struct(u)) = layout.as_ref().map(|l| &l.ty) {
+            let mut all = Vec::new();
+            u.with_nested(&mut all);
+            for u in all {
+                self.add_template(u);
+            }
+        }
+        let program = crate::model::logix::split_program(name);
+        let symbol = match program {
+            Some((program, short)) => {
+                let p = self.program(program);
+                let symbol = p.symbols.instances.keys().next_back().map_or(1, |n| n + 1);
+                let attrs = symbol_attributes(symbol, short, attribute.as_ref(), layout.as_deref());
+                p.symbols
+                    .instances
+                    .insert(symbol, Instance { attributes: attrs });
+                symbol
+            }
+            None => {
+                let symbol = self.next_symbol();
+                let attrs = symbol_attributes(symbol, name, attribute.as_ref(), layout.as_deref());
+                self.add_symbol(symbol, attrs);
+                symbol
+            }
+        };
         let tag = Arc::new(Tag {
             name: name.to_string(),
             attribute,
             address,
             symbol,
+            layout,
         });
         self.tags.insert(key, tag.clone());
-        self.symbols.insert(symbol, tag);
+        if program.is_none() {
+            self.symbols.insert(symbol, tag);
+        }
         Ok(())
     }
 
+    fn next_symbol(&self) -> u32 {
+        self.class(class::SYMBOL)
+            .and_then(|c| c.instances.keys().next_back())
+            .map_or(1, |n| n + 1)
+    }
+
+    /// The program named `name`, made (with its `Program:NAME` symbol) if new.
+    fn program(&mut self, name: &str) -> &mut Program {
+        let key = name.to_ascii_uppercase();
+        if !self.programs.contains_key(&key) {
+            let symbol = self.next_symbol();
+            let full = format!("Program:{name}");
+            let attrs = crate::model::logix::program_symbol(symbol, &full);
+            self.add_symbol(symbol, attrs);
+        }
+        self.programs.entry(key).or_insert_with(|| Program {
+            name: name.to_string(),
+            symbols: Class::default(),
+        })
+    }
+
+    /// The program named `name` (case-insensitive).
+    pub fn program_named(&self, name: &str) -> Option<&Program> {
+        self.programs.get(&name.to_ascii_uppercase())
+    }
+
+    /// All programs.
+    pub fn programs(&self) -> impl Iterator<Item = &Program> {
+        self.programs.values()
+    }
+
+    /// A structure's Template object instance (attributes 1-5) and its data for Read Template.
+    fn add_template(&mut self, u: Arc<Udt>) {
+        let i = u32::from(u.instance);
+        if self.templates.contains_key(&i) {
+            return;
+        }
+        let count = u16::try_from(u.members.len()).unwrap_or(u16::MAX);
+        let c = class::TEMPLATE;
+        use cpppo_cip::services::template::template_attr as a;
+        self.set(c, i, a::HANDLE, uint(u.handle));
+        self.set(c, i, a::MEMBER_COUNT, uint(count));
+        self.set(c, i, a::PYLOGIX_3, uint(count));
+        self.set(c, i, a::DEFINITION_WORDS, udint(u.definition_words()));
+        self.set(c, i, a::STRUCTURE_SIZE, udint(u.size));
+        self.templates.insert(i, u);
+    }
+
+    /// The structure served as Template instance `instance`.
+    pub fn template(&self, instance: u32) -> Option<&Arc<Udt>> {
+        self.templates.get(&instance)
+    }
+
     /// The Symbol object instance describing a tag, with the attributes Logix clients upload.
-    fn add_symbol(&mut self, instance: u32, name: &str, attr: &dyn Attribute) {
-        let ty = attr.data_type();
-        let mut symbol_type = ty.code() & 0x0FFF;
-        let mut dims = [0u32; 3];
-        if attr.is_array() {
-            symbol_type |= 1 << 13;
-            dims[0] = u32::try_from(attr.len()).unwrap_or(u32::MAX);
-        }
-        let size = ty.size().unwrap_or(match ty {
-            DataType::Sstring => 1,
-            _ => 2,
-        });
-        let mut dim_bytes = Vec::new();
-        for d in dims {
-            dim_bytes.extend_from_slice(&d.to_le_bytes());
-        }
-        let c = class::SYMBOL;
-        self.set(
-            c,
-            instance,
-            1,
-            Arc::new(StoredData::text(DataType::String, name)),
-        );
-        self.set(c, instance, 2, uint(symbol_type));
-        self.set(c, instance, 3, udint(instance << 8));
-        self.set(c, instance, 5, udint(instance << 8));
-        self.set(c, instance, 6, udint(BASE_TAG_BIT));
-        self.set(c, instance, 7, uint(size as u16));
-        self.set(c, instance, 8, constant(DataType::Udint, &dim_bytes));
-        self.set(c, instance, 10, constant(DataType::Usint, &[0]));
+    fn add_symbol(&mut self, instance: u32, attrs: BTreeMap<u16, Arc<dyn Attribute>>) {
+        self.classes
+            .entry(class::SYMBOL)
+            .or_default()
+            .instances
+            .insert(instance, Instance { attributes: attrs });
     }
 
     /// The class `class`, if it exists.
@@ -444,6 +531,53 @@ impl Device {
     pub fn identity(&self) -> &Identity {
         &self.identity
     }
+}
+
+/// The Symbol object attributes Logix clients upload for a tag named `name` (its short name
+/// if program-scoped).
+fn symbol_attributes(
+    instance: u32,
+    name: &str,
+    attr: &dyn Attribute,
+    layout: Option<&TagLayout>,
+) -> BTreeMap<u16, Arc<dyn Attribute>> {
+    let ty = attr.data_type();
+    let (symbol_type, size, dims) = match layout {
+        Some(l) => {
+            let mut dims = [0u32; 3];
+            for (d, n) in dims.iter_mut().zip(&l.dims) {
+                *d = *n;
+            }
+            (l.symbol_type(), l.ty.size(), dims)
+        }
+        None => {
+            let mut symbol_type = ty.code() & 0x0FFF;
+            let mut dims = [0u32; 3];
+            if attr.is_array() {
+                symbol_type |= 1 << 13;
+                dims[0] = u32::try_from(attr.len()).unwrap_or(u32::MAX);
+            }
+            let size = ty.size().unwrap_or(match ty {
+                DataType::Sstring => 1,
+                _ => 2,
+            });
+            (symbol_type, size as u32, dims)
+        }
+    };
+    let mut dim_bytes = Vec::new();
+    for d in dims {
+        dim_bytes.extend_from_slice(&d.to_le_bytes());
+    }
+    let mut m: BTreeMap<u16, Arc<dyn Attribute>> = BTreeMap::new();
+    m.insert(1, Arc::new(StoredData::text(DataType::String, name)));
+    m.insert(2, uint(symbol_type));
+    m.insert(3, udint(instance << 8));
+    m.insert(5, udint(instance << 8));
+    m.insert(6, udint(BASE_TAG_BIT));
+    m.insert(7, uint(u16::try_from(size).unwrap_or(u16::MAX)));
+    m.insert(8, constant(DataType::Udint, &dim_bytes));
+    m.insert(10, constant(DataType::Usint, &[0]));
+    m
 }
 
 /// FNV-1a: tag names are short and chosen by the device's owner, not by clients (who only

@@ -5,4 +5,7 @@ pub mod attribute;
 pub mod config;
 pub mod device;
 pub mod hooks;
+pub mod logix;
+pub mod logix_json;
+pub mod logix_type;
 pub mod tagspec;

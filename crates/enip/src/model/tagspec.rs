@@ -1,7 +1,12 @@
 //! Tag specifications from the command line: `NAME=TYPE[LEN]`, `NAME=TYPE`,
-//! `NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE[LEN]`.
+//! `NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE[LEN]`; with Logix types also `Grid=DINT[4,5]`,
+//! `M1=Motor`, `Motors=Motor[10]` and program-scoped `Program:Main.Count=DINT`.
+
+use std::sync::Arc;
 
 use cpppo_cip::DataType;
+
+use crate::model::logix_type::{LogixType, TagLayout, Types};
 
 /// The most elements one tag may have.
 pub const MAX_ELEMENTS: usize = 1 << 20;
@@ -30,6 +35,9 @@ pub struct TagSpec {
     pub array: bool,
     /// Explicit object-model address.
     pub address: Option<Address>,
+    /// The Logix shape, for structures and multi-dimensional arrays (their data is then
+    /// `len` elements of `ty`: SINT bytes for structures).
+    pub layout: Option<Arc<TagLayout>>,
 }
 
 /// A tag specification that could not be parsed: the message names the offending text.
@@ -55,6 +63,20 @@ pub fn parse_number(s: &str) -> Option<u64> {
 }
 
 fn valid_name(name: &str) -> bool {
+    // A program-scoped tag: `Program:NAME.TAG`.
+    if name
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("Program:"))
+    {
+        return match name.get(8..).and_then(|r| r.split_once('.')) {
+            Some((program, tag)) => valid_base(program) && valid_base(tag),
+            None => false,
+        };
+    }
+    valid_base(name)
+}
+
+fn valid_base(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -62,8 +84,15 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl TagSpec {
-    /// Parse one specification.
+    /// Parse one specification (atomic types and the built-in `STRING` structure only as
+    /// `STRING`'s CIP form; see [`TagSpec::parse_with`]).
     pub fn parse(spec: &str) -> Result<TagSpec, TagSpecError> {
+        Self::parse_with(spec, None)
+    }
+
+    /// Parse one specification whose type may be one of `types`' structures (`STRING`
+    /// then means the Logix structure).
+    pub fn parse_with(spec: &str, types: Option<&Types>) -> Result<TagSpec, TagSpecError> {
         let err = |why: String| TagSpecError {
             spec: spec.to_string(),
             why,
@@ -78,37 +107,79 @@ impl TagSpec {
                 "tag name {name:?} must be a letter or _ then letters, digits or _ (at most 40)"
             )));
         }
-        let (type_name, len, array) = match rhs.split_once('[') {
+        let (type_name, dims) = match rhs.split_once('[') {
             Some((t, rest)) => {
                 let n = rest
                     .strip_suffix(']')
                     .ok_or_else(|| err(format!("missing ']' in {rhs:?}")))?;
-                let len = parse_number(n)
-                    .and_then(|n| usize::try_from(n).ok())
-                    .filter(|n| (1..=MAX_ELEMENTS).contains(n))
-                    .ok_or_else(|| {
-                        err(format!(
-                            "length {n:?} is not a number from 1 to {MAX_ELEMENTS}"
-                        ))
-                    })?;
-                (t, len, true)
+                let dims = n
+                    .split(',')
+                    .map(|d| {
+                        parse_number(d)
+                            .and_then(|n| usize::try_from(n).ok())
+                            .filter(|n| (1..=MAX_ELEMENTS).contains(n))
+                            .ok_or_else(|| {
+                                err(format!(
+                                    "length {:?} is not a number from 1 to {MAX_ELEMENTS}",
+                                    d.trim()
+                                ))
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if dims.len() > 3 {
+                    return Err(err(format!("{n:?}: at most 3 dimensions")));
+                }
+                (t.trim(), dims)
             }
-            None => (rhs, 1, false),
+            None => (rhs.trim(), Vec::new()),
         };
-        let ty = DataType::from_name(type_name.trim()).ok_or_else(|| {
+        let elements = dims
+            .iter()
+            .try_fold(1usize, |a, d| a.checked_mul(*d))
+            .filter(|n| *n <= MAX_ELEMENTS)
+            .ok_or_else(|| err(format!("more than {MAX_ELEMENTS} elements")))?;
+        let logix = types.and_then(|t| t.get(type_name));
+        let ty = match &logix {
+            Some(LogixType::Atomic(t)) => Some(*t),
+            Some(LogixType::Struct(_)) => Some(DataType::Sint),
+            None => DataType::from_name(type_name),
+        }
+        .ok_or_else(|| {
             err(format!(
-                "unknown type {type_name:?} (SINT INT DINT LINT USINT UINT UDINT ULINT REAL LREAL BOOL SSTRING STRING ...)"
+                "unknown type {type_name:?} (SINT INT DINT LINT USINT UINT UDINT ULINT REAL LREAL BOOL SSTRING STRING or a --udt structure)"
             ))
         })?;
+        let (len, layout) = match logix {
+            Some(LogixType::Struct(u)) => {
+                let bytes = (u.size as usize)
+                    .checked_mul(elements)
+                    .filter(|n| *n <= MAX_STRUCT_BYTES)
+                    .ok_or_else(|| err(format!("more than {MAX_STRUCT_BYTES} bytes")))?;
+                (bytes, Some(LogixType::Struct(u)))
+            }
+            Some(t) if dims.len() > 1 || name.contains(':') => (elements, Some(t)),
+            None if dims.len() > 1 || name.contains(':') => (elements, Some(LogixType::Atomic(ty))),
+            _ => (elements, None),
+        };
+        let layout = layout.map(|ty| {
+            Arc::new(TagLayout {
+                ty,
+                dims: dims.iter().map(|d| *d as u32).collect(),
+            })
+        });
         Ok(TagSpec {
             name: name.to_string(),
             ty,
             len,
-            array,
+            array: !dims.is_empty(),
             address,
+            layout,
         })
     }
 }
+
+/// The most bytes a structure tag may hold.
+pub const MAX_STRUCT_BYTES: usize = 1 << 24;
 
 fn parse_address(addr: &str) -> Result<Address, String> {
     let parts: Vec<&str> = addr.split('/').collect();
@@ -150,6 +221,18 @@ mod tests {
             })
         );
         assert_eq!(t.len, 2);
+        let t = TagSpec::parse("Grid=DINT[4,5]").unwrap();
+        assert_eq!((t.len, t.layout.unwrap().dims.clone()), (20, vec![4, 5]));
+        let t = TagSpec::parse("Program:Main.Count=DINT").unwrap();
+        assert_eq!(t.layout.unwrap().dims.len(), 0);
+        let mut types = Types::default();
+        types
+            .define_compact("Motor{Speed:REAL, Running:BOOL}")
+            .unwrap();
+        let t = TagSpec::parse_with("Motors=Motor[10]", Some(&types)).unwrap();
+        assert_eq!((t.ty, t.len, t.array), (DataType::Sint, 80, true));
+        let t = TagSpec::parse_with("Msg=STRING", Some(&types)).unwrap();
+        assert_eq!(t.len, 88);
     }
 
     #[test]
@@ -162,6 +245,9 @@ mod tests {
             ("X@1/2=INT", "\"1/2\""),
             ("X@1/0/1=INT", "instance \"0\""),
             ("X=INT[99999999]", "\"99999999\""),
+            ("X=INT[2,3,4,5]", "at most 3"),
+            ("X=INT[1000,1000,1000]", "more than"),
+            ("Program:Main=INT", "\"Program:Main\""),
         ] {
             let e = TagSpec::parse(spec).unwrap_err().to_string();
             assert!(e.contains(needle), "{spec}: {e}");

@@ -192,7 +192,7 @@ impl SimulatorBuilder {
                 Some(hook) => hook(&tag.name, attr).map_err(SimulatorError::Hook)?,
                 None => attr,
             };
-            device.add_tag_attribute(&tag.name, attr, tag.address)?;
+            device.add_tag_layout(&tag.name, attr, tag.address, tag.layout.clone())?;
         }
         for (name, attr) in self.attributes {
             device.add_tag_attribute(&name, attr, None)?;

@@ -5,6 +5,7 @@
 pub mod discovery;
 pub mod io;
 pub mod io_open;
+pub mod logix;
 pub mod route;
 pub mod services;
 pub mod session;

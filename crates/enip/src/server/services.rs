@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use cpppo_cip::mr::{status, Payload};
-use cpppo_cip::server::{append, AttributeEntry, InstanceEntry, Status};
+use cpppo_cip::server::{append, AttributeEntry, Status};
 use cpppo_cip::services::{class, ReadModifyWrite, ReplyBody, SetAttributeList, TagData};
 use cpppo_cip::services::{code, AttributeIds, AttributeListReply, MspRequest, MspWriter};
 use cpppo_cip::services::{WriteTag, WriteTagFragmented};
@@ -20,6 +20,7 @@ use cpppo_cip::{DataType, Error as CodecError, Reply, Service, TagType};
 
 use crate::model::attribute::{out_of_range, Attribute};
 use crate::model::device::Device;
+use crate::server::logix;
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::{EPath, MrRequest, Segment};
 
@@ -34,6 +35,10 @@ const ATTRIBUTE_LIST_ERROR: u8 = 0x0A;
 enum Target {
     /// A tag (by name or Symbol instance) or an `@c/i/a` attribute, with an element index.
     Value(Arc<dyn Attribute>, usize),
+    /// Elements inside a Logix structure tag (a member, a slice, a BOOL member).
+    Data(logix::tag_path::DataTarget),
+    /// A program's Symbol instances, from the one given (`Program:NAME` + class 0x6B).
+    ProgramSymbols(String, u32),
     /// A class, maybe an instance, maybe an attribute.
     Object {
         class: u32,
@@ -109,12 +114,21 @@ fn resolve_segments(dev: &Device, segs: &[Seg<'_>]) -> Result<Target, Status> {
     };
     match segs {
         [Seg::Symbol(name), rest @ ..] => {
-            if matches!(rest.first(), Some(Seg::Symbol(_))) {
-                return Err(unknown_tag());
-            }
             let name = std::str::from_utf8(name).map_err(|_| unknown_tag())?;
-            let tag = dev.tag(name).ok_or_else(unknown_tag)?;
+            let Some(tag) = dev.tag(name) else {
+                return program_path(dev, name, rest);
+            };
+            if tag.layout.is_some() || rest.len() > 1 || matches!(rest, [Seg::Symbol(_)]) {
+                return logix_path(tag, rest);
+            }
             Ok(Target::Value(tag.attribute.clone(), element(rest)?))
+        }
+        [Seg::Class(class::SYMBOL), Seg::Instance(i), rest @ ..]
+            if !matches!(rest.first(), Some(Seg::Attribute(_)))
+                && dev.tag_by_symbol(*i).is_some_and(|t| t.layout.is_some()) =>
+        {
+            let tag = dev.tag_by_symbol(*i).ok_or_else(unknown_tag)?;
+            logix_path(tag, rest)
         }
         [Seg::Class(c), rest @ ..] => {
             // A class the device lacks (any beyond 16 bits) is an unknown destination.
@@ -166,6 +180,44 @@ fn resolve_segments(dev: &Device, segs: &[Seg<'_>]) -> Result<Target, Status> {
     }
 }
 
+/// A path into a tag with a Logix shape (or with member names).
+fn logix_path(tag: &crate::model::device::Tag, rest: &[Seg<'_>]) -> Result<Target, Status> {
+    let steps = rest
+        .iter()
+        .map(|s| match s {
+            Seg::Element(e) => Ok(logix::tag_path::Step::Element(*e)),
+            Seg::Symbol(m) => Ok(logix::tag_path::Step::Member(m)),
+            _ => Err(Status::new(status::PATH_SEGMENT_ERROR)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match logix::tag_path::resolve(tag, &steps)? {
+        logix::tag_path::Resolved::Flat(i) => Ok(Target::Value(tag.attribute.clone(), i)),
+        logix::tag_path::Resolved::Data(d) => Ok(Target::Data(d)),
+    }
+}
+
+/// `Program:NAME` then a tag of that program (and maybe more), or then the Symbol class.
+fn program_path(dev: &Device, name: &str, rest: &[Seg<'_>]) -> Result<Target, Status> {
+    let program = crate::model::logix::program_prefix(name).ok_or_else(unknown_tag)?;
+    match rest {
+        [Seg::Symbol(tag), more @ ..] => {
+            let tag = std::str::from_utf8(tag).map_err(|_| unknown_tag())?;
+            let full = format!("Program:{program}.{tag}");
+            let tag = dev.tag(&full).ok_or_else(unknown_tag)?;
+            logix_path(tag, more)
+        }
+        [Seg::Class(class::SYMBOL), more @ ..] if dev.program_named(program).is_some() => {
+            let start = match more {
+                [] => 0,
+                [Seg::Instance(i)] => *i,
+                _ => return Err(Status::new(status::PATH_SEGMENT_ERROR)),
+            };
+            Ok(Target::ProgramSymbols(program.to_string(), start))
+        }
+        _ => Err(unknown_tag()),
+    }
+}
+
 /// For the tag services: the attribute a target names.
 fn value_of(dev: &Device, target: Target) -> Result<(Arc<dyn Attribute>, usize), Status> {
     match target {
@@ -186,7 +238,9 @@ fn value_of(dev: &Device, target: Target) -> Result<(Arc<dyn Attribute>, usize),
             .tag_by_symbol(i)
             .map(|t| (t.attribute.clone(), 0))
             .ok_or_else(unknown_tag),
-        Target::Object { .. } => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
+        Target::Object { .. } | Target::Data(_) | Target::ProgramSymbols(..) => {
+            Err(Status::new(status::SERVICE_NOT_SUPPORTED))
+        }
     }
 }
 
@@ -256,6 +310,9 @@ fn dispatch<'s>(
     scratch: &'s mut Vec<u8>,
 ) -> Answer<'s> {
     let target = resolve(dev, &req.path)?;
+    if is_logix(&target, req.service) {
+        return logix_dispatch(dev, req, &target, limit, scratch);
+    }
     // No class: the Connection Manager's own services never get here (the session takes them).
     let service = match Service::parse_lenient(None, req.service, req.data) {
         Ok(service) => service,
@@ -301,6 +358,59 @@ fn dispatch<'s>(
         Service::ReadModifyWrite(m) => {
             let (attr, el) = value_of(dev, target)?;
             read_modify_write(sc, attr.as_ref(), el, m)
+        }
+        _ => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
+    }
+}
+
+/// Whether [`logix_dispatch`] answers: Read Template, the tag services inside structures, a
+/// program's symbol list.
+fn is_logix(target: &Target, service: u8) -> bool {
+    match target {
+        Target::Object {
+            class: class::TEMPLATE,
+            instance: Some(_),
+            attribute: None,
+        } => service == code::READ_TAG,
+        Target::Data(_) | Target::ProgramSymbols(..) => true,
+        _ => false,
+    }
+}
+
+/// The Logix services that are not on a plain tag or object (see [`is_logix`]).
+fn logix_dispatch<'s>(
+    dev: &Device,
+    req: &MrRequest<'_>,
+    target: &Target,
+    limit: usize,
+    scratch: &'s mut Vec<u8>,
+) -> Answer<'s> {
+    let sc = req.service;
+    match target {
+        Target::Object {
+            instance: Some(i), ..
+        } => logix::template::read(dev, sc, *i, req.data, limit, scratch),
+        Target::Data(t) => match Service::parse_lenient(None, sc, req.data) {
+            Ok(Service::ReadTag(r)) => logix::data::read(sc, t, (r.elements, 0), limit, scratch),
+            Ok(Service::ReadTagFragmented(r)) => {
+                logix::data::read(sc, t, (r.elements, r.offset), limit, scratch)
+            }
+            Ok(Service::WriteTag(w)) => logix::data::write(sc, t, w),
+            Ok(Service::WriteTagFragmented(w)) => logix::data::write_fragment(sc, t, w),
+            Ok(_) => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
+            Err(_) => Err(not_enough()),
+        },
+        Target::ProgramSymbols(program, start) => {
+            match Service::parse_lenient(None, sc, req.data) {
+                Ok(Service::GetInstanceAttributeList(ids)) => {
+                    let p = dev
+                        .program_named(program)
+                        .ok_or_else(|| Status::new(status::PATH_DESTINATION_UNKNOWN))?;
+                    logix::symbol::list(&p.symbols.instances, sc, ids, *start, limit, scratch)
+                }
+                Ok(_) => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
+                Err(_) => Err(not_enough()),
+            }
         }
         _ => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
     }
@@ -371,7 +481,9 @@ fn instance_of(dev: &Device, target: &Target) -> Result<(u32, u32), Status> {
             instance: Some(_), ..
         } => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
         Target::Object { .. } => Err(Status::new(status::PATH_DESTINATION_UNKNOWN)),
-        Target::Value(..) => Err(Status::new(status::SERVICE_NOT_SUPPORTED)),
+        Target::Value(..) | Target::Data(_) | Target::ProgramSymbols(..) => {
+            Err(Status::new(status::SERVICE_NOT_SUPPORTED))
+        }
     }
 }
 
@@ -561,34 +673,7 @@ fn instance_list<'s>(
     let cls = dev
         .class(c)
         .ok_or_else(|| Status::new(status::PATH_DESTINATION_UNKNOWN))?;
-    let mut partial = false;
-    let mut values = Vec::new();
-    for (id, inst) in cls.instances.range(start.max(1)..) {
-        values.clear();
-        for a in ids.ids.iter() {
-            if let Some(attr) = inst.attributes.get(&a) {
-                read_all(attr.as_ref(), &mut values)?;
-            }
-        }
-        let one = InstanceEntry {
-            instance: *id,
-            values: &values,
-        };
-        if 4 + scratch.len() + one.buffer_len() > limit {
-            partial = true;
-            break;
-        }
-        let _ = append(scratch, &one);
-    }
-    if partial && scratch.is_empty() {
-        return Err(Status::new(status::GENERAL_ERROR)); // one entry does not fit the connection
-    }
-    let general = if partial {
-        status::PARTIAL_TRANSFER
-    } else {
-        status::SUCCESS
-    };
-    Ok(Reply::new(service, general, ReplyBody::Data(scratch)))
+    logix::symbol::list(&cls.instances, service, ids, start, limit, scratch)
 }
 
 fn not_enough() -> Status {

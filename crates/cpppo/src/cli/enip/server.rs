@@ -46,6 +46,15 @@ enip_server -v -d 0.01-0.05 SCADA=INT[100]"
 pub struct ServerArgs {
     /// Tags to serve.
     tags: Vec<String>,
+    /// Define Logix structures (UDTs) for the tags: `Motor{Speed:REAL, Running:BOOL,
+    /// Faults:DINT[4], Name:STRING}`; then `M1=Motor`, `Motors=Motor[10]`, `Grid=DINT[4,5]`,
+    /// `Program:Main.Count=DINT`.
+    #[arg(long, value_name = "NAME{MEMBER:TYPE,...}")]
+    udt: Vec<String>,
+    /// Serve the tags (and structures) described in FILE: the JSON of pycomm3's
+    /// `LogixDriver.tags` (as cpppo's -D/--defined-tags).
+    #[arg(short = 'D', long, value_name = "FILE")]
+    defined_tags: Option<PathBuf>,
     /// Interface and port to bind TCP and UDP to (default: all interfaces, port 44818).
     #[arg(
         short,
@@ -189,11 +198,23 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     for f in &config.loaded {
         tracing::info!("loaded config file {}", f.display());
     }
-    let mut tags = args
-        .tags
-        .iter()
-        .map(|t| TagSpec::parse(t))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut types = cpppo_enip::model::logix_type::Types::default();
+    for u in config.udts.iter().chain(&args.udt) {
+        types.define_compact(u).map_err(|e| anyhow!("--udt: {e}"))?;
+    }
+    let mut tags = Vec::new();
+    let defined = args.defined_tags.as_ref().or(config.defined_tags.as_ref());
+    if let Some(file) = defined {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("--defined-tags {}", file.display()))?;
+        tags = cpppo_enip::model::logix_json::load(&text, &mut types)
+            .map_err(|e| anyhow!("--defined-tags {}: {e}", file.display()))?;
+    }
+    let logix =
+        (!args.udt.is_empty() || !config.udts.is_empty() || defined.is_some()).then_some(&types);
+    for t in &args.tags {
+        tags.push(TagSpec::parse_with(t, logix)?);
+    }
     if let Some(name) = &args.profile {
         tags.extend(profile_tags(name)?);
     }

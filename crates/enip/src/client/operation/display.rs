@@ -37,7 +37,9 @@ fn plain_name(s: &str) -> bool {
         && chars.all(|c| c.is_alphanumeric() || c == '_' || c == ':')
 }
 
-fn fmt_path(op: &Operation, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// Writes the path; returns whether it left an index bracket open for the range (the last
+/// dimension of a multi-dimensional element, `Grid[1,` then `2]`).
+fn fmt_path(op: &Operation, f: &mut fmt::Formatter<'_>) -> Result<bool, fmt::Error> {
     let ranged = op.range.is_some();
     let len = op.path.len();
     // The trailing element belongs to the range, written as [first-last].
@@ -47,24 +49,48 @@ fn fmt_path(op: &Operation, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     };
     let symbolic = path.iter().enumerate().all(|(i, s)| match s {
         PathStep::Symbolic(name) => plain_name(name),
-        // An element between members: `Name[n].Member`.
+        // An element after a member or another element: `Name[n].Member`, `Grid[1,2]`.
         PathStep::Element(_) => {
             i > 0
-                && matches!(path.get(i - 1), Some(PathStep::Symbolic(_)))
-                && matches!(path.get(i + 1), Some(PathStep::Symbolic(_)))
+                && matches!(
+                    path.get(i - 1),
+                    Some(PathStep::Symbolic(_) | PathStep::Element(_))
+                )
+                && (ranged
+                    || matches!(
+                        path.get(i + 1),
+                        Some(PathStep::Symbolic(_) | PathStep::Element(_))
+                    ))
         }
         _ => false,
     }) && matches!(path.first(), Some(PathStep::Symbolic(_)));
     if symbolic {
+        let mut open = false;
         for (i, s) in path.iter().enumerate() {
             match s {
-                PathStep::Symbolic(name) if i == 0 => f.write_str(name)?,
-                PathStep::Symbolic(name) => write!(f, ".{name}")?,
-                PathStep::Element(n) => write!(f, "[{n}]")?,
+                PathStep::Symbolic(name) => {
+                    if open {
+                        f.write_str("]")?;
+                        open = false;
+                    }
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(name)?;
+                }
+                PathStep::Element(n) if open => write!(f, ",{n}")?,
+                PathStep::Element(n) => {
+                    write!(f, "[{n}")?;
+                    open = true;
+                }
                 _ => {}
             }
         }
-        return Ok(());
+        if open && !ranged {
+            f.write_str("]")?;
+            open = false;
+        }
+        return Ok(open);
     }
     f.write_str("@")?;
     for (i, s) in path.iter().enumerate() {
@@ -79,7 +105,7 @@ fn fmt_path(op: &Operation, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             _ => f.write_str(&s.json())?,
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 impl fmt::Display for Literal {
@@ -98,10 +124,10 @@ impl fmt::Display for Literal {
 
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_path(self, f)?;
+        let open = if fmt_path(self, f)? { "," } else { "[" };
         match (self.range, self.count) {
-            (Some((first, _)), None) => write!(f, "[{first}]")?,
-            (Some((first, last)), Some(_)) => write!(f, "[{first}-{last}]")?,
+            (Some((first, _)), None) => write!(f, "{open}{first}]")?,
+            (Some((first, last)), Some(_)) => write!(f, "{open}{first}-{last}]")?,
             (None, _) => {}
         }
         let implied = self

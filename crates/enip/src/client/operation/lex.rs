@@ -189,7 +189,7 @@ pub(super) fn lexers() -> Result<&'static Lexers, Problem> {
                 ("int", Kind::Int, r"[0-9][0-9A-Za-z_]*", digit_start),
                 ("json", Kind::Json, JSON_RE, json_start),
             ],
-            "@/.[]-*+",
+            "@/.[]-*+,",
             Some('='),
         );
         let values = Lexer::build(
