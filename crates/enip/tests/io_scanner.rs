@@ -3,18 +3,18 @@
 //! UDP port 0 and tells the adapter where T->O goes with a T->O sockaddr info item, so the
 //! tests need no port 2222 and no namespaces.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use ciplink::adapter::{Adapter, AdapterConfig, Assembly, ConnectionKind, Event};
 use cpppo_enip::client::io::{IoKind, IoParams, Point};
-use cpppo_enip::client::io_run::{bind, drive_on, Control, Endpoints};
-use cpppo_enip::client::io_scanner::{ScanEvent, Scanner};
-use cpppo_enip::client::{Options, ReplyStatus};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tokio::task::JoinHandle;
+use cpppo_enip::client::io_run::Control;
+use cpppo_enip::client::io_scanner::ScanEvent;
+use cpppo_enip::client::ReplyStatus;
 
-const WAIT: Duration = Duration::from_secs(10);
+#[path = "common/scan.rs"]
+mod scan;
+use scan::{scan, Scan, WAIT};
 
 fn config(tcp: u16, io: u16) -> AdapterConfig {
     AdapterConfig {
@@ -34,78 +34,12 @@ fn adapter() -> Adapter {
     Adapter::start(config(0, 0)).expect("ciplink adapter starts on loopback")
 }
 
-/// A running scanner: its control channel, its events, its task.
-struct Running {
-    control: UnboundedSender<Control>,
-    events: UnboundedReceiver<ScanEvent>,
-    task: JoinHandle<Result<Scanner, cpppo_enip::client::ClientError>>,
-}
-
-impl Running {
-    /// The next event that `pick` accepts (others are skipped), within [`WAIT`].
-    async fn until<T>(&mut self, what: &str, mut pick: impl FnMut(ScanEvent) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(e)) => {
-                    if let Some(t) = pick(e) {
-                        return t;
-                    }
-                }
-                Ok(None) => panic!("scanner ended while waiting for {what}"),
-                Err(_) => panic!("no {what} within {WAIT:?}"),
-            }
-        }
-    }
-
-    async fn input(&mut self, want: &[u8]) {
-        let want = want.to_vec();
-        self.until("input", |e| match e {
-            ScanEvent::Input(d) if d == want => Some(()),
-            _ => None,
-        })
-        .await
-    }
-
-    async fn stop(self) -> Scanner {
-        let _ = self.control.send(Control::Stop);
-        tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("scanner stops in time")
-            .expect("scanner task")
-            .expect("scanner driver")
-    }
-}
-
-async fn start(a: &Adapter, params: IoParams) -> Running {
+async fn start(a: &Adapter, params: IoParams) -> Scan {
     start_as(a, params, 7).await
 }
 
-async fn start_as(a: &Adapter, params: IoParams, seed: u32) -> Running {
-    let udp = bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .expect("bind UDP");
-    let port = udp.local_addr().expect("UDP address").port();
-    let params = IoParams {
-        t_o_port: port,
-        ..params
-    };
-    let scanner = Scanner::new(params, Options::simple(), seed).expect("scanner");
-    let ends = Endpoints {
-        io_port: a.io_addr().port(),
-        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        ..Endpoints::to(a.addr())
-    };
-    let (control, rx) = unbounded_channel();
-    let (tx, events) = unbounded_channel();
-    let task = tokio::spawn(drive_on(scanner, ends, udp, rx, move |_, e| {
-        let _ = tx.send(e);
-    }));
-    Running {
-        control,
-        events,
-        task,
-    }
+async fn start_as(a: &Adapter, params: IoParams, seed: u32) -> Scan {
+    scan(a.addr(), a.io_addr().port(), params, seed).await
 }
 
 /// Waits (blocking, in a helper thread) for the adapter's next event that `pick` accepts.

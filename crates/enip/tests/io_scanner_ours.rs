@@ -6,16 +6,16 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use cpppo_enip::client::io::{IoKind, IoParams};
-use cpppo_enip::client::io_run::{bind, drive_on, Control, Endpoints};
-use cpppo_enip::client::io_scanner::{ScanEvent, Scanner};
+use cpppo_enip::client::io_run::Control;
+use cpppo_enip::client::io_scanner::ScanEvent;
 use cpppo_enip::client::{Connector, Options};
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::runtime::simulator::{Running as Served, SimulatorBuilder};
 use cpppo_enip::server::io::IoSettings;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tokio::task::JoinHandle;
 
-const WAIT: Duration = Duration::from_secs(10);
+#[path = "common/scan.rs"]
+mod scan;
+use scan::{Scan, WAIT};
 
 struct Rig {
     served: Served,
@@ -51,71 +51,8 @@ async fn simulator() -> Rig {
     Rig { served, io }
 }
 
-struct Scan {
-    control: UnboundedSender<Control>,
-    events: UnboundedReceiver<ScanEvent>,
-    task: JoinHandle<Result<Scanner, cpppo_enip::client::ClientError>>,
-}
-
-impl Scan {
-    async fn until<T>(&mut self, what: &str, mut pick: impl FnMut(ScanEvent) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(e)) => {
-                    if let Some(t) = pick(e) {
-                        return t;
-                    }
-                }
-                Ok(None) => panic!("scanner ended while waiting for {what}"),
-                Err(_) => panic!("no {what} within {WAIT:?}"),
-            }
-        }
-    }
-
-    async fn input(&mut self, want: &[u8]) {
-        self.until("input", |e| match e {
-            ScanEvent::Input(d) if d == want => Some(()),
-            _ => None,
-        })
-        .await
-    }
-
-    async fn stop(self) -> Scanner {
-        let _ = self.control.send(Control::Stop);
-        tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("scanner stops in time")
-            .expect("scanner task")
-            .expect("scanner driver")
-    }
-}
-
 async fn scan(rig: &Rig, params: IoParams, seed: u32) -> Scan {
-    let udp = bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .expect("bind UDP");
-    let port = udp.local_addr().expect("UDP address").port();
-    let params = IoParams {
-        t_o_port: port,
-        ..params
-    };
-    let scanner = Scanner::new(params, Options::simple(), seed).expect("scanner");
-    let ends = Endpoints {
-        io_port: rig.io.port(),
-        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        ..Endpoints::to(rig.served.local_addr())
-    };
-    let (control, rx) = unbounded_channel();
-    let (tx, events) = unbounded_channel();
-    let task = tokio::spawn(drive_on(scanner, ends, udp, rx, move |_, e| {
-        let _ = tx.send(e);
-    }));
-    Scan {
-        control,
-        events,
-        task,
-    }
+    scan::scan(rig.served.local_addr(), rig.io.port(), params, seed).await
 }
 
 async fn explicit(rig: &Rig) -> Connector {
