@@ -27,3 +27,15 @@ pub use server::Status;
 pub use services::{Reply, Request, Service};
 pub use types::{DataType, TagType};
 pub use value::Value;
+
+/// Helpers for this crate's unit tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    /// Bytes from hex text (pairs of hex digits; the text is a test's own literal).
+    pub fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+}
