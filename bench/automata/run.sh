@@ -4,7 +4,7 @@
 # `(ab+)((,[ ]*)(ab+))*` over "abbbb, abbbbbbb, ...". Needs the venv from scripts/setup.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ours=$(cargo run -q --release -p cpppo-automata --example throughput)
+ours=$(cargo run -q --release -p cpppo-automata --example automata_throughput)
 echo "$ours"
 py=$(.venv/bin/python bench/automata/cpppo_regex.py "${PY_BYTES:-200000}")
 echo "$py"

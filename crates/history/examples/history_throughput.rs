@@ -1,7 +1,7 @@
 //! Throughput figures for the README: recorder per durability policy, gzip writing, and
 //! reading a 1M-record `.gz` file.
 //!
-//! `cargo run --release -p cpppo-history --example throughput [DIR]`
+//! `cargo run --release -p cpppo-history --example history_throughput [DIR]`
 
 use std::io::Write;
 use std::path::PathBuf;

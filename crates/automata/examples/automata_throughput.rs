@@ -1,7 +1,7 @@
 //! A quick throughput check of a regex machine against stepping the raw regex-automata DFA
 //! (the limit). The benchmark proper, with the Python cpppo alongside, belongs in `bench/`.
 //!
-//! `cargo run --release -p cpppo-automata --example throughput`
+//! `cargo run --release -p cpppo-automata --example automata_throughput`
 
 use std::time::Instant;
 
