@@ -181,13 +181,19 @@ impl Connector {
     /// Connects over TCP to `address` (`HOST[:PORT]`) and registers a session; with
     /// `options.connected`, also opens a class 3 connection.
     pub async fn connect(address: &str, options: Options) -> Result<Connector, ClientError> {
+        let (stream, peer) = Self::tcp(address, &options).await?;
+        Connector::over(stream, peer, options).await
+    }
+
+    /// A TCP connection to `address` (`HOST[:PORT]`) within the timeout, Nagle off.
+    async fn tcp(address: &str, options: &Options) -> Result<(TcpStream, SocketAddr), ClientError> {
         let peer = resolve(address)?;
         let stream =
             tokio::time::timeout(options.timeout, tcp_connect(peer, options.source_address))
                 .await
                 .map_err(|_| ClientError::Timeout(options.timeout))??;
         stream.set_nodelay(true)?;
-        Connector::over(stream, peer, options).await
+        Ok((stream, peer))
     }
 
     /// Connects over TCP and registers a session as [`Connector::connect`] does, then does its
@@ -200,12 +206,7 @@ impl Connector {
         address: &str,
         options: Options,
     ) -> Result<Connector, ClientError> {
-        let peer = resolve(address)?;
-        let stream =
-            tokio::time::timeout(options.timeout, tcp_connect(peer, options.source_address))
-                .await
-                .map_err(|_| ClientError::Timeout(options.timeout))??;
-        stream.set_nodelay(true)?;
+        let (stream, peer) = Self::tcp(address, &options).await?;
         let stream = stream.into_std()?;
         stream.set_nonblocking(false)?;
         stream.set_read_timeout(Some(options.timeout))?;
