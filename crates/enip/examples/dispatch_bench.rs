@@ -9,37 +9,33 @@
 use std::time::{Duration, Instant};
 
 use cpppo_cip::mr::MrRequest;
+use cpppo_cip::services::{MspRequest, ReadTag};
+use cpppo_cip::{EPath, Padding, Request, Segment, Service};
 use cpppo_enip::model::device::{Device, DeviceConfig};
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::server::services::execute;
 
-/// A Read Tag request for one element of `name[1]`.
-fn read_tag(name: &str) -> Vec<u8> {
-    let mut path = vec![0x91, name.len() as u8];
-    path.extend_from_slice(name.as_bytes());
-    if name.len() % 2 == 1 {
-        path.push(0);
-    }
-    path.extend_from_slice(&[0x28, 1]);
-    let mut r = vec![0x4C, (path.len() / 2) as u8];
-    r.extend_from_slice(&path);
-    r.extend_from_slice(&1u16.to_le_bytes());
-    r
+/// The bytes of a request for `service` at `segments`, emitted by the codec.
+fn request(segments: &[Segment<'_>], service: Service<'_>) -> Vec<u8> {
+    let path = EPath::from_segments(segments, Padding::Padded);
+    let request = Request { path, service };
+    request.to_vec().expect("the codec emits the benchmark's requests")
 }
 
-/// A Multiple Service Packet to the Message Router carrying `reqs`.
+/// A Read Tag request for one element of `name[1]`.
+fn read_tag(name: &str) -> Vec<u8> {
+    let path = [Segment::Symbolic(name.as_bytes()), Segment::element(1)];
+    request(&path, Service::ReadTag(ReadTag { elements: 1 }))
+}
+
+/// A Multiple Service Packet to the Message Router carrying `reqs` (each a request's bytes).
 fn multiple(reqs: &[Vec<u8>]) -> Vec<u8> {
-    let mut r = vec![0x0A, 0x02, 0x20, 0x02, 0x24, 0x01];
-    r.extend_from_slice(&(reqs.len() as u16).to_le_bytes());
-    let mut offset = 2 + 2 * reqs.len();
-    for q in reqs {
-        r.extend_from_slice(&(offset as u16).to_le_bytes());
-        offset += q.len();
-    }
-    for q in reqs {
-        r.extend_from_slice(q);
-    }
-    r
+    let parsed: Vec<Request<'_>> = reqs
+        .iter()
+        .map(|r| Request::parse_bytes(r).expect("a request the codec emitted parses"))
+        .collect();
+    let service = Service::MultipleServicePacket(MspRequest::from_requests(&parsed));
+    request(&[Segment::class(2), Segment::instance(1)], service)
 }
 
 fn time(label: &str, dev: &Device, request: &[u8], secs: f64) {
@@ -85,7 +81,14 @@ fn main() {
     time(
         "Get Attribute Single @1/1/7",
         &dev,
-        &[0x0E, 0x03, 0x20, 0x01, 0x24, 0x01, 0x30, 0x07],
+        &request(
+            &[
+                Segment::class(1),
+                Segment::instance(1),
+                Segment::attribute(7),
+            ],
+            Service::GetAttributeSingle(&[]),
+        ),
         secs,
     );
     let reads: Vec<Vec<u8>> = (0..40).map(|_| read_tag("SCADA")).collect();

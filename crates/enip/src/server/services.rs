@@ -247,20 +247,36 @@ fn value_of(dev: &Device, target: Target) -> Result<(Arc<dyn Attribute>, usize),
 /// Execute one Message Router request (not a Connection Manager one); the reply is at most
 /// `limit` bytes where the service allows splitting (0x06 partial transfer beyond it).
 pub fn execute(dev: &Device, req: &MrRequest<'_>, limit: usize) -> Vec<u8> {
-    // Room for a typical reply at once (the session reuses its buffers instead).
+    // Room for a typical reply at once. The reply data is built in this thread's scratch
+    // buffer, kept between calls as a session keeps its own.
     let mut out = Vec::with_capacity(TYPICAL_REPLY);
-    answer(
-        dev,
-        req,
-        limit,
-        &mut Vec::with_capacity(TYPICAL_REPLY),
-        &mut out,
-    );
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => {
+            answer(dev, req, limit, &mut scratch, &mut out);
+            if scratch.capacity() > SCRATCH_KEPT {
+                *scratch = Vec::with_capacity(TYPICAL_REPLY);
+            }
+        }
+        // Only a re-entrant call (an attribute's own code executing a request) gets here.
+        Err(_) => {
+            answer(dev, req, limit, &mut Vec::new(), &mut out);
+        }
+    });
     out
+}
+
+thread_local! {
+    /// [`execute`]'s reply-data buffer (empty between calls).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(Vec::with_capacity(TYPICAL_REPLY));
 }
 
 /// Bytes [`execute`] reserves for a reply and its data before it knows their size.
 const TYPICAL_REPLY: usize = 64;
+
+/// The largest scratch buffer [`execute`] keeps for its thread's next call (one large reply
+/// must not pin its buffer for the thread's life).
+const SCRATCH_KEPT: usize = 64 * 1024;
 
 /// Execute one Message Router request (not a Connection Manager one) and append its reply to
 /// `out`; returns the reply's status. `scratch` (left as it was found, empty) holds the reply
