@@ -442,10 +442,7 @@ impl<'a> Repr<'a> {
 
     /// The emitted frame in a new vector.
     pub fn to_vec(&self) -> Result<Vec<u8>> {
-        let mut out = vec![0; self.buffer_len()];
-        let n = self.emit(&mut out)?;
-        out.truncate(n);
-        Ok(out)
+        crate::cursor::emitted(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 

@@ -185,10 +185,7 @@ impl<'a> IoFrame<'a> {
 
     /// The emitted bytes in a new vector.
     pub fn to_vec(&self) -> Result<Vec<u8>> {
-        let mut out = vec![0; self.buffer_len()];
-        let n = self.emit(&mut out)?;
-        out.truncate(n);
-        Ok(out)
+        crate::cursor::emitted(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 
@@ -488,10 +485,7 @@ impl<'a> IoPath<'a> {
 
     /// The emitted path in a new vector (to build a [`crate::services::ForwardOpen`] around).
     pub fn to_vec(&self) -> Result<Vec<u8>> {
-        let mut out = vec![0; self.buffer_len()];
-        let n = self.emit(&mut out)?;
-        out.truncate(n);
-        Ok(out)
+        crate::cursor::emitted(self.buffer_len(), |buf| self.emit(buf))
     }
 
     /// Whether the O→T direction is a heartbeat (Input Only or Listen Only).

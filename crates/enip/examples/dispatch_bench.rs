@@ -19,7 +19,9 @@ use cpppo_enip::server::services::execute;
 fn request(segments: &[Segment<'_>], service: Service<'_>) -> Vec<u8> {
     let path = EPath::from_segments(segments, Padding::Padded);
     let request = Request { path, service };
-    request.to_vec().expect("the codec emits the benchmark's requests")
+    request
+        .to_vec()
+        .expect("the codec emits the benchmark's requests")
 }
 
 /// A Read Tag request for one element of `name[1]`.

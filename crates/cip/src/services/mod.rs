@@ -314,10 +314,7 @@ impl<'a> Request<'a> {
 
     /// The whole Message Router request as a new vector of exactly its length.
     pub fn to_vec(&self) -> Result<Vec<u8>> {
-        let mut out = vec![0; self.buffer_len()];
-        let n = self.emit(&mut out)?;
-        out.truncate(n);
-        Ok(out)
+        crate::cursor::emitted(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 
