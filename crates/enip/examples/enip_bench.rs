@@ -13,61 +13,77 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-fn frame(command: u16, session: u32, body: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(24 + body.len());
-    f.extend_from_slice(&command.to_le_bytes());
-    f.extend_from_slice(&(body.len() as u16).to_le_bytes());
-    f.extend_from_slice(&session.to_le_bytes());
-    f.extend_from_slice(&[0; 16]);
-    f.extend_from_slice(body);
-    f
+use cpppo_cip::encap::{Body, Command, Header, Packet, Register, Repr, SendData, HEADER_LEN};
+use cpppo_cip::services::{MspRequest, ReadTag};
+use cpppo_cip::{EPath, Padding, Request, Segment, Service};
+
+/// An encapsulation frame of `command` for `session` carrying `body`, emitted by the codec.
+fn frame(command: Command, session: u32, body: Body<'_>) -> Vec<u8> {
+    let header = Header {
+        command,
+        session,
+        status: 0,
+        context: [0; 8],
+        options: 0,
+    };
+    Repr { header, body }
+        .to_vec()
+        .expect("the codec emits the benchmark's frames")
 }
 
+/// A SendRRData frame carrying the Message Router request `mr`.
 fn rr(session: u32, mr: &[u8]) -> Vec<u8> {
-    let mut body = vec![0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0];
-    body.extend_from_slice(&(mr.len() as u16).to_le_bytes());
-    body.extend_from_slice(mr);
-    frame(0x6F, session, &body)
+    let body = Body::SendData(SendData::unconnected(mr));
+    frame(Command::SendRRData, session, body)
 }
 
-fn read_tag(index: u8) -> Vec<u8> {
-    let mut mr = vec![0x4C, 0x05, 0x91, 0x05];
-    mr.extend_from_slice(b"SCADA\0");
-    mr.extend_from_slice(&[0x28, index, 1, 0]);
-    mr
+/// The bytes of a Message Router request for `service` at `segments`.
+fn request(segments: &[Segment<'_>], service: Service<'_>) -> Vec<u8> {
+    let path = EPath::from_segments(segments, Padding::Padded);
+    let request = Request { path, service };
+    request
+        .to_vec()
+        .expect("the codec emits the benchmark's requests")
 }
 
+/// Read Tag of one element, `SCADA[index]`.
+fn read_tag(index: u32) -> Vec<u8> {
+    let path = [Segment::Symbolic(b"SCADA"), Segment::element(index)];
+    request(&path, Service::ReadTag(ReadTag { elements: 1 }))
+}
+
+/// A Multiple Service Packet of `reads` Read Tags of `SCADA[1]`.
 fn msp(reads: usize) -> Vec<u8> {
     let one = read_tag(1);
-    let mut mr = vec![0x0A, 0x02, 0x20, 0x02, 0x24, 0x01];
-    mr.extend_from_slice(&(reads as u16).to_le_bytes());
-    let mut off = 2 + 2 * reads;
-    for _ in 0..reads {
-        mr.extend_from_slice(&(off as u16).to_le_bytes());
-        off += one.len();
-    }
-    for _ in 0..reads {
-        mr.extend_from_slice(&one);
-    }
-    mr
+    let Ok(parsed) = Request::parse_bytes(&one) else {
+        unreachable!("a request the codec emitted parses")
+    };
+    let all = vec![parsed; reads];
+    let service = Service::MultipleServicePacket(MspRequest::from_requests(&all));
+    request(&[Segment::class(2), Segment::instance(1)], service)
 }
 
+/// Receive one whole encapsulation frame into `buf`.
 fn recv(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.resize(24, 0);
+    buf.resize(HEADER_LEN, 0);
     s.read_exact(buf)?;
-    let len = usize::from(u16::from_le_bytes([buf[2], buf[3]]));
-    buf.resize(24 + len, 0);
-    s.read_exact(&mut buf[24..])
+    let len = Packet::new_unchecked(&buf[..]).frame_len();
+    buf.resize(len.max(HEADER_LEN), 0);
+    s.read_exact(&mut buf[HEADER_LEN..])
 }
 
 fn register(addr: &str) -> std::io::Result<(TcpStream, u32)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_nodelay(true)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    s.write_all(&frame(0x65, 0, &[1, 0, 0, 0]))?;
+    let reg = Register {
+        protocol_version: 1,
+        options: 0,
+    };
+    s.write_all(&frame(Command::RegisterSession, 0, Body::Register(reg)))?;
     let mut buf = Vec::new();
     recv(&mut s, &mut buf)?;
-    Ok((s, u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]])))
+    Ok((s, Packet::new_unchecked(&buf[..]).session_handle()))
 }
 
 fn cpu_ticks(pid: Option<u32>) -> Option<u64> {
