@@ -573,7 +573,10 @@ fn report_struct(t: &Transaction, templates: Option<&Templates>, json: bool) {
         line["type"] = serde_json::Value::from(udt.name.as_str());
         println!("{line}");
     } else {
-        println!("{}", t.line_showing(&cpppo_enip::client::logix::python(udt, &bytes)));
+        println!(
+            "{}",
+            t.line_showing(&cpppo_enip::client::logix::python(udt, &bytes))
+        );
     }
 }
 

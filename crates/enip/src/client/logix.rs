@@ -257,7 +257,12 @@ fn python_object(udt: &Udt, data: &[u8]) -> String {
 fn each(m: &Member, data: &[u8], show: impl Fn(&[u8]) -> String) -> String {
     let size = m.ty.size() as usize;
     let at = m.offset as usize;
-    let one = |i: usize| show(data.get(at + i * size..at + (i + 1) * size).unwrap_or_default());
+    let one = |i: usize| {
+        show(
+            data.get(at + i * size..at + (i + 1) * size)
+                .unwrap_or_default(),
+        )
+    };
     match m.count {
         0 => one(0),
         n => {

@@ -206,7 +206,8 @@ pub(crate) fn logix_tags(
         tags = cpppo_enip::model::logix_json::load(&text, &mut types)
             .map_err(|e| anyhow!("--defined-tags {}: {e}", file.display()))?;
     }
-    let logix = (!udts.is_empty() || !config.udts.is_empty() || defined.is_some()).then_some(&types);
+    let logix =
+        (!udts.is_empty() || !config.udts.is_empty() || defined.is_some()).then_some(&types);
     for t in specs {
         tags.push(TagSpec::parse_with(t, logix)?);
     }
@@ -225,12 +226,7 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     for f in &config.loaded {
         tracing::info!("loaded config file {}", f.display());
     }
-    let mut tags = logix_tags(
-        &config,
-        &args.udt,
-        args.defined_tags.as_ref(),
-        &args.tags,
-    )?;
+    let mut tags = logix_tags(&config, &args.udt, args.defined_tags.as_ref(), &args.tags)?;
     if let Some(name) = &args.profile {
         tags.extend(profile_tags(name)?);
     }
