@@ -85,3 +85,17 @@ def test_plain_bool_arrays_stay_one_byte_per_bool(spawn):
         assert plc.tags["X"]["data_type"] == "BOOL" and plc.tags["X"]["dimensions"][0] == 8
         assert plc.write("X[3]", True).error is None
         assert plc.read("X{8}").value == [False, False, False, True, False, False, False, False]
+
+
+def test_defined_tags_dump_keeps_bool_arrays_as_dwords(sim, spawn, tmp_path):
+    """pycomm3's dump of our BOOL arrays (DWORD, dimension 2) served again with -D."""
+    import json
+    with plc_at(sim) as plc:
+        path = tmp_path / "tags.json"
+        path.write_text(json.dumps(plc.tags_json))
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0", "-D", str(path)])
+    port = proc.port(ENIP_READY)
+    with plc_at(port) as plc:
+        assert plc.tags["Flags"]["data_type"] == "DWORD" and plc.tags["Flags"]["dimensions"][0] == 2
+        assert plc.write("Flags[45]", True).error is None
+        assert [i for i, on in enumerate(plc.read("Flags[0]{64}").value) if on] == [45]
