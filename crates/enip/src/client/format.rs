@@ -32,8 +32,9 @@ pub fn python_values(vs: &[Literal]) -> String {
 ///
 /// ```
 /// use cpppo_enip::client::python_json;
-/// let v = serde_json::json!({"Speed": 1.5, "Running": true, "Faults": [1, 2], "Name": "it"});
-/// assert_eq!(python_json(&v), "{'Speed': 1.5, 'Running': True, 'Faults': [1, 2], 'Name': 'it'}");
+/// let v = serde_json::json!({"Speed": 1.5, "Running": true, "Faults": [1, 2], "Name": null});
+/// // (serde_json's objects keep their keys sorted)
+/// assert_eq!(python_json(&v), "{'Faults': [1, 2], 'Name': None, 'Running': True, 'Speed': 1.5}");
 /// ```
 pub fn python_json(v: &serde_json::Value) -> String {
     use serde_json::Value;
