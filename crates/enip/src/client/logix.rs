@@ -338,3 +338,33 @@ fn atomic(t: DataType, bytes: &[u8]) -> serde_json::Value {
         Err(_) => serde_json::Value::Null,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structures_print_as_python_dicts_in_member_order() {
+        let mut types = Types::default();
+        let motor = types
+            .define_compact("Motor{Speed:REAL, Running:BOOL, Faults:DINT[2], Name:STRING}")
+            .unwrap()
+            .remove(0);
+        let mut data = vec![0u8; motor.size as usize];
+        data[..4].copy_from_slice(&1.5f32.to_le_bytes());
+        data[4] = 1; // Running, bit 0 of the hidden host
+        data[8..12].copy_from_slice(&(-9i32).to_le_bytes());
+        data[16..20].copy_from_slice(&2u32.to_le_bytes());
+        data[20..22].copy_from_slice(b"it");
+        assert_eq!(
+            python(&motor, &data),
+            "{'Speed': 1.5, 'Running': True, 'Faults': [-9, 0], 'Name': 'it'}"
+        );
+        data.extend(vec![0u8; motor.size as usize]);
+        let two = python(&motor, &data);
+        assert!(
+            two.starts_with("[{'Speed': 1.5") && two.ends_with("'Name': ''}]"),
+            "{two}"
+        );
+    }
+}
