@@ -175,3 +175,33 @@ def test_our_client_decodes_program_scoped_structures(spawn):
     assert out.returncode == 0, out.stderr
     last = json.loads(out.stdout.splitlines()[-1])
     assert last["type"] == "Only" and last["value"] == {"X": 4, "Y": False}
+
+
+def test_our_client_prints_structures_as_dicts_without_json(sim):
+    """cpppo's line style, with a structure read shown as pycomm3's dict (members in order)."""
+    out = subprocess.run(
+        [cpppo_bin(), "enip", "client", "-a", f"127.0.0.1:{sim}", "-p",
+         "M1.Speed=(REAL)1.5", "M1.Running=(BOOL)1", "M1.Faults[2]=(DINT)-9", "M1",
+         "Motors[0-1]", "SCADA[1]"],
+        capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[3] == ("                  M1              == {'Speed': 1.5, 'Running': True, "
+                        "'Fault': False, 'Faults': [0, 0, -9, 0], 'Name': '', "
+                        "'Cell': {'Volts': 0.0, 'Ok': False}}: 'OK'"), lines[3]
+    assert lines[4].startswith("           Motors[0][  0-1  ]+  0 == [{'Speed': 0.0,")
+    assert lines[4].count("'Cell'") == 2 and lines[4].endswith("}]: 'OK'")
+    # What follows a structure keeps its place and cpppo's form.
+    assert lines[5] == "            SCADA[1][  1-1  ]+  0 == [0]: 'OK'", lines[5]
+
+
+def test_our_client_prints_a_program_only_structure(spawn):
+    """A type only a program's tag uses: its template is uploaded from the program's list."""
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0",
+                  "--udt", "Only{X:DINT, Y:BOOL}", "Program:P.T=Only", "C=DINT"])
+    port = proc.port(ENIP_READY)
+    out = subprocess.run([cpppo_bin(), "enip", "client", "-p", "-a", f"127.0.0.1:{port}",
+                          "Program:P.T.Y=(BOOL)1", "Program:P.T"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1].endswith("== {'X': 0, 'Y': True}: 'OK'"), out.stdout

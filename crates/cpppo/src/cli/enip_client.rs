@@ -504,15 +504,15 @@ async fn client(
                 msp_limit(args.multiple, args.multiple_limit),
             )
             .fragmented(args.fragment);
-        // With --json, structure replies (and everything after the first, to keep the order)
-        // wait for the controller's templates, uploaded once the operations are done.
+        // Printed or --json, structure replies (and everything after the first, to keep the
+        // order) wait for the controller's templates, uploaded once the operations are done.
         let mut held = Vec::new();
         while let Some(t) = pipe.next().await {
             let t = t?;
             if t.value.is_none() {
                 failures += 1;
             }
-            if args.json && (!held.is_empty() || struct_handle(&t).is_some()) {
+            if (args.json || printing) && (!held.is_empty() || struct_handle(&t).is_some()) {
                 held.push(t);
                 continue;
             }
@@ -528,7 +528,7 @@ async fn client(
                 }
             };
             for t in &held {
-                report_struct(t, templates.as_ref());
+                report_struct(t, templates.as_ref(), args.json);
             }
         }
         let elapsed = begun.elapsed().as_secs_f64().max(1e-9);
@@ -551,25 +551,33 @@ fn struct_handle(t: &Transaction) -> Option<u16> {
     }
 }
 
-/// A `--json` line whose structure data is shown as objects by its template.
-fn report_struct(t: &Transaction, templates: Option<&Templates>) {
-    let mut line = t.json();
+/// A line (`--json`, or cpppo's) whose structure data is shown as objects by its template.
+fn report_struct(t: &Transaction, templates: Option<&Templates>, json: bool) {
     let udt = struct_handle(t).and_then(|h| templates?.get(h));
-    if let (Some(udt), Some(values)) = (udt, &t.value) {
-        let bytes: Option<Vec<u8>> = values
+    let bytes: Option<Vec<u8>> = t.value.as_ref().and_then(|values| {
+        values
             .iter()
             .map(|v| match v {
                 Literal::Int(b) => u8::try_from(*b).ok(),
                 _ => None,
             })
-            .collect();
-        if let Some(bytes) = bytes {
-            line["value"] = cpppo_enip::client::logix::decode(udt, &bytes);
-            line["type"] = serde_json::Value::from(udt.name.as_str());
-        }
-    }
+            .collect()
+    });
+    let (Some(udt), Some(bytes)) = (udt, bytes) else {
+        return report(t, true, json);
+    };
     report(t, false, false);
-    println!("{line}");
+    if json {
+        let mut line = t.json();
+        line["value"] = cpppo_enip::client::logix::decode(udt, &bytes);
+        line["type"] = serde_json::Value::from(udt.name.as_str());
+        println!("{line}");
+    } else {
+        println!(
+            "{}",
+            t.line_showing(&cpppo_enip::client::logix::python(udt, &bytes))
+        );
+    }
 }
 
 fn report(t: &Transaction, printing: bool, json: bool) {

@@ -15,7 +15,7 @@ use cpppo_fleet::{HostLink, LanOptions, ModbusTemplate, Subnet, Template, ENIP_P
 use cpppo_net::stack::Buffers;
 use cpppo_net::tap::TUN_PATH;
 
-use crate::cli::enip::server::{parse_delay, profile_tags};
+use crate::cli::enip::server::{logix_tags, parse_delay, profile_tags};
 use crate::cli::{logging, net_vde};
 
 /// The Internet-of-Threads verbs.
@@ -83,6 +83,14 @@ pub struct FleetArgs {
     /// Identity product name.
     #[arg(long)]
     product_name: Option<String>,
+    /// Define a Logix structure on every device (repeatable), as the server's --udt:
+    /// `Motor{Speed:REAL, Running:BOOL}`; then tags `M1=Motor`, `Flags=BOOL[64]` (DWORDs).
+    #[arg(long, value_name = "NAME{MEMBER:TYPE,...}")]
+    udt: Vec<String>,
+    /// Serve the tags (and structures) of FILE on every device: the JSON of pycomm3's
+    /// `LogixDriver.tags` (as the server's -D/--defined-tags).
+    #[arg(short = 'D', long, value_name = "FILE")]
+    defined_tags: Option<PathBuf>,
     /// Simulate simple (non-routing) devices.
     #[arg(short = 'S', long)]
     simple: bool,
@@ -256,7 +264,7 @@ fn template(args: &FleetArgs) -> anyhow::Result<Template> {
     } else {
         Config::load(&args.config, true)?
     };
-    let mut config = loaded.device;
+    let mut config = loaded.device.clone();
     config.identity.serial = args.serial.unwrap_or(if args.config.is_empty() {
         1
     } else {
@@ -266,11 +274,7 @@ fn template(args: &FleetArgs) -> anyhow::Result<Template> {
         config.identity.product_name = name.clone();
     }
     let parse = |t: &str| TagSpec::parse(t).map_err(|e| anyhow!("tag {t:?}: {e}"));
-    let mut tags = args
-        .tags
-        .iter()
-        .map(|t| parse(t))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut tags = logix_tags(&loaded, &args.udt, args.defined_tags.as_ref(), &args.tags)?;
     if let Some(name) = &args.profile {
         tags.extend(profile_tags(name)?);
     }

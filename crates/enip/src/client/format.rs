@@ -27,6 +27,41 @@ pub fn python_values(vs: &[Literal]) -> String {
     format!("[{}]", items.join(", "))
 }
 
+/// A JSON value (a structure decoded by its template) as Python's `repr` shows the same
+/// value: objects as dicts, `true` as `True`, `null` as `None`.
+///
+/// ```
+/// use cpppo_enip::client::python_json;
+/// let v = serde_json::json!({"Speed": 1.5, "Running": true, "Faults": [1, 2], "Name": null});
+/// // (serde_json's objects keep their keys sorted)
+/// assert_eq!(python_json(&v), "{'Faults': [1, 2], 'Name': None, 'Running': True, 'Speed': 1.5}");
+/// ```
+pub fn python_json(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(b) => python_value(&Literal::Bool(*b)),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            (_, _, Some(x)) => python_float(x),
+            _ => n.to_string(),
+        },
+        Value::String(s) => python_str(s),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_json).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(m) => {
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}: {}", python_str(k), python_json(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+    }
+}
+
 fn python_float(x: f64) -> String {
     if x.is_nan() {
         return "nan".into();

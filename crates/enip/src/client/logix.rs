@@ -223,41 +223,102 @@ pub fn decode(udt: &Udt, data: &[u8]) -> serde_json::Value {
     }
 }
 
+/// Structure data (`count` elements of `udt`) as Python's `repr` shows pycomm3's value of it:
+/// a dict with the members in their order (`{'Speed': 1.5, 'Running': True}`), or a list.
+pub fn python(udt: &Udt, data: &[u8]) -> String {
+    let size = (udt.size as usize).max(1);
+    let items: Vec<_> = data.chunks(size).map(|c| python_object(udt, c)).collect();
+    match <[String; 1]>::try_from(items) {
+        Ok([one]) => one,
+        Err(items) => format!("[{}]", items.join(", ")),
+    }
+}
+
+fn python_object(udt: &Udt, data: &[u8]) -> String {
+    if let Some(text) = string_text(udt, data) {
+        return super::format::python_str(&text);
+    }
+    let items: Vec<String> = udt
+        .members
+        .iter()
+        .filter(|m| !m.hidden)
+        .map(|m| {
+            let v = match &m.ty {
+                LogixType::Struct(u) => each(m, data, |b| python_object(u, b)),
+                _ => super::python_json(&member(m, data)),
+            };
+            format!("{}: {v}", super::format::python_str(&m.name))
+        })
+        .collect();
+    format!("{{{}}}", items.join(", "))
+}
+
+/// A member's element(s) shown by `show`: one, or a list of its array.
+fn each(m: &Member, data: &[u8], show: impl Fn(&[u8]) -> String) -> String {
+    let size = m.ty.size() as usize;
+    let at = m.offset as usize;
+    let one = |i: usize| {
+        show(
+            data.get(at + i * size..at + (i + 1) * size)
+                .unwrap_or_default(),
+        )
+    };
+    match m.count {
+        0 => one(0),
+        n => {
+            let items: Vec<String> = (0..usize::from(n)).map(one).collect();
+            format!("[{}]", items.join(", "))
+        }
+    }
+}
+
+/// A STRING-shaped structure's text (LEN then DATA).
+fn string_text(udt: &Udt, data: &[u8]) -> Option<String> {
+    if udt.name != "STRING" && (udt.member("LEN").is_none() || udt.member("DATA").is_none()) {
+        return None;
+    }
+    let len = data
+        .get(..4)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let text = data.get(4..4 + len as usize).unwrap_or_default();
+    Some(String::from_utf8_lossy(text).into_owned())
+}
+
 fn object(udt: &Udt, data: &[u8]) -> serde_json::Value {
-    if udt.name == "STRING" || (udt.member("LEN").is_some() && udt.member("DATA").is_some()) {
-        let len = data
-            .get(..4)
-            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        let text = data.get(4..4 + len as usize).unwrap_or_default();
-        return json!(String::from_utf8_lossy(text));
+    if let Some(text) = string_text(udt, data) {
+        return json!(text);
     }
     let mut out = Map::new();
     for m in udt.members.iter().filter(|m| !m.hidden) {
-        let at = m.offset as usize;
-        let v = match (&m.ty, m.bit) {
-            (LogixType::Atomic(DataType::Bool), Some(bit)) => {
-                json!(data.get(at).is_some_and(|b| b >> bit & 1 == 1))
-            }
-            (ty, _) => {
-                let size = ty.size() as usize;
-                let one = |i: usize| {
-                    let bytes = data
-                        .get(at + i * size..at + (i + 1) * size)
-                        .unwrap_or_default();
-                    match ty {
-                        LogixType::Struct(u) => object(u, bytes),
-                        LogixType::Atomic(t) => atomic(*t, bytes),
-                    }
-                };
-                match m.count {
-                    0 => one(0),
-                    n => (0..usize::from(n)).map(one).collect(),
-                }
-            }
-        };
-        out.insert(m.name.clone(), v);
+        out.insert(m.name.clone(), member(m, data));
     }
     serde_json::Value::Object(out)
+}
+
+/// One member's value as JSON (a list for an array member).
+fn member(m: &Member, data: &[u8]) -> serde_json::Value {
+    let at = m.offset as usize;
+    match (&m.ty, m.bit) {
+        (LogixType::Atomic(DataType::Bool), Some(bit)) => {
+            json!(data.get(at).is_some_and(|b| b >> bit & 1 == 1))
+        }
+        (ty, _) => {
+            let size = ty.size() as usize;
+            let one = |i: usize| {
+                let bytes = data
+                    .get(at + i * size..at + (i + 1) * size)
+                    .unwrap_or_default();
+                match ty {
+                    LogixType::Struct(u) => object(u, bytes),
+                    LogixType::Atomic(t) => atomic(*t, bytes),
+                }
+            };
+            match m.count {
+                0 => one(0),
+                n => (0..usize::from(n)).map(one).collect(),
+            }
+        }
+    }
 }
 
 fn atomic(t: DataType, bytes: &[u8]) -> serde_json::Value {
@@ -275,5 +336,35 @@ fn atomic(t: DataType, bytes: &[u8]) -> serde_json::Value {
         Ok((Value::Ulint(n) | Value::Lword(n), _)) => json!(n),
         Ok((Value::Sstring(s) | Value::String(s), _)) => json!(String::from_utf8_lossy(s)),
         Err(_) => serde_json::Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structures_print_as_python_dicts_in_member_order() {
+        let mut types = Types::default();
+        let motor = types
+            .define_compact("Motor{Speed:REAL, Running:BOOL, Faults:DINT[2], Name:STRING}")
+            .unwrap()
+            .remove(0);
+        let mut data = vec![0u8; motor.size as usize];
+        data[..4].copy_from_slice(&1.5f32.to_le_bytes());
+        data[4] = 1; // Running, bit 0 of the hidden host
+        data[8..12].copy_from_slice(&(-9i32).to_le_bytes());
+        data[16..20].copy_from_slice(&2u32.to_le_bytes());
+        data[20..22].copy_from_slice(b"it");
+        assert_eq!(
+            python(&motor, &data),
+            "{'Speed': 1.5, 'Running': True, 'Faults': [-9, 0], 'Name': 'it'}"
+        );
+        data.extend(vec![0u8; motor.size as usize]);
+        let two = python(&motor, &data);
+        assert!(
+            two.starts_with("[{'Speed': 1.5") && two.ends_with("'Name': ''}]"),
+            "{two}"
+        );
     }
 }

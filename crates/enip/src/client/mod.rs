@@ -49,5 +49,5 @@ pub mod session;
 
 pub use connector::{resolve, Connector, IdentityInfo, ListReply, Options, ServiceInfo};
 pub use error::{ClientError, ReplyStatus};
-pub use format::{python_value, python_values};
+pub use format::{python_json, python_value, python_values};
 pub use pipeline::{Pipeline, Transaction};

@@ -55,12 +55,18 @@ impl Transaction {
     /// The summary line cpppo's client prints:
     /// `            SCADA[1][  1-1  ]+  0 == [42]: 'OK'`.
     pub fn line(&self) -> String {
-        let p = &self.plan;
-        let act = if p.kind.is_read() { "==" } else { "<=" };
-        let val = match (&self.value, p.kind.is_read()) {
-            (None, false) => python_values(&p.values),
+        let val = match (&self.value, self.plan.kind.is_read()) {
+            (None, false) => python_values(&self.plan.values),
             _ => self.value_text(),
         };
+        self.line_showing(&val)
+    }
+
+    /// [`Transaction::line`] with `val` shown as its value (a structure decoded by its
+    /// template: `{'Speed': 1.5, 'Running': True}`).
+    pub fn line_showing(&self, val: &str) -> String {
+        let p = &self.plan;
+        let act = if p.kind.is_read() { "==" } else { "<=" };
         let res = python_str(&self.status.to_string());
         let Some(elm) = p.element else {
             return format!("{:>20}              {act} {val}: {res}", p.tag);

@@ -1,6 +1,7 @@
 //! Tag specifications from the command line: `NAME=TYPE[LEN]`, `NAME=TYPE`,
 //! `NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE[LEN]`; with Logix types also `Grid=DINT[4,5]`,
 //! `M1=Motor`, `Motors=Motor[10]` and program-scoped `Program:Main.Count=DINT`.
+//! In Logix mode (`types` given) `Flags=BOOL[64]` is stored as Logix stores it: `DWORD[2]`.
 
 use std::sync::Arc;
 
@@ -138,7 +139,18 @@ impl TagSpec {
             .try_fold(1usize, |a, d| a.checked_mul(*d))
             .filter(|n| *n <= MAX_ELEMENTS)
             .ok_or_else(|| err(format!("more than {MAX_ELEMENTS} elements")))?;
-        let logix = types.and_then(|t| t.get(type_name));
+        let mut logix = types.and_then(|t| t.get(type_name));
+        let mut dims = dims;
+        let mut elements = elements;
+        if logix == Some(LogixType::Atomic(DataType::Bool)) && !dims.is_empty() {
+            // A Logix BOOL array is stored, listed and addressed as DWORDs of 32 bits.
+            if dims.len() > 1 {
+                return Err(err(format!("{type_name}: a BOOL array has one dimension")));
+            }
+            elements = bool_array_words(elements);
+            dims = vec![elements];
+            logix = Some(LogixType::Atomic(DataType::Dword));
+        }
         let ty = match &logix {
             Some(LogixType::Atomic(t)) => Some(*t),
             Some(LogixType::Struct(_)) => Some(DataType::Sint),
@@ -176,6 +188,17 @@ impl TagSpec {
             layout,
         })
     }
+}
+
+/// The DWORDs a Logix `BOOL[bits]` tag occupies (32 bits each, rounded up).
+pub fn bool_array_words(bits: usize) -> usize {
+    bits.div_ceil(32)
+}
+
+/// Where BOOL `index` of a Logix BOOL array lives in its data: byte offset and bit (the
+/// DWORDs are little-endian, bit 0 of DWORD 0 first).
+pub fn bool_array_bit(index: usize) -> (usize, u8) {
+    (index / 8, (index % 8) as u8)
 }
 
 /// The most bytes a structure tag may hold.
@@ -233,6 +256,16 @@ mod tests {
         assert_eq!((t.ty, t.len, t.array), (DataType::Sint, 80, true));
         let t = TagSpec::parse_with("Msg=STRING", Some(&types)).unwrap();
         assert_eq!(t.len, 88);
+        let t = TagSpec::parse_with("Flags=BOOL[40]", Some(&types)).unwrap();
+        assert_eq!((t.ty, t.len, t.array), (DataType::Dword, 2, true));
+        assert!(t.layout.is_none());
+        let t = TagSpec::parse("Flags=BOOL[40]").unwrap();
+        assert_eq!((t.ty, t.len), (DataType::Bool, 40));
+        let t = TagSpec::parse_with("Program:P.F=BOOL[64]", Some(&types)).unwrap();
+        assert_eq!(t.layout.unwrap().symbol_type(), 0x20D3);
+        let e = TagSpec::parse_with("F=BOOL[2,32]", Some(&types)).unwrap_err();
+        assert!(e.to_string().contains("one dimension"), "{e}");
+        assert_eq!(bool_array_bit(37), (4, 5));
     }
 
     #[test]

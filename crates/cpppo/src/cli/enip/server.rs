@@ -186,6 +186,34 @@ pub(crate) fn profile_tags(name: &str) -> anyhow::Result<Vec<TagSpec>> {
     cpppo_enip::runtime::simulator::profile_tags(name).map_err(|e| anyhow!("--profile: {e}"))
 }
 
+/// The tags of `specs` (and of a `-D` file, defined first), in Logix mode when structures
+/// are defined (`--udt`, `-D`, or cpppo.cfg's `[Logix]`): the server's and the fleet's.
+pub(crate) fn logix_tags(
+    config: &Config,
+    udts: &[String],
+    defined: Option<&PathBuf>,
+    specs: &[String],
+) -> anyhow::Result<Vec<TagSpec>> {
+    let mut types = cpppo_enip::model::logix_type::Types::default();
+    for u in config.udts.iter().chain(udts) {
+        types.define_compact(u).map_err(|e| anyhow!("--udt: {e}"))?;
+    }
+    let mut tags = Vec::new();
+    let defined = defined.or(config.defined_tags.as_ref());
+    if let Some(file) = defined {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("--defined-tags {}", file.display()))?;
+        tags = cpppo_enip::model::logix_json::load(&text, &mut types)
+            .map_err(|e| anyhow!("--defined-tags {}: {e}", file.display()))?;
+    }
+    let logix =
+        (!udts.is_empty() || !config.udts.is_empty() || defined.is_some()).then_some(&types);
+    for t in specs {
+        tags.push(TagSpec::parse_with(t, logix)?);
+    }
+    Ok(tags)
+}
+
 fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     let address = parse_address(&args.address)?;
     let config = if !args.config.is_empty() {
@@ -198,23 +226,7 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     for f in &config.loaded {
         tracing::info!("loaded config file {}", f.display());
     }
-    let mut types = cpppo_enip::model::logix_type::Types::default();
-    for u in config.udts.iter().chain(&args.udt) {
-        types.define_compact(u).map_err(|e| anyhow!("--udt: {e}"))?;
-    }
-    let mut tags = Vec::new();
-    let defined = args.defined_tags.as_ref().or(config.defined_tags.as_ref());
-    if let Some(file) = defined {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("--defined-tags {}", file.display()))?;
-        tags = cpppo_enip::model::logix_json::load(&text, &mut types)
-            .map_err(|e| anyhow!("--defined-tags {}: {e}", file.display()))?;
-    }
-    let logix =
-        (!args.udt.is_empty() || !config.udts.is_empty() || defined.is_some()).then_some(&types);
-    for t in &args.tags {
-        tags.push(TagSpec::parse_with(t, logix)?);
-    }
+    let mut tags = logix_tags(&config, &args.udt, args.defined_tags.as_ref(), &args.tags)?;
     if let Some(name) = &args.profile {
         tags.extend(profile_tags(name)?);
     }
