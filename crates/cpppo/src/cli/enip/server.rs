@@ -55,6 +55,10 @@ pub struct ServerArgs {
     /// `LogixDriver.tags` (as cpppo's -D/--defined-tags).
     #[arg(short = 'D', long, value_name = "FILE")]
     defined_tags: Option<PathBuf>,
+    /// Serve the controller a Studio 5000 project export (L5X) describes: its data types,
+    /// controller and program tags with their initial values, and its name.
+    #[arg(long, value_name = "FILE")]
+    l5x: Option<PathBuf>,
     /// Interface and port to bind TCP and UDP to (default: all interfaces, port 44818).
     #[arg(
         short,
@@ -188,7 +192,7 @@ pub(crate) fn profile_tags(name: &str) -> anyhow::Result<Vec<TagSpec>> {
 
 fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     let address = parse_address(&args.address)?;
-    let config = if !args.config.is_empty() {
+    let mut config = if !args.config.is_empty() {
         Config::load(&args.config, true)?
     } else if args.no_config {
         Config::default()
@@ -210,8 +214,21 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         tags = cpppo_enip::model::logix_json::load(&text, &mut types)
             .map_err(|e| anyhow!("--defined-tags {}: {e}", file.display()))?;
     }
-    let logix =
-        (!args.udt.is_empty() || !config.udts.is_empty() || defined.is_some()).then_some(&types);
+    let l5x = args.l5x.as_ref().or(config.l5x.as_ref());
+    let hook = match l5x {
+        Some(file) => {
+            let project = load_l5x(file, &mut types)?;
+            tags.extend(project.tags.iter().cloned());
+            if let Some(name) = &project.controller {
+                config.device.controller_name = name.clone();
+            }
+            Some(l5x_hook(Arc::new(project), hook))
+        }
+        None => hook,
+    };
+    let logix = (!args.udt.is_empty() || !config.udts.is_empty() || defined.is_some())
+        .then_some(&types)
+        .or(l5x.map(|_| &types));
     for t in &args.tags {
         tags.push(TagSpec::parse_with(t, logix)?);
     }
@@ -272,6 +289,31 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         web,
         web_token: args.web_token.clone().filter(|t| !t.is_empty()),
         control,
+    })
+}
+
+/// Parse an L5X file (`--l5x`), printing one line per thing it has that is not served.
+fn load_l5x(
+    file: &std::path::Path,
+    types: &mut cpppo_enip::model::logix_type::Types,
+) -> anyhow::Result<cpppo_enip::model::l5x::Project> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("--l5x {}", file.display()))?;
+    let project = cpppo_enip::model::l5x::load(&text, types)
+        .map_err(|e| anyhow!("--l5x {}: {e}", file.display()))?;
+    for line in &project.skipped {
+        eprintln!("cpppo enip server: --l5x {}: skipped {line}", file.display());
+    }
+    Ok(project)
+}
+
+/// Initial values, read-only tags and aliases of an L5X project, before the caller's `hook`.
+fn l5x_hook(project: Arc<cpppo_enip::model::l5x::Project>, hook: Option<TagHook>) -> TagHook {
+    Arc::new(move |name: &str, attr| {
+        let attr = project.prepare(name, attr)?;
+        match &hook {
+            Some(hook) => hook(name, attr),
+            None => Ok(attr),
+        }
     })
 }
 
