@@ -25,8 +25,19 @@ pub const PRIVILEGE_VIOLATION: u8 = 0x0F;
 /// Logix's predefined structure types this simulator does not model: tags of them are
 /// skipped rather than refused.
 const PREDEFINED: &[&str] = &[
-    "TIMER", "COUNTER", "CONTROL", "MESSAGE", "PID", "ALARM", "MOTION_GROUP", "AXIS_CIP_DRIVE",
-    "AXIS_VIRTUAL", "COORDINATE_SYSTEM", "SERIAL_PORT_CONTROL", "FBD_TIMER", "FBD_COUNTER",
+    "TIMER",
+    "COUNTER",
+    "CONTROL",
+    "MESSAGE",
+    "PID",
+    "ALARM",
+    "MOTION_GROUP",
+    "AXIS_CIP_DRIVE",
+    "AXIS_VIRTUAL",
+    "COORDINATE_SYSTEM",
+    "SERIAL_PORT_CONTROL",
+    "FBD_TIMER",
+    "FBD_COUNTER",
 ];
 
 /// An L5X file that cannot be served.
@@ -84,8 +95,8 @@ pub fn load(xml: &str, types: &mut Types) -> Result<Project, L5xError> {
             root.tag_name().name()
         )));
     }
-    let controller = child(root, "Controller")
-        .ok_or_else(|| L5xError("no <Controller> element".into()))?;
+    let controller =
+        child(root, "Controller").ok_or_else(|| L5xError("no <Controller> element".into()))?;
     let mut p = Project {
         controller: controller.attribute("Name").map(str::to_string),
         tags: Vec::new(),
@@ -101,8 +112,9 @@ pub fn load(xml: &str, types: &mut Types) -> Result<Project, L5xError> {
         .flat_map(|n| children(n, "AddOnInstructionDefinition"))
     {
         let name = aoi.attribute("Name").unwrap_or("?");
-        p.skipped
-            .push(format!("Add-On Instruction {name}: not served (its tags are skipped)"));
+        p.skipped.push(format!(
+            "Add-On Instruction {name}: not served (its tags are skipped)"
+        ));
         unserved.insert(name.to_ascii_uppercase());
     }
     define_types(&doc, controller, types, &mut unserved, &mut p.skipped)?;
@@ -176,7 +188,10 @@ fn define_types(
         let before = pending.len();
         let mut rest = Vec::new();
         for (name, node, decls) in pending {
-            if let Some(d) = decls.iter().find(|d| unserved.contains(&d.ty.to_ascii_uppercase())) {
+            if let Some(d) = decls
+                .iter()
+                .find(|d| unserved.contains(&d.ty.to_ascii_uppercase()))
+            {
                 skipped.push(format!(
                     "data type {name}: member {} is of {}, which is not served",
                     d.name, d.ty
@@ -426,8 +441,19 @@ mod tests {
         assert_eq!(
             names,
             [
-                "M1", "Motors", "Flags", "Grid", "Temp", "Count16", "Label", "Msg", "Limit",
-                "Program:Main.Count", "Program:Main.Local", "TempAlias", "Program:Main.CountAlias"
+                "M1",
+                "Motors",
+                "Flags",
+                "Grid",
+                "Temp",
+                "Count16",
+                "Label",
+                "Msg",
+                "Limit",
+                "Program:Main.Count",
+                "Program:Main.Local",
+                "TempAlias",
+                "Program:Main.CountAlias"
             ]
         );
         let motor = types.udt("Motor").unwrap();
@@ -460,7 +486,10 @@ mod tests {
         let name = off("Name") as usize;
         assert_eq!(m1[name..name + 8], *b"\x04\0\0\0pump");
         let flags = bytes(served(&p, "Flags").as_ref());
-        assert_eq!((flags.len(), flags[0], flags[33], flags[63], flags[1]), (64, 1, 1, 1, 0));
+        assert_eq!(
+            (flags.len(), flags[0], flags[33], flags[63], flags[1]),
+            (64, 1, 1, 1, 0)
+        );
         let grid = bytes(served(&p, "Grid").as_ref());
         assert_eq!(grid[(5 + 2) * 4], 12);
         assert_eq!(grid[19 * 4], 34);

@@ -297,11 +297,15 @@ fn load_l5x(
     file: &std::path::Path,
     types: &mut cpppo_enip::model::logix_type::Types,
 ) -> anyhow::Result<cpppo_enip::model::l5x::Project> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("--l5x {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("--l5x {}", file.display()))?;
     let project = cpppo_enip::model::l5x::load(&text, types)
         .map_err(|e| anyhow!("--l5x {}: {e}", file.display()))?;
     for line in &project.skipped {
-        eprintln!("cpppo enip server: --l5x {}: skipped {line}", file.display());
+        eprintln!(
+            "cpppo enip server: --l5x {}: skipped {line}",
+            file.display()
+        );
     }
     Ok(project)
 }
