@@ -78,7 +78,7 @@ fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
 /// Numbers separated by spaces or commas (`"4 5"`, `"10"`); `"0"` or empty for none.
 fn dimensions(s: &str) -> Option<Vec<u32>> {
     let d = s
-        .split(|c: char| c == ' ' || c == ',')
+        .split([' ', ','])
         .filter(|p| !p.is_empty())
         .map(|p| p.parse::<u32>().ok())
         .collect::<Option<Vec<_>>>()?;
