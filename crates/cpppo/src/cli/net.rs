@@ -274,7 +274,13 @@ fn template(args: &FleetArgs) -> anyhow::Result<Template> {
         config.identity.product_name = name.clone();
     }
     let parse = |t: &str| TagSpec::parse(t).map_err(|e| anyhow!("tag {t:?}: {e}"));
-    let mut tags = logix_tags(&loaded, &args.udt, args.defined_tags.as_ref(), &args.tags)?;
+    let (mut tags, _) = logix_tags(
+        &loaded,
+        &args.udt,
+        args.defined_tags.as_ref(),
+        None,
+        &args.tags,
+    )?;
     if let Some(name) = &args.profile {
         tags.extend(profile_tags(name)?);
     }

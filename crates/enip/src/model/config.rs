@@ -14,6 +14,7 @@
 //! [Logix]
 //! UDT = Motor{Speed:REAL, Running:BOOL, Faults:DINT[4]}
 //! Defined Tags = tags.json
+//! L5X = plant.L5X
 //! ```
 
 use std::net::Ipv4Addr;
@@ -48,6 +49,8 @@ pub struct Config {
     pub udts: Vec<String>,
     /// `Defined Tags`: a pycomm3 tag JSON file to serve (as `-D`).
     pub defined_tags: Option<PathBuf>,
+    /// `L5X`: a Studio 5000 project export to serve (as `--l5x`).
+    pub l5x: Option<PathBuf>,
     /// Files that were read, in order.
     pub loaded: Vec<PathBuf>,
 }
@@ -127,6 +130,7 @@ impl Config {
             "product name" => id.product_name = value.to_string(),
             "udt" => self.udts.push(value.to_string()),
             "defined tags" => self.defined_tags = Some(PathBuf::from(value)),
+            "l5x" => self.l5x = Some(PathBuf::from(value)),
             "vendor number" => id.vendor = num(0xFFFF)? as u16,
             "device type" => id.device_type = num(0xFFFF)? as u16,
             "product code number" => id.product_code = num(0xFFFF)? as u16,
@@ -293,10 +297,11 @@ mod tests {
     #[test]
     fn logix_section_is_read() {
         let mut c = Config::default();
-        c.apply("[Logix]\nUDT = A{x:INT}\nDefined Tags = t.json\n")
+        c.apply("[Logix]\nUDT = A{x:INT}\nDefined Tags = t.json\nL5X = p.L5X\n")
             .unwrap();
         assert_eq!(c.udts, ["A{x:INT}"]);
         assert_eq!(c.defined_tags, Some(PathBuf::from("t.json")));
+        assert_eq!(c.l5x, Some(PathBuf::from("p.L5X")));
     }
 
     #[test]

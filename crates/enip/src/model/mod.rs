@@ -5,6 +5,8 @@ pub mod attribute;
 pub mod config;
 pub mod device;
 pub mod hooks;
+pub mod l5x;
+pub mod l5x_value;
 pub mod logix;
 pub mod logix_json;
 pub mod logix_type;

@@ -55,6 +55,10 @@ pub struct ServerArgs {
     /// `LogixDriver.tags` (as cpppo's -D/--defined-tags).
     #[arg(short = 'D', long, value_name = "FILE")]
     defined_tags: Option<PathBuf>,
+    /// Serve the controller a Studio 5000 project export (L5X) describes: its data types,
+    /// controller and program tags with their initial values, and its name.
+    #[arg(long, value_name = "FILE")]
+    l5x: Option<PathBuf>,
     /// Interface and port to bind TCP and UDP to (default: all interfaces, port 44818).
     #[arg(
         short,
@@ -186,14 +190,16 @@ pub(crate) fn profile_tags(name: &str) -> anyhow::Result<Vec<TagSpec>> {
     cpppo_enip::runtime::simulator::profile_tags(name).map_err(|e| anyhow!("--profile: {e}"))
 }
 
-/// The tags of `specs` (and of a `-D` file, defined first), in Logix mode when structures
-/// are defined (`--udt`, `-D`, or cpppo.cfg's `[Logix]`): the server's and the fleet's.
+/// The tags of `specs` (after those of a `-D` file and of an `--l5x` project, defined first),
+/// in Logix mode when structures are defined (`--udt`, `-D`, `--l5x`, or cpppo.cfg's
+/// `[Logix]`): the server's and the fleet's; and the L5X project, if one was loaded.
 pub(crate) fn logix_tags(
     config: &Config,
     udts: &[String],
     defined: Option<&PathBuf>,
+    l5x: Option<&PathBuf>,
     specs: &[String],
-) -> anyhow::Result<Vec<TagSpec>> {
+) -> anyhow::Result<(Vec<TagSpec>, Option<cpppo_enip::model::l5x::Project>)> {
     let mut types = cpppo_enip::model::logix_type::Types::default();
     for u in config.udts.iter().chain(udts) {
         types.define_compact(u).map_err(|e| anyhow!("--udt: {e}"))?;
@@ -206,17 +212,25 @@ pub(crate) fn logix_tags(
         tags = cpppo_enip::model::logix_json::load(&text, &mut types)
             .map_err(|e| anyhow!("--defined-tags {}: {e}", file.display()))?;
     }
-    let logix =
-        (!udts.is_empty() || !config.udts.is_empty() || defined.is_some()).then_some(&types);
+    let project = match l5x {
+        Some(file) => {
+            let project = load_l5x(file, &mut types)?;
+            tags.extend(project.tags.iter().cloned());
+            Some(project)
+        }
+        None => None,
+    };
+    let logix = (!udts.is_empty() || !config.udts.is_empty() || defined.is_some() || l5x.is_some())
+        .then_some(&types);
     for t in specs {
         tags.push(TagSpec::parse_with(t, logix)?);
     }
-    Ok(tags)
+    Ok((tags, project))
 }
 
 fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     let address = parse_address(&args.address)?;
-    let config = if !args.config.is_empty() {
+    let mut config = if !args.config.is_empty() {
         Config::load(&args.config, true)?
     } else if args.no_config {
         Config::default()
@@ -226,7 +240,23 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     for f in &config.loaded {
         tracing::info!("loaded config file {}", f.display());
     }
-    let mut tags = logix_tags(&config, &args.udt, args.defined_tags.as_ref(), &args.tags)?;
+    let l5x = args.l5x.as_ref().or(config.l5x.as_ref());
+    let (mut tags, project) = logix_tags(
+        &config,
+        &args.udt,
+        args.defined_tags.as_ref(),
+        l5x,
+        &args.tags,
+    )?;
+    let hook = match project {
+        Some(project) => {
+            if let Some(name) = &project.controller {
+                config.device.controller_name = name.clone();
+            }
+            Some(l5x_hook(Arc::new(project), hook))
+        }
+        None => hook,
+    };
     if let Some(name) = &args.profile {
         tags.extend(profile_tags(name)?);
     }
@@ -284,6 +314,35 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         web,
         web_token: args.web_token.clone().filter(|t| !t.is_empty()),
         control,
+    })
+}
+
+/// Parse an L5X file (`--l5x`), printing one line per thing it has that is not served.
+fn load_l5x(
+    file: &std::path::Path,
+    types: &mut cpppo_enip::model::logix_type::Types,
+) -> anyhow::Result<cpppo_enip::model::l5x::Project> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("--l5x {}", file.display()))?;
+    let project = cpppo_enip::model::l5x::load(&text, types)
+        .map_err(|e| anyhow!("--l5x {}: {e}", file.display()))?;
+    for line in &project.skipped {
+        eprintln!(
+            "cpppo enip server: --l5x {}: skipped {line}",
+            file.display()
+        );
+    }
+    Ok(project)
+}
+
+/// Initial values, read-only tags and aliases of an L5X project, before the caller's `hook`.
+fn l5x_hook(project: Arc<cpppo_enip::model::l5x::Project>, hook: Option<TagHook>) -> TagHook {
+    Arc::new(move |name: &str, attr| {
+        let attr = project.prepare(name, attr)?;
+        match &hook {
+            Some(hook) => hook(name, attr),
+            None => Ok(attr),
+        }
     })
 }
 
