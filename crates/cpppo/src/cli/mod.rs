@@ -33,7 +33,7 @@ pub struct Cli {
 enum Command {
     /// EtherNet/IP CIP: controller simulator, client and tools.
     #[command(subcommand)]
-    Enip(enip::EnipCommand),
+    Enip(Box<enip::EnipCommand>),
     /// Modbus TCP/RTU/ASCII: simulator and poller.
     #[command(subcommand)]
     Modbus(modbus::ModbusCommand),
@@ -85,7 +85,7 @@ pub fn main_as(prefix: &[&str]) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Enip(cmd) => enip::run(cmd),
+        Command::Enip(cmd) => enip::run(*cmd),
         Command::Modbus(cmd) => modbus::run(cmd),
         Command::History(cmd) => history::run(cmd),
         Command::Net(cmd) => net::run(cmd),
