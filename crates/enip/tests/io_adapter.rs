@@ -630,3 +630,102 @@ fn without_an_adapter_class_1_is_refused() {
         (0x01, Some(0x0103))
     );
 }
+
+#[test]
+fn listen_only_closes_when_its_owner_closes_or_times_out() {
+    for timeout in [false, true] {
+        let mut rig = Rig::new();
+        let owner = rig.open_with(Fo::heartbeat(238, true));
+        let (owner_o_t, _) = owner.ids();
+        let (lo_o_t, _) = rig.open_with(Fo::heartbeat(237, true)).ids();
+        let (lo2_o_t, _) = rig.open_with(Fo::heartbeat(237, true)).ids();
+        assert_eq!(rig.transmit().len(), 1);
+        rig.events();
+        if timeout {
+            // Only the listeners send heartbeats: the owner times out.
+            let limit = Duration::from_micros(4 * u64::from(RPI));
+            for encap in 1..=3 {
+                rig.advance(limit / 2);
+                for id in [lo_o_t, lo2_o_t] {
+                    let hb = IoFrame {
+                        connection_id: id,
+                        encap_sequence: encap,
+                        sequence: 0,
+                        run_idle: Some(1),
+                        data: &[],
+                    };
+                    rig.datagram(peer(), &hb.to_vec().unwrap());
+                }
+                rig.transmit();
+            }
+        } else {
+            assert_eq!(rig.close(owner.triad_serial).0, 0);
+        }
+        let first = if timeout {
+            IoEvent::TimedOut { o_t_id: owner_o_t }
+        } else {
+            IoEvent::Closed { o_t_id: owner_o_t }
+        };
+        let mut events = rig.events();
+        let last = events.pop();
+        assert_eq!(last, Some(first), "timeout {timeout}");
+        events.sort_by_key(|e| format!("{e:?}"));
+        let mut gone = [lo_o_t, lo2_o_t].map(|o_t_id| IoEvent::OwnerGone { o_t_id });
+        gone.sort_by_key(|e| format!("{e:?}"));
+        assert_eq!(events, gone, "timeout {timeout}");
+        assert_eq!(rig.hub.lock().connections().count(), 0);
+        assert!(rig.transmit().is_empty(), "the multicast producer stopped");
+        let again = rig.open_with(Fo::heartbeat(237, true));
+        assert_eq!((again.status, again.words), (0x01, vec![0x0119]));
+    }
+}
+
+#[test]
+fn a_listener_leaving_keeps_the_owner() {
+    let mut rig = Rig::new();
+    let (owner_o_t, _) = rig.open_with(Fo::heartbeat(238, true)).ids();
+    let lo = rig.open_with(Fo::heartbeat(237, true));
+    lo.ids();
+    assert_eq!(rig.close(lo.triad_serial).0, 0);
+    let open: Vec<_> = rig.hub.lock().connections().map(|c| c.o_t_id).collect();
+    assert_eq!(open, [owner_o_t]);
+    assert_eq!(rig.transmit().len(), 1, "the owner's T->O goes on");
+}
+
+#[test]
+fn connections_count_t_o_and_the_outputs_say_why_they_are_idle() {
+    use cpppo_enip::server::io::IdleReason;
+    let mut rig = Rig::new();
+    assert_eq!(rig.hub.lock().outputs_idle(150), Some(IdleReason::Unowned));
+    let opened = rig.open();
+    let (o_t, _) = opened.ids();
+    assert_eq!(rig.hub.lock().outputs_idle(150), Some(IdleReason::Idle));
+    assert_eq!(rig.o_t(o_t, 1, 1, true, &[1; 8]), Consumed::Data);
+    assert_eq!(rig.hub.lock().outputs_idle(150), None);
+    for k in 0..3u16 {
+        assert_eq!(rig.transmit().len(), 1);
+        rig.advance(Duration::from_micros(RPI.into()));
+        let seq = 2 + k;
+        assert_eq!(rig.o_t(o_t, seq.into(), seq, true, &[1; 8]), Consumed::Data);
+    }
+    // Sent 25 ms past its slot: late.
+    rig.advance(Duration::from_millis(25));
+    assert_eq!(rig.transmit().len(), 1);
+    let conns: Vec<_> = rig.hub.lock().connections().collect();
+    let [c] = &conns[..] else {
+        panic!("one connection")
+    };
+    assert_eq!((c.packets_out, c.late()), (4, 1));
+    assert_eq!(c.lateness.iter().sum::<u64>(), 4);
+    assert_eq!(c.lateness[3], 1);
+    assert_eq!(rig.hub.lock().output_instances(), [150]);
+    assert_eq!(rig.o_t(o_t, 100, 9, false, &[1; 8]), Consumed::Alive);
+    assert_eq!(rig.hub.lock().outputs_idle(150), Some(IdleReason::Idle));
+    assert_eq!(rig.close(opened.triad_serial).0, 0);
+    assert_eq!(rig.hub.lock().outputs_idle(150), Some(IdleReason::Closed));
+    let (o_t, _) = rig.open().ids();
+    assert_eq!(rig.o_t(o_t, 1, 1, true, &[1; 8]), Consumed::Data);
+    rig.advance(Duration::from_micros(4 * u64::from(RPI) + 1));
+    rig.transmit();
+    assert_eq!(rig.hub.lock().outputs_idle(150), Some(IdleReason::TimedOut));
+}

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod io;
 pub mod listen;
 pub mod metrics;
 pub mod values;
@@ -56,6 +57,7 @@ pub fn router(web: Web) -> Router {
         .route("/index.html", get(index))
         .route("/api", get(api_root))
         .route("/api/", get(api_root))
+        .route("/api/io", get(io::api))
         .route("/api/{*rest}", get(api_path))
         .route("/events", get(events))
         .route("/metrics", get(metrics_text))
@@ -351,6 +353,7 @@ fn snapshot(web: &Web) -> Json {
         "bytes_out": c.stats.bytes_out.load(Ordering::Relaxed),
         "token_required": web.token.is_some(),
         "read_only": web.read_only,
+        "io": io::view(web),
         "until": api::now(),
     })
 }

@@ -167,7 +167,7 @@ fn render_io(out: &mut String, io: &cpppo_enip::server::io::IoAdapter) {
         "# HELP cpppo_io_lateness_total T->O productions by lateness past their RPI slot.\n\
          # TYPE cpppo_io_lateness_total counter"
     );
-    for (le, n) in ["100us", "1ms", "10ms", "inf"].iter().zip(s.lateness) {
+    for (le, n) in crate::io::LATENESS_BUCKETS.iter().zip(s.lateness) {
         let _ = writeln!(out, "cpppo_io_lateness_total{{under=\"{le}\"}} {n}");
     }
     let _ = writeln!(
@@ -195,6 +195,37 @@ fn render_io(out: &mut String, io: &cpppo_enip::server::io::IoAdapter) {
             "cpppo_io_connection_run{{{labels}}} {}",
             u8::from(c.run)
         );
+        let _ = writeln!(
+            out,
+            "cpppo_io_connection_packets_out{{{labels}}} {}",
+            c.packets_out
+        );
+        let _ = writeln!(out, "cpppo_io_connection_late{{{labels}}} {}", c.late());
+        for (le, n) in crate::io::LATENESS_BUCKETS.iter().zip(c.lateness) {
+            let _ = writeln!(
+                out,
+                "cpppo_io_connection_lateness{{{labels},under=\"{le}\"}} {n}"
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP cpppo_io_outputs_run Output assemblies ever owned: 1 while an owner drives them in run mode (else idle, and cpppo_io_outputs_idle says why).\n\
+         # TYPE cpppo_io_outputs_run gauge"
+    );
+    for i in io.output_instances() {
+        let _ = writeln!(
+            out,
+            "cpppo_io_outputs_run{{instance=\"{i}\"}} {}",
+            u8::from(io.outputs_run(i))
+        );
+        if let Some(why) = io.outputs_idle(i) {
+            let _ = writeln!(
+                out,
+                "cpppo_io_outputs_idle{{instance=\"{i}\",why=\"{}\"}} 1",
+                why.name()
+            );
+        }
     }
 }
 

@@ -15,7 +15,19 @@
 //! UDT = Motor{Speed:REAL, Running:BOOL, Faults:DINT[4]}
 //! Defined Tags = tags.json
 //! L5X = plant.L5X
+//! [Tags]
+//! Inputs@4/100/3 = SINT[8]
+//! Outputs@4/150/3 = SINT[8]
+//! [I/O]
+//! Address = :2222
+//! RPI = 2-1000
+//! Connections = 64
+//! Multicast = 239.192.1.32
 //! ```
+//!
+//! `[Tags]` (or `[Assembly]`) lines are tags as on the command line (`NAME@4/100/3 = SINT[8]`);
+//! `[I/O]` sets the class 1 adapter: where (`Address`, as `--io`; `none` as `--no-io`), the RPI
+//! range in milliseconds, the most connections, and the T→O multicast group.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -51,8 +63,65 @@ pub struct Config {
     pub defined_tags: Option<PathBuf>,
     /// `L5X`: a Studio 5000 project export to serve (as `--l5x`).
     pub l5x: Option<PathBuf>,
+    /// `[Tags]`/`[Assembly]`: tags as on the command line (`NAME@4/100/3=SINT[8]`), in order.
+    pub tags: Vec<String>,
+    /// `[I/O]`: the class 1 adapter's options.
+    pub io: IoConfig,
     /// Files that were read, in order.
     pub loaded: Vec<PathBuf>,
+}
+
+/// The `[I/O]` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IoConfig {
+    /// `Address`: where I/O is served (`[IFACE][:PORT]`, as `--io`).
+    pub address: Option<String>,
+    /// `Address = none`: no I/O (as `--no-io`).
+    pub disabled: bool,
+    /// `RPI = MIN-MAX` (milliseconds): the RPIs accepted.
+    pub rpi: Option<cpppo_cip::io::RpiRange>,
+    /// `Connections`: most I/O connections open at once.
+    pub max_connections: Option<usize>,
+    /// `Multicast`: the T→O multicast group (else Logix-style from the address).
+    pub multicast: Option<Ipv4Addr>,
+}
+
+impl IoConfig {
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let bad = |what: &str| format!("[I/O] {key} = {value:?}: {what}");
+        match key.trim().to_ascii_lowercase().as_str() {
+            "address" => match value.to_ascii_lowercase().as_str() {
+                "none" | "off" | "false" | "no" => self.disabled = true,
+                _ => self.address = Some(value.to_string()),
+            },
+            "rpi" => self.rpi = Some(rpi_range(value).ok_or_else(|| bad("not MIN-MAX ms"))?),
+            "connections" => {
+                let n = parse_number(value).filter(|n| (1..=65_535).contains(n));
+                self.max_connections = Some(n.ok_or_else(|| bad("not 1-65535"))? as usize);
+            }
+            "multicast" => {
+                let ip: Ipv4Addr = value.parse().map_err(|_| bad("not an IPv4 address"))?;
+                if !ip.is_multicast() {
+                    return Err(bad("not a multicast address"));
+                }
+                self.multicast = Some(ip);
+            }
+            _ => return Err(bad("unknown key (Address, RPI, Connections, Multicast)")),
+        }
+        Ok(())
+    }
+}
+
+/// `MIN-MAX` milliseconds (decimals allowed) as microseconds; MIN ≤ MAX, both > 0.
+fn rpi_range(value: &str) -> Option<cpppo_cip::io::RpiRange> {
+    let (lo, hi) = value.split_once('-')?;
+    let us = |t: &str| {
+        let ms: f64 = t.trim().parse().ok()?;
+        let us = (ms * 1000.0).round();
+        (us >= 1.0 && us <= f64::from(u32::MAX)).then_some(us as u32)
+    };
+    let (min_us, max_us) = (us(lo)?, us(hi)?);
+    (min_us <= max_us).then_some(cpppo_cip::io::RpiRange { min_us, max_us })
 }
 
 /// Where cpppo looks without `--config`: `/etc/cpppo.cfg`, `~/.cpppo.cfg`, `./cpppo.cfg`.
@@ -110,9 +179,16 @@ impl Config {
             enabled_preserve_key_leading_whitespace: false,
         };
         let ini = Ini::load_from_str_opt(&text, opt).map_err(|e| e.to_string())?;
-        for (_, props) in ini.iter() {
+        for (section, props) in ini.iter() {
+            let section = section.map(str::to_ascii_lowercase);
             for (key, value) in props.iter() {
-                self.set(key, value.trim())?;
+                match section.as_deref() {
+                    Some("tags" | "assembly" | "assemblies") => {
+                        self.tags.push(format!("{}={}", key.trim(), value.trim()))
+                    }
+                    Some("i/o" | "io") => self.io.set(key, value.trim())?,
+                    _ => self.set(key, value.trim())?,
+                }
             }
         }
         Ok(())
@@ -292,6 +368,56 @@ mod tests {
         );
         assert!(parse_route_path("x/0").unwrap_err().contains("\"x\""));
         assert!(parse_route_path("1/x").unwrap_err().contains("\"x\""));
+    }
+
+    #[test]
+    fn tags_and_io_sections_are_read() {
+        let mut c = Config::default();
+        c.apply(
+            "[Tags]\nInputs@4/100/3 = SINT[8]\nState = INT\n[Assembly]\nOutputs@4/150/3=SINT[8]\n\
+             [I/O]\nAddress = :2223\nRPI = 0.5-100\nConnections = 8\nMulticast = 239.192.1.32\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.tags,
+            [
+                "Inputs@4/100/3=SINT[8]",
+                "State=INT",
+                "Outputs@4/150/3=SINT[8]"
+            ]
+        );
+        assert_eq!(
+            c.device.identity.state,
+            DeviceConfig::default().identity.state
+        );
+        let rpi = cpppo_cip::io::RpiRange {
+            min_us: 500,
+            max_us: 100_000,
+        };
+        assert_eq!(
+            c.io,
+            IoConfig {
+                address: Some(":2223".into()),
+                disabled: false,
+                rpi: Some(rpi),
+                max_connections: Some(8),
+                multicast: Some(Ipv4Addr::new(239, 192, 1, 32)),
+            }
+        );
+        c.apply("[I/O]\nAddress = none\n").unwrap();
+        assert!(c.io.disabled);
+        for bad in [
+            "RPI = 10-1",
+            "RPI = x",
+            "Connections = 0",
+            "Multicast = 10.0.0.1",
+            "Port = 1",
+        ] {
+            let e = Config::default()
+                .apply(&format!("[I/O]\n{bad}\n"))
+                .unwrap_err();
+            assert!(e.starts_with("[I/O] "), "{bad}: {e}");
+        }
     }
 
     #[test]

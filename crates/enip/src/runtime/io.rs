@@ -78,6 +78,9 @@ fn log(e: &IoEvent, local: Option<SocketAddr>) {
         IoEvent::TimedOut { o_t_id } => {
             tracing::warn!("I/O {at}: connection 0x{o_t_id:08x} timed out")
         }
+        IoEvent::OwnerGone { o_t_id } => {
+            tracing::info!("I/O {at}: listen only connection 0x{o_t_id:08x} closed with its owner")
+        }
         IoEvent::OutputsIdle { instance } => {
             tracing::warn!("I/O {at}: outputs idle: assembly {instance}")
         }

@@ -104,6 +104,11 @@ pub enum IoEvent {
         /// Its O→T id.
         o_t_id: u32,
     },
+    /// A Listen Only connection closed because the connections it listened with all closed.
+    OwnerGone {
+        /// Its O→T id.
+        o_t_id: u32,
+    },
     /// An output assembly went idle (its owner timed out, closed, or sent idle).
     OutputsIdle {
         /// The output assembly instance.
@@ -161,6 +166,43 @@ pub struct IoConnection {
     pub packets_in: u64,
     /// The scanner's last run/idle header said run.
     pub run: bool,
+    /// T→O datagrams sent by this connection's producer (shared by the connections that
+    /// listen to the same multicast producer).
+    pub packets_out: u64,
+    /// The producer's T→O datagrams by lateness past their RPI slot (as [`IoStats::lateness`]).
+    pub lateness: [u64; 4],
+}
+
+impl IoConnection {
+    /// T→O datagrams sent 1 ms or more past their RPI slot.
+    pub fn late(&self) -> u64 {
+        self.lateness.iter().skip(2).sum()
+    }
+}
+
+/// Why an output assembly is idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleReason {
+    /// No owner has connected since the adapter started.
+    Unowned,
+    /// The owner sent the idle header.
+    Idle,
+    /// The owner closed its connection (Forward Close).
+    Closed,
+    /// The owner went silent past its timeout.
+    TimedOut,
+}
+
+impl IdleReason {
+    /// A short name for logs, metrics and the web page.
+    pub fn name(self) -> &'static str {
+        match self {
+            IdleReason::Unowned => "unowned",
+            IdleReason::Idle => "idle",
+            IdleReason::Closed => "closed",
+            IdleReason::TimedOut => "timed-out",
+        }
+    }
 }
 
 struct Conn {
@@ -187,6 +229,8 @@ struct Producer {
     cip_seq: u16,
     last: Option<Vec<u8>>,
     users: usize,
+    packets_out: u64,
+    lateness: [u64; 4],
 }
 
 /// A refused Forward Open: the status and the connection triad to echo.
@@ -210,6 +254,7 @@ pub struct IoAdapter {
     producers: HashMap<u64, Producer>,
     next_producer: u64,
     owners: HashMap<u32, u32>,
+    idle: HashMap<u32, IdleReason>,
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
     events: VecDeque<IoEvent>,
@@ -231,6 +276,7 @@ impl IoAdapter {
             producers: HashMap::new(),
             next_producer: 0,
             owners: HashMap::new(),
+            idle: HashMap::new(),
             timers: BinaryHeap::new(),
             deadlines: BinaryHeap::new(),
             events: VecDeque::new(),
@@ -249,9 +295,36 @@ impl IoAdapter {
         self.stats
     }
 
-    /// The open connections.
-    pub fn connections(&self) -> impl Iterator<Item = &IoConnection> {
-        self.conns.values().map(|c| &c.info)
+    /// The open connections, with their producers' counters.
+    pub fn connections(&self) -> impl Iterator<Item = IoConnection> + '_ {
+        self.conns.values().map(|c| {
+            let mut info = c.info.clone();
+            if let Some(p) = self.producers.get(&c.producer) {
+                info.packets_out = p.packets_out;
+                info.lateness = p.lateness;
+            }
+            info
+        })
+    }
+
+    /// The output assemblies an owner has opened since the adapter started, ascending.
+    pub fn output_instances(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self.idle.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Why output assembly `instance` is idle (`None` while an owner drives it in run mode).
+    pub fn outputs_idle(&self, instance: u32) -> Option<IdleReason> {
+        if self.outputs_run(instance) {
+            return None;
+        }
+        let owned = self.owners.contains_key(&instance);
+        Some(match self.idle.get(&instance) {
+            Some(r) => *r,
+            None if owned => IdleReason::Idle,
+            None => IdleReason::Unowned,
+        })
     }
 
     /// Whether output assembly `instance` is driven: an owner is connected and in run mode
@@ -333,10 +406,13 @@ impl IoAdapter {
             t_o_api,
             packets_in: 0,
             run: false,
+            packets_out: 0,
+            lateness: [0; 4],
         };
         let timeout = Duration::from_micros(fo.timeout_us(fo.o_t_rpi));
         if let Some(i) = info.output {
             self.owners.insert(i, o_t_id);
+            self.idle.insert(i, IdleReason::Idle);
         }
         let reply = ForwardOpenReply {
             o_t_connection_id: o_t_id,
@@ -424,6 +500,8 @@ impl IoAdapter {
                 cip_seq: 0,
                 last: None,
                 users: 0,
+                packets_out: 0,
+                lateness: [0; 4],
             },
         );
         self.timers.push(Reverse((now, key)));
@@ -440,13 +518,14 @@ impl IoAdapter {
         else {
             return false;
         };
-        self.close(id);
+        self.close(id, IdleReason::Closed);
         self.event(IoEvent::Closed { o_t_id: id });
         true
     }
 
-    /// Remove a connection: its producer loses a user, its outputs go idle.
-    fn close(&mut self, o_t_id: u32) {
+    /// Remove a connection: its producer loses a user, its outputs go idle (for `why`). The
+    /// Listen Only connections left without a non-Listen Only one on their producer close too.
+    fn close(&mut self, o_t_id: u32, why: IdleReason) {
         let Some(c) = self.conns.remove(&o_t_id) else {
             return;
         };
@@ -459,8 +538,35 @@ impl IoAdapter {
         if let Some(i) = c.info.output {
             if self.owners.get(&i) == Some(&o_t_id) {
                 self.owners.remove(&i);
+                self.idle.insert(i, why);
                 self.event(IoEvent::OutputsIdle { instance: i });
             }
+        }
+        if c.info.kind != Kind::ListenOnly {
+            self.close_orphans(c.producer);
+        }
+    }
+
+    /// Close the Listen Only connections of `producer` when no other kind is left on it.
+    fn close_orphans(&mut self, producer: u64) {
+        let on = |c: &&Conn| c.producer == producer;
+        if self
+            .conns
+            .values()
+            .filter(on)
+            .any(|c| c.info.kind != Kind::ListenOnly)
+        {
+            return;
+        }
+        let orphans: Vec<u32> = self
+            .conns
+            .values()
+            .filter(on)
+            .map(|c| c.info.o_t_id)
+            .collect();
+        for id in orphans {
+            self.close(id, IdleReason::Closed);
+            self.event(IoEvent::OwnerGone { o_t_id: id });
         }
     }
 
@@ -513,6 +619,9 @@ impl IoAdapter {
         }
         let instance = c.info.output.unwrap_or_default();
         if was != run {
+            if let Some(i) = c.info.output {
+                self.idle.insert(i, IdleReason::Idle);
+            }
             self.event(match run {
                 true => IoEvent::OutputsRun { instance },
                 false => IoEvent::OutputsIdle { instance },
@@ -584,6 +693,10 @@ impl IoAdapter {
             if let Some(b) = self.stats.lateness.get_mut(bucket) {
                 *b += 1;
             }
+            if let Some(b) = p.lateness.get_mut(bucket) {
+                *b += 1;
+            }
+            p.packets_out += 1;
             return Some(dest);
         }
         None
@@ -614,7 +727,7 @@ impl IoAdapter {
                 continue;
             }
             self.stats.timeouts += 1;
-            self.close(id);
+            self.close(id, IdleReason::TimedOut);
             self.event(IoEvent::TimedOut { o_t_id: id });
         }
     }

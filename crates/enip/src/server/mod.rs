@@ -4,6 +4,7 @@
 
 pub mod discovery;
 pub mod io;
+pub mod io_eds;
 pub mod io_open;
 pub mod logix;
 pub mod route;

@@ -128,6 +128,9 @@ pub struct ServerArgs {
     /// Do not serve class 1 I/O.
     #[arg(long, conflicts_with = "io")]
     no_io: bool,
+    /// Write an EDS file for the assemblies and the Identity object to FILE, then serve.
+    #[arg(long, value_name = "FILE")]
+    eds: Option<PathBuf>,
     /// Replay a recorded history into the tags (`--replay FILE [--speed X] [--loop]`).
     #[command(flatten)]
     replay: crate::cli::enip_historize::ReplayArgs,
@@ -222,6 +225,9 @@ pub(crate) fn logix_tags(
     };
     let logix = (!udts.is_empty() || !config.udts.is_empty() || defined.is_some() || l5x.is_some())
         .then_some(&types);
+    for t in &config.tags {
+        tags.push(TagSpec::parse_with(t, logix).map_err(|e| anyhow!("config [Tags] {t}: {e}"))?);
+    }
     for t in specs {
         tags.push(TagSpec::parse_with(t, logix)?);
     }
@@ -281,7 +287,11 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         .map(cpppo_web::parse_address)
         .transpose()
         .map_err(|e| anyhow!(e))?;
-    let io = io_address(args, address, &tags)?;
+    let io = io_address(args, &config.io, address, &tags)?;
+    let settings = io.map(|at| io_settings(at, address, &config.device, &config.io));
+    let rpi = settings
+        .as_ref()
+        .map_or(cpppo_enip::server::io::IoSettings::default().rpi, |s| s.rpi);
     let control = Arc::new(ServerControl::default());
     let mut builder = SimulatorBuilder::new()
         .config(config.device.clone())
@@ -301,13 +311,17 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     if let Some(hook) = print_io(args, hook) {
         builder = builder.hook(hook);
     }
-    if let Some(at) = io {
-        builder = builder.io(io_settings(at, address, &config.device));
+    if let Some(settings) = settings {
+        builder = builder.io(settings);
+    }
+    let simulator = builder.build()?;
+    if let Some(file) = &args.eds {
+        write_eds(file, simulator.device(), rpi)?;
     }
     Ok(Plan {
         address,
         io,
-        simulator: builder.build()?,
+        simulator,
         udp: !args.no_udp,
         address_output: args.address_output,
         replay: args.replay.options()?,
@@ -346,6 +360,19 @@ fn l5x_hook(project: Arc<cpppo_enip::model::l5x::Project>, hook: Option<TagHook>
     })
 }
 
+/// `--eds FILE`: the device's EDS (see [`cpppo_enip::server::io_eds`]).
+fn write_eds(
+    file: &std::path::Path,
+    device: &cpppo_enip::model::device::Device,
+    rpi: cpppo_cip::io::RpiRange,
+) -> anyhow::Result<()> {
+    use cpppo_enip::server::io_eds;
+    let text = io_eds::device_eds(device, rpi);
+    std::fs::write(file, text).with_context(|| format!("--eds {}", file.display()))?;
+    tracing::info!("wrote EDS file {}", file.display());
+    Ok(())
+}
+
 /// With `-p`, wrap each tag (after the caller's `hook`) so each operation on it is printed
 /// (see [`super::print`]).
 fn print_io(args: &ServerArgs, hook: Option<TagHook>) -> Option<TagHook> {
@@ -374,14 +401,15 @@ fn parse_address(s: &str) -> anyhow::Result<SocketAddr> {
 /// tag is an assembly (class 4); `--no-io`: nowhere.
 fn io_address(
     args: &ServerArgs,
+    config: &cpppo_enip::model::config::IoConfig,
     address: SocketAddr,
     tags: &[TagSpec],
 ) -> anyhow::Result<Option<SocketAddr>> {
-    if args.no_io {
+    if args.no_io || (args.io.is_none() && config.disabled) {
         return Ok(None);
     }
     let iface = address.ip().to_string();
-    match &args.io {
+    match args.io.as_ref().or(config.address.as_ref()) {
         Some(s) => cpppo_net::sys::parse_address(s, &iface, Some(cpppo_cip::io::IO_PORT))
             .map(Some)
             .map_err(|e| anyhow!("--io {s:?}: {e}")),
@@ -393,11 +421,13 @@ fn io_address(
 }
 
 /// The adapter's settings: its address (for the multicast group) from the I/O or TCP
-/// address, else the TCP/IP object's configured one.
+/// address, else the TCP/IP object's configured one; `[I/O]`'s RPI range, connection limit and
+/// multicast group.
 fn io_settings(
     io: SocketAddr,
     tcp: SocketAddr,
     device: &cpppo_enip::model::device::DeviceConfig,
+    config: &cpppo_enip::model::config::IoConfig,
 ) -> cpppo_enip::server::io::IoSettings {
     let defaults = cpppo_enip::server::io::IoSettings::default();
     let local = [io.ip(), tcp.ip()]
@@ -411,6 +441,9 @@ fn io_settings(
     cpppo_enip::server::io::IoSettings {
         local,
         netmask: device.interface.network_mask.unwrap_or(defaults.netmask),
+        rpi: config.rpi.unwrap_or(defaults.rpi),
+        max_connections: config.max_connections.unwrap_or(defaults.max_connections),
+        multicast: config.multicast.or(defaults.multicast),
         ..defaults
     }
 }
