@@ -238,7 +238,9 @@ impl Conn {
 
     /// Note traffic on the connection at `now` (a time the caller read already).
     pub fn active_at(&self, now: Instant) {
-        let ms = now.saturating_duration_since(self.tracker.epoch).as_millis();
+        let ms = now
+            .saturating_duration_since(self.tracker.epoch)
+            .as_millis();
         self.entry
             .last
             .store(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Relaxed);

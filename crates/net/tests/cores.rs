@@ -46,5 +46,6 @@ fn workers_accept_from_the_shared_listener_until_it_is_dropped() {
     // The listening socket is shut: no one accepts, and the port may be bound again at once.
     assert!(served_by(addr).is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused));
     drop(listener);
-    rt.block_on(async { cpppo_net::os::bind_tcp(addr) }).unwrap();
+    rt.block_on(async { cpppo_net::os::bind_tcp(addr) })
+        .unwrap();
 }

@@ -272,7 +272,14 @@ pub async fn serve_listener_with<L: Listener, C: Connector>(
             let spread = cpppo_net::cores::spread(&fd, move |l| {
                 let listener = cpppo_net::os::OsListener::from(l);
                 let (shared, opts, connector) = (shared.clone(), opts.clone(), connector.clone());
-                accept_loop(listener, shared, ids.clone(), opts, connector, shutdown.clone())
+                accept_loop(
+                    listener,
+                    shared,
+                    ids.clone(),
+                    opts,
+                    connector,
+                    shutdown.clone(),
+                )
             });
             match spread {
                 Ok(s) => Some(s),
