@@ -125,8 +125,9 @@ pub enum Outcome {
     Silent,
     /// Close the connection (after UnRegisterSession).
     Close,
-    /// Pass requests on to other devices; answer with [`Session::finish`].
-    Forward(Forward),
+    /// Pass requests on to other devices; answer with [`Session::finish`]. (Boxed: routing
+    /// is rare, and every outcome is moved a few times on its way out.)
+    Forward(Box<Forward>),
 }
 
 impl Outcome {
@@ -388,7 +389,7 @@ impl Session {
             timeout: data.timeout,
         };
         if let Some(fwd) = self.plan(req, now, UNCONNECTED_LIMIT, envelope) {
-            return Outcome::Forward(fwd);
+            return Outcome::Forward(Box::new(fwd));
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
@@ -471,16 +472,16 @@ impl Session {
                 route,
                 connected: Some(size),
             };
-            return Some(Outcome::Forward(Forward {
+            return Some(Outcome::Forward(Box::new(Forward {
                 hops: vec![hop],
                 slots: None,
                 envelope,
                 opening: None,
                 service: requested(req),
-            }));
+            })));
         }
         if let Some(fwd) = self.plan(req, now, limit, envelope) {
-            return Some(Outcome::Forward(fwd));
+            return Some(Outcome::Forward(Box::new(fwd)));
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
