@@ -145,8 +145,27 @@ impl Simulator {
     }
 
     /// Accept and serve connections from `listener` (Modbus/TCP framing) until the task is
-    /// dropped or aborted.
-    pub async fn serve_tcp<L: Listener>(self: Arc<Self>, mut listener: L) -> std::io::Result<()> {
+    /// dropped or aborted. A host listener is shared with the worker runtimes
+    /// ([`cpppo_net::cores`]), each serving the connections it accepts on its own thread.
+    pub async fn serve_tcp<L: Listener>(self: Arc<Self>, listener: L) -> std::io::Result<()> {
+        let _spread = match listener.host_socket() {
+            Some(fd) => {
+                let sim = Arc::clone(&self);
+                cpppo_net::cores::spread(&fd, move |l| {
+                    let sim = Arc::clone(&sim);
+                    async move {
+                        let _ = sim.accept_loop(cpppo_net::os::OsListener::from(l)).await;
+                    }
+                })
+                .inspect_err(|e| tracing::warn!("serving on one core only: {e}"))
+                .ok()
+            }
+            None => None,
+        };
+        self.accept_loop(listener).await
+    }
+
+    async fn accept_loop<L: Listener>(self: Arc<Self>, mut listener: L) -> std::io::Result<()> {
         loop {
             let Accepted { stream, peer, .. } = match listener.accept().await {
                 Ok(conn) => conn,

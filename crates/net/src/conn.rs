@@ -233,9 +233,17 @@ impl Drop for Conn {
 impl Conn {
     /// Note traffic on the connection (it is no longer idle).
     pub fn active(&self) {
+        self.active_at(Instant::now());
+    }
+
+    /// Note traffic on the connection at `now` (a time the caller read already).
+    pub fn active_at(&self, now: Instant) {
+        let ms = now
+            .saturating_duration_since(self.tracker.epoch)
+            .as_millis();
         self.entry
             .last
-            .store(self.tracker.now_ms(), Ordering::Relaxed);
+            .store(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// After answering the whole frames received: `pending` bytes of an unfinished frame are

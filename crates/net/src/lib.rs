@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub mod conn;
+pub mod cores;
 pub mod os;
 pub mod pcap;
 pub mod stack;
@@ -46,6 +47,12 @@ pub trait Listener: Send + 'static {
 
     /// The address this listener is bound to.
     fn local_addr(&self) -> io::Result<SocketAddr>;
+
+    /// The listening socket when it is one of the host's, which [`cores::spread`] shares with
+    /// the worker runtimes; `None` (the default) for userspace listeners.
+    fn host_socket(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
 }
 
 /// Opens outgoing stream connections (a simulator routing requests to another device).

@@ -90,6 +90,11 @@ impl Listener for OsListener {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
+
+    fn host_socket(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        Some(self.inner.as_fd())
+    }
 }
 
 /// Outgoing TCP connections on the host's stack.

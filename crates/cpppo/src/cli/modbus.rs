@@ -150,7 +150,12 @@ pub fn run(cmd: ModbusCommand) -> ExitCode {
         eprintln!("cannot open log file: {e}");
         return ExitCode::from(2);
     }
-    let runtime = match cpppo_net::sys::runtime(true) {
+    // The simulator serves on one single-threaded runtime per core.
+    let runtime = match cmd {
+        ModbusCommand::Sim(_) => cpppo_net::cores::server_runtime(),
+        ModbusCommand::Poll(_) => cpppo_net::sys::runtime(true),
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");

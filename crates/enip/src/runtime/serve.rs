@@ -113,6 +113,9 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     let mut stop = PollOnWake::new(stop);
     // Replies of one read go out in one write; kept between reads.
     let mut out: Vec<u8> = Vec::new();
+    // When the bytes buffered last arrived: one clock read per read, not per frame.
+    // (tokio's clock: the connection policy's timers run on it.)
+    let mut arrived = tokio::time::Instant::now();
     let why = loop {
         // Answer every complete frame already buffered; the replies go out in one write.
         let mut used = 0;
@@ -122,7 +125,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                 break;
             };
             tally.requests += 1;
-            let started = Instant::now();
+            let started = arrived.into_std();
             let outcome = session.on_frame(frame, local, started);
             used += len;
             let answer = match outcome {
@@ -174,7 +177,8 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             read = stream.read_buf(&mut buf) => match read {
                 Ok(0) => break "closed by peer".to_string(),
                 Ok(n) => {
-                    limits.active();
+                    arrived = tokio::time::Instant::now();
+                    limits.active_at(arrived);
                     tally.bytes_in += n as u64;
                     if let Some(g) = &conn {
                         g.received(n);
@@ -183,7 +187,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                 Err(e) => break format!("read error: {e}"),
             },
             why = &mut stop => break why,
-            _ = expiry => session.handle_timeout(Instant::now()),
+            _ = expiry => session.handle_timeout(tokio::time::Instant::now().into_std()),
         }
     };
     let _ = stream.shutdown().await;
@@ -251,15 +255,53 @@ pub async fn serve_listener<L: Listener>(
 }
 
 /// Accept streams from `listener` until `shutdown` fires, serving each concurrently; routed
-/// requests go out through `connector`.
+/// requests go out through `connector`. A host listener is shared with the worker runtimes
+/// ([`cpppo_net::cores`]), each serving the sessions it accepts on its own thread.
 pub async fn serve_listener_with<L: Listener, C: Connector>(
+    listener: L,
+    shared: Arc<Shared>,
+    opts: Arc<Options>,
+    connector: Arc<C>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let ids = Arc::new(IdGenerator::from_clock());
+    let _spread = match listener.host_socket() {
+        Some(fd) => {
+            let (shared, opts, connector) = (shared.clone(), opts.clone(), connector.clone());
+            let (ids, shutdown) = (ids.clone(), shutdown.clone());
+            let spread = cpppo_net::cores::spread(&fd, move |l| {
+                let listener = cpppo_net::os::OsListener::from(l);
+                let (shared, opts, connector) = (shared.clone(), opts.clone(), connector.clone());
+                accept_loop(
+                    listener,
+                    shared,
+                    ids.clone(),
+                    opts,
+                    connector,
+                    shutdown.clone(),
+                )
+            });
+            match spread {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!("serving on one core only: {e}");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    accept_loop(listener, shared, ids, opts, connector, shutdown).await
+}
+
+async fn accept_loop<L: Listener, C: Connector>(
     mut listener: L,
     shared: Arc<Shared>,
+    ids: Arc<IdGenerator>,
     opts: Arc<Options>,
     connector: Arc<C>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let ids = Arc::new(IdGenerator::from_clock());
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {

@@ -125,8 +125,9 @@ pub enum Outcome {
     Silent,
     /// Close the connection (after UnRegisterSession).
     Close,
-    /// Pass requests on to other devices; answer with [`Session::finish`].
-    Forward(Forward),
+    /// Pass requests on to other devices; answer with [`Session::finish`]. (Boxed: routing
+    /// is rare, and every outcome is moved a few times on its way out.)
+    Forward(Box<Forward>),
 }
 
 impl Outcome {
@@ -361,16 +362,18 @@ impl Session {
             data.cpf.unconnected_data()
         };
         let req = message.and_then(|m| MrRequest::parse(m).ok());
-        let service = req.as_ref().map_or(0, requested);
+        // Only a failure needs it here (an answer names it itself): an Unconnected Send's
+        // service is found by parsing the request it carries.
+        let service = || req.as_ref().map_or(0, requested);
         if self.handle == 0 || h.session != self.handle {
-            return failed(encap_status::INVALID_SESSION, service);
+            return failed(encap_status::INVALID_SESSION, service());
         }
-        let out = match req {
-            Some(req) if connected => self.send_unit_data(h, &data, &req, now),
-            Some(req) => Some(self.send_rr_data(h, &data, &req, now)),
+        let out = match &req {
+            Some(req) if connected => self.send_unit_data(h, &data, req, now),
+            Some(req) => Some(self.send_rr_data(h, &data, req, now)),
             None => None,
         };
-        out.unwrap_or_else(|| failed(encap_status::INCORRECT_DATA, service))
+        out.unwrap_or_else(|| failed(encap_status::INCORRECT_DATA, service()))
     }
 
     fn send_rr_data(
@@ -386,7 +389,7 @@ impl Session {
             timeout: data.timeout,
         };
         if let Some(fwd) = self.plan(req, now, UNCONNECTED_LIMIT, envelope) {
-            return Outcome::Forward(fwd);
+            return Outcome::Forward(Box::new(fwd));
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
@@ -404,8 +407,9 @@ impl Session {
                 ..*data
             }),
         );
+        let answer = answered(frame, &reply, req, st);
         self.reply = reply;
-        answered(frame, req, st)
+        answer
     }
 
     fn send_unit_data(
@@ -435,7 +439,7 @@ impl Session {
                     ..*data
                 }),
             );
-            answered(frame, req, st)
+            answered(frame, reply, req, st)
         };
         let Some(c) = self.connections.get_mut(&id) else {
             // No such connection (closed or timed out): Connection Manager "not found".
@@ -468,16 +472,16 @@ impl Session {
                 route,
                 connected: Some(size),
             };
-            return Some(Outcome::Forward(Forward {
+            return Some(Outcome::Forward(Box::new(Forward {
                 hops: vec![hop],
                 slots: None,
                 envelope,
                 opening: None,
                 service: requested(req),
-            }));
+            })));
         }
         if let Some(fwd) = self.plan(req, now, limit, envelope) {
-            return Some(Outcome::Forward(fwd));
+            return Some(Outcome::Forward(Box::new(fwd)));
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
@@ -958,12 +962,19 @@ fn put_status(out: &mut Vec<u8>, service: u8, st: Status) -> Status {
     put_reply(out, service, st, &[][..])
 }
 
-/// The reply `frame` to `req`, answered with `st`.
-fn answered(frame: Vec<u8>, req: &MrRequest<'_>, st: Status) -> Outcome {
+/// The reply `frame` (carrying the message router reply `reply`) to `req`, answered with `st`.
+fn answered(frame: Vec<u8>, reply: &[u8], req: &MrRequest<'_>, st: Status) -> Outcome {
+    // An Unconnected Send answered by the request it carries replies with that request's
+    // service: read from the reply rather than by parsing the request again.
+    let service = match reply.first().map(|s| s & 0x7F) {
+        _ if req.service != code::UNCONNECTED_SEND => req.service,
+        Some(s) if s != code::UNCONNECTED_SEND => s,
+        _ => requested(req),
+    };
     Outcome::Reply(Answer {
         frame,
         summary: Summary {
-            service: requested(req),
+            service,
             status: st.general,
             registered: false,
         },

@@ -172,7 +172,8 @@ pub fn run_with(args: ServerArgs, hook: Option<TagHook>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match cpppo_net::sys::runtime(true) {
+    // One single-threaded runtime per core (cpppo_net::cores).
+    let rt = match cpppo_net::cores::server_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cpppo enip server: {e}");
