@@ -112,7 +112,7 @@ pub fn read_many<'py>(
     let ops = order
         .into_iter()
         .filter_map(move |at| distinct.get(at as usize).cloned());
-    let out = connector.run(py, |w, conn| {
+    let out = connector.run_async(py, depth, |w, conn| {
         w.wait(async {
             let mut pipe = conn.pipeline(ops, depth, multiple).fragmented(fragment);
             let mut out: Vec<Py<PyAny>> = Vec::with_capacity(count);
