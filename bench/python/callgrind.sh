@@ -19,7 +19,7 @@ trap 'kill "$sim" 2>/dev/null; wait "$sim" 2>/dev/null; rm -rf "$out"' EXIT
 "$CPPPO" enip server --no-config -a 127.0.0.1:0 'SCADA=INT[1000]' >"$out/sim" 2>&1 &
 sim=$!
 for _ in $(seq 100); do
-  addr=$(grep -oE 'address = [0-9.]+:[0-9]+' "$out/sim" | head -1 | cut -d' ' -f3) && [ -n "$addr" ] && break
+  addr=$(grep -soE 'address = [0-9.]+:[0-9]+' "$out/sim" | head -1 | cut -d' ' -f3) && [ -n "$addr" ] && break
   sleep 0.1
 done
 [ -n "${addr:-}" ] || { echo "simulator did not report its address" >&2; exit 1; }
