@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
+use cpppo_enip::client::operation::Literal;
 use cpppo_enip::client::operation::Operation as RsOperation;
-use cpppo_enip::client::Transaction;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
@@ -75,24 +75,21 @@ impl Plan {
 /// so each transaction's memory is reused while hot instead of a million waiting at the end.
 const BATCH: usize = 512;
 
-/// Each transaction's value as its Python object: the values read, `True` for a write,
-/// `None` for a failure.
-fn to_python(
-    py: Python<'_>,
-    done: &mut Vec<Transaction>,
-    out: &mut Vec<Py<PyAny>>,
-) -> PyResult<()> {
-    for t in done.drain(..) {
-        out.push(match &t.value {
+/// Each result's value as its Python object: the values read, `True` for a write, `None`
+/// for a failure.
+fn to_python(py: Python<'_>, done: &mut Vec<Done>, out: &mut Vec<Py<PyAny>>) -> PyResult<()> {
+    for (read, value) in done.drain(..) {
+        out.push(match value {
             None => py.None(),
-            Some(_) if !t.plan.kind.is_read() => {
-                true.into_pyobject(py)?.to_owned().into_any().unbind()
-            }
-            Some(v) => list_to_py(py, v)?.into_any().unbind(),
+            Some(_) if !read => true.into_pyobject(py)?.to_owned().into_any().unbind(),
+            Some(v) => list_to_py(py, &v)?.into_any().unbind(),
         });
     }
     Ok(())
 }
+
+/// One finished operation: whether it read, and its values (`None`: failed).
+type Done = (bool, Option<Vec<Literal>>);
 
 /// Runs every operation with up to `depth` requests in flight, batched into Multiple Service
 /// Packets of up to `multiple` bytes; returns each one's values (`True` for a write, `None`
@@ -112,13 +109,16 @@ pub fn read_many<'py>(
     let ops = order
         .into_iter()
         .filter_map(move |at| distinct.get(at as usize).cloned());
-    let out = connector.run(py, |w, conn| {
+    let out = connector.run_async(py, depth, |w, conn| {
         w.wait(async {
-            let mut pipe = conn.pipeline(ops, depth, multiple).fragmented(fragment);
+            let mut pipe = conn
+                .pipeline(ops, depth, multiple)
+                .fragmented(fragment)
+                .replies(false);
             let mut out: Vec<Py<PyAny>> = Vec::with_capacity(count);
             let mut done = Vec::with_capacity(BATCH);
             let mut converted: PyResult<()> = Ok(());
-            while let Some(t) = pipe.next().await {
+            while let Some(t) = pipe.next_value().await {
                 done.push(t?);
                 if done.len() == BATCH {
                     converted = converted

@@ -1,14 +1,15 @@
 //! The EtherNet/IP client for Python: cpppo's `client.connector` over the Rust [`RsConnector`].
 
 use std::collections::HashMap;
+use std::io::ErrorKind;
 use std::net::SocketAddr;
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use cpppo_enip::client::operation::{Literal, Operation as RsOperation};
 use cpppo_enip::client::route::{parse_route_path, parse_send_path};
 use cpppo_enip::client::{
-    ClientError, Connector as RsConnector, ListReply, Options, ReplyStatus, Transaction,
+    ClientError, Connector as RsConnector, ListReply, Options, ReplyStatus, Single, Transaction,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -110,17 +111,73 @@ pub(crate) fn operation_of(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<
 }
 
 /// A registered EtherNet/IP session (TCP), or a UDP socket for List commands.
+///
+/// A TCP session stays in blocking mode ([`RsConnector::set_blocking`]) between calls, so a
+/// lock-step `read`/`write` is one `write` and one `read` system call on the calling thread
+/// with the GIL released; pipelines of more than one request in flight switch it to async
+/// mode for their duration.
 #[pyclass(module = "cpppo_rs.enip.client")]
 pub struct Connector {
     rt: tokio::runtime::Runtime,
     conn: Mutex<Option<RsConnector>>,
     address: SocketAddr,
-    /// Operations `read`/`write` parsed lately, by text (a loop reads the same tags again).
-    parsed: Mutex<HashMap<String, RsOperation>>,
+    /// Operations `read`/`write` ran lately, planned and encoded (locked only with `conn`).
+    singles: Mutex<Singles>,
+    /// The exception a Python signal handler raised while a blocking read waited.
+    raised: Arc<Mutex<Option<PyErr>>>,
 }
 
-/// How many parsed operations a connector keeps for `read`/`write`.
-const PARSED: usize = 256;
+/// How many planned operations a connector keeps for `read`/`write`.
+const PLANNED: usize = 256;
+
+/// The operations `read`/`write` ran lately: the last one by its Python string (the same
+/// object again costs no lookup), the others by text.
+#[derive(Default)]
+struct Singles {
+    last: Option<(Py<PyString>, String, Single)>,
+    by_text: HashMap<String, Single>,
+}
+
+impl Singles {
+    /// Makes `tag` the last operation: `None` if it already was (the same string object),
+    /// else its text (the one it replaces is kept by its text).
+    fn select(&mut self, tag: &Bound<'_, PyString>) -> PyResult<Option<String>> {
+        if let Some((obj, ..)) = &self.last {
+            if obj.is(tag) {
+                return Ok(None);
+            }
+        }
+        let text = tag.to_cow()?.into_owned();
+        if let Some((_, old, single)) = self.last.take() {
+            if self.by_text.len() >= PLANNED {
+                self.by_text.clear();
+            }
+            self.by_text.insert(old, single);
+        }
+        Ok(Some(text))
+    }
+
+    /// The last operation, after [`Singles::select`] (`text`: its text if newly selected),
+    /// planned for `conn` if it was not yet.
+    fn get(
+        &mut self,
+        tag: Py<PyString>,
+        text: Option<String>,
+        conn: &RsConnector,
+    ) -> Result<&mut Single, ClientError> {
+        if let Some(text) = text {
+            let single = match self.by_text.remove(&text) {
+                Some(single) => single,
+                None => conn.prepare(&RsOperation::parse(&text)?)?,
+            };
+            self.last = Some((tag, text, single));
+        }
+        match &mut self.last {
+            Some((_, _, single)) => Ok(single),
+            None => Err(ClientError::Protocol("no operation".into())),
+        }
+    }
+}
 
 fn timeout_of(seconds: Option<f64>) -> PyResult<Duration> {
     match seconds {
@@ -133,34 +190,22 @@ fn timeout_of(seconds: Option<f64>) -> PyResult<Duration> {
 }
 
 impl Connector {
-    /// Runs one operation (parsed once per text, see [`PARSED`]) and waits for it: its
-    /// values, or a `StatusError` carrying the reply's status.
-    fn one(&self, py: Python<'_>, text: &str) -> PyResult<Vec<Literal>> {
-        let op = self.parse(py, text)?;
-        self.run(py, move |w, c| {
-            w.wait(async {
-                let t = c.synchronous(vec![op]).await?.pop();
-                let t = t.ok_or(ClientError::Closed)?;
-                t.value.ok_or(ClientError::Status {
-                    what: t.description,
-                    status: t.status,
-                })
-            })
+    /// Runs one operation lock-step (planned once per text, see [`PLANNED`]) and waits for
+    /// it: its values, or a `StatusError` carrying the reply's status.
+    fn one(&self, py: Python<'_>, tag: &Bound<'_, PyString>) -> PyResult<Vec<Literal>> {
+        let mut guard = self.session(py)?;
+        let mut singles = self.singles.lock().unwrap_or_else(|p| p.into_inner());
+        let text = singles.select(tag)?;
+        let tag = tag.clone().unbind();
+        let singles = &mut *singles;
+        self.run_on(py, &mut guard, move |w, c| {
+            let single = singles.get(tag, text, c).map_err(Stop::Client)?;
+            if c.is_blocking() {
+                c.perform_blocking(single).map_err(Stop::Client)
+            } else {
+                w.wait(c.perform(single))
+            }
         })
-    }
-
-    fn parse(&self, py: Python<'_>, text: &str) -> PyResult<RsOperation> {
-        let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(op) = parsed.get(text) {
-            return Ok(op.clone());
-        }
-        let op =
-            RsOperation::parse(text).map_err(|e| client_error(py, ClientError::Operation(e)))?;
-        if parsed.len() >= PARSED {
-            parsed.clear();
-        }
-        parsed.insert(text.to_owned(), op.clone());
-        Ok(op)
     }
 
     /// The session, held for one call (a second thread using it meanwhile is refused: it
@@ -186,6 +231,20 @@ impl Connector {
         F: FnOnce(&Waiter<'_>, &mut RsConnector) -> Result<T, Stop> + Send,
     {
         let mut guard = self.session(py)?;
+        self.run_on(py, &mut guard, f)
+    }
+
+    /// [`Connector::run`] on a session already held.
+    fn run_on<T, F>(
+        &self,
+        py: Python<'_>,
+        guard: &mut MutexGuard<'_, Option<RsConnector>>,
+        f: F,
+    ) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(&Waiter<'_>, &mut RsConnector) -> Result<T, Stop> + Send,
+    {
         let Some(conn) = guard.as_mut() else {
             return Err(raise(
                 py,
@@ -194,15 +253,53 @@ impl Connector {
             ));
         };
         let waiter = Waiter { rt: &self.rt };
-        match py.detach(|| f(&waiter, conn)) {
-            Ok(v) => Ok(v),
-            Err(Stop::Client(e)) => Err(client_error(py, e)),
-            Err(Stop::Python(e)) => {
-                *guard = None;
-                Err(e)
-            }
-        }
+        let stopped = match py.detach(|| f(&waiter, conn)) {
+            Ok(v) => return Ok(v),
+            // A signal handler raised while a blocking read waited: that exception.
+            Err(Stop::Client(e)) => match self.raised.lock().map(|mut r| r.take()) {
+                Ok(Some(raised)) => raised,
+                _ => return Err(client_error(py, e)),
+            },
+            Err(Stop::Python(e)) => e,
+        };
+        **guard = None;
+        Err(stopped)
     }
+
+    /// Runs `f` with the session in async mode (a pipeline with more than one request in
+    /// flight: blocking writes could stall against a peer blocked writing its replies), then
+    /// back in blocking mode.
+    pub(crate) fn run_async<T, F>(&self, py: Python<'_>, depth: usize, f: F) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(&Waiter<'_>, &mut RsConnector) -> Result<T, Stop> + Send,
+    {
+        self.run(py, |w, c| {
+            let switch = c.is_blocking() && depth > 1;
+            if switch {
+                let _runtime = w.rt.enter();
+                c.set_blocking(false).map_err(Stop::Client)?;
+            }
+            let done = f(w, c)?;
+            if switch {
+                c.set_blocking(true).map_err(Stop::Client)?;
+            }
+            Ok(done)
+        })
+    }
+}
+
+/// The connector's check while a blocking read waits: a Python signal handler that raises
+/// (Ctrl-C) ends the wait, its exception kept in `raised` for [`Connector::run`].
+fn signal_check(raised: Arc<Mutex<Option<PyErr>>>) -> cpppo_enip::client::Interrupt {
+    Box::new(move || {
+        Python::attach(|py| py.check_signals()).map_err(|e| {
+            if let Ok(mut r) = raised.lock() {
+                *r = Some(e);
+            }
+            ClientError::Io(ErrorKind::Interrupted.into())
+        })
+    })
 }
 
 /// Why a call ended early: the client failed, or a Python signal handler raised.
@@ -281,7 +378,8 @@ impl Connector {
             .build()
             .map_err(|e| client_error(py, ClientError::Io(e)))?;
         let waiter = Waiter { rt: &rt };
-        let conn = py
+        let raised = Arc::new(Mutex::new(None));
+        let mut conn = py
             .detach(|| {
                 waiter.wait(async {
                     if udp {
@@ -295,11 +393,17 @@ impl Connector {
                 Stop::Client(e) => client_error(py, e),
                 Stop::Python(e) => e,
             })?;
+        if !udp {
+            conn.set_interrupt(SIGNAL_POLL, Some(signal_check(raised.clone())))
+                .and_then(|()| conn.set_blocking(true))
+                .map_err(|e| client_error(py, e))?;
+        }
         Ok(Connector {
             address: conn.peer(),
             rt,
             conn: Mutex::new(Some(conn)),
-            parsed: Mutex::new(HashMap::new()),
+            singles: Mutex::new(Singles::default()),
+            raised,
         })
     }
 
@@ -335,7 +439,7 @@ impl Connector {
             .try_iter()?
             .map(|item| operation_of(py, &item?).map(|o| o.op))
             .collect::<PyResult<_>>()?;
-        let done = self.run(py, |w, conn| {
+        let done = self.run_async(py, depth, |w, conn| {
             w.wait(
                 conn.pipeline(ops, depth, multiple)
                     .fragmented(fragment)
@@ -347,14 +451,18 @@ impl Connector {
     }
 
     /// Reads one tag or attribute (`SCADA[1-3]`, `@1/1/7`); its values.
-    fn read<'py>(&self, py: Python<'py>, tag: String) -> PyResult<Bound<'py, PyList>> {
-        let values = self.one(py, &tag)?;
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        tag: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let values = self.one(py, tag)?;
         list_to_py(py, &values)
     }
 
     /// Writes one tag or attribute (`SCADA[1-3]=(INT)1,2,3`).
-    fn write(&self, py: Python<'_>, operation: String) -> PyResult<()> {
-        self.one(py, &operation).map(|_| ())
+    fn write(&self, py: Python<'_>, operation: &Bound<'_, PyString>) -> PyResult<()> {
+        self.one(py, operation).map(|_| ())
     }
 
     /// Get Attribute Single: the attribute's raw bytes.

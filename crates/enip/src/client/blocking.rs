@@ -2,19 +2,23 @@
 //!
 //! Each [`Client`] owns a small current-thread runtime; do not use it from inside one. Its TCP
 //! session does blocking I/O ([`Connector::connect_blocking`]): a lock-step request is one
-//! `write` and one `read`, with no reactor wait in between.
+//! `write` and one `read`, with no reactor wait in between; `read`/`write`/[`Client::perform`]
+//! run on the calling thread without entering the runtime at all.
 
 use std::net::SocketAddr;
 
 use super::connector::{Connector, ListReply, Options};
 use super::error::ClientError;
 use super::pipeline::Transaction;
+use super::single::Single;
 use crate::client::operation::{Literal, Operation};
 
 /// A blocking EtherNet/IP client.
 pub struct Client {
     rt: tokio::runtime::Runtime,
     conn: Option<Connector>,
+    /// The operation `read`/`write` ran last, by its text (a loop repeats it).
+    last: Option<(String, Single)>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
@@ -31,6 +35,7 @@ impl Client {
         Ok(Client {
             rt,
             conn: Some(conn),
+            last: None,
         })
     }
 
@@ -41,6 +46,7 @@ impl Client {
         Ok(Client {
             rt,
             conn: Some(conn),
+            last: None,
         })
     }
 
@@ -55,16 +61,35 @@ impl Client {
         self.rt.block_on(conn.process(ops, depth, multiple))
     }
 
-    /// See [`Connector::read`].
+    /// See [`Connector::read`]; the last operation's plan is kept for the next call.
     pub fn read(&mut self, tag: &str) -> Result<Vec<Literal>, ClientError> {
-        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
-        self.rt.block_on(conn.read(tag))
+        self.one(tag)
     }
 
     /// See [`Connector::write`].
     pub fn write(&mut self, operation: &str) -> Result<(), ClientError> {
+        self.one(operation).map(|_| ())
+    }
+
+    fn one(&mut self, text: &str) -> Result<Vec<Literal>, ClientError> {
         let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
-        self.rt.block_on(conn.write(operation))
+        let (_, single) = match &mut self.last {
+            Some(last) if last.0 == text => last,
+            last => last.insert((text.to_owned(), conn.prepare(&Operation::parse(text)?)?)),
+        };
+        conn.perform_blocking(single)
+    }
+
+    /// See [`Connector::prepare`].
+    pub fn prepare(&self, op: &Operation) -> Result<Single, ClientError> {
+        self.conn.as_ref().ok_or(ClientError::Closed)?.prepare(op)
+    }
+
+    /// Runs a prepared operation lock-step on the calling thread (see
+    /// [`Connector::perform_blocking`]).
+    pub fn perform(&mut self, single: &mut Single) -> Result<Vec<Literal>, ClientError> {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        conn.perform_blocking(single)
     }
 
     /// See [`Connector::get_attribute_single`].

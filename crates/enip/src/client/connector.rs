@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use cpppo_cip::mr::MrReply;
 use cpppo_cip::services::cm::Triad;
 use cpppo_net::Stream;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use super::error::{ClientError, ReplyStatus};
@@ -71,6 +71,8 @@ impl Options {
 
 enum Transport {
     Stream(Box<dyn Stream>),
+    /// A TCP socket in async mode; [`Connector::set_blocking`] turns it into `Blocking`.
+    Tcp(TcpStream),
     /// A TCP socket in blocking mode (read and write timeouts set): a lock-step exchange is
     /// one write and one read, without a reactor's wait in between.
     Blocking(std::net::TcpStream),
@@ -79,6 +81,10 @@ enum Transport {
     },
 }
 
+/// Called while a blocking-mode connector waits for a reply (see [`Connector::set_interrupt`]);
+/// an error ends the wait with it.
+pub type Interrupt = Box<dyn FnMut() -> Result<(), ClientError> + Send>;
+
 /// An EtherNet/IP session with one device: a [`Session`] driven over a byte stream (a TCP
 /// socket, or any `cpppo_net` stream such as a fleet device's), or a UDP socket for List
 /// commands.
@@ -86,6 +92,8 @@ pub struct Connector {
     transport: Transport,
     peer: SocketAddr,
     session: Session,
+    /// Checked every so often while a blocking read waits, and how often.
+    interrupt: Option<(Duration, Interrupt)>,
 }
 
 /// A List Identity reply item.
@@ -182,7 +190,7 @@ impl Connector {
     /// `options.connected`, also opens a class 3 connection.
     pub async fn connect(address: &str, options: Options) -> Result<Connector, ClientError> {
         let (stream, peer) = Self::tcp(address, &options).await?;
-        Connector::over(stream, peer, options).await
+        Connector::start(Transport::Tcp(stream), peer, options).await
     }
 
     /// A TCP connection to `address` (`HOST[:PORT]`) within the timeout, Nagle off.
@@ -207,11 +215,68 @@ impl Connector {
         options: Options,
     ) -> Result<Connector, ClientError> {
         let (stream, peer) = Self::tcp(address, &options).await?;
-        let stream = stream.into_std()?;
-        stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(options.timeout))?;
-        stream.set_write_timeout(Some(options.timeout))?;
+        let stream = blocking_socket(stream.into_std()?, options.timeout, options.timeout)?;
         Connector::start(Transport::Blocking(stream), peer, options).await
+    }
+
+    /// Switches a TCP connector to blocking mode (as [`Connector::connect_blocking`] makes
+    /// it: each lock-step request one `write` and one `read`, [`Connector::perform_blocking`]
+    /// without a runtime) or back to async mode (for pipelines of many requests in flight,
+    /// whose blocking writes could stall against a peer blocked writing its replies).
+    /// Switching to async mode must happen inside a Tokio runtime with I/O enabled. A
+    /// connector over another stream, or UDP, has no blocking mode: an error.
+    pub fn set_blocking(&mut self, blocking: bool) -> Result<(), ClientError> {
+        let timeout = self.session.options().timeout;
+        // The socket is duplicated into its new mode; dropping the old handle closes only
+        // the duplicate.
+        self.transport = match (&self.transport, blocking) {
+            (Transport::Blocking(_), true) | (Transport::Tcp(_), false) => return Ok(()),
+            (Transport::Tcp(s), true) => {
+                let fd = std::os::fd::AsFd::as_fd(s).try_clone_to_owned()?;
+                let wait = self.interrupt.as_ref().map_or(timeout, |(every, _)| *every);
+                Transport::Blocking(blocking_socket(fd.into(), wait.min(timeout), timeout)?)
+            }
+            (Transport::Blocking(s), false) => {
+                tokio::runtime::Handle::try_current().map_err(|_| {
+                    ClientError::Protocol("async mode needs a Tokio runtime".into())
+                })?;
+                let std = s.try_clone()?;
+                std.set_nonblocking(true)?;
+                Transport::Tcp(TcpStream::from_std(std)?)
+            }
+            _ => {
+                return Err(ClientError::Protocol(
+                    "only a TCP connector has a blocking mode".into(),
+                ))
+            }
+        };
+        Ok(())
+    }
+
+    /// Whether the connector is in blocking mode.
+    pub fn is_blocking(&self) -> bool {
+        matches!(self.transport, Transport::Blocking(_))
+    }
+
+    /// In blocking mode, wakes a waiting read every `every` (and when a signal interrupts
+    /// it) to call `check`: an error from it ends the wait (eg. a Python signal handler that
+    /// raised). The connector's timeout still bounds each reply. `None`: no checks.
+    pub fn set_interrupt(
+        &mut self,
+        every: Duration,
+        check: Option<Interrupt>,
+    ) -> Result<(), ClientError> {
+        let timeout = self.session.options().timeout;
+        let wait = if check.is_some() {
+            every.min(timeout)
+        } else {
+            timeout
+        };
+        self.interrupt = check.map(|c| (every, c));
+        if let Transport::Blocking(s) = &self.transport {
+            s.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+        }
+        Ok(())
     }
 
     /// Registers a session over an open byte `stream` to `peer` (a TCP socket, a userspace
@@ -236,6 +301,7 @@ impl Connector {
             transport,
             peer,
             session,
+            interrupt: None,
         };
         conn.register().await?;
         if conn.session.options().connected {
@@ -266,6 +332,7 @@ impl Connector {
             transport: Transport::Udp { socket },
             peer,
             session: Session::new(options)?,
+            interrupt: None,
         })
     }
 
@@ -316,10 +383,8 @@ impl Connector {
         }
         let timeout = self.session.options().timeout;
         let result = match &mut self.transport {
-            Transport::Stream(s) => tokio::time::timeout(timeout, s.write_all(data))
-                .await
-                .map_err(|_| ClientError::Timeout(timeout))
-                .and_then(|r| r.map_err(ClientError::from)),
+            Transport::Stream(s) => write_within(s.as_mut(), data, timeout).await,
+            Transport::Tcp(s) => write_within(s, data, timeout).await,
             Transport::Blocking(s) => {
                 std::io::Write::write_all(s, data).map_err(|e| match e.kind() {
                     ErrorKind::WouldBlock | ErrorKind::TimedOut => ClientError::Timeout(timeout),
@@ -338,19 +403,11 @@ impl Connector {
 
     /// Reads once from the stream into the session, within its deadline.
     async fn fill(&mut self) -> Result<(), ClientError> {
+        let deadline = deadline_of(&self.session);
         let got = match &mut self.transport {
-            Transport::Stream(stream) => {
-                let deadline = self
-                    .session
-                    .poll_timeout()
-                    .unwrap_or_else(|| Instant::now() + self.session.options().timeout);
-                let read = stream.read(self.session.recv_buffer());
-                tokio::time::timeout_at(deadline.into(), read)
-                    .await
-                    .unwrap_or_else(|_| Err(ErrorKind::TimedOut.into()))
-            }
-            // Waits at most the socket's read timeout (the options' timeout).
-            Transport::Blocking(stream) => std::io::Read::read(stream, self.session.recv_buffer()),
+            Transport::Stream(s) => read_by(s.as_mut(), self.session.recv_buffer(), deadline).await,
+            Transport::Tcp(s) => read_by(s, self.session.recv_buffer(), deadline).await,
+            Transport::Blocking(_) => self.read_blocking()?,
             Transport::Udp { .. } => {
                 return Err(ClientError::Protocol("tag I/O needs a TCP session".into()))
             }
@@ -366,6 +423,39 @@ impl Connector {
                 Err(ClientError::Timeout(self.session.options().timeout))
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One blocking read into the session: waits at most the socket's read timeout (the
+    /// options' timeout), or with an interrupt check, calls it every time the shorter
+    /// socket timeout (or a signal) wakes the read, until the deadline.
+    fn read_blocking(&mut self) -> Result<std::io::Result<usize>, ClientError> {
+        let mut deadline = None;
+        loop {
+            let Connector {
+                transport: Transport::Blocking(stream),
+                session,
+                interrupt,
+                ..
+            } = self
+            else {
+                return Ok(Err(ErrorKind::NotConnected.into()));
+            };
+            let got = std::io::Read::read(stream, session.recv_buffer());
+            let Some((_, check)) = interrupt else {
+                return Ok(got);
+            };
+            match &got {
+                Err(e) if matches!(e.kind(), ErrorKind::Interrupted) => check()?,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    let until = *deadline.get_or_insert_with(|| deadline_of(session));
+                    if Instant::now() >= until {
+                        return Ok(got);
+                    }
+                    check()?;
+                }
+                _ => return Ok(got),
+            }
         }
     }
 
@@ -467,11 +557,14 @@ impl Connector {
     /// Closes any connection, unregisters the session and shuts the socket.
     pub async fn close(mut self) -> Result<(), ClientError> {
         let closed = self.forward_close().await;
-        if let Transport::Stream(_) | Transport::Blocking(_) = self.transport {
+        if let Transport::Stream(_) | Transport::Tcp(_) | Transport::Blocking(_) = self.transport {
             self.session.unregister()?;
             self.flush().await?;
             match &mut self.transport {
                 Transport::Stream(s) => {
+                    let _ = s.shutdown().await;
+                }
+                Transport::Tcp(s) => {
                     let _ = s.shutdown().await;
                 }
                 Transport::Blocking(s) => {
@@ -528,13 +621,8 @@ impl Connector {
     }
 
     async fn one(&mut self, text: &str) -> Result<Vec<Literal>, ClientError> {
-        let op = Operation::parse(text)?;
-        let mut t = self.synchronous(vec![op]).await?;
-        let t = t.pop().ok_or(ClientError::Closed)?;
-        t.value.ok_or(ClientError::Status {
-            what: t.description,
-            status: t.status,
-        })
+        let mut single = self.prepare(&Operation::parse(text)?)?;
+        self.perform(&mut single).await
     }
 
     async fn attribute(
@@ -659,14 +747,16 @@ impl Connector {
         let timeout = self.session.options().timeout;
         let mut out = Vec::new();
         match &mut self.transport {
-            Transport::Stream(_) | Transport::Blocking(_) => match self.next_event().await? {
-                Event::List { items, .. } => out.push((self.peer, items)),
-                other => {
-                    return Err(ClientError::Protocol(format!(
-                        "unexpected reply to a List command: {other:?}"
-                    )))
+            Transport::Stream(_) | Transport::Tcp(_) | Transport::Blocking(_) => {
+                match self.next_event().await? {
+                    Event::List { items, .. } => out.push((self.peer, items)),
+                    other => {
+                        return Err(ClientError::Protocol(format!(
+                            "unexpected reply to a List command: {other:?}"
+                        )))
+                    }
                 }
-            },
+            }
             Transport::Udp { socket } => {
                 let deadline = tokio::time::Instant::now() + timeout;
                 let mut buf = vec![0u8; 65536];
@@ -704,6 +794,7 @@ impl Drop for Connector {
             let data = self.session.transmit();
             match &mut self.transport {
                 Transport::Stream(stream) => try_write(stream, data),
+                Transport::Tcp(stream) => try_write(stream, data),
                 Transport::Blocking(stream) => {
                     // A few bytes into an idle socket's buffer: does not block in practice
                     // (at most the write timeout).
@@ -713,6 +804,48 @@ impl Drop for Connector {
             }
         }
     }
+}
+
+/// When the requests in flight on `session` time out.
+fn deadline_of(session: &Session) -> Instant {
+    session
+        .poll_timeout()
+        .unwrap_or_else(|| Instant::now() + session.options().timeout)
+}
+
+/// Writes all of `data` to `stream` within `timeout`.
+async fn write_within<S: AsyncWrite + Unpin + ?Sized>(
+    stream: &mut S,
+    data: &[u8],
+    timeout: Duration,
+) -> Result<(), ClientError> {
+    tokio::time::timeout(timeout, stream.write_all(data))
+        .await
+        .map_err(|_| ClientError::Timeout(timeout))?
+        .map_err(ClientError::from)
+}
+
+/// Reads once from `stream` into `buf`, by `deadline`.
+async fn read_by<S: AsyncRead + Unpin + ?Sized>(
+    stream: &mut S,
+    buf: &mut [u8],
+    deadline: Instant,
+) -> std::io::Result<usize> {
+    tokio::time::timeout_at(deadline.into(), stream.read(buf))
+        .await
+        .unwrap_or_else(|_| Err(ErrorKind::TimedOut.into()))
+}
+
+/// `stream` in blocking mode, its reads waiting at most `read` and its writes `write`.
+fn blocking_socket(
+    stream: std::net::TcpStream,
+    read: Duration,
+    write: Duration,
+) -> Result<std::net::TcpStream, ClientError> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(read.max(Duration::from_millis(1))))?;
+    stream.set_write_timeout(Some(write.max(Duration::from_millis(1))))?;
+    Ok(stream)
 }
 
 /// Writes what `stream` takes now, without waiting.

@@ -12,6 +12,8 @@
 //!   and replies out).
 //! - [`Connector`]: drives a [`session::Session`] over a TCP socket or any `cpppo_net` stream
 //!   (or a UDP socket for List commands), with direct `read`/`write`/attribute calls.
+//! - [`Single`]: one operation planned and encoded once, run lock-step by
+//!   [`Connector::perform`] (the lean path of `read`/`write`).
 //! - [`Pipeline`]: many operations in flight at once (a depth), optionally batched into Multiple
 //!   Service Packets under a size limit, yielded in order as [`Transaction`]s.
 //! - [`proxy`]: named, typed parameters (Identity, TCP/IP, AB PowerFlex 750) over a connector
@@ -46,8 +48,10 @@ pub mod poller;
 pub mod proxy;
 pub mod route;
 pub mod session;
+mod single;
 
-pub use connector::{resolve, Connector, IdentityInfo, ListReply, Options, ServiceInfo};
+pub use connector::{resolve, Connector, IdentityInfo, Interrupt, ListReply, Options, ServiceInfo};
 pub use error::{ClientError, ReplyStatus};
 pub use format::{python_json, python_value, python_values};
 pub use pipeline::{Pipeline, Transaction};
+pub use single::Single;

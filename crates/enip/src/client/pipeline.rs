@@ -157,6 +157,7 @@ pub struct Pipeline<'c> {
     inflight: VecDeque<Inflight>,
     dead: bool,
     sent: usize,
+    keep_replies: bool,
 }
 
 impl<'c> Pipeline<'c> {
@@ -182,6 +183,7 @@ impl<'c> Pipeline<'c> {
             inflight: VecDeque::new(),
             dead: false,
             sent: 0,
+            keep_replies: true,
         }
     }
 
@@ -194,6 +196,13 @@ impl<'c> Pipeline<'c> {
     /// Use attribute services for numeric addresses.
     pub fn attributes(mut self, attributes: bool) -> Self {
         self.attributes = attributes;
+        self
+    }
+
+    /// Keep each reply's bytes in its transaction (the default). Without, `reply` is empty:
+    /// a bulk read that wants only values skips a copy per operation.
+    pub fn replies(mut self, keep: bool) -> Self {
+        self.keep_replies = keep;
         self
     }
 
@@ -214,24 +223,53 @@ impl<'c> Pipeline<'c> {
 
     /// The next result in operation order; `None` when all are done (or after an error).
     pub async fn next(&mut self) -> Option<Result<Transaction, ClientError>> {
+        match self.ready_next().await? {
+            Ok(()) => self.pop().map(Ok),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The next result's value only, in operation order: whether it was a read, and the
+    /// values read or written (`None` on failure). Cheaper than [`Pipeline::next`]: no
+    /// transaction (description, request) is made.
+    pub async fn next_value(
+        &mut self,
+    ) -> Option<Result<(bool, Option<Vec<Literal>>), ClientError>> {
+        match self.ready_next().await? {
+            Ok(()) => {
+                let job = self.jobs.pop_front()?;
+                self.base += 1;
+                let (_, value, _) = job.done?;
+                Some(Ok((job.plan.kind.is_read(), value)))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Runs until the front operation is done: `None` when all are (or after an error).
+    async fn ready_next(&mut self) -> Option<Result<(), ClientError>> {
         if self.dead {
             return None;
         }
         let result = self.advance().await;
-        if !matches!(result, Ok(Some(_))) {
+        if !matches!(result, Ok(true)) {
             self.dead = true;
         }
-        result.transpose()
+        match result {
+            Ok(true) => Some(Ok(())),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        }
     }
 
-    async fn advance(&mut self) -> Result<Option<Transaction>, ClientError> {
+    async fn advance(&mut self) -> Result<bool, ClientError> {
         loop {
             if self.jobs.front().is_some_and(|j| j.done.is_some()) {
-                return Ok(self.pop());
+                return Ok(true);
             }
             self.issue().await?;
             if self.inflight.is_empty() {
-                return Ok(None);
+                return Ok(false);
             }
             let (key, message) = self.conn.recv_reply().await?;
             let Some(pos) = self.inflight.iter().position(|f| f.key == key) else {
@@ -447,11 +485,15 @@ impl<'c> Pipeline<'c> {
         if reply.general_status == 0x06 && no_values && self.retry(index) {
             return true;
         }
+        let keep = self.keep_replies;
         let Some(job) = self.job(index) else {
             return false;
         };
         match job.plan.absorb(&mut job.acc, reply) {
-            Absorbed::Done(status, value) => job.done = Some((status, value, bytes.to_vec())),
+            Absorbed::Done(status, value) => {
+                let reply = if keep { bytes.to_vec() } else { Vec::new() };
+                job.done = Some((status, value, reply))
+            }
             Absorbed::More(extra) => self.ready.push_front((index, extra)),
         }
         false
