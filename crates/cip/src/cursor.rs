@@ -220,6 +220,18 @@ pub(crate) fn len_u16(what: &'static str, len: usize) -> Result<u16> {
     })
 }
 
+/// The bytes `emit` writes into a buffer of `len` bytes, in a new vector of exactly their
+/// length (what every `to_vec` of an emitted type returns).
+pub(crate) fn emitted(
+    len: usize,
+    emit: impl FnOnce(&mut [u8]) -> Result<usize>,
+) -> Result<Vec<u8>> {
+    let mut out = vec![0; len];
+    let n = emit(&mut out)?;
+    out.truncate(n);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,16 +265,4 @@ mod tests {
         assert_eq!(w.pos(), 3);
         assert_eq!(buf, [7, 0xFE, 0]);
     }
-}
-
-/// The bytes `emit` writes into a buffer of `len` bytes, in a new vector of exactly their
-/// length (what every `to_vec` of an emitted type returns).
-pub(crate) fn emitted(
-    len: usize,
-    emit: impl FnOnce(&mut [u8]) -> Result<usize>,
-) -> Result<Vec<u8>> {
-    let mut out = vec![0; len];
-    let n = emit(&mut out)?;
-    out.truncate(n);
-    Ok(out)
 }
