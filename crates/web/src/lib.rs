@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod listen;
+pub mod logix;
 pub mod metrics;
 pub mod values;
 

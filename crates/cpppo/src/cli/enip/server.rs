@@ -186,8 +186,9 @@ pub(crate) fn profile_tags(name: &str) -> anyhow::Result<Vec<TagSpec>> {
     cpppo_enip::runtime::simulator::profile_tags(name).map_err(|e| anyhow!("--profile: {e}"))
 }
 
-fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
-    let address = parse_address(&args.address)?;
+/// The config and the tags the command line and config declare (`--udt`, `-D`, TAG...),
+/// before `--profile` and the demo tags.
+pub(crate) fn tag_specs(args: &ServerArgs) -> anyhow::Result<(Config, Vec<TagSpec>)> {
     let config = if !args.config.is_empty() {
         Config::load(&args.config, true)?
     } else if args.no_config {
@@ -215,6 +216,12 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     for t in &args.tags {
         tags.push(TagSpec::parse_with(t, logix)?);
     }
+    Ok((config, tags))
+}
+
+fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
+    let address = parse_address(&args.address)?;
+    let (config, mut tags) = tag_specs(args)?;
     if let Some(name) = &args.profile {
         tags.extend(profile_tags(name)?);
     }
