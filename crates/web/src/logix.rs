@@ -176,8 +176,10 @@ pub fn plan_write(web: &Web, name: &str, what: &str, i: usize, value: &str) -> P
     }
     t.byte += i * t.size();
     t.count -= i;
+    // Text for a string member unless quoted JSON; else JSON, or the bare text.
+    let text_only = matches!(&t.ty, LogixType::Struct(u) if is_string(u));
     let v = match serde_json::from_str::<Json>(value.trim()) {
-        Ok(v) if !(matches!(&t.ty, LogixType::Struct(u) if is_string(u)) && !v.is_string()) => v,
+        Ok(v) if !text_only || v.is_string() => v,
         _ => Json::String(value.to_string()),
     };
     let check = |_: usize, _: &[u8]| Ok(());
