@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value as Json};
 
+use crate::logix;
 use crate::values;
 use crate::Web;
 
@@ -156,7 +157,10 @@ pub fn envelope(command: Json, data: Json) -> Json {
 }
 
 /// A change checked and ready to apply.
-type Action = Box<dyn FnOnce() + Send>;
+pub type Action = Box<dyn FnOnce() + Send>;
+
+/// One command checked on one item: the change to make (if a value was given) and a note.
+pub type Plan = Result<(Option<Action>, String), ApiError>;
 
 /// Run a query: check the command on all matches, apply it, and return the envelope.
 pub fn run(web: &Web, q: &Query) -> Result<Json, ApiError> {
@@ -164,6 +168,10 @@ pub fn run(web: &Web, q: &Query) -> Result<Json, ApiError> {
         // No client connected is the normal idle state, not an error: cpppo answers
         // `{"command": null, "data": {}}`, and scripts wait for `data` to become empty.
         return Ok(envelope(Json::Null, json!({})));
+    }
+    if q.group == "tags" && logix::is_path(&q.pattern) && web.device.tag(&q.pattern).is_none() {
+        // A member path (`M1.Speed`): one clear line if it names nothing.
+        logix::member_item(web, &q.pattern)?;
     }
     let mut command = json!({});
     if let Some(cmd) = &q.command {
@@ -216,7 +224,11 @@ fn names(web: &Web, group: &str, pattern: &str) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     };
-    all.into_iter().filter(|n| glob(pattern, n)).collect()
+    let found: Vec<String> = all.into_iter().filter(|n| glob(pattern, n)).collect();
+    if found.is_empty() && group == "tags" && logix::is_path(pattern) {
+        return vec![pattern.to_string()];
+    }
+    found
 }
 
 /// All matched items of `group` (or of every group for `*`), as `{group: {name: {...}}}`.
@@ -310,12 +322,18 @@ fn io_state(web: &Web, tag: &cpppo_enip::model::device::Tag) -> Json {
 
 fn tag_item(web: &Web, name: &str) -> Json {
     let Some(tag) = web.device.tag(name) else {
-        return Json::Null;
+        return logix::member_item(web, name).unwrap_or(Json::Null);
     };
     let guard = web.control.guarded(name);
     let attr = guard
         .as_ref()
         .map_or(tag.attribute.clone(), |g| g.inner().clone());
+    if let Some(mut item) = logix::struct_item(tag, attr.clone()) {
+        if let Json::Object(m) = &mut item {
+            m.insert("error".into(), json!(guard.map_or(0, |g| g.error())));
+        }
+        return item;
+    }
     let values = values::read_all(attr.as_ref()).unwrap_or_default();
     let path = tag.address.map(|a| {
         json!({"segment": [{"class": a.class}, {"instance": a.instance}, {"attribute": a.attribute}]})
@@ -363,13 +381,7 @@ fn element_index(cmd: &str) -> Option<usize> {
 }
 
 /// Check one command on one item: the change to make (if a value was given) and a note.
-fn plan(
-    web: &Web,
-    group: &str,
-    name: &str,
-    cmd: &str,
-    value: Option<&str>,
-) -> Result<(Option<Action>, String), ApiError> {
+fn plan(web: &Web, group: &str, name: &str, cmd: &str, value: Option<&str>) -> Plan {
     let c = web.control.clone();
     let what = format!("{group}.{name}.{cmd}");
     let unknown = || err(404, format!("{what}: unknown command {cmd:?}"));
@@ -452,6 +464,17 @@ fn plan(
                         err(400, format!("{what}: {v:?} is not a CIP status 0-255"))
                     })?;
                     Ok((Some(Box::new(move || g.set_error(e))), e.to_string()))
+                }
+            }
+        }
+        ("tags", _, v) if logix::is_logix(web, name) => {
+            let i = element_index(cmd).ok_or_else(unknown)?;
+            match v {
+                Some(v) => logix::plan_write(web, name, &what, i, v),
+                None => {
+                    let item = logix::member_item(web, &format!("{name}[{i}]"))
+                        .or_else(|_| logix::member_item(web, name))?;
+                    Ok((None, item["value"].to_string()))
                 }
             }
         }
@@ -631,5 +654,95 @@ mod tests {
         assert_eq!(element_index("attribute"), Some(0));
         assert_eq!(element_index("attribute[x]"), None);
         assert_eq!(element_index("other"), None);
+    }
+
+    fn logix_web() -> Web {
+        use cpppo_enip::model::attribute::StoredData;
+        use cpppo_enip::model::device::{Device, DeviceConfig};
+        use cpppo_enip::model::logix_type::Types;
+        use cpppo_enip::model::tagspec::TagSpec;
+        use cpppo_enip::runtime::control::ServerControl;
+        use std::sync::Arc;
+        let mut types = Types::default();
+        types
+            .define_compact("Motor{Speed:REAL, Running:BOOL, Faults:DINT[4], Name:STRING}")
+            .unwrap();
+        let control = Arc::new(ServerControl::default());
+        let mut device = Device::new(&DeviceConfig::default());
+        for t in [
+            "M1=Motor",
+            "Motors=Motor[3]",
+            "Program:Main.Count=DINT",
+            "SCADA=INT[2]",
+        ] {
+            let spec = TagSpec::parse_with(t, Some(&types)).unwrap();
+            let attr = control.guard(
+                &spec.name,
+                Arc::new(StoredData::new(spec.ty, spec.len, spec.array)),
+            );
+            device
+                .add_tag_layout(&spec.name, attr, None, spec.layout.clone())
+                .unwrap();
+        }
+        Web {
+            device: Arc::new(device),
+            control,
+            token: None,
+            read_only: false,
+        }
+    }
+
+    #[test]
+    fn structures_are_objects_and_members_take_writes() {
+        let w = logix_web();
+        let run_path = |p: &str| Query::parse(p).and_then(|q| run(&w, &q));
+        let m1 = tag(&w, "M1");
+        assert_eq!(m1["type"], json!("Motor"));
+        assert_eq!(
+            m1["value"],
+            json!({"Speed": 0.0, "Running": false, "Faults": [0, 0, 0, 0], "Name": ""})
+        );
+        assert_eq!(
+            tag(&w, "Motors")["values"].as_array().map(Vec::len),
+            Some(3)
+        );
+        // Atomic tags keep their shape.
+        assert_eq!(tag(&w, "SCADA")["values"], json!([0, 0]));
+        assert_eq!(tag(&w, "SCADA")["type"], json!("INT"));
+        run_path("tags/M1.Speed/value=1.5").unwrap();
+        run_path("tags/Motors[2].Running/value=true").unwrap();
+        run_path("tags/M1.Name/value=pump").unwrap();
+        run_path("tags/M1.Faults[1]/value=-3").unwrap();
+        run_path("tags/Program:Main.Count/value=7").unwrap();
+        run_path(r#"tags/Motors/attribute[1]={"Speed": 2.5}"#).unwrap();
+        let m1 = tag(&w, "M1");
+        assert_eq!(
+            m1["value"],
+            json!({"Speed": 1.5, "Running": false, "Faults": [0, -3, 0, 0], "Name": "pump"})
+        );
+        let motors = tag(&w, "Motors");
+        assert_eq!(motors["value"][2]["Running"], json!(true));
+        assert_eq!(motors["value"][1]["Speed"], json!(2.5));
+        assert_eq!(tag(&w, "Program:Main.Count")["values"], json!([7]));
+        let speed = data(&w, "tags", "Motors[1].Speed")["tags"]["Motors[1].Speed"].clone();
+        assert_eq!(
+            (speed["type"].clone(), speed["value"].clone()),
+            (json!("REAL"), json!(2.5))
+        );
+        // Bad members and values: one line, 4xx, nothing changed.
+        let e = run_path("tags/M1.Nope/value=1").unwrap_err();
+        assert_eq!(e.status, 404);
+        assert!(
+            e.message.contains("member Motor does not have"),
+            "{}",
+            e.message
+        );
+        let e = run_path("tags/M1.Speed/value=fast").unwrap_err();
+        assert_eq!(e.status, 400);
+        let e = run_path(r#"tags/M1/value={"Speed": 9, "Nope": 1}"#).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(tag(&w, "M1")["value"]["Speed"], json!(1.5));
+        assert_eq!(run_path("tags/M1.Speed").map(|_| ()), Ok(()));
+        assert_eq!(run_path("tags/Motors[9].Speed").unwrap_err().status, 404);
     }
 }

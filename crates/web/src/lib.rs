@@ -15,6 +15,7 @@
 pub mod api;
 pub mod io;
 pub mod listen;
+pub mod logix;
 pub mod metrics;
 pub mod values;
 

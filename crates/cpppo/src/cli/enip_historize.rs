@@ -17,6 +17,8 @@ use cpppo_enip::model::attribute::Attribute;
 use cpppo_history::{Compression, HistoryReader, ReadOptions};
 
 use super::enip::server::{self, ServerArgs, TagHook};
+use cpppo_enip::model::logix_type::TagLayout;
+use std::collections::HashMap;
 
 /// Arguments of `cpppo enip historize`.
 #[derive(Debug, Args)]
@@ -89,9 +91,17 @@ pub fn run(args: HistorizeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Structure tags are recorded member by member; a bad tag list is reported by the server.
+    let layouts: HashMap<String, Arc<TagLayout>> = server::tag_specs(&args.server)
+        .map(|(_, tags, _)| tags)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| Some((t.name.to_ascii_uppercase(), t.layout?)))
+        .collect();
     let hook: TagHook = Arc::new(move |name: &str, inner: Arc<dyn Attribute>| {
         let tag = Historize::new(name, inner, history.clone())
-            .map_err(|e| format!("cannot record tag {name}: {e}"))?;
+            .map_err(|e| format!("cannot record tag {name}: {e}"))?
+            .with_layout(layouts.get(&name.to_ascii_uppercase()).map(|l| l.as_ref()));
         Ok(Arc::new(tag) as Arc<dyn Attribute>)
     });
     server::run_with(args.server, Some(hook))

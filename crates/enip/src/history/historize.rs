@@ -27,6 +27,8 @@ use serde_json::Value as Json;
 use crate::client::operation::Literal;
 use crate::client::plan::decode_tag;
 use crate::model::attribute::Attribute;
+use crate::model::logix_type::{LogixType, TagLayout, Udt};
+use crate::server::logix::value::{leaves, Leaf};
 use cpppo_cip::mr::status;
 use cpppo_cip::Status;
 
@@ -131,6 +133,7 @@ pub struct Historize {
     name: String,
     inner: Arc<dyn Attribute>,
     history: Arc<Historian>,
+    udt: Option<(Arc<Udt>, bool)>,
 }
 
 impl Historize {
@@ -145,7 +148,61 @@ impl Historize {
             name: name.to_string(),
             inner,
             history,
+            udt: None,
         })
+    }
+
+    /// Record a structure tag (its Logix `layout`) member by member: a write (or read) of its
+    /// bytes becomes one record per member path it touched (`M1.Speed`, `Motors[2].Faults`),
+    /// as [`crate::server::logix::value::leaves`] names them. Other layouts change nothing.
+    pub fn with_layout(mut self, layout: Option<&TagLayout>) -> Self {
+        if let Some(l) = layout {
+            if let LogixType::Struct(u) = &l.ty {
+                self.udt = Some((u.clone(), !l.dims.is_empty()));
+            }
+        }
+        self
+    }
+
+    /// For a structure tag: the member records of bytes `start..start + count`, read back from
+    /// the structures they lie in.
+    fn member_entries(&self, start: usize, count: usize) -> Option<Result<Vec<Leaf>, Status>> {
+        let (udt, array) = self.udt.as_ref()?;
+        let size = (udt.size as usize).max(1);
+        let first = start / size;
+        let end = (start + count).div_ceil(size) * size;
+        let mut data = Vec::new();
+        if let Err(st) = self.inner.read(first * size, end - first * size, &mut data) {
+            return Some(Err(st));
+        }
+        let mut all = leaves(
+            &self.name,
+            udt,
+            *array,
+            &data,
+            start - first * size..start + count - first * size,
+        );
+        if *array {
+            // `leaves` numbers the elements it was given from 0.
+            for l in &mut all {
+                l.name = renumber(&l.name, &self.name, first);
+            }
+        }
+        Some(Ok(all))
+    }
+
+    fn put_members(&self, r: &mut Recorder, kind: &str, all: &[Leaf]) -> io::Result<()> {
+        for l in all {
+            Entry {
+                name: &l.name,
+                first: 0,
+                last: l.values.len().saturating_sub(1),
+                kind,
+                values: Json::Array(l.values.clone()),
+            }
+            .put(r)?;
+        }
+        Ok(())
     }
 
     fn failed(&self, op: &str, start: usize, count: usize, st: &Status) {
@@ -174,6 +231,18 @@ impl Historize {
     }
 }
 
+/// `NAME[i]...` with `i` moved on by `by` (the element `leaves` counted from).
+fn renumber(leaf: &str, name: &str, by: usize) -> String {
+    let rest = leaf.get(name.len() + 1..).unwrap_or_default();
+    match rest.split_once(']') {
+        Some((i, tail)) => match i.parse::<usize>() {
+            Ok(i) => format!("{name}[{}]{tail}", i + by),
+            Err(_) => leaf.to_string(),
+        },
+        None => leaf.to_string(),
+    }
+}
+
 /// Decode encoded elements of `ty` into JSON values as cpppo records them (numbers and
 /// strings; undecodable data becomes its bytes).
 pub fn to_json(ty: DataType, data: &[u8]) -> Json {
@@ -183,7 +252,8 @@ pub fn to_json(ty: DataType, data: &[u8]) -> Json {
     }
 }
 
-fn value_json(v: &Literal) -> Json {
+/// One operation value as history records it.
+pub fn value_json(v: &Literal) -> Json {
     match v {
         Literal::Int(n) => i64::try_from(*n)
             .map(Json::from)
@@ -221,7 +291,11 @@ impl Attribute for Historize {
         match self.inner.read(start, count, out) {
             Ok(()) => {
                 let data = out.get(from..).unwrap_or_default();
-                if let Err(e) = self.history.record(self.entry("read", start, count, data)) {
+                let recorded = match self.member_entries(start, count) {
+                    Some(Ok(all)) => self.history.with(|r| self.put_members(r, "read", &all)),
+                    _ => self.history.record(self.entry("read", start, count, data)),
+                };
+                if let Err(e) = recorded {
                     tracing::warn!("historize {}: cannot record a read: {e}", self.name);
                 }
                 Ok(())
@@ -243,7 +317,10 @@ impl Attribute for Historize {
                 self.inner.read(start, count, &mut before)?;
                 self.inner.write(start, count, data).map(|()| before)
             },
-            |r| entry.put(r),
+            |r| match self.member_entries(start, count) {
+                Some(Ok(all)) => self.put_members(r, "write", &all),
+                _ => entry.put(r),
+            },
             |before| {
                 if let Err(st) = self.inner.write(start, count, &before) {
                     tracing::error!(
@@ -314,6 +391,71 @@ mod tests {
             lines[3].starts_with("# ") && lines[3].contains("Exception"),
             "{text}"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn structure_writes_are_recorded_member_by_member_and_replayed() {
+        use crate::history::replay::{play_once, ReplayOptions};
+        use crate::model::device::Device;
+        use crate::server::logix::tag_path::Resolved;
+        use crate::server::logix::value::{resolve_text, target_json, tests::device, write_json};
+        use serde_json::json;
+        let dir = std::env::temp_dir().join(format!("cpppo-historize-udt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("udt.hst");
+        let _ = std::fs::remove_file(&path);
+        let history = Arc::new(Historian::open(&path).unwrap());
+        let d = device();
+        let tag = d.tag("Motors").unwrap();
+        let rec: Arc<dyn Attribute> = Arc::new(
+            Historize::new("Motors", tag.attribute.clone(), history)
+                .unwrap()
+                .with_layout(tag.layout.as_deref()),
+        );
+        let target = |d: &Device, text: &str| match resolve_text(d, text).unwrap().at {
+            Resolved::Data(t) => t,
+            Resolved::Flat(_) => panic!("{text}"),
+        };
+        // As a Write Tag of a member does: the member's bytes through the tag's attribute.
+        for (text, v) in [
+            ("Motors[1].Speed", json!(7.5)),
+            ("Motors[2].Running", json!(true)),
+            ("Motors[0].Name", json!("pump")),
+        ] {
+            let mut t = target(&d, text);
+            t.attr = rec.clone();
+            let w = |at: usize, b: &[u8]| rec.write(at, b.len(), b);
+            write_json(&t, &v, &w).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        // A BOOL member is written as its host byte (read, then written back): the host's
+        // BOOL members are all recorded.
+        let writes: Vec<&str> = text.lines().filter(|l| l.contains("{\"write\"")).collect();
+        let want = [
+            "[\"Motors[1].Speed\", [0, 0]]\t{\"write\": [7.5]}",
+            "[\"Motors[2].Running\", [0, 0]]\t{\"write\": [true]}",
+            "[\"Motors[2].Fault\", [0, 0]]\t{\"write\": [false]}",
+            "[\"Motors[0].Name\", [0, 0]]\t{\"write\": [\"pump\"]}",
+        ];
+        assert_eq!(writes.len(), want.len(), "{text}");
+        for (line, want) in writes.iter().zip(want) {
+            assert!(line.ends_with(want), "{line} is not {want}");
+        }
+        // Replayed into a fresh device, the members get their values back.
+        let fresh = device();
+        let options = ReplayOptions {
+            files: vec![path.clone()],
+            speed: 1000.0,
+            looping: false,
+        };
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let pass = play_once(&fresh, &options, &stop, &mut Default::default()).unwrap();
+        assert_eq!(pass.applied, 4);
+        let got = |text: &str| target_json(&target(&fresh, text), 1).unwrap();
+        assert_eq!(got("Motors[1].Speed"), json!(7.5));
+        assert_eq!(got("Motors[2].Running"), json!(true));
+        assert_eq!(got("Motors[0].Name"), json!("pump"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -24,6 +24,8 @@ use serde_json::Value as Json;
 use crate::client::plan::encode_values;
 use crate::history::historize::from_json;
 use crate::model::device::Device;
+use crate::server::logix::tag_path::Resolved;
+use crate::server::logix::value;
 
 /// What to replay and how.
 #[derive(Debug, Clone)]
@@ -110,9 +112,9 @@ pub fn tag_write(record: &Record) -> Result<Option<TagWrite>, ReplayError> {
 
 /// Apply one write to the device's tag.
 pub fn apply(device: &Device, w: &TagWrite) -> Result<(), ReplayError> {
-    let tag = device
-        .tag(&w.tag)
-        .ok_or_else(|| ReplayError::UnknownTag(w.tag.clone()))?;
+    let Some(tag) = device.tag(&w.tag) else {
+        return apply_member(device, w);
+    };
     let attr = &tag.attribute;
     let count = w.values.len();
     if w.first
@@ -135,6 +137,34 @@ pub fn apply(device: &Device, w: &TagWrite) -> Result<(), ReplayError> {
             w.tag, st.general
         ))
     })
+}
+
+/// Apply a member-level write (`M1.Speed`, `Motors[2].Faults`, as historize records a
+/// structure tag's members).
+fn apply_member(device: &Device, w: &TagWrite) -> Result<(), ReplayError> {
+    let looks_like_member = w.tag.contains(['.', '[']);
+    let named = match value::resolve_text(device, &w.tag) {
+        Ok(n) => n,
+        Err(_) if !looks_like_member => return Err(ReplayError::UnknownTag(w.tag.clone())),
+        Err(e) => return Err(ReplayError::Record(e)),
+    };
+    let Resolved::Data(mut t) = named.at else {
+        return Err(ReplayError::UnknownTag(w.tag.clone()));
+    };
+    if w.first >= t.count.max(1) {
+        return Err(ReplayError::Record(format!(
+            "{}[{}] is beyond its {} elements",
+            w.tag, w.first, t.count
+        )));
+    }
+    if w.first > 0 {
+        t.byte += w.first * t.size();
+        t.count -= w.first;
+    }
+    let attr = t.attr.clone();
+    let write = |at: usize, data: &[u8]| attr.write(at, data.len(), data);
+    value::write_json(&t, &Json::Array(w.values.clone()), &write)
+        .map_err(|e| ReplayError::Record(format!("{}: {e}", w.tag)))
 }
 
 /// Counts of one replay pass.

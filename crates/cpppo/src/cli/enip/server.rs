@@ -235,9 +235,16 @@ pub(crate) fn logix_tags(
     Ok((tags, project))
 }
 
-fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
-    let address = parse_address(&args.address)?;
-    let mut config = if !args.config.is_empty() {
+/// The config and the tags the command line and config declare (`--udt`, `-D`, `--l5x`,
+/// TAG...), before `--profile` and the demo tags; and the L5X project, if one was loaded.
+pub(crate) fn tag_specs(
+    args: &ServerArgs,
+) -> anyhow::Result<(
+    Config,
+    Vec<TagSpec>,
+    Option<cpppo_enip::model::l5x::Project>,
+)> {
+    let config = if !args.config.is_empty() {
         Config::load(&args.config, true)?
     } else if args.no_config {
         Config::default()
@@ -248,15 +255,26 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         tracing::info!("loaded config file {}", f.display());
     }
     let l5x = args.l5x.as_ref().or(config.l5x.as_ref());
-    let (mut tags, project) = logix_tags(
+    let (tags, project) = logix_tags(
         &config,
         &args.udt,
         args.defined_tags.as_ref(),
         l5x,
         &args.tags,
     )?;
+    Ok((config, tags, project))
+}
+
+fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
+    let address = parse_address(&args.address)?;
+    let (mut config, mut tags, project) = tag_specs(args)?;
     let hook = match project {
         Some(project) => {
+            let file = args.l5x.as_ref().or(config.l5x.as_ref());
+            let file = file.map(|f| f.display().to_string()).unwrap_or_default();
+            for line in &project.skipped {
+                eprintln!("cpppo enip server: --l5x {file}: skipped {line}");
+            }
             if let Some(name) = &project.controller {
                 config.device.controller_name = name.clone();
             }
@@ -332,7 +350,7 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     })
 }
 
-/// Parse an L5X file (`--l5x`), printing one line per thing it has that is not served.
+/// Parse an L5X file (`--l5x`); what it has that is not served is in the project's `skipped`.
 fn load_l5x(
     file: &std::path::Path,
     types: &mut cpppo_enip::model::logix_type::Types,
@@ -341,12 +359,6 @@ fn load_l5x(
         std::fs::read_to_string(file).with_context(|| format!("--l5x {}", file.display()))?;
     let project = cpppo_enip::model::l5x::load(&text, types)
         .map_err(|e| anyhow!("--l5x {}: {e}", file.display()))?;
-    for line in &project.skipped {
-        eprintln!(
-            "cpppo enip server: --l5x {}: skipped {line}",
-            file.display()
-        );
-    }
     Ok(project)
 }
 

@@ -6,3 +6,4 @@ pub mod data;
 pub mod symbol;
 pub mod tag_path;
 pub mod template;
+pub mod value;
