@@ -69,6 +69,9 @@ def test_pycomm3_reads_every_initial_value(served):
         assert not names & {"Secret", "V1", "RunAlias"}
         assert plc.tags["Grid"]["dimensions"][:2] == [4, 5]
         assert plc.tags["Label"]["data_type_name"] == "STRING20"
+        # Symbol attribute 10 as a Logix lists it (pycomm3 reads it from firmware 18 on).
+        assert plc.tags["Limit"]["external_access"] == "Read Only"
+        assert plc.tags["M1"]["external_access"] == "Read/Write"
         assert plc.read("Secret").error is not None
 
 

@@ -402,7 +402,22 @@ struct ReadOnly {
 }
 
 impl Attribute for ReadOnly {
-    crate::delegate_shape_to_inner!();
+    fn data_type(&self) -> cpppo_cip::DataType {
+        self.inner.data_type()
+    }
+
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn is_array(&self) -> bool {
+        self.inner.is_array()
+    }
+
+    /// Listed as Read Only (Symbol attribute 10) in the tag list.
+    fn settable(&self) -> bool {
+        false
+    }
 
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
         self.inner.read(start, count, out)
@@ -486,10 +501,8 @@ mod tests {
         let name = off("Name") as usize;
         assert_eq!(m1[name..name + 8], *b"\x04\0\0\0pump");
         let flags = bytes(served(&p, "Flags").as_ref());
-        assert_eq!(
-            (flags.len(), flags[0], flags[33], flags[63], flags[1]),
-            (64, 1, 1, 1, 0)
-        );
+        // BOOL[64] in Logix mode: two DWORDs, bits 0, 33 and 63 set (bit 1 clear).
+        assert_eq!(flags, [1, 0, 0, 0, 0b10, 0, 0, 0x80]);
         let grid = bytes(served(&p, "Grid").as_ref());
         assert_eq!(grid[(5 + 2) * 4], 12);
         assert_eq!(grid[19 * 4], 34);
