@@ -41,6 +41,12 @@ pub trait Attribute: Send + Sync {
         true
     }
 
+    /// For a tag: its External Access as a Logix lists it (Symbol attribute 10):
+    /// [`READ_WRITE`] or [`READ_ONLY`]. A tag that refuses writes answers them itself.
+    fn external_access(&self) -> u8 {
+        READ_WRITE
+    }
+
     /// Append the encoding of elements `start..start + count` to `out`.
     /// The caller has checked the range against [`Attribute::len`].
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status>;
@@ -73,8 +79,18 @@ macro_rules! delegate_shape_to_inner {
         fn settable(&self) -> bool {
             self.inner.settable()
         }
+
+        fn external_access(&self) -> u8 {
+            self.inner.external_access()
+        }
     };
 }
+
+/// External Access (Symbol attribute 10): Read/Write.
+pub const READ_WRITE: u8 = 0;
+
+/// External Access (Symbol attribute 10): Read Only.
+pub const READ_ONLY: u8 = 2;
 
 /// Status for an element range beyond the end of an attribute.
 pub fn out_of_range() -> Status {

@@ -576,17 +576,8 @@ fn symbol_attributes(
     m.insert(6, udint(BASE_TAG_BIT));
     m.insert(7, uint(u16::try_from(size).unwrap_or(u16::MAX)));
     m.insert(8, constant(DataType::Udint, &dim_bytes));
-    m.insert(10, constant(DataType::Usint, &[external_access(attr)]));
+    m.insert(10, constant(DataType::Usint, &[attr.external_access()]));
     m
-}
-
-/// Symbol attribute 10, External Access, as Logix encodes it: 0 Read/Write, 2 Read Only.
-fn external_access(attr: &dyn Attribute) -> u8 {
-    if attr.settable() {
-        0
-    } else {
-        2
-    }
 }
 
 /// FNV-1a: tag names are short and chosen by the device's owner, not by clients (who only

@@ -414,9 +414,13 @@ impl Attribute for ReadOnly {
         self.inner.is_array()
     }
 
-    /// Listed as Read Only (Symbol attribute 10) in the tag list.
     fn settable(&self) -> bool {
-        false
+        self.inner.settable()
+    }
+
+    /// Listed as Read Only (Symbol attribute 10) in the tag list.
+    fn external_access(&self) -> u8 {
+        crate::model::attribute::READ_ONLY
     }
 
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
