@@ -1,4 +1,5 @@
-"""A Studio 5000 project export (interop/fixtures/plant.L5X) served with `--l5x`, read and
+"""Studio 5000 exports (interop/fixtures/plant.L5X, a controller; mixer_program.L5X, a program
+with its context) served with `--l5x`, read and
 written by the real pycomm3 1.2.16 and pylogix 1.1.6 clients: every tag comes back with the
 L5X's type and initial value, writes round-trip, Read Only tags refuse writes, and what cannot
 be served is named at start-up, one line each."""
@@ -138,3 +139,102 @@ def test_cpppo_cfg_names_the_l5x(spawn, tmp_path):
     port = proc.port(ENIP_READY)
     with LogixDriver(f"127.0.0.1:{port}/0") as plc:
         assert plc.read("Program:Main.Count").value == 7
+
+
+# Every tag plant.L5X serves: pycomm3's type name and the L5X initial value (a structure
+# compared member by member on what the file sets; BOOL arrays and grids as full lists).
+GRID = [1, 0, 0, 0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 34]
+EVERY_TAG = {
+    "M1": ("Motor", MOTOR),
+    "Motors{3}": ("Motor[3]", [{"Speed": 0.0, "Fault": False}, {"Speed": 7.5, "Fault": True},
+                               {"Speed": 0.0, "Fault": False}]),
+    "Flags{64}": ("BOOL[64]", [i in (0, 33, 63) for i in range(64)]),
+    "Grid{20}": ("DINT[20]", GRID),
+    "Temp": ("REAL", 21.5),
+    "Count16": ("INT", 255),
+    "Label": ("STRING20", "hello"),
+    "Msg": ("STRING", "it's $5!"),
+    "Limit": ("DINT", 100),
+    "TempAlias": ("REAL", 21.5),
+    "Program:Main.Count": ("DINT", 7),
+    "Program:Main.Local": ("Motor", {"Speed": 2.5, "Running": False, "Faults": [0, 0, 0, 0]}),
+    "Program:Main.CountAlias": ("DINT", 7),
+}
+
+
+def _matches(value, expected):
+    """`value` holds `expected` (dicts: the members `expected` names; lists element-wise)."""
+    if isinstance(expected, dict):
+        return all(_matches(value[k], v) for k, v in expected.items())
+    if isinstance(expected, list):
+        return len(value) == len(expected) and all(map(_matches, value, expected))
+    return value == expected
+
+
+def test_every_served_tag_reads_back_its_l5x_value_and_type(served):
+    port, _ = served
+    with LogixDriver(f"127.0.0.1:{port}/0", init_program_tags=True) as plc:
+        listed = {t["tag_name"] for t in plc.get_tag_list(program="*")}
+        assert listed == {name.split("{")[0] for name in EVERY_TAG}, listed
+        for name, (type_name, expected) in EVERY_TAG.items():
+            got = plc.read(name)
+            assert got.error is None, (name, got)
+            assert got.type == type_name, (name, got.type)
+            assert _matches(got.value, expected), (name, got.value)
+
+
+def _pylogix_string(value):
+    """pylogix decodes only Logix's own STRING; a custom string type arrives as its bytes."""
+    if isinstance(value, bytes):
+        length = int.from_bytes(value[:4], "little")
+        return value[4:4 + length].decode()
+    return value
+
+
+def test_pylogix_reads_every_served_value(served):
+    port, _ = served
+    leaves = {
+        "M1.Speed": 1.5, "M1.Running": True, "M1.Fault": False, "M1.Faults[0]": 1,
+        "M1.Faults[1]": 2, "M1.Faults[2]": -3, "M1.Faults[3]": 16, "M1.Flags[0]": True,
+        "M1.Flags[9]": True, "M1.Flags[1]": False, "M1.Name": "pump", "M1.Cell.Volts": 3.25,
+        "M1.Cell.Ok": True, "Motors[1].Speed": 7.5, "Motors[1].Fault": True,
+        "Motors[2].Speed": 0.0, "Grid[0,0]": 1, "Grid[1,2]": 12, "Grid[3,4]": 34,
+        "Grid[2,2]": 0, "Temp": 21.5, "Count16": 255, "Label": "hello", "Msg": "it's $5!",
+        "Limit": 100, "TempAlias": 21.5, "Program:Main.Count": 7,
+        "Program:Main.Local.Speed": 2.5, "Program:Main.CountAlias": 7,
+    }
+    with PLC() as comm:
+        comm.IPAddress, comm.Port = "127.0.0.1", port
+        for name, expected in leaves.items():
+            got = comm.Read(name)
+            assert got.Status == "Success", (name, got.Status)
+            assert _pylogix_string(got.Value) == expected, (name, got.Value)
+        # BOOL[64]: pylogix reads each bit from the DWORD holding it.
+        bits = [comm.Read(f"Flags[{i}]") for i in range(64)]
+        assert all(b.Status == "Success" for b in bits)
+        assert [i for i, b in enumerate(bits) if b.Value] == [0, 33, 63]
+
+
+MIXER = Path(__file__).resolve().parent / "fixtures" / "mixer_program.L5X"
+
+
+def test_a_program_export_with_its_context_is_served(spawn):
+    """A program export (`TargetType="Program"`): its program's tags, the data types and
+    controller tags it carries as context."""
+    proc = spawn([cpppo_bin(), "enip", "server", "--no-config", "-a", "127.0.0.1:0",
+                  "--l5x", str(MIXER)])
+    port = proc.port(ENIP_READY)
+    with LogixDriver(f"127.0.0.1:{port}/0", init_program_tags=True) as plc:
+        assert plc.get_plc_name() == "PlantSim"
+        names = {t["tag_name"] for t in plc.get_tag_list(program="*")}
+        assert names == {"Shared", "Program:Mixer.Current", "Program:Mixer.Steps"}
+        current = plc.read("Program:Mixer.Current")
+        assert (current.type, current.value) == ("Batch", {"Id": 17, "Weight": 12.5})
+        assert plc.read("Program:Mixer.Steps{3}").value == [1, 2, 3]
+        assert plc.read("Shared").value == 3
+        assert plc.write("Program:Mixer.Current.Weight", 20.0).error is None
+    with PLC() as comm:
+        comm.IPAddress, comm.Port = "127.0.0.1", port
+        assert comm.GetProgramsList().Value == ["Program:Mixer"]
+        assert comm.Read("Program:Mixer.Current.Weight").Value == 20.0
+        assert comm.Read("Program:Mixer.Current.Id").Value == 17
