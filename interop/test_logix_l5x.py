@@ -238,3 +238,18 @@ def test_a_program_export_with_its_context_is_served(spawn):
         assert comm.GetProgramsList().Value == ["Program:Mixer"]
         assert comm.Read("Program:Mixer.Current.Weight").Value == 20.0
         assert comm.Read("Program:Mixer.Current.Id").Value == 17
+
+
+def test_bits_of_integer_tags_and_members_read_and_write(served):
+    """`Tag.5` bit access, as both clients spell it (Limit = 100 = 0b1100100)."""
+    port, _ = served
+    with LogixDriver(f"127.0.0.1:{port}/0") as plc:
+        assert plc.read("Limit.2").value is True and plc.read("Limit.0").value is False
+        assert plc.read("M1.Faults[3].4").value is True  # 16
+        assert plc.write("Program:Main.Count.4", True).error is None
+        assert plc.read("Program:Main.Count").value == 7 | 16
+    with PLC() as comm:
+        comm.IPAddress, comm.Port = "127.0.0.1", port
+        assert comm.Read("Limit.2").Value is True and comm.Read("Limit.0").Value is False
+        assert comm.Write("Program:Main.Count.0", False).Status == "Success"
+        assert comm.Read("Program:Main.Count").Value == 6 | 16
