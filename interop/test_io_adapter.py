@@ -316,7 +316,16 @@ def test_tshark_decodes_the_io_frames(spawn, pair, tmp_path):
     cap.close()
     fields = ["enip.cpf.sai.connid", "cip.seq", "cip.32bitheader.run_idle", "cipio.data",
               "ip.src"]
-    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", "udp.port == 2222", "-T", "fields",
+    # tshark decodes I/O frames by the Forward Open reply it has seen; the producer starts on
+    # its own timer, so on a loaded machine a first T→O frame can reach the capture before
+    # the TCP reply does: only frames after the reply are expected to decode.
+    reply = subprocess.run(["tshark", "-r", str(pcap), "-Y",
+                            "cip.service == 0xd4 || cip.service == 0xdb",
+                            "-T", "fields", "-e", "frame.number"],
+                           check=True, capture_output=True, text=True, timeout=60).stdout.split()
+    assert reply, "no Forward Open reply in the capture"
+    after = f"udp.port == 2222 && frame.number > {reply[0]}"
+    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", after, "-T", "fields",
                           *[x for f in fields for x in ("-e", f)], "-E", "separator=|"],
                          check=True, capture_output=True, text=True, timeout=60).stdout
     rows = [l.split("|") for l in out.splitlines() if l]
