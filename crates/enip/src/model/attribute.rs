@@ -58,12 +58,20 @@ pub trait Attribute: Send + Sync {
 }
 
 /// Inside `impl Attribute for W`, where `W` wraps another attribute in a field `inner`, delegate
-/// the shape of the attribute (type, length, array-ness, settable) to it; the wrapper then only
+/// the shape of the attribute (type, length, array-ness, settable, external access) to it
+/// (`without external_access`: all but that one); the wrapper then only
 /// writes the `read` and `write` hooks it changes. (Exported at the crate root: wrappers in
 /// other crates, such as the CLI's `-p` printer, use it too.)
 #[macro_export]
 macro_rules! delegate_shape_to_inner {
     () => {
+        $crate::delegate_shape_to_inner!(without external_access);
+
+        fn external_access(&self) -> u8 {
+            self.inner.external_access()
+        }
+    };
+    (without external_access) => {
         fn data_type(&self) -> cpppo_cip::DataType {
             self.inner.data_type()
         }
@@ -78,10 +86,6 @@ macro_rules! delegate_shape_to_inner {
 
         fn settable(&self) -> bool {
             self.inner.settable()
-        }
-
-        fn external_access(&self) -> u8 {
-            self.inner.external_access()
         }
     };
 }

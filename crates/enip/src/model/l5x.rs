@@ -402,21 +402,7 @@ struct ReadOnly {
 }
 
 impl Attribute for ReadOnly {
-    fn data_type(&self) -> cpppo_cip::DataType {
-        self.inner.data_type()
-    }
-
-    fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    fn is_array(&self) -> bool {
-        self.inner.is_array()
-    }
-
-    fn settable(&self) -> bool {
-        self.inner.settable()
-    }
+    crate::delegate_shape_to_inner!(without external_access);
 
     /// Listed as Read Only (Symbol attribute 10) in the tag list.
     fn external_access(&self) -> u8 {
