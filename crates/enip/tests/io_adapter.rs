@@ -26,6 +26,9 @@ use cpppo_enip::server::session::{IdGenerator, RoutePolicy, Session, Shared};
 const PEER: [u8; 4] = [10, 9, 0, 2];
 const RPI: u32 = 10_000;
 
+/// A T->O frame sent: destination, connection id, encapsulation and CIP sequence, data.
+type Sent = (SocketAddr, u32, u32, u16, Vec<u8>);
+
 /// A device with 8-byte input 100, output 150, config 1 (4 bytes), and a session from PEER.
 struct Rig {
     client: Client,
@@ -77,6 +80,12 @@ impl Rig {
 
     fn advance(&mut self, d: Duration) {
         self.client.now += d;
+    }
+
+    /// The frames sent one RPI on: a new connection's first T->O is due then.
+    fn after_rpi(&mut self) -> Vec<Sent> {
+        self.advance(Duration::from_micros(RPI.into()));
+        self.transmit()
     }
 
     /// A Forward Open (16-bit unless `large`) with this path and sizes, a new triad.
@@ -205,7 +214,7 @@ impl Rig {
     }
 
     /// Every T→O frame due now: (destination, connection id, encap seq, CIP seq, data).
-    fn transmit(&mut self) -> Vec<(SocketAddr, u32, u32, u16, Vec<u8>)> {
+    fn transmit(&mut self) -> Vec<Sent> {
         let now = self.now();
         let mut a = self.hub.lock();
         a.handle_timeout(now);
@@ -307,7 +316,12 @@ fn exclusive_owner_exchanges_data_both_ways() {
     assert_eq!(t_o, 0xC0DE_0001, "p2p T->O keeps the originator's id");
     assert_ne!(o_t, 0, "the target picks the O->T id");
     assert_eq!(opened.reply.map(|r| (r.2, r.3)), Some((RPI, RPI)));
-    // T->O goes out at once, to the peer's port 2222, without waiting for O->T.
+    // The first T->O is due one RPI after the open (the Forward Open reply goes first), then
+    // goes to the peer's port 2222 without waiting for O->T.
+    assert!(rig.transmit().is_empty(), "no T->O before the reply");
+    let rpi = Duration::from_micros(RPI.into());
+    assert_eq!(rig.hub.lock().poll_timeout(), Some(rig.now() + rpi));
+    rig.advance(rpi);
     let sent = rig.transmit();
     assert_eq!(sent.len(), 1);
     let (dest, id, encap, seq, data) = &sent[0];
@@ -340,7 +354,11 @@ fn t_o_runs_on_its_own_timer_and_counts_only_new_data() {
     let mut rig = Rig::new();
     let (o_t, t_o) = rig.open().ids();
     let mut frames = rig.transmit();
-    for encap in 1..=5 {
+    assert!(
+        frames.is_empty(),
+        "the first T->O is due one RPI after the open"
+    );
+    for encap in 1..=6 {
         rig.advance(Duration::from_micros(RPI.into()));
         frames.extend(rig.transmit());
         // O->T now and then keeps the connection open.
@@ -370,7 +388,7 @@ fn t_o_goes_where_the_sockaddr_item_says() {
     let mut fo = Fo::owner();
     fo.sockaddr = Some(Sockaddr::new(Ipv4Addr::UNSPECIFIED, 2223));
     rig.open_with(fo).ids();
-    assert_eq!(rig.transmit()[0].0, SocketAddr::from((PEER, 2223)));
+    assert_eq!(rig.after_rpi()[0].0, SocketAddr::from((PEER, 2223)));
     let mut fo = Fo::owner();
     fo.path.o_t = 300; // another owner, another output
     fo.o_t_size = 606;
@@ -378,8 +396,10 @@ fn t_o_goes_where_the_sockaddr_item_says() {
     fo.sockaddr = Some(Sockaddr::new(Ipv4Addr::new(10, 9, 0, 7), 2224));
     let opened = rig.open_with(fo);
     assert_eq!(opened.status, 0, "{opened:?}");
-    let dests: Vec<_> = rig.transmit().into_iter().map(|f| f.0).collect();
-    assert_eq!(dests, [SocketAddr::from(([10, 9, 0, 7], 2224))]);
+    let mut dests: Vec<_> = rig.after_rpi().into_iter().map(|f| f.0).collect();
+    dests.sort();
+    let second = SocketAddr::from(([10, 9, 0, 7], 2224));
+    assert_eq!(dests, [SocketAddr::from((PEER, 2223)), second]);
 }
 
 #[test]
@@ -442,7 +462,7 @@ fn input_only_heartbeats_and_listen_only_needs_a_multicast_producer() {
     assert_eq!(io.sockaddr, Some(group));
     let lo = rig.open_with(Fo::heartbeat(237, true));
     assert_eq!(lo.ids().1, io_t_o, "listen only joins the producer");
-    let sent = rig.transmit();
+    let sent = rig.after_rpi();
     assert_eq!(sent.len(), 1, "one producer for both");
     assert_eq!(sent[0].0, SocketAddr::from(([239, 192, 1, 0], 2222)));
     // A heartbeat keeps the input only connection open past its timeout; the outputs are not
@@ -639,7 +659,7 @@ fn listen_only_closes_when_its_owner_closes_or_times_out() {
         let (owner_o_t, _) = owner.ids();
         let (lo_o_t, _) = rig.open_with(Fo::heartbeat(237, true)).ids();
         let (lo2_o_t, _) = rig.open_with(Fo::heartbeat(237, true)).ids();
-        assert_eq!(rig.transmit().len(), 1);
+        assert_eq!(rig.after_rpi().len(), 1);
         rig.events();
         if timeout {
             // Only the listeners send heartbeats: the owner times out.
@@ -689,7 +709,7 @@ fn a_listener_leaving_keeps_the_owner() {
     assert_eq!(rig.close(lo.triad_serial).0, 0);
     let open: Vec<_> = rig.hub.lock().connections().map(|c| c.o_t_id).collect();
     assert_eq!(open, [owner_o_t]);
-    assert_eq!(rig.transmit().len(), 1, "the owner's T->O goes on");
+    assert_eq!(rig.after_rpi().len(), 1, "the owner's T->O goes on");
 }
 
 #[test]
@@ -703,13 +723,12 @@ fn connections_count_t_o_and_the_outputs_say_why_they_are_idle() {
     assert_eq!(rig.o_t(o_t, 1, 1, true, &[1; 8]), Consumed::Data);
     assert_eq!(rig.hub.lock().outputs_idle(150), None);
     for k in 0..3u16 {
-        assert_eq!(rig.transmit().len(), 1);
-        rig.advance(Duration::from_micros(RPI.into()));
+        assert_eq!(rig.after_rpi().len(), 1);
         let seq = 2 + k;
         assert_eq!(rig.o_t(o_t, seq.into(), seq, true, &[1; 8]), Consumed::Data);
     }
     // Sent 25 ms past its slot: late.
-    rig.advance(Duration::from_millis(25));
+    rig.advance(Duration::from_millis(35));
     assert_eq!(rig.transmit().len(), 1);
     let conns: Vec<_> = rig.hub.lock().connections().collect();
     let [c] = &conns[..] else {

@@ -486,6 +486,10 @@ impl IoAdapter {
         };
         let key = self.next_producer;
         self.next_producer += 1;
+        // The first T→O is due one RPI after the open, as a scanner expects: the Forward Open
+        // reply goes out first (a frame due at once could overtake it on a loaded machine).
+        let rpi = Duration::from_micros(fo.t_o_rpi.into());
+        let first = now + rpi;
         self.producers.insert(
             key,
             Producer {
@@ -494,8 +498,8 @@ impl IoAdapter {
                 point: checked.input.0,
                 multicast: checked.multicast,
                 attr: checked.input.1.clone(),
-                rpi: Duration::from_micros(fo.t_o_rpi.into()),
-                next: now,
+                rpi,
+                next: first,
                 encap_seq: 0,
                 cip_seq: 0,
                 last: None,
@@ -504,7 +508,7 @@ impl IoAdapter {
                 lateness: [0; 4],
             },
         );
-        self.timers.push(Reverse((now, key)));
+        self.timers.push(Reverse((first, key)));
         key
     }
 
@@ -750,7 +754,7 @@ fn t_o_destination(peer: SocketAddr, item: Option<Sockaddr>, port: u16) -> Socke
 }
 
 /// One adapter shared by the TCP sessions (Forward Open/Close) and the UDP driver, which
-/// registers a waker to hear of new connections (their first T→O is due at once).
+/// registers a waker to hear of new connections (their first T→O is due one RPI after the open).
 pub struct IoHub {
     adapter: Mutex<IoAdapter>,
     waker: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
