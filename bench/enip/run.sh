@@ -3,6 +3,9 @@
 # `enip_server`, side by side in one run, driven by the same client (enip_bench, Rust).
 #
 #   bench/enip/run.sh            # SECS=5 per measurement; results on stdout (markdown)
+#   OLD=/path/to/old/bin ROUNDS=3 bench/enip/run.sh
+#                                # also an older build's `cpppo` (same client), lock-step and
+#                                # pipelined, alternating with ours ROUNDS times before the rest
 #
 # Measures: lock-step Read Tag reads/s on one connection; tag reads/s pipelined (depth 20,
 # Multiple Service Packets of 40 reads (what fits one unconnected reply)); server CPU µs per request (from /proc/PID/stat);
@@ -27,6 +30,22 @@ echo "# EtherNet/IP simulator benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) c
 echo
 echo "Platform ceiling, same run: $(bench/baseline/run.sh)"
 echo
+# Old and new servers alternately (each round flips the order), the same client.
+if [ -n "${OLD:-}" ]; then
+  for round in $(seq "${ROUNDS:-3}"); do
+    order="new old"; [ $((round % 2)) = 0 ] && order="old new"
+    for build in $order; do
+      bin="$TARGET/release/cpppo"; [ "$build" = old ] && bin="$OLD/cpppo"
+      start_ready "$OUT" "$bin" enip server --no-config -a 127.0.0.1:0 'SCADA=INT[1000]'
+      PIDS+=("$SRV_PID")
+      echo "## $build, round $round (pid $SRV_PID, $bin)"
+      "$BENCH" "$SRV_ADDR" lockstep "$SECS" "$SRV_PID"
+      "$BENCH" "$SRV_ADDR" pipeline "$SECS" "$SRV_PID"
+      kill "$SRV_PID"
+      echo
+    done
+  done
+fi
 for who in ours python; do
   if [ "$who" = ours ]; then
     # More than the 10,000 idle sessions measured below (the default limit is 1,000).
