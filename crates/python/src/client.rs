@@ -93,7 +93,14 @@ impl Operation {
     }
 
     fn __repr__(&self) -> String {
-        format!("Operation({:?})", self.text)
+        let mut paths = String::new();
+        if let Some(g) = &self.paths.route_path {
+            paths += &format!(", route_path={:?}", g.text);
+        }
+        if let Some(g) = &self.paths.send_path {
+            paths += &format!(", send_path={:?}", g.text);
+        }
+        format!("Operation({:?}{paths})", self.text)
     }
 
     fn __str__(&self) -> &str {

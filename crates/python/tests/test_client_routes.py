@@ -11,9 +11,9 @@ from cpppo_rs.enip import Simulator, client
 OK = 0
 
 
-def statuses_and_values(conn, ops, depth):
+def statuses_and_values(conn, ops, depth, multiple=0):
     """[(status, value)] of a pipeline over ops, checking its indices run 0..n."""
-    out = list(conn.pipeline(ops, depth=depth))
+    out = list(conn.pipeline(ops, depth=depth, multiple=multiple))
     assert [t[0] for t in out] == list(range(len(ops)))
     return [(t[4], t[5]) for t in out]
 
@@ -27,8 +27,8 @@ def mixed_on_slot_3():
 
 def check_slot_3(port):
     with client.connector("127.0.0.1", port) as conn:  # route 1/0 by default
-        for depth in (1, 2):
-            got = statuses_and_values(conn, mixed_on_slot_3(), depth)
+        for depth, multiple in ((1, 0), (2, 0), (2, 500)):  # 500: Multiple Service Packets
+            got = statuses_and_values(conn, mixed_on_slot_3() * 2, depth, multiple)[3:]
             assert got[0] == (OK, True)
             assert got[1][0] != OK and got[1][1] is None  # 1/0 is not served
             assert got[2] == (OK, [11])
@@ -46,8 +46,8 @@ def mixed_on_a_simple_device():
 
 def check_simple(port):
     with client.connector("127.0.0.1", port) as conn:
-        for depth in (1, 3):
-            got = statuses_and_values(conn, mixed_on_a_simple_device(), depth)
+        for depth, multiple in ((1, 0), (3, 0), (3, 500)):
+            got = statuses_and_values(conn, mixed_on_a_simple_device() * 2, depth, multiple)[3:]
             assert got[0] == (OK, True)
             assert got[1][0] != OK and got[1][1] is None  # routed: refused
             assert got[2] == (OK, [22])
@@ -92,6 +92,7 @@ def test_send_path_empty_sends_an_operation_directly_to_cpppo_simple(spawn):
 def test_operations_carry_the_paths_they_were_given():
     op, = client.parse_operations(["SCADA[1]"], route_path=False, send_path="@6/1")
     assert (op.route_path, op.send_path) == ("false", "@6/1")
+    assert repr(op) == 'Operation("SCADA[1]", route_path="false", send_path="@6/1")'
     plain, = client.parse_operations(["SCADA[1]"])
     assert (plain.route_path, plain.send_path) == (None, None)
     # Paths given again are stamped over an operation's own; None keeps them.
