@@ -432,3 +432,48 @@ async fn legacy_command_0x0001_is_answered_as_cpppo_does_over_tcp_and_udp() {
         .unwrap();
     assert_eq!(&buf[..n], &want[..]);
 }
+
+/// One client connection whose route changes between requests (`Connector::set_route`, what
+/// cpppo's per-operation `route_path`/`send_path` needs): the router's own tag on route 1/0
+/// and directly (no send path), the routed device's tag on route 1/3.
+#[tokio::test]
+async fn one_connection_reaches_each_device_along_the_route_it_is_given() {
+    use cpppo_enip::client::operation::{Link, Literal, PathStep};
+    use cpppo_enip::client::route::Route;
+    use cpppo_enip::client::{ClientError, Connector, Options};
+
+    let (_stop, stop) = watch::channel(false);
+    let remote = simulator(&["REMOTE=DINT[4]"], "{}", &stop).await;
+    let routes = format!(r#"{{"1/1-15": "{remote}"}}"#);
+    let addr = simulator(&["LOCAL=INT[4]"], &routes, &stop).await;
+    let mut c = Connector::connect(&addr.to_string(), Options::default())
+        .await
+        .unwrap();
+    // Route 1/0 (the default): the router itself, which has no REMOTE.
+    assert!(matches!(
+        c.write("REMOTE[1]=(DINT)42").await,
+        Err(ClientError::Status { .. })
+    ));
+    c.write("LOCAL[0]=(INT)7").await.unwrap();
+    assert_eq!(c.read("LOCAL[0]").await.unwrap(), [Literal::Int(7)]);
+
+    let slot3 = Route {
+        route_path: Some(vec![PathStep::Port {
+            port: 1,
+            link: Link::Number(3),
+        }]),
+        ..Route::logix()
+    };
+    c.set_route(slot3.clone()).unwrap();
+    assert_eq!(c.options().route, slot3);
+    c.write("REMOTE[1]=(DINT)42").await.unwrap();
+    assert_eq!(c.read("REMOTE[1]").await.unwrap(), [Literal::Int(42)]);
+    assert!(matches!(
+        c.read("LOCAL[0]").await,
+        Err(ClientError::Status { .. })
+    ));
+
+    c.set_route(Route::simple()).unwrap();
+    assert_eq!(c.read("LOCAL[0]").await.unwrap(), [Literal::Int(7)]);
+    c.close().await.unwrap();
+}

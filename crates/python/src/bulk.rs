@@ -54,7 +54,21 @@ fn parse_all(py: Python<'_>, operations: &Bound<'_, PyAny>) -> PyResult<Plan> {
                     }
                 }
             }
-            Err(_) => plan.push(operation_of(py, &item)?.op)?,
+            Err(_) => {
+                let op = operation_of(py, &item)?;
+                if !op.paths.is_empty() {
+                    return Err(raise(
+                        py,
+                        "OperationError",
+                        (format!(
+                            "read_many runs every operation on the connector's route; {} has \
+                             its own route_path/send_path (use pipeline)",
+                            op.text
+                        ),),
+                    ));
+                }
+                plan.push(op.op)?
+            }
         };
         plan.order.push(at);
         last = Some((item, at));

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use cpppo_enip::client::operation::{Literal, Operation as RsOperation};
-use cpppo_enip::client::route::{parse_route_path, parse_send_path};
+use cpppo_enip::client::route::{parse_route_path, parse_send_path, Route};
 use cpppo_enip::client::{
     ClientError, Connector as RsConnector, ListReply, Options, ReplyStatus, Single, Transaction,
 };
@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::errors::{client_error, raise};
+use crate::route::{runs, Paths};
 use crate::values::list_to_py;
 
 /// How often a waiting call looks for Ctrl-C (and other Python signals).
@@ -29,20 +30,44 @@ const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 #[derive(Clone)]
 pub struct Operation {
     pub(crate) op: RsOperation,
-    text: String,
+    pub(crate) text: String,
+    /// Its own route and send paths (cpppo's per-operation `route_path`/`send_path`).
+    pub(crate) paths: Paths,
 }
 
 #[pymethods]
 impl Operation {
-    /// Parses one operation; raises `OperationError` naming what is wrong.
+    /// Parses one operation; raises `OperationError` naming what is wrong. `route_path`
+    /// (`"1/0"`, JSON, `"false"`) and `send_path` (`"@6/1"`, `""`: none, a simple device)
+    /// route this operation its own way instead of as its connector does.
     #[new]
-    fn new(py: Python<'_>, text: &str) -> PyResult<Self> {
+    #[pyo3(signature = (text, route_path=None, send_path=None))]
+    fn new(
+        py: Python<'_>,
+        text: &str,
+        route_path: Option<&str>,
+        send_path: Option<&str>,
+    ) -> PyResult<Self> {
+        let paths = Paths::parse(py, route_path, send_path)?;
         RsOperation::parse(text)
             .map(|op| Operation {
                 op,
                 text: text.to_string(),
+                paths,
             })
             .map_err(|e| raise(py, "OperationError", (e.to_string(),)))
+    }
+
+    /// Its own route path, as given (`None`: its connector's).
+    #[getter]
+    fn route_path(&self) -> Option<&str> {
+        self.paths.route_path.as_ref().map(|g| g.text.as_str())
+    }
+
+    /// Its own send path, as given (`None`: its connector's; `""`: none).
+    #[getter]
+    fn send_path(&self) -> Option<&str> {
+        self.paths.send_path.as_ref().map(|g| g.text.as_str())
     }
 
     /// The text it was parsed from.
@@ -68,7 +93,14 @@ impl Operation {
     }
 
     fn __repr__(&self) -> String {
-        format!("Operation({:?})", self.text)
+        let mut paths = String::new();
+        if let Some(g) = &self.paths.route_path {
+            paths += &format!(", route_path={:?}", g.text);
+        }
+        if let Some(g) = &self.paths.send_path {
+            paths += &format!(", send_path={:?}", g.text);
+        }
+        format!("Operation({:?}{paths})", self.text)
     }
 
     fn __str__(&self) -> &str {
@@ -76,16 +108,28 @@ impl Operation {
     }
 }
 
-/// Parses operations (strings) into a list of `Operation`, as cpppo's `parse_operations`.
+/// Parses operations (strings) into a list of `Operation`, as cpppo's `parse_operations`;
+/// `route_path`/`send_path` (texts as `Operation`'s) are stamped on each one.
 #[pyfunction]
-pub fn parse_operations(py: Python<'_>, tags: &Bound<'_, PyAny>) -> PyResult<Vec<Operation>> {
+#[pyo3(signature = (tags, route_path=None, send_path=None))]
+pub fn parse_operations(
+    py: Python<'_>,
+    tags: &Bound<'_, PyAny>,
+    route_path: Option<&str>,
+    send_path: Option<&str>,
+) -> PyResult<Vec<Operation>> {
     if tags.is_instance_of::<PyString>() {
         return Err(PyValueError::new_err(
             "parse_operations takes a sequence of operations, not one string",
         ));
     }
+    let paths = Paths::parse(py, route_path, send_path)?;
     tags.try_iter()?
-        .map(|item| operation_of(py, &item?))
+        .map(|item| {
+            let mut op = operation_of(py, &item?)?;
+            op.paths = paths.over(&op.paths);
+            Ok(op)
+        })
         .collect()
 }
 
@@ -107,7 +151,7 @@ pub(crate) fn operation_of(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<
             ),),
         )
     })?;
-    Operation::new(py, &text)
+    Operation::new(py, &text, None, None)
 }
 
 /// A registered EtherNet/IP session (TCP), or a UDP socket for List commands.
@@ -121,6 +165,8 @@ pub struct Connector {
     rt: tokio::runtime::Runtime,
     conn: Mutex<Option<RsConnector>>,
     address: SocketAddr,
+    /// The route it was made with (operations with paths of their own change it for a while).
+    route: Route,
     /// Operations `read`/`write` ran lately, planned and encoded (locked only with `conn`).
     singles: Mutex<Singles>,
     /// The exception a Python signal handler raised while a blocking read waited.
@@ -289,6 +335,25 @@ impl Connector {
     }
 }
 
+impl Connector {
+    /// Runs `f` with `conn` routed along `route`, then along the connector's own route again
+    /// (also when `f` fails).
+    fn routed<T>(
+        &self,
+        conn: &mut RsConnector,
+        route: Route,
+        f: impl FnOnce(&mut RsConnector) -> Result<T, Stop>,
+    ) -> Result<T, Stop> {
+        if route == self.route {
+            return f(conn);
+        }
+        conn.set_route(route).map_err(Stop::Client)?;
+        let done = f(conn);
+        conn.set_route(self.route.clone()).map_err(Stop::Client)?;
+        done
+    }
+}
+
 /// The connector's check while a blocking read waits: a Python signal handler that raises
 /// (Ctrl-C) ends the wait, its exception kept in `raised` for [`Connector::run`].
 fn signal_check(raised: Arc<Mutex<Option<PyErr>>>) -> cpppo_enip::client::Interrupt {
@@ -400,6 +465,7 @@ impl Connector {
         }
         Ok(Connector {
             address: conn.peer(),
+            route: conn.options().route.clone(),
             rt,
             conn: Mutex::new(Some(conn)),
             singles: Mutex::new(Singles::default()),
@@ -435,17 +501,29 @@ impl Connector {
         attributes: bool,
         lines: bool,
     ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
-        let ops: Vec<RsOperation> = operations
+        let ops: Vec<(RsOperation, Paths)> = operations
             .try_iter()?
-            .map(|item| operation_of(py, &item?).map(|o| o.op))
+            .map(|item| operation_of(py, &item?).map(|o| (o.op, o.paths)))
             .collect::<PyResult<_>>()?;
+        let runs = runs(ops, &self.route);
         let done = self.run_async(py, depth, |w, conn| {
-            w.wait(
-                conn.pipeline(ops, depth, multiple)
-                    .fragmented(fragment)
-                    .attributes(attributes)
-                    .collect(),
-            )
+            let mut done = Vec::new();
+            for run in runs {
+                let base = done.len();
+                let ran = self.routed(conn, run.route, |conn| {
+                    w.wait(
+                        conn.pipeline(run.ops, depth, multiple)
+                            .fragmented(fragment)
+                            .attributes(attributes)
+                            .collect(),
+                    )
+                })?;
+                done.extend(ran.into_iter().map(|mut t| {
+                    t.index += base;
+                    t
+                }));
+            }
+            Ok(done)
         })?;
         done.iter().map(|t| transaction(py, t, lines)).collect()
     }

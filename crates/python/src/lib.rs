@@ -16,6 +16,7 @@ mod errors;
 mod history;
 mod modbus;
 mod modbus_poller;
+mod route;
 mod simulator;
 mod values;
 

@@ -4,7 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cpppo_modbus::poller::{PollError, Poller as RsPoller, PollerConfig};
+use std::path::PathBuf;
+
+use cpppo_modbus::poller::{PollError, Poller as RsPoller, PollerConfig, SerialTarget};
+use cpppo_modbus::serial::{LineConfig, Parity};
+use cpppo_modbus::server::Framing;
 use pyo3::prelude::*;
 
 use crate::errors::raise;
@@ -46,13 +50,48 @@ fn seconds(py: Python<'_>, what: &str, s: f64) -> PyResult<Duration> {
         })
 }
 
+/// A serial line to poll over; `InvalidValueError` naming a bad setting.
+fn serial_target(
+    py: Python<'_>,
+    path: PathBuf,
+    unit: u8,
+    baud: u32,
+    parity: &str,
+    stop_bits: u8,
+    ascii: bool,
+) -> PyResult<SerialTarget> {
+    let bad = |m: String| raise(py, "InvalidValueError", (m,));
+    if !(1..=247).contains(&unit) {
+        return Err(bad(format!(
+            "a serial line needs unit 1-247, not {unit} (unit 0 is a broadcast, never answered)"
+        )));
+    }
+    if !matches!(stop_bits, 1 | 2) {
+        return Err(bad(format!("stopbits must be 1 or 2, not {stop_bits}")));
+    }
+    let parity: Parity = parity.parse().map_err(bad)?;
+    Ok(SerialTarget {
+        path,
+        line: LineConfig {
+            baud,
+            parity,
+            stop_bits,
+        },
+        framing: if ascii { Framing::Ascii } else { Framing::Rtu },
+    })
+}
+
 #[pymethods]
 impl ModbusPoller {
     /// Polls the PLC at `address` (`HOST:PORT`) as unit `unit`, every `rate` seconds, merging
     /// registers within `reach` of each other into one request; `timeout` bounds each
-    /// connect and reply.
+    /// connect and reply. With `serial` (a serial device's path), polls over that line
+    /// instead (Modbus/RTU, or `ascii`; `baud`, `parity` `"N"`/`"E"`/`"O"`, `stopbits`;
+    /// `address` is then only a label), and `unit` must be 1-247.
     #[new]
-    #[pyo3(signature = (address, unit=0, rate=1.0, reach=100, timeout=1.0))]
+    #[pyo3(signature = (address, unit=0, rate=1.0, reach=100, timeout=1.0, serial=None,
+        baud=19200, parity="N", stopbits=1, ascii=false))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments.
     fn new(
         py: Python<'_>,
         address: String,
@@ -60,8 +99,18 @@ impl ModbusPoller {
         rate: f64,
         reach: u16,
         timeout: f64,
+        serial: Option<PathBuf>,
+        baud: u32,
+        parity: &str,
+        stopbits: u8,
+        ascii: bool,
     ) -> PyResult<Self> {
         let mut config = PollerConfig::new(address);
+        if let Some(path) = serial {
+            config.serial = Some(serial_target(
+                py, path, unit, baud, parity, stopbits, ascii,
+            )?);
+        }
         config.unit = unit;
         config.rate = seconds(py, "rate", rate)?;
         config.reach = reach;

@@ -31,7 +31,8 @@ pub struct Simulator {
     rt: Mutex<Option<Arc<tokio::runtime::Runtime>>>,
     running: Mutex<Option<Running>>,
     address: SocketAddr,
-    web: Option<SocketAddr>,
+    /// The web API's bound address, and whether it refuses every change.
+    web: Option<(SocketAddr, bool)>,
 }
 
 impl Drop for Simulator {
@@ -86,25 +87,29 @@ fn build(
     Ok((sim, control))
 }
 
-/// Start serving (and the web API, with a control): the running server and the web address.
+/// The web API to start: where, its control, and the token changes need.
+type WebStart = (SocketAddr, Arc<ServerControl>, Option<String>);
+
+/// Start serving (and the web API, with a control): the running server and the web API's
+/// address and whether it is read-only (off loopback without a token).
 async fn start(
     sim: &RsSimulator,
     addr: SocketAddr,
     udp: bool,
-    web: Option<(SocketAddr, Arc<ServerControl>)>,
-) -> Result<(Running, Option<SocketAddr>), String> {
+    web: Option<WebStart>,
+) -> Result<(Running, Option<(SocketAddr, bool)>), String> {
     let running = sim.start(addr, udp).await.map_err(|e| e.to_string())?;
-    let Some((web_addr, control)) = web else {
+    let Some((web_addr, control, token)) = web else {
         return Ok((running, None));
     };
     let api = cpppo_web::Web {
         device: sim.device().clone(),
         control,
-        token: None,
+        token,
         read_only: false,
     };
     match cpppo_web::start(web_addr, api, running.shutdown()).await {
-        Ok((local, _)) => Ok((running, Some(local))),
+        Ok(started) => Ok((running, Some(started))),
         Err(e) => {
             running.stop().await;
             Err(format!("web: cannot listen on {web_addr}: {e}"))
@@ -166,13 +171,16 @@ impl Simulator {
     /// order (Identity and other object values, `Route Path`, `[Route]`); none are read by
     /// default. `route_path` is cpppo's `--route-path` (JSON, or `"0"`/`"false"`: only an
     /// empty route path); `simple` serves only an empty route path (`--simple`). `web` starts
-    /// the web API on `[HOST]:[PORT]` (port 0 allowed; see `web_address`).
+    /// the web API on `[HOST]:[PORT]` (port 0 allowed; see `web_address`); with `web_token`,
+    /// every request that changes the simulator must carry it (`?token=TOKEN` or
+    /// `Authorization: Bearer TOKEN`: the CLI's `--web-token`). Off loopback without a token
+    /// the web API refuses every change (`web_read_only`).
     /// `attribute_class` (a `device.Attribute` subclass) and `attributes` (tag name → object
     /// with `__getitem__`/`__setitem__`) give tags Python-defined behaviour.
     #[new]
     #[pyo3(signature = (tags=Vec::new(), address="127.0.0.1:0", udp=false, profile=None,
         delay=None, config=Vec::new(), route_path=None, simple=false, web=None,
-        attribute_class=None, attributes=None))]
+        attribute_class=None, attributes=None, web_token=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -187,6 +195,7 @@ impl Simulator {
         web: Option<&str>,
         attribute_class: Option<Py<PyAny>>,
         attributes: Option<Py<PyAny>>,
+        web_token: Option<String>,
     ) -> PyResult<Self> {
         let sim_error = |m: String| raise(py, "SimulatorError", (m,));
         let specs = tags
@@ -199,6 +208,15 @@ impl Simulator {
         let web = web
             .map(|w| cpppo_web::parse_address(w).map_err(sim_error))
             .transpose()?;
+        match (&web, web_token.as_deref()) {
+            (_, Some("")) => return Err(sim_error("web_token must not be empty".into())),
+            (None, Some(_)) => {
+                return Err(sim_error(
+                    "web_token is for the web API: give web= too".into(),
+                ))
+            }
+            _ => {}
+        }
         let hooked = attribute_class.is_some() || attributes.is_some();
         let hook = match (&attribute_class, &attributes) {
             (None, None) => None,
@@ -226,7 +244,9 @@ impl Simulator {
         let rt = rt
             .build()
             .map_err(|e| sim_error(format!("cannot start a runtime: {e}")))?;
-        let web = web.zip(control);
+        let web = web
+            .zip(control)
+            .map(|(addr, control)| (addr, control, web_token));
         let (running, web) = match py.detach(|| rt.block_on(start(&sim, addr, udp, web))) {
             Ok(started) => started,
             Err(e) => {
@@ -247,7 +267,14 @@ impl Simulator {
     /// The web API's bound address, `(host, port)`, if it was started.
     #[getter]
     fn web_address(&self) -> Option<(String, u16)> {
-        self.web.map(|w| (w.ip().to_string(), w.port()))
+        self.web.map(|(w, _)| (w.ip().to_string(), w.port()))
+    }
+
+    /// Whether the web API refuses every change (started off loopback without a
+    /// `web_token`); `None` without a web API.
+    #[getter]
+    fn web_read_only(&self) -> Option<bool> {
+        self.web.map(|(_, read_only)| read_only)
     }
 
     /// The bound address, `(host, port)`.

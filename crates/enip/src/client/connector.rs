@@ -351,6 +351,12 @@ impl Connector {
         self.session.options()
     }
 
+    /// Routes later requests along `route` (see [`Session::set_route`]): one connection
+    /// reaching devices on several paths, or a simple device's requests (no send path).
+    pub fn set_route(&mut self, route: Route) -> Result<(), ClientError> {
+        self.session.set_route(route)
+    }
+
     /// The largest request or reply a device takes in one message: the connection size when
     /// connected, else the unconnected limit (504 bytes, as a Logix controller).
     pub fn max_message(&self) -> usize {

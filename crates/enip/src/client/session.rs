@@ -51,7 +51,7 @@ use cpppo_cip::{EPath, Padding};
 
 use super::connector::{IdentityInfo, ListReply, Options, ServiceInfo};
 use super::error::{ClientError, ReplyStatus};
-use super::route::{cm_request, encode_path, unconnected_send};
+use super::route::{cm_request, encode_path, unconnected_send, Route};
 
 /// Keys of connected requests have this bit set (the low 16 bits are the sequence count).
 const CONNECTED: u64 = 1 << 63;
@@ -144,6 +144,19 @@ enum Pending {
     },
 }
 
+/// A route's send or route path, encoded (`None`: no path).
+fn encode_route(
+    path: &Option<Vec<crate::client::operation::PathStep>>,
+) -> Result<Option<Vec<u8>>, ClientError> {
+    path.as_deref()
+        .map(encode_path)
+        .transpose()
+        .map_err(|why| ClientError::Request {
+            what: "route".into(),
+            why,
+        })
+}
+
 /// The client's side of one EtherNet/IP session.
 #[derive(Debug)]
 pub struct Session {
@@ -172,18 +185,9 @@ impl Session {
     /// A session that is not registered yet. [`ClientError::Request`] if the route's paths do
     /// not encode.
     pub fn new(options: Options) -> Result<Session, ClientError> {
-        let encode = |p: &Option<Vec<crate::client::operation::PathStep>>| {
-            p.as_deref()
-                .map(encode_path)
-                .transpose()
-                .map_err(|why| ClientError::Request {
-                    what: "route".into(),
-                    why,
-                })
-        };
         Ok(Session {
-            send_path: encode(&options.route.send_path)?,
-            route_path: encode(&options.route.route_path)?,
+            send_path: encode_route(&options.route.send_path)?,
+            route_path: encode_route(&options.route.route_path)?,
             options,
             handle: 0,
             context: 0,
@@ -211,6 +215,18 @@ impl Session {
     /// The options in use.
     pub fn options(&self) -> &Options {
         &self.options
+    }
+
+    /// Routes the requests [`Session::queue`] queues from now on along `route` (those already
+    /// queued keep theirs; a primary connection, once open, carries every request whatever
+    /// the route). [`ClientError::Request`] if its paths do not encode (the route is then
+    /// unchanged).
+    pub fn set_route(&mut self, route: Route) -> Result<(), ClientError> {
+        let send_path = encode_route(&route.send_path)?;
+        self.route_path = encode_route(&route.route_path)?;
+        self.send_path = send_path;
+        self.options.route = route;
+        Ok(())
     }
 
     /// The registered session handle (0 before registration).

@@ -16,7 +16,10 @@ class Simulator:
     ``config`` lists cpppo.cfg files to read (none by default, unlike ``enip_server``).
     ``route_path`` is cpppo's ``--route-path`` (``"1/0"``, JSON, or ``"0"``/``"false"``);
     ``simple`` serves only an empty route path. ``web`` starts the web API on
-    ``[HOST]:[PORT]`` (port 0 allowed; see ``web_address``). ``attribute_class`` (a
+    ``[HOST]:[PORT]`` (port 0 allowed; see ``web_address``); with ``web_token`` every
+    request that changes the simulator must carry it (``?token=TOKEN`` or
+    ``Authorization: Bearer TOKEN``, the CLI's ``--web-token``), else it is refused (403).
+    Off loopback without a token the web API refuses every change. ``attribute_class`` (a
     ``cpppo_rs.server.enip.device.Attribute`` subclass) and ``attributes`` (tag name -> any
     object with ``__getitem__``/``__setitem__``) give tags Python-defined behaviour.
     Raises ``SimulatorError`` if it cannot be built or bound. Stops on ``stop()``, on leaving
@@ -29,13 +32,18 @@ class Simulator:
                  config: Sequence[str] = (), route_path: Optional[str] = None,
                  simple: bool = False, web: Optional[str] = None,
                  attribute_class: Optional[type] = None,
-                 attributes: Optional[Mapping[str, Any]] = None) -> None: ...
+                 attributes: Optional[Mapping[str, Any]] = None,
+                 web_token: Optional[str] = None) -> None: ...
     @property
     def address(self) -> tuple[str, int]:
         """The bound ``(host, port)``."""
     @property
     def web_address(self) -> Optional[tuple[str, int]]:
         """The web API's bound ``(host, port)``, or None without ``web``."""
+    @property
+    def web_read_only(self) -> Optional[bool]:
+        """Whether the web API refuses every change (off loopback without ``web_token``);
+        None without ``web``."""
     @property
     def running(self) -> bool:
         """Whether it is still serving."""

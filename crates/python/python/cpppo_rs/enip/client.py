@@ -17,7 +17,8 @@ import itertools
 import json
 
 from .._native import Connector as _Connector
-from .._native import Operation, parse_operations
+from .._native import Operation
+from .._native import parse_operations as _parse_operations
 from .._native import read_many as _read_many
 from ..errors import (
     CommunicationError,
@@ -37,6 +38,20 @@ __all__ = [
     "TimeoutError",
     "StatusError",
 ]
+
+
+def parse_operations(tags, route_path=None, send_path=None):
+    """Parses operations (``"SCADA[1-3]"``, ``"SCADA[1]=(INT)5"``, ``"@1/1/7"``; an
+    ``Operation`` passes through) into a list of ``Operation``, as cpppo's.
+
+    ``route_path`` (``"1/0"``, a JSON segment or list, ``False`` for none) and ``send_path``
+    (``"@6/1"``, ``""`` for none: a simple device) are stamped on each operation: a pipeline
+    sends it that way whatever its connector's paths (cpppo's per-operation ``route_path`` /
+    ``send_path``). ``None`` leaves the connector's. A bad operation or path raises
+    ``OperationError``.
+    """
+    return _parse_operations(tags, route_path=_path_text(route_path),
+                             send_path=_path_text(send_path))
 
 
 class connector:
@@ -109,6 +124,12 @@ class connector:
         ``operations`` may be any iterable, even an endless generator: it is taken in chunks
         of ``CHUNK`` (or ``depth`` x 16) operations, each run with the GIL released and then
         yielded.
+
+        An operation with its own ``route_path``/``send_path`` (``parse_operations(tags,
+        route_path=...)``) is sent that way over this same session; consecutive operations
+        sharing a route are pipelined (and batched) together, and a change of route waits for
+        the replies before it. On a ``connected=True`` session every request goes over its
+        connection, whose path was fixed when it was opened.
         """
         for t in self._transactions(operations, depth, multiple, fragment, attributes):
             yield t[:6]

@@ -18,17 +18,28 @@ Operations = Iterable[Union[str, "Operation"]]
 class Operation:
     """One parsed operation in cpppo's syntax (``Tag[0-9]+16=(DINT)4,5``, ``@1/1/7``)."""
 
-    def __init__(self, text: str) -> None: ...
+    def __init__(self, text: str, route_path: Optional[str] = None,
+                 send_path: Optional[str] = None) -> None: ...
     @property
     def text(self) -> str: ...
+    @property
+    def route_path(self) -> Optional[str]:
+        """Its own route path as given (``None``: its connector's)."""
+    @property
+    def send_path(self) -> Optional[str]:
+        """Its own send path as given (``None``: its connector's; ``""``: none)."""
     @property
     def method(self) -> str:
         """``'read'`` or ``'write'``."""
     @property
     def elements(self) -> int: ...
 
-def parse_operations(tags: Operations) -> list[Operation]:
-    """Parses operation strings (OperationError names the bad one)."""
+Path = Union[str, bool, dict[str, Any], list[Any], None]
+
+def parse_operations(tags: Operations, route_path: Path = None,
+                     send_path: Path = None) -> list[Operation]:
+    """Parses operation strings (OperationError names the bad one); ``route_path`` /
+    ``send_path`` are stamped on each (a pipeline routes it so; ``None``: the connector's)."""
 
 class connector:
     """A registered EtherNet/IP CIP session with one controller (a context manager)."""

@@ -19,22 +19,32 @@ class poller_modbus:  # noqa: N801 (cpppo's name)
       PLC answered. ``PlcOffline`` when it cannot be reached, ``ModbusError`` when it refuses.
     - ``load``: the (1, 5, 15 minute) fraction of the PLC's I/O capacity used by polling.
 
-    ``reach`` merges registers that close into one request; ``timeout`` (seconds) bounds each
-    connect and reply. cpppo's ``client=`` (a pymodbus client) is not supported.
+    ``reach`` merges registers that close into one request; ``timeout`` (seconds, default 1)
+    bounds each connect and reply.
+
+    ``client`` is an already-made pymodbus (3.x) client, as cpppo takes: a
+    ``ModbusTcpClient`` (its host and port are polled) or a ``ModbusSerialClient`` (its
+    serial port, baud rate, parity, stop bits and RTU or ASCII framer; ``unit`` must then be
+    1-247). Its settings are used, not the object: the Rust poller opens its own connection
+    or serial line, so close the pymodbus client (or leave it unconnected) first. Without a
+    ``timeout``, the client's connect timeout is used.
     """
 
     def __init__(self, description, client=None, reach=100, multi=False, unit=None,
-                 host=None, port=None, rate=None, timeout=1.0, **kwargs):
-        if client is not None:
-            raise TypeError("poller_modbus: client= (a pymodbus client) is not supported; "
-                            "give host= and port=")
+                 host=None, port=None, rate=None, timeout=None, **kwargs):
         self.description = description
         self.rate = 1.0 if rate is None else rate
         self.multi = multi
         self.unit = 0 if unit is None else unit
-        self._poller = ModbusPoller(f"{host or 'localhost'}:{502 if port is None else port}",
-                                    unit=self.unit, rate=self.rate, reach=reach,
-                                    timeout=timeout)
+        target = {} if client is None else _settings_of(client)
+        if timeout is None:
+            timeout = target.pop("timeout", None) or 1.0
+        else:
+            target.pop("timeout", None)
+        address = target.pop("address", None) or \
+            f"{host or 'localhost'}:{502 if port is None else port}"
+        self._poller = ModbusPoller(address, unit=self.unit, rate=self.rate, reach=reach,
+                                    timeout=timeout, **target)
 
     def poll(self, address, rate=None):
         """Begin polling ``address`` (at ``rate`` seconds, if faster than the current rate)."""
@@ -76,3 +86,29 @@ class poller_modbus:  # noqa: N801 (cpppo's name)
     def is_alive(self):
         """Whether it is still polling."""
         return self._poller.alive
+
+
+def _settings_of(client):
+    """What the Rust poller needs from a pymodbus client: ``address`` (``HOST:PORT``, or the
+    serial device), ``timeout``, and for a serial client ``serial``, ``baud``, ``parity``,
+    ``stopbits``, ``ascii``."""
+    params = getattr(client, "comm_params", None)
+    kind = getattr(getattr(params, "comm_type", None), "name", None)
+    if kind is None:
+        raise TypeError("poller_modbus: client= takes a pymodbus (3.x) ModbusTcpClient or "
+                        "ModbusSerialClient, not %s" % type(client).__name__)
+    timeout = getattr(params, "timeout_connect", None)
+    if kind == "TCP":
+        host = params.host
+        host = "[%s]" % host if ":" in host else host
+        return {"address": "%s:%d" % (host, params.port), "timeout": timeout}
+    if kind == "SERIAL":
+        if params.bytesize not in (8, -1, None):
+            raise ValueError("poller_modbus: a serial line of %s data bits is not supported "
+                             "(8 only)" % params.bytesize)
+        framer = type(getattr(client, "framer", None)).__name__.lower()
+        return {"address": params.host, "timeout": timeout, "serial": params.host,
+                "baud": params.baudrate, "parity": params.parity or "N",
+                "stopbits": params.stopbits, "ascii": "ascii" in framer}
+    raise ValueError("poller_modbus: a pymodbus %s client is not supported (TCP or serial "
+                     "only)" % kind)
