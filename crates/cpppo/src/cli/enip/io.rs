@@ -61,6 +61,9 @@ pub struct IoArgs {
     /// Listen Only connection (O->T heartbeats to point 237; needs a multicast owner).
     #[arg(long)]
     listen_only: bool,
+    /// Transport class 0 (with --input-only): no sequence counts, T->O is the input alone.
+    #[arg(long, requires = "input_only")]
+    class0: bool,
     /// Print events as JSON objects, one per line.
     #[arg(long)]
     json: bool,
@@ -165,6 +168,7 @@ impl IoArgs {
             multicast: self.multicast,
             large: self.large,
             timeout_multiplier: self.timeout_multiplier,
+            class0: self.class0,
             ..IoParams::default()
         };
         params.validate()?;
