@@ -623,7 +623,10 @@ mod tests {
         // The connected data item is 3 bytes long: no sequence count.
         assert_eq!(buf[n - 5..], [0xB1, 0, 3, 0, 5, 6, 7][2..]);
         let back = IoFrame::parse(&buf, Format::Class0).unwrap();
-        assert_eq!((back.data, back.sequence, back.encap_sequence), (&[5u8, 6, 7][..], 0, 3));
+        assert_eq!(
+            (back.data, back.sequence, back.encap_sequence),
+            (&[5u8, 6, 7][..], 0, 3)
+        );
         // An empty class 0 heartbeat has an address, and a class 1 parse refuses it.
         let hb = IoFrame { data: &[], ..f };
         let mut buf = vec![0; hb.buffer_len_as(Format::Class0)];

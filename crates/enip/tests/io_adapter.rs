@@ -522,7 +522,10 @@ fn class_0_input_only_sends_the_data_alone() {
     let now = rig.now();
     assert!(rig.hub.lock().poll_transmit(now, &mut buf).is_some());
     let f = IoFrame::parse(&buf, Format::Class0).unwrap();
-    assert_eq!((f.connection_id, f.data), (t_o, &[4u8, 3, 2, 1, 0, 0, 0, 9][..]));
+    assert_eq!(
+        (f.connection_id, f.data),
+        (t_o, &[4u8, 3, 2, 1, 0, 0, 0, 9][..])
+    );
     // The connected data item holds 8 bytes: no sequence count.
     assert_eq!(buf[buf.len() - 10..buf.len() - 8], [8, 0]);
     // An empty heartbeat keeps it open past its timeout.
