@@ -20,7 +20,8 @@ def in_ns(ns, *argv):
     return ["ip", "netns", "exec", ns, *[str(a) for a in argv]]
 
 
-PROBE = "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 9))"
+PROBE = ("import socket; "
+         "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 9))")
 
 
 def capturing(ns, pcap):
