@@ -158,6 +158,8 @@ def test_listen_only_without_owner_retries_with_back_off(piped):
     (["--input", "100:8", "--output", "150:2", "--config", "1:0A"], "whole 16-bit words"),
     (["--input", "100:8", "--output", "150:2", "--rpi", "0"], "bad --rpi 0"),
     (["--input", "100:8", "--output", "150:2", "--bind", "nowhere"], "bad --bind"),
+    (["--input", "100:8", "--output", "150:2", "--class0"], "--class0 needs --input-only"),
+    (["--input", "100:8", "--listen-only", "--class0"], "--class0 needs --input-only"),
 ])
 def test_bad_arguments_one_clear_line(argv, message):
     r = subprocess.run([cpppo_bin(), "enip", "io", "-a", "127.0.0.1:1", *argv],

@@ -62,7 +62,7 @@ pub struct IoArgs {
     #[arg(long)]
     listen_only: bool,
     /// Transport class 0 (with --input-only): no sequence counts, T->O is the input alone.
-    #[arg(long, requires = "input_only")]
+    #[arg(long)]
     class0: bool,
     /// Print events as JSON objects, one per line.
     #[arg(long)]
@@ -150,6 +150,11 @@ impl IoArgs {
             (_, true) => IoKind::ListenOnly,
             _ => IoKind::ExclusiveOwner,
         };
+        if self.class0 && kind != IoKind::InputOnly {
+            return Err(
+                "--class0 needs --input-only (class 0 is for Input Only connections)".into(),
+            );
+        }
         let input = point("input", &self.input)?;
         let output = point("output", &self.output)?;
         if kind == IoKind::ExclusiveOwner && output.size == 0 {
