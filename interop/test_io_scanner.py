@@ -158,6 +158,8 @@ def test_listen_only_without_owner_retries_with_back_off(piped):
     (["--input", "100:8", "--output", "150:2", "--config", "1:0A"], "whole 16-bit words"),
     (["--input", "100:8", "--output", "150:2", "--rpi", "0"], "bad --rpi 0"),
     (["--input", "100:8", "--output", "150:2", "--bind", "nowhere"], "bad --bind"),
+    (["--input", "100:8", "--output", "150:2", "--class0"], "--class0 needs --input-only"),
+    (["--input", "100:8", "--listen-only", "--class0"], "--class0 needs --input-only"),
 ])
 def test_bad_arguments_one_clear_line(argv, message):
     r = subprocess.run([cpppo_bin(), "enip", "io", "-a", "127.0.0.1:1", *argv],
@@ -231,3 +233,56 @@ def test_default_ports_multicast_owner_and_listen_only(piped, lan):
         os.kill(s.p.pid, signal.SIGINT)
         assert s.p.wait(10) == 0
     adapter.wait(r"^closed ExclusiveOwner$")
+
+
+def test_tshark_sees_the_multicast_t_o_of_the_ciplink_adapter(piped, lan, tmp_path):
+    """Our scanner's multicast Forward Open to the ciplink adapter: on the owner's wire tshark
+    shows the T->O frames sent to the group (its MAC, the connection id the owner opened, the
+    data as it changes); the Listen Only scanner in another namespace gets the same data."""
+    if not shutil.which("tshark"):
+        pytest.skip("tshark not installed")
+    adapter = piped(["ip", "netns", "exec", lan["ad"], ciplink_adapter(), "10.93.0.2", "44818",
+                     "2222"])
+    adapter.wait(r"ready tcp 10\.93\.0\.2:44818 io 10\.93\.0\.2:2222", 20)
+    adapter.send("input 1,1,2,3,5,8,13,21")
+    pcap = tmp_path / "mc.pcap"
+    # The owner's namespace: its Forward Open (tshark decodes I/O by it) and the group's frames.
+    cap = piped(["ip", "netns", "exec", lan["s1"], "tshark", "-i", "eth0", "-w", str(pcap),
+                 "-f", "tcp port 44818 or udp port 2222"])
+    cap.wait(r"Capturing on", 20)
+    io = [cpppo_bin(), "enip", "io", "-a", "10.93.0.2", "--input", "100:8", "--multicast",
+          "--rpi", "20", "--json"]
+    owner = piped(["ip", "netns", "exec", lan["s1"], *io, "--output", "150:8", "7"])
+    m = owner.wait(r'\{.*"event":"opened".*\}')
+    opened = json.loads(m.group(0))
+    group = opened["multicast"].split(":")[0]
+    listener = piped(["ip", "netns", "exec", lan["s2"], *io, "--listen-only"])
+    listener.wait(r'"data":\[1,1,2,3,5,8,13,21\]')
+    adapter.send("input 3,4,5,6,7,8,9,10")
+    for s in (owner, listener):
+        s.wait(r'"data":\[3,4,5,6,7,8,9,10\]')
+    for s in (listener, owner):
+        os.kill(s.p.pid, signal.SIGINT)
+        assert s.p.wait(10) == 0
+    time.sleep(0.5)
+    os.kill(cap.p.pid, signal.SIGINT)
+    cap.p.wait(10)
+    fields = ["eth.dst", "enip.cpf.sai.connid", "cip.seq", "cipio.data"]
+    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", f"ip.dst == {group} && udp",
+                          "-T", "fields", *[x for f in fields for x in ("-e", f)],
+                          "-E", "separator=|"],
+                         check=True, capture_output=True, text=True, timeout=60).stdout
+    rows = [line.split("|") for line in out.splitlines() if line]
+    assert len(rows) >= 3, out
+    o = [int(b) for b in group.split(".")]
+    mac = f"01:00:5e:{o[1] & 0x7f:02x}:{o[2]:02x}:{o[3]:02x}"
+    datas = set()
+    for dst, connid, seq, data in rows:
+        assert dst == mac and int(connid, 16) == opened["t_o_id"], rows[:3]
+        data = bytes.fromhex(data.replace(":", ""))
+        if not seq:
+            # Without the connection's transport class tshark shows the sequence count (2
+            # bytes, little-endian) as data.
+            seq, data = int.from_bytes(data[:2], "little"), data[2:]
+        datas.add((int(seq), data.hex()))
+    assert {d for _, d in datas} == {"0101020305080d15", "030405060708090a"}, datas

@@ -71,18 +71,25 @@ pub enum Format {
     Modeless,
     /// Sequence count, the 32-bit run/idle header, then data (O→T by convention).
     RunIdle,
+    /// Transport class 0: the data alone, no sequence count and no header (a heartbeat is
+    /// empty). Parsed frames of this format have sequence count 0; emit them with
+    /// [`IoFrame::emit_as`].
+    Class0,
 }
 
 impl Format {
     /// Bytes of connected data (the connection size) for `data` bytes of application data.
     pub fn connection_size(self, data: usize) -> usize {
-        SEQUENCE_LEN + data + self.header_len()
+        match self {
+            Format::Class0 => data,
+            _ => SEQUENCE_LEN + data + self.header_len(),
+        }
     }
 
     /// Bytes of header between the sequence count and the data.
     pub fn header_len(self) -> usize {
         match self {
-            Format::Modeless => 0,
+            Format::Modeless | Format::Class0 => 0,
             Format::RunIdle => RUN_IDLE_LEN,
         }
     }
@@ -107,37 +114,56 @@ impl<'a> IoFrame<'a> {
     /// Reads the connection id and the encapsulation sequence number of a frame, checking that
     /// it is a well-formed two-item I/O frame.
     pub fn address(buf: &'a [u8]) -> Result<(u32, u32)> {
-        let f = Self::parse(buf, Format::Modeless)?;
+        let f = Self::parse(buf, Format::Class0)?;
         Ok((f.connection_id, f.encap_sequence))
     }
 
     /// Decodes a frame of a direction whose real-time format is `format`.
     pub fn parse(buf: &'a [u8], format: Format) -> Result<IoFrame<'a>> {
-        let cpf = cpf::Repr::parse_bytes(buf)?;
-        let [Item::SequencedAddress {
+        let bad = Error::Malformed("I/O frame items (want sequenced address + connected data)");
+        // Raw items: a class 0 connected data item may be shorter than a sequence count.
+        cpf::Packet::new_checked(buf)?;
+        let mut r = Reader::new(buf);
+        if r.u16()? != 2 {
+            return Err(bad);
+        }
+        let mut next = || -> Result<(u16, &'a [u8])> {
+            let type_id = r.u16()?;
+            let len = r.u16()?;
+            Ok((type_id, r.take(len.into())?))
+        };
+        let (address_type, address) = next()?;
+        let (data_type, connected) = next()?;
+        let Item::SequencedAddress {
             connection_id,
             sequence: encap_sequence,
-        }, Item::ConnectedData { sequence, data }] = cpf.items()
+        } = Item::parse(address_type, address)?
         else {
-            return Err(Error::Malformed(
-                "I/O frame items (want sequenced address + connected data)",
-            ));
+            return Err(bad);
         };
-        let mut r = Reader::new(data);
+        if data_type != cpf::type_id::CONNECTED_DATA {
+            return Err(bad);
+        }
+        let mut r = Reader::new(connected);
+        let sequence = match format {
+            Format::Class0 => 0,
+            _ => r.u16()?,
+        };
         let run_idle = match format {
-            Format::Modeless => None,
+            Format::Modeless | Format::Class0 => None,
             Format::RunIdle => Some(r.u32()?),
         };
         Ok(IoFrame {
-            connection_id: *connection_id,
-            encap_sequence: *encap_sequence,
-            sequence: *sequence,
+            connection_id,
+            encap_sequence,
+            sequence,
             run_idle,
             data: r.take_rest(),
         })
     }
 
-    /// The real-time format this frame is in.
+    /// The real-time format this frame is in ([`Format::Class0`] is not told by the frame:
+    /// a connection's format is agreed at Forward Open).
     pub fn format(&self) -> Format {
         match self.run_idle {
             Some(_) => Format::RunIdle,
@@ -158,13 +184,33 @@ impl<'a> IoFrame<'a> {
 
     /// Bytes [`IoFrame::emit`] writes.
     pub fn buffer_len(&self) -> usize {
-        2 + 4 + 8 + 4 + self.connection_size()
+        self.buffer_len_as(self.format())
+    }
+
+    /// Bytes [`IoFrame::emit_as`] writes in `format`.
+    pub fn buffer_len_as(&self, format: Format) -> usize {
+        2 + 4 + 8 + 4 + self.size_as(format)
+    }
+
+    /// The connection size in `format`: the run/idle header counts only if the frame has one.
+    fn size_as(&self, format: Format) -> usize {
+        match format {
+            Format::Class0 => self.data.len(),
+            _ => self.connection_size(),
+        }
     }
 
     /// Writes the frame into `buf`; returns the bytes written.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::checked(buf, self.buffer_len())?;
-        let size = crate::cursor::len_u16("I/O connected data", self.connection_size())?;
+        self.emit_as(self.format(), buf)
+    }
+
+    /// Writes the frame in `format` into `buf` ([`Format::Class0`]: the data alone; otherwise
+    /// as [`IoFrame::emit`]); returns the bytes written.
+    pub fn emit_as(&self, format: Format, buf: &mut [u8]) -> Result<usize> {
+        let class0 = format == Format::Class0;
+        let mut w = Writer::checked(buf, self.buffer_len_as(format))?;
+        let size = crate::cursor::len_u16("I/O connected data", self.size_as(format))?;
         w.u16(2)?;
         w.nested(|b| {
             Item::SequencedAddress {
@@ -175,9 +221,11 @@ impl<'a> IoFrame<'a> {
         })?;
         w.u16(cpf::type_id::CONNECTED_DATA)?;
         w.u16(size)?;
-        w.u16(self.sequence)?;
-        if let Some(h) = self.run_idle {
-            w.u32(h)?;
+        if !class0 {
+            w.u16(self.sequence)?;
+            if let Some(h) = self.run_idle {
+                w.u32(h)?;
+            }
         }
         w.bytes(self.data)?;
         Ok(w.pos())
@@ -560,6 +608,33 @@ mod tests {
     use crate::services::ForwardOpen;
 
     use crate::test_util::hex;
+
+    #[test]
+    fn class_0_frames_carry_the_data_alone() {
+        let f = IoFrame {
+            connection_id: 9,
+            encap_sequence: 3,
+            sequence: 77,
+            run_idle: None,
+            data: &[5, 6, 7],
+        };
+        let mut buf = vec![0; f.buffer_len_as(Format::Class0)];
+        let n = f.emit_as(Format::Class0, &mut buf).unwrap();
+        // The connected data item is 3 bytes long: no sequence count.
+        assert_eq!(buf[n - 5..], [0xB1, 0, 3, 0, 5, 6, 7][2..]);
+        let back = IoFrame::parse(&buf, Format::Class0).unwrap();
+        assert_eq!(
+            (back.data, back.sequence, back.encap_sequence),
+            (&[5u8, 6, 7][..], 0, 3)
+        );
+        // An empty class 0 heartbeat has an address, and a class 1 parse refuses it.
+        let hb = IoFrame { data: &[], ..f };
+        let mut buf = vec![0; hb.buffer_len_as(Format::Class0)];
+        hb.emit_as(Format::Class0, &mut buf).unwrap();
+        assert_eq!(IoFrame::address(&buf).unwrap(), (9, 3));
+        assert!(IoFrame::parse(&buf, Format::Modeless).is_err());
+        assert_eq!(Format::Class0.connection_size(8), 8);
+    }
 
     #[test]
     fn o_t_frame_with_run_idle_header() {

@@ -108,7 +108,7 @@ impl Rig {
             o_t_params: params(fo.large, false, fo.o_t_size),
             t_o_rpi: fo.rpi,
             t_o_params: params(fo.large, fo.multicast, fo.t_o_size),
-            transport: 0x01,
+            transport: fo.transport,
             connection_path: EPath::parse(&path, Padding::Padded).unwrap(),
         };
         let mr = to_connection_manager(Service::ForwardOpen(req));
@@ -215,13 +215,18 @@ impl Rig {
 
     /// Every T→O frame due now: (destination, connection id, encap seq, CIP seq, data).
     fn transmit(&mut self) -> Vec<Sent> {
+        self.transmit_as(Format::Modeless)
+    }
+
+    /// [`Rig::transmit`] of frames in `format`.
+    fn transmit_as(&mut self, format: Format) -> Vec<Sent> {
         let now = self.now();
         let mut a = self.hub.lock();
         a.handle_timeout(now);
         let mut out = Vec::new();
         let mut buf = Vec::new();
         while let Some(dest) = a.poll_transmit(now, &mut buf) {
-            let f = IoFrame::parse(&buf, Format::Modeless).unwrap();
+            let f = IoFrame::parse(&buf, format).unwrap();
             out.push((
                 dest,
                 f.connection_id,
@@ -258,6 +263,8 @@ struct Fo<'a> {
     multicast: bool,
     sockaddr: Option<Sockaddr>,
     serial: Option<u16>,
+    /// The transport class and trigger byte.
+    transport: u8,
 }
 
 impl Fo<'static> {
@@ -278,6 +285,7 @@ impl Fo<'static> {
             multicast: false,
             sockaddr: None,
             serial: None,
+            transport: 0x01,
         }
     }
 
@@ -487,6 +495,57 @@ fn input_only_heartbeats_and_listen_only_needs_a_multicast_producer() {
         "the silent listen only timed out, the input only did not"
     );
     assert_eq!(rig.open().status, 0, "the outputs are free for an owner");
+}
+
+#[test]
+fn class_0_input_only_sends_the_data_alone() {
+    let mut rig = Rig::new();
+    rig.set_inputs(&[4, 3, 2, 1, 0, 0, 0, 9]);
+    let class0 = |o_t_size, t_o_size, point| {
+        let mut fo = Fo::heartbeat(point, false);
+        (fo.o_t_size, fo.t_o_size, fo.transport) = (o_t_size, t_o_size, 0x00);
+        fo
+    };
+    // T->O is the input alone (8, not 8 + 2), the heartbeat is empty; else refused with the
+    // size accepted. An owner (or a listener) cannot use class 0.
+    let r = rig.open_with(class0(0, 10, 238));
+    assert_eq!((r.status, r.words), (0x01, vec![0x0109, 8]));
+    let r = rig.open_with(class0(2, 8, 238));
+    assert_eq!((r.status, r.words), (0x01, vec![0x0109, 0]));
+    for (o_t_size, point) in [(14, 150), (0, 237)] {
+        let r = rig.open_with(class0(o_t_size, 8, point));
+        assert_eq!((r.status, r.words), (0x01, vec![0x0103]), "point {point}");
+    }
+    let (o_t, t_o) = rig.open_with(class0(0, 8, 238)).ids();
+    rig.advance(Duration::from_micros(RPI.into()));
+    let mut buf = Vec::new();
+    let now = rig.now();
+    assert!(rig.hub.lock().poll_transmit(now, &mut buf).is_some());
+    let f = IoFrame::parse(&buf, Format::Class0).unwrap();
+    assert_eq!(
+        (f.connection_id, f.data),
+        (t_o, &[4u8, 3, 2, 1, 0, 0, 0, 9][..])
+    );
+    // The connected data item holds 8 bytes: no sequence count.
+    assert_eq!(buf[buf.len() - 10..buf.len() - 8], [8, 0]);
+    // An empty heartbeat keeps it open past its timeout.
+    let timeout = Duration::from_micros(4 * u64::from(RPI));
+    for encap in 1..=3 {
+        rig.advance(timeout / 2);
+        let hb = IoFrame {
+            connection_id: o_t,
+            encap_sequence: encap,
+            sequence: 0,
+            run_idle: None,
+            data: &[],
+        };
+        let mut hb_buf = vec![0; hb.buffer_len_as(Format::Class0)];
+        hb.emit_as(Format::Class0, &mut hb_buf).unwrap();
+        assert_eq!(rig.datagram(peer(), &hb_buf), Consumed::Alive);
+        rig.transmit_as(Format::Class0);
+    }
+    let open: Vec<_> = rig.hub.lock().connections().map(|c| c.o_t_id).collect();
+    assert_eq!(open, [o_t]);
 }
 
 #[test]

@@ -137,3 +137,29 @@ async fn input_only_and_large_forward_open() {
     s.stop().await;
     rig.served.stop().await;
 }
+
+/// A class 0 Input Only connection: the scanner opens it with transport class 0 and a T->O
+/// size of the input alone, and sees every change of the inputs (no sequence count tells it
+/// the data is new).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn class_0_input_only_sees_every_change() {
+    let rig = simulator().await;
+    let mut c = explicit(&rig).await;
+    let params = IoParams {
+        kind: IoKind::InputOnly,
+        class0: true,
+        ..IoParams::default()
+    };
+    assert_eq!(params.t_o_size(), 8);
+    let mut s = scan(&rig, params, 4).await;
+    for value in [1u8, 2, 1] {
+        c.set_attribute_single(4, 100, 3, &[value; 8])
+            .await
+            .expect("Set Attribute Single");
+        s.input(&[value; 8]).await;
+    }
+    let scanner = s.stop().await;
+    let stats = scanner.stats();
+    assert!(stats.received >= 3 && stats.sent >= 1, "{stats:?}");
+    rig.served.stop().await;
+}

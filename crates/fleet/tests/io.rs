@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use cpppo_cip::io::IO_PORT;
-use cpppo_enip::client::io::IoParams;
+use cpppo_enip::client::io::{IoKind, IoParams};
 use cpppo_enip::client::io_run::{drive_with, Control, Endpoints, Over};
 use cpppo_enip::client::io_scanner::{ScanEvent, Scanner};
 use cpppo_enip::client::{Connector, Options};
@@ -62,7 +62,19 @@ impl Scan {
 
 /// A scanner on `client` (its own UDP port 2222) owning the device at `device`.
 fn scan(net: &Net, client: HostId, udp: NetDatagram, device: Ipv4Addr, seed: u32) -> Scan {
-    let scanner = Scanner::new(IoParams::default(), Options::simple(), seed).expect("scanner");
+    scan_with(net, client, udp, device, IoParams::default(), seed)
+}
+
+/// A scanner on `client` opening `params` with the device at `device`.
+fn scan_with(
+    net: &Net,
+    client: HostId,
+    udp: NetDatagram,
+    device: Ipv4Addr,
+    params: IoParams,
+    seed: u32,
+) -> Scan {
+    let scanner = Scanner::new(params, Options::simple(), seed).expect("scanner");
     let ends = Endpoints::to(SocketAddr::from((device, 44818)));
     let (control, rx) = unbounded_channel();
     let (tx, events) = unbounded_channel();
@@ -126,6 +138,83 @@ async fn every_device_serves_io_at_its_own_address() {
             assert!(tokio::time::Instant::now() < deadline, "outputs {out:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        let _ = s.control.send(Control::Stop);
+    }
+    fleet.stop().await;
+}
+
+/// Waits for an Input (or Listen) Only scanner's multicast connection to open: its group.
+async fn opened(scan: &mut Scan) -> std::net::SocketAddrV4 {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, scan.events.recv()).await {
+            Ok(Some(ScanEvent::Opened {
+                multicast: Some(group),
+                ..
+            })) => return group,
+            Ok(Some(ScanEvent::Opened { .. })) => panic!("opened point to point"),
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("scanner ended"),
+            Err(_) => panic!("not opened within {WAIT:?}"),
+        }
+    }
+}
+
+/// A fleet device's multicast T->O leaves its userspace stack for the group's MAC with TTL 1,
+/// and reaches every scanner on the LAN that joined it: an Input Only owner of the multicast
+/// producer and a Listen Only scanner at another address see the same changing inputs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_devices_multicast_reaches_input_only_and_listen_only_scanners() {
+    let net = Net::default();
+    // What a TAP would see: every frame flooded out of the LAN.
+    let (_, mut wire) = net.add_external();
+    let subnet = Subnet::parse("10.7.0.0/24").expect("subnet");
+    let fleet = Fleet::start(net.clone(), subnet, 1, &template()).expect("fleet");
+    let device = fleet.addresses[0];
+    let mut scans = Vec::new();
+    for (n, kind) in [(200u8, IoKind::InputOnly), (201u8, IoKind::ListenOnly)] {
+        let me = Ipv4Addr::new(10, 7, 0, n);
+        let client = net.add_host(device_mac(me), me, 24, None).expect("host");
+        let udp = net.bind_udp(client, IO_PORT).expect("UDP 2222");
+        let params = IoParams {
+            kind,
+            multicast: true,
+            rpi: Duration::from_millis(20),
+            ..IoParams::default()
+        };
+        let mut s = scan_with(&net, client, udp, device, params, u32::from(n));
+        // Logix's allocation for the subnet's host 2: 239.192.1.0 + 32 * (2 - 1).
+        assert_eq!(
+            opened(&mut s).await,
+            "239.192.1.32:2222".parse().expect("group")
+        );
+        scans.push(s);
+    }
+    let me = Ipv4Addr::new(10, 7, 0, 202);
+    let client = net.add_host(device_mac(me), me, 24, None).expect("host");
+    let mut c = explicit(&net, client, device).await;
+    for value in [7u8, 8, 9] {
+        let data = [value; 8];
+        c.set_attribute_single(4, 100, 3, &data)
+            .await
+            .expect("set inputs");
+        for s in &mut scans {
+            s.input(&data).await;
+        }
+    }
+    // The T->O frames on the wire: to 01:00:5e:40:01:20 (the group's MAC), TTL 1, port 2222.
+    let mut seen = 0;
+    while let Ok(frame) = wire.try_recv() {
+        let group = frame.get(30..34) == Some(&[239, 192, 1, 32][..]);
+        if frame.get(12..14) == Some(&[8, 0][..]) && frame.get(23) == Some(&17) && group {
+            assert_eq!(frame[..6], [0x01, 0x00, 0x5e, 0x40, 0x01, 0x20]);
+            assert_eq!(frame[22], 1, "TTL");
+            assert_eq!(frame.get(36..38), Some(&[0x08, 0xae][..]), "to port 2222");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3, "{seen} multicast T->O frames on the wire");
+    for s in &scans {
         let _ = s.control.send(Control::Stop);
     }
     fleet.stop().await;

@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -95,4 +95,14 @@ pub trait Datagram: Send + Sync + 'static {
 
     /// The address this socket is bound to.
     fn local_addr(&self) -> io::Result<SocketAddr>;
+
+    /// Joins (`join`) or leaves the multicast `group`, so its packets to this socket's port
+    /// arrive (unsupported unless the transport says otherwise).
+    fn membership(&self, group: Ipv4Addr, join: bool) -> io::Result<()> {
+        let _ = join;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("cannot join {group} on this transport"),
+        ))
+    }
 }

@@ -149,8 +149,29 @@ impl phy::TxToken for Tx<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut frame = vec![0u8; len];
         let r = f(&mut frame);
+        multicast_ttl_1(&mut frame);
         self.0.push(frame);
         r
+    }
+}
+
+/// Multicast stays on the LAN: an IPv4 packet to a multicast group leaves with TTL 1 (as a
+/// host's kernel sends it by default), whatever the socket's hop limit.
+fn multicast_ttl_1(frame: &mut [u8]) {
+    let Ok(eth) = EthernetFrame::new_checked(&mut *frame) else {
+        return;
+    };
+    if eth.ethertype() != EthernetProtocol::Ipv4 {
+        return;
+    }
+    let Some(ip) = frame.get_mut(ETH_HEADER..) else {
+        return;
+    };
+    if let Ok(mut packet) = Ipv4Packet::new_checked(ip) {
+        if packet.dst_addr().is_multicast() && packet.hop_limit() != 1 {
+            packet.set_hop_limit(1);
+            packet.fill_checksum();
+        }
     }
 }
 
@@ -938,6 +959,21 @@ impl Datagram for NetDatagram {
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         Ok(self.local)
+    }
+
+    fn membership(&self, group: Ipv4Addr, join: bool) -> io::Result<()> {
+        let mut inner = lock(&self.shared);
+        let h = inner.host_mut(self.host)?;
+        let done = match join {
+            true => h.iface.join_multicast_group(group),
+            false => h.iface.leave_multicast_group(group),
+        };
+        done.map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{group}: {e}")))?;
+        // The membership report goes out on the host's next poll.
+        inner.mark(self.host);
+        drop(inner);
+        self.shared.notify.notify_one();
+        Ok(())
     }
 }
 

@@ -86,6 +86,8 @@ pub struct Switch {
     gateway: Option<Gateway>,
     /// The host's MAC, learned from its frames once a gateway is set.
     host_mac: Option<[u8; 6]>,
+    /// The simulated hosts in each multicast group, from their IGMP reports and leaves.
+    groups: HashMap<Ipv4Addr, Vec<usize>>,
 }
 
 impl Switch {
@@ -153,6 +155,21 @@ impl Switch {
                 Some(_) => {}
                 None => self.flood_external(from, out),
             }
+            return Handling::Forwarded;
+        }
+        if let Port::Host(h) = from {
+            self.snoop(h, frame);
+        }
+        if let Some(group) = ipv4_destination(frame).filter(|g| snooped(*g)) {
+            // A group's traffic goes to its members among the hosts (and out of the links).
+            let members = self.groups.get(&group).map_or(&[][..], Vec::as_slice);
+            out.extend(
+                members
+                    .iter()
+                    .map(|&m| Port::Host(m))
+                    .filter(|&p| p != from),
+            );
+            self.flood_external(from, out);
             return Handling::Forwarded;
         }
         out.extend((0..self.hosts()).map(Port::Host).filter(|&p| p != from));
@@ -228,6 +245,20 @@ impl Switch {
             }
         }
         Some(Handling::Routed)
+    }
+
+    /// IGMP snooping: a host's membership report (v1/v2) joins it to the group, a leave takes
+    /// it out.
+    fn snoop(&mut self, host: usize, frame: &[u8]) {
+        let Some((kind, group)) = igmp(frame) else {
+            return;
+        };
+        let members = self.groups.entry(group).or_default();
+        match kind {
+            IGMP_V1_REPORT | IGMP_V2_REPORT if !members.contains(&host) => members.push(host),
+            IGMP_LEAVE => members.retain(|&m| m != host),
+            _ => {}
+        }
     }
 
     fn flood_external(&self, from: Port, out: &mut Vec<Port>) {
@@ -337,6 +368,29 @@ fn checksum(data: &[u8]) -> u16 {
 }
 
 /// The destination of an IPv4 packet (None for anything else).
+/// IGMP message types the switch snoops.
+const IGMP_V1_REPORT: u8 = 0x12;
+const IGMP_V2_REPORT: u8 = 0x16;
+const IGMP_LEAVE: u8 = 0x17;
+
+/// Whether traffic to `ip` goes only to the group's members: multicast beyond 224.0.0.0/24
+/// (whose local control traffic, IGMP included, every host gets).
+fn snooped(ip: Ipv4Addr) -> bool {
+    ip.is_multicast() && ip.octets()[..3] != [224, 0, 0]
+}
+
+/// An IGMP message's type and group address.
+fn igmp(frame: &[u8]) -> Option<(u8, Ipv4Addr)> {
+    ipv4_destination(frame)?;
+    let ihl = usize::from(frame.get(ETH_HEADER)? & 0x0F) * 4;
+    if *frame.get(ETH_HEADER + 9)? != 2 || ihl < 20 {
+        return None;
+    }
+    let at = ETH_HEADER + ihl;
+    let group = ipv4_at(frame, at + 4)?;
+    Some((*frame.get(at)?, group)).filter(|(_, g)| snooped(*g))
+}
+
 fn ipv4_destination(frame: &[u8]) -> Option<Ipv4Addr> {
     if ethertype(frame)? != ETHERTYPE_IPV4 || frame.get(ETH_HEADER)? >> 4 != 4 {
         return None;
@@ -413,6 +467,40 @@ mod tests {
             forward(&mut s, Port::Host(0), &mut f).1,
             vec![Port::External(0)]
         );
+    }
+
+    /// An IGMP v2 message of `kind` about `group` from a host.
+    fn igmp_v2(src_mac: [u8; 6], src: [u8; 4], kind: u8, group: [u8; 4]) -> Vec<u8> {
+        let mut f = ipv4([1, 0, 0x5e, 0, 0, 0x16], src_mac, src, [224, 0, 0, 22]);
+        f.truncate(ETH_HEADER + 20);
+        f[ETH_HEADER + 9] = 2;
+        f.extend_from_slice(&[kind, 0, 0, 0]);
+        f.extend_from_slice(&group);
+        f
+    }
+
+    #[test]
+    fn multicast_goes_to_the_groups_members_and_the_links() {
+        let mut s = switch3();
+        let group = [239, 192, 1, 32];
+        let mac = [1, 0, 0x5e, 0x40, 1, 0x20];
+        let mut to_group = ipv4(mac, [2, 0, 0, 0, 0, 0], [10, 0, 0, 2], group);
+        // No member yet: out of the link only.
+        let (_, out) = forward(&mut s, Port::Host(0), &mut to_group.clone());
+        assert_eq!(out, vec![Port::External(0)]);
+        // Host 2 reports (the report itself reaches every port), then gets the group's frames.
+        let mut report = igmp_v2([2, 0, 0, 0, 0, 2], [10, 0, 0, 4], IGMP_V2_REPORT, group);
+        let (_, out) = forward(&mut s, Port::Host(2), &mut report);
+        assert_eq!(out, vec![Port::Host(0), Port::Host(1), Port::External(0)]);
+        let (_, out) = forward(&mut s, Port::Host(0), &mut to_group.clone());
+        assert_eq!(out, vec![Port::Host(2), Port::External(0)]);
+        // From the link too; after a leave, no more.
+        let (_, out) = forward(&mut s, Port::External(0), &mut to_group.clone());
+        assert_eq!(out, vec![Port::Host(2)]);
+        let mut leave = igmp_v2([2, 0, 0, 0, 0, 2], [10, 0, 0, 4], IGMP_LEAVE, group);
+        forward(&mut s, Port::Host(2), &mut leave);
+        let (_, out) = forward(&mut s, Port::Host(0), &mut to_group);
+        assert_eq!(out, vec![Port::External(0)]);
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub struct IoParams {
     /// The UDP port T->O should be sent to, announced in a T->O sockaddr info item when it is
     /// not [`IO_PORT`] (a scanner that cannot bind 2222).
     pub t_o_port: u16,
+    /// Transport class 0 (Input Only): no sequence counts, T->O is the input alone and the
+    /// heartbeat is empty.
+    pub class0: bool,
 }
 
 impl Default for IoParams {
@@ -103,6 +106,7 @@ impl Default for IoParams {
             listen_only_point: LISTEN_ONLY_POINT,
             key: None,
             t_o_port: IO_PORT,
+            class0: false,
         }
     }
 }
@@ -111,6 +115,9 @@ impl IoParams {
     /// The real-time format of O->T: the run/idle header for an owner, else a heartbeat
     /// (the sequence count alone).
     pub fn o_t_format(&self) -> Format {
+        if self.class0 {
+            return Format::Class0;
+        }
         match self.kind {
             IoKind::ExclusiveOwner => Format::RunIdle,
             IoKind::InputOnly | IoKind::ListenOnly => Format::Modeless,
@@ -132,7 +139,16 @@ impl IoParams {
 
     /// Bytes each T->O packet's connected data carries (the T->O connection size).
     pub fn t_o_size(&self) -> usize {
-        Format::Modeless.connection_size(usize::from(self.input.size))
+        self.t_o_format()
+            .connection_size(usize::from(self.input.size))
+    }
+
+    /// The real-time format of T->O: the sequence count and the input (class 0: the input).
+    pub fn t_o_format(&self) -> Format {
+        match self.class0 {
+            true => Format::Class0,
+            false => Format::Modeless,
+        }
     }
 
     /// The O->T connection point.
@@ -167,6 +183,9 @@ impl IoParams {
                 "config data of {} bytes: must be whole words, at most 510 bytes",
                 self.config_data.len()
             ));
+        }
+        if self.class0 && self.kind != IoKind::InputOnly {
+            return Err("class 0 is for Input Only connections".into());
         }
         if self.rpi < Duration::from_micros(100) || self.rpi > Duration::from_secs(4000) {
             return Err(format!("RPI {:?} outside 0.1 ms..4000 s", self.rpi));
@@ -224,7 +243,11 @@ impl IoParams {
             o_t_params: self.network(self.o_t_size(), ConnectionType::PointToPoint)?,
             t_o_rpi: rpi_us,
             t_o_params: self.network(self.t_o_size(), t_o_kind)?,
-            transport: TransportClass::CYCLIC_CLASS_1.to_byte(),
+            transport: TransportClass {
+                class: u8::from(!self.class0),
+                ..TransportClass::CYCLIC_CLASS_1
+            }
+            .to_byte(),
             connection_path: EPath::parse(&path, Padding::Padded)?,
         };
         let mut data = vec![0u8; fo.buffer_len()];
@@ -361,6 +384,24 @@ mod tests {
         assert_eq!(req.service, 0x5B);
         let fo = ForwardOpen::parse(true, req.data).unwrap();
         assert_eq!(fo.o_t_params, 0x4800_000E);
+    }
+
+    #[test]
+    fn class_0_is_input_only_without_sequence_counts() {
+        let p = IoParams {
+            kind: IoKind::InputOnly,
+            class0: true,
+            ..IoParams::default()
+        };
+        let mr = p.forward_open(Triad::default(), 7).unwrap();
+        let req = cpppo_cip::MrRequest::parse(&mr).unwrap();
+        let fo = ForwardOpen::parse(false, req.data).unwrap();
+        assert_eq!((fo.o_t_size(), fo.t_o_size(), fo.transport), (0, 8, 0));
+        let owner = IoParams {
+            class0: true,
+            ..IoParams::default()
+        };
+        assert!(owner.validate().unwrap_err().contains("Input Only"));
     }
 
     #[test]

@@ -138,6 +138,7 @@ pub struct Stats {
 pub struct Cyclic {
     opened: Opened,
     format: Format,
+    t_o_format: Format,
     output: Vec<u8>,
     run: bool,
     /// Encapsulation sequence number and CIP sequence count of the last O->T packet.
@@ -166,6 +167,7 @@ impl Cyclic {
         Cyclic {
             opened,
             format: params.o_t_format(),
+            t_o_format: params.t_o_format(),
             output: vec![0; size],
             run: true,
             o_t_seq: 0,
@@ -255,8 +257,8 @@ impl Cyclic {
             run_idle,
             data: &self.output,
         };
-        self.wbuf.resize(frame.buffer_len(), 0);
-        match frame.emit(&mut self.wbuf) {
+        self.wbuf.resize(frame.buffer_len_as(self.format), 0);
+        match frame.emit_as(self.format, &mut self.wbuf) {
             Ok(n) => self.wbuf.truncate(n),
             Err(_) => return None,
         }
@@ -271,7 +273,7 @@ impl Cyclic {
             Ok((id, _)) if id == self.opened.t_o_id && !self.timed_out => {}
             _ => return false,
         }
-        let Ok(frame) = IoFrame::parse(bytes, Format::Modeless) else {
+        let Ok(frame) = IoFrame::parse(bytes, self.t_o_format) else {
             return false;
         };
         if frame.data.len() != self.input_size {
@@ -292,7 +294,9 @@ impl Cyclic {
         }
         self.last_seq = Some(frame.encap_sequence);
         self.last_rx = now;
-        if self.last_cip != Some(frame.sequence) || self.input.is_none() {
+        // Class 0 has no sequence count: every packet may hold new data.
+        let unsequenced = self.t_o_format == Format::Class0;
+        if unsequenced || self.last_cip != Some(frame.sequence) || self.input.is_none() {
             self.last_cip = Some(frame.sequence);
             let data = frame.data.to_vec();
             if self.input.as_deref() != Some(&data[..]) {

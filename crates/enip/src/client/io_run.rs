@@ -145,8 +145,8 @@ impl IoSocket for UdpSocket {
     }
 }
 
-/// A [`Datagram`] as the driver's UDP side (no multicast membership: a userspace stack's
-/// host receives what its switch delivers).
+/// A [`Datagram`] as the driver's UDP side (multicast membership through
+/// [`Datagram::membership`]).
 #[derive(Debug)]
 pub struct Over<D>(pub D);
 
@@ -159,8 +159,9 @@ impl<D: Datagram> IoSocket for Over<D> {
         self.0.recv_from(buf).await.map(|r| r.len)
     }
 
-    fn membership(&self, _group: Ipv4Addr, _join: bool, _toward: IpAddr) -> io::Result<()> {
-        Ok(())
+    fn membership(&self, group: Ipv4Addr, join: bool, _toward: IpAddr) -> io::Result<()> {
+        // A userspace stack has one interface: the one toward the adapter.
+        self.0.membership(group, join)
     }
 }
 

@@ -222,6 +222,8 @@ struct Producer {
     dest: SocketAddr,
     point: u32,
     multicast: bool,
+    /// Modeless, or class 0 (no sequence count).
+    format: Format,
     attr: Arc<dyn Attribute>,
     rpi: Duration,
     next: Instant,
@@ -456,7 +458,9 @@ impl IoAdapter {
         }
         self.producers
             .iter()
-            .find(|(_, p)| p.multicast && p.point == checked.input.0)
+            .find(|(_, p)| {
+                p.multicast && p.point == checked.input.0 && p.format == checked.t_o_format
+            })
             .map(|(k, _)| *k)
     }
 
@@ -497,6 +501,7 @@ impl IoAdapter {
                 dest,
                 point: checked.input.0,
                 multicast: checked.multicast,
+                format: checked.t_o_format,
                 attr: checked.input.1.clone(),
                 rpi,
                 next: first,
@@ -681,8 +686,8 @@ impl IoAdapter {
                 run_idle: None,
                 data: &self.scratch,
             };
-            out.resize(frame.buffer_len(), 0);
-            let Ok(n) = frame.emit(out) else {
+            out.resize(frame.buffer_len_as(p.format), 0);
+            let Ok(n) = frame.emit_as(p.format, out) else {
                 continue;
             };
             out.truncate(n);

@@ -54,6 +54,8 @@ pub struct Checked {
     pub input: (u32, Arc<dyn Attribute>),
     /// O→T real-time format (run/idle header for an owner; a heartbeat's as sized).
     pub o_t_format: Format,
+    /// T→O real-time format: [`Format::Modeless`], or [`Format::Class0`] for transport class 0.
+    pub t_o_format: Format,
     /// Bytes of output data (0 for a heartbeat).
     pub output_len: usize,
     /// Whether T→O is multicast.
@@ -94,13 +96,14 @@ pub fn check_key(key: &ElectronicKey, id: &Identity) -> Result<(), Status> {
     Ok(())
 }
 
-/// Every check of a class 1 Forward Open but those that depend on the connections already
+/// Every check of a class 1 (or class 0 Input Only) Forward Open but those that depend on the connections already
 /// open (duplicates, ownership, a Listen Only's producer, the connection limit).
 pub fn check(dev: &Device, fo: &ForwardOpen<'_>, rpi: &RpiRange) -> Result<Checked, Status> {
     let transport = fo.transport_class();
-    if transport.class != 1 || transport.server {
+    if transport.class > 1 || transport.server {
         return Err(refuse(ext::TRANSPORT_NOT_SUPPORTED));
     }
+    let class0 = transport.class == 0;
     let path = IoPath::parse(&fo.connection_path).map_err(|_| refuse(ext::INVALID_SEGMENT))?;
     if let Some(key) = &path.key {
         check_key(key, dev.identity())?;
@@ -113,6 +116,10 @@ pub fn check(dev: &Device, fo: &ForwardOpen<'_>, rpi: &RpiRange) -> Result<Check
         LISTEN_ONLY_POINT => Kind::ListenOnly,
         _ => Kind::ExclusiveOwner,
     };
+    // Class 0 (no sequence counts) only for Input Only: an owner's outputs need them.
+    if class0 && kind != Kind::InputOnly {
+        return Err(refuse(ext::TRANSPORT_NOT_SUPPORTED));
+    }
     let (input, input_len) =
         assembly(dev, path.t_o).ok_or(refuse(ext::INVALID_APPLICATION_PATH))?;
     let output = match kind {
@@ -139,14 +146,20 @@ pub fn check(dev: &Device, fo: &ForwardOpen<'_>, rpi: &RpiRange) -> Result<Check
         return Err(refuse(ext::INVALID_NETWORK_PARAMETER));
     }
     let output_len = output.as_ref().map_or(0, |(_, n)| *n);
-    let o_t_format = o_t_format(kind, &o_t, output_len)?;
-    check_size(&t_o, Format::Modeless.connection_size(input_len))?;
+    let (o_t_format, t_o_format) = match class0 {
+        // A class 0 heartbeat is empty.
+        true if o_t.size == 0 => (Format::Class0, Format::Class0),
+        true => return Err(size_refusal(0)),
+        false => (o_t_format(kind, &o_t, output_len)?, Format::Modeless),
+    };
+    check_size(&t_o, t_o_format.connection_size(input_len))?;
     configure(dev, &path)?;
     Ok(Checked {
         kind,
         output: output.map(|(o, _)| o),
         input: (path.t_o, input),
         o_t_format,
+        t_o_format,
         output_len,
         multicast,
     })

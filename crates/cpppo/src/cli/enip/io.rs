@@ -61,6 +61,9 @@ pub struct IoArgs {
     /// Listen Only connection (O->T heartbeats to point 237; needs a multicast owner).
     #[arg(long)]
     listen_only: bool,
+    /// Transport class 0 (with --input-only): no sequence counts, T->O is the input alone.
+    #[arg(long)]
+    class0: bool,
     /// Print events as JSON objects, one per line.
     #[arg(long)]
     json: bool,
@@ -147,6 +150,11 @@ impl IoArgs {
             (_, true) => IoKind::ListenOnly,
             _ => IoKind::ExclusiveOwner,
         };
+        if self.class0 && kind != IoKind::InputOnly {
+            return Err(
+                "--class0 needs --input-only (class 0 is for Input Only connections)".into(),
+            );
+        }
         let input = point("input", &self.input)?;
         let output = point("output", &self.output)?;
         if kind == IoKind::ExclusiveOwner && output.size == 0 {
@@ -165,6 +173,7 @@ impl IoArgs {
             multicast: self.multicast,
             large: self.large,
             timeout_multiplier: self.timeout_multiplier,
+            class0: self.class0,
             ..IoParams::default()
         };
         params.validate()?;

@@ -1,0 +1,90 @@
+"""Class 0 Input Only: our scanner (`cpppo enip io --input-only --class0`) against our adapter
+(`cpppo enip server`), in a network namespace of their own on loopback; tshark decodes the
+capture by the Forward Open it saw: transport class 0, and T->O frames whose data is the
+input alone (no CIP sequence count)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import cpppo_bin
+from test_io_adapter import EXPLICIT
+
+
+def in_ns(ns, *argv):
+    return ["ip", "netns", "exec", ns, *[str(a) for a in argv]]
+
+
+PROBE = ("import socket; "
+         "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 9))")
+
+
+def capturing(ns, pcap):
+    """Waits until the capture holds a probe packet: tshark says "Capturing on" a moment
+    before it captures, and the Forward Open must be in the capture."""
+    start = pcap.stat().st_size if pcap.exists() else 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        subprocess.run(in_ns(ns, sys.executable, "-c", PROBE), check=True, timeout=20)
+        time.sleep(0.1)
+        if pcap.exists() and pcap.stat().st_size > start:
+            return
+    raise TimeoutError("the capture saw no probe")
+
+
+def test_class_0_input_only(spawn, netns, tmp_path):
+    server = spawn(in_ns(netns, cpppo_bin(), "enip", "server", "--no-config", "-v", "-a",
+                         "127.0.0.1:44818", "Inputs@4/100/3=SINT[8]", "Outputs@4/150/3=SINT[8]",
+                         "Inputs2@4/101/3=SINT[8]"))
+    server.wait_output(r"I/O adapter \(class 1\) on udp 127\.0\.0\.1:2222", timeout=20)
+    capture = shutil.which("tshark")
+    pcap = tmp_path / "class0.pcap"
+    if capture:
+        cap = spawn(in_ns(netns, "tshark", "-i", "lo", "-w", pcap, "-f",
+                          "tcp port 44818 or udp"))
+        cap.wait_output(r"Capturing on", timeout=20)
+        capturing(netns, pcap)
+    scanner = spawn(in_ns(netns, cpppo_bin(), "enip", "io", "-a", "127.0.0.1", "--input",
+                          "100:8", "--input-only", "--class0", "--rpi", "20", "--bind",
+                          "127.0.0.1:0", "--json"))
+    m = scanner.wait_output(r'\{"event":"opened".*\}', timeout=20)
+    opened = json.loads(m.group(0))
+    scanner.wait_output(r'"data":\[0,0,0,0,0,0,0,0\]', timeout=20)
+    # A class 1 scanner of the other input is unaffected (its T->O keeps the sequence count).
+    other = spawn(in_ns(netns, cpppo_bin(), "enip", "io", "-a", "127.0.0.1", "--input", "101:8",
+                        "--input-only", "--rpi", "20", "--bind", "127.0.0.1:0", "--json"))
+    other.wait_output(r'"data":\[0,0,0,0,0,0,0,0\]', timeout=20)
+    # An explicit write of the inputs shows at the class 0 scanner.
+    write = subprocess.run(in_ns(netns, sys.executable, "-c", EXPLICIT, "127.0.0.1", "100",
+                                 "0102030405060708"),
+                           capture_output=True, text=True, timeout=30)
+    assert write.returncode == 0, write.stderr
+    scanner.wait_output(r'"data":\[1,2,3,4,5,6,7,8\]', timeout=20)
+    for s in (scanner, other):
+        os.killpg(s.p.pid, signal.SIGINT)
+        assert s.p.wait(10) == 0, s.output()
+    server.wait_output(rf"connection 0x{opened['o_t_id']:08x} closed by Forward Close")
+    if not capture:
+        pytest.skip("tshark not installed (the data arrived)")
+    time.sleep(0.5)
+    os.kill(cap.p.pid, signal.SIGINT)  # tshark writes out its capture
+    cap.p.wait(10)
+    # Our scanner's and the class 1 one's Forward Opens: transport class 0, then 1.
+    fo = subprocess.run(["tshark", "-r", str(pcap), "-Y", "cip.service == 0x54", "-T", "fields",
+                         "-e", "cip.cm.fwo.transport"],
+                        check=True, capture_output=True, text=True, timeout=60).stdout.split()
+    assert [int(c, 0) for c in fo] == [0, 1], fo
+    fields = ["enip.cpf.sai.connid", "cip.seq", "cipio.data"]
+    out = subprocess.run(["tshark", "-r", str(pcap), "-Y",
+                          f"enip.cpf.sai.connid == {opened['t_o_id']}", "-T", "fields",
+                          *[x for f in fields for x in ("-e", f)], "-E", "separator=|"],
+                         check=True, capture_output=True, text=True, timeout=60).stdout
+    rows = [line.split("|") for line in out.splitlines() if line]
+    assert len(rows) >= 3, out
+    assert all(seq == "" for _, seq, _ in rows), rows[:3]
+    assert {d.replace(":", "") for _, _, d in rows} == {"00" * 8, "0102030405060708"}, rows
