@@ -123,9 +123,15 @@ impl OsDatagram {
     pub async fn bind(addr: SocketAddr) -> io::Result<Self> {
         let inner = UdpSocket::bind(addr).await?;
         inner.set_broadcast(true)?;
-        if addr.is_ipv4() {
+        if let SocketAddr::V4(v4) = addr {
             // Without it (a sandbox may refuse), every packet counts as addressed to us.
             let _ = crate::sys::want_destination(&inner);
+            // Multicast (class 1 T->O) stays on the local network, and leaves from the
+            // interface of the address we were given.
+            inner.set_multicast_ttl_v4(1)?;
+            if !v4.ip().is_unspecified() {
+                crate::sys::multicast_from(&inner, *v4.ip())?;
+            }
         }
         let bound = inner.local_addr()?;
         Ok(Self { inner, bound })
@@ -265,6 +271,29 @@ mod tests {
         sock.send_to(b"ho", got.peer).await.unwrap();
         let (n, _) = peer.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"ho");
+    }
+
+    #[tokio::test]
+    async fn multicast_leaves_with_ttl_1_from_the_bound_address() {
+        use std::os::fd::AsRawFd;
+        let sock = OsDatagram::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        assert_eq!(sock.inner.multicast_ttl_v4().unwrap(), 1);
+        let mut addr = libc::in_addr { s_addr: 0 };
+        let mut len = std::mem::size_of::<libc::in_addr>() as libc::socklen_t;
+        // SAFETY: reads an `in_addr` option into a buffer of that size.
+        let rc = unsafe {
+            libc::getsockopt(
+                sock.inner.as_raw_fd(),
+                libc::IPPROTO_IP,
+                libc::IP_MULTICAST_IF,
+                (&mut addr as *mut libc::in_addr).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        assert_eq!(addr.s_addr.to_ne_bytes(), [127, 0, 0, 1]);
     }
 
     #[tokio::test]

@@ -170,6 +170,33 @@ pub fn grow_receive_buffer(fd: &impl std::os::fd::AsRawFd, bytes: usize) -> std:
     Ok(usize::try_from(got).unwrap_or(0))
 }
 
+/// Send an IPv4 UDP socket's multicast out of the interface that owns `local`
+/// (`IP_MULTICAST_IF`), not by the route to the group, which on a host with several
+/// interfaces may be another one.
+pub fn multicast_from(
+    fd: &impl std::os::fd::AsRawFd,
+    local: std::net::Ipv4Addr,
+) -> std::io::Result<()> {
+    let addr = libc::in_addr {
+        s_addr: u32::from_ne_bytes(local.octets()),
+    };
+    // SAFETY: an `in_addr` option on a descriptor the caller owns; the length matches.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&addr as *const libc::in_addr).cast(),
+            std::mem::size_of::<libc::in_addr>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Have an IPv4 UDP socket report each packet's destination address (`IP_PKTINFO`), which
 /// [`recv_with_destination`] reads.
 pub fn want_destination(fd: &impl std::os::fd::AsRawFd) -> std::io::Result<()> {
