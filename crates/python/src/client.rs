@@ -137,6 +137,17 @@ pub fn parse_operations(
         .collect()
 }
 
+/// An `Operation`'s (or a string's) operation and paths, without its text.
+pub(crate) fn planned_of(
+    py: Python<'_>,
+    item: &Bound<'_, PyAny>,
+) -> PyResult<(RsOperation, Paths)> {
+    match item.cast::<Operation>() {
+        Ok(op) => Ok((op.get().op.clone(), op.get().paths.clone())),
+        Err(_) => operation_of(py, item).map(|op| (op.op, op.paths)),
+    }
+}
+
 /// An `Operation`, or a string parsed as one.
 pub(crate) fn operation_of(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Operation> {
     if let Ok(op) = item.cast::<Operation>() {

@@ -20,7 +20,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyIterator;
 
-use crate::client::{operation_of, transaction, Connector, Stop};
+use crate::client::{planned_of, transaction, Connector, Stop};
 use crate::errors::client_error;
 use crate::values::list_to_py;
 
@@ -84,22 +84,22 @@ impl Source {
             Some(Err(e)) => return self.fail(e),
             Some(Ok(item)) => item,
         };
-        let op = match operation_of(py, &item) {
-            Ok(op) => op,
+        let (op, paths) = match planned_of(py, &item) {
+            Ok(planned) => planned,
             Err(e) => return self.fail(e),
         };
-        let route = if op.paths.is_empty() {
+        let route = if paths.is_empty() {
             if self.route == self.default {
-                return Some(op.op);
+                return Some(op);
             }
             self.default.clone()
         } else {
-            op.paths.route(&self.default)
+            paths.route(&self.default)
         };
         if route == self.route {
-            return Some(op.op);
+            return Some(op);
         }
-        self.held = Some((op.op, route));
+        self.held = Some((op, route));
         None
     }
 
@@ -378,11 +378,16 @@ impl Results {
                     None => Ok(None),
                 };
             };
-            let ready = pipe.is_ready();
+            // A result already complete, or (async mode: no call blocks) one whose reply is
+            // already received, costs no GIL hand-over; else wait without the GIL.
+            let eager = run.switched || pipe.is_ready();
             let got = {
                 let mut fut = Box::pin(fetch(pipe, shape));
-                // A result already complete costs no GIL hand-over; else wait without the GIL.
-                match ready.then(|| now(&mut fut)).flatten() {
+                let first = eager.then(|| {
+                    let _runtime = owner.waiter().rt.enter();
+                    now(&mut fut)
+                });
+                match first.flatten() {
                     Some(got) => got.map_err(Stop::Client),
                     None => {
                         let waiter = owner.waiter();
