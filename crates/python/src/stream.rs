@@ -172,8 +172,8 @@ impl Run {
             .replies(self.shape != Shape::Value)
     }
 
-    /// The Python object for one result.
-    fn to_py(&mut self, py: Python<'_>, got: Got) -> PyResult<Py<PyAny>> {
+    /// The Python object for one result (the next index).
+    fn yielded(&mut self, py: Python<'_>, got: Got) -> PyResult<Py<PyAny>> {
         let index = self.index;
         self.index += 1;
         Ok(match got {
@@ -396,7 +396,7 @@ impl Results {
                 }
             };
             match got {
-                Ok(Some(got)) => return run.to_py(py, got).map(Some),
+                Ok(Some(got)) => return run.yielded(py, got).map(Some),
                 Ok(None) => run.next_run(py, &owner, &self.source)?,
                 Err(stop) => {
                     let (err, keep) = owner.stopped(py, stop);
