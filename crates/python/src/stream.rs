@@ -382,7 +382,7 @@ impl Results {
             // already received, costs no GIL hand-over; else wait without the GIL.
             let eager = run.switched || pipe.is_ready();
             let got = {
-                let mut fut = Box::pin(fetch(pipe, shape));
+                let mut fut = std::pin::pin!(fetch(pipe, shape));
                 let first = eager.then(|| {
                     let _runtime = owner.waiter().rt.enter();
                     now(&mut fut)
