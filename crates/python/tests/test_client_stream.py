@@ -179,3 +179,27 @@ def test_lock_step_reads_still_run_20000_times_after_a_pipeline(sim):
         assert list(conn.results(["SCADA[5]"] * 100, depth=20)) == [[321]] * 100
         tag = "SCADA[5]"
         assert all(conn.read(tag) == [321] for _ in range(20000))
+
+
+def test_a_change_of_route_mid_stream_stays_lazy_and_early_exit_restores_the_route():
+    """Runs of operations on two routes from a generator: each run's first result comes
+    before the generator is drained; breaking out mid-run leaves the connector's own route."""
+    with Simulator(tags=["SCADA=INT[10]"], route_path="1/3") as sim:
+        sim.write("SCADA", [33], 1)
+        seen = {"taken": 0}
+
+        def runs():
+            for n in range(1000):
+                route = "1/3" if (n // 10) % 2 == 0 else "1/0"   # 10 on 1/3, 10 on 1/0, ...
+                yield client.parse_operations(["SCADA[1]"], route_path=route)[0]
+
+        with client.connector(*sim.address, route_path="1/3") as conn:
+            got = []
+            for idx, dsc, req, rpy, sts, val in conn.pipeline(counted(runs(), seen), depth=4):
+                got.append((idx, val, seen["taken"]))
+                if idx == 14:
+                    break
+            assert [v for _, v, _ in got[:10]] == [[33]] * 10     # on 1/3: served
+            assert [v for _, v, _ in got[10:]] == [None] * 5      # on 1/0: refused
+            assert all(taken <= idx + 4 + 1 for idx, _, taken in got)
+            assert conn.read("SCADA[1]") == [33]                  # the connector's 1/3 again
