@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
@@ -13,10 +14,13 @@ use cpppo_enip::client::{
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBytes, PyDict, PyList, PyString, PyTuple, PyWeakrefMethods, PyWeakrefReference,
+};
 
 use crate::errors::{client_error, raise};
-use crate::route::{runs, Paths};
+use crate::route::Paths;
+use crate::stream::{Results, Settings, Shape};
 use crate::values::list_to_py;
 
 /// How often a waiting call looks for Ctrl-C (and other Python signals).
@@ -133,6 +137,17 @@ pub fn parse_operations(
         .collect()
 }
 
+/// An `Operation`'s (or a string's) operation and paths, without its text.
+pub(crate) fn planned_of(
+    py: Python<'_>,
+    item: &Bound<'_, PyAny>,
+) -> PyResult<(RsOperation, Paths)> {
+    match item.cast::<Operation>() {
+        Ok(op) => Ok((op.get().op.clone(), op.get().paths.clone())),
+        Err(_) => operation_of(py, item).map(|op| (op.op, op.paths)),
+    }
+}
+
 /// An `Operation`, or a string parsed as one.
 pub(crate) fn operation_of(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Operation> {
     if let Ok(op) = item.cast::<Operation>() {
@@ -171,6 +186,12 @@ pub struct Connector {
     singles: Mutex<Singles>,
     /// The exception a Python signal handler raised while a blocking read waited.
     raised: Arc<Mutex<Option<PyErr>>>,
+    /// Whether a pipeline iterator holds the session (`conn` is `None` meanwhile).
+    lent: AtomicBool,
+    /// Whether `close()` was called while it was lent: the iterator closes it when done.
+    close_after: AtomicBool,
+    /// The pipeline iterator it is lent to (weakly): a new call ends it first.
+    lender: Mutex<Option<Py<PyWeakrefReference>>>,
 }
 
 /// How many planned operations a connector keeps for `read`/`write`.
@@ -257,6 +278,9 @@ impl Connector {
     /// The session, held for one call (a second thread using it meanwhile is refused: it
     /// would wait holding the GIL the first needs back).
     fn session(&self, py: Python<'_>) -> PyResult<MutexGuard<'_, Option<RsConnector>>> {
+        if self.lent.load(Ordering::Relaxed) {
+            self.reclaim(py)?;
+        }
         match self.conn.try_lock() {
             Ok(g) => Ok(g),
             Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
@@ -292,24 +316,18 @@ impl Connector {
         F: FnOnce(&Waiter<'_>, &mut RsConnector) -> Result<T, Stop> + Send,
     {
         let Some(conn) = guard.as_mut() else {
-            return Err(raise(
-                py,
-                "CommunicationError",
-                ("the connector is closed (close() was called)",),
-            ));
+            return Err(self.absent(py));
         };
         let waiter = Waiter { rt: &self.rt };
-        let stopped = match py.detach(|| f(&waiter, conn)) {
+        let stop = match py.detach(|| f(&waiter, conn)) {
             Ok(v) => return Ok(v),
-            // A signal handler raised while a blocking read waited: that exception.
-            Err(Stop::Client(e)) => match self.raised.lock().map(|mut r| r.take()) {
-                Ok(Some(raised)) => raised,
-                _ => return Err(client_error(py, e)),
-            },
-            Err(Stop::Python(e)) => e,
+            Err(stop) => stop,
         };
-        **guard = None;
-        Err(stopped)
+        let (err, keep) = self.stopped(py, stop);
+        if !keep {
+            **guard = None;
+        }
+        Err(err)
     }
 
     /// Runs `f` with the session in async mode (a pipeline with more than one request in
@@ -336,21 +354,85 @@ impl Connector {
 }
 
 impl Connector {
-    /// Runs `f` with `conn` routed along `route`, then along the connector's own route again
-    /// (also when `f` fails).
-    fn routed<T>(
-        &self,
-        conn: &mut RsConnector,
-        route: Route,
-        f: impl FnOnce(&mut RsConnector) -> Result<T, Stop>,
-    ) -> Result<T, Stop> {
-        if route == self.route {
-            return f(conn);
+    /// Why there is no session: closed, or held by a pipeline iterator.
+    fn absent(&self, py: Python<'_>) -> PyErr {
+        let why = if self.lent.load(Ordering::Relaxed) {
+            "the connector is in use by a pipeline that has not finished (iterate it to its \
+             end, or drop it, first)"
+        } else {
+            "the connector is closed (close() was called)"
+        };
+        raise(py, "CommunicationError", (why,))
+    }
+
+    /// Hands the session to a pipeline iterator until [`Connector::give_back`] (or
+    /// [`Connector::lost`]); meanwhile other calls are refused.
+    pub(crate) fn lend(&self, py: Python<'_>) -> PyResult<RsConnector> {
+        let mut guard = self.session(py)?;
+        let conn = guard.take().ok_or_else(|| self.absent(py))?;
+        self.lent.store(true, Ordering::Relaxed);
+        Ok(conn)
+    }
+
+    /// Ends the pipeline iterator holding the session (its replies in flight read and
+    /// dropped), so that a new call can use the session.
+    fn reclaim(&self, py: Python<'_>) -> PyResult<()> {
+        let lender = self.lender.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match lender.and_then(|w| w.bind(py).upgrade()) {
+            Some(it) => match it.cast::<Results>() {
+                Ok(results) => results.borrow().close(py),
+                Err(_) => Ok(()),
+            },
+            None => Ok(()),
         }
-        conn.set_route(route).map_err(Stop::Client)?;
-        let done = f(conn);
-        conn.set_route(self.route.clone()).map_err(Stop::Client)?;
-        done
+    }
+
+    /// Notes the pipeline iterator the session is lent to.
+    fn lent_to(&self, results: &Bound<'_, Results>) -> PyResult<()> {
+        let weak = PyWeakrefReference::new(results)?;
+        *self.lender.lock().unwrap_or_else(|p| p.into_inner()) = Some(weak.unbind());
+        Ok(())
+    }
+
+    /// Takes the session back from a pipeline iterator (closing it if `close()` was called
+    /// meanwhile).
+    pub(crate) fn give_back(&self, py: Python<'_>, conn: RsConnector) {
+        self.lent.store(false, Ordering::Relaxed);
+        if self.close_after.load(Ordering::Relaxed) {
+            let rt = &self.rt;
+            let _ = py.detach(|| rt.block_on(conn.close()));
+            return;
+        }
+        if let Ok(mut guard) = self.session(py) {
+            *guard = Some(conn);
+        }
+    }
+
+    /// A pipeline iterator dropped the session (it broke, or Ctrl-C abandoned it).
+    pub(crate) fn lost(&self) {
+        self.lent.store(false, Ordering::Relaxed);
+    }
+
+    /// The route the connector was made with.
+    pub(crate) fn route(&self) -> &Route {
+        &self.route
+    }
+
+    /// A waiter on the connector's runtime.
+    pub(crate) fn waiter(&self) -> Waiter<'_> {
+        Waiter { rt: &self.rt }
+    }
+
+    /// The Python exception for `stop` (a signal handler's, if one raised during a blocking
+    /// read), and whether the session is still consistent (not abandoned by a signal).
+    pub(crate) fn stopped(&self, py: Python<'_>, stop: Stop) -> (PyErr, bool) {
+        match stop {
+            Stop::Client(e) => match self.raised.lock().map(|mut r| r.take()) {
+                Ok(Some(raised)) => (raised, false),
+                _ => (client_error(py, e), true),
+            },
+            Stop::Python(e) => (e, false),
+        }
     }
 }
 
@@ -375,7 +457,7 @@ pub(crate) enum Stop {
 
 /// Runs the session's futures without the GIL, polling for Python signals meanwhile.
 pub(crate) struct Waiter<'r> {
-    rt: &'r tokio::runtime::Runtime,
+    pub(crate) rt: &'r tokio::runtime::Runtime,
 }
 
 impl Waiter<'_> {
@@ -470,6 +552,9 @@ impl Connector {
             conn: Mutex::new(Some(conn)),
             singles: Mutex::new(Singles::default()),
             raised,
+            lent: AtomicBool::new(false),
+            close_after: AtomicBool::new(false),
+            lender: Mutex::new(None),
         })
     }
 
@@ -482,50 +567,40 @@ impl Connector {
     /// Whether `close()` has been called.
     #[getter]
     fn closed(&self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.session(py)?.is_none())
+        let lent = self.lent.load(Ordering::Relaxed);
+        Ok(self.close_after.load(Ordering::Relaxed) || (!lent && self.session(py)?.is_none()))
     }
 
-    /// Runs `operations` with up to `depth` requests in flight, batched into Multiple
-    /// Service Packets of at most `multiple` bytes when non-zero; returns every transaction
-    /// as cpppo's `(index, description, request, reply, status, value)`, with cpppo's summary
-    /// line appended when `lines` is true.
-    #[pyo3(signature = (operations, depth=1, multiple=0, fragment=false, attributes=false, lines=false))]
+    /// Runs `operations` (any iterable, taken as requests can be sent) with up to `depth`
+    /// requests in flight, batched into Multiple Service Packets of at most `multiple` bytes
+    /// when non-zero; an iterator of each result as it arrives: cpppo's `(index, description,
+    /// request, reply, status, value)` (`shape="tuple"`), with its summary line appended
+    /// (`"line"`), or the value only (`"value"`).
+    #[pyo3(signature = (operations, depth=1, multiple=0, fragment=false, attributes=false, shape="tuple"))]
     #[allow(clippy::too_many_arguments)] // Python keyword arguments, as cpppo's pipeline.
-    fn transactions<'py>(
-        &self,
-        py: Python<'py>,
-        operations: &Bound<'py, PyAny>,
+    fn pipeline<'py>(
+        slf: Bound<'py, Self>,
+        operations: &Bound<'_, PyAny>,
         depth: usize,
         multiple: usize,
         fragment: bool,
         attributes: bool,
-        lines: bool,
-    ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
-        let ops: Vec<(RsOperation, Paths)> = operations
-            .try_iter()?
-            .map(|item| operation_of(py, &item?).map(|o| (o.op, o.paths)))
-            .collect::<PyResult<_>>()?;
-        let runs = runs(ops, &self.route);
-        let done = self.run_async(py, depth, |w, conn| {
-            let mut done = Vec::new();
-            for run in runs {
-                let base = done.len();
-                let ran = self.routed(conn, run.route, |conn| {
-                    w.wait(
-                        conn.pipeline(run.ops, depth, multiple)
-                            .fragmented(fragment)
-                            .attributes(attributes)
-                            .collect(),
-                    )
-                })?;
-                done.extend(ran.into_iter().map(|mut t| {
-                    t.index += base;
-                    t
-                }));
-            }
-            Ok(done)
-        })?;
-        done.iter().map(|t| transaction(py, t, lines)).collect()
+        shape: &str,
+    ) -> PyResult<Bound<'py, Results>> {
+        let shape = Shape::parse(shape)?;
+        let settings = Settings {
+            depth: depth.max(1),
+            multiple,
+            fragment,
+            attributes,
+        };
+        let py = slf.py();
+        let results = Bound::new(
+            py,
+            Results::start(slf.clone().unbind(), operations, settings, shape)?,
+        )?;
+        slf.borrow().lent_to(&results)?;
+        Ok(results)
     }
 
     /// Reads one tag or attribute (`SCADA[1-3]`, `@1/1/7`); its values.
@@ -606,6 +681,9 @@ impl Connector {
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let taken = self.session(py)?.take();
         let Some(conn) = taken else {
+            if self.lent.load(Ordering::Relaxed) {
+                self.close_after.store(true, Ordering::Relaxed);
+            }
             return Ok(());
         };
         let rt = &self.rt;
@@ -629,7 +707,11 @@ fn status_of<'py>(py: Python<'py>, s: &ReplyStatus) -> PyResult<Bound<'py, PyAny
 
 /// A transaction as cpppo's 6-tuple (and its summary line if `line`); a successful write's
 /// value is `True`, as cpppo's.
-fn transaction<'py>(py: Python<'py>, t: &Transaction, line: bool) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn transaction<'py>(
+    py: Python<'py>,
+    t: &Transaction,
+    line: bool,
+) -> PyResult<Bound<'py, PyTuple>> {
     let value = match &t.value {
         None => py.None().into_bound(py),
         Some(_) if !t.plan.kind.is_read() => true.into_pyobject(py)?.to_owned().into_any(),

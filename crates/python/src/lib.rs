@@ -18,6 +18,7 @@ mod modbus;
 mod modbus_poller;
 mod route;
 mod simulator;
+mod stream;
 mod values;
 
 use pyo3::prelude::*;
@@ -27,6 +28,7 @@ use pyo3::prelude::*;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Operation>()?;
     m.add_class::<client::Connector>()?;
+    m.add_class::<stream::Results>()?;
     m.add_class::<simulator::Simulator>()?;
     m.add("ModbusSimulator", m.py().get_type::<modbus::Simulator>())?;
     m.add_class::<modbus_poller::ModbusPoller>()?;

@@ -1,8 +1,9 @@
 //! Per-operation route and send paths (cpppo's `parse_operations(tags, route_path=...,
 //! send_path=...)`): an operation may carry its own paths, overriding its connector's, and a
-//! pipeline runs each run of operations sharing a route with the session routed that way.
+//! pipeline runs each run of operations sharing a route with the session routed that way
+//! (`crate::stream`).
 
-use cpppo_enip::client::operation::{Operation as RsOperation, PathStep};
+use cpppo_enip::client::operation::PathStep;
 use cpppo_enip::client::route::{parse_route_path, parse_send_path, Route};
 use pyo3::prelude::*;
 
@@ -75,31 +76,4 @@ impl Paths {
         }
         route
     }
-}
-
-/// Consecutive operations sharing one route, in order.
-pub(crate) struct Run {
-    pub(crate) route: Route,
-    pub(crate) ops: Vec<RsOperation>,
-}
-
-/// Splits operations (each with its own paths) into runs sharing a route, `default` being
-/// the connector's; operations without paths of their own go on `default`.
-pub(crate) fn runs(ops: Vec<(RsOperation, Paths)>, default: &Route) -> Vec<Run> {
-    let mut out: Vec<Run> = Vec::new();
-    for (op, paths) in ops {
-        let route = if paths.is_empty() {
-            default.clone()
-        } else {
-            paths.route(default)
-        };
-        match out.last_mut() {
-            Some(run) if run.route == route => run.ops.push(op),
-            _ => out.push(Run {
-                route,
-                ops: vec![op],
-            }),
-        }
-    }
-    out
 }

@@ -593,7 +593,7 @@ impl Connector {
         I: IntoIterator<Item = Operation>,
         I::IntoIter: Send + 'c,
     {
-        Pipeline::new(self, ops, depth, multiple)
+        Pipeline::owning(self, ops, depth, multiple)
     }
 
     /// Runs `ops` one at a time; returns every transaction.

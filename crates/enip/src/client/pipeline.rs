@@ -6,6 +6,7 @@
 //! Fragmented requests (at the front of the queue) until it is whole. Results come out in
 //! operation order as soon as each (and every earlier one) is complete.
 
+use std::borrow::BorrowMut;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -139,8 +140,11 @@ struct Inflight {
 }
 
 /// Operations being pipelined over a [`Connector`]; pull results with [`Pipeline::next`].
-pub struct Pipeline<'c> {
-    conn: &'c mut Connector,
+///
+/// It borrows its connector (`C`, [`Connector::pipeline`]) or owns it ([`Pipeline::owning`],
+/// for a caller that keeps a pipeline between calls, eg. a Python iterator).
+pub struct Pipeline<'c, C = &'c mut Connector> {
+    conn: C,
     ops: Box<dyn Iterator<Item = Operation> + Send + 'c>,
     cache: Vec<(Operation, Arc<Plan>, Arc<Vec<u8>>)>,
     cached: usize,
@@ -160,13 +164,17 @@ pub struct Pipeline<'c> {
     keep_replies: bool,
 }
 
-impl<'c> Pipeline<'c> {
-    pub(crate) fn new<I>(conn: &'c mut Connector, ops: I, depth: usize, multiple: usize) -> Self
+impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
+    /// Pipelines `ops` over `conn` with up to `depth` requests in flight, batched into
+    /// Multiple Service Packets of up to `multiple` bytes (0: none). Operations are taken
+    /// from `ops` only as requests can be sent; [`Pipeline::into_connector`] gives `conn`
+    /// back.
+    pub fn owning<I>(conn: C, ops: I, depth: usize, multiple: usize) -> Self
     where
         I: IntoIterator<Item = Operation>,
         I::IntoIter: Send + 'c,
     {
-        let max_message = conn.max_message();
+        let max_message = conn.borrow().max_message();
         Pipeline {
             conn,
             ops: Box::new(ops.into_iter()),
@@ -210,6 +218,18 @@ impl<'c> Pipeline<'c> {
     /// fragment of a fragmented operation once).
     pub fn requests(&self) -> usize {
         self.sent
+    }
+
+    /// Whether the next result is complete: [`Pipeline::next`] returns it without waiting
+    /// on (or touching) the network.
+    pub fn is_ready(&self) -> bool {
+        self.dead || self.jobs.front().is_some_and(|j| j.done.is_some())
+    }
+
+    /// The connector, after the last result (or to drop it: requests may still be in
+    /// flight, their replies unread, if [`Pipeline::next`] has not returned `None`).
+    pub fn into_connector(self) -> C {
+        self.conn
     }
 
     /// Every remaining result.
@@ -271,7 +291,7 @@ impl<'c> Pipeline<'c> {
             if self.inflight.is_empty() {
                 return Ok(false);
             }
-            let (key, message) = self.conn.recv_reply().await?;
+            let (key, message) = self.conn.borrow_mut().recv_reply().await?;
             let Some(pos) = self.inflight.iter().position(|f| f.key == key) else {
                 continue;
             };
@@ -334,7 +354,7 @@ impl<'c> Pipeline<'c> {
             return Ok((plan.clone(), req.clone()));
         }
         let mut plan = Plan::new(&op, self.fragment, self.attributes)?;
-        plan.split_writes(self.conn.max_message());
+        plan.split_writes(self.conn.borrow_mut().max_message());
         let plan = Arc::new(plan);
         let request = Arc::new(plan.request(0)?);
         let entry = (op, plan.clone(), request.clone());
@@ -368,7 +388,7 @@ impl<'c> Pipeline<'c> {
             let limit = self.multiple;
             let alone = limit == 0 || req.len() + 8 > limit || estimate + 8 > limit;
             if alone {
-                let key = self.conn.queue(&req)?;
+                let key = self.conn.borrow_mut().queue(&req)?;
                 self.sent += 1;
                 self.inflight.push_back(Inflight {
                     key,
@@ -400,12 +420,12 @@ impl<'c> Pipeline<'c> {
             } else {
                 Arc::new(msp(&items)?)
             };
-            let key = self.conn.queue(&mr)?;
+            let key = self.conn.borrow_mut().queue(&mr)?;
             self.sent += 1;
             let msp = members.len() > 1;
             self.inflight.push_back(Inflight { key, members, msp });
         }
-        self.conn.flush().await
+        self.conn.borrow_mut().flush().await
     }
 
     fn dispatch(&mut self, flight: &Inflight, bytes: &[u8]) -> Result<(), ClientError> {

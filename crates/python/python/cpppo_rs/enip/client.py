@@ -13,11 +13,11 @@ Every network wait releases the GIL. Failures raise ``cpppo_rs.errors`` exceptio
 """
 
 import gc
-import itertools
 import json
 
 from .._native import Connector as _Connector
 from .._native import Operation
+from .._native import Results
 from .._native import parse_operations as _parse_operations
 from .._native import read_many as _read_many
 from ..errors import (
@@ -32,6 +32,7 @@ __all__ = [
     "connector",
     "parse_operations",
     "Operation",
+    "Results",
     "Error",
     "OperationError",
     "CommunicationError",
@@ -66,9 +67,6 @@ class connector:
     segment or list, ``False`` for none) and ``send_path`` (``"@6/1"``, ``""`` for none) set
     how requests are routed, as cpppo's ``--route-path``/``--send-path``.
     """
-
-    #: How many operations a pipeline sends to the Rust side at a time (see ``pipeline``).
-    CHUNK = 1000
 
     def __init__(self, host="localhost", port=44818, timeout=5.0, udp=False,
                  broadcast=False, simple=False, connected=False, route_path=None,
@@ -112,18 +110,22 @@ class connector:
 
     def pipeline(self, operations, depth=1, multiple=0, fragment=False, timeout=None,
                  attributes=False):
-        """Yields ``(idx, dsc, req, rpy, sts, val)`` for each operation, in order, with up to
-        ``depth`` requests in flight and Multiple Service Packets of up to ``multiple`` bytes.
+        """Yields ``(idx, dsc, req, rpy, sts, val)`` for each operation, in order, as each
+        reply arrives, with up to ``depth`` requests in flight and Multiple Service Packets of
+        up to ``multiple`` bytes.
 
         ``val`` is the list of values read, ``True`` for a successful write, ``None`` on
-        failure; ``sts`` is the general status, or ``(status, (extended, ...))``.
-        ``attributes=True`` sends numeric addresses (``@1/1/7``) as Get/Set Attribute
-        Single/All instead of Read/Write Tag. ``timeout`` is accepted for cpppo
-        compatibility; the connector's timeout bounds each reply.
+        failure (not an exception); ``sts`` is the general status, or ``(status, (extended,
+        ...))``. ``attributes=True`` sends numeric addresses (``@1/1/7``) as Get/Set Attribute
+        Single/All instead of Read/Write Tag. ``timeout`` is accepted for cpppo compatibility;
+        the connector's timeout bounds each reply.
 
-        ``operations`` may be any iterable, even an endless generator: it is taken in chunks
-        of ``CHUNK`` (or ``depth`` x 16) operations, each run with the GIL released and then
-        yielded.
+        ``operations`` may be any iterable, even an endless generator: an operation is taken
+        from it only when a request can be sent. The iterator holds the connector until it
+        ends; leaving it early (``break``, ``close()``, dropping it) reads and drops the
+        replies still in flight, so the connector is ready for its next call. An exception
+        raised by ``operations`` (or a bad operation in it) is raised after the results of
+        the operations before it.
 
         An operation with its own ``route_path``/``send_path`` (``parse_operations(tags,
         route_path=...)``) is sent that way over this same session; consecutive operations
@@ -131,22 +133,12 @@ class connector:
         the replies before it. On a ``connected=True`` session every request goes over its
         connection, whose path was fixed when it was opened.
         """
-        for t in self._transactions(operations, depth, multiple, fragment, attributes):
-            yield t[:6]
+        return self._results(operations, depth, multiple, fragment, attributes, "tuple")
 
-    def _transactions(self, operations, depth, multiple, fragment, attributes, lines=False):
-        depth = max(int(depth or 1), 1)
-        chunk = max(self.CHUNK, depth * 16)
-        ops, base = iter(operations), 0
-        while True:
-            batch = list(itertools.islice(ops, chunk))
-            if not batch:
-                return
-            for t in self._conn.transactions(batch, depth=depth, multiple=int(multiple or 0),
-                                             fragment=bool(fragment),
-                                             attributes=bool(attributes), lines=lines):
-                yield (t[0] + base,) + t[1:]
-            base += len(batch)
+    def _results(self, operations, depth, multiple, fragment, attributes, shape):
+        return self._conn.pipeline(operations, depth=max(int(depth or 1), 1),
+                                   multiple=int(multiple or 0), fragment=bool(fragment),
+                                   attributes=bool(attributes), shape=shape)
 
     def synchronous(self, operations, multiple=0, fragment=False, timeout=None,
                     attributes=False):
@@ -154,18 +146,19 @@ class connector:
         return self.pipeline(operations, depth=1, multiple=multiple, fragment=fragment,
                              timeout=timeout, attributes=attributes)
 
-    def results(self, operations, **kwds):
-        """Yields only each operation's value (``None`` for a failure)."""
-        for _, _, _, _, _, val in self.pipeline(operations, **kwds):
-            yield val
+    def results(self, operations, depth=1, multiple=0, fragment=False, timeout=None,
+                attributes=False):
+        """Yields only each operation's value (``None`` for a failure), as each arrives."""
+        return self._results(operations, depth, multiple, fragment, attributes, "value")
 
     def process(self, operations, depth=0, multiple=0, fragment=False, printing=False,
                 timeout=None, attributes=False):
         """Runs every operation; returns ``(failures, [value, ...])``. With ``printing``,
-        prints cpppo's summary line for each (``SCADA[  1-1  ]+  0 == [42]: 'OK'``)."""
+        prints cpppo's summary line for each (``SCADA[  1-1  ]+  0 == [42]: 'OK'``) as its
+        reply arrives."""
         failures, values = 0, []
-        for t in self._transactions(operations, depth, multiple, fragment, attributes,
-                                    lines=bool(printing)):
+        for t in self._results(operations, depth, multiple, fragment, attributes,
+                               "line" if printing else "tuple"):
             val = t[5]
             if printing:
                 print(t[6])

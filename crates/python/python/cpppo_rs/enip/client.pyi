@@ -1,5 +1,5 @@
 from types import TracebackType
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import Any, Iterable, Iterator, Optional, TypeVar, Union
 
 from ..errors import CommunicationError as CommunicationError
 from ..errors import Error as Error
@@ -36,6 +36,17 @@ class Operation:
 
 Path = Union[str, bool, dict[str, Any], list[Any], None]
 
+_T = TypeVar("_T")
+
+class Results(Iterator[_T]):
+    """A pipeline's results, each yielded as its reply arrives. Holds its connector until it
+    ends; ``close()`` (or dropping it, eg. ``break``) ends it early, reading and dropping the
+    replies still in flight."""
+
+    def __iter__(self) -> "Results[_T]": ...
+    def __next__(self) -> _T: ...
+    def close(self) -> None: ...
+
 def parse_operations(tags: Operations, route_path: Path = None,
                      send_path: Path = None) -> list[Operation]:
     """Parses operation strings (OperationError names the bad one); ``route_path`` /
@@ -44,7 +55,6 @@ def parse_operations(tags: Operations, route_path: Path = None,
 class connector:
     """A registered EtherNet/IP CIP session with one controller (a context manager)."""
 
-    CHUNK: int
     host: str
     port: int
     timeout: Optional[float]
@@ -63,11 +73,13 @@ class connector:
     def address(self) -> tuple[str, int]: ...
     def pipeline(self, operations: Operations, depth: int = 1, multiple: int = 0,
                  fragment: bool = False, timeout: Optional[float] = None,
-                 attributes: bool = False) -> Iterator[Transaction]: ...
+                 attributes: bool = False) -> Results[Transaction]: ...
     def synchronous(self, operations: Operations, multiple: int = 0, fragment: bool = False,
                     timeout: Optional[float] = None,
-                    attributes: bool = False) -> Iterator[Transaction]: ...
-    def results(self, operations: Operations, **kwds: Any) -> Iterator[Any]: ...
+                    attributes: bool = False) -> Results[Transaction]: ...
+    def results(self, operations: Operations, depth: int = 1, multiple: int = 0,
+                fragment: bool = False, timeout: Optional[float] = None,
+                attributes: bool = False) -> Results[Any]: ...
     def process(self, operations: Operations, depth: int = 0, multiple: int = 0,
                 fragment: bool = False, printing: bool = False,
                 timeout: Optional[float] = None,
