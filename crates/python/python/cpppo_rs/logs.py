@@ -3,6 +3,7 @@ pass), the extra levels ``NORMAL``/``DETAIL``/``TRACE`` and ``logging.normal``/`
 (module and ``Logger`` methods), and ``timer``.  Importing ``cpppo_rs`` installs the levels, so a
 seed script's ``logging.detail(...)`` works unchanged."""
 import logging
+import sys
 import time
 
 __all__ = ["log_cfg", "timer"]
@@ -18,6 +19,10 @@ log_cfg = {
 #: The clock cpppo's scripts time themselves with (wall-clock seconds).
 timer = time.time
 
+# How many frames up logging must look for the caller: before 3.11 it starts from the frame that
+# called Logger._log (ours), since 3.11 it skips logging's own frames and then ours.
+_STACK = 2 if sys.version_info >= (3, 11) else 1
+
 _LEVELS = {"normal": logging.INFO + 5, "detail": logging.INFO + 3, "trace": logging.NOTSET + 5}
 
 
@@ -27,13 +32,13 @@ def _install(name, level):
 
     def method(self, msg, *args, **kwargs):
         if self.isEnabledFor(level):
-            self._log(level, msg, args, stacklevel=2, **kwargs)
+            self._log(level, msg, args, stacklevel=_STACK, **kwargs)
 
     def root(msg, *args, **kwargs):
         if not logging.root.handlers:
             logging.basicConfig()
         if logging.root.isEnabledFor(level):
-            logging.root._log(level, msg, args, stacklevel=2, **kwargs)
+            logging.root._log(level, msg, args, stacklevel=_STACK, **kwargs)
 
     method.__name__ = root.__name__ = name
     if not hasattr(logging.Logger, name):
