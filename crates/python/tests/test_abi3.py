@@ -1,6 +1,6 @@
 """The extension is stable-ABI (abi3) for CPython 3.9 and later: abi3audit reads the symbols
 of the built wheel and of the installed module and finds none newer than 3.9's limited API.
-(No 3.9 interpreter runs here; this is the check that the one wheel loads there.)"""
+(scripts/test-all also runs the tests on CPython 3.9 when one is installed.)"""
 import json
 import os
 import subprocess

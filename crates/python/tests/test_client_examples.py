@@ -1,29 +1,23 @@
-"""The seed's client examples as whole scripts (tests/examples, imports changed only), run with
-this interpreter against our simulator (started from Python) and cpppo 5.2.5's enip_server."""
-import subprocess
-import sys
-from pathlib import Path
-
+"""The seed's client examples as whole scripts (tests/examples, the seed's text with imports
+changed only), run with this interpreter inside a network namespace against our simulator and
+cpppo 5.2.5's enip_server listening on localhost:44818 there (seedrun)."""
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent / "examples"
+import conftest
+import seedrun
 
-
-def run_example(name, *args, timeout=60):
-    return subprocess.run([sys.executable, str(EXAMPLES / name), *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+netns = conftest.interop.netns
 
 
 @pytest.fixture(params=["ours", "cpppo"])
-def server(request, sim):
-    """(host, port) of our simulator, or of cpppo 5.2.5's enip_server."""
-    if request.param == "ours":
-        return sim.address
-    return ("127.0.0.1", request.getfixturevalue("cpppo_server"))
+def server(request, spawn, netns):
+    """A namespace with our simulator, or cpppo 5.2.5's enip_server, on localhost:44818."""
+    seedrun.server(spawn, netns, request.param, *conftest.TAGS)
+    return netns
 
 
 def test_io_example_script_writes_reads_and_exits_zero(server):
-    done = run_example("io_example.py", *server)
+    done = seedrun.example(server, "io_example.py")
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].strip().startswith("Tag[0]")
@@ -32,8 +26,8 @@ def test_io_example_script_writes_reads_and_exits_zero(server):
 
 
 def test_thruput_script_pipelines_with_multiple_service_packets(server):
-    done = run_example("thruput.py", "-a", server[0], "-p", server[1], "-d", 5, "-m", 300,
-                       "-r", 40, "-t", 5, "SCADA[1]", "FLOAT")
+    done = seedrun.example(server, "thruput.py", "-d", 5, "-m", 300, "-r", 40, "-t", 5,
+                           "SCADA[1]", "FLOAT")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 81
@@ -42,9 +36,8 @@ def test_thruput_script_pipelines_with_multiple_service_packets(server):
     assert lines[80].startswith(" 80 operations using  80 requests") and "TPS" in lines[80]
 
 
-def test_io_example_fails_with_exit_status_one_against_a_device_without_its_tags(spawn):
-    from cpppo_rs.enip import Simulator
-    with Simulator(tags=["Other=DINT[10]"]) as other:
-        done = run_example("io_example.py", *other.address)
+def test_io_example_fails_with_exit_status_one_against_a_device_without_its_tags(spawn, netns):
+    seedrun.server(spawn, netns, "ours", "Other=DINT[10]")
+    done = seedrun.example(netns, "io_example.py")
     assert done.returncode == 1
     assert "None: 'Status 5" in done.stdout  # cpppo's summary line for a failure

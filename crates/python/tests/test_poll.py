@@ -1,9 +1,9 @@
-"""cpppo_rs.enip.poll: the seed's poll example (import changes only) against a simulated
-PowerFlex that is stopped and restarted mid-poll, ours (started from Python) and cpppo 5.2.5's;
+"""cpppo_rs.enip.poll: the seed's poll example (import changes only; it polls localhost:44818, so
+it runs in a network namespace) against a simulated PowerFlex that is stopped and restarted
+mid-poll, ours and cpppo 5.2.5's;
 and the back-off between failed polls."""
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +12,11 @@ from cpppo_rs.enip import Simulator, poll
 from cpppo_rs.enip.ab import powerflex_750_series
 
 import conftest
+import seedrun
 
-EXAMPLE = Path(__file__).resolve().parent / "examples" / "poll_example.py"
+netns = conftest.interop.netns
+
+EXAMPLE = seedrun.EXAMPLES / "poll_example.py"
 DRIVE = ["Mtr_Vel_Fdbk@0x93/3/10=REAL", "Output_Current@0x93/7/10=REAL"]
 
 
@@ -27,61 +30,35 @@ def wait_for(check, what, timeout=20.0):
     raise AssertionError("timed out waiting for " + what)
 
 
-class OurDrive:
-    """Our simulator with the powerflex750 profile; restarts on the same address."""
+class Drive:
+    """A simulated PowerFlex on localhost:44818 inside a namespace (the seed's poll example polls
+    there): ours with the powerflex750 profile, or cpppo 5.2.5's enip_server serving its
+    attributes; restarts on the same address."""
 
-    def __init__(self, spawn):
-        self.sim = Simulator(profile="powerflex750")
-        self.address = self.sim.address
+    ARGS = {"ours": ["--profile", "powerflex750"], "cpppo": DRIVE}
 
-    def set_velocity(self, value):
-        self.sim.write("Mtr_Vel_Fdbk", [value])
-
-    def stop(self):
-        self.sim.stop()
-
-    def restart(self):
-        self.sim = Simulator(profile="powerflex750", address="%s:%d" % self.address)
-
-    def close(self):
-        self.sim.stop()
-
-
-class CpppoDrive:
-    """cpppo 5.2.5's enip_server serving the drive's attributes; restarts on the same port."""
-
-    def __init__(self, spawn):
-        self.spawn = spawn
-        self.proc, port = conftest.interop.cpppo_enip_server(spawn, *DRIVE, udp=False)
-        self.address = ("127.0.0.1", port)
+    def __init__(self, spawn, ns, kind):
+        self.spawn, self.ns, self.kind = spawn, ns, kind
+        self.restart()
 
     def set_velocity(self, value):
-        with powerflex_750_series(host=self.address[0], port=self.address[1]) as via:
-            assert list(via.write(via.parameter_substitution(
-                "Motor Velocity = (REAL)%s" % value), checking=True)) == [True]
+        seedrun.set_velocity(self.ns, value)
 
     def stop(self):
         self.proc.close()
 
     def restart(self):
-        self.proc = self.spawn([conftest.interop.venv_tool("enip_server"), "-A", "--no-udp",
-                                "-a", "%s:%d" % self.address, *DRIVE])
-        conftest.interop.wait_port(self.address[1])
-
-    def close(self):
-        pass  # spawn kills it
+        self.proc = seedrun.server(self.spawn, self.ns, self.kind, *self.ARGS[self.kind])
 
 
-@pytest.fixture(params=[OurDrive, CpppoDrive], ids=["ours", "cpppo"])
-def drive(request, spawn):
-    d = request.param(spawn)
-    yield d
-    d.close()
+@pytest.fixture(params=["ours", "cpppo"])
+def drive(request, spawn, netns):
+    return Drive(spawn, netns, request.param)
 
 
 def test_poll_example_survives_a_simulator_restart(drive, spawn):
     drive.set_velocity(789.01)
-    example = spawn([sys.executable, EXAMPLE, drive.address[0], drive.address[1], 60])
+    example = spawn(seedrun.in_ns(drive.ns, sys.executable, EXAMPLE), env=seedrun.ENV)
     example.wait_output(r"Motor Velocity == \[789\.01", timeout=20)
     example.wait_output(r"Output Current == \[0\.0\]", timeout=20)
     drive.stop()
@@ -92,8 +69,8 @@ def test_poll_example_survives_a_simulator_restart(drive, spawn):
     wait_for(failed, "a poll failure line")
     drive.restart()
     drive.set_velocity(111.5)
-    example.wait_output(r"Motor Velocity == \[111\.5\]", timeout=20)
-    assert example.p.poll() is None  # still polling
+    example.wait_output(r"Motor Velocity == \[111\.5\]", timeout=30)
+    assert example.p.poll() is None  # still polling, until stopped by a signal (spawn's close)
 
 
 def test_poll_start_backs_off_after_failures_and_stops():

@@ -1,10 +1,6 @@
 """cpppo_rs.enip.get_attribute proxies and ab.powerflex_750_series: the seed's proxy examples
 with import changes only, against our simulator (the powerflex750 profile) and cpppo 5.2.5's
 enip_server serving the same attributes."""
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from cpppo_rs import errors
@@ -13,8 +9,10 @@ from cpppo_rs.enip.get_attribute import proxy, proxy_simple
 from cpppo_rs.enip.ab import powerflex_750_series
 
 import conftest
+import seedrun
 
-EXAMPLES = Path(__file__).resolve().parent / "examples"
+netns = conftest.interop.netns
+
 DRIVE = ["Output_Frequency@0x93/1/10=REAL", "Mtr_Vel_Fdbk@0x93/3/10=REAL",
          "Output_Current@0x93/7/10=REAL", "Speed_Units@0x93/300/10=DINT"]
 
@@ -86,16 +84,19 @@ def test_powerflex_parameters_and_generic_ones(drive):
     assert units == [0]
 
 
-def test_powerflex_motor_velocity_example_writes(drive):
-    done = subprocess.run([sys.executable, str(EXAMPLES / "powerflex_motor_velocity.py"),
-                           "@%s:%d" % drive, "123.45"], capture_output=True, text=True,
-                          timeout=60)
+@pytest.mark.parametrize("kind", ["ours", "cpppo"])
+def test_powerflex_motor_velocity_example_writes(kind, spawn, netns):
+    # The seed's script writes to @localhost (port 44818): run it in a namespace (seedrun).
+    seedrun.server(spawn, netns, kind, *(["--profile", "powerflex750"] if kind == "ours"
+                                         else DRIVE))
+    done = seedrun.example(netns, "powerflex_motor_velocity.py", "@localhost", "123.45")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split(": ", 1)[1].split() == "Motor Velocity = (REAL)123.45 == True".split()
-    via = powerflex_750_series(host=drive[0], port=drive[1])
-    with via:
-        assert list(via.read(via.parameter_substitution("Mtr Vel Fdbk"))) == [
-            [pytest.approx(123.45)]]
+    read = seedrun.python(netns, "from cpppo_rs.enip.ab import powerflex_750_series as d\n"
+                                 "with d(host='127.0.0.1', port=44818) as via:\n"
+                                 "    print(list(via.read(via.parameter_substitution("
+                                 "'Mtr Vel Fdbk'))))")
+    assert eval(read) == [[pytest.approx(123.45)]]
 
 
 def test_typed_tuples_and_printing(sim, capsys):

@@ -7,6 +7,7 @@ Modules mirror cpppo's names, so migrating a script is mostly changing its impor
 """
 
 from ._native import __version__
+from .logs import log_cfg, timer
 from .errors import (
     AutomataError,
     CommunicationError,
@@ -25,6 +26,8 @@ from .errors import (
 
 __all__ = [
     "__version__",
+    "log_cfg",
+    "timer",
     "Error",
     "OperationError",
     "CommunicationError",

@@ -7,7 +7,11 @@ from .. import _native
 from . import client
 from . import get_attribute, ab, poll
 
-__all__ = ["Simulator", "client", "get_attribute", "ab", "poll"]
+__all__ = ["Simulator", "address", "client", "get_attribute", "ab", "poll"]
+
+#: The default EtherNet/IP address, as cpppo's ``cpppo.server.enip.address``: all interfaces,
+#: port 44818.
+address = ("", 44818)
 
 _LIVE = weakref.WeakSet()
 

@@ -1,5 +1,5 @@
 from types import TracebackType
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 from . import ab as ab
 from . import client as client
@@ -7,6 +7,9 @@ from . import get_attribute as get_attribute
 from . import poll as poll
 
 Value = Union[int, float, bool, str]
+
+#: The default EtherNet/IP address (all interfaces, port 44818), as cpppo's.
+address: Tuple[str, int]
 
 class Simulator:
     """A simulated EtherNet/IP CIP controller (a Logix-like PLC) serving tags, started at once.

@@ -1,0 +1,1 @@
+"""cpppo's ``cpppo.remote``: ``plc`` and ``plc_modbus``."""

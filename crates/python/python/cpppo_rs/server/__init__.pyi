@@ -1,0 +1,1 @@
+"""cpppo's ``cpppo.server``: ``enip``."""
