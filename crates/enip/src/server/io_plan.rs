@@ -105,6 +105,10 @@ fn io_settings(
         rpi: config.rpi.unwrap_or(defaults.rpi),
         max_connections: config.max_connections.unwrap_or(defaults.max_connections),
         multicast: config.multicast.or(defaults.multicast),
+        input_only_point: config.input_only_point.unwrap_or(defaults.input_only_point),
+        listen_only_point: config
+            .listen_only_point
+            .unwrap_or(defaults.listen_only_point),
         ..defaults
     }
 }

@@ -129,6 +129,14 @@ pub struct ServerArgs {
     /// Do not serve class 1 I/O.
     #[arg(long, conflicts_with = "io")]
     no_io: bool,
+    /// The O→T connection point of Input Only connections (a heartbeat; default 238, or
+    /// cpppo.cfg's `[I/O] Input Only Point`).
+    #[arg(long, value_name = "INSTANCE")]
+    input_only_point: Option<u32>,
+    /// The O→T connection point of Listen Only connections (a heartbeat; default 237, or
+    /// cpppo.cfg's `[I/O] Listen Only Point`).
+    #[arg(long, value_name = "INSTANCE")]
+    listen_only_point: Option<u32>,
     /// Write an EDS file for the assemblies and the Identity object to FILE, then serve.
     #[arg(long, value_name = "FILE")]
     eds: Option<PathBuf>,
@@ -312,12 +320,12 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         (Some(at), false) => IoRequest::At(at),
         (None, false) => IoRequest::Auto,
     };
+    config.io.input_only_point = args.input_only_point.or(config.io.input_only_point);
+    config.io.listen_only_point = args.listen_only_point.or(config.io.listen_only_point);
     let planned = io_plan(request, &config.io, address, &config.device, &tags)
         .map_err(|e| anyhow!("--io: {e}"))?;
     let (io, settings) = planned.map_or((None, None), |(at, s)| (Some(at), Some(s)));
-    let rpi = settings
-        .as_ref()
-        .map_or(cpppo_enip::server::io::IoSettings::default().rpi, |s| s.rpi);
+    let eds_settings = settings.clone().unwrap_or_default();
     let control = Arc::new(ServerControl::default());
     let mut builder = SimulatorBuilder::new()
         .config(config.device.clone())
@@ -342,7 +350,7 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     }
     let simulator = builder.build()?;
     if let Some(file) = &args.eds {
-        write_eds(file, simulator.device(), rpi)?;
+        write_eds(file, simulator.device(), &eds_settings)?;
     }
     Ok(Plan {
         address,
@@ -384,10 +392,10 @@ fn l5x_hook(project: Arc<cpppo_enip::model::l5x::Project>, hook: Option<TagHook>
 fn write_eds(
     file: &std::path::Path,
     device: &cpppo_enip::model::device::Device,
-    rpi: cpppo_cip::io::RpiRange,
+    settings: &cpppo_enip::server::io::IoSettings,
 ) -> anyhow::Result<()> {
     use cpppo_enip::server::io_eds;
-    let text = io_eds::device_eds(device, rpi);
+    let text = io_eds::device_eds(device, settings);
     std::fs::write(file, text).with_context(|| format!("--eds {}", file.display()))?;
     tracing::info!("wrote EDS file {}", file.display());
     Ok(())
