@@ -82,10 +82,11 @@ def test_config_file_assemblies_and_io_options(server, piped):
     assert value == [0x0201, 0x0403], out
     # [I/O] RPI = 5-100 ms: 200 ms is refused with 0x0111.
     slow = scanner(piped, tcp, io, "--input-only", "--rpi", "200")
-    slow.wait(r"Forward Open refused: Status 1 \[273, ", 15)
+    slow.wait(r"Forward Open refused: Status 1 \[273, .*\]: RPI not supported: the adapter "
+              r"accepts 5\.000-100\.000 ms", 15)
     # [I/O] Connections = 1: a second connection is refused (0x0113).
     second = scanner(piped, tcp, io, "--input-only", "--rpi", "10")
-    second.wait(r"Forward Open refused: Status 1 \[275\b", 15)
+    second.wait(r"Forward Open refused: Status 1 \[275\]: out of connections", 15)
 
 
 def fields(value: str) -> list:

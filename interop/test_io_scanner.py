@@ -136,7 +136,8 @@ def test_wrong_size_refused_with_the_accepted_size_exits_1(piped):
     adapter, args = adapter_and_args(piped)
     scanner = piped([*args, "--input", "100:4", "--output", "150:8"])
     assert scanner.p.wait(15) == 1
-    assert "Forward Open refused: Status 1 [265, 10] (not retrying)" in scanner.text()
+    assert ("Forward Open refused: Status 1 [265, 10]: invalid connection size: the adapter "
+            "accepts 10 bytes (not retrying)") in scanner.text()
 
 
 def test_listen_only_without_owner_retries_with_back_off(piped):
@@ -146,6 +147,7 @@ def test_listen_only_without_owner_retries_with_back_off(piped):
     scanner.wait(r"\"after_ms\":1000\.0", 15)
     refusals = [e for e in events(scanner.text()) if e["event"] == "refused"]
     assert refusals[0]["extended"][0] == 0x0119 and refusals[0]["retry"]
+    assert refusals[0]["text"] == "no owning connection to listen with"
     os.kill(scanner.p.pid, signal.SIGINT)
     assert scanner.p.wait(10) == 0
 

@@ -43,6 +43,11 @@ fn peer() -> SocketAddr {
 
 impl Rig {
     fn new() -> Rig {
+        Rig::with(IoSettings::default())
+    }
+
+    /// A rig whose adapter has `settings` (its local address set as `new`'s).
+    fn with(settings: IoSettings) -> Rig {
         let mut d = Device::new(&DeviceConfig::default());
         for spec in [
             "Inputs@4/100/3=SINT[8]",
@@ -55,7 +60,7 @@ impl Rig {
         let device = Arc::new(d);
         let settings = IoSettings {
             local: Ipv4Addr::new(10, 9, 0, 1),
-            ..IoSettings::default()
+            ..settings
         };
         let adapter = IoAdapter::new(device.clone(), settings, Arc::new(IdGenerator::new(7)));
         let hub = Arc::new(IoHub::new(adapter));
@@ -456,6 +461,25 @@ fn ownership_conflict_duplicate_and_forward_close() {
     assert_eq!(rig.close(first.triad_serial), (0x01, vec![0x0107]));
     assert!(rig.transmit().is_empty() || rig.hub.lock().connections().count() == 0);
     assert_eq!(rig.open().status, 0);
+}
+
+#[test]
+fn heartbeat_points_are_configurable() {
+    // A Logix module profile with other heartbeat instances: 199 Input Only, 198 Listen Only.
+    let mut rig = Rig::with(IoSettings {
+        input_only_point: 199,
+        listen_only_point: 198,
+        ..IoSettings::default()
+    });
+    let io = rig.open_with(Fo::heartbeat(199, true));
+    assert_eq!(io.status, 0, "input only at the configured point");
+    let lo = rig.open_with(Fo::heartbeat(198, true));
+    assert_eq!(lo.status, 0);
+    assert_eq!(lo.ids().1, io.ids().1, "listen only joins the producer");
+    // The default points are now plain (missing) output assemblies: refused.
+    assert_ne!(rig.open_with(Fo::heartbeat(238, true)).status, 0);
+    assert_ne!(rig.open_with(Fo::heartbeat(237, true)).status, 0);
+    assert_eq!(rig.open().status, 0, "an owner of the outputs still opens");
 }
 
 #[test]

@@ -14,6 +14,7 @@ use cpppo_enip::runtime::control::ServerControl;
 use cpppo_enip::runtime::simulator::{
     Running, Simulator as RsSimulator, SimulatorBuilder, TagHook,
 };
+use cpppo_enip::server::io_plan::{io_plan, IoRequest};
 use cpppo_enip::server::session::RoutePolicy;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -33,6 +34,8 @@ pub struct Simulator {
     address: SocketAddr,
     /// The web API's bound address, and whether it refuses every change.
     web: Option<(SocketAddr, bool)>,
+    /// The class 1 I/O adapter's bound UDP address.
+    io: Option<SocketAddr>,
 }
 
 impl Drop for Simulator {
@@ -53,13 +56,19 @@ struct Build<'a> {
     simple: bool,
     web: Option<SocketAddr>,
     hook: Option<TagHook>,
+    /// `io=`: `None`/`True` as the tags and config say, a string an address, `False` none.
+    io: IoRequest<'a>,
+    /// The TCP address (its interface is I/O's default one).
+    address: SocketAddr,
 }
 
-fn build(
-    specs: Vec<TagSpec>,
-    b: Build<'_>,
-) -> Result<(RsSimulator, Option<Arc<ServerControl>>), String> {
+/// The simulator, its control (for the web API) and where its I/O is served.
+type Built = (RsSimulator, Option<Arc<ServerControl>>, Option<SocketAddr>);
+
+fn build(specs: Vec<TagSpec>, b: Build<'_>) -> Result<Built, String> {
     let cfg = Config::load(&b.config, true).map_err(|e| e.to_string())?;
+    let planned =
+        io_plan(b.io, &cfg.io, b.address, &cfg.device, &specs).map_err(|e| format!("io: {e}"))?;
     let mut builder = SimulatorBuilder::new()
         .config(cfg.device)
         .routes(cfg.routes)
@@ -83,12 +92,22 @@ fn build(
     if let Some(hook) = b.hook {
         builder = builder.hook(hook);
     }
+    let io = match planned {
+        Some((at, settings)) => {
+            builder = builder.io(settings);
+            Some(at)
+        }
+        None => None,
+    };
     let sim = builder.build().map_err(|e| e.to_string())?;
-    Ok((sim, control))
+    Ok((sim, control, io))
 }
 
 /// The web API to start: where, its control, and the token changes need.
 type WebStart = (SocketAddr, Arc<ServerControl>, Option<String>);
+
+/// The running server, the web API's address and read-only flag, and I/O's bound address.
+type Started = (Running, Option<(SocketAddr, bool)>, Option<SocketAddr>);
 
 /// Start serving (and the web API, with a control): the running server and the web API's
 /// address and whether it is read-only (off loopback without a token).
@@ -96,11 +115,22 @@ async fn start(
     sim: &RsSimulator,
     addr: SocketAddr,
     udp: bool,
+    io: Option<SocketAddr>,
     web: Option<WebStart>,
-) -> Result<(Running, Option<(SocketAddr, bool)>), String> {
+) -> Result<Started, String> {
     let running = sim.start(addr, udp).await.map_err(|e| e.to_string())?;
+    let io = match io {
+        Some(at) => match sim.start_io(at, running.shutdown()).await {
+            Ok(bound) => Some(bound),
+            Err(e) => {
+                running.stop().await;
+                return Err(format!("io: cannot serve I/O on UDP {at}: {e}"));
+            }
+        },
+        None => None,
+    };
     let Some((web_addr, control, token)) = web else {
-        return Ok((running, None));
+        return Ok((running, None, io));
     };
     let api = cpppo_web::Web {
         device: sim.device().clone(),
@@ -109,7 +139,7 @@ async fn start(
         read_only: false,
     };
     match cpppo_web::start(web_addr, api, running.shutdown()).await {
-        Ok(started) => Ok((running, Some(started))),
+        Ok(started) => Ok((running, Some(started), io)),
         Err(e) => {
             running.stop().await;
             Err(format!("web: cannot listen on {web_addr}: {e}"))
@@ -175,12 +205,17 @@ impl Simulator {
     /// every request that changes the simulator must carry it (`?token=TOKEN` or
     /// `Authorization: Bearer TOKEN`: the CLI's `--web-token`). Off loopback without a token
     /// the web API refuses every change (`web_read_only`).
+    /// `io` serves class 1 I/O (Forward Open of class 1 and 0 over TCP, the data on UDP)
+    /// like `cpppo enip server`: by default on UDP 2222 of `address`'s interface when a tag
+    /// is an assembly (`'Inputs@4/100/3=SINT[8]'`) or cpppo.cfg's `[I/O] Address` says
+    /// where; a string `[HOST][:PORT]` serves it there (port 0 allowed, see `io_address`);
+    /// `False` not at all.
     /// `attribute_class` (a `device.Attribute` subclass) and `attributes` (tag name → object
     /// with `__getitem__`/`__setitem__`) give tags Python-defined behaviour.
     #[new]
     #[pyo3(signature = (tags=Vec::new(), address="127.0.0.1:0", udp=false, profile=None,
         delay=None, config=Vec::new(), route_path=None, simple=false, web=None,
-        attribute_class=None, attributes=None, web_token=None))]
+        attribute_class=None, attributes=None, web_token=None, io=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -196,6 +231,7 @@ impl Simulator {
         attribute_class: Option<Py<PyAny>>,
         attributes: Option<Py<PyAny>>,
         web_token: Option<String>,
+        io: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let sim_error = |m: String| raise(py, "SimulatorError", (m,));
         let specs = tags
@@ -217,6 +253,23 @@ impl Simulator {
             }
             _ => {}
         }
+        let io_text = match io {
+            Some(v) if v.is_instance_of::<pyo3::types::PyBool>() => v.extract::<bool>()?,
+            _ => true,
+        };
+        let io_at = match io {
+            Some(v) if !v.is_instance_of::<pyo3::types::PyBool>() => {
+                Some(v.extract::<String>().map_err(|_| {
+                    sim_error("io must be None, a bool or \"[HOST][:PORT]\"".into())
+                })?)
+            }
+            _ => None,
+        };
+        let io = match (&io_at, io_text) {
+            (Some(at), _) => IoRequest::At(at),
+            (None, true) => IoRequest::Auto,
+            (None, false) => IoRequest::Off,
+        };
         let hooked = attribute_class.is_some() || attributes.is_some();
         let hook = match (&attribute_class, &attributes) {
             (None, None) => None,
@@ -230,8 +283,10 @@ impl Simulator {
             simple,
             web,
             hook,
+            io,
+            address: addr,
         };
-        let (sim, control) = build(specs, b).map_err(sim_error)?;
+        let (sim, control, io) = build(specs, b).map_err(sim_error)?;
         let mut rt = tokio::runtime::Builder::new_multi_thread();
         rt.worker_threads(1)
             .thread_name("cpppo-rs-simulator")
@@ -247,7 +302,7 @@ impl Simulator {
         let web = web
             .zip(control)
             .map(|(addr, control)| (addr, control, web_token));
-        let (running, web) = match py.detach(|| rt.block_on(start(&sim, addr, udp, web))) {
+        let (running, web, io) = match py.detach(|| rt.block_on(start(&sim, addr, udp, io, web))) {
             Ok(started) => started,
             Err(e) => {
                 // Its threads may need the GIL to end (their kept thread states).
@@ -261,6 +316,7 @@ impl Simulator {
             rt: Mutex::new(Some(Arc::new(rt))),
             running: Mutex::new(Some(running)),
             web,
+            io,
         })
     }
 
@@ -268,6 +324,12 @@ impl Simulator {
     #[getter]
     fn web_address(&self) -> Option<(String, u16)> {
         self.web.map(|(w, _)| (w.ip().to_string(), w.port()))
+    }
+
+    /// The class 1 I/O adapter's bound UDP address, `(host, port)`, if it serves I/O.
+    #[getter]
+    fn io_address(&self) -> Option<(String, u16)> {
+        self.io.map(|a| (a.ip().to_string(), a.port()))
     }
 
     /// Whether the web API refuses every change (started off loopback without a

@@ -38,6 +38,7 @@ mod error;
 mod format;
 pub mod io;
 mod io_cyclic;
+pub mod io_refusal;
 pub mod io_run;
 pub mod io_scanner;
 pub mod logix;

@@ -84,6 +84,10 @@ pub struct IoConfig {
     pub max_connections: Option<usize>,
     /// `Multicast`: the T→O multicast group (else Logix-style from the address).
     pub multicast: Option<Ipv4Addr>,
+    /// `Input Only Point`: the O→T heartbeat point of Input Only connections (238).
+    pub input_only_point: Option<u32>,
+    /// `Listen Only Point`: the O→T heartbeat point of Listen Only connections (237).
+    pub listen_only_point: Option<u32>,
 }
 
 impl IoConfig {
@@ -106,7 +110,21 @@ impl IoConfig {
                 }
                 self.multicast = Some(ip);
             }
-            _ => return Err(bad("unknown key (Address, RPI, Connections, Multicast)")),
+            "input only point" | "listen only point" => {
+                let n = parse_number(value).filter(|n| (1..=u32::MAX as u64).contains(n));
+                let n = Some(n.ok_or_else(|| bad("not an instance number 1-4294967295"))? as u32);
+                if key.trim().to_ascii_lowercase().starts_with("input") {
+                    self.input_only_point = n;
+                } else {
+                    self.listen_only_point = n;
+                }
+            }
+            _ => {
+                return Err(bad(
+                    "unknown key (Address, RPI, Connections, Multicast, Input Only Point, \
+                     Listen Only Point)",
+                ))
+            }
         }
         Ok(())
     }
@@ -375,7 +393,8 @@ mod tests {
         let mut c = Config::default();
         c.apply(
             "[Tags]\nInputs@4/100/3 = SINT[8]\nState = INT\n[Assembly]\nOutputs@4/150/3=SINT[8]\n\
-             [I/O]\nAddress = :2223\nRPI = 0.5-100\nConnections = 8\nMulticast = 239.192.1.32\n",
+             [I/O]\nAddress = :2223\nRPI = 0.5-100\nConnections = 8\nMulticast = 239.192.1.32\n\
+             Input Only Point = 199\nListen Only Point = 0xC6\n",
         )
         .unwrap();
         assert_eq!(
@@ -402,6 +421,8 @@ mod tests {
                 rpi: Some(rpi),
                 max_connections: Some(8),
                 multicast: Some(Ipv4Addr::new(239, 192, 1, 32)),
+                input_only_point: Some(199),
+                listen_only_point: Some(198),
             }
         );
         c.apply("[I/O]\nAddress = none\n").unwrap();

@@ -47,6 +47,10 @@ pub struct IoSettings {
     pub netmask: Ipv4Addr,
     /// The port T→O goes to when the Forward Open names none (2222).
     pub port: u16,
+    /// The O→T point of an Input Only connection (a heartbeat; 238 by default).
+    pub input_only_point: u32,
+    /// The O→T point of a Listen Only connection (a heartbeat; 237 by default).
+    pub listen_only_point: u32,
 }
 
 impl Default for IoSettings {
@@ -61,6 +65,8 @@ impl Default for IoSettings {
             local: Ipv4Addr::LOCALHOST,
             netmask: Ipv4Addr::new(255, 255, 255, 0),
             port: IO_PORT,
+            input_only_point: cpppo_cip::io::INPUT_ONLY_POINT,
+            listen_only_point: cpppo_cip::io::LISTEN_ONLY_POINT,
         }
     }
 }
@@ -362,7 +368,7 @@ impl IoAdapter {
         let triad = fo.triad;
         let refuse = |st: Status| (st, triad);
         let failure = |ext: u16| refuse(Status::ext(status::CONNECTION_FAILURE, ext));
-        let checked = check(&self.device, fo, &self.settings.rpi).map_err(refuse)?;
+        let checked = check(&self.device, fo, &self.settings).map_err(refuse)?;
         if self.conns.values().any(|c| c.info.triad == triad) {
             return Err(failure(ext::CONNECTION_IN_USE));
         }

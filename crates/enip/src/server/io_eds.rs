@@ -13,14 +13,8 @@
 
 use std::fmt::Write as _;
 
-use cpppo_cip::io::RpiRange;
-
 use crate::model::device::{Device, Identity};
-
-/// Input Only's O→T heartbeat point.
-pub const INPUT_ONLY_POINT: u32 = 238;
-/// Listen Only's O→T heartbeat point.
-pub const LISTEN_ONLY_POINT: u32 = 237;
+use crate::server::io::IoSettings;
 
 /// One assembly as the EDS describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,23 +80,26 @@ pub fn roles(all: &[EdsAssembly]) -> Roles {
     }
 }
 
-/// The EDS text for `device`'s identity and assemblies, accepting `rpi`, dated now.
-pub fn device_eds(device: &Device, rpi: RpiRange) -> String {
+/// The EDS text for `device`'s identity and assemblies, for an adapter with `settings`
+/// (its RPI range and heartbeat points), dated now.
+pub fn device_eds(device: &Device, settings: &IoSettings) -> String {
     eds(
         device.identity(),
         &assemblies(device),
-        rpi,
+        settings,
         jiff::Timestamp::now(),
     )
 }
 
-/// The EDS text for `identity` and `all` assemblies, accepting `rpi`; dated `now`.
+/// The EDS text for `identity` and `all` assemblies, for an adapter with `settings` (its
+/// RPI range and heartbeat points); dated `now`.
 pub fn eds(
     identity: &Identity,
     all: &[EdsAssembly],
-    rpi: RpiRange,
+    settings: &IoSettings,
     now: jiff::Timestamp,
 ) -> String {
+    let rpi = settings.rpi;
     let mut out = String::new();
     let q = quote;
     let _ = write!(
@@ -161,16 +158,18 @@ pub fn eds(
     if let Some(o) = &r.output {
         conn(&mut out, Kind::Owner, Some(o));
     }
-    conn(&mut out, Kind::InputOnly, None);
-    conn(&mut out, Kind::ListenOnly, None);
+    conn(&mut out, Kind::InputOnly(settings.input_only_point), None);
+    conn(&mut out, Kind::ListenOnly(settings.listen_only_point), None);
     out
 }
 
 #[derive(Clone, Copy)]
 enum Kind {
     Owner,
-    InputOnly,
-    ListenOnly,
+    /// With its O→T heartbeat point.
+    InputOnly(u32),
+    /// With its O→T heartbeat point.
+    ListenOnly(u32),
 }
 
 /// `ConnectionN`: trigger and transport, parameters, O→T and T→O (RPI, size, format), the
@@ -189,18 +188,8 @@ fn connection(
     // T→O multicast (bit 21) and/or point-to-point (bit 22); scheduled priority both ways.
     let (transport, params, name, point) = match kind {
         Kind::Owner => (0x0401_0002u32, 0x4464_0405u32, "Exclusive Owner", None),
-        Kind::InputOnly => (
-            0x0201_0002,
-            0x4464_0305,
-            "Input Only",
-            Some(INPUT_ONLY_POINT),
-        ),
-        Kind::ListenOnly => (
-            0x0101_0002,
-            0x4424_0305,
-            "Listen Only",
-            Some(LISTEN_ONLY_POINT),
-        ),
+        Kind::InputOnly(point) => (0x0201_0002, 0x4464_0305, "Input Only", Some(point)),
+        Kind::ListenOnly(point) => (0x0101_0002, 0x4424_0305, "Listen Only", Some(point)),
     };
     let (o_t_size, o_t_format, o_t_point) = match o_t {
         Some(o) => (o.size, format!("Assem{}", o.instance), o.instance),

@@ -6,10 +6,7 @@
 use std::sync::Arc;
 
 use cpppo_cip::epath::ElectronicKey;
-use cpppo_cip::io::{
-    size_refusal, ConnectionType, Format, IoPath, NetworkParams, RpiRange, ASSEMBLY_CLASS,
-    INPUT_ONLY_POINT, LISTEN_ONLY_POINT,
-};
+use cpppo_cip::io::{size_refusal, ConnectionType, Format, IoPath, NetworkParams, ASSEMBLY_CLASS};
 use cpppo_cip::mr::status;
 use cpppo_cip::services::cm::ext;
 use cpppo_cip::services::ForwardOpen;
@@ -17,6 +14,7 @@ use cpppo_cip::Status;
 
 use crate::model::attribute::Attribute;
 use crate::model::device::{Device, Identity};
+use crate::server::io::IoSettings;
 
 /// The attribute of an Assembly instance that holds its data.
 pub const ASSEMBLY_DATA: u16 = 3;
@@ -98,7 +96,8 @@ pub fn check_key(key: &ElectronicKey, id: &Identity) -> Result<(), Status> {
 
 /// Every check of a class 1 (or class 0 Input Only) Forward Open but those that depend on the connections already
 /// open (duplicates, ownership, a Listen Only's producer, the connection limit).
-pub fn check(dev: &Device, fo: &ForwardOpen<'_>, rpi: &RpiRange) -> Result<Checked, Status> {
+pub fn check(dev: &Device, fo: &ForwardOpen<'_>, settings: &IoSettings) -> Result<Checked, Status> {
+    let rpi = &settings.rpi;
     let transport = fo.transport_class();
     if transport.class > 1 || transport.server {
         return Err(refuse(ext::TRANSPORT_NOT_SUPPORTED));
@@ -112,8 +111,8 @@ pub fn check(dev: &Device, fo: &ForwardOpen<'_>, rpi: &RpiRange) -> Result<Check
         return Err(refuse(ext::INVALID_APPLICATION_PATH));
     }
     let kind = match path.o_t {
-        INPUT_ONLY_POINT => Kind::InputOnly,
-        LISTEN_ONLY_POINT => Kind::ListenOnly,
+        p if p == settings.input_only_point => Kind::InputOnly,
+        p if p == settings.listen_only_point => Kind::ListenOnly,
         _ => Kind::ExclusiveOwner,
     };
     // Class 0 (no sequence counts) only for Input Only: an owner's outputs need them.

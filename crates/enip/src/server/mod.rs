@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod io;
 pub mod io_eds;
 pub mod io_open;
+pub mod io_plan;
 pub mod logix;
 pub mod route;
 pub mod services;

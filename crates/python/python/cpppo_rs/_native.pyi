@@ -53,7 +53,10 @@ class Simulator:
                  simple: bool = False, web: Optional[str] = None,
                  attribute_class: Optional[type] = None,
                  attributes: Optional[Mapping[str, Any]] = None,
-                 web_token: Optional[str] = None) -> None: ...
+                 web_token: Optional[str] = None,
+                 io: Union[None, bool, str] = None) -> None: ...
+    @property
+    def io_address(self) -> Optional[tuple[str, int]]: ...
 
 from .modbus import Simulator as ModbusSimulator
 

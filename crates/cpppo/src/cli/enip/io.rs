@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{ArgAction, Args};
 use cpppo_enip::client::io::{parse_data, IoKind, IoParams, Point};
+use cpppo_enip::client::io_refusal::refusal_text;
 use cpppo_enip::client::io_run::{bind, drive_on, Control, Endpoints};
 use cpppo_enip::client::io_scanner::{ScanEvent, Scanner};
 use cpppo_enip::client::Options;
@@ -358,15 +359,20 @@ fn print_event(json: bool, event: &ScanEvent) {
                 multicast.map_or(String::new(), |m| format!(" multicast {m}"))
             ),
         ),
-        ScanEvent::Refused { status, retry } => report(
-            json,
-            "refused",
-            json!({"general": status.general, "extended": status.extended, "retry": retry}),
-            &format!(
-                "Forward Open refused: {status}{}",
-                if *retry { "" } else { " (not retrying)" }
-            ),
-        ),
+        ScanEvent::Refused { status, retry } => {
+            let text = refusal_text(status.general, &status.extended);
+            report(
+                json,
+                "refused",
+                json!({"general": status.general, "extended": status.extended, "retry": retry,
+                       "text": text}),
+                &format!(
+                    "Forward Open refused: {status}{}{text}{}",
+                    if text.is_empty() { "" } else { ": " },
+                    if *retry { "" } else { " (not retrying)" }
+                ),
+            )
+        }
         ScanEvent::Missed { count } => report(
             json,
             "missed",

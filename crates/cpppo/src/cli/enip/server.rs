@@ -12,6 +12,7 @@ use cpppo_enip::model::hooks::Clock;
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::runtime::control::ServerControl;
 use cpppo_enip::runtime::simulator::{Simulator, SimulatorBuilder};
+use cpppo_enip::server::io_plan::{io_plan, IoRequest};
 use cpppo_enip::server::session::RoutePolicy;
 use tokio::sync::watch;
 
@@ -128,6 +129,14 @@ pub struct ServerArgs {
     /// Do not serve class 1 I/O.
     #[arg(long, conflicts_with = "io")]
     no_io: bool,
+    /// The O→T connection point of Input Only connections (a heartbeat; default 238, or
+    /// cpppo.cfg's `[I/O] Input Only Point`).
+    #[arg(long, value_name = "INSTANCE")]
+    input_only_point: Option<u32>,
+    /// The O→T connection point of Listen Only connections (a heartbeat; default 237, or
+    /// cpppo.cfg's `[I/O] Listen Only Point`).
+    #[arg(long, value_name = "INSTANCE")]
+    listen_only_point: Option<u32>,
     /// Write an EDS file for the assemblies and the Identity object to FILE, then serve.
     #[arg(long, value_name = "FILE")]
     eds: Option<PathBuf>,
@@ -306,11 +315,17 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         .map(cpppo_web::parse_address)
         .transpose()
         .map_err(|e| anyhow!(e))?;
-    let io = io_address(args, &config.io, address, &tags)?;
-    let settings = io.map(|at| io_settings(at, address, &config.device, &config.io));
-    let rpi = settings
-        .as_ref()
-        .map_or(cpppo_enip::server::io::IoSettings::default().rpi, |s| s.rpi);
+    let request = match (&args.io, args.no_io) {
+        (_, true) => IoRequest::Off,
+        (Some(at), false) => IoRequest::At(at),
+        (None, false) => IoRequest::Auto,
+    };
+    config.io.input_only_point = args.input_only_point.or(config.io.input_only_point);
+    config.io.listen_only_point = args.listen_only_point.or(config.io.listen_only_point);
+    let planned = io_plan(request, &config.io, address, &config.device, &tags)
+        .map_err(|e| anyhow!("--io: {e}"))?;
+    let (io, settings) = planned.map_or((None, None), |(at, s)| (Some(at), Some(s)));
+    let eds_settings = settings.clone().unwrap_or_default();
     let control = Arc::new(ServerControl::default());
     let mut builder = SimulatorBuilder::new()
         .config(config.device.clone())
@@ -335,7 +350,7 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     }
     let simulator = builder.build()?;
     if let Some(file) = &args.eds {
-        write_eds(file, simulator.device(), rpi)?;
+        write_eds(file, simulator.device(), &eds_settings)?;
     }
     Ok(Plan {
         address,
@@ -377,10 +392,10 @@ fn l5x_hook(project: Arc<cpppo_enip::model::l5x::Project>, hook: Option<TagHook>
 fn write_eds(
     file: &std::path::Path,
     device: &cpppo_enip::model::device::Device,
-    rpi: cpppo_cip::io::RpiRange,
+    settings: &cpppo_enip::server::io::IoSettings,
 ) -> anyhow::Result<()> {
     use cpppo_enip::server::io_eds;
-    let text = io_eds::device_eds(device, rpi);
+    let text = io_eds::device_eds(device, settings);
     std::fs::write(file, text).with_context(|| format!("--eds {}", file.display()))?;
     tracing::info!("wrote EDS file {}", file.display());
     Ok(())
@@ -408,57 +423,6 @@ fn print_io(args: &ServerArgs, hook: Option<TagHook>) -> Option<TagHook> {
 fn parse_address(s: &str) -> anyhow::Result<SocketAddr> {
     cpppo_net::sys::parse_address(s, "0.0.0.0", Some(ENIP_PORT))
         .map_err(|e| anyhow!("--address {s:?}: {e}"))
-}
-
-/// Where class 1 I/O is served: `--io`, else port 2222 on `--address`'s interface when a
-/// tag is an assembly (class 4); `--no-io`: nowhere.
-fn io_address(
-    args: &ServerArgs,
-    config: &cpppo_enip::model::config::IoConfig,
-    address: SocketAddr,
-    tags: &[TagSpec],
-) -> anyhow::Result<Option<SocketAddr>> {
-    if args.no_io || (args.io.is_none() && config.disabled) {
-        return Ok(None);
-    }
-    let iface = address.ip().to_string();
-    match args.io.as_ref().or(config.address.as_ref()) {
-        Some(s) => cpppo_net::sys::parse_address(s, &iface, Some(cpppo_cip::io::IO_PORT))
-            .map(Some)
-            .map_err(|e| anyhow!("--io {s:?}: {e}")),
-        None if tags.iter().any(|t| t.address.is_some_and(|a| a.class == 4)) => {
-            Ok(Some(SocketAddr::new(address.ip(), cpppo_cip::io::IO_PORT)))
-        }
-        None => Ok(None),
-    }
-}
-
-/// The adapter's settings: its address (for the multicast group) from the I/O or TCP
-/// address, else the TCP/IP object's configured one; `[I/O]`'s RPI range, connection limit and
-/// multicast group.
-fn io_settings(
-    io: SocketAddr,
-    tcp: SocketAddr,
-    device: &cpppo_enip::model::device::DeviceConfig,
-    config: &cpppo_enip::model::config::IoConfig,
-) -> cpppo_enip::server::io::IoSettings {
-    let defaults = cpppo_enip::server::io::IoSettings::default();
-    let local = [io.ip(), tcp.ip()]
-        .into_iter()
-        .find_map(|ip| match ip {
-            std::net::IpAddr::V4(v4) if !v4.is_unspecified() => Some(v4),
-            _ => None,
-        })
-        .or(device.interface.ip_address)
-        .unwrap_or(defaults.local);
-    cpppo_enip::server::io::IoSettings {
-        local,
-        netmask: device.interface.network_mask.unwrap_or(defaults.netmask),
-        rpi: config.rpi.unwrap_or(defaults.rpi),
-        max_connections: config.max_connections.unwrap_or(defaults.max_connections),
-        multicast: config.multicast.or(defaults.multicast),
-        ..defaults
-    }
 }
 
 /// `SECS` or `SECS-SECS`.
