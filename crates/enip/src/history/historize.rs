@@ -286,6 +286,10 @@ pub fn from_json(values: &[Json]) -> Result<Vec<Literal>, String> {
 impl Attribute for Historize {
     crate::delegate_shape_to_inner!();
 
+    fn peek(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
+        self.inner.peek(start, count, out)
+    }
+
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
         let from = out.len();
         match self.inner.read(start, count, out) {
@@ -391,6 +395,33 @@ mod tests {
             lines[3].starts_with("# ") && lines[3].contains("Exception"),
             "{text}"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_simulators_own_reads_are_not_recorded() {
+        let dir = std::env::temp_dir().join(format!("cpppo-peek-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("peek.hst");
+        let _ = std::fs::remove_file(&path);
+        let history = Arc::new(Historian::open(&path).unwrap());
+        let inner = Arc::new(StoredData::new(DataType::Sint, 4, true));
+        let tag = Historize::new("Inputs", inner, history).unwrap();
+        tag.write(0, 4, &[1, 2, 3, 4]).unwrap();
+        // A class 1 producer reads its input assembly every RPI: not a client's read.
+        let mut out = Vec::new();
+        for _ in 0..100 {
+            out.clear();
+            tag.peek(0, 4, &mut out).unwrap();
+        }
+        assert_eq!(out, [1, 2, 3, 4]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text.lines().count(),
+            2,
+            "the start and the write only: {text}"
+        );
+        assert!(!text.contains("\"read\""), "{text}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

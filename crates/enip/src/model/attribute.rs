@@ -51,6 +51,14 @@ pub trait Attribute: Send + Sync {
     /// The caller has checked the range against [`Attribute::len`].
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status>;
 
+    /// Read as [`Attribute::read`] does, for the simulator's own use (a class 1 producer's
+    /// cyclic read of its input assembly, a size probe): wrappers that observe client
+    /// access (history, printing, hook records) pass it to their inner attribute without
+    /// recording it. An attribute whose value is computed on read computes it here too.
+    fn peek(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
+        self.read(start, count, out)
+    }
+
     /// Replace elements `start..start + count` with `data`, which holds exactly `count`
     /// encoded elements (the caller checked the range and the encoding). A write is seen
     /// whole or not at all by concurrent readers.

@@ -163,6 +163,10 @@ impl Recorder {
 impl Attribute for Recorder {
     crate::delegate_shape_to_inner!();
 
+    fn peek(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
+        self.inner.peek(start, count, out)
+    }
+
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
         let from = out.len();
         let r = self.inner.read(start, count, out);

@@ -413,6 +413,10 @@ impl Attribute for ReadOnly {
         self.inner.read(start, count, out)
     }
 
+    fn peek(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
+        self.inner.peek(start, count, out)
+    }
+
     fn write(&self, _: usize, _: usize, _: &[u8]) -> Result<(), Status> {
         Err(Status::new(PRIVILEGE_VIOLATION))
     }

@@ -422,6 +422,11 @@ impl Attribute for Guarded {
         self.forced()?;
         self.inner.read(start, count, out)
     }
+
+    fn peek(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
+        self.forced()?;
+        self.inner.peek(start, count, out)
+    }
     fn write(&self, start: usize, count: usize, data: &[u8]) -> Result<(), Status> {
         self.forced()?;
         self.write_direct(start, count, data)

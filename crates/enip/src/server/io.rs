@@ -677,7 +677,8 @@ impl IoAdapter {
             };
             self.timers.push(Reverse((p.next, key)));
             self.scratch.clear();
-            if p.attr.read(0, p.attr.len(), &mut self.scratch).is_err() {
+            // Not a client's read: history and hooks do not record it every RPI.
+            if p.attr.peek(0, p.attr.len(), &mut self.scratch).is_err() {
                 continue;
             }
             if p.last.as_deref() != Some(self.scratch.as_slice()) {

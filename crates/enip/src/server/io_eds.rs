@@ -45,7 +45,7 @@ pub fn assemblies(device: &Device) -> Vec<EdsAssembly> {
         .filter_map(|t| {
             let a = t.address.filter(|a| a.class == 4 && a.attribute == 3)?;
             let mut bytes = Vec::new();
-            t.attribute.read(0, t.attribute.len(), &mut bytes).ok()?;
+            t.attribute.peek(0, t.attribute.len(), &mut bytes).ok()?;
             Some(EdsAssembly {
                 name: t.name.clone(),
                 instance: a.instance,

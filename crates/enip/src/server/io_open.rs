@@ -68,7 +68,7 @@ fn refuse(ext: u16) -> Status {
 pub fn assembly(dev: &Device, instance: u32) -> Option<(Arc<dyn Attribute>, usize)> {
     let attr = dev.attribute(ASSEMBLY_CLASS, instance, ASSEMBLY_DATA)?;
     let mut buf = Vec::new();
-    attr.read(0, attr.len(), &mut buf).ok()?;
+    attr.peek(0, attr.len(), &mut buf).ok()?;
     Some((attr.clone(), buf.len()))
 }
 

@@ -49,6 +49,10 @@ pub fn operation_line(name: &str, start: usize, count: usize, arrow: &str, value
 impl Attribute for PrintIo {
     cpppo_enip::delegate_shape_to_inner!();
 
+    fn peek(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
+        self.inner.peek(start, count, out)
+    }
+
     fn read(&self, start: usize, count: usize, out: &mut Vec<u8>) -> Result<(), Status> {
         let from = out.len();
         self.inner.read(start, count, out)?;
