@@ -15,6 +15,9 @@ TARGET=${CARGO_TARGET_DIR:-target}
 SECS=${SECS:-10}
 RPI=${RPI:-10}
 COUNTS=${COUNTS:-"1 25 50 100 200 400"}
+# ADAPTER_CPUS / SCANNER_CPUS: optional CPU lists (taskset -c) to keep the two processes apart.
+PIN_A=(); [ -n "${ADAPTER_CPUS:-}" ] && PIN_A=(taskset -c "$ADAPTER_CPUS")
+PIN_S=(); [ -n "${SCANNER_CPUS:-}" ] && PIN_S=(taskset -c "$SCANNER_CPUS")
 [ "$(id -u)" = 0 ] || { echo "bench/io/run.sh: needs root" >&2; exit 2; }
 
 cargo build --release -q -p cpppo --bin cpppo
@@ -58,11 +61,11 @@ row "ciplink 0.3.5 (loopback)" "$line"
 stop "$cpid"
 for n in $COUNTS; do
   log="$tmp/fleet-$n.log"
-  ip netns exec "$NS" "$CPPPO" net fleet --devices "$n" --subnet 10.91.0.0/16 --tap io0 "${TAGS[@]}" >"$log" 2>&1 &
+  ip netns exec "$NS" "${PIN_A[@]}" "$CPPPO" net fleet --devices "$n" --subnet 10.91.0.0/16 --tap io0 "${TAGS[@]}" >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do grep -q '^Success' "$log" && break; sleep 0.05; done
   grep -q '^Success' "$log" || { cat "$log" >&2; exit 1; }
-  line=$(ip netns exec "$NS" "$BENCH" 10.91.0.2 "$n" "$RPI" "$SECS" 2222 "$pid")
+  line=$(ip netns exec "$NS" "${PIN_S[@]}" "$BENCH" 10.91.0.2 "$n" "$RPI" "$SECS" 2222 "$pid")
   row "fleet, $n devices (TAP)" "$line"
   stop "$pid"
   sleep 0.5
