@@ -157,6 +157,28 @@ def spawn(tmp_path):
         proc.close()
 
 
+def tshark_fields(pcap, display_filter: str, *fields: str) -> list:
+    """The frames of `pcap` that tshark shows through `display_filter`, each a list of the
+    `fields`' values ("" where a frame has none)."""
+    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", display_filter, "-T", "fields",
+                          *[x for f in fields for x in ("-e", f)], "-E", "separator=|"],
+                         check=True, capture_output=True, text=True, timeout=60).stdout
+    return [line.split("|") for line in out.splitlines() if line]
+
+
+@pytest.fixture
+def pty_pair(spawn, tmp_path):
+    """A pseudo-terminal pair from socat, (one end, the other end): a serial line between a
+    simulator and a client (also the Python binding's tests' fixture)."""
+    a, b = tmp_path / "ttyA", tmp_path / "ttyB"
+    spawn(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"])
+    deadline = time.monotonic() + 10
+    while not (a.exists() and b.exists()):
+        assert time.monotonic() < deadline, "socat made no pseudo-terminals"
+        time.sleep(0.05)
+    return a, b
+
+
 @pytest.fixture
 def netns(request):
     """A fresh network namespace (loopback up) for one test, deleted afterwards; the test is

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, cpppo_bin
+from conftest import ROOT, cpppo_bin, tshark_fields
 
 ADAPTER, SCANNER = "10.77.0.1", "10.77.0.2"
 TAGS = ["Inputs@4/100/3=SINT[8]", "Outputs@4/150/3=SINT[8]", "Config@4/1/3=SINT[4]"]
@@ -318,13 +318,9 @@ def test_tshark_decodes_the_io_frames(spawn, pair, tmp_path):
     assert scanner.p.wait(30) == 0, scanner.output()
     time.sleep(0.5)
     cap.close()
-    fields = ["enip.cpf.sai.connid", "cip.seq", "cip.32bitheader.run_idle", "cipio.data",
-              "ip.src"]
-    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", "udp.port == 2222", "-T", "fields",
-                          *[x for f in fields for x in ("-e", f)], "-E", "separator=|"],
-                         check=True, capture_output=True, text=True, timeout=60).stdout
-    rows = [l.split("|") for l in out.splitlines() if l]
-    assert len(rows) > 10, out
+    rows = tshark_fields(pcap, "udp.port == 2222", "enip.cpf.sai.connid", "cip.seq",
+                         "cip.32bitheader.run_idle", "cipio.data", "ip.src")
+    assert len(rows) > 10, rows
     opened = [l for l in lines(scanner) if l.get("event") == "open"][0]
     o_t = [r for r in rows if r[4] == SCANNER]
     t_o = [r for r in rows if r[4] == ADAPTER]

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import cpppo_bin
+from conftest import cpppo_bin, tshark_fields
 from test_io_adapter import EXPLICIT
 
 
@@ -75,16 +75,10 @@ def test_class_0_input_only(spawn, netns, tmp_path):
     os.kill(cap.p.pid, signal.SIGINT)  # tshark writes out its capture
     cap.p.wait(10)
     # Our scanner's and the class 1 one's Forward Opens: transport class 0, then 1.
-    fo = subprocess.run(["tshark", "-r", str(pcap), "-Y", "cip.service == 0x54", "-T", "fields",
-                         "-e", "cip.cm.fwo.transport"],
-                        check=True, capture_output=True, text=True, timeout=60).stdout.split()
-    assert [int(c, 0) for c in fo] == [0, 1], fo
-    fields = ["enip.cpf.sai.connid", "cip.seq", "cipio.data"]
-    out = subprocess.run(["tshark", "-r", str(pcap), "-Y",
-                          f"enip.cpf.sai.connid == {opened['t_o_id']}", "-T", "fields",
-                          *[x for f in fields for x in ("-e", f)], "-E", "separator=|"],
-                         check=True, capture_output=True, text=True, timeout=60).stdout
-    rows = [line.split("|") for line in out.splitlines() if line]
-    assert len(rows) >= 3, out
+    fo = tshark_fields(pcap, "cip.service == 0x54", "cip.cm.fwo.transport")
+    assert [int(c, 0) for c, in fo] == [0, 1], fo
+    rows = tshark_fields(pcap, f"enip.cpf.sai.connid == {opened['t_o_id']}",
+                         "enip.cpf.sai.connid", "cip.seq", "cipio.data")
+    assert len(rows) >= 3, rows
     assert all(seq == "" for _, seq, _ in rows), rows[:3]
     assert {d.replace(":", "") for _, _, d in rows} == {"00" * 8, "0102030405060708"}, rows

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import cpppo_bin
+from conftest import cpppo_bin, tshark_fields
 from test_io_adapter import EXPLICIT
 
 READY = r"Success; Started fleet of (\d+) devices"
@@ -50,13 +50,9 @@ def test_fleet_multicast_reaches_the_host_through_the_tap(spawn, netns, tmp_path
     assert fleet.close() in (0, -15)
     if not shutil.which("tshark"):
         pytest.skip("tshark not installed (the data arrived)")
-    fields = ["eth.dst", "ip.ttl", "enip.cpf.sai.connid", "cip.seq", "cipio.data"]
-    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", f"ip.dst == {GROUP} && udp",
-                          "-T", "fields", *[x for f in fields for x in ("-e", f)],
-                          "-E", "separator=|"],
-                         check=True, capture_output=True, text=True, timeout=60).stdout
-    rows = [line.split("|") for line in out.splitlines() if line]
-    assert len(rows) >= 3, out
+    rows = tshark_fields(pcap, f"ip.dst == {GROUP} && udp", "eth.dst", "ip.ttl",
+                         "enip.cpf.sai.connid", "cip.seq", "cipio.data")
+    assert len(rows) >= 3, rows
     for mac, ttl, connid, seq, _ in rows:
         assert mac == "01:00:5e:40:01:20" and ttl == "1", rows[:3]
         assert int(connid, 16) == opened["t_o_id"] and seq, rows[:3]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, cpppo_bin
+from conftest import ROOT, cpppo_bin, tshark_fields
+from netns_lan import bridged_lan
 
 READY = r"ready tcp (?P<host>[\d.]+):(?P<tcp>\d+) io [\d.]+:(?P<io>\d+)"
 
@@ -175,42 +176,12 @@ def test_bad_arguments_one_clear_line(argv, message):
 # 2222), each scanner in its own (UDP 2222, no sockaddr item), joined by a bridge in the
 # adapter's namespace. Only addresses inside the namespaces; all deleted by name at the end.
 
-def ip(*args):
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=20)
-
-
 @pytest.fixture
 def lan():
     """Namespaces `ad` (the adapter, 10.93.0.2 on a bridge) and `s1`, `s2` (scanners,
     10.93.0.11 and .12, each a veth into the bridge). {name: namespace}."""
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2 (network namespaces)")
-    tag = f"{os.getpid() % 100000}"
-    names = {k: f"cpppo-io{k}-{tag}" for k in ("ad", "s1", "s2")}
-    try:
-        for ns in names.values():
-            ip("netns", "add", ns)
-            ip("-n", ns, "link", "set", "lo", "up")
-        ad = names["ad"]
-        ip("-n", ad, "link", "add", "br0", "type", "bridge")
-        ip("-n", ad, "addr", "add", "10.93.0.2/24", "dev", "br0")
-        ip("-n", ad, "link", "set", "br0", "up")
-        ip("-n", ad, "route", "add", "224.0.0.0/4", "dev", "br0")
-        for i, k in ((11, "s1"), (12, "s2")):
-            ip("-n", ad, "link", "add", f"p{k}", "type", "veth", "peer", "name", "eth0",
-               "netns", names[k])
-            ip("-n", ad, "link", "set", f"p{k}", "master", "br0", "up")
-            ip("-n", names[k], "addr", "add", f"10.93.0.{i}/24", "dev", "eth0")
-            ip("-n", names[k], "link", "set", "eth0", "up")
-    except (subprocess.CalledProcessError, FileNotFoundError) as e:
-        for ns in names.values():
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
-        pytest.skip(f"cannot build the namespaces: {e}")
-    try:
+    with bridged_lan("io", "10.93.0", {"ad": 2, "s1": 11, "s2": 12}) as names:
         yield names
-    finally:
-        for ns in names.values():
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
 
 
 def test_default_ports_multicast_owner_and_listen_only(piped, lan):
@@ -269,13 +240,9 @@ def test_tshark_sees_the_multicast_t_o_of_the_ciplink_adapter(piped, lan, tmp_pa
     time.sleep(0.5)
     os.kill(cap.p.pid, signal.SIGINT)
     cap.p.wait(10)
-    fields = ["eth.dst", "enip.cpf.sai.connid", "cip.seq", "cipio.data"]
-    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", f"ip.dst == {group} && udp",
-                          "-T", "fields", *[x for f in fields for x in ("-e", f)],
-                          "-E", "separator=|"],
-                         check=True, capture_output=True, text=True, timeout=60).stdout
-    rows = [line.split("|") for line in out.splitlines() if line]
-    assert len(rows) >= 3, out
+    rows = tshark_fields(pcap, f"ip.dst == {group} && udp", "eth.dst",
+                         "enip.cpf.sai.connid", "cip.seq", "cipio.data")
+    assert len(rows) >= 3, rows
     o = [int(b) for b in group.split(".")]
     mac = f"01:00:5e:{o[1] & 0x7f:02x}:{o[2]:02x}:{o[3]:02x}"
     datas = set()

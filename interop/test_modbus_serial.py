@@ -23,18 +23,6 @@ def crc16(data: bytes) -> bytes:
     return struct.pack("<H", crc)
 
 
-@pytest.fixture
-def line(spawn, tmp_path):
-    """A pseudo-terminal pair: (simulator's end, client's end)."""
-    a, b = tmp_path / "ttyA", tmp_path / "ttyB"
-    spawn(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"])
-    deadline = time.monotonic() + 10
-    while not (a.exists() and b.exists()):
-        assert time.monotonic() < deadline, "socat made no pseudo-terminals"
-        time.sleep(0.05)
-    return a, b
-
-
 def start_sim(spawn, dev, *extra):
     proc = spawn([cpppo_bin(), "modbus", "sim", "--serial", dev, "--baud", "19200",
                   "-u", "1,2", *extra, *MAP])
@@ -60,8 +48,8 @@ ASCII_NOISE = [b"garbage", b":0103", b"\r\n", b":ZZ\r\n", b"::", b":01030000000A
     (FramerType.RTU, [], RTU_NOISE),
     (FramerType.ASCII, ["--ascii"], ASCII_NOISE),
 ])
-def test_serial_client_through_noise(spawn, line, framer, extra, junk):
-    a, b = line
+def test_serial_client_through_noise(spawn, pty_pair, framer, extra, junk):
+    a, b = pty_pair
     start_sim(spawn, a, *extra)
     c = ModbusSerialClient(str(b), framer=framer, baudrate=19200, timeout=2, retries=0)
     assert c.connect()
@@ -98,8 +86,8 @@ def read_reply(fd, timeout=1.0) -> bytes:
     return got
 
 
-def test_rtu_units_broadcast_and_unknown_function(spawn, line):
-    a, b = line
+def test_rtu_units_broadcast_and_unknown_function(spawn, pty_pair):
+    a, b = pty_pair
     start_sim(spawn, a)
     fd = os.open(b, os.O_RDWR | os.O_NOCTTY)
     try:
@@ -122,8 +110,8 @@ def test_rtu_units_broadcast_and_unknown_function(spawn, line):
 
 
 @pytest.mark.parametrize("extra", [[], ["--ascii"]])
-def test_our_poller_over_the_serial_line(spawn, line, extra):
-    a, b = line
+def test_our_poller_over_the_serial_line(spawn, pty_pair, extra):
+    a, b = pty_pair
     start_sim(spawn, a, *extra)
     poll = spawn([cpppo_bin(), "modbus", "poll", "-a", b, *extra, "-u", "2", "-R", "0.1",
                   "40001-40002=8", "40001-40004", "1-2"])
@@ -132,9 +120,9 @@ def test_our_poller_over_the_serial_line(spawn, line, extra):
     poll.wait_output(r"    2 ==     1 \(was: None\)")
 
 
-def test_serial_poll_needs_a_unit(line):
+def test_serial_poll_needs_a_unit(pty_pair):
     import subprocess
-    _, b = line
+    _, b = pty_pair
     p = subprocess.run([cpppo_bin(), "modbus", "poll", "--serial", b, "40001"],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 2 and "-u UNIT" in p.stderr
