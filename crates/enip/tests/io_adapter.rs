@@ -243,6 +243,31 @@ impl Rig {
         out
     }
 
+    /// Three heartbeats (no data) to connection `o_t` in `format` (a run/idle header, or
+    /// class 0's empty frame), half a connection timeout apart, the T→O due sent after each:
+    /// what keeps an Input Only connection open past its timeout.
+    fn heartbeats(&mut self, o_t: u32, format: Format) {
+        let timeout = Duration::from_micros(4 * u64::from(RPI));
+        let t_o = match format {
+            Format::Class0 => Format::Class0,
+            _ => Format::Modeless,
+        };
+        for encap in 1..=3 {
+            self.advance(timeout / 2);
+            let hb = IoFrame {
+                connection_id: o_t,
+                encap_sequence: encap,
+                sequence: 0,
+                run_idle: (format == Format::RunIdle).then_some(1),
+                data: &[],
+            };
+            let mut buf = vec![0; hb.buffer_len_as(format)];
+            hb.emit_as(format, &mut buf).unwrap();
+            assert_eq!(self.datagram(peer(), &buf), Consumed::Alive);
+            self.transmit_as(t_o);
+        }
+    }
+
     fn events(&mut self) -> Vec<IoEvent> {
         let mut a = self.hub.lock();
         std::iter::from_fn(|| a.poll_event()).collect()
@@ -499,19 +524,7 @@ fn input_only_heartbeats_and_listen_only_needs_a_multicast_producer() {
     assert_eq!(sent[0].0, SocketAddr::from(([239, 192, 1, 0], 2222)));
     // A heartbeat keeps the input only connection open past its timeout; the outputs are not
     // owned by either.
-    let timeout = Duration::from_micros(4 * u64::from(RPI));
-    for encap in 1..=3 {
-        rig.advance(timeout / 2);
-        let hb = IoFrame {
-            connection_id: io_o_t,
-            encap_sequence: encap,
-            sequence: 0,
-            run_idle: Some(1),
-            data: &[],
-        };
-        assert_eq!(rig.datagram(peer(), &hb.to_vec().unwrap()), Consumed::Alive);
-        rig.transmit();
-    }
+    rig.heartbeats(io_o_t, Format::RunIdle);
     let open: Vec<_> = rig.hub.lock().connections().map(|c| c.o_t_id).collect();
     assert_eq!(
         open,
@@ -553,21 +566,7 @@ fn class_0_input_only_sends_the_data_alone() {
     // The connected data item holds 8 bytes: no sequence count.
     assert_eq!(buf[buf.len() - 10..buf.len() - 8], [8, 0]);
     // An empty heartbeat keeps it open past its timeout.
-    let timeout = Duration::from_micros(4 * u64::from(RPI));
-    for encap in 1..=3 {
-        rig.advance(timeout / 2);
-        let hb = IoFrame {
-            connection_id: o_t,
-            encap_sequence: encap,
-            sequence: 0,
-            run_idle: None,
-            data: &[],
-        };
-        let mut hb_buf = vec![0; hb.buffer_len_as(Format::Class0)];
-        hb.emit_as(Format::Class0, &mut hb_buf).unwrap();
-        assert_eq!(rig.datagram(peer(), &hb_buf), Consumed::Alive);
-        rig.transmit_as(Format::Class0);
-    }
+    rig.heartbeats(o_t, Format::Class0);
     let open: Vec<_> = rig.hub.lock().connections().map(|c| c.o_t_id).collect();
     assert_eq!(open, [o_t]);
 }
