@@ -13,13 +13,14 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use cpppo_cip::io::IO_PORT;
+use cpppo_enip::model::config::IoConfig;
 use cpppo_enip::model::device::DeviceConfig;
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::runtime::control::ServerControl;
 use cpppo_enip::runtime::io::serve_io;
 use cpppo_enip::runtime::simulator::{SimulatorBuilder, SimulatorError};
 use cpppo_enip::runtime::switchable::StackBind;
-use cpppo_enip::server::io::IoSettings;
+use cpppo_enip::server::io_plan::configured_settings;
 use cpppo_enip::server::route::RouteRule;
 use cpppo_enip::server::session::RoutePolicy;
 use cpppo_net::stack::{HostId, Net};
@@ -152,6 +153,10 @@ pub struct Template {
     pub modbus: Option<ModbusTemplate>,
     /// Web APIs: each device gets counters and live switches ([`ServerControl`]).
     pub web: Option<WebOptions>,
+    /// Every device's class 1 adapter options (cpppo.cfg's `[I/O]`: RPI range, connection
+    /// limit, multicast group, Input Only / Listen Only heartbeat points). Its `Address` is
+    /// not read: each device serves I/O on UDP 2222 at its own address.
+    pub io: IoConfig,
 }
 
 impl Template {
@@ -292,11 +297,7 @@ fn serve_enip(
     config.interface.network_mask = Some(subnet.mask());
     let serial = config.identity.serial;
     // Every device is a class 1 adapter on UDP 2222 at its own address (its assembly tags).
-    let io = IoSettings {
-        local: ip,
-        netmask: subnet.mask(),
-        ..IoSettings::default()
-    };
+    let io = configured_settings(ip, subnet.mask(), &template.io);
     let mut builder = SimulatorBuilder::new()
         .config(config)
         .tags(template.tags.iter().cloned())
@@ -390,6 +391,7 @@ mod tests {
             enip: true,
             modbus: None,
             web: Some(WebOptions::default()),
+            io: IoConfig::default(),
         };
         let fleet = Fleet::start(net.clone(), subnet, 2, &template).unwrap();
         let me = Ipv4Addr::new(10, 5, 0, 200);

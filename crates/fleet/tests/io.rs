@@ -10,6 +10,7 @@ use cpppo_enip::client::io::{IoKind, IoParams};
 use cpppo_enip::client::io_run::{drive_with, Control, Endpoints, Over};
 use cpppo_enip::client::io_scanner::{ScanEvent, Scanner};
 use cpppo_enip::client::{Connector, Options};
+use cpppo_enip::model::config::IoConfig;
 use cpppo_enip::model::device::DeviceConfig;
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::server::session::RoutePolicy;
@@ -37,6 +38,7 @@ fn template() -> Template {
         enip: true,
         modbus: None,
         web: None,
+        io: IoConfig::default(),
     }
 }
 
@@ -86,6 +88,19 @@ fn scan_with(
         .await;
     });
     Scan { control, events }
+}
+
+/// A scanner host of its own at `me` (its UDP 2222) opening `params` with the device at
+/// `device`, multicast T->O at RPI 20 ms.
+fn multicast_scan(net: &Net, me: Ipv4Addr, device: Ipv4Addr, params: IoParams) -> Scan {
+    let client = net.add_host(device_mac(me), me, 24, None).expect("host");
+    let udp = net.bind_udp(client, IO_PORT).expect("UDP 2222");
+    let params = IoParams {
+        multicast: true,
+        rpi: Duration::from_millis(20),
+        ..params
+    };
+    scan_with(net, client, udp, device, params, u32::from(me.octets()[3]))
 }
 
 async fn explicit(net: &Net, client: HostId, device: Ipv4Addr) -> Connector {
@@ -143,20 +158,27 @@ async fn every_device_serves_io_at_its_own_address() {
     fleet.stop().await;
 }
 
-/// Waits for an Input (or Listen) Only scanner's multicast connection to open: its group.
-async fn opened(scan: &mut Scan) -> std::net::SocketAddrV4 {
+/// Waits for a scanner's Forward Open to be answered: opened, with its multicast group if
+/// any, or the refusal.
+async fn answered(scan: &mut Scan) -> Result<Option<std::net::SocketAddrV4>, String> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         match tokio::time::timeout_at(deadline, scan.events.recv()).await {
-            Ok(Some(ScanEvent::Opened {
-                multicast: Some(group),
-                ..
-            })) => return group,
-            Ok(Some(ScanEvent::Opened { .. })) => panic!("opened point to point"),
+            Ok(Some(ScanEvent::Opened { multicast, .. })) => return Ok(multicast),
+            Ok(Some(ScanEvent::Refused { status, .. })) => return Err(status.to_string()),
             Ok(Some(_)) => {}
             Ok(None) => panic!("scanner ended"),
-            Err(_) => panic!("not opened within {WAIT:?}"),
+            Err(_) => panic!("no Forward Open reply within {WAIT:?}"),
         }
+    }
+}
+
+/// Waits for an Input (or Listen) Only scanner's multicast connection to open: its group.
+async fn opened(scan: &mut Scan) -> std::net::SocketAddrV4 {
+    match answered(scan).await {
+        Ok(Some(group)) => group,
+        Ok(None) => panic!("opened point to point"),
+        Err(status) => panic!("refused: {status}"),
     }
 }
 
@@ -173,16 +195,11 @@ async fn a_devices_multicast_reaches_input_only_and_listen_only_scanners() {
     let device = fleet.addresses[0];
     let mut scans = Vec::new();
     for (n, kind) in [(200u8, IoKind::InputOnly), (201u8, IoKind::ListenOnly)] {
-        let me = Ipv4Addr::new(10, 7, 0, n);
-        let client = net.add_host(device_mac(me), me, 24, None).expect("host");
-        let udp = net.bind_udp(client, IO_PORT).expect("UDP 2222");
         let params = IoParams {
             kind,
-            multicast: true,
-            rpi: Duration::from_millis(20),
             ..IoParams::default()
         };
-        let mut s = scan_with(&net, client, udp, device, params, u32::from(n));
+        let mut s = multicast_scan(&net, Ipv4Addr::new(10, 7, 0, n), device, params);
         // Logix's allocation for the subnet's host 2: 239.192.1.0 + 32 * (2 - 1).
         assert_eq!(
             opened(&mut s).await,
@@ -214,6 +231,56 @@ async fn a_devices_multicast_reaches_input_only_and_listen_only_scanners() {
         }
     }
     assert!(seen >= 3, "{seen} multicast T->O frames on the wire");
+    for s in &scans {
+        let _ = s.control.send(Control::Stop);
+    }
+    fleet.stop().await;
+}
+
+/// A fleet whose template names other heartbeat points (a PLC project written for a profile
+/// with 199/198, as `--input-only-point 199 --listen-only-point 198` or cpppo.cfg's `[I/O]`):
+/// each device opens Input Only and Listen Only there, and refuses the default 238.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_devices_heartbeat_points_are_the_templates() {
+    let net = Net::default();
+    let subnet = Subnet::parse("10.8.0.0/24").expect("subnet");
+    let mut t = template();
+    t.io = IoConfig {
+        input_only_point: Some(199),
+        listen_only_point: Some(198),
+        ..IoConfig::default()
+    };
+    let fleet = Fleet::start(net.clone(), subnet, 1, &t).expect("fleet");
+    let device = fleet.addresses[0];
+    let cases = [
+        (200u8, IoKind::InputOnly, 199, true),
+        (201u8, IoKind::ListenOnly, 198, true),
+        (202u8, IoKind::InputOnly, 238, false),
+    ];
+    let mut scans = Vec::new();
+    for (n, kind, point, opens) in cases {
+        let params = IoParams {
+            kind,
+            input_only_point: point,
+            listen_only_point: point,
+            ..IoParams::default()
+        };
+        let mut s = multicast_scan(&net, Ipv4Addr::new(10, 8, 0, n), device, params);
+        let got = answered(&mut s).await;
+        assert_eq!(got.is_ok(), opens, "{kind:?} at point {point}: {got:?}");
+        scans.push(s);
+    }
+    // The two that opened see the inputs an explicit write sets.
+    let me = Ipv4Addr::new(10, 8, 0, 203);
+    let client = net.add_host(device_mac(me), me, 24, None).expect("host");
+    let mut c = explicit(&net, client, device).await;
+    let data = [5u8; 8];
+    c.set_attribute_single(4, 100, 3, &data)
+        .await
+        .expect("set inputs");
+    for s in &mut scans[..2] {
+        s.input(&data).await;
+    }
     for s in &scans {
         let _ = s.control.send(Control::Stop);
     }

@@ -6,7 +6,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{ArgAction, Args, Subcommand};
-use cpppo_enip::model::config::{parse_route_path, Config};
+use cpppo_enip::model::config::{parse_route_path, Config, IoConfig};
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::server::session::RoutePolicy;
 use cpppo_fleet::link::ip;
@@ -15,7 +15,7 @@ use cpppo_fleet::{HostLink, LanOptions, ModbusTemplate, Subnet, Template, ENIP_P
 use cpppo_net::stack::Buffers;
 use cpppo_net::tap::TUN_PATH;
 
-use crate::cli::enip::server::{logix_tags, parse_delay, profile_tags};
+use crate::cli::enip::server::{logix_tags, parse_delay, profile_tags, HeartbeatArgs};
 use crate::cli::{logging, net_vde};
 
 /// The Internet-of-Threads verbs.
@@ -124,6 +124,8 @@ pub struct FleetArgs {
     /// Serve no EtherNet/IP (a Modbus-only fleet; needs --modbus).
     #[arg(long)]
     no_enip: bool,
+    #[command(flatten)]
+    heartbeat: HeartbeatArgs,
     /// More logging (repeat for more).
     #[arg(short, long, action = ArgAction::Count)]
     verbose: u8,
@@ -307,7 +309,19 @@ fn template(args: &FleetArgs) -> anyhow::Result<Template> {
         enip: !args.no_enip,
         modbus: modbus_template(args)?,
         web: args.web.options(),
+        io: fleet_io(&loaded.io, &args.heartbeat)?,
     })
+}
+
+/// Every device's `[I/O]` options: the config's, the heartbeat points given win. An
+/// `[I/O] Address` is refused: each device serves I/O at its own address, port 2222.
+fn fleet_io(config: &IoConfig, heartbeat: &HeartbeatArgs) -> anyhow::Result<IoConfig> {
+    if config.address.is_some() || config.disabled {
+        bail!("[I/O] Address: each fleet device serves I/O on UDP 2222 at its own IP; drop it");
+    }
+    let mut io = config.clone();
+    heartbeat.apply(&mut io);
+    Ok(io)
 }
 
 /// The Modbus registers every device serves, if Modbus was asked for.
@@ -576,6 +590,50 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Top {
+        #[command(flatten)]
+        fleet: FleetArgs,
+    }
+
+    /// The template `cpppo net fleet -s 10.9.0.0/24 ARGS...` serves.
+    fn fleet_template(args: &[&str]) -> anyhow::Result<Template> {
+        let argv = ["fleet", "-s", "10.9.0.0/24"]
+            .into_iter()
+            .chain(args.iter().copied());
+        template(&Top::try_parse_from(argv)?.fleet)
+    }
+
+    #[test]
+    fn fleet_heartbeat_points_from_flags_and_config() {
+        let t = fleet_template(&["--input-only-point", "199", "--listen-only-point", "198"]);
+        let io = t.unwrap().io;
+        assert_eq!(
+            (io.input_only_point, io.listen_only_point),
+            (Some(199), Some(198))
+        );
+        let io = fleet_template(&[]).unwrap().io;
+        assert_eq!((io.input_only_point, io.listen_only_point), (None, None));
+        assert!(fleet_template(&["--input-only-point", "0"]).is_err());
+        let cfg = std::env::temp_dir().join(format!("fleet-io-{}.cfg", std::process::id()));
+        let text = "[I/O]\nInput Only Point = 254\nListen Only Point = 253\nRPI = 5-500\n";
+        std::fs::write(&cfg, text).unwrap();
+        let c = cfg.to_str().unwrap();
+        let io = fleet_template(&["-c", c, "--listen-only-point", "198"])
+            .unwrap()
+            .io;
+        assert_eq!(
+            (io.input_only_point, io.listen_only_point),
+            (Some(254), Some(198))
+        );
+        assert!(io.rpi.is_some(), "[I/O] RPI reaches the devices");
+        std::fs::write(&cfg, "[I/O]\nAddress = :2223\n").unwrap();
+        let err = fleet_template(&["-c", c]).unwrap_err().to_string();
+        let _ = std::fs::remove_file(&cfg);
+        assert!(err.contains("[I/O] Address"), "{err}");
+    }
 
     #[test]
     fn run_address_parses() {

@@ -7,7 +7,7 @@
 //! - Neither given: port 2222 on the TCP interface when a tag is an assembly (`@4/...`).
 //! - `--no-io` / `io=False` / `Address = none`: no I/O.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use cpppo_cip::io::IO_PORT;
 
@@ -82,8 +82,7 @@ fn io_address(
 }
 
 /// The adapter's settings: its address (for the multicast group) from the I/O or TCP
-/// address, else the TCP/IP object's configured one; `[I/O]`'s RPI range, connection limit,
-/// multicast group and heartbeat points.
+/// address, else the TCP/IP object's configured one; the rest from `[I/O]`.
 fn io_settings(
     io: SocketAddr,
     tcp: SocketAddr,
@@ -99,9 +98,19 @@ fn io_settings(
         })
         .or(device.interface.ip_address)
         .unwrap_or(defaults.local);
+    let netmask = device.interface.network_mask.unwrap_or(defaults.netmask);
+    configured_settings(local, netmask, config)
+}
+
+/// The settings of an adapter at `local` (`netmask`, for the multicast group) from `[I/O]`:
+/// its RPI range, connection limit, multicast group and heartbeat points, each defaulting to
+/// [`IoSettings::default`]'s. `[I/O] Address` is not read: where I/O is served is the
+/// caller's ([`io_plan`]; a fleet device's own address).
+pub fn configured_settings(local: Ipv4Addr, netmask: Ipv4Addr, config: &IoConfig) -> IoSettings {
+    let defaults = IoSettings::default();
     IoSettings {
         local,
-        netmask: device.interface.network_mask.unwrap_or(defaults.netmask),
+        netmask,
         rpi: config.rpi.unwrap_or(defaults.rpi),
         max_connections: config.max_connections.unwrap_or(defaults.max_connections),
         multicast: config.multicast.or(defaults.multicast),

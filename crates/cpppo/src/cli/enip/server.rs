@@ -129,14 +129,8 @@ pub struct ServerArgs {
     /// Do not serve class 1 I/O.
     #[arg(long, conflicts_with = "io")]
     no_io: bool,
-    /// The O→T connection point of Input Only connections (a heartbeat; default 238, or
-    /// cpppo.cfg's `[I/O] Input Only Point`).
-    #[arg(long, value_name = "INSTANCE")]
-    input_only_point: Option<u32>,
-    /// The O→T connection point of Listen Only connections (a heartbeat; default 237, or
-    /// cpppo.cfg's `[I/O] Listen Only Point`).
-    #[arg(long, value_name = "INSTANCE")]
-    listen_only_point: Option<u32>,
+    #[command(flatten)]
+    heartbeat: HeartbeatArgs,
     /// Write an EDS file for the assemblies and the Identity object to FILE, then serve.
     #[arg(long, value_name = "FILE")]
     eds: Option<PathBuf>,
@@ -274,6 +268,29 @@ pub(crate) fn tag_specs(
     Ok((config, tags, project))
 }
 
+/// The I/O heartbeat points on the command line (`cpppo enip server`, `cpppo net fleet`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HeartbeatArgs {
+    /// The O→T connection point of Input Only connections (a heartbeat; default 238, or
+    /// cpppo.cfg's `[I/O] Input Only Point`).
+    #[arg(long, value_name = "INSTANCE",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub input_only_point: Option<u32>,
+    /// The O→T connection point of Listen Only connections (a heartbeat; default 237, or
+    /// cpppo.cfg's `[I/O] Listen Only Point`).
+    #[arg(long, value_name = "INSTANCE",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub listen_only_point: Option<u32>,
+}
+
+impl HeartbeatArgs {
+    /// Set `io`'s heartbeat points to those given here (the command line wins over the config).
+    pub fn apply(&self, io: &mut cpppo_enip::model::config::IoConfig) {
+        io.input_only_point = self.input_only_point.or(io.input_only_point);
+        io.listen_only_point = self.listen_only_point.or(io.listen_only_point);
+    }
+}
+
 fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
     let address = parse_address(&args.address)?;
     let (mut config, mut tags, project) = tag_specs(args)?;
@@ -320,8 +337,7 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         (Some(at), false) => IoRequest::At(at),
         (None, false) => IoRequest::Auto,
     };
-    config.io.input_only_point = args.input_only_point.or(config.io.input_only_point);
-    config.io.listen_only_point = args.listen_only_point.or(config.io.listen_only_point);
+    args.heartbeat.apply(&mut config.io);
     let planned = io_plan(request, &config.io, address, &config.device, &tags)
         .map_err(|e| anyhow!("--io: {e}"))?;
     let (io, settings) = planned.map_or((None, None), |(at, s)| (Some(at), Some(s)));
