@@ -88,6 +88,7 @@ def test_a_fleet_of_powerflex_drives(spawn, netns):
     (["--profile", "toaster"], "unknown profile"),
     (["--config", "/nonexistent/rig.cfg"], "/nonexistent/rig.cfg"),
     (["--route-path", "[1"], "--route-path"),
+    (["--input-only-point", "0"], "--input-only-point"),
 ])
 def test_bad_device_options_are_one_line_and_exit_2(args, says):
     out = subprocess.run([cpppo_bin(), "net", "fleet", "--devices", "2", "--subnet",
@@ -95,3 +96,21 @@ def test_bad_device_options_are_one_line_and_exit_2(args, says):
     assert out.returncode == 2, out
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0], out.stderr
+
+
+def test_heartbeat_point_flags_and_io_config(spawn, tmp_path):
+    """The fleet takes the server's `--input-only-point` / `--listen-only-point` and its
+    config's `[I/O]` (what the devices' adapters do with them: crates/fleet/tests/io.rs); an
+    `[I/O] Address` is refused in one line, as each device serves I/O at its own IP."""
+    cfg = tmp_path / "io.cfg"
+    cfg.write_text("[I/O]\nInput Only Point = 254\nRPI = 5-500\n")
+    fleet = [cpppo_bin(), "net", "fleet", "--devices", "2", "--subnet", "10.69.0.0/24",
+             "--config", str(cfg)]
+    proc = spawn([*fleet, "--input-only-point", "199", "--listen-only-point", "198",
+                  "Inputs@4/100/3=SINT[8]"])
+    proc.wait_output(READY, timeout=60)
+    cfg.write_text("[I/O]\nAddress = :2223\n")
+    out = subprocess.run(fleet, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2, out
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "[I/O] Address" in lines[0], out.stderr
