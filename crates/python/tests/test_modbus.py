@@ -8,6 +8,7 @@ import time
 import pytest
 from pymodbus.client import ModbusTcpClient
 
+from conftest import eventually
 from cpppo_rs import errors
 from cpppo_rs.modbus import Simulator
 from cpppo_rs.remote import plc_modbus
@@ -37,16 +38,6 @@ async def main():
 asyncio.run(main())
 '''
 PYMODBUS_READY = r"pymodbus listening on port (?P<port>\d+)"
-
-
-def eventually(f, timeout=5.0):
-    """f()'s first truthy value within `timeout` seconds (else its last value)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = f()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -2,26 +2,14 @@
 takes: a ``ModbusTcpClient`` (our simulator started from Python), and a
 ``ModbusSerialClient`` on a socat pseudo-terminal pair served by ``cpppo modbus sim
 --serial`` (Modbus/RTU and Modbus/ASCII)."""
-import time
-
 import pytest
 from pymodbus import FramerType
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 
-from conftest import interop
+from conftest import eventually, interop
 from cpppo_rs import errors
 from cpppo_rs.modbus import Simulator
 from cpppo_rs.remote import plc_modbus
-
-
-def eventually(f, timeout=5.0):
-    """f()'s first truthy value within `timeout` seconds (else its last value)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = f()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(0.05)
 
 
 def poll_and_write(p, check_written):
@@ -46,22 +34,10 @@ def test_poller_modbus_takes_a_pymodbus_tcp_client():
         assert not c.connected  # its settings were used, not its socket
 
 
-@pytest.fixture
-def line(spawn, tmp_path):
-    """A pseudo-terminal pair (simulator's end, poller's end), from socat."""
-    a, b = tmp_path / "ttyA", tmp_path / "ttyB"
-    spawn(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"])
-    deadline = time.monotonic() + 10
-    while not (a.exists() and b.exists()):
-        assert time.monotonic() < deadline, "socat made no pseudo-terminals"
-        time.sleep(0.05)
-    return a, b
-
-
 @pytest.mark.parametrize("framer,extra", [(FramerType.RTU, []),
                                           (FramerType.ASCII, ["--ascii"])])
-def test_poller_modbus_takes_a_pymodbus_serial_client(spawn, line, framer, extra):
-    a, b = line
+def test_poller_modbus_takes_a_pymodbus_serial_client(spawn, pty_pair, framer, extra):
+    a, b = pty_pair
     kind = "ASCII" if extra else "RTU"
     spawn([interop.cpppo_bin(), "modbus", "sim", "--serial", a, "--baud", "9600",
            "-u", "3", *extra, "40001-40010=77"]).wait_output(

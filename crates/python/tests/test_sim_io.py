@@ -1,15 +1,12 @@
 """A Simulator started from Python is a class 1 I/O adapter, as `cpppo enip server` is: its
 assembly tags are served over UDP 2222, our scanner (`cpppo enip io`) exchanges data with it,
 and the Python side sees the outputs change through its tag reads. Adapter and scanner sit in
-two network namespaces joined by a veth pair (each needs its own UDP 2222)."""
-import os
-import shutil
-import subprocess
+two network namespaces on one LAN (each needs its own UDP 2222)."""
 import sys
 
 import pytest
 
-from conftest import interop
+from conftest import interop, netns_lan
 
 ADAPTER = r"""
 import sys, time
@@ -26,34 +23,11 @@ with Simulator(tags=["Inputs@4/100/3=SINT[8]", "Outputs@4/150/3=SINT[8]"],
 """
 
 
-def ip(*args):
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=20)
-
-
 @pytest.fixture
 def pair():
-    """Namespaces `ad` (10.94.0.2) and `sc` (10.94.0.11) on a veth pair; {name: namespace}."""
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2 (network namespaces)")
-    names = {k: f"cpppo-simio{k}-{os.getpid() % 100000}" for k in ("ad", "sc")}
-    try:
-        for ns in names.values():
-            ip("netns", "add", ns)
-            ip("-n", ns, "link", "set", "lo", "up")
-        ip("-n", names["ad"], "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
-           "netns", names["sc"])
-        for k, addr in (("ad", "10.94.0.2/24"), ("sc", "10.94.0.11/24")):
-            ip("-n", names[k], "addr", "add", addr, "dev", "eth0")
-            ip("-n", names[k], "link", "set", "eth0", "up")
-    except (subprocess.CalledProcessError, FileNotFoundError) as e:
-        for ns in names.values():
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
-        pytest.skip(f"cannot build the namespaces: {e}")
-    try:
+    """Namespaces `ad` (10.94.0.2) and `sc` (10.94.0.11) on one LAN; {name: namespace}."""
+    with netns_lan.bridged_lan("simio", "10.94.0", {"ad": 2, "sc": 11}) as names:
         yield names
-    finally:
-        for ns in names.values():
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
 
 
 def test_python_simulator_serves_class_1_io_to_our_scanner(spawn, pair):
