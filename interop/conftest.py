@@ -157,6 +157,16 @@ def spawn(tmp_path):
         proc.close()
 
 
+PYMODBUS_READY = r"pymodbus listening on port (?P<port>\d+)"
+
+
+def pymodbus_server(spawn, port: int = 0):
+    """A pymodbus server (interop/pymodbus_server.py: holding registers 40001.. = 1000,
+    1001, ...; coils alternate) on 127.0.0.1:`port` (0: of its choosing): (process, port)."""
+    proc = spawn([sys.executable, ROOT / "interop" / "pymodbus_server.py", str(port)])
+    return proc, proc.port(PYMODBUS_READY)
+
+
 def tshark_fields(pcap, display_filter: str, *fields: str) -> list:
     """The frames of `pcap` that tshark shows through `display_filter`, each a list of the
     `fields`' values ("" where a frame has none)."""

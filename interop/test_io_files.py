@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ENIP_READY, ROOT, cpppo_bin
-from test_io_scanner import Piped
+from test_io_scanner import piped  # noqa: F401 (the fixture)
 from test_io_web import IO_READY
 
 VENV_IO_PYTHON = ROOT / ".venv-io" / "bin" / "python"
@@ -50,19 +50,6 @@ def server(spawn, tmp_path):
 def scanner(piped, tcp, io, *extra):
     return piped([cpppo_bin(), "enip", "io", "-a", f"127.0.0.1:{tcp}", "--io-port", str(io),
                   "--bind", "127.0.0.1:0", "--input", "100:8", *extra])
-
-
-@pytest.fixture
-def piped(tmp_path):
-    procs = []
-
-    def start(args):
-        proc = Piped(args, tmp_path / f"piped{len(procs)}.log")
-        procs.append(proc)
-        return proc
-    yield start
-    for proc in procs:
-        proc.close()
 
 
 def test_config_file_assemblies_and_io_options(server, piped):

@@ -1,49 +1,13 @@
 """Our poller CLI (`cpppo modbus poll`, `modbus_poll`) against a pymodbus server and our own
 simulator: initial writes, change logging as cpppo does, and reconnecting."""
-import sys
 from pathlib import Path
 
 from pymodbus.client import ModbusTcpClient
 
-from conftest import MODBUS_READY, cpppo_bin
-
-# A pymodbus 3.16 TCP server: holding registers 40001.. = 1000, 1001, ...; coils alternate.
-# It binds the port given (default 0: any) and prints the port it got.
-PYMODBUS_SERVER = r'''
-import asyncio, logging, sys
-from pymodbus.datastore import (ModbusDeviceContext, ModbusSequentialDataBlock,
-                                ModbusServerContext)
-from pymodbus.server import ModbusTcpServer
-logging.disable(logging.WARNING)
-device = ModbusDeviceContext(
-    hr=ModbusSequentialDataBlock(1, list(range(1000, 1200))),
-    co=ModbusSequentialDataBlock(1, [1, 0] * 50))
-context = ModbusServerContext(devices=device, single=True)
-
-
-async def main():
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    server = ModbusTcpServer(context, address=("127.0.0.1", port))
-    await server.serve_forever(background=True)
-    print("pymodbus listening on port", server.transport.sockets[0].getsockname()[1], flush=True)
-    await server.serving
-
-
-asyncio.run(main())
-'''
-PYMODBUS_READY = r"pymodbus listening on port (?P<port>\d+)"
-
-
-def pymodbus_server(spawn, tmp_path, port=0):
-    """The pymodbus server on `port` (0: of its choosing): (process, port)."""
-    script = tmp_path / "pymodbus_server.py"
-    script.write_text(PYMODBUS_SERVER)
-    proc = spawn([sys.executable, script, port])
-    return proc, proc.port(PYMODBUS_READY)
-
+from conftest import MODBUS_READY, cpppo_bin, pymodbus_server
 
 def test_poll_pymodbus_server_writes_and_logs_changes(spawn, tmp_path):
-    _, port = pymodbus_server(spawn, tmp_path)
+    _, port = pymodbus_server(spawn)
     poll = spawn([cpppo_bin(), "modbus", "poll", "-a", f"127.0.0.1:{port}", "-R", "0.1",
                   "-u", "1", "40001-40003=7", "40001-40010", "1-4"])
     poll.wait_output(r"40001 ==     7 \(was: None\)")
@@ -79,14 +43,14 @@ def test_modbus_poll_binary_against_our_simulator(spawn):
 
 
 def test_poller_survives_the_plc_going_away(spawn, tmp_path):
-    server, port = pymodbus_server(spawn, tmp_path)
+    server, port = pymodbus_server(spawn)
     poll = spawn([cpppo_bin(), "modbus", "poll", "-a", f"127.0.0.1:{port}", "-R", "0.1",
                   "-t", "0.5", "40002"])
     poll.wait_output(r"40002 ==  1001 \(was: None\)")
     server.close()
     poll.wait_output(r"40002 ==  None \(was: 1001\)")
     # The PLC comes back at its address (the port it had, so the poller finds it again).
-    pymodbus_server(spawn, tmp_path, port)
+    pymodbus_server(spawn, port)
     poll.wait_output(r"40002 ==  1001 \(was: None\)", timeout=20)
     assert poll.p.poll() is None
 

@@ -1,43 +1,17 @@
 """Modbus from Python: a simulator started from Python (pymodbus's client against it) and
 poller_modbus (cpppo's seed example with only its import changed) against pymodbus's server and
 ours."""
-import sys
 import threading
 import time
 
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from conftest import eventually
+from conftest import eventually, interop
 from cpppo_rs import errors
 from cpppo_rs.modbus import Simulator
 from cpppo_rs.remote import plc_modbus
 from cpppo_rs.remote.plc import PlcOffline
-
-# A pymodbus 3.16 TCP server (as interop/test_modbus_poll.py's): holding registers 40001.. =
-# 1000, 1001, ...; coils alternate. Binds port 0 and prints the port it got.
-PYMODBUS_SERVER = r'''
-import asyncio, logging
-from pymodbus.datastore import (ModbusDeviceContext, ModbusSequentialDataBlock,
-                                ModbusServerContext)
-from pymodbus.server import ModbusTcpServer
-logging.disable(logging.WARNING)
-device = ModbusDeviceContext(
-    hr=ModbusSequentialDataBlock(1, list(range(1000, 1200))),
-    co=ModbusSequentialDataBlock(1, [1, 0] * 50))
-context = ModbusServerContext(devices=device, single=True)
-
-
-async def main():
-    server = ModbusTcpServer(context, address=("127.0.0.1", 0))
-    await server.serve_forever(background=True)
-    print("pymodbus listening on port", server.transport.sockets[0].getsockname()[1], flush=True)
-    await server.serving
-
-
-asyncio.run(main())
-'''
-PYMODBUS_READY = r"pymodbus listening on port (?P<port>\d+)"
 
 
 @pytest.fixture
@@ -47,10 +21,9 @@ def modbus_sim():
 
 
 @pytest.fixture
-def pymodbus_port(spawn, tmp_path):
-    script = tmp_path / "pymodbus_server.py"
-    script.write_text(PYMODBUS_SERVER)
-    return spawn([sys.executable, script]).port(PYMODBUS_READY)
+def pymodbus_port(spawn):
+    """interop's pymodbus server (holding registers 40001.. = 1000, 1001, ...): its port."""
+    return interop.pymodbus_server(spawn)[1]
 
 
 def test_pymodbus_reads_and_writes_a_simulator_started_from_python(modbus_sim):
