@@ -159,9 +159,11 @@ mod tests {
 
     #[test]
     fn udts_config_tags_and_specs_are_served_in_order() {
-        let mut config = Config::default();
-        config.udts = strings(&["Motor{Speed:REAL, Running:BOOL}"]);
-        config.tags = strings(&["Inputs@4/100/3=SINT[8]"]);
+        let config = Config {
+            udts: strings(&["Motor{Speed:REAL, Running:BOOL}"]),
+            tags: strings(&["Inputs@4/100/3=SINT[8]"]),
+            ..Config::default()
+        };
         let got = tag_sources(&config, &[], None, None, &strings(&["M1=Motor"])).unwrap();
         let names: Vec<_> = got.tags.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["Inputs", "M1"]);
@@ -169,32 +171,43 @@ mod tests {
         assert!(got.project.is_none());
     }
 
+    /// The error of a source that must be refused.
+    fn refused(r: Result<SourcedTags, TagSourceError>) -> TagSourceError {
+        match r {
+            Ok(got) => panic!("served {} tag(s)", got.tags.len()),
+            Err(e) => e,
+        }
+    }
+
     #[test]
     fn each_bad_source_is_named() {
         let none = Config::default();
-        let e = tag_sources(&none, &strings(&["A{x:FOO}"]), None, None, &[]).unwrap_err();
+        let e = refused(tag_sources(&none, &strings(&["A{x:FOO}"]), None, None, &[]));
         assert!(e.to_string().starts_with("--udt: "), "{e}");
         assert!(e.to_string().contains("FOO"), "{e}");
         let missing = Path::new("/nonexistent/tags.json");
-        let e = tag_sources(&none, &[], Some(missing), None, &[]).unwrap_err();
+        let e = refused(tag_sources(&none, &[], Some(missing), None, &[]));
         assert!(e.is_io());
-        assert!(e
-            .to_string()
-            .starts_with("--defined-tags /nonexistent/tags.json: "));
-        let e = tag_sources(&none, &[], None, Some(Path::new("/nonexistent/p.L5X")), &[]);
-        assert!(e
-            .unwrap_err()
-            .to_string()
-            .starts_with("--l5x /nonexistent/p.L5X: "));
-        let mut config = Config::default();
-        config.tags = strings(&["X=NOPE"]);
-        let e = tag_sources(&config, &[], None, None, &[]).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("--defined-tags /nonexistent/tags.json: "),
+            "{e}"
+        );
+        let l5x = Path::new("/nonexistent/p.L5X");
+        let e = refused(tag_sources(&none, &[], None, Some(l5x), &[]));
+        assert!(
+            e.to_string().starts_with("--l5x /nonexistent/p.L5X: "),
+            "{e}"
+        );
+        let config = Config {
+            tags: strings(&["X=NOPE"]),
+            ..Config::default()
+        };
+        let e = refused(tag_sources(&config, &[], None, None, &[]));
         assert!(!e.is_io());
         assert!(e.to_string().starts_with("config [Tags] X=NOPE: "), "{e}");
-        let e = tag_sources(&none, &[], None, None, &strings(&["Y=NOPE"])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            TagSpec::parse("Y=NOPE").unwrap_err().to_string()
-        );
+        let e = refused(tag_sources(&none, &[], None, None, &strings(&["Y=NOPE"])));
+        let plain = TagSpec::parse("Y=NOPE").map(|t| t.name).unwrap_err();
+        assert_eq!(e.to_string(), plain.to_string());
     }
 }
