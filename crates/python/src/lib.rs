@@ -17,6 +17,7 @@ mod history;
 mod modbus;
 mod modbus_poller;
 mod route;
+mod sim_sources;
 mod simulator;
 mod stream;
 mod values;

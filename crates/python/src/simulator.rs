@@ -1,7 +1,6 @@
 //! A simulated controller started from Python, on [`SimulatorBuilder`].
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +20,7 @@ use pyo3::types::PyList;
 
 use crate::callback;
 use crate::errors::raise;
+use crate::sim_sources::{self, Sources};
 use crate::values::{encode_checked, list_to_py, many_from_py};
 
 /// A simulated EtherNet/IP CIP controller serving tags, running until `stop()` (or until it
@@ -49,7 +49,8 @@ const STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// What to build besides the tags (the keyword arguments of `Simulator(...)`).
 struct Build<'a> {
-    config: Vec<PathBuf>,
+    /// The cpppo.cfg files' settings (identity, routes, `[I/O]`).
+    config: Config,
     profile: Option<&'a str>,
     delay: Option<(f64, f64)>,
     route_path: Option<&'a str>,
@@ -66,7 +67,7 @@ struct Build<'a> {
 type Built = (RsSimulator, Option<Arc<ServerControl>>, Option<SocketAddr>);
 
 fn build(specs: Vec<TagSpec>, b: Build<'_>) -> Result<Built, String> {
-    let cfg = Config::load(&b.config, true).map_err(|e| e.to_string())?;
+    let cfg = b.config;
     let planned =
         io_plan(b.io, &cfg.io, b.address, &cfg.device, &specs).map_err(|e| format!("io: {e}"))?;
     let mut builder = SimulatorBuilder::new()
@@ -197,9 +198,15 @@ impl Simulator {
     /// Builds a simulator serving `tags` (cpppo's `NAME=TYPE[LEN]` specifications) and starts
     /// it on `address` (`HOST:PORT`; port 0 takes a free port, see `address`), TCP and, with
     /// `udp`, UDP. `profile` simulates a device profile (`"powerflex750"`); `delay` is a
-    /// `(lo, hi)` reply delay in seconds. `config` is a list of cpppo.cfg files read in
-    /// order (Identity and other object values, `Route Path`, `[Route]`); none are read by
-    /// default. `route_path` is cpppo's `--route-path` (JSON, or `"0"`/`"false"`: only an
+    /// `(lo, hi)` reply delay in seconds. `config` is a cpppo.cfg file or a list of them,
+    /// read in order, as `cpppo enip server --config` reads them (Identity and other object
+    /// values, `Route Path`, `[Route]`, `[Tags]`/`[Assembly]` tags, `[Logix]` UDTs,
+    /// `Defined Tags`, `L5X`, `[I/O]`); none are read by default. `udt` defines Logix
+    /// structures (`"Motor{Speed:REAL, Running:BOOL}"`, then `tags=["M1=Motor"]`),
+    /// `defined_tags` serves a pycomm3 tag JSON file and `l5x` a Studio 5000 project export
+    /// (its tags with their initial values, and its controller name), as the CLI's `--udt`,
+    /// `-D` and `--l5x`. A file that cannot be read raises `TagFileError` (an `OSError`), a
+    /// source that cannot be served `TagSourceError` (a `ValueError`), naming it. `route_path` is cpppo's `--route-path` (JSON, or `"0"`/`"false"`: only an
     /// empty route path); `simple` serves only an empty route path (`--simple`). `web` starts
     /// the web API on `[HOST]:[PORT]` (port 0 allowed; see `web_address`); with `web_token`,
     /// every request that changes the simulator must carry it (`?token=TOKEN` or
@@ -214,8 +221,9 @@ impl Simulator {
     /// with `__getitem__`/`__setitem__`) give tags Python-defined behaviour.
     #[new]
     #[pyo3(signature = (tags=Vec::new(), address="127.0.0.1:0", udp=false, profile=None,
-        delay=None, config=Vec::new(), route_path=None, simple=false, web=None,
-        attribute_class=None, attributes=None, web_token=None, io=None))]
+        delay=None, config=None, route_path=None, simple=false, web=None,
+        attribute_class=None, attributes=None, web_token=None, io=None, udt=Vec::new(),
+        defined_tags=None, l5x=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -224,7 +232,7 @@ impl Simulator {
         udp: bool,
         profile: Option<&str>,
         delay: Option<(f64, f64)>,
-        config: Vec<PathBuf>,
+        config: Option<&Bound<'_, PyAny>>,
         route_path: Option<&str>,
         simple: bool,
         web: Option<&str>,
@@ -232,12 +240,12 @@ impl Simulator {
         attributes: Option<Py<PyAny>>,
         web_token: Option<String>,
         io: Option<&Bound<'_, PyAny>>,
+        udt: Vec<String>,
+        defined_tags: Option<std::path::PathBuf>,
+        l5x: Option<std::path::PathBuf>,
     ) -> PyResult<Self> {
         let sim_error = |m: String| raise(py, "SimulatorError", (m,));
-        let specs = tags
-            .iter()
-            .map(|t| TagSpec::parse(t).map_err(|e| sim_error(e.to_string())))
-            .collect::<PyResult<Vec<_>>>()?;
+        let mut config = sim_sources::load_config(py, &sim_sources::config_paths(config)?)?;
         let addr: SocketAddr = address
             .parse()
             .map_err(|e| sim_error(format!("bad address {address:?} (want HOST:PORT): {e}")))?;
@@ -275,6 +283,13 @@ impl Simulator {
             (None, None) => None,
             _ => Some(callback::hook(py, attribute_class, attributes)?),
         };
+        let sources = Sources {
+            udt: &udt,
+            defined_tags,
+            l5x,
+            tags: &tags,
+        };
+        let (specs, hook) = sim_sources::gather(py, &mut config, sources, hook)?;
         let b = Build {
             config,
             profile,

@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::{ArgAction, Args, Subcommand};
 use cpppo_enip::model::config::{parse_route_path, Config, IoConfig};
 use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::runtime::tag_sources::tag_sources;
 use cpppo_enip::server::session::RoutePolicy;
 use cpppo_fleet::link::ip;
 use cpppo_fleet::web::WebOptions;
@@ -15,7 +16,7 @@ use cpppo_fleet::{HostLink, LanOptions, ModbusTemplate, Subnet, Template, ENIP_P
 use cpppo_net::stack::Buffers;
 use cpppo_net::tap::TUN_PATH;
 
-use crate::cli::enip::server::{logix_tags, parse_delay, profile_tags, HeartbeatArgs};
+use crate::cli::enip::server::{parse_delay, profile_tags, HeartbeatArgs};
 use crate::cli::{logging, net_vde};
 
 /// The Internet-of-Threads verbs.
@@ -276,13 +277,8 @@ fn template(args: &FleetArgs) -> anyhow::Result<Template> {
         config.identity.product_name = name.clone();
     }
     let parse = |t: &str| TagSpec::parse(t).map_err(|e| anyhow!("tag {t:?}: {e}"));
-    let (mut tags, _) = logix_tags(
-        &loaded,
-        &args.udt,
-        args.defined_tags.as_ref(),
-        None,
-        &args.tags,
-    )?;
+    let defined = args.defined_tags.as_deref();
+    let mut tags = tag_sources(&loaded, &args.udt, defined, None, &args.tags)?.tags;
     if let Some(name) = &args.profile {
         tags.extend(profile_tags(name)?);
     }

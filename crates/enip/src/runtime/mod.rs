@@ -7,4 +7,5 @@ pub mod io;
 pub mod serve;
 pub mod simulator;
 pub mod switchable;
+pub mod tag_sources;
 pub mod upstream;

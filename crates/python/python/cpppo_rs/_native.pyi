@@ -1,3 +1,4 @@
+import os
 """Type stubs for the Rust extension module (use the public modules instead)."""
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
@@ -49,12 +50,16 @@ class Simulator:
     def __init__(self, tags: Sequence[str] = ..., address: str = "127.0.0.1:0",
                  udp: bool = False, profile: Optional[str] = None,
                  delay: Optional[tuple[float, float]] = None,
-                 config: Sequence[str] = (), route_path: Optional[str] = None,
+                 config: Union[None, str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]] = None,
+                 route_path: Optional[str] = None,
                  simple: bool = False, web: Optional[str] = None,
                  attribute_class: Optional[type] = None,
                  attributes: Optional[Mapping[str, Any]] = None,
                  web_token: Optional[str] = None,
-                 io: Union[None, bool, str] = None) -> None: ...
+                 io: Union[None, bool, str] = None,
+                 udt: Sequence[str] = (),
+                 defined_tags: Union[None, str, "os.PathLike[str]"] = None,
+                 l5x: Union[None, str, "os.PathLike[str]"] = None) -> None: ...
     @property
     def io_address(self) -> Optional[tuple[str, int]]: ...
 

@@ -9,7 +9,9 @@
     │   └── PlcOffline        a Modbus PLC that cannot be reached (or a stopped poller)
     ├── StatusError           a request answered with a CIP error status (.status, .extended_status)
     ├── SimulatorError        a simulator that cannot be built or started, a bad element range
-    │   └── UnknownTagError   no such tag (also a LookupError)
+    │   ├── UnknownTagError   no such tag (also a LookupError)
+    │   ├── TagSourceError    a tag, UDT, tag file, L5X or cpppo.cfg it cannot serve (a ValueError)
+    │   └── TagFileError      a tag file, L5X or cpppo.cfg it cannot read (also an OSError)
     ├── InvalidValueError     a value that does not fit its tag's type (also a ValueError)
     ├── TimestampError        time text or a zone that does not parse (also a ValueError)
     ├── HistoryError          a history file that cannot be opened or (strict) a bad record
@@ -55,6 +57,15 @@ class SimulatorError(Error):
 
 class UnknownTagError(SimulatorError, LookupError):
     """The simulator has no tag of that name."""
+
+
+class TagSourceError(SimulatorError, ValueError):
+    """A tag specification, structure (``udt``), tag JSON file, L5X file or cpppo.cfg that
+    cannot be served; the message names it as the CLI does (``--udt: ...``)."""
+
+
+class TagFileError(SimulatorError, OSError):
+    """A tag JSON file, L5X file or cpppo.cfg that cannot be read; the message names it."""
 
 
 class InvalidValueError(Error, ValueError):

@@ -27,6 +27,12 @@ class SimulatorError(Error):
 class UnknownTagError(SimulatorError, LookupError):
     """The simulator has no tag of that name."""
 
+class TagSourceError(SimulatorError, ValueError):
+    """A tag source (tag, UDT, tag file, L5X, cpppo.cfg) that cannot be served."""
+
+class TagFileError(SimulatorError, OSError):
+    """A tag file, L5X file or cpppo.cfg that cannot be read."""
+
 class InvalidValueError(Error, ValueError):
     """A value that cannot be written as its tag's type."""
 

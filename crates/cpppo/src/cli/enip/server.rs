@@ -12,6 +12,7 @@ use cpppo_enip::model::hooks::Clock;
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::runtime::control::ServerControl;
 use cpppo_enip::runtime::simulator::{Simulator, SimulatorBuilder};
+use cpppo_enip::runtime::tag_sources::{l5x_hook, tag_sources};
 use cpppo_enip::server::io_plan::{io_plan, IoRequest};
 use cpppo_enip::server::session::RoutePolicy;
 use tokio::sync::watch;
@@ -197,47 +198,6 @@ pub(crate) fn profile_tags(name: &str) -> anyhow::Result<Vec<TagSpec>> {
     cpppo_enip::runtime::simulator::profile_tags(name).map_err(|e| anyhow!("--profile: {e}"))
 }
 
-/// The tags of `specs` (after those of a `-D` file and of an `--l5x` project, defined first),
-/// in Logix mode when structures are defined (`--udt`, `-D`, `--l5x`, or cpppo.cfg's
-/// `[Logix]`): the server's and the fleet's; and the L5X project, if one was loaded.
-pub(crate) fn logix_tags(
-    config: &Config,
-    udts: &[String],
-    defined: Option<&PathBuf>,
-    l5x: Option<&PathBuf>,
-    specs: &[String],
-) -> anyhow::Result<(Vec<TagSpec>, Option<cpppo_enip::model::l5x::Project>)> {
-    let mut types = cpppo_enip::model::logix_type::Types::default();
-    for u in config.udts.iter().chain(udts) {
-        types.define_compact(u).map_err(|e| anyhow!("--udt: {e}"))?;
-    }
-    let mut tags = Vec::new();
-    let defined = defined.or(config.defined_tags.as_ref());
-    if let Some(file) = defined {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("--defined-tags {}", file.display()))?;
-        tags = cpppo_enip::model::logix_json::load(&text, &mut types)
-            .map_err(|e| anyhow!("--defined-tags {}: {e}", file.display()))?;
-    }
-    let project = match l5x {
-        Some(file) => {
-            let project = load_l5x(file, &mut types)?;
-            tags.extend(project.tags.iter().cloned());
-            Some(project)
-        }
-        None => None,
-    };
-    let logix = (!udts.is_empty() || !config.udts.is_empty() || defined.is_some() || l5x.is_some())
-        .then_some(&types);
-    for t in &config.tags {
-        tags.push(TagSpec::parse_with(t, logix).map_err(|e| anyhow!("config [Tags] {t}: {e}"))?);
-    }
-    for t in specs {
-        tags.push(TagSpec::parse_with(t, logix)?);
-    }
-    Ok((tags, project))
-}
-
 /// The config and the tags the command line and config declare (`--udt`, `-D`, `--l5x`,
 /// TAG...), before `--profile` and the demo tags; and the L5X project, if one was loaded.
 pub(crate) fn tag_specs(
@@ -257,15 +217,10 @@ pub(crate) fn tag_specs(
     for f in &config.loaded {
         tracing::info!("loaded config file {}", f.display());
     }
-    let l5x = args.l5x.as_ref().or(config.l5x.as_ref());
-    let (tags, project) = logix_tags(
-        &config,
-        &args.udt,
-        args.defined_tags.as_ref(),
-        l5x,
-        &args.tags,
-    )?;
-    Ok((config, tags, project))
+    let l5x = args.l5x.as_deref().or(config.l5x.as_deref());
+    let defined = args.defined_tags.as_deref();
+    let sourced = tag_sources(&config, &args.udt, defined, l5x, &args.tags)?;
+    Ok((config, sourced.tags, sourced.project))
 }
 
 /// The I/O heartbeat points on the command line (`cpppo enip server`, `cpppo net fleet`).
@@ -378,29 +333,6 @@ fn plan(args: &ServerArgs, hook: Option<TagHook>) -> anyhow::Result<Plan> {
         web,
         web_token: args.web_token.clone().filter(|t| !t.is_empty()),
         control,
-    })
-}
-
-/// Parse an L5X file (`--l5x`); what it has that is not served is in the project's `skipped`.
-fn load_l5x(
-    file: &std::path::Path,
-    types: &mut cpppo_enip::model::logix_type::Types,
-) -> anyhow::Result<cpppo_enip::model::l5x::Project> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("--l5x {}", file.display()))?;
-    let project = cpppo_enip::model::l5x::load(&text, types)
-        .map_err(|e| anyhow!("--l5x {}: {e}", file.display()))?;
-    Ok(project)
-}
-
-/// Initial values, read-only tags and aliases of an L5X project, before the caller's `hook`.
-fn l5x_hook(project: Arc<cpppo_enip::model::l5x::Project>, hook: Option<TagHook>) -> TagHook {
-    Arc::new(move |name: &str, attr| {
-        let attr = project.prepare(name, attr)?;
-        match &hook {
-            Some(hook) => hook(name, attr),
-            None => Ok(attr),
-        }
     })
 }
 

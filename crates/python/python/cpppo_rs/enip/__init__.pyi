@@ -1,3 +1,4 @@
+import os
 from types import TracebackType
 from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
@@ -16,7 +17,13 @@ class Simulator:
 
     ``tags`` are cpppo's ``NAME=TYPE[LEN]`` (or ``NAME@CLASS/INSTANCE/ATTRIBUTE=TYPE``)
     specifications; ``address`` is ``HOST:PORT`` (port 0: any free port; see ``address``).
-    ``config`` lists cpppo.cfg files to read (none by default, unlike ``enip_server``).
+    ``config`` is a cpppo.cfg file or a list of them, read in order as ``enip_server --config``
+    reads them (identity, routes, ``[Tags]``, ``[Logix]`` UDTs, ``Defined Tags``, ``L5X``,
+    ``[I/O]``); none by default, unlike ``enip_server``. ``udt`` defines Logix structures
+    (``"Motor{Speed:REAL, Running:BOOL}"``, then ``tags=["M1=Motor"]``); ``defined_tags`` serves
+    a pycomm3 tag JSON file and ``l5x`` a Studio 5000 export, as the CLI's ``--udt``, ``-D``
+    and ``--l5x``. A file it cannot read raises ``TagFileError`` (an ``OSError``), a source it
+    cannot serve ``TagSourceError`` (a ``ValueError``); both are ``SimulatorError``s.
     ``route_path`` is cpppo's ``--route-path`` (``"1/0"``, JSON, or ``"0"``/``"false"``);
     ``simple`` serves only an empty route path. ``web`` starts the web API on
     ``[HOST]:[PORT]`` (port 0 allowed; see ``web_address``); with ``web_token`` every
@@ -32,11 +39,16 @@ class Simulator:
     def __init__(self, tags: Sequence[str] = ..., address: str = "127.0.0.1:0",
                  udp: bool = False, profile: Optional[str] = None,
                  delay: Optional[tuple[float, float]] = None,
-                 config: Sequence[str] = (), route_path: Optional[str] = None,
+                 config: Union[None, str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]] = None,
+                 route_path: Optional[str] = None,
                  simple: bool = False, web: Optional[str] = None,
                  attribute_class: Optional[type] = None,
                  attributes: Optional[Mapping[str, Any]] = None,
-                 web_token: Optional[str] = None) -> None: ...
+                 web_token: Optional[str] = None,
+                 io: Union[None, bool, str] = None,
+                 udt: Sequence[str] = (),
+                 defined_tags: Union[None, str, "os.PathLike[str]"] = None,
+                 l5x: Union[None, str, "os.PathLike[str]"] = None) -> None: ...
     @property
     def address(self) -> tuple[str, int]:
         """The bound ``(host, port)``."""
