@@ -6,7 +6,7 @@ use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 
-use crate::sys::recv_with_destination;
+use crate::sys::recv_message;
 
 use crate::{Accepted, Connector, Datagram, Listener, Received};
 
@@ -158,17 +158,15 @@ fn answering_addr(bound: SocketAddr, peer: SocketAddr) -> SocketAddr {
 
 impl Datagram for OsDatagram {
     async fn recv_from(&self, buf: &mut [u8]) -> io::Result<Received> {
-        let (len, peer, broadcast) = self
+        let m = self
             .inner
-            .async_io(Interest::READABLE, || {
-                recv_with_destination(&self.inner, buf)
-            })
+            .async_io(Interest::READABLE, || recv_message(&self.inner, buf))
             .await?;
         Ok(Received {
-            len,
-            peer,
-            local: answering_addr(self.bound, peer),
-            broadcast,
+            len: m.len,
+            peer: m.peer,
+            local: answering_addr(self.bound, m.peer),
+            broadcast: m.broadcast,
         })
     }
 
@@ -177,11 +175,16 @@ impl Datagram for OsDatagram {
             self.inner.readable().await?;
             // The buffer exists only between readiness and the copy, never across a wait.
             let mut buf = [0u8; 65535];
-            let got = self.inner.try_io(Interest::READABLE, || {
-                recv_with_destination(&self.inner, &mut buf)
-            });
+            let got = self
+                .inner
+                .try_io(Interest::READABLE, || recv_message(&self.inner, &mut buf));
             match got {
-                Ok((len, peer, broadcast)) => {
+                Ok(crate::sys::Message {
+                    len,
+                    peer,
+                    broadcast,
+                    ..
+                }) => {
                     let packet = buf.get(..len).unwrap_or_default().to_vec();
                     let local = answering_addr(self.bound, peer);
                     let rx = Received {

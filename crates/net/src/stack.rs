@@ -549,19 +549,25 @@ impl Inner {
                 let _ = p.record(&frame);
             }
         }
-        for &port in out.iter() {
+        let last = out.len().saturating_sub(1);
+        for (k, &port) in out.iter().enumerate() {
+            // The last port takes the frame itself: most frames have one port, no copy.
+            let copy = |frame: &mut Vec<u8>| match k == last {
+                true => std::mem::take(frame),
+                false => frame.clone(),
+            };
             match port {
                 Port::Host(i) => {
                     if let Some(h) = self.hosts.get_mut(i) {
                         if h.rx.len() < RX_QUEUE {
-                            h.rx.push_back(frame.clone());
+                            h.rx.push_back(copy(&mut frame));
                             self.mark(i);
                         }
                     }
                 }
                 Port::External(e) => {
                     if let Some(tx) = self.externals.get(e) {
-                        let _ = tx.send(frame.clone());
+                        let _ = tx.send(copy(&mut frame));
                     }
                 }
             }

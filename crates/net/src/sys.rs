@@ -135,29 +135,17 @@ pub fn open_file_limit() -> Option<(u64, u64)> {
 /// (`SO_RCVBUFFORCE`) where permitted (root, CAP_NET_ADMIN), else as much as the limit allows
 /// (`SO_RCVBUF`, capped by the kernel at `net.core.rmem_max`). Returns the size granted.
 pub fn grow_receive_buffer(fd: &impl std::os::fd::AsRawFd, bytes: usize) -> std::io::Result<usize> {
-    let fd = fd.as_raw_fd();
     let want = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    let set = |option| {
-        // SAFETY: a plain int option on a descriptor the caller owns; the length matches.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                option,
-                (&want as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        }
-    };
-    if set(libc::SO_RCVBUFFORCE) != 0 && set(libc::SO_RCVBUF) != 0 {
-        return Err(std::io::Error::last_os_error());
+    let set = |option| set_option(fd, libc::SOL_SOCKET, option, &want);
+    if set(libc::SO_RCVBUFFORCE).is_err() {
+        set(libc::SO_RCVBUF)?;
     }
     let mut got: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: `got` and `len` are valid for writes of an int and its length.
     let rc = unsafe {
         libc::getsockopt(
-            fd,
+            fd.as_raw_fd(),
             libc::SOL_SOCKET,
             libc::SO_RCVBUF,
             (&mut got as *mut libc::c_int).cast(),
@@ -170,6 +158,31 @@ pub fn grow_receive_buffer(fd: &impl std::os::fd::AsRawFd, bytes: usize) -> std:
     Ok(usize::try_from(got).unwrap_or(0))
 }
 
+/// Set one socket option whose value is the plain C value `value` (an int, an `in_addr`, ...).
+fn set_option<T>(
+    fd: &impl std::os::fd::AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> std::io::Result<()> {
+    // SAFETY: `value` is a live plain C value of the length given, on a descriptor the caller
+    // owns; the kernel only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Send an IPv4 UDP socket's multicast out of the interface that owns `local`
 /// (`IP_MULTICAST_IF`), not by the route to the group, which on a host with several
 /// interfaces may be another one.
@@ -180,55 +193,58 @@ pub fn multicast_from(
     let addr = libc::in_addr {
         s_addr: u32::from_ne_bytes(local.octets()),
     };
-    // SAFETY: an `in_addr` option on a descriptor the caller owns; the length matches.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_IF,
-            (&addr as *const libc::in_addr).cast(),
-            std::mem::size_of::<libc::in_addr>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    set_option(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &addr)
 }
 
 /// Have an IPv4 UDP socket report each packet's destination address (`IP_PKTINFO`), which
-/// [`recv_with_destination`] reads.
+/// [`recv_message`] reads.
 pub fn want_destination(fd: &impl std::os::fd::AsRawFd) -> std::io::Result<()> {
-    let on: libc::c_int = 1;
-    // SAFETY: a plain int option on a descriptor the caller owns; the length matches.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_PKTINFO,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
+    set_option(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, &1 as &libc::c_int)
+}
+
+/// Have a socket stamp each packet with the time the kernel received it (`SO_TIMESTAMPNS`),
+/// which [`recv_message`] reads: the arrival, not the moment this process got round to it.
+pub fn want_timestamps(fd: &impl std::os::fd::AsRawFd) -> std::io::Result<()> {
+    set_option(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_TIMESTAMPNS,
+        &1 as &libc::c_int,
+    )
+}
+
+/// One packet read by [`recv_message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Message {
+    /// Its length (truncated to the buffer).
+    pub len: usize,
+    /// Its sender.
+    pub peer: std::net::SocketAddr,
+    /// Sent to a broadcast or multicast address rather than to one of this host's own (known
+    /// only for IPv4 sockets with [`want_destination`]; false otherwise).
+    pub broadcast: bool,
+    /// When the kernel received it (with [`want_timestamps`]; `None` otherwise).
+    pub received: Option<std::time::SystemTime>,
+}
+
+impl Message {
+    /// When it arrived, on the monotonic clock: the kernel's receive time where there is one
+    /// (mapped through the wall clock's distance from now), else `now`. A stamp in the future or
+    /// over a second old (the wall clock stepped) counts as `now`.
+    pub fn arrived(&self, now: std::time::Instant) -> std::time::Instant {
+        let age = self
+            .received
+            .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+            .filter(|age| *age < std::time::Duration::from_secs(1));
+        age.and_then(|a| now.checked_sub(a)).unwrap_or(now)
     }
 }
 
-/// One packet from a non-blocking UDP socket: its length, its sender, and whether it was sent
-/// to a broadcast or multicast address rather than to one of this host's own (known only for
-/// IPv4 sockets with [`want_destination`]; false otherwise).
-pub fn recv_with_destination(
-    fd: &impl std::os::fd::AsRawFd,
-    buf: &mut [u8],
-) -> std::io::Result<(usize, std::net::SocketAddr, bool)> {
-    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+/// One packet from a non-blocking UDP socket, with what the kernel says about it.
+pub fn recv_message(fd: &impl std::os::fd::AsRawFd, buf: &mut [u8]) -> std::io::Result<Message> {
     // SAFETY: all-zero is a valid value of these plain C structs.
     let mut from: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut control = [0u64; 16]; // 128 bytes, aligned: room for an in_pktinfo message
+    let mut control = [0u64; 16]; // 128 bytes, aligned: an in_pktinfo and a timespec
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -244,50 +260,73 @@ pub fn recv_with_destination(
     // SAFETY: every pointer in `msg` points at a live buffer of the length given with it.
     let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
     let len = usize::try_from(n).map_err(|_| std::io::Error::last_os_error())?;
-    let peer = match libc::c_int::from(from.ss_family) {
-        libc::AF_INET => {
-            // SAFETY: the kernel wrote a sockaddr_in (family AF_INET) into the storage.
-            let a =
-                unsafe { &*(&from as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            SocketAddr::V4(SocketAddrV4::new(
-                Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
-                u16::from_be(a.sin_port),
-            ))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the kernel wrote a sockaddr_in6 (family AF_INET6) into the storage.
-            let a =
-                unsafe { &*(&from as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-            SocketAddr::V6(SocketAddrV6::new(
-                Ipv6Addr::from(a.sin6_addr.s6_addr),
-                u16::from_be(a.sin6_port),
-                a.sin6_flowinfo,
-                a.sin6_scope_id,
-            ))
-        }
-        _ => {
-            return Err(std::io::Error::other(
-                "packet from an unknown address family",
-            ))
-        }
-    };
-    let mut broadcast = false;
+    let peer = sender(&from)?;
+    let (mut broadcast, mut received) = (false, None);
     // SAFETY: the CMSG macros walk the control buffer the kernel filled, within msg_controllen.
     unsafe {
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
-            if (*c).cmsg_level == libc::IPPROTO_IP && (*c).cmsg_type == libc::IP_PKTINFO {
-                let info = libc::CMSG_DATA(c)
-                    .cast::<libc::in_pktinfo>()
-                    .read_unaligned();
-                // The header's destination; for a packet to this host, the same as the
-                // address it is answered from.
-                broadcast = info.ipi_addr.s_addr != info.ipi_spec_dst.s_addr;
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                    let info = libc::CMSG_DATA(c)
+                        .cast::<libc::in_pktinfo>()
+                        .read_unaligned();
+                    // The header's destination; for a packet to this host, the same as the
+                    // address it is answered from.
+                    broadcast = info.ipi_addr.s_addr != info.ipi_spec_dst.s_addr;
+                }
+                (libc::SOL_SOCKET, libc::SO_TIMESTAMPNS) => {
+                    let ts = libc::CMSG_DATA(c).cast::<libc::timespec>().read_unaligned();
+                    received = wall_time(ts);
+                }
+                _ => {}
             }
             c = libc::CMSG_NXTHDR(&msg, c);
         }
     }
-    Ok((len, peer, broadcast))
+    Ok(Message {
+        len,
+        peer,
+        broadcast,
+        received,
+    })
+}
+
+/// A kernel `timespec` on CLOCK_REALTIME as a wall-clock time (`None` if out of range).
+fn wall_time(ts: libc::timespec) -> Option<std::time::SystemTime> {
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec).ok()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
+}
+
+/// The sender address the kernel wrote into `from`.
+fn sender(from: &libc::sockaddr_storage) -> std::io::Result<std::net::SocketAddr> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+    match libc::c_int::from(from.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the kernel wrote a sockaddr_in (family AF_INET) into the storage.
+            let a =
+                unsafe { &*(from as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
+                u16::from_be(a.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the kernel wrote a sockaddr_in6 (family AF_INET6) into the storage.
+            let a =
+                unsafe { &*(from as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            Ok(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(a.sin6_addr.s6_addr),
+                u16::from_be(a.sin6_port),
+                a.sin6_flowinfo,
+                a.sin6_scope_id,
+            )))
+        }
+        _ => Err(std::io::Error::other(
+            "packet from an unknown address family",
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -304,5 +343,56 @@ mod tests {
         assert_eq!(p("[::1]:0", None).unwrap(), "[::1]:0");
         let e = p(":x", Some(1)).unwrap_err().to_string();
         assert_eq!(e, "port \"x\" is not a number 0-65535");
+    }
+
+    #[test]
+    fn a_datagram_over_loopback_carries_a_kernel_timestamp_no_later_than_now() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        want_timestamps(&rx).unwrap();
+        want_destination(&rx).unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let before = std::time::SystemTime::now();
+        tx.send_to(b"hello", rx.local_addr().unwrap()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let now = std::time::Instant::now();
+        let mut buf = [0u8; 16];
+        let m = recv_message(&rx, &mut buf).unwrap();
+        let after = std::time::SystemTime::now();
+        assert_eq!(
+            (m.len, m.peer, m.broadcast),
+            (5, tx.local_addr().unwrap(), false)
+        );
+        let stamp = m.received.expect("a receive timestamp");
+        assert!(
+            before <= stamp && stamp <= after,
+            "{before:?} <= {stamp:?} <= {after:?}"
+        );
+        // It arrived before we read it: about 50 ms before `now` on the monotonic clock.
+        let arrived = m.arrived(now);
+        assert!(arrived <= now);
+        assert!(
+            now - arrived >= std::time::Duration::from_millis(40),
+            "{:?}",
+            now - arrived
+        );
+    }
+
+    #[test]
+    fn without_the_option_a_datagram_counts_as_arriving_now() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.send_to(b"x", rx.local_addr().unwrap()).unwrap();
+        let mut buf = [0u8; 4];
+        let m = loop {
+            match recv_message(&rx, &mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
+                got => break got.unwrap(),
+            }
+        };
+        assert_eq!(m.received, None);
+        let now = std::time::Instant::now();
+        assert_eq!(m.arrived(now), now);
     }
 }

@@ -95,6 +95,10 @@ impl Tap {
                 frame = out.recv() => {
                     let Some(frame) = frame else { return Ok(()) };
                     write_frame(&fd, &frame).await?;
+                    // Every frame already queued, before waiting again.
+                    while let Ok(frame) = out.try_recv() {
+                        write_frame(&fd, &frame).await?;
+                    }
                 }
             }
         }
@@ -102,6 +106,11 @@ impl Tap {
 }
 
 async fn write_frame(fd: &AsyncFd<File>, frame: &[u8]) -> io::Result<()> {
+    // A TAP almost always takes the frame at once: try before asking the reactor.
+    match fd.get_ref().write(frame) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        done => return done.map(|_| ()),
+    }
     loop {
         let mut guard = fd.writable().await?;
         match guard.try_io(|f| f.get_ref().write(frame)) {

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use cpppo_cip::io::IO_PORT;
 use cpppo_net::{Connector, Datagram, Stream};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -96,7 +96,8 @@ where
     drive_on(scanner, ends, udp, control, on_event).await
 }
 
-/// [`drive`] on a UDP socket already bound.
+/// [`drive`] on a UDP socket already bound (it is asked for kernel receive timestamps, so
+/// lateness is measured at the packet's arrival, not when this task gets to it).
 pub async fn drive_on<F>(
     scanner: Scanner,
     ends: Endpoints,
@@ -107,6 +108,9 @@ pub async fn drive_on<F>(
 where
     F: FnMut(&Scanner, ScanEvent),
 {
+    if let Err(e) = cpppo_net::sys::want_timestamps(&udp) {
+        tracing::debug!("no kernel receive timestamps, lateness counted on reading: {e}");
+    }
     let tcp = TcpFrom {
         source: ends.source,
         timeout: ends.connect_timeout,
@@ -120,8 +124,9 @@ pub trait IoSocket: Send + Sync {
     /// Sends one datagram.
     fn send_to(&self, buf: &[u8], to: SocketAddr)
         -> impl Future<Output = io::Result<usize>> + Send;
-    /// Receives one datagram into `buf`; its length.
-    fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send;
+    /// Receives one datagram into `buf`: its length, and when it arrived (the kernel's
+    /// receive time where the socket reports one, else now).
+    fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<(usize, Instant)>> + Send;
     /// Joins (`join`) or leaves a multicast group, on the interface that leads to `toward`
     /// (the adapter: its multicast arrives there).
     fn membership(&self, group: Ipv4Addr, join: bool, toward: IpAddr) -> io::Result<()>;
@@ -132,8 +137,17 @@ impl IoSocket for UdpSocket {
         UdpSocket::send_to(self, buf, to).await
     }
 
-    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        UdpSocket::recv(self, buf).await
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, Instant)> {
+        loop {
+            self.readable().await?;
+            match self.try_io(Interest::READABLE, || {
+                cpppo_net::sys::recv_message(self, buf)
+            }) {
+                Ok(m) => return Ok((m.len, m.arrived(Instant::now()))),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn membership(&self, group: Ipv4Addr, join: bool, toward: IpAddr) -> io::Result<()> {
@@ -155,8 +169,9 @@ impl<D: Datagram> IoSocket for Over<D> {
         self.0.send_to(buf, to).await
     }
 
-    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.recv_from(buf).await.map(|r| r.len)
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, Instant)> {
+        let r = self.0.recv_from(buf).await?;
+        Ok((r.len, Instant::now()))
     }
 
     fn membership(&self, group: Ipv4Addr, join: bool, _toward: IpAddr) -> io::Result<()> {
@@ -235,6 +250,9 @@ where
     let mut rbuf = vec![0u8; 8192];
     let mut ubuf = vec![0u8; 65536];
     let mut control_open = true;
+    // One timer for the whole run, moved with `reset` (not a new one registered every turn).
+    let sleep = tokio::time::sleep_until(Instant::now().into());
+    tokio::pin!(sleep);
     loop {
         let now = Instant::now();
         scanner.handle_timeout(now);
@@ -267,6 +285,7 @@ where
         let deadline = scanner
             .poll_timeout()
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        sleep.as_mut().reset(deadline.into());
         tokio::select! {
             r = read(&mut tcp, &mut rbuf) => match r {
                 Ok(n) => scanner.handle_input(rbuf.get(..n).unwrap_or_default(), Instant::now()),
@@ -276,8 +295,8 @@ where
                 }
             },
             r = udp.recv(&mut ubuf) => {
-                if let Ok(n) = r {
-                    scanner.handle_datagram(Instant::now(), ubuf.get(..n).unwrap_or_default());
+                if let Ok((n, at)) = r {
+                    scanner.handle_datagram(at, ubuf.get(..n).unwrap_or_default());
                 }
             }
             c = control.recv(), if control_open => match c {
@@ -289,7 +308,7 @@ where
                     scanner.stop(Instant::now());
                 }
             },
-            _ = tokio::time::sleep_until(deadline.into()) => {}
+            _ = &mut sleep => {}
         }
     }
 }

@@ -22,6 +22,16 @@ pub async fn serve_io<D: Datagram>(sock: D, hub: Arc<IoHub>, mut shutdown: watch
     // Frames due at once are built under the lock and sent after it is released.
     let mut due: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
     let mut spare: Vec<Vec<u8>> = Vec::new();
+    // The waits live across turns: the timer moves only when the schedule does, and the
+    // notification and shutdown waits stay registered (a turn per frame registered all three
+    // anew, most of a frame's cost in the fleet).
+    let sleep = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(sleep);
+    let mut armed: Option<Instant> = None;
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    let stop = shutdown.changed();
+    tokio::pin!(stop);
     loop {
         let next = {
             let mut a = hub.lock();
@@ -46,12 +56,12 @@ pub async fn serve_io<D: Datagram>(sock: D, hub: Arc<IoHub>, mut shutdown: watch
             }
             spare.push(frame);
         }
-        let sleep = async {
-            match next {
-                Some(t) => tokio::time::sleep_until(t.into()).await,
-                None => std::future::pending().await,
+        if next != armed {
+            if let Some(t) = next {
+                sleep.as_mut().reset(t.into());
             }
-        };
+            armed = next;
+        }
         tokio::select! {
             got = sock.recv() => match got {
                 Ok((packet, rx)) => {
@@ -59,9 +69,9 @@ pub async fn serve_io<D: Datagram>(sock: D, hub: Arc<IoHub>, mut shutdown: watch
                 }
                 Err(e) => tracing::debug!("I/O receive failed: {e}"),
             },
-            _ = sleep => {}
-            _ = notify.notified() => {}
-            _ = shutdown.changed() => return,
+            _ = &mut sleep, if armed.is_some() => armed = None,
+            _ = &mut notified => notified.set(notify.notified()),
+            _ = &mut stop => return,
         }
     }
 }

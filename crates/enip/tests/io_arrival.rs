@@ -1,0 +1,92 @@
+//! The scanner measures a T→O packet's lateness at its arrival (the kernel's receive time),
+//! not when its task gets round to reading it: a scanner whose thread is busy for a while
+//! reports no late packets for the T→O that arrived on time meanwhile.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use cpppo_enip::client::io::IoParams;
+use cpppo_enip::client::io_scanner::ScanEvent;
+use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::runtime::simulator::{Running as Served, SimulatorBuilder};
+use cpppo_enip::server::io::IoSettings;
+
+#[path = "common/scan.rs"]
+mod scan;
+
+/// How long the scanner's thread is kept busy.
+const BUSY: Duration = Duration::from_millis(300);
+
+/// Our adapter on 127.0.0.1 (explicit messaging, I/O).
+async fn adapter() -> (Served, SocketAddr) {
+    let sim = SimulatorBuilder::new()
+        .tags(
+            [
+                "Inputs@4/100/3=SINT[8]",
+                "Outputs@4/150/3=SINT[8]",
+                "Config@4/1/3=SINT[4]",
+            ]
+            .iter()
+            .map(|t| TagSpec::parse(t).expect("tag")),
+        )
+        .io(IoSettings::default())
+        .build()
+        .expect("simulator");
+    let served = sim
+        .start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), false)
+        .await
+        .expect("serve TCP");
+    let io = served
+        .simulator()
+        .start_io(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            served.shutdown(),
+        )
+        .await
+        .expect("serve I/O");
+    (served, io)
+}
+
+#[test]
+fn a_busy_scanner_does_not_count_its_own_delay_as_the_adapters_lateness() {
+    // The adapter on a runtime of its own, so it keeps producing while the scanner is busy.
+    let adapter_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("adapter runtime");
+    let (served, io) = adapter_rt.block_on(adapter());
+    let scanner_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("scanner runtime");
+    let scanner = scanner_rt.block_on(async {
+        let params = IoParams {
+            rpi: Duration::from_millis(20),
+            timeout_multiplier: 4, // ×64: 1.28 s, well past the busy spell
+            ..IoParams::default()
+        };
+        let mut s = scan::scan(served.local_addr(), io.port(), params, 0x0A11_0001).await;
+        s.until("the connection", |e| match e {
+            ScanEvent::Opened { .. } => Some(()),
+            _ => None,
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The scanner's only thread is busy: T→O packets queue in its socket meanwhile.
+        std::thread::sleep(BUSY);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        s.stop().await
+    });
+    let stats = scanner.stats();
+    assert!(stats.received >= 20, "only {} T→O received", stats.received);
+    assert_eq!(stats.missed, 0);
+    // Read when the scanner got to them, the packets of the busy spell would be up to 300 ms
+    // late; at their arrival they are on time, give or take this machine's scheduling.
+    let worst = stats.lateness.max();
+    assert!(
+        worst < BUSY / 2,
+        "lateness up to {worst:?}: the scanner's own delay was counted"
+    );
+    drop(served);
+}
