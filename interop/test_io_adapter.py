@@ -343,11 +343,13 @@ def test_input_only_and_listen_only(spawn, pair, tmp_path):
     lo.p.wait(30)
     assert lines(lo)[0]["status"] == 0x0119, lo.output()
     # Input Only (heartbeat O->T to point 238), multicast T->O; it owns no outputs.
-    io = ethernetip_scanner(spawn, s, tmp_path, "00" * 8, hold=5, serial=6,
+    # RPI 200 ms (timeout ×32 = 6.4 s): the listener, whose scanner exits at once, must still
+    # be there when the web API is asked, however slowly a loaded machine gets there.
+    io = ethernetip_scanner(spawn, s, tmp_path, "00" * 8, hold=5, serial=6, rpi=200,
                             extra=["point=238", *heartbeat])
     opened = wait_for(lambda: [l for l in lines(io) if l.get("event") == "open"], what="IO")[0]
     assert opened["status"] == 0, opened
-    lo = ethernetip_scanner(spawn, s, tmp_path, "00" * 8, hold=0, serial=7,
+    lo = ethernetip_scanner(spawn, s, tmp_path, "00" * 8, hold=0, serial=7, rpi=200,
                             extra=["point=237", *heartbeat])
     lo.p.wait(30)
     joined = lines(lo)[0]
