@@ -284,10 +284,15 @@ impl Conn {
     pub async fn expired(&self) -> Ended {
         loop {
             let (at, _) = self.deadline();
+            let sleep = {
+                // On the policy's own timer runtime when there is one (see `cores::timers`).
+                let _timers = crate::cores::timers().map(|h| h.enter());
+                tokio::time::sleep_until(at)
+            };
             tokio::select! {
                 () = self.entry.evict.notified() => return Ended::Evicted,
                 () = self.rearm.notified() => continue,
-                () = tokio::time::sleep_until(at) => {}
+                () = sleep => {}
             }
             // Traffic may have moved the deadline while we slept.
             let (at, why) = self.deadline();
@@ -317,7 +322,7 @@ impl Conn {
         };
         let bytes = bytes.get(wrote..).unwrap_or_default();
         if bytes.is_empty() {
-            self.active();
+            // Written at once: the traffic that asked for it was just noted (no clock read).
             return Ok(());
         }
         tokio::select! {
