@@ -284,15 +284,10 @@ impl Conn {
     pub async fn expired(&self) -> Ended {
         loop {
             let (at, _) = self.deadline();
-            let sleep = {
-                // On the policy's own timer runtime when there is one (see `cores::timers`).
-                let _timers = crate::cores::timers().map(|h| h.enter());
-                tokio::time::sleep_until(at)
-            };
             tokio::select! {
                 () = self.entry.evict.notified() => return Ended::Evicted,
                 () = self.rearm.notified() => continue,
-                () = sleep => {}
+                () = policy_sleep(at) => {}
             }
             // Traffic may have moved the deadline while we slept.
             let (at, why) = self.deadline();
@@ -341,6 +336,14 @@ impl Conn {
             () = self.entry.evict.notified() => Err(Ended::Evicted),
         }
     }
+}
+
+/// A sleep until `deadline` for a session's long timers (the policy's, a session's own), on
+/// the timer runtime when the process has one ([`crate::cores::timers`]), so that the serving
+/// runtime's wheel stays empty while requests flow; else on the current runtime.
+pub fn policy_sleep(deadline: Instant) -> tokio::time::Sleep {
+    let _timers = crate::cores::timers().map(|h| h.enter());
+    tokio::time::sleep_until(deadline)
 }
 
 /// A long-lived future polled only when its own wake-up fired since its last poll.
