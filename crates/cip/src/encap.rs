@@ -552,7 +552,11 @@ mod tests {
                 items: data.cpf.items(),
             };
             let n = crate::server::append(&mut out, &sent).unwrap();
-            assert_eq!(out[1..], repr.to_vec().unwrap()[..], "appended after what was there");
+            assert_eq!(
+                out[1..],
+                repr.to_vec().unwrap()[..],
+                "appended after what was there"
+            );
             assert_eq!(n, repr.buffer_len());
             let mut whole = Vec::new();
             crate::server::append(&mut whole, &repr).unwrap();

@@ -446,3 +446,59 @@ async fn answer_datagram<D: Datagram>(
 pub fn describe(addr: SocketAddr) -> String {
     addr.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::{timeout, Instant};
+
+    /// Waits on what `expiry` is armed for; `Err` if it did not fire within `limit`.
+    async fn fires(expiry: &mut Expiry, due: Option<Instant>, limit: Duration) -> bool {
+        let fired = timeout(limit, expiry.arm(due)).await.is_ok();
+        if fired {
+            expiry.fired();
+        }
+        fired
+    }
+
+    #[tokio::test]
+    async fn the_session_timer_keeps_the_earliest_deadline_and_rearms_after_firing() {
+        let mut expiry = Expiry::default();
+        assert!(
+            !fires(&mut expiry, None, Duration::from_millis(50)).await,
+            "no deadline"
+        );
+        let start = Instant::now();
+        let first = start + Duration::from_millis(150);
+        // Armed for the first deadline: a later one (traffic moved it) does not re-arm it.
+        assert!(!fires(&mut expiry, Some(first), Duration::from_millis(1)).await);
+        assert!(
+            fires(
+                &mut expiry,
+                Some(start + Duration::from_secs(30)),
+                Duration::from_secs(10)
+            )
+            .await
+        );
+        assert!(
+            start.elapsed() >= Duration::from_millis(150),
+            "not before the first deadline"
+        );
+        // Fired: armed again for the deadline now asked.
+        let again = Instant::now();
+        assert!(
+            fires(
+                &mut expiry,
+                Some(again + Duration::from_millis(100)),
+                Duration::from_secs(10)
+            )
+            .await
+        );
+        assert!(again.elapsed() >= Duration::from_millis(100));
+        // An earlier deadline than the armed one (a new connection) moves it.
+        let late = Instant::now() + Duration::from_secs(30);
+        assert!(!fires(&mut expiry, Some(late), Duration::from_millis(1)).await);
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert!(fires(&mut expiry, Some(soon), Duration::from_secs(10)).await);
+    }
+}

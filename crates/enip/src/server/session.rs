@@ -1121,9 +1121,7 @@ pub fn list_reply(shared: &Shared, h: &Header, local: SocketAddr) -> Option<Vec<
             name: b"Communications\0",
         }),
         Command::ListIdentity => Item::Identity(identity_item(&shared.device, local)),
-        Command::ListInterfaces => {
-            return Some(emitted(h.reply(0), Body::Items(cpf::Repr::new())))
-        }
+        Command::ListInterfaces => return Some(emitted(h.reply(0), Body::Items(cpf::Repr::new()))),
         Command::Legacy => Item::Legacy(legacy_item(&shared.device)),
         _ => return None,
     };
