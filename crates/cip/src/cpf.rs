@@ -314,6 +314,7 @@ impl<'a> Repr<'a> {
     }
 
     /// Decodes the items of a checked packet.
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Packet<&'a T>) -> Result<Self> {
         let mut out = Self::new();
         let mut items = RawItems {
@@ -331,23 +332,19 @@ impl<'a> Repr<'a> {
     }
 
     /// Checks `buf` as a [`Packet`] and decodes it; all of `buf` must be used.
+    #[inline]
     pub fn parse_bytes(buf: &'a [u8]) -> Result<Self> {
         Self::parse(&Packet::new_checked(buf)?)
     }
 
     /// Bytes [`Repr::emit`] writes.
     pub fn buffer_len(&self) -> usize {
-        2 + self.items().iter().map(Item::buffer_len).sum::<usize>()
+        items_len(self.items())
     }
 
     /// Writes the count and the items into `buf`, returning the bytes written.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::checked(buf, self.buffer_len())?;
-        w.u16(len_u16("CPF item count", self.len)?)?;
-        for item in self.items() {
-            w.nested(|b| item.emit(b))?;
-        }
-        Ok(w.pos())
+        emit_items(self.items(), buf)
     }
 
     /// The emitted bytes in a new vector.
@@ -379,6 +376,22 @@ impl<'a> Repr<'a> {
             _ => None,
         })
     }
+}
+
+/// Bytes [`emit_items`] writes for `items`: the count and each item.
+pub fn items_len(items: &[Item<'_>]) -> usize {
+    2 + items.iter().map(Item::buffer_len).sum::<usize>()
+}
+
+/// Writes a CPF list of `items` (count, then each item) into `buf`, returning the bytes
+/// written: what [`Repr::emit`] writes for the same items, without building a [`Repr`].
+pub fn emit_items(items: &[Item<'_>], buf: &mut [u8]) -> Result<usize> {
+    let mut w = Writer::checked(buf, items_len(items))?;
+    w.u16(len_u16("CPF item count", items.len())?)?;
+    for item in items {
+        w.nested(|b| item.emit(b))?;
+    }
+    Ok(w.pos())
 }
 
 #[cfg(test)]

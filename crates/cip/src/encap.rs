@@ -36,6 +36,7 @@
 use crate::cpf;
 use crate::cursor::{len_u16, Reader, Writer};
 use crate::error::{Error, Result};
+use crate::mr::Payload;
 
 /// Length of the encapsulation header.
 pub const HEADER_LEN: usize = 24;
@@ -341,6 +342,7 @@ pub enum Body<'a> {
 
 impl<'a> Body<'a> {
     /// Decodes the data of `command`.
+    #[inline]
     pub fn parse(command: Command, data: &'a [u8]) -> Result<Self> {
         if data.is_empty() {
             return Ok(Body::Empty);
@@ -411,6 +413,7 @@ pub struct Repr<'a> {
 
 impl<'a> Repr<'a> {
     /// Decodes a checked packet.
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Packet<&'a T>) -> Result<Self> {
         packet.check_len()?;
         let header = Header::parse(packet);
@@ -421,6 +424,7 @@ impl<'a> Repr<'a> {
     }
 
     /// Decodes the frame at the start of `buf` (bytes after it are ignored).
+    #[inline]
     pub fn parse_bytes(buf: &'a [u8]) -> Result<Self> {
         Self::parse(&Packet::new_checked(buf)?)
     }
@@ -443,6 +447,48 @@ impl<'a> Repr<'a> {
     /// The emitted frame in a new vector.
     pub fn to_vec(&self) -> Result<Vec<u8>> {
         crate::cursor::emitted(self.buffer_len(), |buf| self.emit(buf))
+    }
+}
+
+impl Payload for Repr<'_> {
+    fn buffer_len(&self) -> usize {
+        Repr::buffer_len(self)
+    }
+
+    fn emit(&self, buf: &mut [u8]) -> Result<usize> {
+        Repr::emit(self, buf)
+    }
+}
+
+/// A SendRRData / SendUnitData frame to emit, its CPF items given as a slice: emits what a
+/// [`Repr`] with a [`Body::SendData`] of the same items does, without building its
+/// [`cpf::Repr`] (a server's reply, appended to its output with [`crate::server::append`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendFrame<'a> {
+    /// The header.
+    pub header: Header,
+    /// Interface handle.
+    pub interface: u32,
+    /// Timeout.
+    pub timeout: u16,
+    /// The CPF items.
+    pub items: &'a [cpf::Item<'a>],
+}
+
+impl Payload for SendFrame<'_> {
+    fn buffer_len(&self) -> usize {
+        HEADER_LEN + 6 + cpf::items_len(self.items)
+    }
+
+    fn emit(&self, buf: &mut [u8]) -> Result<usize> {
+        let data = 6 + cpf::items_len(self.items);
+        let length = len_u16("encapsulation data", data)?;
+        let mut w = Writer::checked(buf, HEADER_LEN + data)?;
+        self.header.write(length, &mut w)?;
+        w.u32(self.interface)?;
+        w.u16(self.timeout)?;
+        w.nested(|b| cpf::emit_items(self.items, b))?;
+        Ok(w.pos())
     }
 }
 
@@ -480,6 +526,42 @@ mod tests {
         v.extend([0; 4]);
         v.extend(data);
         v
+    }
+
+    #[test]
+    fn send_frame_appends_what_the_repr_emits() {
+        let header = Header::parse(&Packet::new_checked(&frame(0x70, &[])[..]).unwrap());
+        let message = [0xcc, 0, 0, 0, 0xc3, 0, 7, 0];
+        for data in [
+            SendData::unconnected(&message),
+            SendData::connected(0x1234_5678, 9, &message),
+        ] {
+            let repr = Repr {
+                header: header.reply(0),
+                body: Body::SendData(SendData {
+                    interface: 3,
+                    timeout: 10,
+                    ..data
+                }),
+            };
+            let mut out = vec![0xEE];
+            let sent = SendFrame {
+                header: header.reply(0),
+                interface: 3,
+                timeout: 10,
+                items: data.cpf.items(),
+            };
+            let n = crate::server::append(&mut out, &sent).unwrap();
+            assert_eq!(
+                out[1..],
+                repr.to_vec().unwrap()[..],
+                "appended after what was there"
+            );
+            assert_eq!(n, repr.buffer_len());
+            let mut whole = Vec::new();
+            crate::server::append(&mut whole, &repr).unwrap();
+            assert_eq!(whole, repr.to_vec().unwrap());
+        }
     }
 
     #[test]

@@ -319,6 +319,21 @@ fn emit_port(w: &mut Writer<'_>, port: u16, link: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The common case, decoded without the general parser: an 8-bit logical segment (class,
+/// instance, element, connection point, attribute) at the start of `bytes`, two bytes in
+/// either padding. `None` for anything else.
+#[inline]
+fn logical_u8(bytes: &[u8]) -> Option<Segment<'static>> {
+    match *bytes {
+        [kind @ (0x20 | 0x24 | 0x28 | 0x2C | 0x30), value, ..] => Some(Segment::Logical {
+            kind: LogicalKind::from_bits(kind)?,
+            value: value.into(),
+            width: Width::U8,
+        }),
+        _ => None,
+    }
+}
+
 fn parse_segment<'a>(r: &mut Reader<'a>, padding: Padding) -> Result<Segment<'a>> {
     let start = r.pos();
     let padded = padding == Padding::Padded;
@@ -440,7 +455,13 @@ impl<'a> EPath<'a> {
         let mut r = Reader::new(bytes);
         let mut class = None;
         while !r.rest().is_empty() {
-            let seg = parse_segment(&mut r, padding)?;
+            let seg = match logical_u8(r.rest()) {
+                Some(seg) => {
+                    r.take(2)?;
+                    seg
+                }
+                None => parse_segment(&mut r, padding)?,
+            };
             class = class.or(seg.logical_value(LogicalKind::Class));
         }
         Ok(EPath {
@@ -582,6 +603,10 @@ impl<'a> Iterator for Segments<'a> {
         match self.inner {
             Inner::Raw(bytes) => {
                 let rest = bytes.get(self.pos..).filter(|r| !r.is_empty())?;
+                if let Some(seg) = logical_u8(rest) {
+                    self.pos += 2;
+                    return Some(seg);
+                }
                 // The bytes were validated when the path was parsed.
                 let (seg, n) = Segment::parse(rest, self.padding).ok()?;
                 self.pos += n;

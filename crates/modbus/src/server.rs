@@ -208,8 +208,10 @@ impl Simulator {
         let mut expired = PollOnWake::new(expired);
         loop {
             let n = tokio::select! {
-                n = sock.read(&mut buf[len..]) => n?,
+                // The policy first: a flag test until its own wake-up, and never starved.
+                biased;
                 why = &mut expired => return Ok(why.to_string()),
+                n = sock.read(&mut buf[len..]) => n?,
             };
             if n == 0 {
                 return Ok("closed by peer".into());

@@ -287,7 +287,7 @@ impl Conn {
             tokio::select! {
                 () = self.entry.evict.notified() => return Ended::Evicted,
                 () = self.rearm.notified() => continue,
-                () = tokio::time::sleep_until(at) => {}
+                () = policy_sleep(at) => {}
             }
             // Traffic may have moved the deadline while we slept.
             let (at, why) = self.deadline();
@@ -317,7 +317,7 @@ impl Conn {
         };
         let bytes = bytes.get(wrote..).unwrap_or_default();
         if bytes.is_empty() {
-            self.active();
+            // Written at once: the traffic that asked for it was just noted (no clock read).
             return Ok(());
         }
         tokio::select! {
@@ -336,6 +336,14 @@ impl Conn {
             () = self.entry.evict.notified() => Err(Ended::Evicted),
         }
     }
+}
+
+/// A sleep until `deadline` for a session's long timers (the policy's, a session's own), on
+/// the timer runtime when the process has one ([`crate::cores::timers`]), so that the serving
+/// runtime's wheel stays empty while requests flow; else on the current runtime.
+pub fn policy_sleep(deadline: Instant) -> tokio::time::Sleep {
+    let _timers = crate::cores::timers().map(|h| h.enter());
+    tokio::time::sleep_until(deadline)
 }
 
 /// A long-lived future polled only when its own wake-up fired since its last poll.

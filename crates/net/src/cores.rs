@@ -16,10 +16,21 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 static WORKERS: OnceLock<Vec<Handle>> = OnceLock::new();
+static TIMERS: OnceLock<Handle> = OnceLock::new();
 
 /// The worker runtimes started by [`server_runtime`] (none unless it was called).
 pub fn workers() -> &'static [Handle] {
     WORKERS.get().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// The runtime holding the connection policy's long timers (idle and frame timeouts), when
+/// [`server_runtime`] started one: a thread of its own with only a timer wheel. The serving
+/// runtimes' wheels then stay empty while requests flow, so parking between requests does
+/// not walk a wheel or read the clock for them; a timeout that fires wakes its session's task
+/// across threads (rare). `None` (library use, tests): the policy's timers run on the
+/// runtime of the connection's task.
+pub fn timers() -> Option<&'static Handle> {
+    TIMERS.get()
 }
 
 /// A current-thread runtime for this thread, plus one worker thread with its own
@@ -44,6 +55,16 @@ pub fn server_runtime() -> io::Result<tokio::runtime::Runtime> {
     }
     // A second call keeps the first call's workers (and the new threads idle).
     let _ = WORKERS.set(handles);
+    if TIMERS.get().is_none() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        let handle = rt.handle().clone();
+        std::thread::Builder::new()
+            .name("cpppo-timers".into())
+            .spawn(move || rt.block_on(std::future::pending::<()>()))?;
+        let _ = TIMERS.set(handle);
+    }
     crate::sys::runtime(false)
 }
 

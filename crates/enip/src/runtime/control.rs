@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::model::attribute::Attribute;
-use crate::server::session::{Answer, Summary};
+use crate::server::session::Summary;
 use cpppo_cip::Status;
 
 /// Upper bounds (seconds) of the request latency histogram buckets.
@@ -286,10 +286,11 @@ impl ServerControl {
         }
     }
 
-    /// Count one answered request of connection `conn`, its reply `answer`, which took `took`.
-    pub fn exchanged(&self, conn: &ConnStats, answer: &Answer, took: Duration) {
-        self.stats.exchange(&answer.summary, took);
-        let sent = answer.frame.len() as u64;
+    /// Count one answered request of connection `conn`: what it answered, its reply of `sent`
+    /// bytes, and how long it took.
+    pub fn exchanged(&self, conn: &ConnStats, summary: &Summary, sent: usize, took: Duration) {
+        self.stats.exchange(summary, took);
+        let sent = sent as u64;
         conn.requests.fetch_add(1, Ordering::Relaxed);
         conn.processed.fetch_add(sent, Ordering::Relaxed);
         self.stats.bytes_out.fetch_add(sent, Ordering::Relaxed);

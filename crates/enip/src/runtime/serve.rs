@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use crate::runtime::upstream::{exchange, Upstreams};
 use crate::server::discovery::{broadcast_reply_delay, MAX_HELD_REPLIES};
 use crate::server::route::Forward;
-use crate::server::session::{on_datagram, IdGenerator, Outcome, Session, Shared};
+use crate::server::session::{on_datagram, Handled, IdGenerator, Session, Shared};
 
 /// Bytes read from a stream at a time.
 const READ_CHUNK: usize = 4096;
@@ -116,6 +116,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     // When the bytes buffered last arrived: one clock read per read, not per frame.
     // (tokio's clock: the connection policy's timers run on it.)
     let mut arrived = tokio::time::Instant::now();
+    let mut expiry = Expiry::default();
     let why = loop {
         // Answer every complete frame already buffered; the replies go out in one write.
         let mut used = 0;
@@ -126,29 +127,33 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             };
             tally.requests += 1;
             let started = arrived.into_std();
-            let outcome = session.on_frame(frame, local, started);
+            // The reply is emitted straight into `out`, after the replies before it.
+            let before = out.len();
+            let handled = session.on_frame_into(frame, local, started, &mut out);
             used += len;
-            let answer = match outcome {
-                Outcome::Reply(answer) => answer,
-                Outcome::Forward(fwd) => {
+            let summary = match handled {
+                Handled::Replied(summary) => summary,
+                Handled::Forward(fwd) => {
                     // Boxed: routing is rare, and its large future would otherwise be
                     // reserved in every session's task, idle ones included.
                     let answers = Box::pin(forward(connector.as_ref(), &mut upstreams, &fwd)).await;
-                    session.finish(&fwd, &answers)
+                    let answer = session.finish(&fwd, &answers);
+                    out.extend_from_slice(&answer.frame);
+                    answer.summary
                 }
-                Outcome::Silent => continue,
-                Outcome::Close => {
+                Handled::Silent => continue,
+                Handled::Close => {
                     close = Some("unregistered");
                     break;
                 }
             };
             delay(&opts).await;
+            let sent = out.len() - before;
             if let (Some(c), Some(g)) = (&opts.control, &conn) {
-                c.exchanged(&g.stats, &answer, started.elapsed());
+                c.exchanged(&g.stats, &summary, sent, started.elapsed());
             }
             tally.replies += 1;
-            tally.bytes_out += answer.frame.len() as u64;
-            out.extend_from_slice(&answer.frame);
+            tally.bytes_out += sent as u64;
         }
         if !out.is_empty() {
             if let Err(why) = limits.write_all(&mut stream, &out).await {
@@ -172,8 +177,17 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         buf.reserve(READ_CHUNK);
         // A frame begun must be finished in time; an idle session may wait the idle timeout.
         limits.buffered(buf.len(), used > 0);
-        let expiry = sleep_until(session.poll_timeout().map(tokio::time::Instant::from_std));
+        let due = session.poll_timeout().map(tokio::time::Instant::from_std);
+        let wait = expiry.arm(due);
         tokio::select! {
+            // The stop future first: it is a flag test until one of its own wake-ups, and a
+            // flood of requests cannot starve it (nor pays for a random start per poll).
+            biased;
+            why = &mut stop => break why,
+            () = wait => {
+                expiry.fired();
+                session.handle_timeout(tokio::time::Instant::now().into_std());
+            }
             read = stream.read_buf(&mut buf) => match read {
                 Ok(0) => break "closed by peer".to_string(),
                 Ok(n) => {
@@ -186,8 +200,6 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                 }
                 Err(e) => break format!("read error: {e}"),
             },
-            why = &mut stop => break why,
-            _ = expiry => session.handle_timeout(tokio::time::Instant::now().into_std()),
         }
     };
     let _ = stream.shutdown().await;
@@ -200,11 +212,51 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     }
 }
 
-/// Sleep until `deadline`; forever without one.
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending::<()>().await,
+/// The session's own timer (its CIP connections' idle deadlines), kept between requests:
+/// armed for the earliest deadline, and moved only when a deadline earlier than the armed one
+/// appears. Traffic only moves deadlines later, so it is not re-armed per request; firing
+/// early is harmless (the session frees only what is due, and it is armed again).
+#[derive(Default)]
+struct Expiry {
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    armed: bool,
+}
+
+impl Expiry {
+    /// The future to wait on for `due` (forever without a deadline).
+    fn arm(&mut self, due: Option<tokio::time::Instant>) -> ExpiryWait<'_> {
+        let Some(due) = due else {
+            return ExpiryWait(None);
+        };
+        match &mut self.sleep {
+            Some(s) if self.armed && s.deadline() <= due => {}
+            Some(s) => s.as_mut().reset(due),
+            None => self.sleep = Some(Box::pin(cpppo_net::conn::policy_sleep(due))),
+        }
+        self.armed = true;
+        ExpiryWait(self.sleep.as_mut().map(|s| s.as_mut()))
+    }
+
+    /// The armed deadline passed.
+    fn fired(&mut self) {
+        self.armed = false;
+    }
+}
+
+/// Waits on the armed [`Expiry`], if any.
+struct ExpiryWait<'a>(Option<std::pin::Pin<&'a mut tokio::time::Sleep>>);
+
+impl std::future::Future for ExpiryWait<'_> {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        match self.0.as_mut() {
+            Some(s) => s.as_mut().poll(cx),
+            None => std::task::Poll::Pending,
+        }
     }
 }
 
@@ -393,4 +445,60 @@ async fn answer_datagram<D: Datagram>(
 /// The address a server reports (for the ready line).
 pub fn describe(addr: SocketAddr) -> String {
     addr.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::{timeout, Instant};
+
+    /// Waits on what `expiry` is armed for; `Err` if it did not fire within `limit`.
+    async fn fires(expiry: &mut Expiry, due: Option<Instant>, limit: Duration) -> bool {
+        let fired = timeout(limit, expiry.arm(due)).await.is_ok();
+        if fired {
+            expiry.fired();
+        }
+        fired
+    }
+
+    #[tokio::test]
+    async fn the_session_timer_keeps_the_earliest_deadline_and_rearms_after_firing() {
+        let mut expiry = Expiry::default();
+        assert!(
+            !fires(&mut expiry, None, Duration::from_millis(50)).await,
+            "no deadline"
+        );
+        let start = Instant::now();
+        let first = start + Duration::from_millis(150);
+        // Armed for the first deadline: a later one (traffic moved it) does not re-arm it.
+        assert!(!fires(&mut expiry, Some(first), Duration::from_millis(1)).await);
+        assert!(
+            fires(
+                &mut expiry,
+                Some(start + Duration::from_secs(30)),
+                Duration::from_secs(10)
+            )
+            .await
+        );
+        assert!(
+            start.elapsed() >= Duration::from_millis(150),
+            "not before the first deadline"
+        );
+        // Fired: armed again for the deadline now asked.
+        let again = Instant::now();
+        assert!(
+            fires(
+                &mut expiry,
+                Some(again + Duration::from_millis(100)),
+                Duration::from_secs(10)
+            )
+            .await
+        );
+        assert!(again.elapsed() >= Duration::from_millis(100));
+        // An earlier deadline than the armed one (a new connection) moves it.
+        let late = Instant::now() + Duration::from_secs(30);
+        assert!(!fires(&mut expiry, Some(late), Duration::from_millis(1)).await);
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert!(fires(&mut expiry, Some(soon), Duration::from_secs(10)).await);
+    }
 }

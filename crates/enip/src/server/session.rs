@@ -28,7 +28,7 @@ use crate::model::device::Device;
 use crate::server::io::IoHub;
 use crate::server::services::answer;
 use cpppo_cip::cpf::{self, Item};
-use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData};
+use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData, SendFrame};
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::list::{Identity as IdentityItem, LegacyAddress, Service as ServiceItem, Sockaddr};
 use cpppo_cip::mr::{status, Payload};
@@ -130,12 +130,23 @@ pub enum Outcome {
     Forward(Box<Forward>),
 }
 
-impl Outcome {
-    fn encapsulation(frame: Vec<u8>, st: u32) -> Outcome {
-        Outcome::Reply(Answer {
-            frame,
-            summary: Summary::encapsulation(st),
-        })
+/// What the runtime should do after a frame handled by [`Session::on_frame_into`], whose
+/// reply frame (if any) went into the caller's buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// A reply frame was appended; what it answered.
+    Replied(Summary),
+    /// Send nothing.
+    Silent,
+    /// Close the connection (after UnRegisterSession).
+    Close,
+    /// Pass requests on to other devices; answer with [`Session::finish`].
+    Forward(Box<Forward>),
+}
+
+impl Handled {
+    fn encapsulation(st: u32) -> Handled {
+        Handled::Replied(Summary::encapsulation(st))
     }
 }
 
@@ -281,70 +292,100 @@ impl Session {
 
     /// Handle one complete frame (header and body) that arrived over TCP on `local`.
     pub fn on_frame(&mut self, frame: &[u8], local: SocketAddr, now: Instant) -> Outcome {
+        let mut out = Vec::new();
+        match self.on_frame_into(frame, local, now, &mut out) {
+            Handled::Replied(summary) => Outcome::Reply(Answer {
+                frame: out,
+                summary,
+            }),
+            Handled::Silent => Outcome::Silent,
+            Handled::Close => Outcome::Close,
+            Handled::Forward(fwd) => Outcome::Forward(fwd),
+        }
+    }
+
+    /// [`Session::on_frame`], the reply frame appended to `out` (a buffer the caller keeps:
+    /// no allocation per reply).
+    pub fn on_frame_into(
+        &mut self,
+        frame: &[u8],
+        local: SocketAddr,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Handled {
         let repr = match Repr::parse_bytes(frame) {
             Ok(repr) => repr,
             Err(e) => {
                 // Complete but wrong: answer with the status the codec assigns.
                 let Ok(packet) = encap::Packet::new_checked(frame) else {
-                    return Outcome::Close;
+                    return Handled::Close;
                 };
                 let h = Header::parse(&packet);
                 let st = encap::error_status(h.command, usize::from(packet.length()), &e);
-                return Outcome::encapsulation(emit(h.reply(st), Body::Empty), st);
+                emit(out, h.reply(st), Body::Empty);
+                return Handled::encapsulation(st);
             }
         };
         let h = repr.header;
-        if let Some(out) = list_reply(&self.shared, &h, local) {
-            return Outcome::encapsulation(out, 0);
+        if let Some(reply) = list_reply(&self.shared, &h, local) {
+            out.extend_from_slice(&reply);
+            return Handled::encapsulation(0);
         }
-        match (h.command, repr.body) {
-            (Command::Nop, _) => Outcome::Silent,
-            (Command::UnRegisterSession, _) => Outcome::Close,
+        match (h.command, &repr.body) {
+            (Command::Nop, _) => Handled::Silent,
+            (Command::UnRegisterSession, _) => Handled::Close,
             (Command::RegisterSession, Body::Register(reg)) => {
                 if reg.protocol_version != encap::PROTOCOL_VERSION {
                     let st = encap_status::UNSUPPORTED_PROTOCOL;
-                    let out = Header {
+                    let header = Header {
                         session: 0,
                         ..h.reply(st)
                     };
-                    return Outcome::encapsulation(emit(out, Body::Register(reg)), st);
+                    emit(out, header, Body::Register(*reg));
+                    return Handled::encapsulation(st);
                 }
                 if self.handle == 0 {
                     self.handle = self.ids.next_id();
                 }
-                let out = Header {
+                let header = Header {
                     session: self.handle,
                     ..h.reply(0)
                 };
-                Outcome::Reply(Answer {
-                    frame: emit(out, Body::Register(reg)),
-                    summary: Summary {
-                        registered: true,
-                        ..Summary::default()
-                    },
+                emit(out, header, Body::Register(*reg));
+                Handled::Replied(Summary {
+                    registered: true,
+                    ..Summary::default()
                 })
             }
             (Command::RegisterSession, _) => {
                 let st = encap_status::INVALID_LENGTH;
-                Outcome::encapsulation(emit(h.reply(st), Body::Empty), st)
+                emit(out, h.reply(st), Body::Empty);
+                Handled::encapsulation(st)
             }
-            (Command::SendRRData | Command::SendUnitData, body) => self.send_data(&h, body, now),
+            (Command::SendRRData | Command::SendUnitData, body) => {
+                self.send_data(&h, body, now, out)
+            }
             _ => {
                 let st = encap_status::INVALID_COMMAND;
-                Outcome::encapsulation(emit(h.reply(st), Body::Empty), st)
+                emit(out, h.reply(st), Body::Empty);
+                Handled::encapsulation(st)
             }
         }
     }
 
     /// SendRRData or SendUnitData: the request it carries, answered in the same envelope.
-    fn send_data(&mut self, h: &Header, body: Body<'_>, now: Instant) -> Outcome {
-        let failed = |st: u32, service: u8| {
-            Outcome::Reply(Answer {
-                frame: emit(h.reply(st), Body::Empty),
-                summary: Summary {
-                    service,
-                    ..Summary::encapsulation(st)
-                },
+    fn send_data(
+        &mut self,
+        h: &Header,
+        body: &Body<'_>,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Handled {
+        let failed = |st: u32, service: u8, out: &mut Vec<u8>| {
+            emit(out, h.reply(st), Body::Empty);
+            Handled::Replied(Summary {
+                service,
+                ..Summary::encapsulation(st)
             })
         };
         let Body::SendData(data) = body else {
@@ -353,7 +394,7 @@ impl Session {
             } else {
                 encap_status::INCORRECT_DATA
             };
-            return failed(st, 0);
+            return failed(st, 0, out);
         };
         let connected = h.command == Command::SendUnitData;
         let message = if connected {
@@ -366,14 +407,14 @@ impl Session {
         // service is found by parsing the request it carries.
         let service = || req.as_ref().map_or(0, requested);
         if self.handle == 0 || h.session != self.handle {
-            return failed(encap_status::INVALID_SESSION, service());
+            return failed(encap_status::INVALID_SESSION, service(), out);
         }
-        let out = match &req {
-            Some(req) if connected => self.send_unit_data(h, &data, req, now),
-            Some(req) => Some(self.send_rr_data(h, &data, req, now)),
+        let handled = match &req {
+            Some(req) if connected => self.send_unit_data(h, data, req, now, out),
+            Some(req) => Some(self.send_rr_data(h, data, req, now, out)),
             None => None,
         };
-        out.unwrap_or_else(|| failed(encap_status::INCORRECT_DATA, service()))
+        handled.unwrap_or_else(|| failed(encap_status::INCORRECT_DATA, service(), out))
     }
 
     fn send_rr_data(
@@ -382,34 +423,29 @@ impl Session {
         data: &SendData<'_>,
         req: &MrRequest<'_>,
         now: Instant,
-    ) -> Outcome {
+        out: &mut Vec<u8>,
+    ) -> Handled {
         let envelope = Envelope::Unconnected {
             header: *h,
             interface: data.interface,
             timeout: data.timeout,
         };
         if let Some(fwd) = self.plan(req, now, UNCONNECTED_LIMIT, envelope) {
-            return Outcome::Forward(Box::new(fwd));
+            return Handled::Forward(Box::new(fwd));
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
         self.sockaddr = (t_o_sockaddr(&data.cpf), None);
         let st = self.dispatch(req, now, 0, UNCONNECTED_LIMIT, &mut reply);
-        let mut items = two(Item::NullAddress, Item::UnconnectedData(&reply));
-        if let Some(s) = self.sockaddr.1.take() {
-            // Three items fit (cpf::MAX_ITEMS is larger).
-            let _ = items.push(Item::SockaddrT2O(s));
-        }
-        let frame = emit(
-            h.reply(0),
-            Body::SendData(SendData {
-                cpf: items,
-                ..*data
-            }),
-        );
-        let answer = answered(frame, &reply, req, st);
+        let data_item = Item::UnconnectedData(&reply);
+        let items = match self.sockaddr.1.take() {
+            Some(s) => &[Item::NullAddress, data_item, Item::SockaddrT2O(s)][..],
+            None => &[Item::NullAddress, data_item][..],
+        };
+        emit_send(out, h, data, items);
+        let handled = answered(&reply, req, st);
         self.reply = reply;
-        answer
+        handled
     }
 
     fn send_unit_data(
@@ -418,12 +454,13 @@ impl Session {
         data: &SendData<'_>,
         req: &MrRequest<'_>,
         now: Instant,
-    ) -> Option<Outcome> {
+        out: &mut Vec<u8>,
+    ) -> Option<Handled> {
         let id = data.cpf.connection_id()?;
         let (sequence, message) = data.cpf.connected_data()?;
         self.handle_timeout(now);
-        let wrap = |t_o_id: u32, reply: &[u8], st: Status| {
-            let items = two(
+        let wrap = |t_o_id: u32, reply: &[u8], st: Status, out: &mut Vec<u8>| {
+            let items = [
                 Item::ConnectedAddress {
                     connection_id: t_o_id,
                 },
@@ -431,27 +468,21 @@ impl Session {
                     sequence,
                     data: reply,
                 },
-            );
-            let frame = emit(
-                h.reply(0),
-                Body::SendData(SendData {
-                    cpf: items,
-                    ..*data
-                }),
-            );
-            answered(frame, reply, req, st)
+            ];
+            emit_send(out, h, data, &items);
+            answered(reply, req, st)
         };
         let Some(c) = self.connections.get_mut(&id) else {
             // No such connection (closed or timed out): Connection Manager "not found".
             let st = Status::ext(status::CONNECTION_FAILURE, NOT_FOUND);
             let mut reply = Vec::new();
             let _ = append(&mut reply, &st.reply(req.service));
-            return Some(wrap(0, &reply, st));
+            return Some(wrap(0, &reply, st, out));
         };
         c.deadline = now + c.timeout;
         if c.sequence == Some(sequence) && !c.last_reply.is_empty() {
             let st = MrReply::parse(&c.last_reply).map_or(Status::SUCCESS, |r| Status::of(&r));
-            return Some(wrap(c.t_o_id, &c.last_reply, st));
+            return Some(wrap(c.t_o_id, &c.last_reply, st, out));
         }
         c.sequence = Some(sequence);
         let (t_o_id, limit) = (c.t_o_id, c.t_o_size.saturating_sub(2));
@@ -472,7 +503,7 @@ impl Session {
                 route,
                 connected: Some(size),
             };
-            return Some(Outcome::Forward(Box::new(Forward {
+            return Some(Handled::Forward(Box::new(Forward {
                 hops: vec![hop],
                 slots: None,
                 envelope,
@@ -481,7 +512,7 @@ impl Session {
             })));
         }
         if let Some(fwd) = self.plan(req, now, limit, envelope) {
-            return Some(Outcome::Forward(Box::new(fwd)));
+            return Some(Handled::Forward(Box::new(fwd)));
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
@@ -490,9 +521,9 @@ impl Session {
         if let Some(c) = self.connections.get_mut(&id) {
             c.last_reply.clone_from(&reply);
         }
-        let out = wrap(t_o_id, &reply, st);
+        let handled = wrap(t_o_id, &reply, st, out);
         self.reply = reply;
-        Some(out)
+        Some(handled)
     }
 
     /// The client's reply once the requests of `fwd` were answered (`None`: that hop failed);
@@ -962,8 +993,8 @@ fn put_status(out: &mut Vec<u8>, service: u8, st: Status) -> Status {
     put_reply(out, service, st, &[][..])
 }
 
-/// The reply `frame` (carrying the message router reply `reply`) to `req`, answered with `st`.
-fn answered(frame: Vec<u8>, reply: &[u8], req: &MrRequest<'_>, st: Status) -> Outcome {
+/// The reply (carrying the message router reply `reply`) to `req`, answered with `st`.
+fn answered(reply: &[u8], req: &MrRequest<'_>, st: Status) -> Handled {
     // An Unconnected Send answered by the request it carries replies with that request's
     // service: read from the reply rather than by parsing the request again.
     let service = match reply.first().map(|s| s & 0x7F) {
@@ -971,13 +1002,10 @@ fn answered(frame: Vec<u8>, reply: &[u8], req: &MrRequest<'_>, st: Status) -> Ou
         Some(s) if s != code::UNCONNECTED_SEND => s,
         _ => requested(req),
     };
-    Outcome::Reply(Answer {
-        frame,
-        summary: Summary {
-            service,
-            status: st.general,
-            registered: false,
-        },
+    Handled::Replied(Summary {
+        service,
+        status: st.general,
+        registered: false,
     })
 }
 
@@ -992,15 +1020,25 @@ fn requested(req: &MrRequest<'_>) -> u8 {
         .map_or(req.service, |inner| inner.service)
 }
 
-/// Emit a reply frame (our replies always fit the 16-bit length).
-fn emit(header: Header, body: Body<'_>) -> Vec<u8> {
-    Repr { header, body }.to_vec().unwrap_or_default()
+/// Append a reply frame to `out` (our replies always fit the 16-bit length).
+fn emit(out: &mut Vec<u8>, header: Header, body: Body<'_>) {
+    let _ = append(out, &Repr { header, body });
 }
 
-/// A two-item CPF list.
-fn two<'a>(a: Item<'a>, b: Item<'a>) -> cpf::Repr<'a> {
-    // Two items always fit (cpf::MAX_ITEMS is larger).
-    cpf::Repr::from_items(&[a, b]).unwrap_or_default()
+/// Append the reply to the SendRRData / SendUnitData `data` with header `h`, carrying `items`.
+fn emit_send(out: &mut Vec<u8>, h: &Header, data: &SendData<'_>, items: &[Item<'_>]) {
+    let frame = SendFrame {
+        header: h.reply(0),
+        interface: data.interface,
+        timeout: data.timeout,
+        items,
+    };
+    let _ = append(out, &frame);
+}
+
+/// A reply frame in a vector of its own.
+fn emitted(header: Header, body: Body<'_>) -> Vec<u8> {
+    Repr { header, body }.to_vec().unwrap_or_default()
 }
 
 fn is_connection_manager(req: &MrRequest<'_>) -> bool {
@@ -1083,12 +1121,12 @@ pub fn list_reply(shared: &Shared, h: &Header, local: SocketAddr) -> Option<Vec<
             name: b"Communications\0",
         }),
         Command::ListIdentity => Item::Identity(identity_item(&shared.device, local)),
-        Command::ListInterfaces => return Some(emit(h.reply(0), Body::Items(cpf::Repr::new()))),
+        Command::ListInterfaces => return Some(emitted(h.reply(0), Body::Items(cpf::Repr::new()))),
         Command::Legacy => Item::Legacy(legacy_item(&shared.device)),
         _ => return None,
     };
     let items = cpf::Repr::from_items(&[item]).unwrap_or_default();
-    Some(emit(h.reply(0), Body::Items(items)))
+    Some(emitted(h.reply(0), Body::Items(items)))
 }
 
 /// Answer one UDP datagram: only the List commands (and legacy 0x0001) are served over UDP.
