@@ -351,30 +351,36 @@ mod tests {
         want_timestamps(&rx).unwrap();
         want_destination(&rx).unwrap();
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let before = std::time::SystemTime::now();
-        tx.send_to(b"hello", rx.local_addr().unwrap()).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let now = std::time::Instant::now();
-        let mut buf = [0u8; 16];
-        let m = recv_message(&rx, &mut buf).unwrap();
-        let after = std::time::SystemTime::now();
-        assert_eq!(
-            (m.len, m.peer, m.broadcast),
-            (5, tx.local_addr().unwrap(), false)
-        );
-        let stamp = m.received.expect("a receive timestamp");
-        assert!(
-            before <= stamp && stamp <= after,
-            "{before:?} <= {stamp:?} <= {after:?}"
-        );
-        // It arrived before we read it: about 50 ms before `now` on the monotonic clock.
-        let arrived = m.arrived(now);
-        assert!(arrived <= now);
-        assert!(
-            now - arrived >= std::time::Duration::from_millis(40),
-            "{:?}",
-            now - arrived
-        );
+        // The kernel turns arrival stamping on a moment after the first socket asks for it
+        // (deferred work): until then a datagram is stamped when it is read. So probe, at most
+        // 20 times (about 1 s), until one carries the time it arrived.
+        let mut ages = Vec::new();
+        for _ in 0..20 {
+            let before = std::time::SystemTime::now();
+            tx.send_to(b"hello", rx.local_addr().unwrap()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let now = std::time::Instant::now();
+            let mut buf = [0u8; 16];
+            let m = recv_message(&rx, &mut buf).unwrap();
+            let after = std::time::SystemTime::now();
+            assert_eq!(
+                (m.len, m.peer, m.broadcast),
+                (5, tx.local_addr().unwrap(), false)
+            );
+            let stamp = m.received.expect("a receive timestamp");
+            assert!(
+                before <= stamp && stamp <= after,
+                "{before:?} <= {stamp:?} <= {after:?}"
+            );
+            let arrived = m.arrived(now);
+            assert!(arrived <= now);
+            // It arrived before we read it: about 50 ms before `now` on the monotonic clock.
+            if now - arrived >= std::time::Duration::from_millis(40) {
+                return;
+            }
+            ages.push(now - arrived);
+        }
+        panic!("no datagram was stamped at arrival: ages {ages:?}");
     }
 
     #[test]
