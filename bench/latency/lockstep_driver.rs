@@ -40,10 +40,19 @@ async fn requests<C: LockStep>(mut client: C, until: Instant) -> Result<u64, Str
     Ok(done)
 }
 
-async fn run<C: LockStep>(addr: &str, conns: usize, secs: f64, pid: Option<u32>) -> Result<(), String> {
+async fn run<C: LockStep>(
+    addr: &str,
+    conns: usize,
+    secs: f64,
+    pid: Option<u32>,
+) -> Result<(), String> {
     let mut all = Vec::with_capacity(conns);
     for _ in 0..conns {
-        all.push(C::connect(addr).await.map_err(|e| format!("connect: {e}"))?);
+        all.push(
+            C::connect(addr)
+                .await
+                .map_err(|e| format!("connect: {e}"))?,
+        );
     }
     let (t0, c0) = (Instant::now(), cpu_ticks(pid));
     let until = t0 + Duration::from_secs_f64(secs);
@@ -85,7 +94,10 @@ pub fn main<C: LockStep>(name: &str) -> ExitCode {
         return ExitCode::from(2);
     }
     let pid = args.get(4).and_then(|p| p.parse().ok());
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("runtime: {e}");

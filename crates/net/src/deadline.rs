@@ -75,30 +75,48 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// The (paused) runtime clock's now.
+    fn now() -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
     #[tokio::test(start_paused = true)]
     async fn each_wait_ends_at_its_own_deadline_with_one_timer() {
         let mut d = Deadline::default();
-        let start = Instant::now();
+        let start = now();
         // A wait that never ends is cut at its deadline.
         let at = start + Duration::from_secs(5);
         assert_eq!(d.within(std::future::pending::<()>(), || at).await, None);
-        assert!(tokio::time::Instant::now().into_std() >= at);
+        assert!(now() >= at);
         // A later wait answered before its deadline gets its answer, with the timer moved
         // to a later deadline...
-        let later = Instant::now() + Duration::from_secs(5);
+        let later = now() + Duration::from_secs(5);
         let reply = tokio::time::sleep(Duration::from_secs(1));
-        assert_eq!(d.within(async { reply.await; 42 }, || later).await, Some(42));
+        assert_eq!(
+            d.within(
+                async {
+                    reply.await;
+                    42
+                },
+                || later
+            )
+            .await,
+            Some(42)
+        );
         // ... and the next wait, with a deadline earlier than the timer's, ends at its own.
-        let sooner = Instant::now() + Duration::from_secs(2);
-        assert_eq!(d.within(std::future::pending::<()>(), || sooner).await, None);
-        let now = tokio::time::Instant::now().into_std();
-        assert!(now >= sooner && now < later, "ended at its own deadline");
+        let sooner = now() + Duration::from_secs(2);
+        assert_eq!(
+            d.within(std::future::pending::<()>(), || sooner).await,
+            None
+        );
+        let end = now();
+        assert!(end >= sooner && end < later, "ended at its own deadline");
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_wait_ready_at_once_is_not_timed() {
         let mut d = Deadline::default();
-        let past = Instant::now() - Duration::from_secs(1);
+        let past = now() - Duration::from_secs(1);
         // Ready work beats even a deadline already past, and arms no timer.
         assert_eq!(d.within(async { 1 }, || past).await, Some(1));
         assert!(d.sleep.is_none());

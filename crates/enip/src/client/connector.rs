@@ -419,7 +419,13 @@ impl Connector {
         let deadline = deadline_of(&self.session);
         let got = match &mut self.transport {
             Transport::Stream(s) => {
-                read_by(s.as_mut(), self.session.recv_buffer(), deadline, &mut self.timer).await
+                read_by(
+                    s.as_mut(),
+                    self.session.recv_buffer(),
+                    deadline,
+                    &mut self.timer,
+                )
+                .await
             }
             Transport::Tcp(s) => {
                 read_by(s, self.session.recv_buffer(), deadline, &mut self.timer).await
