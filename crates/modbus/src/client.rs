@@ -2,8 +2,9 @@
 //! with [`TcpClient::send`] and [`TcpClient::recv`] (replies matched by transaction id). Over
 //! a serial line (RTU or ASCII): [`SerialClient::call`].
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use cpppo_net::deadline::Deadline;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -56,6 +57,8 @@ pub struct TcpClient {
     out: Vec<u8>,
     tx: Transactions<()>,
     timeout: Duration,
+    /// Bounds the waits for replies: one timer, moved to each new deadline.
+    timer: Deadline,
 }
 
 impl TcpClient {
@@ -72,6 +75,7 @@ impl TcpClient {
             out: Vec::with_capacity(16 * 1024),
             tx: Transactions::default(),
             timeout,
+            timer: Deadline::default(),
         })
     }
 
@@ -103,24 +107,35 @@ impl TcpClient {
     /// The next reply to any request in flight: its transaction id and PDU (a copy). Replies
     /// with unknown transaction ids are skipped.
     pub async fn recv(&mut self) -> Result<(u16, Vec<u8>), ClientError> {
+        self.recv_with(|id, pdu| Some((id, pdu.to_vec()))).await
+    }
+
+    /// Reads replies to the requests in flight until `take` (given each one's transaction id
+    /// and PDU, in place) returns something.
+    async fn recv_with<R>(
+        &mut self,
+        mut take: impl FnMut(u16, &[u8]) -> Option<R>,
+    ) -> Result<R, ClientError> {
         self.flush().await?;
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        let deadline = Instant::now() + self.timeout;
         loop {
-            while let Some((adu, used)) = tcp::decode(&self.buf[..self.len])
+            while let Some((adu, used)) = tcp::decode(self.buf.get(..self.len).unwrap_or_default())
                 .map_err(|e| ClientError::Protocol(e.to_string()))?
             {
-                let found = self.tx.finish(adu.transaction).map(|()| adu.transaction);
-                let pdu = adu.pdu.to_vec();
+                let id = adu.transaction;
+                let taken = self.tx.finish(id).and_then(|()| take(id, adu.pdu));
                 self.buf.copy_within(used..self.len, 0);
                 self.len -= used;
-                if let Some(id) = found {
-                    return Ok((id, pdu));
+                if let Some(got) = taken {
+                    return Ok(got);
                 }
             }
-            let read = self.stream.read(&mut self.buf[self.len..]);
-            let n = tokio::time::timeout_at(deadline, read)
+            let spare = self.buf.get_mut(self.len..).unwrap_or_default();
+            let n = self
+                .timer
+                .within(self.stream.read(spare), || deadline)
                 .await
-                .map_err(|_| ClientError::Timeout)??;
+                .ok_or(ClientError::Timeout)??;
             if n == 0 {
                 return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
             }
@@ -131,12 +146,8 @@ impl TcpClient {
     /// Send one request and wait for its reply.
     pub async fn call(&mut self, unit: u8, req: &Request<'_>) -> Result<Reply, ClientError> {
         let id = self.send(unit, req)?;
-        loop {
-            let (got, pdu) = self.recv().await?;
-            if got == id {
-                return interpret(req, &pdu);
-            }
-        }
+        self.recv_with(|got, pdu| (got == id).then(|| interpret(req, pdu)))
+            .await?
     }
 }
 

@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub mod conn;
 pub mod cores;
+pub mod deadline;
 pub mod os;
 pub mod pcap;
 pub mod stack;

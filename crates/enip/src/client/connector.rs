@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use cpppo_cip::mr::MrReply;
 use cpppo_cip::services::cm::Triad;
+use cpppo_net::deadline::Deadline;
 use cpppo_net::Stream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -94,6 +95,8 @@ pub struct Connector {
     session: Session,
     /// Checked every so often while a blocking read waits, and how often.
     interrupt: Option<(Duration, Interrupt)>,
+    /// Bounds the async reads and writes: one timer, moved to each new deadline.
+    timer: Deadline,
 }
 
 /// A List Identity reply item.
@@ -242,6 +245,8 @@ impl Connector {
                 })?;
                 let std = s.try_clone()?;
                 std.set_nonblocking(true)?;
+                // A timer belongs to the runtime that made it: the next wait makes one here.
+                self.timer.clear();
                 Transport::Tcp(TcpStream::from_std(std)?)
             }
             _ => {
@@ -302,6 +307,7 @@ impl Connector {
             peer,
             session,
             interrupt: None,
+            timer: Deadline::default(),
         };
         conn.register().await?;
         if conn.session.options().connected {
@@ -333,6 +339,7 @@ impl Connector {
             peer,
             session: Session::new(options)?,
             interrupt: None,
+            timer: Deadline::default(),
         })
     }
 
@@ -389,8 +396,8 @@ impl Connector {
         }
         let timeout = self.session.options().timeout;
         let result = match &mut self.transport {
-            Transport::Stream(s) => write_within(s.as_mut(), data, timeout).await,
-            Transport::Tcp(s) => write_within(s, data, timeout).await,
+            Transport::Stream(s) => write_within(s.as_mut(), data, timeout, &mut self.timer).await,
+            Transport::Tcp(s) => write_within(s, data, timeout, &mut self.timer).await,
             Transport::Blocking(s) => {
                 std::io::Write::write_all(s, data).map_err(|e| match e.kind() {
                     ErrorKind::WouldBlock | ErrorKind::TimedOut => ClientError::Timeout(timeout),
@@ -411,8 +418,18 @@ impl Connector {
     async fn fill(&mut self) -> Result<(), ClientError> {
         let deadline = deadline_of(&self.session);
         let got = match &mut self.transport {
-            Transport::Stream(s) => read_by(s.as_mut(), self.session.recv_buffer(), deadline).await,
-            Transport::Tcp(s) => read_by(s, self.session.recv_buffer(), deadline).await,
+            Transport::Stream(s) => {
+                read_by(
+                    s.as_mut(),
+                    self.session.recv_buffer(),
+                    deadline,
+                    &mut self.timer,
+                )
+                .await
+            }
+            Transport::Tcp(s) => {
+                read_by(s, self.session.recv_buffer(), deadline, &mut self.timer).await
+            }
             Transport::Blocking(_) => self.read_blocking()?,
             Transport::Udp { .. } => {
                 return Err(ClientError::Protocol("tag I/O needs a TCP session".into()))
@@ -824,10 +841,12 @@ async fn write_within<S: AsyncWrite + Unpin + ?Sized>(
     stream: &mut S,
     data: &[u8],
     timeout: Duration,
+    timer: &mut Deadline,
 ) -> Result<(), ClientError> {
-    tokio::time::timeout(timeout, stream.write_all(data))
+    timer
+        .within(stream.write_all(data), || Instant::now() + timeout)
         .await
-        .map_err(|_| ClientError::Timeout(timeout))?
+        .ok_or(ClientError::Timeout(timeout))?
         .map_err(ClientError::from)
 }
 
@@ -836,10 +855,12 @@ async fn read_by<S: AsyncRead + Unpin + ?Sized>(
     stream: &mut S,
     buf: &mut [u8],
     deadline: Instant,
+    timer: &mut Deadline,
 ) -> std::io::Result<usize> {
-    tokio::time::timeout_at(deadline.into(), stream.read(buf))
+    timer
+        .within(stream.read(buf), || deadline)
         .await
-        .unwrap_or_else(|_| Err(ErrorKind::TimedOut.into()))
+        .unwrap_or_else(|| Err(ErrorKind::TimedOut.into()))
 }
 
 /// `stream` in blocking mode, its reads waiting at most `read` and its writes `write`.

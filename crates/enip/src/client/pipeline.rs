@@ -135,8 +135,16 @@ struct Job {
 
 struct Inflight {
     key: u64,
-    members: Vec<usize>,
+    /// The operations it carries: the first, and any more in one Multiple Service Packet.
+    first: usize,
+    more: Vec<usize>,
     msp: bool,
+}
+
+impl Inflight {
+    fn members(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.first).chain(self.more.iter().copied())
+    }
 }
 
 /// Operations being pipelined over a [`Connector`]; pull results with [`Pipeline::next`].
@@ -162,6 +170,8 @@ pub struct Pipeline<'c, C = &'c mut Connector> {
     dead: bool,
     sent: usize,
     keep_replies: bool,
+    /// The reply being dispatched (kept between replies).
+    reply: Vec<u8>,
 }
 
 impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
@@ -192,6 +202,7 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
             dead: false,
             sent: 0,
             keep_replies: true,
+            reply: Vec::new(),
         }
     }
 
@@ -295,11 +306,15 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
             let Some(pos) = self.inflight.iter().position(|f| f.key == key) else {
                 continue;
             };
-            let bytes = message.to_vec();
+            let mut bytes = std::mem::take(&mut self.reply);
+            bytes.clear();
+            bytes.extend_from_slice(message);
             let Some(flight) = self.inflight.remove(pos) else {
                 continue;
             };
-            self.dispatch(&flight, &bytes)?;
+            let dispatched = self.dispatch(&flight, &bytes);
+            self.reply = bytes;
+            dispatched?;
         }
     }
 
@@ -392,7 +407,8 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
                 self.sent += 1;
                 self.inflight.push_back(Inflight {
                     key,
-                    members: vec![first],
+                    first,
+                    more: Vec::new(),
                     msp: false,
                 });
                 continue;
@@ -423,7 +439,13 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
             let key = self.conn.borrow_mut().queue(&mr)?;
             self.sent += 1;
             let msp = members.len() > 1;
-            self.inflight.push_back(Inflight { key, members, msp });
+            let more = members.split_off(1);
+            self.inflight.push_back(Inflight {
+                key,
+                first,
+                more,
+                msp,
+            });
         }
         self.conn.borrow_mut().flush().await
     }
@@ -431,9 +453,7 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
     fn dispatch(&mut self, flight: &Inflight, bytes: &[u8]) -> Result<(), ClientError> {
         let reply = MrReply::parse(bytes)?;
         if !flight.msp {
-            if let Some(&index) = flight.members.first() {
-                let _ = self.absorb(index, &reply, bytes);
-            }
+            let _ = self.absorb(flight.first, &reply, bytes);
             return Ok(());
         }
         let table = (reply.service == 0x0A && !reply.data.is_empty())
@@ -442,7 +462,7 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
         // The estimated reply bytes of the operations answered before the first that found
         // no room, if one did not.
         let (mut room, mut overflowed) = (8, false);
-        for (i, &index) in flight.members.iter().enumerate() {
+        for (i, index) in flight.members().enumerate() {
             let estimate = self.job(index).map_or(0, |j| j.plan.reply_estimate() + 2);
             let retried = match table.as_ref().map(|t| t.item(i)) {
                 Some(item) if !item.is_empty() => match MrReply::parse(item) {

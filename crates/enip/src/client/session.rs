@@ -179,6 +179,9 @@ pub struct Session {
     deadline: Option<Instant>,
     timed_out: bool,
     t_o_sockaddr: Option<Sockaddr>,
+    /// The last request wrapped in an Unconnected Send, and its wrapping: a request
+    /// repeated (a poll, a lock-step loop) is wrapped once.
+    wrapped: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Session {
@@ -203,6 +206,7 @@ impl Session {
             deadline: None,
             timed_out: false,
             t_o_sockaddr: None,
+            wrapped: None,
         })
     }
 
@@ -226,6 +230,7 @@ impl Session {
         self.route_path = encode_route(&route.route_path)?;
         self.send_path = send_path;
         self.options.route = route;
+        self.wrapped = None;
         Ok(())
     }
 
@@ -337,15 +342,24 @@ impl Session {
         let Some(send) = &self.send_path else {
             return self.queue_unconnected(mr);
         };
-        let route = &self.options.route;
-        let wrapped =
-            unconnected_send(route, send, self.route_path.as_deref(), mr).map_err(|why| {
-                ClientError::Request {
-                    what: "Unconnected Send".into(),
-                    why,
-                }
-            })?;
-        self.queue_unconnected(&wrapped)
+        let (key, wrapped) = match self.wrapped.take() {
+            Some((key, wrapped)) if key.as_slice() == mr => (key, wrapped),
+            old => {
+                let route = &self.options.route;
+                let wrapped = unconnected_send(route, send, self.route_path.as_deref(), mr)
+                    .map_err(|why| ClientError::Request {
+                        what: "Unconnected Send".into(),
+                        why,
+                    })?;
+                let mut key = old.map(|(key, _)| key).unwrap_or_default();
+                key.clear();
+                key.extend_from_slice(mr);
+                (key, wrapped)
+            }
+        };
+        let result = self.queue_unconnected(&wrapped);
+        self.wrapped = Some((key, wrapped));
+        result
     }
 
     /// Queues `message` in a SendRRData exactly as given (no route wrapping).
