@@ -2,50 +2,16 @@
 //! not when its task gets round to reading it: a scanner whose thread is busy for a while
 //! reports no late packets for the T→O that arrived on time meanwhile.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use cpppo_enip::client::io::IoParams;
 use cpppo_enip::client::io_scanner::ScanEvent;
-use cpppo_enip::model::tagspec::TagSpec;
-use cpppo_enip::runtime::simulator::{Running as Served, SimulatorBuilder};
-use cpppo_enip::server::io::IoSettings;
 
 #[path = "common/scan.rs"]
 mod scan;
 
 /// How long the scanner's thread is kept busy.
 const BUSY: Duration = Duration::from_millis(300);
-
-/// Our adapter on 127.0.0.1 (explicit messaging, I/O).
-async fn adapter() -> (Served, SocketAddr) {
-    let sim = SimulatorBuilder::new()
-        .tags(
-            [
-                "Inputs@4/100/3=SINT[8]",
-                "Outputs@4/150/3=SINT[8]",
-                "Config@4/1/3=SINT[4]",
-            ]
-            .iter()
-            .map(|t| TagSpec::parse(t).expect("tag")),
-        )
-        .io(IoSettings::default())
-        .build()
-        .expect("simulator");
-    let served = sim
-        .start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), false)
-        .await
-        .expect("serve TCP");
-    let io = served
-        .simulator()
-        .start_io(
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            served.shutdown(),
-        )
-        .await
-        .expect("serve I/O");
-    (served, io)
-}
 
 #[test]
 fn a_busy_scanner_does_not_count_its_own_delay_as_the_adapters_lateness() {
@@ -55,7 +21,7 @@ fn a_busy_scanner_does_not_count_its_own_delay_as_the_adapters_lateness() {
         .enable_all()
         .build()
         .expect("adapter runtime");
-    let (served, io) = adapter_rt.block_on(adapter());
+    let (served, io) = adapter_rt.block_on(scan::our_adapter());
     let scanner_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

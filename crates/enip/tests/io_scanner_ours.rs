@@ -2,16 +2,14 @@
 //! tags), over real sockets on 127.0.0.1: data flows both ways and matches what explicit Get
 //! and Set Attribute Single see on the same assemblies.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use cpppo_enip::client::io::{IoKind, IoParams};
 use cpppo_enip::client::io_run::Control;
 use cpppo_enip::client::io_scanner::ScanEvent;
 use cpppo_enip::client::{Connector, Options};
-use cpppo_enip::model::tagspec::TagSpec;
-use cpppo_enip::runtime::simulator::{Running as Served, SimulatorBuilder};
-use cpppo_enip::server::io::IoSettings;
+use cpppo_enip::runtime::simulator::Running as Served;
 
 #[path = "common/scan.rs"]
 mod scan;
@@ -23,31 +21,7 @@ struct Rig {
 }
 
 async fn simulator() -> Rig {
-    let sim = SimulatorBuilder::new()
-        .tags(
-            [
-                "Inputs@4/100/3=SINT[8]",
-                "Outputs@4/150/3=SINT[8]",
-                "Config@4/1/3=SINT[4]",
-            ]
-            .iter()
-            .map(|t| TagSpec::parse(t).expect("tag")),
-        )
-        .io(IoSettings::default())
-        .build()
-        .expect("simulator");
-    let served = sim
-        .start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), false)
-        .await
-        .expect("serve TCP");
-    let io = served
-        .simulator()
-        .start_io(
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            served.shutdown(),
-        )
-        .await
-        .expect("serve I/O");
+    let (served, io) = scan::our_adapter().await;
     Rig { served, io }
 }
 

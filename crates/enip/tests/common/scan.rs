@@ -10,8 +10,42 @@ use cpppo_enip::client::io::IoParams;
 use cpppo_enip::client::io_run::{bind, drive_on, Control, Endpoints};
 use cpppo_enip::client::io_scanner::{ScanEvent, Scanner};
 use cpppo_enip::client::Options;
+use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::runtime::simulator::{Running, SimulatorBuilder};
+use cpppo_enip::server::io::IoSettings;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
+
+/// Our simulator on 127.0.0.1 as a class 1 adapter (input 100, output 150, config 1; 8, 8 and
+/// 4 bytes): the running server (explicit messaging) and its I/O socket's address.
+pub async fn our_adapter() -> (Running, SocketAddr) {
+    let sim = SimulatorBuilder::new()
+        .tags(
+            [
+                "Inputs@4/100/3=SINT[8]",
+                "Outputs@4/150/3=SINT[8]",
+                "Config@4/1/3=SINT[4]",
+            ]
+            .iter()
+            .map(|t| TagSpec::parse(t).expect("tag")),
+        )
+        .io(IoSettings::default())
+        .build()
+        .expect("simulator");
+    let served = sim
+        .start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), false)
+        .await
+        .expect("serve TCP");
+    let io = served
+        .simulator()
+        .start_io(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            served.shutdown(),
+        )
+        .await
+        .expect("serve I/O");
+    (served, io)
+}
 
 /// How long any one wait of these tests may take.
 pub const WAIT: Duration = Duration::from_secs(10);
