@@ -139,3 +139,26 @@ async fn a_thousand_simultaneous_connects_are_all_served_at_once() {
     .await;
     stop.send(true).unwrap();
 }
+
+/// A reply is traffic: a client whose replies are delayed past the idle timeout, and who asks
+/// again at once, is still served (the idle time counts from the reply, not from the request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delayed_reply_restarts_the_idle_time() {
+    let limits = Limits {
+        idle: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let (addr, opts, stop) = start(Options {
+        delay: Some((0.5, 0.5)),
+        connections: Tracker::new(limits),
+        ..Options::default()
+    })
+    .await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    for round in 0..2 {
+        let status = tokio::time::timeout(Duration::from_secs(5), register(&mut s)).await;
+        assert_eq!(status.expect("no reply"), [0; 4], "round {round}");
+    }
+    assert_eq!(opts.connections.counts().timed_out, 0);
+    stop.send(true).unwrap();
+}

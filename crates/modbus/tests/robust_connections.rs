@@ -102,3 +102,27 @@ async fn a_thousand_simultaneous_connects_are_all_served_at_once() {
     })
     .await;
 }
+
+/// A reply is traffic: a client whose replies are delayed past the idle timeout, and who asks
+/// again at once, is still served (the idle time counts from the reply, not from the request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delayed_reply_restarts_the_idle_time() {
+    let limits = Limits {
+        idle: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let sim = Simulator::new(store())
+        .limits(limits)
+        .delay(Duration::from_millis(500));
+    let (addr, sim) = start(sim).await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    for t in 0..2u16 {
+        s.write_all(&read_request(t)).await.unwrap();
+        // MBAP (7) + function, byte count, 100 registers.
+        let mut reply = [0u8; 7 + 2 + 200];
+        let got = tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut reply)).await;
+        assert!(matches!(got, Ok(Ok(_))), "request {t}: {got:?}");
+        assert_eq!(u16::from_be_bytes([reply[0], reply[1]]), t);
+    }
+    assert_eq!(sim.connections().counts().timed_out, 0);
+}

@@ -317,7 +317,9 @@ impl Conn {
         };
         let bytes = bytes.get(wrote..).unwrap_or_default();
         if bytes.is_empty() {
-            // Written at once: the traffic that asked for it was just noted (no clock read).
+            // A reply is traffic too: the idle time runs from it, not from the request (a
+            // delayed reply or a slow upstream must not eat into the client's idle time).
+            self.active();
             return Ok(());
         }
         tokio::select! {
