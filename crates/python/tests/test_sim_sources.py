@@ -151,7 +151,7 @@ def test_each_missing_or_bad_source_is_one_line_naming_it(kwargs, kind, needle):
     ("tags.json", "{not json", r"^--defined-tags .*tags\.json: "),
     ("bad.L5X", "<RSLogix5000Content><Controller", r"^--l5x .*bad\.L5X: "),
     ("cpppo.cfg", "[Tags]\nX = NOPE\n", r"^config \[Tags\] X = NOPE|^config \[Tags\] X=NOPE"),
-    ("udt.cfg", "[Logix]\nUDT = B{y:BAR}\n", r'^--udt: .*"BAR"'),
+    ("udt.cfg", "[Logix]\nUDT = B{y:BAR}\n", r'^config \[Logix\] UDT: .*"BAR"'),
 ])
 def test_each_malformed_file_is_one_line_naming_it(tmp_path, name, text, needle):
     path = tmp_path / name

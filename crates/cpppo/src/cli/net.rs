@@ -277,6 +277,13 @@ fn template(args: &FleetArgs) -> anyhow::Result<Template> {
         config.identity.product_name = name.clone();
     }
     let parse = |t: &str| TagSpec::parse(t).map_err(|e| anyhow!("tag {t:?}: {e}"));
+    if let Some(path) = &loaded.l5x {
+        // Refused rather than ignored: a fleet serves no project's values.
+        bail!(
+            "config L5X {}: a fleet does not serve L5X projects (cpppo enip server --l5x does); drop it",
+            path.display()
+        );
+    }
     let defined = args.defined_tags.as_deref();
     let mut tags = tag_sources(&loaded, &args.udt, defined, None, &args.tags)?.tags;
     if let Some(name) = &args.profile {
@@ -627,8 +634,11 @@ mod tests {
         assert!(io.rpi.is_some(), "[I/O] RPI reaches the devices");
         std::fs::write(&cfg, "[I/O]\nAddress = :2223\n").unwrap();
         let err = fleet_template(&["-c", c]).unwrap_err().to_string();
-        let _ = std::fs::remove_file(&cfg);
         assert!(err.contains("[I/O] Address"), "{err}");
+        std::fs::write(&cfg, "[Logix]\nL5X = p.L5X\n").unwrap();
+        let err = fleet_template(&["-c", c]).unwrap_err().to_string();
+        let _ = std::fs::remove_file(&cfg);
+        assert!(err.starts_with("config L5X p.L5X: "), "{err}");
     }
 
     #[test]

@@ -17,9 +17,14 @@ use crate::runtime::simulator::TagHook;
 /// (`--udt`, `--defined-tags FILE`, `--l5x FILE`, `config [Tags] SPEC`).
 #[derive(Debug, thiserror::Error)]
 pub enum TagSourceError {
-    /// A structure definition (`--udt` or cpppo.cfg's `UDT`) is refused.
-    #[error("--udt: {0}")]
-    Udt(TypeError),
+    /// A structure definition (`--udt`, or cpppo.cfg's `[Logix] UDT`) is refused.
+    #[error("{source_name}: {err}")]
+    Udt {
+        /// Where it was given: `--udt` or `config [Logix] UDT`.
+        source_name: &'static str,
+        /// Why it is refused.
+        err: TypeError,
+    },
     /// A file (`--defined-tags` or `--l5x`) cannot be read.
     #[error("{option} {}: {err}", path.display())]
     Read {
@@ -86,8 +91,11 @@ pub fn tag_sources(
     specs: &[String],
 ) -> Result<SourcedTags, TagSourceError> {
     let mut types = Types::default();
-    for u in config.udts.iter().chain(udts) {
-        types.define_compact(u).map_err(TagSourceError::Udt)?;
+    let given = config.udts.iter().map(|u| ("config [Logix] UDT", u));
+    for (source_name, u) in given.chain(udts.iter().map(|u| ("--udt", u))) {
+        types
+            .define_compact(u)
+            .map_err(|err| TagSourceError::Udt { source_name, err })?;
     }
     let mut tags = Vec::new();
     let defined = defined.or(config.defined_tags.as_deref());
@@ -185,6 +193,12 @@ mod tests {
         let e = refused(tag_sources(&none, &strings(&["A{x:FOO}"]), None, None, &[]));
         assert!(e.to_string().starts_with("--udt: "), "{e}");
         assert!(e.to_string().contains("FOO"), "{e}");
+        let config = Config {
+            udts: strings(&["B{y:BAR}"]),
+            ..Config::default()
+        };
+        let e = refused(tag_sources(&config, &[], None, None, &[]));
+        assert!(e.to_string().starts_with("config [Logix] UDT: "), "{e}");
         let missing = Path::new("/nonexistent/tags.json");
         let e = refused(tag_sources(&none, &[], Some(missing), None, &[]));
         assert!(e.is_io());
