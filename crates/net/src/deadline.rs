@@ -59,9 +59,20 @@ pub struct Deadline {
     /// The deadline in force; the timer may be armed earlier (it is moved here when it
     /// fires), never later.
     until: Option<TokioInstant>,
+    /// Makes the timer (default: `tokio::time::sleep_until` in the current runtime).
+    make: Option<fn(TokioInstant) -> Sleep>,
 }
 
 impl Deadline {
+    /// A deadline whose timer `make` creates (once, on the first wait): eg. a timer kept in
+    /// a runtime of its own ([`crate::conn::policy_sleep`]) rather than the current one.
+    pub fn with_timer(make: fn(TokioInstant) -> Sleep) -> Deadline {
+        Deadline {
+            make: Some(make),
+            ..Deadline::default()
+        }
+    }
+
     /// Runs `work` to completion unless the deadline, set to `at()` when `work` first has
     /// to wait, passes first: then `None` (and `work` is dropped).
     pub async fn within<T>(
@@ -111,9 +122,8 @@ impl Deadline {
         let Some(until) = self.until else {
             return Poll::Pending;
         };
-        let sleep = self
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+        let make = self.make.unwrap_or(tokio::time::sleep_until);
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(make(until)));
         loop {
             if sleep.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
@@ -213,12 +223,29 @@ mod tests {
         assert_eq!(d.armed(), Some(TokioInstant::from_std(first)));
         // A wait never answered ends at its own (latest) deadline, not the armed one.
         let last = now() + Duration::from_secs(5);
-        assert_eq!(
-            d.within(std::future::pending::<()>(), || last).await,
-            None
+        assert_eq!(d.within(std::future::pending::<()>(), || last).await, None);
+        assert!(
+            now() >= last,
+            "not cut at the earlier armed instant {first:?}"
         );
-        assert!(now() >= last, "not cut at the earlier armed instant {first:?}");
         assert!(now() < last + Duration::from_millis(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timer_of_the_callers_making_is_made_once_and_honoured() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        fn make(at: TokioInstant) -> Sleep {
+            MADE.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep_until(at)
+        }
+        let mut d = Deadline::with_timer(make);
+        for secs in [2, 3] {
+            let at = now() + Duration::from_secs(secs);
+            assert_eq!(d.within(std::future::pending::<()>(), || at).await, None);
+            assert!(now() >= at);
+        }
+        assert_eq!(MADE.load(Ordering::Relaxed), 1);
     }
 
     #[tokio::test(start_paused = true)]

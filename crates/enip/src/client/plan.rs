@@ -275,9 +275,15 @@ impl Plan {
                 };
                 let data = reply.data.get(n..).unwrap_or_default();
                 acc.tag_type = Some(ty);
-                acc.data.extend_from_slice(data);
+                // A read answered whole in one reply is decoded in place, not gathered.
+                let whole = if acc.data.is_empty() && !partial {
+                    data
+                } else {
+                    acc.data.extend_from_slice(data);
+                    &acc.data
+                };
                 if partial && !data.is_empty() {
-                    return match u32::try_from(acc.data.len()) {
+                    return match u32::try_from(whole.len()) {
                         Ok(extra) => Absorbed::More(extra),
                         Err(_) => Absorbed::Done(status, None),
                     };
@@ -285,12 +291,12 @@ impl Plan {
                 if partial {
                     return Absorbed::Done(status, None);
                 }
-                match decode_tag(ty, &acc.data) {
+                match decode_tag(ty, whole) {
                     Some(values) => Absorbed::Done(ReplyStatus::OK, Some(values)),
                     None => Absorbed::Done(
                         ReplyStatus::undecodable(format!(
                             "reply not decoded: {} bytes are not {} elements",
-                            acc.data.len(),
+                            whole.len(),
                             match ty {
                                 TagType::Atomic(t) => t.name(),
                                 _ => "STRING",

@@ -740,7 +740,8 @@ fn decode(frame: &[u8]) -> Result<Decoded, ClientError> {
         return Err(ClientError::Encapsulation(repr.header.status));
     }
     let context = u64::from_le_bytes(repr.header.context);
-    let send = match (repr.header.command, repr.body) {
+    // By reference: the body holds a whole inline CPF list, not worth copying out.
+    let send = match (repr.header.command, &repr.body) {
         (Command::RegisterSession, Body::Register(_)) => {
             return Ok(Decoded::Registered(repr.header.session))
         }
