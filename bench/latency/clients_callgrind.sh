@@ -19,19 +19,15 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"' EXIT
 tool() { if [ -x "$DIR/$1" ]; then echo "$DIR/$1"; else echo "$DIR/examples/$1"; fi; }
 total() { sed -n 's/^totals: \([0-9]*\).*/\1/p;s/^summary: \([0-9]*\).*/\1/p' "$@" | head -1; }
-serve() { # out cmd...: a native server; prints its address once ready (bounded)
-  local out=$1; shift
-  "$@" >"$out" 2>/dev/null &
-  PIDS+=($!)
-  for _ in $(seq 100); do
-    a=$(sed -n 's/.*address = \([0-9.]*:[0-9]*\).*/\1/p' "$out" | head -1)
-    [ -n "$a" ] && { echo "$a"; return 0; }
-    sleep 0.1
-  done
-  echo "no ready line: $*" >&2; exit 1
-}
-ENIP=$(serve "$W/enip" "$DIR/cpppo" enip server --no-config -a 127.0.0.1:0 'SCADA=INT[1000]')
-MB=$(serve "$W/mb" "$DIR/cpppo" modbus sim -a 127.0.0.1:0 40001-40200=7)
+. bench/ports.sh
+# The native servers, started in this shell (not a command substitution's subshell, whose PIDs
+# the trap would never see: they were left running).
+start_ready "$W/enip" "$DIR/cpppo" enip server --no-config -a 127.0.0.1:0 'SCADA=INT[1000]'
+PIDS+=("$SRV_PID")
+ENIP=$SRV_ADDR
+start_ready "$W/mb" "$DIR/cpppo" modbus sim -a 127.0.0.1:0 40001-40200=7
+PIDS+=("$SRV_PID")
+MB=$SRV_ADDR
 
 cg() { # out-file cmd...: run under callgrind (bounded), print its stdout
   local f=$1; shift

@@ -117,7 +117,8 @@ impl TcpClient {
         mut take: impl FnMut(u16, &[u8]) -> Option<R>,
     ) -> Result<R, ClientError> {
         self.flush().await?;
-        let deadline = Instant::now() + self.timeout;
+        let timeout = self.timeout;
+        let mut deadline = None;
         loop {
             while let Some((adu, used)) = tcp::decode(self.buf.get(..self.len).unwrap_or_default())
                 .map_err(|e| ClientError::Protocol(e.to_string()))?
@@ -133,7 +134,9 @@ impl TcpClient {
             let spare = self.buf.get_mut(self.len..).unwrap_or_default();
             let n = self
                 .timer
-                .within(self.stream.read(spare), || deadline)
+                .within(self.stream.read(spare), || {
+                    *deadline.get_or_insert_with(|| Instant::now() + timeout)
+                })
                 .await
                 .ok_or(ClientError::Timeout)??;
             if n == 0 {

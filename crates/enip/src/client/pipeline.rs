@@ -38,8 +38,8 @@ const PLAN_CACHE: usize = 32;
 pub struct Transaction {
     /// Its position among the operations.
     pub index: usize,
-    /// cpppo's description (`Single Read  Tag  SCADA[1]`).
-    pub description: String,
+    /// cpppo's description (`Single Read  Tag  SCADA[1]`), its plan's (shared, not copied).
+    pub description: Arc<str>,
     /// The (first) Message Router request sent for it.
     pub request: Arc<Vec<u8>>,
     /// The (last) Message Router reply.
@@ -114,7 +114,7 @@ impl Transaction {
         let values = super::proxy::values_json(&self.value);
         serde_json::json!({
             "index": self.index,
-            "description": self.description,
+            "description": &*self.description,
             "tag": self.plan.tag,
             "operation": if self.plan.kind.is_read() { "read" } else { "write" },
             "status": self.status.general,
@@ -385,7 +385,7 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
     fn request_of(&mut self, index: usize, extra: u32) -> Result<Arc<Vec<u8>>, ClientError> {
         let job = self
             .job(index)
-            .ok_or(ClientError::Protocol("lost operation".into()))?;
+            .ok_or_else(|| ClientError::Protocol("lost operation".into()))?;
         if extra == 0 {
             Ok(job.request.clone())
         } else {

@@ -11,12 +11,14 @@
 //! use cpppo_enip::client::operation::Operation;
 //! let plan = Plan::new(&Operation::parse("SCADA[1-3]=(DINT)1,2,3")?, false, false)?;
 //! assert_eq!(plan.kind, Kind::WriteTag);
-//! assert_eq!(plan.description, "Single Write Tag  SCADA[1-3]");
+//! assert_eq!(&*plan.description, "Single Write Tag  SCADA[1-3]");
 //! assert_eq!(plan.request(0)?[0], 0x4D);
 //! let gas = Plan::new(&Operation::parse("@1/1/7")?, false, true)?;
 //! assert_eq!((gas.kind, gas.tag.as_str()), (Kind::GetAttributeSingle, "@0x0001/1/7"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+use std::sync::Arc;
 
 use cpppo_cip::mr::{MrReply, Payload};
 use cpppo_cip::services::logix::{ReadTag, ReadTagFragmented, WriteTag, WriteTagFragmented};
@@ -102,8 +104,9 @@ pub struct Plan {
     pub tag: String,
     /// The first element, when the path ends in one.
     pub element: Option<u32>,
-    /// cpppo's description (`Single Read  Tag  SCADA[1]`).
-    pub description: String,
+    /// cpppo's description (`Single Read  Tag  SCADA[1]`), shared with every transaction
+    /// of the plan.
+    pub description: Arc<str>,
     /// Write at most this many bytes per request (Write Tag Fragmented), when the values do
     /// not fit one message ([`Plan::split_writes`]).
     pub chunk: Option<usize>,
@@ -170,7 +173,7 @@ impl Plan {
             values,
             tag,
             element,
-            description: format!("Single {} {shown}", kind.label()),
+            description: format!("Single {} {shown}", kind.label()).into(),
             chunk: None,
         })
     }
@@ -209,7 +212,7 @@ impl Plan {
             Kind::GetAttributeSingle | Kind::GetAttributesAll => Ok(0),
         };
         let bad = |why: String| ClientError::Request {
-            what: self.description.clone(),
+            what: self.description.to_string(),
             why,
         };
         let n = n.map_err(|e| bad(e.to_string()))?;
@@ -272,9 +275,15 @@ impl Plan {
                 };
                 let data = reply.data.get(n..).unwrap_or_default();
                 acc.tag_type = Some(ty);
-                acc.data.extend_from_slice(data);
+                // A read answered whole in one reply is decoded in place, not gathered.
+                let whole = if acc.data.is_empty() && !partial {
+                    data
+                } else {
+                    acc.data.extend_from_slice(data);
+                    &acc.data
+                };
                 if partial && !data.is_empty() {
-                    return match u32::try_from(acc.data.len()) {
+                    return match u32::try_from(whole.len()) {
                         Ok(extra) => Absorbed::More(extra),
                         Err(_) => Absorbed::Done(status, None),
                     };
@@ -282,12 +291,12 @@ impl Plan {
                 if partial {
                     return Absorbed::Done(status, None);
                 }
-                match decode_tag(ty, &acc.data) {
+                match decode_tag(ty, whole) {
                     Some(values) => Absorbed::Done(ReplyStatus::OK, Some(values)),
                     None => Absorbed::Done(
                         ReplyStatus::undecodable(format!(
                             "reply not decoded: {} bytes are not {} elements",
-                            acc.data.len(),
+                            whole.len(),
                             match ty {
                                 TagType::Atomic(t) => t.name(),
                                 _ => "STRING",

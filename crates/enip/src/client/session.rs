@@ -41,11 +41,12 @@ use std::net::SocketAddr;
 use std::ops::Range;
 use std::time::Instant;
 
-use cpppo_cip::cpf::Item;
-use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendData, PROTOCOL_VERSION};
+use cpppo_cip::cpf::{self, Item};
+use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendFrame, PROTOCOL_VERSION};
 use cpppo_cip::frame::frame_len;
 use cpppo_cip::list::Sockaddr;
-use cpppo_cip::mr::MrReply;
+use cpppo_cip::mr::{MrReply, Payload};
+use cpppo_cip::server::append;
 use cpppo_cip::services::cm::{ForwardClose, ForwardOpen, ForwardOpenReply, Triad};
 use cpppo_cip::{EPath, Padding};
 
@@ -269,33 +270,49 @@ impl Session {
         self.context
     }
 
+    fn header(&self, command: Command, context: u64) -> Header {
+        Header {
+            command,
+            session: self.handle,
+            status: 0,
+            context: context.to_le_bytes(),
+            options: 0,
+        }
+    }
+
     fn emit(&mut self, command: Command, context: u64, body: Body<'_>) -> Result<(), ClientError> {
         let repr = Repr {
-            header: Header {
-                command,
-                session: self.handle,
-                status: 0,
-                context: context.to_le_bytes(),
-                options: 0,
-            },
+            header: self.header(command, context),
             body,
         };
-        let at = self.wbuf.len();
-        self.wbuf.resize(at + repr.buffer_len(), 0);
-        let n = repr.emit(self.wbuf.get_mut(at..).unwrap_or_default());
-        match n {
-            Ok(n) => {
-                self.wbuf.truncate(at + n);
-                Ok(())
-            }
-            Err(e) => {
-                self.wbuf.truncate(at);
-                Err(ClientError::Request {
-                    what: "encapsulation frame".into(),
-                    why: e.to_string(),
-                })
-            }
-        }
+        self.append(&repr)
+    }
+
+    /// Queues a SendRRData / SendUnitData frame carrying `items` (no CPF list built: the
+    /// lock-step path's every request).
+    fn emit_send(
+        &mut self,
+        command: Command,
+        context: u64,
+        timeout: u16,
+        items: &[Item<'_>],
+    ) -> Result<(), ClientError> {
+        let frame = SendFrame {
+            header: self.header(command, context),
+            interface: 0,
+            timeout,
+            items,
+        };
+        self.append(&frame)
+    }
+
+    fn append(&mut self, frame: &impl Payload) -> Result<(), ClientError> {
+        append(&mut self.wbuf, frame)
+            .map(|_| ())
+            .map_err(|e| ClientError::Request {
+                what: "encapsulation frame".into(),
+                why: e.to_string(),
+            })
     }
 
     fn expect(&mut self) {
@@ -375,12 +392,16 @@ impl Session {
         extra: &[Item<'m>],
     ) -> Result<u64, ClientError> {
         let key = self.next_context();
-        let mut data = SendData::unconnected(message);
-        for item in extra {
-            data.cpf.push(*item)?;
+        let data = [Item::NullAddress, Item::UnconnectedData(message)];
+        if extra.is_empty() {
+            self.emit_send(Command::SendRRData, key, self.rr_timeout, &data)?;
+        } else {
+            let mut cpf = cpf::Repr::from_items(&data)?;
+            for item in extra {
+                cpf.push(*item)?;
+            }
+            self.emit_send(Command::SendRRData, key, self.rr_timeout, cpf.items())?;
         }
-        data.timeout = self.rr_timeout;
-        self.emit(Command::SendRRData, key, Body::SendData(data))?;
         self.expect();
         Ok(key)
     }
@@ -395,8 +416,14 @@ impl Session {
             .ok_or_else(|| ClientError::Protocol(format!("no connection 0x{id:08X}")))?;
         conn.sequence = conn.sequence.wrapping_add(1);
         let seq = conn.sequence;
-        let data = SendData::connected(id, seq, message);
-        self.emit(Command::SendUnitData, 0, Body::SendData(data))?;
+        let items = [
+            Item::ConnectedAddress { connection_id: id },
+            Item::ConnectedData {
+                sequence: seq,
+                data: message,
+            },
+        ];
+        self.emit_send(Command::SendUnitData, 0, 0, &items)?;
         self.expect();
         Ok(CONNECTED | u64::from(seq))
     }
@@ -713,7 +740,8 @@ fn decode(frame: &[u8]) -> Result<Decoded, ClientError> {
         return Err(ClientError::Encapsulation(repr.header.status));
     }
     let context = u64::from_le_bytes(repr.header.context);
-    let send = match (repr.header.command, repr.body) {
+    // By reference: the body holds a whole inline CPF list, not worth copying out.
+    let send = match (repr.header.command, &repr.body) {
         (Command::RegisterSession, Body::Register(_)) => {
             return Ok(Decoded::Registered(repr.header.session))
         }

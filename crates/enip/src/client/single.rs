@@ -88,7 +88,7 @@ impl Connector {
                 Absorbed::Done(_, Some(values)) => return Ok(values),
                 Absorbed::Done(status, None) => {
                     return Err(ClientError::Status {
-                        what: plan.description.clone(),
+                        what: plan.description.to_string(),
                         status,
                     })
                 }
