@@ -216,14 +216,17 @@ impl Simulator {
     /// like `cpppo enip server`: by default on UDP 2222 of `address`'s interface when a tag
     /// is an assembly (`'Inputs@4/100/3=SINT[8]'`) or cpppo.cfg's `[I/O] Address` says
     /// where; a string `[HOST][:PORT]` serves it there (port 0 allowed, see `io_address`);
-    /// `False` not at all.
+    /// `False` not at all. `input_only_point` and `listen_only_point` are the O->T heartbeat
+    /// points of Input Only and Listen Only connections (238 and 237 by default, or cpppo.cfg's
+    /// `[I/O]`), as the CLI's `--input-only-point` and `--listen-only-point`; anything but an
+    /// instance number 1..4294967295 raises `ValueError`.
     /// `attribute_class` (a `device.Attribute` subclass) and `attributes` (tag name → object
     /// with `__getitem__`/`__setitem__`) give tags Python-defined behaviour.
     #[new]
     #[pyo3(signature = (tags=Vec::new(), address="127.0.0.1:0", udp=false, profile=None,
         delay=None, config=None, route_path=None, simple=false, web=None,
         attribute_class=None, attributes=None, web_token=None, io=None, udt=Vec::new(),
-        defined_tags=None, l5x=None))]
+        defined_tags=None, l5x=None, input_only_point=None, listen_only_point=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -243,9 +246,18 @@ impl Simulator {
         udt: Vec<String>,
         defined_tags: Option<std::path::PathBuf>,
         l5x: Option<std::path::PathBuf>,
+        input_only_point: Option<&Bound<'_, PyAny>>,
+        listen_only_point: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let sim_error = |m: String| raise(py, "SimulatorError", (m,));
         let mut config = sim_sources::load_config(py, &sim_sources::config_paths(config)?)?;
+        let io_cfg = &mut config.io;
+        io_cfg.input_only_point =
+            sim_sources::heartbeat_point("input_only_point", input_only_point)?
+                .or(io_cfg.input_only_point);
+        io_cfg.listen_only_point =
+            sim_sources::heartbeat_point("listen_only_point", listen_only_point)?
+                .or(io_cfg.listen_only_point);
         let addr: SocketAddr = address
             .parse()
             .map_err(|e| sim_error(format!("bad address {address:?} (want HOST:PORT): {e}")))?;

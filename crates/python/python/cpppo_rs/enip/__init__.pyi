@@ -29,7 +29,11 @@ class Simulator:
     ``[HOST]:[PORT]`` (port 0 allowed; see ``web_address``); with ``web_token`` every
     request that changes the simulator must carry it (``?token=TOKEN`` or
     ``Authorization: Bearer TOKEN``, the CLI's ``--web-token``), else it is refused (403).
-    Off loopback without a token the web API refuses every change. ``attribute_class`` (a
+    Off loopback without a token the web API refuses every change. ``io`` serves class 1 I/O
+    (``"[HOST][:PORT]"``, or ``False`` for none; by default when a tag is an assembly);
+    ``input_only_point`` and ``listen_only_point`` are its O->T heartbeat points (238 and 237,
+    or cpppo.cfg's ``[I/O]``), the CLI's ``--input-only-point`` and ``--listen-only-point``;
+    anything but an instance number 1..4294967295 raises ``ValueError``. ``attribute_class`` (a
     ``cpppo_rs.server.enip.device.Attribute`` subclass) and ``attributes`` (tag name -> any
     object with ``__getitem__``/``__setitem__``) give tags Python-defined behaviour.
     Raises ``SimulatorError`` if it cannot be built or bound. Stops on ``stop()``, on leaving
@@ -48,7 +52,9 @@ class Simulator:
                  io: Union[None, bool, str] = None,
                  udt: Sequence[str] = (),
                  defined_tags: Union[None, str, "os.PathLike[str]"] = None,
-                 l5x: Union[None, str, "os.PathLike[str]"] = None) -> None: ...
+                 l5x: Union[None, str, "os.PathLike[str]"] = None,
+                 input_only_point: Optional[int] = None,
+                 listen_only_point: Optional[int] = None) -> None: ...
     @property
     def address(self) -> tuple[str, int]:
         """The bound ``(host, port)``."""
