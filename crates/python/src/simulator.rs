@@ -4,10 +4,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cpppo_cip::TagType;
-use cpppo_enip::client::plan::decode_tag;
 use cpppo_enip::model::config::{parse_route_path, Config};
-use cpppo_enip::model::device::Tag;
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::runtime::control::ServerControl;
 use cpppo_enip::runtime::simulator::{
@@ -21,7 +18,7 @@ use pyo3::types::PyList;
 use crate::callback;
 use crate::errors::raise;
 use crate::sim_sources::{self, Sources};
-use crate::values::{encode_checked, list_to_py, many_from_py};
+use crate::sim_values;
 
 /// A simulated EtherNet/IP CIP controller serving tags, running until `stop()` (or until it
 /// is garbage collected, or the interpreter exits).
@@ -163,33 +160,6 @@ impl Simulator {
                 rt.shutdown_timeout(STOP_WAIT);
             }
         });
-    }
-
-    fn tag(&self, py: Python<'_>, name: &str) -> PyResult<Arc<Tag>> {
-        self.sim.device().tag(name).cloned().ok_or_else(|| {
-            raise(
-                py,
-                "UnknownTagError",
-                (format!("the simulator has no tag {name:?}"),),
-            )
-        })
-    }
-
-    /// `start..start + count` if it lies within `tag`, else a `SimulatorError` saying so.
-    fn range(py: Python<'_>, tag: &Tag, start: usize, count: usize) -> PyResult<()> {
-        let len = tag.attribute.len();
-        match start.checked_add(count) {
-            Some(end) if end <= len && count > 0 => Ok(()),
-            _ => Err(raise(
-                py,
-                "SimulatorError",
-                (format!(
-                    "{} has {len} element(s): elements {start}..{} do not exist",
-                    tag.name,
-                    start.saturating_add(count)
-                ),),
-            )),
-        }
     }
 }
 
@@ -385,7 +355,8 @@ impl Simulator {
     }
 
     /// The values of elements `start..start + count` of tag `name` (all of it from `start`
-    /// when `count` is None).
+    /// when `count` is None); `name` may also be an element (`SCADA[3]`: one by default) or a
+    /// path into a structure tag (`M1.Speed`, `Motors[2].Faults`, `M1.Cell`: a dict).
     #[pyo3(signature = (name, start=0, count=None))]
     fn read<'py>(
         &self,
@@ -394,27 +365,12 @@ impl Simulator {
         start: usize,
         count: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let tag = self.tag(py, name)?;
-        let count = count.unwrap_or_else(|| tag.attribute.len().saturating_sub(start));
-        Self::range(py, &tag, start, count)?;
-        let mut data = Vec::new();
-        let ty = tag.attribute.data_type();
-        let values = tag
-            .attribute
-            .read(start, count, &mut data)
-            .ok()
-            .and_then(|()| decode_tag(TagType::Atomic(ty), &data))
-            .ok_or_else(|| {
-                raise(
-                    py,
-                    "SimulatorError",
-                    (format!("cannot read {} as {ty}", tag.name),),
-                )
-            })?;
-        list_to_py(py, &values)
+        sim_values::read(py, self.sim.device(), name, start, count)
     }
 
-    /// Writes `values` (one value or a sequence) into tag `name` from element `start`.
+    /// Writes `values` (one value or a sequence) into tag `name` from element `start`; `name`
+    /// may be an element or a path into a structure tag, as for `read` (a structure takes a
+    /// dict of some of its members).
     #[pyo3(signature = (name, values, start=0))]
     fn write(
         &self,
@@ -423,26 +379,7 @@ impl Simulator {
         values: &Bound<'_, PyAny>,
         start: usize,
     ) -> PyResult<()> {
-        let tag = self.tag(py, name)?;
-        let values = many_from_py(values)?;
-        Self::range(py, &tag, start, values.len())?;
-        let ty = tag.attribute.data_type();
-        let data = encode_checked(ty, &values).map_err(|e| {
-            raise(
-                py,
-                "InvalidValueError",
-                (format!("cannot write {}: {e}", tag.name),),
-            )
-        })?;
-        tag.attribute
-            .write(start, values.len(), &data)
-            .map_err(|s| {
-                raise(
-                    py,
-                    "SimulatorError",
-                    (format!("writing {} failed: {s:?}", tag.name),),
-                )
-            })
+        sim_values::write(py, self.sim.device(), name, values, start)
     }
 
     /// Stops serving and closes its sockets (again: nothing).

@@ -71,10 +71,15 @@ class Simulator:
     @property
     def tags(self) -> list[str]:
         """The tag names, as declared."""
-    def read(self, name: str, start: int = 0, count: Optional[int] = None) -> list[Value]:
-        """Elements ``start .. start+count`` of tag ``name`` (UnknownTagError, SimulatorError)."""
-    def write(self, name: str, values: Union[Value, Sequence[Value]], start: int = 0) -> None:
-        """Writes values from element ``start`` (UnknownTagError, InvalidValueError, TypeError)."""
+    def read(self, name: str, start: int = 0, count: Optional[int] = None) -> list[Any]:
+        """Elements ``start .. start+count`` of tag ``name`` (UnknownTagError, SimulatorError).
+        ``name`` may be an element (``"SCADA[3]"``: one by default) or a path into a structure
+        tag (``"M1.Speed"``, ``"Motors[2].Faults"``; a structure is a dict of its members); a
+        structure tag's own name reads its bytes (SINT values)."""
+    def write(self, name: str, values: Any, start: int = 0) -> None:
+        """Writes values from element ``start`` (UnknownTagError, SimulatorError,
+        InvalidValueError, TypeError); ``name`` as for ``read``: a structure takes a dict of
+        some of its members, a STRING member text."""
     def stop(self) -> None:
         """Stops serving and closes its sockets (idempotent)."""
     def __enter__(self) -> "Simulator": ...
