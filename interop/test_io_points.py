@@ -8,16 +8,13 @@ UDP 2222); tshark reads the connection points off the Forward Opens."""
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 
 import pytest
 
 from conftest import cpppo_bin, tshark_fields
-from test_io_adapter import EXPLICIT
-from test_io_class0 import capturing, in_ns
+from test_io_class0 import explicit_write, in_ns, interrupt, start_capture, stop_capture
 from test_io_scanner import lan, piped  # noqa: F401
 
 TAGS = ["Inputs@4/100/3=SINT[8]", "Outputs@4/150/3=SINT[8]"]
@@ -25,12 +22,6 @@ TAGS = ["Inputs@4/100/3=SINT[8]", "Outputs@4/150/3=SINT[8]"]
 # assembly, and there is none at 238 (or 237).
 REFUSED = (r"^Forward Open refused: Status 1 \[279\]: invalid produced or consumed application "
            r"path \(not retrying\)$")
-
-
-def explicit_write(ns, host, hexdata):
-    out = subprocess.run(in_ns(ns, sys.executable, "-c", EXPLICIT, host, "100", hexdata),
-                         capture_output=True, text=True, timeout=30)
-    assert out.returncode == 0, out.stderr
 
 
 def refused_once(argv):
@@ -47,13 +38,8 @@ def test_input_only_at_a_configured_point(spawn, netns, tmp_path):
     server = spawn(in_ns(netns, cpppo_bin(), "enip", "server", "--no-config", "-v", "-a",
                          "127.0.0.1:44818", "--input-only-point", "199", *TAGS))
     server.wait_output(r"I/O adapter \(class 1\) on udp 127\.0\.0\.1:2222", timeout=20)
-    capture = shutil.which("tshark")
     pcap = tmp_path / "points.pcap"
-    if capture:
-        cap = spawn(in_ns(netns, "tshark", "-i", "lo", "-w", pcap, "-f",
-                          "tcp port 44818 or udp port 9"))
-        cap.wait_output(r"Capturing on", timeout=20)
-        capturing(netns, pcap)
+    cap = start_capture(spawn, netns, pcap, "tcp port 44818 or udp port 9")
     io = [cpppo_bin(), "enip", "io", "-a", "127.0.0.1", "--input", "100:8", "--input-only",
           "--rpi", "20", "--bind", "127.0.0.1:0"]
     scanner = spawn(in_ns(netns, *io, "--input-only-point", "199", "--json"))
@@ -65,14 +51,10 @@ def test_input_only_at_a_configured_point(spawn, netns, tmp_path):
     scanner.wait_output(r'"data":\[1,2,3,4,5,6,7,8\]', timeout=20)
     # The default point (238) is an output assembly's instance to this adapter: none there.
     refused_once(in_ns(netns, *io))
-    os.killpg(scanner.p.pid, signal.SIGINT)
-    assert scanner.p.wait(10) == 0, scanner.output()
-    server.wait_output(rf"connection 0x{opened['o_t_id']:08x} closed by Forward Close")
-    if not capture:
+    interrupt(server, opened["o_t_id"], scanner)
+    if not cap:
         pytest.skip("tshark not installed (the data arrived, 238 was refused)")
-    capturing(netns, pcap)  # a probe written after them: the Forward Opens are in the file
-    os.kill(cap.p.pid, signal.SIGINT)  # tshark writes out its capture
-    cap.p.wait(10)
+    stop_capture(netns, cap, pcap)
     # The Forward Opens' connection points (O->T, T->O): ours at 199, then the default.
     fo = tshark_fields(pcap, "cip.service == 0x54", "cip.connpoint")
     assert [[int(p, 0) for p in points.split(",")] for points, in fo] == [[199, 100],
