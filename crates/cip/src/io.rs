@@ -788,23 +788,22 @@ mod tests {
         }
         .to_vec()
         .unwrap();
+        let path = EPath::parse(&path, Padding::Padded).unwrap();
         let fo = ForwardOpen {
-            large: false,
-            priority_tick: 0x0A,
-            timeout_ticks: 0x0E,
-            o_t_connection_id: 0,
             t_o_connection_id: 0x5555,
-            triad: Default::default(),
             timeout_multiplier: 3,
-            o_t_rpi: 10_000,
-            o_t_params: 0x480E,
-            t_o_rpi: 10_000,
-            t_o_params: 0x480A,
-            transport: 0x01,
-            connection_path: EPath::parse(&path, Padding::Padded).unwrap(),
+            ..ForwardOpen::cyclic(false, path, 10_000, 0x480E, 0x480A)
         };
         let mut buf = [0u8; 64];
         let n = fo.emit(&mut buf).unwrap();
+        // Byte for byte up to the path: priority/tick, ticks, ids, triad, multiplier, RPIs and
+        // parameters, transport class 1 cyclic.
+        #[rustfmt::skip]
+        let fixed = [
+            0x0A, 0x0E, 0, 0, 0, 0, 0x55, 0x55, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,
+            0x10, 0x27, 0, 0, 0x0E, 0x48, 0x10, 0x27, 0, 0, 0x0A, 0x48, 0x01,
+        ];
+        assert_eq!(buf[..fixed.len()], fixed);
         let back = ForwardOpen::parse(false, &buf[..n]).unwrap();
         assert_eq!(back.o_t_network().size, 14);
         assert_eq!(back.t_o_size(), 10);

@@ -231,24 +231,19 @@ impl IoParams {
         } else {
             ConnectionType::PointToPoint
         };
+        let o_t_params = self.network(self.o_t_size(), ConnectionType::PointToPoint)?;
+        let t_o_params = self.network(self.t_o_size(), t_o_kind)?;
+        let path = EPath::parse(&path, Padding::Padded)?;
         let fo = ForwardOpen {
-            large: self.is_large(),
-            priority_tick: 0x0A,
-            timeout_ticks: 0x0E,
-            o_t_connection_id: 0,
             t_o_connection_id: t_o_id,
             triad,
             timeout_multiplier: self.timeout_multiplier.min(7),
-            o_t_rpi: rpi_us,
-            o_t_params: self.network(self.o_t_size(), ConnectionType::PointToPoint)?,
-            t_o_rpi: rpi_us,
-            t_o_params: self.network(self.t_o_size(), t_o_kind)?,
             transport: TransportClass {
                 class: u8::from(!self.class0),
                 ..TransportClass::CYCLIC_CLASS_1
             }
             .to_byte(),
-            connection_path: EPath::parse(&path, Padding::Padded)?,
+            ..ForwardOpen::cyclic(self.is_large(), path, rpi_us, o_t_params, t_o_params)
         };
         let mut data = vec![0u8; fo.buffer_len()];
         let n = fo.emit(&mut data)?;
