@@ -300,14 +300,7 @@ struct Fo<'a> {
 impl Fo<'static> {
     fn owner() -> Self {
         Fo {
-            path: IoPath {
-                key: None,
-                class: 4,
-                config: Some(1),
-                o_t: 150,
-                t_o: 100,
-                data: None,
-            },
+            path: IoPath::assemblies(Some(1), 150, 100),
             o_t_size: 14,
             t_o_size: 10,
             rpi: RPI,

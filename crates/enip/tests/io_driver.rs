@@ -74,16 +74,7 @@ async fn t_o_every_rpi_and_o_t_into_the_output_assembly() {
     );
     let reply = exchange(&mut tcp, 0, &reg).await;
     let session = Repr::parse_bytes(&reply).unwrap().header.session;
-    let path = IoPath {
-        key: None,
-        class: 4,
-        config: Some(1),
-        o_t: 150,
-        t_o: 100,
-        data: None,
-    }
-    .to_vec()
-    .unwrap();
+    let path = IoPath::assemblies(Some(1), 150, 100).to_vec().unwrap();
     let path = EPath::parse(&path, Padding::Padded).unwrap();
     let fo = ForwardOpen {
         t_o_connection_id: 0x7777,

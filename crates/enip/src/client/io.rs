@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use cpppo_cip::epath::{EPath, ElectronicKey, Padding};
 use cpppo_cip::io::{
-    ConnectionType, Format, IoPath, NetworkParams, Priority, TransportClass, ASSEMBLY_CLASS,
-    INPUT_ONLY_POINT, IO_PORT, LISTEN_ONLY_POINT,
+    ConnectionType, Format, IoPath, NetworkParams, Priority, TransportClass, INPUT_ONLY_POINT,
+    IO_PORT, LISTEN_ONLY_POINT,
 };
 use cpppo_cip::services::cm::{ForwardClose, ForwardOpen, ForwardOpenReply, Triad};
 
@@ -206,13 +206,11 @@ impl IoParams {
 
     /// The connection path: `[key] 20 04 [24 cfg] 2C o_t 2C t_o [80 data]`.
     pub fn connection_path(&self) -> Result<Vec<u8>, ClientError> {
+        let config = self.config.map(u32::from);
         let path = IoPath {
             key: self.key,
-            class: ASSEMBLY_CLASS,
-            config: self.config.map(u32::from),
-            o_t: self.o_t_point(),
-            t_o: u32::from(self.input.instance),
             data: Some(&self.config_data[..]).filter(|d| !d.is_empty()),
+            ..IoPath::assemblies(config, self.o_t_point(), u32::from(self.input.instance))
         };
         Ok(path.to_vec()?)
     }
