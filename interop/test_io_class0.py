@@ -37,18 +37,47 @@ def capturing(ns, pcap):
     raise TimeoutError("the capture saw no probe")
 
 
+def start_capture(spawn, ns, pcap, bpf: str):
+    """tshark on `ns`'s loopback writing `pcap` (`bpf` must let UDP port 9 through, for the
+    probes), once it captures; None where tshark is not installed."""
+    if not shutil.which("tshark"):
+        return None
+    cap = spawn(in_ns(ns, "tshark", "-i", "lo", "-w", pcap, "-f", bpf))
+    cap.wait_output(r"Capturing on", timeout=20)
+    capturing(ns, pcap)
+    return cap
+
+
+def stop_capture(ns, cap, pcap):
+    """Stops `cap` once a probe sent now is in `pcap` (so is everything before it)."""
+    capturing(ns, pcap)
+    os.kill(cap.p.pid, signal.SIGINT)  # tshark writes out its capture
+    cap.p.wait(10)
+
+
+def interrupt(server, o_t_id, *scanners):
+    """SIGINT ends each scanner (exit 0); the adapter logs connection `o_t_id` closed by
+    Forward Close."""
+    for s in scanners:
+        os.killpg(s.p.pid, signal.SIGINT)
+        assert s.p.wait(10) == 0, s.output()
+    server.wait_output(rf"connection 0x{o_t_id:08x} closed by Forward Close")
+
+
+def explicit_write(ns, host, hexdata, instance="100"):
+    """Sets assembly `instance`'s data by explicit Set Attribute Single (pycomm3, from `ns`)."""
+    out = subprocess.run(in_ns(ns, sys.executable, "-c", EXPLICIT, host, instance, hexdata),
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+
+
 def test_class_0_input_only(spawn, netns, tmp_path):
     server = spawn(in_ns(netns, cpppo_bin(), "enip", "server", "--no-config", "-v", "-a",
                          "127.0.0.1:44818", "Inputs@4/100/3=SINT[8]", "Outputs@4/150/3=SINT[8]",
                          "Inputs2@4/101/3=SINT[8]"))
     server.wait_output(r"I/O adapter \(class 1\) on udp 127\.0\.0\.1:2222", timeout=20)
-    capture = shutil.which("tshark")
     pcap = tmp_path / "class0.pcap"
-    if capture:
-        cap = spawn(in_ns(netns, "tshark", "-i", "lo", "-w", pcap, "-f",
-                          "tcp port 44818 or udp"))
-        cap.wait_output(r"Capturing on", timeout=20)
-        capturing(netns, pcap)
+    cap = start_capture(spawn, netns, pcap, "tcp port 44818 or udp")
     scanner = spawn(in_ns(netns, cpppo_bin(), "enip", "io", "-a", "127.0.0.1", "--input",
                           "100:8", "--input-only", "--class0", "--rpi", "20", "--bind",
                           "127.0.0.1:0", "--json"))
@@ -60,20 +89,12 @@ def test_class_0_input_only(spawn, netns, tmp_path):
                         "--input-only", "--rpi", "20", "--bind", "127.0.0.1:0", "--json"))
     other.wait_output(r'"data":\[0,0,0,0,0,0,0,0\]', timeout=20)
     # An explicit write of the inputs shows at the class 0 scanner.
-    write = subprocess.run(in_ns(netns, sys.executable, "-c", EXPLICIT, "127.0.0.1", "100",
-                                 "0102030405060708"),
-                           capture_output=True, text=True, timeout=30)
-    assert write.returncode == 0, write.stderr
+    explicit_write(netns, "127.0.0.1", "0102030405060708")
     scanner.wait_output(r'"data":\[1,2,3,4,5,6,7,8\]', timeout=20)
-    for s in (scanner, other):
-        os.killpg(s.p.pid, signal.SIGINT)
-        assert s.p.wait(10) == 0, s.output()
-    server.wait_output(rf"connection 0x{opened['o_t_id']:08x} closed by Forward Close")
-    if not capture:
+    interrupt(server, opened["o_t_id"], scanner, other)
+    if not cap:
         pytest.skip("tshark not installed (the data arrived)")
-    time.sleep(0.5)
-    os.kill(cap.p.pid, signal.SIGINT)  # tshark writes out its capture
-    cap.p.wait(10)
+    stop_capture(netns, cap, pcap)
     # Our scanner's and the class 1 one's Forward Opens: transport class 0, then 1.
     fo = tshark_fields(pcap, "cip.service == 0x54", "cip.cm.fwo.transport")
     assert [int(c, 0) for c, in fo] == [0, 1], fo

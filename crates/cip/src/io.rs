@@ -437,6 +437,19 @@ pub struct IoPath<'a> {
 }
 
 impl<'a> IoPath<'a> {
+    /// The path of a connection to Assembly object instances: `config` (if any), then the
+    /// O→T and T→O points; no key and no configuration data (set them with struct update).
+    pub const fn assemblies(config: Option<u32>, o_t: u32, t_o: u32) -> IoPath<'a> {
+        IoPath {
+            key: None,
+            class: ASSEMBLY_CLASS,
+            config,
+            o_t,
+            t_o,
+            data: None,
+        }
+    }
+
     /// Decodes a Forward Open's connection path; [`Error::Malformed`] or
     /// [`Error::Unsupported`] when it is not an I/O connection path.
     pub fn parse(path: &EPath<'a>) -> Result<IoPath<'a>> {
@@ -778,33 +791,24 @@ mod tests {
     fn forward_open_for_class_1() {
         // A Forward Open as st-ethernet-ip sends it: RPI 10 ms both ways, O→T 14 fixed, T→O 10
         // fixed, p2p scheduled, multiplier 3 (x32), class 1 cyclic.
-        let path = IoPath {
-            key: None,
-            class: 4,
-            config: Some(1),
-            o_t: 150,
-            t_o: 100,
-            data: None,
-        }
-        .to_vec()
-        .unwrap();
+        let path = IoPath::assemblies(Some(1), 150, 100).to_vec().unwrap();
+        assert_eq!(path, [0x20, 0x04, 0x24, 0x01, 0x2C, 0x96, 0x2C, 0x64]);
+        let path = EPath::parse(&path, Padding::Padded).unwrap();
         let fo = ForwardOpen {
-            large: false,
-            priority_tick: 0x0A,
-            timeout_ticks: 0x0E,
-            o_t_connection_id: 0,
             t_o_connection_id: 0x5555,
-            triad: Default::default(),
             timeout_multiplier: 3,
-            o_t_rpi: 10_000,
-            o_t_params: 0x480E,
-            t_o_rpi: 10_000,
-            t_o_params: 0x480A,
-            transport: 0x01,
-            connection_path: EPath::parse(&path, Padding::Padded).unwrap(),
+            ..ForwardOpen::cyclic(false, path, 10_000, 0x480E, 0x480A)
         };
         let mut buf = [0u8; 64];
         let n = fo.emit(&mut buf).unwrap();
+        // Byte for byte up to the path: priority/tick, ticks, ids, triad, multiplier, RPIs and
+        // parameters, transport class 1 cyclic.
+        #[rustfmt::skip]
+        let fixed = [
+            0x0A, 0x0E, 0, 0, 0, 0, 0x55, 0x55, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,
+            0x10, 0x27, 0, 0, 0x0E, 0x48, 0x10, 0x27, 0, 0, 0x0A, 0x48, 0x01,
+        ];
+        assert_eq!(buf[..fixed.len()], fixed);
         let back = ForwardOpen::parse(false, &buf[..n]).unwrap();
         assert_eq!(back.o_t_network().size, 14);
         assert_eq!(back.t_o_size(), 10);

@@ -13,7 +13,7 @@ use common::{frame, hex, rr, to_connection_manager, Client};
 use cpppo_cip::cpf::{self, Item};
 use cpppo_cip::encap::{Body, Command, Repr, SendData};
 use cpppo_cip::epath::ElectronicKey;
-use cpppo_cip::io::{Format, IoFrame, IoPath, RpiRange};
+use cpppo_cip::io::{ConnectionType, Format, IoFrame, IoPath, NetworkParams, Priority, RpiRange};
 use cpppo_cip::list::Sockaddr;
 use cpppo_cip::services::cm::{ForwardClose, ForwardOpenReply, Triad};
 use cpppo_cip::services::{ForwardOpen, Service};
@@ -97,24 +97,18 @@ impl Rig {
     fn open_with(&mut self, fo: Fo<'_>) -> Opened {
         self.serial += 1;
         let path = fo.path.to_vec().unwrap();
+        let o_t = params(fo.large, false, fo.o_t_size);
+        let t_o = params(fo.large, fo.multicast, fo.t_o_size);
+        let path = EPath::parse(&path, Padding::Padded).unwrap();
         let req = ForwardOpen {
-            large: fo.large,
-            priority_tick: 0x0A,
-            timeout_ticks: 0x0E,
-            o_t_connection_id: 0,
             t_o_connection_id: 0xC0DE_0000 + u32::from(self.serial),
             triad: Triad {
                 connection_serial: fo.serial.unwrap_or(self.serial),
                 vendor_id: 0x1337,
                 originator_serial: 42,
             },
-            timeout_multiplier: 0,
-            o_t_rpi: fo.rpi,
-            o_t_params: params(fo.large, false, fo.o_t_size),
-            t_o_rpi: fo.rpi,
-            t_o_params: params(fo.large, fo.multicast, fo.t_o_size),
             transport: fo.transport,
-            connection_path: EPath::parse(&path, Padding::Padded).unwrap(),
+            ..ForwardOpen::cyclic(fo.large, path, fo.rpi, o_t, t_o)
         };
         let mr = to_connection_manager(Service::ForwardOpen(req));
         let mut items = vec![Item::NullAddress, Item::UnconnectedData(&mr)];
@@ -274,14 +268,20 @@ impl Rig {
     }
 }
 
+/// Fixed-size, scheduled network connection parameters (16-bit unless `large`).
 fn params(large: bool, multicast: bool, size: u16) -> u32 {
-    let kind: u32 = if multicast { 1 } else { 2 };
-    let high = kind << 13 | 2 << 10;
-    if large {
-        high << 16 | u32::from(size)
-    } else {
-        high | u32::from(size)
-    }
+    let kind = match multicast {
+        true => ConnectionType::Multicast,
+        false => ConnectionType::PointToPoint,
+    };
+    let params = NetworkParams {
+        redundant_owner: false,
+        kind,
+        priority: Priority::Scheduled,
+        variable: false,
+        size,
+    };
+    params.to_bits(large).unwrap()
 }
 
 struct Fo<'a> {
@@ -300,14 +300,7 @@ struct Fo<'a> {
 impl Fo<'static> {
     fn owner() -> Self {
         Fo {
-            path: IoPath {
-                key: None,
-                class: 4,
-                config: Some(1),
-                o_t: 150,
-                t_o: 100,
-                data: None,
-            },
+            path: IoPath::assemblies(Some(1), 150, 100),
             o_t_size: 14,
             t_o_size: 10,
             rpi: RPI,
@@ -710,20 +703,11 @@ fn electronic_key_and_configuration() {
 fn without_an_adapter_class_1_is_refused() {
     let mut client = Client::new(common::shared(RoutePolicy::Any));
     let path = Fo::owner().path.to_vec().unwrap();
+    let path = EPath::parse(&path, Padding::Padded).unwrap();
+    let (o_t, t_o) = (params(false, false, 14), params(false, false, 10));
     let req = ForwardOpen {
-        large: false,
-        priority_tick: 0x0A,
-        timeout_ticks: 0x0E,
-        o_t_connection_id: 0,
         t_o_connection_id: 1,
-        triad: Triad::default(),
-        timeout_multiplier: 0,
-        o_t_rpi: RPI,
-        o_t_params: params(false, false, 14),
-        t_o_rpi: RPI,
-        t_o_params: params(false, false, 10),
-        transport: 0x01,
-        connection_path: EPath::parse(&path, Padding::Padded).unwrap(),
+        ..ForwardOpen::cyclic(false, path, RPI, o_t, t_o)
     };
     let cip = client.cip(&rr(&to_connection_manager(Service::ForwardOpen(req))));
     let mr = MrReply::parse(&cip).unwrap();

@@ -12,7 +12,7 @@ use cpppo_cip::cpf::{self, Item};
 use cpppo_cip::encap::{Body, Command, Register, Repr, SendData};
 use cpppo_cip::io::{Format, IoFrame, IoPath};
 use cpppo_cip::list::Sockaddr;
-use cpppo_cip::services::cm::{ForwardOpenReply, Triad};
+use cpppo_cip::services::cm::ForwardOpenReply;
 use cpppo_cip::services::{ForwardOpen, Service};
 use cpppo_cip::{EPath, MrReply, Padding};
 use cpppo_enip::model::tagspec::TagSpec;
@@ -74,30 +74,12 @@ async fn t_o_every_rpi_and_o_t_into_the_output_assembly() {
     );
     let reply = exchange(&mut tcp, 0, &reg).await;
     let session = Repr::parse_bytes(&reply).unwrap().header.session;
-    let path = IoPath {
-        key: None,
-        class: 4,
-        config: Some(1),
-        o_t: 150,
-        t_o: 100,
-        data: None,
-    }
-    .to_vec()
-    .unwrap();
+    let path = IoPath::assemblies(Some(1), 150, 100).to_vec().unwrap();
+    let path = EPath::parse(&path, Padding::Padded).unwrap();
     let fo = ForwardOpen {
-        large: false,
-        priority_tick: 0x0A,
-        timeout_ticks: 0x0E,
-        o_t_connection_id: 0,
         t_o_connection_id: 0x7777,
-        triad: Triad::default(),
         timeout_multiplier: 3,
-        o_t_rpi: 10_000,
-        o_t_params: 0x480E,
-        t_o_rpi: 10_000,
-        t_o_params: 0x480A,
-        transport: 0x01,
-        connection_path: EPath::parse(&path, Padding::Padded).unwrap(),
+        ..ForwardOpen::cyclic(false, path, 10_000, 0x480E, 0x480A)
     };
     let mr = to_connection_manager(Service::ForwardOpen(fo));
     let items = [

@@ -160,6 +160,23 @@ pub struct Template {
 }
 
 impl Template {
+    /// Devices serving `tags` over EtherNet/IP (TCP and UDP, every route path), with the
+    /// default identity and `[I/O]`, no delay, no Modbus and no web API.
+    pub fn serving(tags: Vec<TagSpec>) -> Template {
+        Template {
+            config: DeviceConfig::default(),
+            tags,
+            route: RoutePolicy::default(),
+            routes: Vec::new(),
+            delay: None,
+            udp: true,
+            enip: true,
+            modbus: None,
+            web: None,
+            io: IoConfig::default(),
+        }
+    }
+
     /// What each device serves, for the ready line: `EtherNet/IP TCP+UDP 44818, Modbus/TCP 502`.
     pub fn protocols(&self) -> String {
         let mut served = Vec::new();
@@ -382,16 +399,8 @@ mod tests {
         let net = Net::default();
         let subnet = Subnet::parse("10.5.0.0/24").unwrap();
         let template = Template {
-            config: DeviceConfig::default(),
-            tags: vec![TagSpec::parse("SCADA=INT[4]").unwrap()],
-            route: RoutePolicy::default(),
-            routes: Vec::new(),
-            delay: None,
-            udp: true,
-            enip: true,
-            modbus: None,
             web: Some(WebOptions::default()),
-            io: IoConfig::default(),
+            ..Template::serving(vec![TagSpec::parse("SCADA=INT[4]").unwrap()])
         };
         let fleet = Fleet::start(net.clone(), subnet, 2, &template).unwrap();
         let me = Ipv4Addr::new(10, 5, 0, 200);

@@ -11,9 +11,7 @@ use cpppo_enip::client::io_run::{drive_with, Control, Endpoints, Over};
 use cpppo_enip::client::io_scanner::{ScanEvent, Scanner};
 use cpppo_enip::client::{Connector, Options};
 use cpppo_enip::model::config::IoConfig;
-use cpppo_enip::model::device::DeviceConfig;
 use cpppo_enip::model::tagspec::TagSpec;
-use cpppo_enip::server::session::RoutePolicy;
 use cpppo_fleet::{device_mac, Fleet, Subnet, Template};
 use cpppo_net::stack::{HostId, Net, NetDatagram};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -21,25 +19,16 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 const WAIT: Duration = Duration::from_secs(10);
 
 fn template() -> Template {
-    Template {
-        config: DeviceConfig::default(),
-        tags: [
-            "Inputs@4/100/3=SINT[8]",
-            "Outputs@4/150/3=SINT[8]",
-            "Config@4/1/3=SINT[4]",
-        ]
-        .iter()
-        .map(|t| TagSpec::parse(t).expect("tag"))
-        .collect(),
-        route: RoutePolicy::default(),
-        routes: Vec::new(),
-        delay: None,
-        udp: true,
-        enip: true,
-        modbus: None,
-        web: None,
-        io: IoConfig::default(),
-    }
+    let tags = [
+        "Inputs@4/100/3=SINT[8]",
+        "Outputs@4/150/3=SINT[8]",
+        "Config@4/1/3=SINT[4]",
+    ];
+    Template::serving(
+        tags.iter()
+            .map(|t| TagSpec::parse(t).expect("tag"))
+            .collect(),
+    )
 }
 
 struct Scan {

@@ -18,6 +18,7 @@ mod modbus;
 mod modbus_poller;
 mod route;
 mod sim_sources;
+mod sim_values;
 mod simulator;
 mod stream;
 mod values;

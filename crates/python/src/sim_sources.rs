@@ -9,8 +9,9 @@ use std::sync::Arc;
 use cpppo_enip::model::config::Config;
 use cpppo_enip::runtime::simulator::TagHook;
 use cpppo_enip::runtime::tag_sources::{l5x_hook, tag_sources, TagSourceError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyBool, PyInt, PyString};
 
 use crate::errors::raise;
 
@@ -26,6 +27,24 @@ pub fn config_paths(config: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<PathBuf>>
         pyo3::exceptions::PyTypeError::new_err(
             "config must be a path or a sequence of paths (cpppo.cfg files)",
         )
+    })
+}
+
+/// `input_only_point=` / `listen_only_point=`: a heartbeat point (an instance number
+/// 1..4294967295), or `None`; anything else is a `ValueError` naming the keyword.
+pub fn heartbeat_point(keyword: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let point = match value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
+        true => value.extract::<u32>().ok().filter(|&p| p > 0),
+        false => None,
+    };
+    point.map(Some).ok_or_else(|| {
+        let shown = value.repr().map_or_else(|_| "?".into(), |r| r.to_string());
+        PyValueError::new_err(format!(
+            "{keyword}={shown}: not an instance number 1..4294967295"
+        ))
     })
 }
 

@@ -4,10 +4,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cpppo_cip::TagType;
-use cpppo_enip::client::plan::decode_tag;
 use cpppo_enip::model::config::{parse_route_path, Config};
-use cpppo_enip::model::device::Tag;
 use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::runtime::control::ServerControl;
 use cpppo_enip::runtime::simulator::{
@@ -21,7 +18,7 @@ use pyo3::types::PyList;
 use crate::callback;
 use crate::errors::raise;
 use crate::sim_sources::{self, Sources};
-use crate::values::{encode_checked, list_to_py, many_from_py};
+use crate::sim_values;
 
 /// A simulated EtherNet/IP CIP controller serving tags, running until `stop()` (or until it
 /// is garbage collected, or the interpreter exits).
@@ -164,33 +161,6 @@ impl Simulator {
             }
         });
     }
-
-    fn tag(&self, py: Python<'_>, name: &str) -> PyResult<Arc<Tag>> {
-        self.sim.device().tag(name).cloned().ok_or_else(|| {
-            raise(
-                py,
-                "UnknownTagError",
-                (format!("the simulator has no tag {name:?}"),),
-            )
-        })
-    }
-
-    /// `start..start + count` if it lies within `tag`, else a `SimulatorError` saying so.
-    fn range(py: Python<'_>, tag: &Tag, start: usize, count: usize) -> PyResult<()> {
-        let len = tag.attribute.len();
-        match start.checked_add(count) {
-            Some(end) if end <= len && count > 0 => Ok(()),
-            _ => Err(raise(
-                py,
-                "SimulatorError",
-                (format!(
-                    "{} has {len} element(s): elements {start}..{} do not exist",
-                    tag.name,
-                    start.saturating_add(count)
-                ),),
-            )),
-        }
-    }
 }
 
 #[pymethods]
@@ -216,14 +186,17 @@ impl Simulator {
     /// like `cpppo enip server`: by default on UDP 2222 of `address`'s interface when a tag
     /// is an assembly (`'Inputs@4/100/3=SINT[8]'`) or cpppo.cfg's `[I/O] Address` says
     /// where; a string `[HOST][:PORT]` serves it there (port 0 allowed, see `io_address`);
-    /// `False` not at all.
+    /// `False` not at all. `input_only_point` and `listen_only_point` are the O->T heartbeat
+    /// points of Input Only and Listen Only connections (238 and 237 by default, or cpppo.cfg's
+    /// `[I/O]`), as the CLI's `--input-only-point` and `--listen-only-point`; anything but an
+    /// instance number 1..4294967295 raises `ValueError`.
     /// `attribute_class` (a `device.Attribute` subclass) and `attributes` (tag name → object
     /// with `__getitem__`/`__setitem__`) give tags Python-defined behaviour.
     #[new]
     #[pyo3(signature = (tags=Vec::new(), address="127.0.0.1:0", udp=false, profile=None,
         delay=None, config=None, route_path=None, simple=false, web=None,
         attribute_class=None, attributes=None, web_token=None, io=None, udt=Vec::new(),
-        defined_tags=None, l5x=None))]
+        defined_tags=None, l5x=None, input_only_point=None, listen_only_point=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -243,9 +216,18 @@ impl Simulator {
         udt: Vec<String>,
         defined_tags: Option<std::path::PathBuf>,
         l5x: Option<std::path::PathBuf>,
+        input_only_point: Option<&Bound<'_, PyAny>>,
+        listen_only_point: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let sim_error = |m: String| raise(py, "SimulatorError", (m,));
         let mut config = sim_sources::load_config(py, &sim_sources::config_paths(config)?)?;
+        let io_cfg = &mut config.io;
+        io_cfg.input_only_point =
+            sim_sources::heartbeat_point("input_only_point", input_only_point)?
+                .or(io_cfg.input_only_point);
+        io_cfg.listen_only_point =
+            sim_sources::heartbeat_point("listen_only_point", listen_only_point)?
+                .or(io_cfg.listen_only_point);
         let addr: SocketAddr = address
             .parse()
             .map_err(|e| sim_error(format!("bad address {address:?} (want HOST:PORT): {e}")))?;
@@ -373,7 +355,8 @@ impl Simulator {
     }
 
     /// The values of elements `start..start + count` of tag `name` (all of it from `start`
-    /// when `count` is None).
+    /// when `count` is None); `name` may also be an element (`SCADA[3]`: one by default) or a
+    /// path into a structure tag (`M1.Speed`, `Motors[2].Faults`, `M1.Cell`: a dict).
     #[pyo3(signature = (name, start=0, count=None))]
     fn read<'py>(
         &self,
@@ -382,27 +365,12 @@ impl Simulator {
         start: usize,
         count: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let tag = self.tag(py, name)?;
-        let count = count.unwrap_or_else(|| tag.attribute.len().saturating_sub(start));
-        Self::range(py, &tag, start, count)?;
-        let mut data = Vec::new();
-        let ty = tag.attribute.data_type();
-        let values = tag
-            .attribute
-            .read(start, count, &mut data)
-            .ok()
-            .and_then(|()| decode_tag(TagType::Atomic(ty), &data))
-            .ok_or_else(|| {
-                raise(
-                    py,
-                    "SimulatorError",
-                    (format!("cannot read {} as {ty}", tag.name),),
-                )
-            })?;
-        list_to_py(py, &values)
+        sim_values::read(py, self.sim.device(), name, start, count)
     }
 
-    /// Writes `values` (one value or a sequence) into tag `name` from element `start`.
+    /// Writes `values` (one value or a sequence) into tag `name` from element `start`; `name`
+    /// may be an element or a path into a structure tag, as for `read` (a structure takes a
+    /// dict of some of its members).
     #[pyo3(signature = (name, values, start=0))]
     fn write(
         &self,
@@ -411,26 +379,7 @@ impl Simulator {
         values: &Bound<'_, PyAny>,
         start: usize,
     ) -> PyResult<()> {
-        let tag = self.tag(py, name)?;
-        let values = many_from_py(values)?;
-        Self::range(py, &tag, start, values.len())?;
-        let ty = tag.attribute.data_type();
-        let data = encode_checked(ty, &values).map_err(|e| {
-            raise(
-                py,
-                "InvalidValueError",
-                (format!("cannot write {}: {e}", tag.name),),
-            )
-        })?;
-        tag.attribute
-            .write(start, values.len(), &data)
-            .map_err(|s| {
-                raise(
-                    py,
-                    "SimulatorError",
-                    (format!("writing {} failed: {s:?}", tag.name),),
-                )
-            })
+        sim_values::write(py, self.sim.device(), name, values, start)
     }
 
     /// Stops serving and closes its sockets (again: nothing).

@@ -265,6 +265,35 @@ impl<'a> ForwardOpen<'a> {
         })
     }
 
+    /// A cyclic class 1 Forward Open of the I/O connection `path` (an emitted
+    /// [`crate::io::IoPath`]): `rpi_us` both ways, the O->T and T->O network connection
+    /// parameters (16-bit unless `large`), priority/tick `0x0A` and 14 ticks, and the O->T id
+    /// left to the target. The triad, the T->O id and the multiplier code are 0: set them (or
+    /// any other field) with struct update syntax.
+    pub fn cyclic(
+        large: bool,
+        path: EPath<'a>,
+        rpi_us: u32,
+        o_t_params: u32,
+        t_o_params: u32,
+    ) -> ForwardOpen<'a> {
+        ForwardOpen {
+            large,
+            priority_tick: 0x0A,
+            timeout_ticks: 0x0E,
+            o_t_connection_id: 0,
+            t_o_connection_id: 0,
+            triad: Triad::default(),
+            timeout_multiplier: 0,
+            o_t_rpi: rpi_us,
+            o_t_params,
+            t_o_rpi: rpi_us,
+            t_o_params,
+            transport: TransportClass::CYCLIC_CLASS_1.to_byte(),
+            connection_path: path,
+        }
+    }
+
     fn size(&self, params: u32) -> u32 {
         u32::from(self.network(params).size)
     }

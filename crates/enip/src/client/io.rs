@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use cpppo_cip::epath::{EPath, ElectronicKey, Padding};
 use cpppo_cip::io::{
-    ConnectionType, Format, IoPath, NetworkParams, Priority, TransportClass, ASSEMBLY_CLASS,
-    INPUT_ONLY_POINT, IO_PORT, LISTEN_ONLY_POINT,
+    ConnectionType, Format, IoPath, NetworkParams, Priority, TransportClass, INPUT_ONLY_POINT,
+    IO_PORT, LISTEN_ONLY_POINT,
 };
 use cpppo_cip::services::cm::{ForwardClose, ForwardOpen, ForwardOpenReply, Triad};
 
@@ -206,13 +206,11 @@ impl IoParams {
 
     /// The connection path: `[key] 20 04 [24 cfg] 2C o_t 2C t_o [80 data]`.
     pub fn connection_path(&self) -> Result<Vec<u8>, ClientError> {
+        let config = self.config.map(u32::from);
         let path = IoPath {
             key: self.key,
-            class: ASSEMBLY_CLASS,
-            config: self.config.map(u32::from),
-            o_t: self.o_t_point(),
-            t_o: u32::from(self.input.instance),
             data: Some(&self.config_data[..]).filter(|d| !d.is_empty()),
+            ..IoPath::assemblies(config, self.o_t_point(), u32::from(self.input.instance))
         };
         Ok(path.to_vec()?)
     }
@@ -231,24 +229,19 @@ impl IoParams {
         } else {
             ConnectionType::PointToPoint
         };
+        let o_t_params = self.network(self.o_t_size(), ConnectionType::PointToPoint)?;
+        let t_o_params = self.network(self.t_o_size(), t_o_kind)?;
+        let path = EPath::parse(&path, Padding::Padded)?;
         let fo = ForwardOpen {
-            large: self.is_large(),
-            priority_tick: 0x0A,
-            timeout_ticks: 0x0E,
-            o_t_connection_id: 0,
             t_o_connection_id: t_o_id,
             triad,
             timeout_multiplier: self.timeout_multiplier.min(7),
-            o_t_rpi: rpi_us,
-            o_t_params: self.network(self.o_t_size(), ConnectionType::PointToPoint)?,
-            t_o_rpi: rpi_us,
-            t_o_params: self.network(self.t_o_size(), t_o_kind)?,
             transport: TransportClass {
                 class: u8::from(!self.class0),
                 ..TransportClass::CYCLIC_CLASS_1
             }
             .to_byte(),
-            connection_path: EPath::parse(&path, Padding::Padded)?,
+            ..ForwardOpen::cyclic(self.is_large(), path, rpi_us, o_t_params, t_o_params)
         };
         let mut data = vec![0u8; fo.buffer_len()];
         let n = fo.emit(&mut data)?;

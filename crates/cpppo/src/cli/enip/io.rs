@@ -15,6 +15,7 @@ use cpppo_enip::client::Options;
 use serde_json::json;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
+use crate::cli::enip::server::HeartbeatArgs;
 use crate::cli::logging;
 
 /// Arguments of `cpppo enip io`.
@@ -27,7 +28,8 @@ connection, late and missed packets, timeouts and reconnections are reported on 
 on stdout). Ctrl-C or SIGTERM sends Forward Close.\n\n\
 Examples:\n  cpppo enip io -a 10.0.0.2 --input 100:8 --output 150:8 1,2,0x10\n  \
 cpppo enip io -a 10.0.0.2 --input 100:8 --output 150:8 --config 1:0A0B --rpi 20 --json\n  \
-cpppo enip io -a 10.0.0.2 --input 100:8 --input-only --multicast"
+cpppo enip io -a 10.0.0.2 --input 100:8 --input-only --multicast\n  \
+cpppo enip io -a 10.0.0.2 --input 100:8 --input-only --input-only-point 199"
 )]
 pub struct IoArgs {
     /// The adapter's EtherNet/IP address.
@@ -56,12 +58,15 @@ pub struct IoArgs {
     /// Use a Large Forward Open (0x5B).
     #[arg(long)]
     large: bool,
-    /// Input Only connection (O->T heartbeats to point 238).
+    /// Input Only connection (O->T heartbeats to point 238, or --input-only-point).
     #[arg(long, conflicts_with = "listen_only")]
     input_only: bool,
-    /// Listen Only connection (O->T heartbeats to point 237; needs a multicast owner).
+    /// Listen Only connection (O->T heartbeats to point 237, or --listen-only-point; needs a
+    /// multicast owner).
     #[arg(long)]
     listen_only: bool,
+    #[command(flatten)]
+    heartbeat: HeartbeatArgs,
     /// Transport class 0 (with --input-only): no sequence counts, T->O is the input alone.
     #[arg(long)]
     class0: bool,
@@ -156,6 +161,7 @@ impl IoArgs {
                 "--class0 needs --input-only (class 0 is for Input Only connections)".into(),
             );
         }
+        let (input_only_point, listen_only_point) = self.heartbeat_points(kind)?;
         let input = point("input", &self.input)?;
         let output = point("output", &self.output)?;
         if kind == IoKind::ExclusiveOwner && output.size == 0 {
@@ -175,10 +181,32 @@ impl IoArgs {
             large: self.large,
             timeout_multiplier: self.timeout_multiplier,
             class0: self.class0,
+            input_only_point,
+            listen_only_point,
             ..IoParams::default()
         };
         params.validate()?;
         Ok(params)
+    }
+
+    /// The heartbeat points (a point flag without its kind of connection is refused: it would
+    /// change nothing).
+    fn heartbeat_points(&self, kind: IoKind) -> Result<(u32, u32), String> {
+        let HeartbeatArgs {
+            input_only_point: input_only,
+            listen_only_point: listen_only,
+        } = self.heartbeat;
+        if input_only.is_some() && kind != IoKind::InputOnly {
+            return Err("--input-only-point needs --input-only".into());
+        }
+        if listen_only.is_some() && kind != IoKind::ListenOnly {
+            return Err("--listen-only-point needs --listen-only".into());
+        }
+        let defaults = IoParams::default();
+        Ok((
+            input_only.unwrap_or(defaults.input_only_point),
+            listen_only.unwrap_or(defaults.listen_only_point),
+        ))
     }
 
     fn options(&self) -> Result<Options, String> {
@@ -421,5 +449,33 @@ mod tests {
         assert!(config("1:0A").unwrap_err().contains("whole 16-bit words"));
         assert!(config("1:zzzz").unwrap_err().contains("not hex"));
         assert_eq!(config("none"), Ok((None, vec![])));
+    }
+
+    fn params(args: &[&str]) -> Result<IoParams, String> {
+        #[derive(clap::Parser)]
+        struct Top {
+            #[command(flatten)]
+            io: IoArgs,
+        }
+        let argv = ["io", "--input", "100:8"].iter().chain(args);
+        let top = <Top as clap::Parser>::try_parse_from(argv).map_err(|e| e.to_string())?;
+        top.io.params()
+    }
+
+    #[test]
+    fn heartbeat_points_from_flags() {
+        let io = params(&["--input-only", "--input-only-point", "199"]).unwrap();
+        assert_eq!((io.kind, io.o_t_point()), (IoKind::InputOnly, 199));
+        let path = io.connection_path().unwrap();
+        assert_eq!(path, [0x20, 0x04, 0x24, 0x01, 0x2C, 199, 0x2C, 100]);
+        let lo = params(&["--listen-only", "--listen-only-point", "454"]).unwrap();
+        assert_eq!(lo.o_t_point(), 454);
+        assert_eq!(params(&["--input-only"]).unwrap().o_t_point(), 238);
+        assert_eq!(params(&["--listen-only"]).unwrap().o_t_point(), 237);
+        let err = params(&["--input-only-point", "199", "--output", "150:8"]).unwrap_err();
+        assert_eq!(err, "--input-only-point needs --input-only");
+        let err = params(&["--input-only", "--listen-only-point", "198"]).unwrap_err();
+        assert_eq!(err, "--listen-only-point needs --listen-only");
+        assert!(params(&["--input-only", "--input-only-point", "0"]).is_err());
     }
 }

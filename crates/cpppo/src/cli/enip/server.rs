@@ -223,16 +223,17 @@ pub(crate) fn tag_specs(
     Ok((config, sourced.tags, sourced.project))
 }
 
-/// The I/O heartbeat points on the command line (`cpppo enip server`, `cpppo net fleet`).
+/// The I/O heartbeat points on the command line: the adapters' (`cpppo enip server`,
+/// `cpppo net fleet`) and the scanner's (`cpppo enip io`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct HeartbeatArgs {
-    /// The O→T connection point of Input Only connections (a heartbeat; default 238, or
-    /// cpppo.cfg's `[I/O] Input Only Point`).
+    /// The O→T connection point of Input Only connections (a heartbeat; default 238; an
+    /// adapter also reads cpppo.cfg's `[I/O] Input Only Point`).
     #[arg(long, value_name = "INSTANCE",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub input_only_point: Option<u32>,
-    /// The O→T connection point of Listen Only connections (a heartbeat; default 237, or
-    /// cpppo.cfg's `[I/O] Listen Only Point`).
+    /// The O→T connection point of Listen Only connections (a heartbeat; default 237; an
+    /// adapter also reads cpppo.cfg's `[I/O] Listen Only Point`).
     #[arg(long, value_name = "INSTANCE",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub listen_only_point: Option<u32>,

@@ -29,7 +29,11 @@ class Simulator:
     ``[HOST]:[PORT]`` (port 0 allowed; see ``web_address``); with ``web_token`` every
     request that changes the simulator must carry it (``?token=TOKEN`` or
     ``Authorization: Bearer TOKEN``, the CLI's ``--web-token``), else it is refused (403).
-    Off loopback without a token the web API refuses every change. ``attribute_class`` (a
+    Off loopback without a token the web API refuses every change. ``io`` serves class 1 I/O
+    (``"[HOST][:PORT]"``, or ``False`` for none; by default when a tag is an assembly);
+    ``input_only_point`` and ``listen_only_point`` are its O->T heartbeat points (238 and 237,
+    or cpppo.cfg's ``[I/O]``), the CLI's ``--input-only-point`` and ``--listen-only-point``;
+    anything but an instance number 1..4294967295 raises ``ValueError``. ``attribute_class`` (a
     ``cpppo_rs.server.enip.device.Attribute`` subclass) and ``attributes`` (tag name -> any
     object with ``__getitem__``/``__setitem__``) give tags Python-defined behaviour.
     Raises ``SimulatorError`` if it cannot be built or bound. Stops on ``stop()``, on leaving
@@ -48,7 +52,9 @@ class Simulator:
                  io: Union[None, bool, str] = None,
                  udt: Sequence[str] = (),
                  defined_tags: Union[None, str, "os.PathLike[str]"] = None,
-                 l5x: Union[None, str, "os.PathLike[str]"] = None) -> None: ...
+                 l5x: Union[None, str, "os.PathLike[str]"] = None,
+                 input_only_point: Optional[int] = None,
+                 listen_only_point: Optional[int] = None) -> None: ...
     @property
     def address(self) -> tuple[str, int]:
         """The bound ``(host, port)``."""
@@ -65,10 +71,15 @@ class Simulator:
     @property
     def tags(self) -> list[str]:
         """The tag names, as declared."""
-    def read(self, name: str, start: int = 0, count: Optional[int] = None) -> list[Value]:
-        """Elements ``start .. start+count`` of tag ``name`` (UnknownTagError, SimulatorError)."""
-    def write(self, name: str, values: Union[Value, Sequence[Value]], start: int = 0) -> None:
-        """Writes values from element ``start`` (UnknownTagError, InvalidValueError, TypeError)."""
+    def read(self, name: str, start: int = 0, count: Optional[int] = None) -> list[Any]:
+        """Elements ``start .. start+count`` of tag ``name`` (UnknownTagError, SimulatorError).
+        ``name`` may be an element (``"SCADA[3]"``: one by default) or a path into a structure
+        tag (``"M1.Speed"``, ``"Motors[2].Faults"``; a structure is a dict of its members); a
+        structure tag's own name reads its bytes (SINT values)."""
+    def write(self, name: str, values: Any, start: int = 0) -> None:
+        """Writes values from element ``start`` (UnknownTagError, SimulatorError,
+        InvalidValueError, TypeError); ``name`` as for ``read``: a structure takes a dict of
+        some of its members, a STRING member text."""
     def stop(self) -> None:
         """Stops serving and closes its sockets (idempotent)."""
     def __enter__(self) -> "Simulator": ...
