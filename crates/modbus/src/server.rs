@@ -16,7 +16,6 @@ use std::time::Duration;
 use cpppo_net::conn::{Conn, Limits, PollOnWake, Tracker};
 use cpppo_net::hot::{self, HotSession, Streak, Turn};
 use cpppo_net::{Accepted, Listener, Stream};
-use tokio::io::AsyncReadExt;
 
 use crate::pdu::{exception, function, Direction};
 use crate::serial::SerialPort;
@@ -97,6 +96,7 @@ impl Simulator {
     }
 
     /// The response delay to apply now, if any.
+    #[inline]
     fn delay_now(&self) -> Option<Duration> {
         if self.delay_max.is_zero() {
             return None;
@@ -235,8 +235,13 @@ impl Simulator {
                 tracing::warn!("closing Modbus/TCP connection: {e}");
                 return Ok(format!("corrupt frame: {e}"));
             }
-            if let Some(window) = streak.hot().then(|| conn.hot_window()).flatten() {
+            // Counted again from zero whether or not it may go hot now (a cheap test per
+            // request when it may not: many connections open, hot connections off).
+            let window = streak.hot().then(|| conn.hot_window()).flatten();
+            if streak.hot() {
                 streak.reset();
+            }
+            if let Some(window) = window {
                 if let Some(sock) = stream.take() {
                     let stop = std::pin::Pin::new(&mut expired);
                     let (back, left) = hot::serve(sock, core, &conn, window, stop).await;
@@ -250,7 +255,6 @@ impl Simulator {
                     continue; // write what the hot spell left
                 }
             }
-            core.buf.reserve(4096);
             let Some(sock) = stream.as_mut() else {
                 return Ok("hot connection lost".into());
             };
@@ -258,14 +262,14 @@ impl Simulator {
                 // The policy first: a flag test until its own wake-up, and never starved.
                 biased;
                 why = &mut expired => return Ok(why.to_string()),
-                n = sock.read_buf(&mut core.buf) => n?,
+                n = hot::read_appended(sock, &mut core.buf) => n?,
             };
             if n == 0 {
                 return Ok("closed by peer".into());
             }
             let now = tokio::time::Instant::now();
             conn.active_at(now);
-            if hot::is_host::<S>() {
+            if hot::is_host::<S>() && conn.may_go_hot() {
                 streak.arrived(now.into_std());
             }
             let progressed = core.answer_buffered();

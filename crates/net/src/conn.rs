@@ -316,6 +316,12 @@ impl Activity {
         self.active_at(Instant::now());
     }
 
+    /// Whether the connection could go hot now (hot connections on, few connections open):
+    /// a cheap test before counting its back-to-back requests.
+    pub fn may_go_hot(&self) -> bool {
+        self.tracker.hot_window_us.load(Ordering::Relaxed) != 0 && !self.crowded()
+    }
+
     /// Whether more connections are open than a hot connection may share the host with.
     pub fn crowded(&self) -> bool {
         self.tracker.open() > crate::hot::cpus()

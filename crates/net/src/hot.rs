@@ -28,7 +28,10 @@ use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use std::time::{Duration, Instant};
+
+use tokio::io::AsyncRead;
 
 use crate::conn::{Activity, Conn};
 
@@ -62,17 +65,16 @@ pub fn cpus() -> usize {
 /// Counts requests arriving back to back on one connection.
 #[derive(Debug, Default, Clone)]
 pub struct Streak {
-    last: Option<Instant>,
+    /// A request arriving before this is back to back with the last one.
+    until: Option<Instant>,
     run: u32,
 }
 
 impl Streak {
     /// A request arrived at `at`; whether the connection now counts as hot.
     pub fn arrived(&mut self, at: Instant) -> bool {
-        let close = self
-            .last
-            .is_some_and(|last| at.saturating_duration_since(last) <= BACK_TO_BACK);
-        self.last = Some(at);
+        let close = self.until.is_some_and(|until| at <= until);
+        self.until = at.checked_add(BACK_TO_BACK);
         self.run = if close { self.run.saturating_add(1) } else { 0 };
         self.run >= HOT_AFTER
     }
@@ -125,6 +127,31 @@ pub enum Left<S, R> {
     Failed(io::Error),
     /// The stop future resolved (the socket was shut down).
     Stopped(R),
+}
+
+/// Read what `stream` has into `buf`'s spare capacity (reserving [`CHUNK`] bytes when it has
+/// none), appending it; the count read (0: the peer closed). A leaner `read_buf` for a `Vec`.
+pub async fn read_appended<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    buf: &mut Vec<u8>,
+) -> io::Result<usize> {
+    if buf.spare_capacity_mut().is_empty() {
+        buf.reserve(CHUNK);
+    }
+    std::future::poll_fn(|cx| {
+        let mut spare = tokio::io::ReadBuf::uninit(buf.spare_capacity_mut());
+        match Pin::new(&mut *stream).poll_read(cx, &mut spare) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+        let n = spare.filled().len();
+        // SAFETY: the first `n` bytes of the spare capacity were filled (initialised) by the
+        // read, as `ReadBuf` guarantees.
+        unsafe { buf.set_len(buf.len() + n) };
+        Poll::Ready(Ok(n))
+    })
+    .await
 }
 
 /// `a` as a `B` when it is one.

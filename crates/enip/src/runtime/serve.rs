@@ -15,7 +15,7 @@ use cpppo_cip::frame;
 use cpppo_net::conn::{PollOnWake, Tracker};
 use cpppo_net::os::OsConnector;
 use cpppo_net::{Accepted, Connector, Datagram, Listener, Stream};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use crate::runtime::control::ConnGuard;
@@ -333,12 +333,14 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         limits.buffered(core.buf.len(), progressed);
         let due = core.session.poll_timeout();
         if streak.hot() {
+            // Counted again from zero whether or not it may go hot now (a cheap test per
+            // request when it may not: many connections open, hot connections off).
+            streak.reset();
             if let Some(window) = limits.hot_window() {
                 // Back here by the session's own next deadline (its CIP connections').
                 let window = due.map_or(window, |due| {
                     window.min(due.saturating_duration_since(Instant::now()))
                 });
-                streak.reset();
                 if let Some(sock) = stream.take() {
                     let (back, left) = cpppo_net::hot::serve(
                         sock,
@@ -372,13 +374,13 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                 expiry.fired();
                 core.session.handle_timeout(Instant::now());
             }
-            read = sock.read_buf(&mut core.buf) => match read {
+            read = cpppo_net::hot::read_appended(sock, &mut core.buf) => match read {
                 Ok(0) => break "closed by peer".to_string(),
                 Ok(n) => {
                     let now = tokio::time::Instant::now();
                     limits.active_at(now);
                     core.received(n, now.into_std());
-                    if cpppo_net::hot::is_host::<S>() {
+                    if cpppo_net::hot::is_host::<S>() && limits.may_go_hot() {
                         streak.arrived(core.arrived);
                     }
                 }
