@@ -66,6 +66,7 @@ fn random_unit() -> f64 {
 }
 
 /// The reply delay to apply now, if any (a range: uniform random in it).
+#[inline]
 fn delay_for(opts: &Options) -> Option<Duration> {
     let (lo, hi) = match &opts.control {
         Some(c) => c.delay(),
@@ -123,6 +124,7 @@ struct Core {
 
 impl Core {
     /// Answer the next whole frame buffered; `None` when none is whole.
+    #[inline(always)]
     fn next(&mut self) -> Option<Step> {
         let rest = self.buf.get(self.used..)?;
         let len = frame::frame_len(rest, MAX_DATA).ok()??;
@@ -155,6 +157,7 @@ impl Core {
     }
 
     /// Count a reply (from `before` in the output) to a request that arrived at `started`.
+    #[inline]
     fn replied(&mut self, summary: &Summary, before: usize, started: Instant) {
         let sent = self.out.len() - before;
         if let (Some(c), Some(g)) = (&self.opts.control, &self.conn) {
@@ -165,6 +168,7 @@ impl Core {
     }
 
     /// Bytes received at `now`.
+    #[inline]
     fn received(&mut self, n: usize, now: Instant) {
         self.arrived = now;
         self.tally.bytes_in += n as u64;
@@ -174,6 +178,7 @@ impl Core {
     }
 
     /// Drop the answered frames from the buffer; whether any was answered.
+    #[inline]
     fn consumed(&mut self) -> bool {
         let used = std::mem::take(&mut self.used);
         self.buf.drain(..used);
@@ -181,6 +186,7 @@ impl Core {
     }
 
     /// The web API asked to close this connection.
+    #[inline]
     fn eof(&self) -> bool {
         self.conn
             .as_ref()
