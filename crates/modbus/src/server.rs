@@ -244,7 +244,8 @@ impl Simulator {
             if let Some(window) = window {
                 if let Some(sock) = stream.take() {
                     let stop = std::pin::Pin::new(&mut expired);
-                    let (back, left) = hot::serve(sock, core, &conn, window, stop).await;
+                    // Boxed: only a hot connection pays for this future's room.
+                    let (back, left) = Box::pin(hot::serve(sock, core, &conn, window, stop)).await;
                     core = back;
                     match left {
                         hot::Left::Reactor(s) => stream = Some(s),

@@ -348,13 +348,15 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                     window.min(due.saturating_duration_since(Instant::now()))
                 });
                 if let Some(sock) = stream.take() {
-                    let (back, left) = cpppo_net::hot::serve(
+                    // Boxed: only a hot connection pays for this future's room, not every
+                    // idle session's task.
+                    let (back, left) = Box::pin(cpppo_net::hot::serve(
                         sock,
                         core,
                         &limits,
                         window,
                         std::pin::Pin::new(&mut stop),
-                    )
+                    ))
                     .await;
                     core = back;
                     match left {
