@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use cpppo_net::conn::{Conn, Limits, PollOnWake, Tracker};
+use cpppo_net::hot::{self, HotSession, Streak, Turn};
 use cpppo_net::{Accepted, Listener, Stream};
-use tokio::io::AsyncReadExt;
 
 use crate::pdu::{exception, function, Direction};
 use crate::serial::SerialPort;
@@ -95,10 +95,11 @@ impl Simulator {
         self
     }
 
-    /// Wait the configured response delay, if any.
-    async fn wait_delay(&self) {
+    /// The response delay to apply now, if any.
+    #[inline]
+    fn delay_now(&self) -> Option<Duration> {
         if self.delay_max.is_zero() {
-            return;
+            return None;
         }
         let spread = self.delay_max.saturating_sub(self.delay);
         let extra = if spread.is_zero() {
@@ -106,7 +107,14 @@ impl Simulator {
         } else {
             spread.mul_f64(random_fraction())
         };
-        tokio::time::sleep(self.delay + extra).await;
+        Some(self.delay + extra)
+    }
+
+    /// Wait the configured response delay, if any.
+    async fn wait_delay(&self) {
+        if let Some(d) = self.delay_now() {
+            tokio::time::sleep(d).await;
+        }
     }
 
     /// The device's data, shared with the running servers.
@@ -197,41 +205,78 @@ impl Simulator {
         self.serve_admitted(sock, conn).await.map(|_| ())
     }
 
-    /// Serve an admitted connection; returns why it ended.
-    async fn serve_admitted<S: Stream>(&self, mut sock: S, conn: Conn) -> std::io::Result<String> {
-        let mut buf = vec![0u8; 16 * 1024];
-        let mut len = 0;
-        let mut out = Vec::with_capacity(16 * 1024);
+    /// Serve an admitted connection; returns why it ended. A connection answering requests
+    /// back to back, with few connections open, is served on a thread of its own
+    /// ([`cpppo_net::hot`]) until it pauses.
+    async fn serve_admitted<S: Stream>(&self, sock: S, conn: Conn) -> std::io::Result<String> {
+        let mut stream = Some(sock);
+        let mut core = TcpCore {
+            sim: self.clone(),
+            buf: Vec::with_capacity(16 * 1024),
+            out: Vec::with_capacity(16 * 1024),
+            corrupt: None,
+        };
         // The connection policy's deadline, armed once for the connection (not per request)
         // and polled only when its own timer or signal woke the task.
         let expired = std::pin::pin!(conn.expired());
         let mut expired = PollOnWake::new(expired);
+        let mut streak = Streak::default();
         loop {
+            if !core.out.is_empty() {
+                let Some(sock) = stream.as_mut() else {
+                    return Ok("hot connection lost".into());
+                };
+                if let Err(why) = conn.write_all(sock, &core.out).await {
+                    return Ok(why.to_string());
+                }
+                core.out.clear();
+            }
+            if let Some(e) = core.corrupt.take() {
+                tracing::warn!("closing Modbus/TCP connection: {e}");
+                return Ok(format!("corrupt frame: {e}"));
+            }
+            // Counted again from zero whether or not it may go hot now (a cheap test per
+            // request when it may not: many connections open, hot connections off).
+            let window = streak.hot().then(|| conn.hot_window()).flatten();
+            if streak.hot() {
+                streak.reset();
+            }
+            if let Some(window) = window {
+                if let Some(sock) = stream.take() {
+                    let stop = std::pin::Pin::new(&mut expired);
+                    // Boxed: only a hot connection pays for this future's room.
+                    let (back, left) = Box::pin(hot::serve(sock, core, &conn, window, stop)).await;
+                    core = back;
+                    match left {
+                        hot::Left::Reactor(s) => stream = Some(s),
+                        hot::Left::Closed => return Ok("closed by peer".into()),
+                        hot::Left::Failed(e) => return Err(e),
+                        hot::Left::Stopped(why) => return Ok(why.to_string()),
+                    }
+                    continue; // write what the hot spell left
+                }
+            }
+            let Some(sock) = stream.as_mut() else {
+                return Ok("hot connection lost".into());
+            };
             let n = tokio::select! {
                 // The policy first: a flag test until its own wake-up, and never starved.
                 biased;
                 why = &mut expired => return Ok(why.to_string()),
-                n = sock.read(&mut buf[len..]) => n?,
+                n = hot::read_appended(sock, &mut core.buf) => n?,
             };
             if n == 0 {
                 return Ok("closed by peer".into());
             }
-            conn.active();
-            len += n;
-            let (used, corrupt) = self.answer_tcp(&buf[..len], &mut out);
-            buf.copy_within(used..len, 0);
-            len -= used;
-            conn.buffered(len, used > 0);
-            if !out.is_empty() {
-                self.wait_delay().await;
-                if let Err(why) = conn.write_all(&mut sock, &out).await {
-                    return Ok(why.to_string());
-                }
-                out.clear();
+            let now = tokio::time::Instant::now();
+            conn.active_at(now);
+            if hot::is_host::<S>() && conn.may_go_hot() {
+                streak.arrived(now.into_std());
             }
-            if let Some(e) = corrupt {
-                tracing::warn!("closing Modbus/TCP connection: {e}");
-                return Ok(format!("corrupt frame: {e}"));
+            let progressed = core.answer_buffered();
+            conn.buffered(core.buf.len(), progressed);
+            if !core.out.is_empty() {
+                self.wait_delay().await;
             }
         }
     }
@@ -312,6 +357,49 @@ impl Simulator {
                 let unit = adu.unit;
                 decoder.encode(out, unit, &pdu);
             }
+        }
+    }
+}
+
+/// A Modbus/TCP connection's buffers: served by its task, or on a thread of its own while it
+/// is hot ([`cpppo_net::hot`]).
+struct TcpCore {
+    sim: Simulator,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+    /// A corrupt header ends the connection once the replies before it are written.
+    corrupt: Option<crate::Error>,
+}
+
+impl TcpCore {
+    /// Answer every whole frame buffered; whether any was.
+    fn answer_buffered(&mut self) -> bool {
+        let (used, corrupt) = self.sim.answer_tcp(&self.buf, &mut self.out);
+        self.buf.drain(..used);
+        self.corrupt = corrupt;
+        used > 0
+    }
+}
+
+impl HotSession for TcpCore {
+    fn input(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    fn answer(&mut self, _read: usize, _now: std::time::Instant) -> Turn {
+        let progressed = self.answer_buffered();
+        if !self.out.is_empty() {
+            if let Some(d) = self.sim.delay_now() {
+                std::thread::sleep(d);
+            }
+        }
+        match self.corrupt {
+            Some(_) => Turn::Leave,
+            None => Turn::Answered { progressed },
         }
     }
 }

@@ -12,7 +12,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -99,6 +99,11 @@ struct Entry {
     last: AtomicU64,
     /// Told when the connection must close to make room.
     evict: Notify,
+    /// Milliseconds since the tracker's epoch when the unfinished frame at the front of the
+    /// buffer began to arrive ([`NO_PARTIAL`]: none).
+    partial_since: AtomicU64,
+    /// Told when the deadline moved earlier (a frame began), so a waiting `expired` re-arms.
+    rearm: Notify,
 }
 
 /// Counts of what the policy did, for `/metrics`.
@@ -112,6 +117,9 @@ pub struct Counts {
     pub evicted: u64,
     /// Connections closed by one of the timeouts.
     pub timed_out: u64,
+    /// Times a connection was moved to a thread of its own while it answered back-to-back
+    /// requests ([`crate::hot`]).
+    pub hot: u64,
 }
 
 /// The live connections of one service, and the policy they are held to.
@@ -123,6 +131,11 @@ pub struct Tracker {
     next: AtomicU64,
     evicted: AtomicU64,
     timed_out: AtomicU64,
+    /// Connections open now (the map's length, read without its lock).
+    open: AtomicUsize,
+    /// The hot window in microseconds (0: connections are never served hot).
+    hot_window_us: AtomicU64,
+    hot: AtomicU64,
 }
 
 impl Default for Tracker {
@@ -148,7 +161,31 @@ impl Tracker {
             next: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
+            open: AtomicUsize::new(0),
+            hot_window_us: AtomicU64::new(micros(crate::hot::configured_window())),
+            hot: AtomicU64::new(0),
         }
+    }
+
+    /// Serve a connection that answers back-to-back requests on a thread of its own for up to
+    /// `window` between requests ([`crate::hot`]); `None` keeps every connection in the
+    /// reactor. The default comes from `CPPPO_HOT_MS` ([`crate::hot::configured_window`]).
+    pub fn set_hot_window(&self, window: Option<Duration>) {
+        self.hot_window_us
+            .store(window.map_or(0, micros), Ordering::Relaxed);
+    }
+
+    /// The hot window ([`Tracker::set_hot_window`]).
+    pub fn hot_window(&self) -> Option<Duration> {
+        match self.hot_window_us.load(Ordering::Relaxed) {
+            0 => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
     }
 
     /// The limits connections are held to.
@@ -163,6 +200,7 @@ impl Tracker {
             accepted: self.next.load(Ordering::Relaxed),
             evicted: self.evicted.load(Ordering::Relaxed),
             timed_out: self.timed_out.load(Ordering::Relaxed),
+            hot: self.hot.load(Ordering::Relaxed),
         }
     }
 
@@ -180,6 +218,8 @@ impl Tracker {
         let entry = Arc::new(Entry {
             last: AtomicU64::new(self.now_ms()),
             evict: Notify::new(),
+            partial_since: AtomicU64::new(NO_PARTIAL),
+            rearm: Notify::new(),
         });
         let mut live = self.lock();
         while live.len() >= self.limits.max_connections {
@@ -194,13 +234,14 @@ impl Tracker {
             self.evicted.fetch_add(1, Ordering::Relaxed);
         }
         live.insert(id, Arc::clone(&entry));
+        self.open.store(live.len(), Ordering::Relaxed);
         drop(live);
         Conn {
-            tracker: Arc::clone(self),
+            activity: Activity {
+                tracker: Arc::clone(self),
+                entry,
+            },
             id,
-            entry,
-            partial_since: AtomicU64::new(NO_PARTIAL),
-            rearm: Notify::new(),
         }
     }
 }
@@ -214,26 +255,76 @@ const NO_PARTIAL: u64 = u64::MAX;
 /// life of the connection beside its reads: the timer is armed once, not once per request.
 #[derive(Debug)]
 pub struct Conn {
-    tracker: Arc<Tracker>,
+    activity: Activity,
     id: u64,
-    entry: Arc<Entry>,
-    /// Milliseconds since the tracker's epoch when the unfinished frame at the front of the
-    /// buffer began to arrive ([`NO_PARTIAL`]: none).
-    partial_since: AtomicU64,
-    /// Told when the deadline moved earlier (a frame began), so a waiting `expired` re-arms.
-    rearm: Notify,
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.tracker.lock().remove(&self.id);
+        let mut live = self.tracker.lock();
+        live.remove(&self.id);
+        self.tracker.open.store(live.len(), Ordering::Relaxed);
     }
 }
 
+impl std::ops::Deref for Conn {
+    type Target = Activity;
+
+    fn deref(&self) -> &Activity {
+        &self.activity
+    }
+}
+
+/// What a connection's traffic tells the policy ([`Conn::active_at`], [`Conn::buffered`]),
+/// detached from the [`Conn`] so that a thread serving it ([`crate::hot`]) can note it.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    tracker: Arc<Tracker>,
+    entry: Arc<Entry>,
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
 impl Conn {
+    /// A handle noting this connection's traffic from elsewhere (a hot connection's thread).
+    pub fn activity(&self) -> Activity {
+        self.activity.clone()
+    }
+
+    /// How long a hot connection may wait for its next request on its own thread
+    /// ([`crate::hot`]): the tracker's hot window, never past the idle or frame timeouts;
+    /// `None` when hot connections are off or more connections are open than the host has
+    /// CPUs (many connections are served best by the reactor).
+    pub fn hot_window(&self) -> Option<Duration> {
+        let limits = self.tracker.limits;
+        let window = self.tracker.hot_window()?;
+        (self.tracker.open() <= crate::hot::cpus())
+            .then(|| window.min(limits.idle).min(limits.frame))
+    }
+
+    /// Count one move of this connection to a thread of its own.
+    pub fn went_hot(&self) {
+        self.tracker.hot.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Activity {
     /// Note traffic on the connection (it is no longer idle).
     pub fn active(&self) {
         self.active_at(Instant::now());
+    }
+
+    /// Whether the connection could go hot now (hot connections on, few connections open):
+    /// a cheap test before counting its back-to-back requests.
+    pub fn may_go_hot(&self) -> bool {
+        self.tracker.hot_window_us.load(Ordering::Relaxed) != 0 && !self.crowded()
+    }
+
+    /// Whether more connections are open than a hot connection may share the host with.
+    pub fn crowded(&self) -> bool {
+        self.tracker.open() > crate::hot::cpus()
     }
 
     /// Note traffic on the connection at `now` (a time the caller read already).
@@ -250,26 +341,28 @@ impl Conn {
     /// left, and `progressed` tells whether any frame was finished. The frame timeout runs from
     /// the first byte of an unfinished frame.
     pub fn buffered(&self, pending: usize, progressed: bool) {
-        let since = self.partial_since.load(Ordering::Relaxed);
+        let partial = &self.entry.partial_since;
+        let since = partial.load(Ordering::Relaxed);
         if pending == 0 {
             if since != NO_PARTIAL {
-                self.partial_since.store(NO_PARTIAL, Ordering::Relaxed);
+                partial.store(NO_PARTIAL, Ordering::Relaxed);
             }
         } else if progressed || since == NO_PARTIAL {
-            self.partial_since
-                .store(self.tracker.now_ms(), Ordering::Relaxed);
+            partial.store(self.tracker.now_ms(), Ordering::Relaxed);
             if since == NO_PARTIAL {
-                self.rearm.notify_one(); // the deadline may now be earlier
+                self.entry.rearm.notify_one(); // the deadline may now be earlier
             }
         }
     }
+}
 
+impl Conn {
     /// When the connection must close if nothing changes, and why.
     fn deadline(&self) -> (Instant, Ended) {
         let limits = self.tracker.limits;
         let at = |ms: u64| self.tracker.epoch + Duration::from_millis(ms);
         let idle_at = at(self.entry.last.load(Ordering::Relaxed)) + limits.idle;
-        match self.partial_since.load(Ordering::Relaxed) {
+        match self.entry.partial_since.load(Ordering::Relaxed) {
             NO_PARTIAL => (idle_at, Ended::Idle(limits.idle)),
             since if at(since) + limits.frame < idle_at => {
                 (at(since) + limits.frame, Ended::PartialFrame(limits.frame))
@@ -286,7 +379,7 @@ impl Conn {
             let (at, _) = self.deadline();
             tokio::select! {
                 () = self.entry.evict.notified() => return Ended::Evicted,
-                () = self.rearm.notified() => continue,
+                () = self.entry.rearm.notified() => continue,
                 () = policy_sleep(at) => {}
             }
             // Traffic may have moved the deadline while we slept.

@@ -15,13 +15,14 @@ use cpppo_cip::frame;
 use cpppo_net::conn::{PollOnWake, Tracker};
 use cpppo_net::os::OsConnector;
 use cpppo_net::{Accepted, Connector, Datagram, Listener, Stream};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
+use crate::runtime::control::ConnGuard;
 use crate::runtime::upstream::{exchange, Upstreams};
 use crate::server::discovery::{broadcast_reply_delay, MAX_HELD_REPLIES};
 use crate::server::route::Forward;
-use crate::server::session::{on_datagram, Handled, IdGenerator, Session, Shared};
+use crate::server::session::{on_datagram, Handled, IdGenerator, Session, Shared, Summary};
 
 /// Bytes read from a stream at a time.
 const READ_CHUNK: usize = 4096;
@@ -64,22 +65,182 @@ fn random_unit() -> f64 {
     (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-async fn delay(opts: &Options) {
-    let range = match &opts.control {
-        Some(c) => Some(c.delay()),
-        None => opts.delay,
+/// The reply delay to apply now, if any (a range: uniform random in it).
+#[inline]
+fn delay_for(opts: &Options) -> Option<Duration> {
+    let (lo, hi) = match &opts.control {
+        Some(c) => c.delay(),
+        None => opts.delay?,
     };
-    if let Some((lo, hi)) = range {
-        let secs = lo + (hi - lo) * random_unit();
-        if secs > 0.0 && secs.is_finite() {
-            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    let secs = lo + (hi - lo) * random_unit();
+    (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
+}
+
+async fn delay(opts: &Options) {
+    if let Some(d) = delay_for(opts) {
+        tokio::time::sleep(d).await;
+    }
+}
+
+/// A routed request waiting for its answers: the frame's reply starts at `before` in the
+/// output; the request arrived at `started`.
+struct Pending {
+    fwd: Box<Forward>,
+    before: usize,
+    started: Instant,
+}
+
+/// What answering one buffered frame asks of the loop running the session.
+enum Step {
+    /// A reply was appended (from `before` in the output).
+    Replied(Summary, usize, Instant),
+    /// The request goes to another device first.
+    Forward(Pending),
+    /// Nothing to send.
+    Silent,
+    /// Close the connection.
+    Close,
+}
+
+/// One client's session and its buffers: served by the connection's task, or on a thread of
+/// its own while the connection is hot ([`cpppo_net::hot`]).
+struct Core {
+    session: Session,
+    /// Received bytes; whole frames up to `used` are answered.
+    buf: Vec<u8>,
+    used: usize,
+    /// Replies of one read go out in one write; kept between reads.
+    out: Vec<u8>,
+    tally: Tally,
+    local: SocketAddr,
+    /// When the bytes buffered last arrived: one clock read per read, not per frame.
+    arrived: Instant,
+    opts: Arc<Options>,
+    conn: Option<Arc<ConnGuard>>,
+    /// Left by a hot spell for the task: a routed request, a close.
+    pending: Option<Pending>,
+    close: Option<&'static str>,
+}
+
+impl Core {
+    /// Answer the next whole frame buffered; `None` when none is whole.
+    #[inline(always)]
+    fn next(&mut self) -> Option<Step> {
+        let rest = self.buf.get(self.used..)?;
+        let len = frame::frame_len(rest, MAX_DATA).ok()??;
+        let frame = rest.get(..len)?;
+        self.tally.requests += 1;
+        let started = self.arrived;
+        // The reply is emitted straight into `out`, after the replies before it.
+        let before = self.out.len();
+        let handled = self
+            .session
+            .on_frame_into(frame, self.local, started, &mut self.out);
+        self.used += len;
+        Some(match handled {
+            Handled::Replied(summary) => Step::Replied(summary, before, started),
+            Handled::Forward(fwd) => Step::Forward(Pending {
+                fwd,
+                before,
+                started,
+            }),
+            Handled::Silent => Step::Silent,
+            Handled::Close => Step::Close,
+        })
+    }
+
+    /// Append a routed request's reply, from its answers.
+    fn finish(&mut self, pending: &Pending, answers: &[Option<Vec<u8>>]) -> Summary {
+        let answer = self.session.finish(&pending.fwd, answers);
+        self.out.extend_from_slice(&answer.frame);
+        answer.summary
+    }
+
+    /// Count a reply (from `before` in the output) to a request that arrived at `started`.
+    #[inline]
+    fn replied(&mut self, summary: &Summary, before: usize, started: Instant) {
+        let sent = self.out.len() - before;
+        if let (Some(c), Some(g)) = (&self.opts.control, &self.conn) {
+            c.exchanged(&g.stats, summary, sent, started.elapsed());
+        }
+        self.tally.replies += 1;
+        self.tally.bytes_out += sent as u64;
+    }
+
+    /// Bytes received at `now`.
+    #[inline]
+    fn received(&mut self, n: usize, now: Instant) {
+        self.arrived = now;
+        self.tally.bytes_in += n as u64;
+        if let Some(g) = &self.conn {
+            g.received(n);
+        }
+    }
+
+    /// Drop the answered frames from the buffer; whether any was answered.
+    #[inline]
+    fn consumed(&mut self) -> bool {
+        let used = std::mem::take(&mut self.used);
+        self.buf.drain(..used);
+        used > 0
+    }
+
+    /// The web API asked to close this connection.
+    #[inline]
+    fn eof(&self) -> bool {
+        self.conn
+            .as_ref()
+            .is_some_and(|g| g.stats.eof.load(Ordering::Relaxed))
+    }
+}
+
+impl cpppo_net::hot::HotSession for Core {
+    fn input(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    fn answer(&mut self, read: usize, now: Instant) -> cpppo_net::hot::Turn {
+        use cpppo_net::hot::Turn;
+        self.received(read, now);
+        while let Some(step) = self.next() {
+            match step {
+                Step::Replied(summary, before, started) => {
+                    if let Some(d) = delay_for(&self.opts) {
+                        std::thread::sleep(d);
+                    }
+                    self.replied(&summary, before, started);
+                }
+                Step::Silent => {}
+                Step::Forward(p) => {
+                    self.pending = Some(p);
+                    return Turn::Leave;
+                }
+                Step::Close => {
+                    self.close = Some("unregistered");
+                    return Turn::Leave;
+                }
+            }
+        }
+        if self.eof() {
+            return Turn::Leave;
+        }
+        if self.session.poll_timeout().is_some_and(|due| due <= now) {
+            self.session.handle_timeout(now);
+        }
+        Turn::Answered {
+            progressed: self.consumed(),
         }
     }
 }
 
 /// Serve one client's stream until it closes, errs, or `shutdown` fires; its session
 /// handle and connection ids come from `ids`. Requests routed elsewhere go out through
-/// `connector`.
+/// `connector`. A connection answering requests back to back, with few connections open, is
+/// served on a thread of its own ([`cpppo_net::hot`]) until it pauses.
 pub async fn serve_stream<S: Stream, C: Connector>(
     accepted: Accepted<S>,
     shared: Arc<Shared>,
@@ -89,16 +250,27 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let Accepted {
-        mut stream,
+        stream,
         peer,
         local,
     } = accepted;
-    let mut session = Session::with_ids(shared, ids).with_peer(peer);
-    // Grows to the largest frame seen; idle sessions stay small.
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut tally = Tally::default();
+    let mut stream = Some(stream);
+    let conn = opts.control.as_ref().map(|c| Arc::new(c.connect(peer)));
+    let mut core = Core {
+        session: Session::with_ids(shared, ids).with_peer(peer),
+        // Grows to the largest frame seen; idle sessions stay small.
+        buf: Vec::with_capacity(READ_CHUNK),
+        used: 0,
+        out: Vec::new(),
+        tally: Tally::default(),
+        local,
+        arrived: Instant::now(),
+        opts: opts.clone(),
+        conn: conn.clone(),
+        pending: None,
+        close: None,
+    };
     let mut upstreams: Upstreams<C::Stream> = HashMap::new();
-    let conn = opts.control.as_ref().map(|c| c.connect(peer));
     let limits = opts.connections.admit();
     // What ends the session besides its stream, armed once for the session's life (not once
     // per request): the connection policy, the web API's eof, the server's shutdown.
@@ -106,79 +278,101 @@ pub async fn serve_stream<S: Stream, C: Connector>(
     let stop = std::pin::pin!(async {
         tokio::select! {
             why = limits.expired() => why.to_string(),
-            _ = crate::runtime::control::eof_requested(conn.as_ref()) => "closed by the web API (eof)".to_string(),
+            _ = crate::runtime::control::eof_requested(conn.as_deref()) => "closed by the web API (eof)".to_string(),
             _ = shutdown.changed() => "server shutting down".to_string(),
         }
     });
     let mut stop = PollOnWake::new(stop);
-    // Replies of one read go out in one write; kept between reads.
-    let mut out: Vec<u8> = Vec::new();
-    // When the bytes buffered last arrived: one clock read per read, not per frame.
-    // (tokio's clock: the connection policy's timers run on it.)
-    let mut arrived = tokio::time::Instant::now();
     let mut expiry = Expiry::default();
+    let mut streak = cpppo_net::hot::Streak::default();
     let why = loop {
         // Answer every complete frame already buffered; the replies go out in one write.
-        let mut used = 0;
-        let mut close = None;
-        while let Ok(Some(len)) = frame::frame_len(buf.get(used..).unwrap_or_default(), MAX_DATA) {
-            let Some(frame) = buf.get(used..used + len) else {
-                break;
+        let mut close = core.close.take();
+        let mut pending = core.pending.take();
+        while close.is_none() {
+            let step = match pending.take() {
+                Some(p) => Step::Forward(p),
+                None => match core.next() {
+                    Some(step) => step,
+                    None => break,
+                },
             };
-            tally.requests += 1;
-            let started = arrived.into_std();
-            // The reply is emitted straight into `out`, after the replies before it.
-            let before = out.len();
-            let handled = session.on_frame_into(frame, local, started, &mut out);
-            used += len;
-            let summary = match handled {
-                Handled::Replied(summary) => summary,
-                Handled::Forward(fwd) => {
+            let (summary, before, started) = match step {
+                Step::Replied(summary, before, started) => (summary, before, started),
+                Step::Forward(p) => {
                     // Boxed: routing is rare, and its large future would otherwise be
                     // reserved in every session's task, idle ones included.
-                    let answers = Box::pin(forward(connector.as_ref(), &mut upstreams, &fwd)).await;
-                    let answer = session.finish(&fwd, &answers);
-                    out.extend_from_slice(&answer.frame);
-                    answer.summary
+                    let answers =
+                        Box::pin(forward(connector.as_ref(), &mut upstreams, &p.fwd)).await;
+                    (core.finish(&p, &answers), p.before, p.started)
                 }
-                Handled::Silent => continue,
-                Handled::Close => {
+                Step::Silent => continue,
+                Step::Close => {
                     close = Some("unregistered");
                     break;
                 }
             };
             delay(&opts).await;
-            let sent = out.len() - before;
-            if let (Some(c), Some(g)) = (&opts.control, &conn) {
-                c.exchanged(&g.stats, &summary, sent, started.elapsed());
-            }
-            tally.replies += 1;
-            tally.bytes_out += sent as u64;
+            core.replied(&summary, before, started);
         }
-        if !out.is_empty() {
-            if let Err(why) = limits.write_all(&mut stream, &out).await {
+        let Some(sock) = stream.as_mut() else {
+            break "hot connection lost".to_string();
+        };
+        if !core.out.is_empty() {
+            if let Err(why) = limits.write_all(sock, &core.out).await {
                 break why.to_string();
             }
-            out.clear();
-            if out.capacity() > READ_CHUNK {
-                out = Vec::new(); // a large reply's buffer is not kept by an idle session
+            core.out.clear();
+            if core.out.capacity() > READ_CHUNK {
+                core.out = Vec::new(); // a large reply's buffer is not kept by an idle session
             }
         }
         if let Some(why) = close {
             break why.to_string();
         }
-        if conn
-            .as_ref()
-            .is_some_and(|g| g.stats.eof.load(Ordering::Relaxed))
-        {
+        if core.eof() {
             break "closed by the web API (eof)".to_string();
         }
-        buf.drain(..used);
-        buf.reserve(READ_CHUNK);
+        let progressed = core.consumed();
+        core.buf.reserve(READ_CHUNK);
         // A frame begun must be finished in time; an idle session may wait the idle timeout.
-        limits.buffered(buf.len(), used > 0);
-        let due = session.poll_timeout().map(tokio::time::Instant::from_std);
-        let wait = expiry.arm(due);
+        limits.buffered(core.buf.len(), progressed);
+        let due = core.session.poll_timeout();
+        if streak.hot() {
+            // Counted again from zero whether or not it may go hot now (a cheap test per
+            // request when it may not: many connections open, hot connections off).
+            streak.reset();
+            if let Some(window) = limits.hot_window() {
+                // Back here by the session's own next deadline (its CIP connections').
+                let window = due.map_or(window, |due| {
+                    window.min(due.saturating_duration_since(Instant::now()))
+                });
+                if let Some(sock) = stream.take() {
+                    // Boxed: only a hot connection pays for this future's room, not every
+                    // idle session's task.
+                    let (back, left) = Box::pin(cpppo_net::hot::serve(
+                        sock,
+                        core,
+                        &limits,
+                        window,
+                        std::pin::Pin::new(&mut stop),
+                    ))
+                    .await;
+                    core = back;
+                    match left {
+                        cpppo_net::hot::Left::Reactor(s) => stream = Some(s),
+                        cpppo_net::hot::Left::Closed => break "closed by peer".to_string(),
+                        cpppo_net::hot::Left::Failed(e) => break format!("read error: {e}"),
+                        cpppo_net::hot::Left::Stopped(why) => break why,
+                    }
+                    continue; // answer what the hot spell left
+                }
+            }
+        }
+        let wait = expiry.arm(due.map(tokio::time::Instant::from_std));
+        let Some(sock) = stream.as_mut() else {
+            break "hot connection lost".to_string();
+        };
         tokio::select! {
             // The stop future first: it is a flag test until one of its own wake-ups, and a
             // flood of requests cannot starve it (nor pays for a random start per poll).
@@ -186,23 +380,26 @@ pub async fn serve_stream<S: Stream, C: Connector>(
             why = &mut stop => break why,
             () = wait => {
                 expiry.fired();
-                session.handle_timeout(tokio::time::Instant::now().into_std());
+                core.session.handle_timeout(Instant::now());
             }
-            read = stream.read_buf(&mut buf) => match read {
+            read = cpppo_net::hot::read_appended(sock, &mut core.buf) => match read {
                 Ok(0) => break "closed by peer".to_string(),
                 Ok(n) => {
-                    arrived = tokio::time::Instant::now();
-                    limits.active_at(arrived);
-                    tally.bytes_in += n as u64;
-                    if let Some(g) = &conn {
-                        g.received(n);
+                    let now = tokio::time::Instant::now();
+                    limits.active_at(now);
+                    core.received(n, now.into_std());
+                    if cpppo_net::hot::is_host::<S>() && limits.may_go_hot() {
+                        streak.arrived(core.arrived);
                     }
                 }
                 Err(e) => break format!("read error: {e}"),
             },
         }
     };
-    let _ = stream.shutdown().await;
+    if let Some(mut s) = stream {
+        let _ = s.shutdown().await;
+    }
+    let tally = core.tally;
     tracing::info!(%peer, %local, requests = tally.requests, "session ended: {why}");
     if opts.print {
         println!(

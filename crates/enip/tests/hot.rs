@@ -1,0 +1,179 @@
+//! Hot connections (issue 18, `cpppo_net::hot`): a lock-step client is served on a thread of
+//! its own while it sends requests back to back; everything a client or operator sees stays
+//! the same: answers after a pause, the idle timeout, the connection limit, a prompt shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cpppo_enip::client::operation::Literal;
+use cpppo_enip::client::{blocking, Options};
+use cpppo_enip::model::device::{Device, DeviceConfig};
+use cpppo_enip::model::tagspec::TagSpec;
+use cpppo_enip::runtime::control::ServerControl;
+use cpppo_enip::runtime::serve::{serve_listener, Options as ServerOptions};
+use cpppo_enip::server::session::{RoutePolicy, Shared};
+use cpppo_net::conn::{Counts, Limits, Tracker};
+use cpppo_net::os::OsListener;
+use cpppo_net::Listener;
+use tokio::sync::watch;
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// Our simulator (`SCADA=INT[1000]`, with the web API's statistics) on a runtime of its own.
+struct Sim {
+    rt: tokio::runtime::Runtime,
+    addr: SocketAddr,
+    connections: Arc<Tracker>,
+    stop: watch::Sender<bool>,
+    served: tokio::task::JoinHandle<()>,
+}
+
+fn sim(limits: Limits, window: Duration) -> Result<Sim> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let mut device = Device::new(&DeviceConfig::default());
+    device.add_tag(&TagSpec::parse("SCADA=INT[1000]")?)?;
+    let shared = Arc::new(Shared {
+        device: Arc::new(device),
+        route: RoutePolicy::Any,
+        routes: Vec::new(),
+        io: None,
+    });
+    let connections = Tracker::new(limits);
+    connections.set_hot_window(Some(window));
+    let opts = Arc::new(ServerOptions {
+        control: Some(Arc::new(ServerControl::new(None))),
+        connections: connections.clone(),
+        ..ServerOptions::default()
+    });
+    let listener = rt.block_on(OsListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))))?;
+    let addr = listener.local_addr()?;
+    let (stop, shutdown) = watch::channel(false);
+    let served = rt.spawn(serve_listener(listener, shared, opts, shutdown));
+    Ok(Sim {
+        rt,
+        addr,
+        connections,
+        stop,
+        served,
+    })
+}
+
+fn client(sim: &Sim) -> Result<blocking::Client> {
+    Ok(blocking::Client::connect(
+        &sim.addr.to_string(),
+        Options::default(),
+    )?)
+}
+
+/// Lock-step writes and reads of SCADA[1] (each read sees the write before it) until the
+/// server has moved a connection to its own thread `hot` times in all (bounded: 20 s).
+fn until_hot(c: &mut blocking::Client, counts: impl Fn() -> Counts, hot: u64) -> Result {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut i = 0i128;
+    while counts().hot < hot {
+        assert!(Instant::now() < deadline, "never went hot: {:?}", counts());
+        i = (i + 1) % 30000;
+        c.write(&format!("SCADA[1]=(INT){i}"))?;
+        assert_eq!(c.read("SCADA[1]")?, [Literal::Int(i)]);
+    }
+    // A few more while hot.
+    for j in 0..20 {
+        assert_eq!(c.read("SCADA[1]")?, [Literal::Int(i)], "read {j} while hot");
+    }
+    Ok(())
+}
+
+/// Waits (bounded: 5 s) until no connection is open; how long that took.
+fn until_closed(sim: &Sim) -> Duration {
+    let started = Instant::now();
+    while sim.connections.counts().open > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still open: {:?}",
+            sim.connections.counts()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    started.elapsed()
+}
+
+#[test]
+fn a_lock_step_client_pausing_past_the_hot_window_is_still_answered() -> Result {
+    let sim = sim(Limits::default(), Duration::from_millis(20))?;
+    let counts = || sim.connections.counts();
+    let mut c = client(&sim)?;
+    until_hot(&mut c, counts, 1)?;
+    // Longer than the window: the connection goes back to the reactor, session intact.
+    std::thread::sleep(Duration::from_millis(150));
+    c.write("SCADA[2]=(INT)42")?;
+    assert_eq!(c.read("SCADA[2]")?, [Literal::Int(42)]);
+    // And hot again.
+    until_hot(&mut c, counts, 2)?;
+    assert_eq!(counts().open, 1);
+    assert_eq!(counts().timed_out, 0);
+    Ok(())
+}
+
+#[test]
+fn a_hot_connection_still_times_out_when_idle() -> Result {
+    let limits = Limits {
+        idle: Duration::from_millis(400),
+        ..Limits::default()
+    };
+    // A window longer than the idle timeout: the idle timeout bounds it.
+    let sim = sim(limits, Duration::from_secs(30))?;
+    let mut c = client(&sim)?;
+    until_hot(&mut c, || sim.connections.counts(), 1)?;
+    let idle = until_closed(&sim);
+    assert!(idle >= Duration::from_millis(300), "closed after {idle:?}");
+    assert!(idle < Duration::from_secs(3), "closed after {idle:?}");
+    assert_eq!(sim.connections.counts().timed_out, 1);
+    Ok(())
+}
+
+#[test]
+fn shutting_down_the_server_closes_a_hot_connection_promptly() -> Result {
+    let sim = sim(Limits::default(), Duration::from_secs(30))?;
+    let mut c = client(&sim)?;
+    until_hot(&mut c, || sim.connections.counts(), 1)?;
+    sim.stop.send(true)?;
+    let took = until_closed(&sim);
+    assert!(took < Duration::from_secs(1), "closed after {took:?}");
+    let served = sim
+        .rt
+        .block_on(async { tokio::time::timeout(Duration::from_secs(1), sim.served).await });
+    assert!(matches!(served, Ok(Ok(()))), "{served:?}");
+    assert!(c.read("SCADA[1]").is_err(), "answered after shutdown");
+    Ok(())
+}
+
+#[test]
+fn a_hot_connection_is_displaced_at_the_connection_limit() -> Result {
+    let limits = Limits {
+        max_connections: 1,
+        ..Limits::default()
+    };
+    let sim = sim(limits, Duration::from_secs(30))?;
+    let mut a = client(&sim)?;
+    until_hot(&mut a, || sim.connections.counts(), 1)?;
+    // A newcomer at the limit of one: the hot connection (waiting on its thread) makes room.
+    let started = Instant::now();
+    let mut b = client(&sim)?;
+    assert_eq!(b.read("SCADA[1]")?.len(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let counts = sim.connections.counts();
+    assert_eq!((counts.open, counts.evicted), (1, 1), "{counts:?}");
+    assert!(
+        a.read("SCADA[1]").is_err(),
+        "the displaced connection still answered"
+    );
+    Ok(())
+}
