@@ -42,7 +42,11 @@ fn t_o_packets_at_a_fractional_rpi_come_out_one_rpi_apart() {
         s.stop().await
     });
     let stats = scanner.stats();
-    assert!(stats.received >= 100, "only {} T→O received", stats.received);
+    assert!(
+        stats.received >= 100,
+        "only {} T→O received",
+        stats.received
+    );
     // Lateness is a packet's arrival after the previous one's plus the API (early counts as 0).
     // On a millisecond wheel every second interval is ~4 ms: half the samples ~500 µs late.
     // Scheduling noise on a busy machine may make a few late, not a quarter.

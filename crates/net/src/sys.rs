@@ -346,13 +346,14 @@ impl Timerfd {
                 return Err(std::io::Error::last_os_error());
             }
             let left = at.saturating_duration_since(std::time::Instant::now());
-            let nanos = i64::from(now.tv_nsec) + i64::from(left.subsec_nanos());
-            let secs = i64::from(now.tv_sec)
-                .saturating_add(i64::try_from(left.as_secs()).unwrap_or(i64::MAX / 2))
-                .saturating_add(nanos / 1_000_000_000);
-            value.tv_sec = secs as libc::time_t;
-            // A zero it_value disarms: a deadline passed at exactly 0 ns still fires.
-            value.tv_nsec = (nanos % 1_000_000_000).max(1) as _;
+            let now = std::time::Duration::new(
+                u64::try_from(now.tv_sec).unwrap_or(0),
+                u32::try_from(now.tv_nsec).unwrap_or(0),
+            );
+            let target = now.saturating_add(left);
+            value.tv_sec = libc::time_t::try_from(target.as_secs()).unwrap_or(libc::time_t::MAX);
+            // A zero it_value disarms: a deadline at the clock's origin still fires.
+            value.tv_nsec = target.subsec_nanos().max(1) as libc::c_long;
         }
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
@@ -455,12 +456,17 @@ mod tests {
         let at = std::time::Instant::now() + std::time::Duration::from_micros(2_300);
         t.set(Some(at)).unwrap();
         assert!(fires_within(&t, std::time::Duration::from_secs(5)));
-        assert!(std::time::Instant::now() >= at, "fired before the instant set");
+        assert!(
+            std::time::Instant::now() >= at,
+            "fired before the instant set"
+        );
         // Set again: the expiry not read is forgotten.
         t.set(None).unwrap();
         assert!(!fires_within(&t, std::time::Duration::from_millis(30)));
-        t.set(Some(std::time::Instant::now() + std::time::Duration::from_secs(60)))
-            .unwrap();
+        t.set(Some(
+            std::time::Instant::now() + std::time::Duration::from_secs(60),
+        ))
+        .unwrap();
         assert!(!fires_within(&t, std::time::Duration::from_millis(30)));
         // An instant passed fires at once.
         t.set(Some(std::time::Instant::now())).unwrap();
