@@ -22,7 +22,8 @@ PIN_S=(); [ -n "${SCANNER_CPUS:-}" ] && PIN_S=(taskset -c "$SCANNER_CPUS")
 
 # FLEET_BIN: another `cpppo` binary for the fleet (an old build to compare; the scanner and
 # ciplink stay this tree's). REF=0 skips the ciplink reference row.
-# LABEL: a word before each fleet row.
+# LABEL: a word before each fleet row. CPPPO_IO_CLOCK=tokio (exported): the fleet's adapters
+# wait on tokio's millisecond timer instead of the timerfd I/O clock.
 cargo build --release -q -p cpppo --bin cpppo
 cargo build --release -q -p cpppo-enip --example io_bench --example ciplink_adapter
 CPPPO="${FLEET_BIN:-$TARGET/release/cpppo}"

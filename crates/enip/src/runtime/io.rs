@@ -88,12 +88,19 @@ struct IoClock {
 
 impl IoClock {
     fn new() -> Self {
-        let fd = Timerfd::new().and_then(Timerfd::register);
-        if let Err(e) = &fd {
-            tracing::debug!("no timerfd for the I/O clock, on tokio's timer instead: {e}");
-        }
+        // CPPPO_IO_CLOCK=tokio keeps tokio's millisecond timer (to compare the two in bench/io).
+        let fd = match std::env::var("CPPPO_IO_CLOCK").as_deref() {
+            Ok("tokio") => None,
+            _ => match Timerfd::new().and_then(Timerfd::register) {
+                Ok(fd) => Some(fd),
+                Err(e) => {
+                    tracing::debug!("no timerfd for the I/O clock, on tokio's timer instead: {e}");
+                    None
+                }
+            },
+        };
         IoClock {
-            fd: fd.ok(),
+            fd,
             sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
             armed: None,
         }
