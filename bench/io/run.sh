@@ -20,9 +20,13 @@ PIN_A=(); [ -n "${ADAPTER_CPUS:-}" ] && PIN_A=(taskset -c "$ADAPTER_CPUS")
 PIN_S=(); [ -n "${SCANNER_CPUS:-}" ] && PIN_S=(taskset -c "$SCANNER_CPUS")
 [ "$(id -u)" = 0 ] || { echo "bench/io/run.sh: needs root" >&2; exit 2; }
 
+# FLEET_BIN: another `cpppo` binary for the fleet (an old build to compare; the scanner and
+# ciplink stay this tree's). REF=0 skips the ciplink reference row.
+# LABEL: a word before each fleet row. CPPPO_IO_CLOCK=tokio (exported): the fleet's adapters
+# wait on tokio's millisecond timer instead of the timerfd I/O clock.
 cargo build --release -q -p cpppo --bin cpppo
 cargo build --release -q -p cpppo-enip --example io_bench --example ciplink_adapter
-CPPPO="$TARGET/release/cpppo"
+CPPPO="${FLEET_BIN:-$TARGET/release/cpppo}"
 BENCH="$TARGET/release/examples/io_bench"
 CIPLINK="$TARGET/release/examples/ciplink_adapter"
 NS="cpppo-bench-io-$$"
@@ -42,23 +46,25 @@ stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 100); do kill -0 "$1" 2>/
 row() { # label, io_bench line
   local l=$2 f
   f() { sed -n "s/.* $1 \([^ ]*\).*/\1/p" <<<" $l"; }
-  echo "| $1 | $(f open)/$(f n) | $(f p50_us) | $(f p99_us) | $(f max_us) | $(f received) | $(f lost) | $(f adapter_cpu_pct) | $(f cpu_pct) |"
+  echo "| $1 | $(f open)/$(f n) | $(f p50_us) | $(f p75_us) | $(f p90_us) | $(f p99_us) | $(f p999_us) | $(f max_us) | $(f received) | $(f lost) | $(f adapter_cpu_pct) | $(f cpu_pct) |"
 }
 
 echo "# Class 1 I/O benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 echo "RPI $RPI ms, Exclusive Owner, 8 bytes each way, $SECS s window. Lateness in µs."
 echo
-echo "| adapter | open/N | p50 | p99 | max | T->O received | lost | adapter CPU % | scanner CPU % |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| adapter | open/N | p50 | p75 | p90 | p99 | p99.9 | max | T->O received | lost | adapter CPU % | scanner CPU % |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 # The reference: ciplink's adapter (threads of its own), one connection over loopback.
-ip netns exec "$NS" "$CIPLINK" 127.0.0.1 0 0 8 8 </dev/null >"$tmp/ciplink.log" 2>&1 &
-cpid=$!
-for _ in $(seq 200); do grep -q '^ready' "$tmp/ciplink.log" && break; sleep 0.05; done
-read -r tcp io < <(sed -n 's/^ready tcp [0-9.]*:\([0-9]*\) io [0-9.]*:\([0-9]*\)/\1 \2/p' "$tmp/ciplink.log")
-line=$(ip netns exec "$NS" "$BENCH" "127.0.0.1:$tcp" 1 "$RPI" "$SECS" "$io" "$cpid")
-row "ciplink 0.3.5 (loopback)" "$line"
-stop "$cpid"
+if [ "${REF:-1}" != 0 ]; then
+  ip netns exec "$NS" "$CIPLINK" 127.0.0.1 0 0 8 8 </dev/null >"$tmp/ciplink.log" 2>&1 &
+  cpid=$!
+  for _ in $(seq 200); do grep -q '^ready' "$tmp/ciplink.log" && break; sleep 0.05; done
+  read -r tcp io < <(sed -n 's/^ready tcp [0-9.]*:\([0-9]*\) io [0-9.]*:\([0-9]*\)/\1 \2/p' "$tmp/ciplink.log")
+  line=$(ip netns exec "$NS" "$BENCH" "127.0.0.1:$tcp" 1 "$RPI" "$SECS" "$io" "$cpid")
+  row "ciplink 0.3.5 (loopback)" "$line"
+  stop "$cpid"
+fi
 for n in $COUNTS; do
   log="$tmp/fleet-$n.log"
   ip netns exec "$NS" "${PIN_A[@]}" "$CPPPO" net fleet --devices "$n" --subnet 10.91.0.0/16 --tap io0 "${TAGS[@]}" >"$log" 2>&1 &
@@ -66,7 +72,7 @@ for n in $COUNTS; do
   for _ in $(seq 600); do grep -q '^Success' "$log" && break; sleep 0.05; done
   grep -q '^Success' "$log" || { cat "$log" >&2; exit 1; }
   line=$(ip netns exec "$NS" "${PIN_S[@]}" "$BENCH" 10.91.0.2 "$n" "$RPI" "$SECS" 2222 "$pid")
-  row "fleet, $n devices (TAP)" "$line"
+  row "${LABEL:+$LABEL }fleet, $n devices (TAP)" "$line"
   stop "$pid"
   sleep 0.5
 done

@@ -6,7 +6,8 @@
 //! ```text
 //! io_bench FIRST_IP[:TCP_PORT] N RPI_MS SECS [IO_PORT [ADAPTER_PID]]   # adapters at FIRST_IP, +1, ...
 //! ```
-//! Prints one line: `n N open N rpi_ms R p50_us P p99_us P max_us M received R lost L
+//! Prints one line: `n N open N rpi_ms R p50_us P p75_us P p90_us P p99_us P p999_us P max_us M
+//! received R lost L
 //! cpu_pct C adapter_cpu_pct A` (CPU in % of one core over the SECS window; A with a PID).
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -137,9 +138,12 @@ async fn main() {
     }
     let us = |d: Duration| d.as_micros();
     println!(
-        "n {n} open {open} rpi_ms {rpi_ms} p50_us {} p99_us {} max_us {} received {received} lost {lost} cpu_pct {:.1} adapter_cpu_pct {}",
+        "n {n} open {open} rpi_ms {rpi_ms} p50_us {} p75_us {} p90_us {} p99_us {} p999_us {} max_us {} received {received} lost {lost} cpu_pct {:.1} adapter_cpu_pct {}",
         us(lateness.quantile(0.5)),
+        us(lateness.quantile(0.75)),
+        us(lateness.quantile(0.9)),
         us(lateness.quantile(0.99)),
+        us(lateness.quantile(0.999)),
         us(lateness.max()),
         (c1.0 - c0.0) * 100.0 / wall,
         match (c0.1, c1.1) {

@@ -292,6 +292,98 @@ pub fn recv_message(fd: &impl std::os::fd::AsRawFd, buf: &mut [u8]) -> std::io::
     })
 }
 
+/// A one-shot kernel timer (`timerfd`) on CLOCK_MONOTONIC, the clock of
+/// [`std::time::Instant`]: it becomes readable when the instant set with [`Timerfd::set`] passes,
+/// to the kernel's high-resolution timer (tokio's timers round up to the next millisecond).
+#[derive(Debug)]
+pub struct Timerfd {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl Timerfd {
+    /// A disarmed, non-blocking timer.
+    pub fn new() -> std::io::Result<Self> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: timerfd_create takes plain integers.
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor this process owns alone.
+        Ok(Timerfd {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Registered with the current tokio runtime's reactor, to wait for it to fire (readable).
+    pub fn register(self) -> std::io::Result<tokio::io::unix::AsyncFd<Self>> {
+        use tokio::io::Interest;
+        // SAFETY: the Timerfd owns its descriptor and moves into the AsyncFd, so the descriptor
+        // stays open and the same for the AsyncFd's whole life.
+        unsafe { tokio::io::unix::AsyncFd::register_with_interest(self, Interest::READABLE) }
+            .map_err(std::io::Error::from)
+    }
+
+    /// Fire once at `at` (at once if it has passed), or never (`None`). Setting the timer
+    /// also forgets an expiry not yet read.
+    pub fn set(&self, at: Option<std::time::Instant>) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let mut value = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        if let Some(at) = at {
+            // Instant is CLOCK_MONOTONIC: the target is the clock now plus what is left.
+            // SAFETY: all-zero is a valid timespec; clock_gettime fills it.
+            let mut now: libc::timespec = unsafe { std::mem::zeroed() };
+            // SAFETY: `now` is a live timespec.
+            if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let left = at.saturating_duration_since(std::time::Instant::now());
+            let now = std::time::Duration::new(
+                u64::try_from(now.tv_sec).unwrap_or(0),
+                u32::try_from(now.tv_nsec).unwrap_or(0),
+            );
+            let target = now.saturating_add(left);
+            value.tv_sec = libc::time_t::try_from(target.as_secs()).unwrap_or(libc::time_t::MAX);
+            // A zero it_value disarms: a deadline at the clock's origin still fires.
+            value.tv_nsec = target.subsec_nanos().max(1) as libc::c_long;
+        }
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: value,
+        };
+        // SAFETY: `spec` is a live itimerspec; the old value is not asked for.
+        let r = unsafe {
+            libc::timerfd_settime(
+                self.fd.as_raw_fd(),
+                libc::TFD_TIMER_ABSTIME,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl std::os::fd::AsRawFd for Timerfd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 /// A kernel `timespec` on CLOCK_REALTIME as a wall-clock time (`None` if out of range).
 fn wall_time(ts: libc::timespec) -> Option<std::time::SystemTime> {
     let secs = u64::try_from(ts.tv_sec).ok()?;
@@ -343,6 +435,42 @@ mod tests {
         assert_eq!(p("[::1]:0", None).unwrap(), "[::1]:0");
         let e = p(":x", Some(1)).unwrap_err().to_string();
         assert_eq!(e, "port \"x\" is not a number 0-65535");
+    }
+
+    /// Whether `t` fires within `wait` (poll(2) on its descriptor).
+    fn fires_within(t: &Timerfd, wait: std::time::Duration) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd {
+            fd: t.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(wait.as_millis()).unwrap();
+        // SAFETY: one live pollfd.
+        unsafe { libc::poll(&mut p, 1, ms) == 1 }
+    }
+
+    #[test]
+    fn a_timerfd_fires_at_the_instant_set_and_not_when_disarmed_or_moved() {
+        let t = Timerfd::new().unwrap();
+        let at = std::time::Instant::now() + std::time::Duration::from_micros(2_300);
+        t.set(Some(at)).unwrap();
+        assert!(fires_within(&t, std::time::Duration::from_secs(5)));
+        assert!(
+            std::time::Instant::now() >= at,
+            "fired before the instant set"
+        );
+        // Set again: the expiry not read is forgotten.
+        t.set(None).unwrap();
+        assert!(!fires_within(&t, std::time::Duration::from_millis(30)));
+        t.set(Some(
+            std::time::Instant::now() + std::time::Duration::from_secs(60),
+        ))
+        .unwrap();
+        assert!(!fires_within(&t, std::time::Duration::from_millis(30)));
+        // An instant passed fires at once.
+        t.set(Some(std::time::Instant::now())).unwrap();
+        assert!(fires_within(&t, std::time::Duration::from_secs(5)));
     }
 
     #[test]
