@@ -78,13 +78,25 @@ pub async fn serve_io<D: Datagram>(sock: D, hub: Arc<IoHub>, mut shutdown: watch
 /// When the adapter next has work, kept on a `timerfd` (CLOCK_MONOTONIC, absolute): a frame
 /// due at t + 0.3 ms leaves then, where tokio's millisecond wheel would hold it to the next
 /// tick (and 1,000 producers' frames due within that millisecond would leave as one burst).
-/// Tokio's timer stands in where no timerfd can be had (out of descriptors). Disarmed, it
-/// costs nothing: an idle adapter does not wake.
+/// Tokio's timer stands in where no timerfd can be had (out of descriptors), and while more
+/// than [`PRECISE_UP_TO`] adapters of the process are armed: a timerfd costs a system call and
+/// a wake-up per frame, which a fleet of 1,000 devices at RPI 10 ms cannot afford (bench/io,
+/// RESULTS "Session 8 close"), where tokio fires a whole millisecond's frames at once.
+/// Disarmed, it costs nothing: an idle adapter does not wake.
 struct IoClock {
     fd: Option<AsyncFd<Timerfd>>,
     sleep: Pin<Box<Sleep>>,
     armed: Option<Instant>,
+    /// Whether the armed time is on the timerfd (else on `sleep`).
+    on_fd: bool,
 }
+
+/// Armed I/O clocks in the process (adapters with a frame or a timeout to come).
+static ARMED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Up to this many armed I/O clocks in the process keep sub-millisecond precision on their
+/// timerfds; beyond it they fall back to tokio's millisecond timer.
+pub const PRECISE_UP_TO: usize = 64;
 
 impl IoClock {
     fn new() -> Self {
@@ -103,7 +115,23 @@ impl IoClock {
             fd,
             sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
             armed: None,
+            on_fd: false,
         }
+    }
+
+    /// Note whether this clock is armed in the process-wide count.
+    fn count(&mut self, at: Option<Instant>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match (self.armed.is_some(), at.is_some()) {
+            (false, true) => {
+                ARMED.fetch_add(1, Relaxed);
+            }
+            (true, false) => {
+                ARMED.fetch_sub(1, Relaxed);
+            }
+            _ => {}
+        }
+        self.armed = at;
     }
 
     /// Wake at `at` (`None`: not at all).
@@ -111,13 +139,26 @@ impl IoClock {
         if at == self.armed {
             return;
         }
-        self.armed = at;
+        self.count(at);
+        let precise = ARMED.load(std::sync::atomic::Ordering::Relaxed) <= PRECISE_UP_TO;
         if let Some(fd) = &self.fd {
-            match fd.get_ref().set(at.map(on_grid)) {
-                Ok(()) => return,
+            // Off the timerfd, it is disarmed (a stale expiry would only make an early turn).
+            let on_fd = precise || self.on_fd;
+            let set = match precise {
+                true => fd.get_ref().set(at.map(on_grid)),
+                false if on_fd => fd.get_ref().set(None),
+                false => Ok(()),
+            };
+            match set {
+                Ok(()) if precise => {
+                    self.on_fd = true;
+                    return;
+                }
+                Ok(()) => self.on_fd = false,
                 Err(e) => {
                     tracing::debug!("timerfd failed, the I/O clock is on tokio's timer: {e}");
                     self.fd = None;
+                    self.on_fd = false;
                 }
             }
         }
@@ -133,7 +174,7 @@ impl IoClock {
         let Some(at) = self.armed else {
             return Poll::Pending;
         };
-        let fired = match &self.fd {
+        let fired = match self.fd.as_ref().filter(|_| self.on_fd) {
             Some(fd) => match fd.poll_read_ready(cx) {
                 Poll::Ready(Ok(mut ready)) => {
                     ready.clear_ready();
@@ -142,6 +183,7 @@ impl IoClock {
                 Poll::Ready(Err(e)) => {
                     tracing::debug!("timerfd failed, the I/O clock is on tokio's timer: {e}");
                     self.fd = None;
+                    self.on_fd = false;
                     self.sleep.as_mut().reset(at.into());
                     self.sleep.as_mut().poll(cx).is_ready()
                 }
@@ -150,11 +192,17 @@ impl IoClock {
             None => self.sleep.as_mut().poll(cx).is_ready(),
         };
         if fired {
-            self.armed = None;
+            self.count(None);
             Poll::Ready(())
         } else {
             Poll::Pending
         }
+    }
+}
+
+impl Drop for IoClock {
+    fn drop(&mut self) {
+        self.count(None);
     }
 }
 
