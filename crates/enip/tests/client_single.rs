@@ -2,6 +2,8 @@
 //! TCP connector's blocking mode, against our simulator (in-process, on a listener bound to
 //! port 0, shut down when the test ends).
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,11 +11,9 @@ use std::time::{Duration, Instant};
 
 use cpppo_enip::client::operation::{Literal, Operation};
 use cpppo_enip::client::{blocking, ClientError, Connector, Options};
-use cpppo_enip::model::device::{Device, DeviceConfig};
-use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::runtime::control::ServerControl;
 use cpppo_enip::runtime::serve::{serve_listener, Options as ServerOptions};
-use cpppo_enip::server::session::{RoutePolicy, Shared};
+use cpppo_enip::server::session::RoutePolicy;
 use cpppo_net::os::OsListener;
 use cpppo_net::Listener;
 use tokio::sync::watch;
@@ -33,14 +33,7 @@ fn sim() -> Result<Sim> {
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let mut device = Device::new(&DeviceConfig::default());
-    device.add_tag(&TagSpec::parse("SCADA=INT[1000]")?)?;
-    let shared = Arc::new(Shared {
-        device: Arc::new(device),
-        route: RoutePolicy::Any,
-        routes: Vec::new(),
-        io: None,
-    });
+    let shared = common::shared(RoutePolicy::Any);
     let control = Arc::new(ServerControl::new(None));
     let opts = Arc::new(ServerOptions {
         control: Some(control.clone()),

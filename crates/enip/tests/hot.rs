@@ -2,17 +2,17 @@
 //! its own while it sends requests back to back; everything a client or operator sees stays
 //! the same: answers after a pause, the idle timeout, the connection limit, a prompt shutdown.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cpppo_enip::client::operation::Literal;
 use cpppo_enip::client::{blocking, Options};
-use cpppo_enip::model::device::{Device, DeviceConfig};
-use cpppo_enip::model::tagspec::TagSpec;
 use cpppo_enip::runtime::control::ServerControl;
 use cpppo_enip::runtime::serve::{serve_listener, Options as ServerOptions};
-use cpppo_enip::server::session::{RoutePolicy, Shared};
+use cpppo_enip::server::session::RoutePolicy;
 use cpppo_net::conn::{Counts, Limits, Tracker};
 use cpppo_net::os::OsListener;
 use cpppo_net::Listener;
@@ -34,14 +34,7 @@ fn sim(limits: Limits, window: Duration) -> Result<Sim> {
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let mut device = Device::new(&DeviceConfig::default());
-    device.add_tag(&TagSpec::parse("SCADA=INT[1000]")?)?;
-    let shared = Arc::new(Shared {
-        device: Arc::new(device),
-        route: RoutePolicy::Any,
-        routes: Vec::new(),
-        io: None,
-    });
+    let shared = common::shared(RoutePolicy::Any);
     let connections = Tracker::new(limits);
     connections.set_hot_window(Some(window));
     let opts = Arc::new(ServerOptions {

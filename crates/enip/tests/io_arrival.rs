@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use cpppo_enip::client::io::IoParams;
-use cpppo_enip::client::io_scanner::ScanEvent;
 
 #[path = "common/scan.rs"]
 mod scan;
@@ -15,29 +14,14 @@ const BUSY: Duration = Duration::from_millis(300);
 
 #[test]
 fn a_busy_scanner_does_not_count_its_own_delay_as_the_adapters_lateness() {
-    // The adapter on a runtime of its own, so it keeps producing while the scanner is busy.
-    let adapter_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("adapter runtime");
-    let (served, io) = adapter_rt.block_on(scan::our_adapter());
-    let scanner_rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("scanner runtime");
-    let scanner = scanner_rt.block_on(async {
+    let rig = scan::Rig::new();
+    let scanner = rig.scanner_rt.block_on(async {
         let params = IoParams {
             rpi: Duration::from_millis(20),
             timeout_multiplier: 4, // ×64: 1.28 s, well past the busy spell
             ..IoParams::default()
         };
-        let mut s = scan::scan(served.local_addr(), io.port(), params, 0x0A11_0001).await;
-        s.until("the connection", |e| match e {
-            ScanEvent::Opened { .. } => Some(()),
-            _ => None,
-        })
-        .await;
+        let s = rig.opened(params, 0x0A11_0001).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         // The scanner's only thread is busy: T→O packets queue in its socket meanwhile.
         std::thread::sleep(BUSY);
@@ -54,5 +38,4 @@ fn a_busy_scanner_does_not_count_its_own_delay_as_the_adapters_lateness() {
         worst < BUSY / 2,
         "lateness up to {worst:?}: the scanner's own delay was counted"
     );
-    drop(served);
 }

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use cpppo_enip::client::io::IoParams;
-use cpppo_enip::client::io_scanner::ScanEvent;
 
 #[path = "common/scan.rs"]
 mod scan;
@@ -15,29 +14,14 @@ const RPI: Duration = Duration::from_micros(3_500);
 
 #[test]
 fn t_o_packets_at_a_fractional_rpi_come_out_one_rpi_apart() {
-    // The adapter on a runtime of its own, as a server runs it.
-    let adapter_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("adapter runtime");
-    let (served, io) = adapter_rt.block_on(scan::our_adapter());
-    let scanner_rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("scanner runtime");
-    let scanner = scanner_rt.block_on(async {
+    let rig = scan::Rig::new();
+    let scanner = rig.scanner_rt.block_on(async {
         let params = IoParams {
             rpi: RPI,
             timeout_multiplier: 4, // ×64: 224 ms, past a loaded machine's stalls
             ..IoParams::default()
         };
-        let mut s = scan::scan(served.local_addr(), io.port(), params, 0x0717_0001).await;
-        s.until("the connection", |e| match e {
-            ScanEvent::Opened { .. } => Some(()),
-            _ => None,
-        })
-        .await;
+        let s = rig.opened(params, 0x0717_0001).await;
         tokio::time::sleep(Duration::from_millis(700)).await;
         s.stop().await
     });
@@ -57,5 +41,4 @@ fn t_o_packets_at_a_fractional_rpi_come_out_one_rpi_apart() {
          T→O is not produced on a sub-millisecond clock",
         stats.lateness.max()
     );
-    drop(served);
 }

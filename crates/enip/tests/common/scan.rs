@@ -129,3 +129,51 @@ pub async fn scan(target: SocketAddr, io_port: u16, params: IoParams, seed: u32)
         task,
     }
 }
+
+/// Our adapter serving on a runtime of its own (one worker, as a server runs it, so that it
+/// keeps producing whatever the scanner's thread does) and a current-thread runtime for a
+/// scanner. Fields drop in order: the server before the runtimes.
+pub struct Rig {
+    /// The running server (explicit messaging).
+    pub served: Running,
+    /// Its I/O socket's address.
+    pub io: SocketAddr,
+    /// The scanner's runtime.
+    pub scanner_rt: tokio::runtime::Runtime,
+    /// The adapter's runtime.
+    pub adapter_rt: tokio::runtime::Runtime,
+}
+
+impl Rig {
+    /// Starts [`our_adapter`] on its runtime.
+    pub fn new() -> Rig {
+        let adapter_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("adapter runtime");
+        let (served, io) = adapter_rt.block_on(our_adapter());
+        let scanner_rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("scanner runtime");
+        Rig {
+            served,
+            io,
+            scanner_rt,
+            adapter_rt,
+        }
+    }
+
+    /// A scanner (connection serial from `seed`) whose connection to the adapter is open;
+    /// call from inside [`Rig::scanner_rt`].
+    pub async fn opened(&self, params: IoParams, seed: u32) -> Scan {
+        let mut s = scan(self.served.local_addr(), self.io.port(), params, seed).await;
+        s.until("the connection", |e| match e {
+            ScanEvent::Opened { .. } => Some(()),
+            _ => None,
+        })
+        .await;
+        s
+    }
+}
