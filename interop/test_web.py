@@ -8,6 +8,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -242,6 +243,23 @@ def test_metrics_count_requests_replies_sessions_bytes_and_latency(sim):
     assert metrics["cpppo_received_bytes_total"] > 0 and metrics["cpppo_sent_bytes_total"] > 0
     count = metrics["cpppo_request_latency_seconds_count"]
     assert count == metrics['cpppo_request_latency_seconds_bucket{le="+Inf"}'] >= 7
+
+
+def test_metrics_count_a_hot_lock_step_client(sim):
+    """A lock-step client is served on a thread of its own (a hot connection, as an echo server
+    serves it): /metrics counts the move, and every request it made while hot."""
+    run = subprocess.run(
+        [cpppo_bin(), "enip", "thruput", "-t", "10", "-a", f"127.0.0.1:{sim.port}", "-d", "1",
+         "-r", "2000", "SCADA[1]"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("2000 operations"), run.stdout
+    metrics = {}
+    for line in sim.get("metrics").splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            metrics[name] = float(value)
+    assert metrics["cpppo_connections_hot_total"] >= 1
+    assert metrics['cpppo_requests_total{service="0x4C",name="Read Tag"}'] >= 2000
 
 
 def test_web_token_guards_changes_but_not_reads(spawn):

@@ -252,6 +252,12 @@ fn render_limits(out: &mut String, t: &Tracker) {
             counts.timed_out,
         ),
         (
+            "cpppo_connections_hot_total",
+            "counter",
+            "Times a connection answering back-to-back requests was served on a thread of its own.",
+            counts.hot,
+        ),
+        (
             "cpppo_listen_backlog",
             "gauge",
             "Listen backlog of the TCP listeners (the system maximum).",
