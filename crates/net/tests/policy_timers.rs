@@ -40,3 +40,29 @@ fn idle_and_partial_frame_timeouts_fire_from_the_timer_runtime() {
         assert_eq!(t.counts().timed_out, 2);
     });
 }
+
+/// The policy's timeouts need no timer in the serving runtime at all once the timer runtime
+/// runs: a connection served on a runtime without one (a sleep there would panic, "timers are
+/// disabled") still times out.
+#[test]
+fn the_policy_needs_no_timer_in_the_serving_runtime() {
+    let _rt = cpppo_net::cores::server_runtime().expect("runtime");
+    let no_timers = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("a runtime without timers");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let served = std::thread::spawn(move || {
+        let why = no_timers.block_on(async {
+            let t = Tracker::new(Limits {
+                idle: Duration::from_millis(200),
+                ..Limits::default()
+            });
+            t.admit().expired().await
+        });
+        let _ = tx.send(why);
+    });
+    let why = rx.recv_timeout(Duration::from_secs(10));
+    assert!(matches!(why, Ok(Ended::Idle(_))), "{why:?}");
+    served.join().expect("no panic in the serving runtime");
+}

@@ -1,5 +1,5 @@
-import os
 """Type stubs for the Rust extension module (use the public modules instead)."""
+import os
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from .enip.client import Operation as Operation
