@@ -354,28 +354,45 @@ impl<'a> Repr<'a> {
 
     /// The CIP message of the first unconnected data item (`0x00B2`).
     pub fn unconnected_data(&self) -> Option<&'a [u8]> {
-        self.items().iter().find_map(|i| match i {
-            Item::UnconnectedData(d) => Some(*d),
-            _ => None,
-        })
+        unconnected_data(self.items())
     }
 
     /// Sequence count and CIP message of the first connected data item (`0x00B1`).
     pub fn connected_data(&self) -> Option<(u16, &'a [u8])> {
-        self.items().iter().find_map(|i| match i {
-            Item::ConnectedData { sequence, data } => Some((*sequence, *data)),
-            _ => None,
-        })
+        connected_data(self.items())
     }
 
     /// The connection id of the first connected (`0x00A1`) or sequenced (`0x8002`) address item.
     pub fn connection_id(&self) -> Option<u32> {
-        self.items().iter().find_map(|i| match i {
-            Item::ConnectedAddress { connection_id }
-            | Item::SequencedAddress { connection_id, .. } => Some(*connection_id),
-            _ => None,
-        })
+        connection_id(self.items())
     }
+}
+
+/// The CIP message of the first unconnected data item (`0x00B2`) of `items`.
+pub fn unconnected_data<'a>(items: &[Item<'a>]) -> Option<&'a [u8]> {
+    items.iter().find_map(|i| match i {
+        Item::UnconnectedData(d) => Some(*d),
+        _ => None,
+    })
+}
+
+/// Sequence count and CIP message of the first connected data item (`0x00B1`) of `items`.
+pub fn connected_data<'a>(items: &[Item<'a>]) -> Option<(u16, &'a [u8])> {
+    items.iter().find_map(|i| match i {
+        Item::ConnectedData { sequence, data } => Some((*sequence, *data)),
+        _ => None,
+    })
+}
+
+/// The connection id of the first connected (`0x00A1`) or sequenced (`0x8002`) address item
+/// of `items`.
+pub fn connection_id(items: &[Item<'_>]) -> Option<u32> {
+    items.iter().find_map(|i| match i {
+        Item::ConnectedAddress { connection_id } | Item::SequencedAddress { connection_id, .. } => {
+            Some(*connection_id)
+        }
+        _ => None,
+    })
 }
 
 /// Bytes [`emit_items`] writes for `items`: the count and each item.

@@ -492,6 +492,118 @@ impl Payload for SendFrame<'_> {
     }
 }
 
+/// A SendRRData / SendUnitData frame whose CPF list holds exactly two items (an address item
+/// and a data item, as every request and reply of one CIP message does), decoded in place:
+/// what [`Repr::parse_bytes`] decodes from the same bytes, without filling a [`cpf::Repr`]
+/// of [`cpf::MAX_ITEMS`] slots.
+///
+/// [`SendView::parse`] declines (`None`) every other frame, including those the general
+/// decoder refuses: decode those with [`Repr::parse_bytes`], which says what is wrong.
+///
+/// ```
+/// use cpppo_cip::cpf::Item;
+/// use cpppo_cip::encap::{Body, Command, Header, Repr, SendData, SendView};
+///
+/// let header = Header { command: Command::SendRRData, session: 7, status: 0, context: *b"context!", options: 0 };
+/// let bytes = Repr { header, body: Body::SendData(SendData::unconnected(&[0x4c, 0])) }.to_vec().unwrap();
+/// let view = SendView::parse(&bytes).unwrap();
+/// assert_eq!(view.header, header);
+/// assert_eq!(view.address(), Item::NullAddress);
+/// assert_eq!(view.unconnected_data(), Some(&[0x4c, 0][..]));
+/// assert_eq!(view.repr(), Repr::parse_bytes(&bytes).unwrap());
+/// // A ListIdentity request is not a SendRRData: decode it the general way.
+/// assert!(SendView::parse(&[0x63; 24]).is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendView<'a> {
+    /// The header.
+    pub header: Header,
+    /// Interface handle.
+    pub interface: u32,
+    /// Timeout.
+    pub timeout: u16,
+    items: [cpf::Item<'a>; 2],
+}
+
+impl<'a> SendView<'a> {
+    /// Decodes the frame at the start of `frame` (bytes after it are ignored) when it is a
+    /// SendRRData or SendUnitData of two CPF items that [`Repr::parse_bytes`] accepts;
+    /// `None` otherwise.
+    #[inline]
+    pub fn parse(frame: &'a [u8]) -> Option<Self> {
+        let packet = Packet::new_checked(frame).ok()?;
+        let command = packet.command();
+        if !matches!(command, Command::SendRRData | Command::SendUnitData) {
+            return None;
+        }
+        let mut r = Reader::new(packet.payload());
+        let interface = r.u32().ok()?;
+        let timeout = r.u16().ok()?;
+        if r.u16().ok()? != 2 {
+            return None;
+        }
+        let mut item = || -> Option<cpf::Item<'a>> {
+            let type_id = r.u16().ok()?;
+            let len = r.u16().ok()?;
+            cpf::Item::parse(type_id, r.take(len.into()).ok()?).ok()
+        };
+        let items = [item()?, item()?];
+        r.finish("command data length").ok()?;
+        Some(SendView {
+            header: Header::parse(&packet),
+            interface,
+            timeout,
+            items,
+        })
+    }
+
+    /// The two items, in the order sent.
+    pub fn items(&self) -> &[cpf::Item<'a>] {
+        &self.items
+    }
+
+    /// The first item: the address item of a well-formed request.
+    pub fn address(&self) -> cpf::Item<'a> {
+        let [address, _] = self.items;
+        address
+    }
+
+    /// The second item: the data item of a well-formed request.
+    pub fn data(&self) -> cpf::Item<'a> {
+        let [_, data] = self.items;
+        data
+    }
+
+    /// The CIP message of the first unconnected data item (`0x00B2`).
+    pub fn unconnected_data(&self) -> Option<&'a [u8]> {
+        cpf::unconnected_data(&self.items)
+    }
+
+    /// Sequence count and CIP message of the first connected data item (`0x00B1`).
+    pub fn connected_data(&self) -> Option<(u16, &'a [u8])> {
+        cpf::connected_data(&self.items)
+    }
+
+    /// The connection id of the first connected (`0x00A1`) or sequenced (`0x8002`) address
+    /// item.
+    pub fn connection_id(&self) -> Option<u32> {
+        cpf::connection_id(&self.items)
+    }
+
+    /// The same frame as the general decoder has it.
+    pub fn repr(&self) -> Repr<'a> {
+        Repr {
+            header: self.header,
+            body: Body::SendData(SendData {
+                interface: self.interface,
+                timeout: self.timeout,
+                // Two items always fit: MAX_ITEMS is larger.
+                cpf: cpf::Repr::from_items(&self.items).unwrap_or_default(),
+            }),
+        }
+    }
+}
+
 /// The encapsulation status to answer with when a frame with this `command` and `data_len` bytes
 /// of data failed to decode with `error`:
 ///

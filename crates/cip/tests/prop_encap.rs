@@ -5,7 +5,7 @@
 use core::net::Ipv4Addr;
 
 use cpppo_cip::cpf::{self, Item, MAX_ITEMS};
-use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendData};
+use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendData, SendView};
 use cpppo_cip::frame::{decode_datagram, Decoder, FrameError};
 use cpppo_cip::list::{Identity, LegacyAddress, Service, Sockaddr};
 use proptest::prelude::*;
@@ -241,8 +241,89 @@ fn outcomes(stream: &[u8], cuts: &[usize], max: usize) -> Vec<Result<Vec<u8>, Fr
     out
 }
 
+/// The lean two-item view agrees with the general decoder on `bytes`: whatever it accepts
+/// decodes the same both ways (header, interface, timeout, items), and it declines only what
+/// is not a SendRRData / SendUnitData of exactly two items the general decoder accepts.
+fn view_agrees(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let general = Repr::parse_bytes(bytes);
+    let two_item_send = match &general {
+        Ok(Repr {
+            body: Body::SendData(s),
+            ..
+        }) => s.cpf.items().len() == 2,
+        _ => false,
+    };
+    match SendView::parse(bytes) {
+        Some(view) => {
+            prop_assert_eq!(&Ok(view.repr()), &general);
+            let Ok(Repr {
+                body: Body::SendData(s),
+                ..
+            }) = general
+            else {
+                unreachable!("checked above")
+            };
+            prop_assert_eq!(view.items(), s.cpf.items());
+            prop_assert_eq!(view.address(), s.cpf.items()[0]);
+            prop_assert_eq!(view.data(), s.cpf.items()[1]);
+            prop_assert_eq!(view.unconnected_data(), s.cpf.unconnected_data());
+            prop_assert_eq!(view.connected_data(), s.cpf.connected_data());
+            prop_assert_eq!(view.connection_id(), s.cpf.connection_id());
+        }
+        None => prop_assert!(
+            !two_item_send,
+            "declined a two-item send the decoder accepts"
+        ),
+    }
+    Ok(())
+}
+
+/// A SendRRData / SendUnitData frame of the two items `a` and `b`.
+fn two_item_frame(seed: &FrameSeed, a: &ItemSeed, b: &ItemSeed) -> Vec<u8> {
+    let mut s = seed.clone();
+    s.shape = 2;
+    s.items = vec![a.clone(), b.clone()];
+    frame(&s).to_vec().expect("emit")
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn send_view_agrees_with_the_general_decoder(
+        seed in frame_seed(),
+        (a, b) in (item_seed(), item_seed()),
+        flips in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        noise in prop::collection::vec(any::<u8>(), 0..80),
+        (extra, cut, count) in (prop::collection::vec(any::<u8>(), 1..4), 1usize..8, 0u16..4),
+    ) {
+        // The data's length changed under the items (bytes after them, or some missing), and
+        // another item count.
+        let well_formed = two_item_frame(&seed, &a, &b);
+        let mut longer = well_formed.clone();
+        longer.extend(&extra);
+        let mut shorter = well_formed.clone();
+        shorter.truncate(well_formed.len().saturating_sub(cut).max(30));
+        for mut edited in [longer, shorter] {
+            let len = (edited.len() - 24) as u16;
+            edited[2..4].copy_from_slice(&len.to_le_bytes());
+            view_agrees(&edited)?;
+        }
+        let mut recounted = well_formed.clone();
+        recounted[30..32].copy_from_slice(&count.to_le_bytes());
+        view_agrees(&recounted)?;
+        // Any frame the generator makes, a two-item send, the same mutated, random bytes.
+        view_agrees(&frame(&seed).to_vec().expect("emit"))?;
+        let mut bytes = two_item_frame(&seed, &a, &b);
+        view_agrees(&bytes)?;
+        prop_assert!(SendView::parse(&bytes).is_some(), "a well-formed two-item send is viewed");
+        for (at, x) in flips {
+            let n = bytes.len();
+            bytes[at % n] ^= x;
+        }
+        view_agrees(&bytes)?;
+        view_agrees(&noise)?;
+    }
 
     #[test]
     fn emit_then_parse_is_identity(seed in frame_seed()) {
