@@ -28,7 +28,7 @@ use crate::model::device::Device;
 use crate::server::io::IoHub;
 use crate::server::services::answer;
 use cpppo_cip::cpf::{self, Item};
-use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendData, SendFrame};
+use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendFrame, SendView};
 use cpppo_cip::epath::LogicalKind;
 use cpppo_cip::list::{Identity as IdentityItem, LegacyAddress, Service as ServiceItem, Sockaddr};
 use cpppo_cip::mr::{status, Payload};
@@ -313,6 +313,15 @@ impl Session {
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Handled {
+        // The usual request, one CIP message in two CPF items: decoded in place.
+        if let Some(view) = SendView::parse(frame) {
+            let sent = Sent {
+                interface: view.interface,
+                timeout: view.timeout,
+                items: view.items(),
+            };
+            return self.send_data(&view.header, Some(sent), now, out);
+        }
         let repr = match Repr::parse_bytes(frame) {
             Ok(repr) => repr,
             Err(e) => {
@@ -363,7 +372,15 @@ impl Session {
                 Handled::encapsulation(st)
             }
             (Command::SendRRData | Command::SendUnitData, body) => {
-                self.send_data(&h, body, now, out)
+                let sent = match body {
+                    Body::SendData(data) => Some(Sent {
+                        interface: data.interface,
+                        timeout: data.timeout,
+                        items: data.cpf.items(),
+                    }),
+                    _ => None,
+                };
+                self.send_data(&h, sent, now, out)
             }
             _ => {
                 let st = encap_status::INVALID_COMMAND;
@@ -377,7 +394,7 @@ impl Session {
     fn send_data(
         &mut self,
         h: &Header,
-        body: &Body<'_>,
+        sent: Option<Sent<'_, '_>>,
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Handled {
@@ -388,7 +405,7 @@ impl Session {
                 ..Summary::encapsulation(st)
             })
         };
-        let Body::SendData(data) = body else {
+        let Some(data) = sent else {
             let st = if self.handle == 0 || h.session != self.handle {
                 encap_status::INVALID_SESSION
             } else {
@@ -398,9 +415,9 @@ impl Session {
         };
         let connected = h.command == Command::SendUnitData;
         let message = if connected {
-            data.cpf.connected_data().map(|(_, m)| m)
+            cpf::connected_data(data.items).map(|(_, m)| m)
         } else {
-            data.cpf.unconnected_data()
+            cpf::unconnected_data(data.items)
         };
         let req = message.and_then(|m| MrRequest::parse(m).ok());
         // Only a failure needs it here (an answer names it itself): an Unconnected Send's
@@ -410,8 +427,8 @@ impl Session {
             return failed(encap_status::INVALID_SESSION, service(), out);
         }
         let handled = match &req {
-            Some(req) if connected => self.send_unit_data(h, data, req, now, out),
-            Some(req) => Some(self.send_rr_data(h, data, req, now, out)),
+            Some(req) if connected => self.send_unit_data(h, &data, req, now, out),
+            Some(req) => Some(self.send_rr_data(h, &data, req, now, out)),
             None => None,
         };
         handled.unwrap_or_else(|| failed(encap_status::INCORRECT_DATA, service(), out))
@@ -420,7 +437,7 @@ impl Session {
     fn send_rr_data(
         &mut self,
         h: &Header,
-        data: &SendData<'_>,
+        data: &Sent<'_, '_>,
         req: &MrRequest<'_>,
         now: Instant,
         out: &mut Vec<u8>,
@@ -435,7 +452,7 @@ impl Session {
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
-        self.sockaddr = (t_o_sockaddr(&data.cpf), None);
+        self.sockaddr = (t_o_sockaddr(data.items), None);
         let st = self.dispatch(req, now, 0, UNCONNECTED_LIMIT, &mut reply);
         let data_item = Item::UnconnectedData(&reply);
         let items = match self.sockaddr.1.take() {
@@ -451,13 +468,13 @@ impl Session {
     fn send_unit_data(
         &mut self,
         h: &Header,
-        data: &SendData<'_>,
+        data: &Sent<'_, '_>,
         req: &MrRequest<'_>,
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Option<Handled> {
-        let id = data.cpf.connection_id()?;
-        let (sequence, message) = data.cpf.connected_data()?;
+        let id = cpf::connection_id(data.items)?;
+        let (sequence, message) = cpf::connected_data(data.items)?;
         self.handle_timeout(now);
         let wrap = |t_o_id: u32, reply: &[u8], st: Status, out: &mut Vec<u8>| {
             let items = [
@@ -952,8 +969,8 @@ impl Session {
 }
 
 /// The T→O sockaddr info item of a request, if it has one.
-fn t_o_sockaddr(cpf: &cpf::Repr<'_>) -> Option<Sockaddr> {
-    cpf.items().iter().find_map(|i| match i {
+fn t_o_sockaddr(items: &[Item<'_>]) -> Option<Sockaddr> {
+    items.iter().find_map(|i| match i {
         Item::SockaddrT2O(s) => Some(*s),
         _ => None,
     })
@@ -1025,8 +1042,17 @@ fn emit(out: &mut Vec<u8>, header: Header, body: Body<'_>) {
     let _ = append(out, &Repr { header, body });
 }
 
+/// What a SendRRData / SendUnitData carries after its header: interface, timeout and the CPF
+/// items (decoded in place by [`SendView`] for the usual two, else by the general decoder).
+#[derive(Clone, Copy)]
+struct Sent<'i, 'a> {
+    interface: u32,
+    timeout: u16,
+    items: &'i [Item<'a>],
+}
+
 /// Append the reply to the SendRRData / SendUnitData `data` with header `h`, carrying `items`.
-fn emit_send(out: &mut Vec<u8>, h: &Header, data: &SendData<'_>, items: &[Item<'_>]) {
+fn emit_send(out: &mut Vec<u8>, h: &Header, data: &Sent<'_, '_>, items: &[Item<'_>]) {
     let frame = SendFrame {
         header: h.reply(0),
         interface: data.interface,
