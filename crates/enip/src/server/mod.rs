@@ -8,6 +8,7 @@ pub mod io_eds;
 pub mod io_open;
 pub mod io_plan;
 pub mod logix;
+mod repeat;
 pub mod route;
 pub mod services;
 pub mod session;

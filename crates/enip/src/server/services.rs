@@ -299,12 +299,73 @@ fn respond(
     scratch: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) -> Status {
-    let st = match dispatch(dev, req, limit, depth, scratch) {
-        Ok(reply) => put(out, &reply, Status::new(reply.general_status), req.service),
-        Err(st) => put(out, &st.reply(req.service), st, req.service),
-    };
+    let answer = dispatch(dev, req, limit, depth, scratch);
+    let st = put_answer(out, answer, req.service);
     scratch.clear();
     st
+}
+
+/// Append the reply to `service` that `answer` says; returns its status.
+fn put_answer(out: &mut Vec<u8>, answer: Answer<'_>, service: u8) -> Status {
+    match answer {
+        Ok(reply) => put(out, &reply, Status::new(reply.general_status), service),
+        Err(st) => put(out, &st.reply(service), st, service),
+    }
+}
+
+/// A Read Tag [Fragmented] of a plain (non-structure) tag or attribute, as [`answer`] decodes
+/// it from a request: which attribute, from which element, how many, from which byte. The
+/// object model's shape never changes while it is served, so a session that sees the same
+/// request bytes again answers them from here without decoding them again; the value is read
+/// afresh (through the attribute's hooks) every time.
+#[derive(Clone)]
+pub(crate) struct PlainRead {
+    attr: Arc<dyn Attribute>,
+    start: usize,
+    elements: u16,
+    offset: u32,
+    service: u8,
+}
+
+impl PlainRead {
+    /// What `req` reads, when it is a Read Tag [Fragmented] of a plain tag or attribute whose
+    /// path and data decode (`None` for anything else, errors included).
+    pub(crate) fn of(dev: &Device, req: &MrRequest<'_>) -> Option<Self> {
+        if !matches!(req.service, code::READ_TAG | code::READ_TAG_FRAGMENTED) {
+            return None;
+        }
+        let target = resolve(dev, &req.path).ok()?;
+        if is_logix(&target, req.service) {
+            return None;
+        }
+        let (elements, offset) = match Service::parse_lenient(None, req.service, req.data).ok()? {
+            Service::ReadTag(r) => (r.elements, 0),
+            Service::ReadTagFragmented(r) => (r.elements, r.offset),
+            _ => return None,
+        };
+        let (attr, start) = value_of(dev, target).ok()?;
+        Some(PlainRead {
+            attr,
+            start,
+            elements,
+            offset,
+            service: req.service,
+        })
+    }
+
+    /// The service it answers (Read Tag or Read Tag Fragmented).
+    pub(crate) fn service(&self) -> u8 {
+        self.service
+    }
+
+    /// Read and append the reply, as [`answer`] does for the request it came from.
+    pub(crate) fn answer(&self, limit: usize, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Status {
+        let range = (self.elements, self.offset);
+        let read = read_tag(self.service, self.attr.as_ref(), self.start, range, limit, scratch);
+        let st = put_answer(out, read, self.service);
+        scratch.clear();
+        st
+    }
 }
 
 /// Append `reply` (whose status is `st`) to `out`; returns `st`, or the general error answered

@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 
 use crate::model::device::Device;
 use crate::server::io::IoHub;
-use crate::server::services::answer;
+use crate::server::repeat::{Known, Repeat};
+use crate::server::services::{answer, PlainRead};
 use cpppo_cip::cpf::{self, Item};
 use cpppo_cip::encap::{self, Body, Command, Header, Repr, SendFrame, SendView};
 use cpppo_cip::epath::LogicalKind;
@@ -236,6 +237,8 @@ pub struct Session {
     peer: Option<SocketAddr>,
     /// The T→O sockaddr item of the SendRRData being answered, and the one for its reply.
     sockaddr: (Option<Sockaddr>, Option<Sockaddr>),
+    /// The last plain tag read answered, for a repeat of the same request bytes.
+    repeat: Repeat,
 }
 
 impl Session {
@@ -255,6 +258,7 @@ impl Session {
             reply: Vec::new(),
             peer: None,
             sockaddr: (None, None),
+            repeat: Repeat::default(),
         }
     }
 
@@ -398,20 +402,14 @@ impl Session {
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Handled {
-        let failed = |st: u32, service: u8, out: &mut Vec<u8>| {
-            emit(out, h.reply(st), Body::Empty);
-            Handled::Replied(Summary {
-                service,
-                ..Summary::encapsulation(st)
-            })
-        };
+        let registered = self.handle != 0 && h.session == self.handle;
         let Some(data) = sent else {
-            let st = if self.handle == 0 || h.session != self.handle {
-                encap_status::INVALID_SESSION
-            } else {
+            let st = if registered {
                 encap_status::INCORRECT_DATA
+            } else {
+                encap_status::INVALID_SESSION
             };
-            return failed(st, 0, out);
+            return failed(h, st, 0, out);
         };
         let connected = h.command == Command::SendUnitData;
         let message = if connected {
@@ -419,48 +417,134 @@ impl Session {
         } else {
             cpf::unconnected_data(data.items)
         };
-        let req = message.and_then(|m| MrRequest::parse(m).ok());
-        // Only a failure needs it here (an answer names it itself): an Unconnected Send's
-        // service is found by parsing the request it carries.
-        let service = || req.as_ref().map_or(0, requested);
-        if self.handle == 0 || h.session != self.handle {
-            return failed(encap_status::INVALID_SESSION, service(), out);
+        // The same bytes as the last plain tag read: answered without decoding them again.
+        if let Some(known) = message.filter(|_| registered).and_then(|m| self.repeat.take(m)) {
+            let handled = self.carried(h, &data, Asked::Repeat(&known), now, out);
+            self.repeat.keep(known);
+            return handled;
         }
-        let handled = match &req {
-            Some(req) if connected => self.send_unit_data(h, &data, req, now, out),
-            Some(req) => Some(self.send_rr_data(h, &data, req, now, out)),
-            None => None,
+        let req = message.and_then(|m| Some((MrRequest::parse(m).ok()?, m)));
+        if !registered {
+            // Only a failure needs it here (an answer names it itself): an Unconnected Send's
+            // service is found by parsing the request it carries.
+            let service = req.as_ref().map_or(0, |(req, _)| requested(req));
+            return failed(h, encap_status::INVALID_SESSION, service, out);
+        }
+        match &req {
+            Some((req, message)) => {
+                let asked = Asked::Decoded { req, message };
+                self.carried(h, &data, asked, now, out)
+            }
+            None => failed(h, encap_status::INCORRECT_DATA, 0, out),
+        }
+    }
+
+    /// The request `asked` that SendRRData / SendUnitData `data` carries, answered.
+    fn carried(
+        &mut self,
+        h: &Header,
+        data: &Sent<'_, '_>,
+        asked: Asked<'_, '_>,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Handled {
+        let handled = if h.command == Command::SendUnitData {
+            self.send_unit_data(h, data, asked, now, out)
+        } else {
+            Some(self.send_rr_data(h, data, asked, now, out))
         };
-        handled.unwrap_or_else(|| failed(encap_status::INCORRECT_DATA, service(), out))
+        handled.unwrap_or_else(|| failed(h, encap_status::INCORRECT_DATA, asked.requested(), out))
+    }
+
+    /// Answer `asked` here within `limit` reply bytes; a plain tag read is remembered for a
+    /// repeat of its bytes.
+    fn answer_here(
+        &mut self,
+        asked: Asked<'_, '_>,
+        now: Instant,
+        limit: usize,
+        out: &mut Vec<u8>,
+    ) -> Status {
+        match asked {
+            Asked::Repeat(known) => known.answer(limit, &mut self.scratch, out),
+            Asked::Decoded { req, message } => match self.known(req) {
+                Some(known) => {
+                    let st = known.answer(limit, &mut self.scratch, out);
+                    self.repeat.remember(message, known);
+                    st
+                }
+                None => self.dispatch(req, now, 0, limit, out),
+            },
+        }
+    }
+
+    /// What `req` reads when it is a plain tag read (maybe inside an Unconnected Send whose
+    /// route path is served here), decided once for every repeat of its bytes. Never with
+    /// `Route` rules: those may claim requests.
+    fn known(&self, req: &MrRequest<'_>) -> Option<Known> {
+        if !self.shared.routes.is_empty() {
+            return None;
+        }
+        let dev = &self.shared.device;
+        if !is_connection_manager(req) {
+            let read = PlainRead::of(dev, req)?;
+            return Some(Known {
+                read,
+                outer: req.service,
+                limit: None,
+            });
+        }
+        if req.service != code::UNCONNECTED_SEND {
+            return None;
+        }
+        let us = UnconnectedSendData::parse(req.data).ok()?;
+        let reads = matches!(
+            us.message.first(),
+            Some(&(code::READ_TAG | code::READ_TAG_FRAGMENTED))
+        );
+        if !reads || !self.route_accepted(us.route_path) {
+            return None;
+        }
+        let inner = MrRequest::parse(us.message).ok()?;
+        if is_connection_manager(&inner) {
+            return None;
+        }
+        Some(Known {
+            read: PlainRead::of(dev, &inner)?,
+            outer: req.service,
+            limit: Some(UNCONNECTED_LIMIT),
+        })
     }
 
     fn send_rr_data(
         &mut self,
         h: &Header,
         data: &Sent<'_, '_>,
-        req: &MrRequest<'_>,
+        asked: Asked<'_, '_>,
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Handled {
-        let envelope = Envelope::Unconnected {
-            header: *h,
-            interface: data.interface,
-            timeout: data.timeout,
-        };
-        if let Some(fwd) = self.plan(req, now, UNCONNECTED_LIMIT, envelope) {
-            return Handled::Forward(Box::new(fwd));
+        if let Asked::Decoded { req, .. } = asked {
+            let envelope = Envelope::Unconnected {
+                header: *h,
+                interface: data.interface,
+                timeout: data.timeout,
+            };
+            if let Some(fwd) = self.plan(req, now, UNCONNECTED_LIMIT, envelope) {
+                return Handled::Forward(Box::new(fwd));
+            }
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
         self.sockaddr = (t_o_sockaddr(data.items), None);
-        let st = self.dispatch(req, now, 0, UNCONNECTED_LIMIT, &mut reply);
+        let st = self.answer_here(asked, now, UNCONNECTED_LIMIT, &mut reply);
         let data_item = Item::UnconnectedData(&reply);
         let items = match self.sockaddr.1.take() {
             Some(s) => &[Item::NullAddress, data_item, Item::SockaddrT2O(s)][..],
             None => &[Item::NullAddress, data_item][..],
         };
         emit_send(out, h, data, items);
-        let handled = answered(&reply, req, st);
+        let handled = asked.answered(&reply, st);
         self.reply = reply;
         handled
     }
@@ -469,7 +553,7 @@ impl Session {
         &mut self,
         h: &Header,
         data: &Sent<'_, '_>,
-        req: &MrRequest<'_>,
+        asked: Asked<'_, '_>,
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Option<Handled> {
@@ -487,13 +571,13 @@ impl Session {
                 },
             ];
             emit_send(out, h, data, &items);
-            answered(reply, req, st)
+            asked.answered(reply, st)
         };
         let Some(c) = self.connections.get_mut(&id) else {
             // No such connection (closed or timed out): Connection Manager "not found".
             let st = Status::ext(status::CONNECTION_FAILURE, NOT_FOUND);
             let mut reply = Vec::new();
-            let _ = append(&mut reply, &st.reply(req.service));
+            let _ = append(&mut reply, &st.reply(asked.service()));
             return Some(wrap(0, &reply, st, out));
         };
         c.deadline = now + c.timeout;
@@ -525,16 +609,18 @@ impl Session {
                 slots: None,
                 envelope,
                 opening: None,
-                service: requested(req),
+                service: asked.requested(),
             })));
         }
-        if let Some(fwd) = self.plan(req, now, limit, envelope) {
-            return Some(Handled::Forward(Box::new(fwd)));
+        if let Asked::Decoded { req, .. } = asked {
+            if let Some(fwd) = self.plan(req, now, limit, envelope) {
+                return Some(Handled::Forward(Box::new(fwd)));
+            }
         }
         let mut reply = std::mem::take(&mut self.reply);
         reply.clear();
         self.sockaddr = (None, None);
-        let st = self.dispatch(req, now, 0, limit, &mut reply);
+        let st = self.answer_here(asked, now, limit, &mut reply);
         if let Some(c) = self.connections.get_mut(&id) {
             c.last_reply.clone_from(&reply);
         }
@@ -1008,6 +1094,56 @@ fn put_reply(out: &mut Vec<u8>, service: u8, st: Status, body: &(impl Payload + 
 /// Append a reply to `service` with status `st` and no data.
 fn put_status(out: &mut Vec<u8>, service: u8, st: Status) -> Status {
     put_reply(out, service, st, &[][..])
+}
+
+/// Append an encapsulation-only reply to `h` with status `st`, for a request of `service`.
+fn failed(h: &Header, st: u32, service: u8, out: &mut Vec<u8>) -> Handled {
+    emit(out, h.reply(st), Body::Empty);
+    Handled::Replied(Summary {
+        service,
+        ..Summary::encapsulation(st)
+    })
+}
+
+/// The request a SendRRData / SendUnitData carries: decoded (with its bytes), or a repeat of
+/// the last plain tag read's bytes, known without decoding.
+#[derive(Clone, Copy)]
+enum Asked<'r, 'a> {
+    Decoded {
+        req: &'r MrRequest<'a>,
+        message: &'a [u8],
+    },
+    Repeat(&'r Known),
+}
+
+impl Asked<'_, '_> {
+    /// The service of the message itself.
+    fn service(&self) -> u8 {
+        match self {
+            Asked::Decoded { req, .. } => req.service,
+            Asked::Repeat(known) => known.outer,
+        }
+    }
+
+    /// The service asked for: that of the request an Unconnected Send carries, else its own.
+    fn requested(&self) -> u8 {
+        match self {
+            Asked::Decoded { req, .. } => requested(req),
+            Asked::Repeat(known) => known.read.service(),
+        }
+    }
+
+    /// The reply (carrying the message router reply `reply`), answered with `st`.
+    fn answered(&self, reply: &[u8], st: Status) -> Handled {
+        match self {
+            Asked::Decoded { req, .. } => answered(reply, req, st),
+            Asked::Repeat(known) => Handled::Replied(Summary {
+                service: known.read.service(),
+                status: st.general,
+                registered: false,
+            }),
+        }
+    }
 }
 
 /// The reply (carrying the message router reply `reply`) to `req`, answered with `st`.
