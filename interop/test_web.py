@@ -117,6 +117,27 @@ def test_forced_error_fails_client_access_and_error_0_clears_it(sim):
         assert plc.write("SCADA[1]", 12).error is None
 
 
+def test_a_repeated_read_sees_api_writes_errors_and_other_clients_writes(sim):
+    """The server answers a repeat of the same read request from its memory of the request's
+    bytes; the value is still read afresh each time: web API writes, a forced error and its
+    clearing, and another connection's writes are all seen by the very next read."""
+    with sim.plc() as plc, sim.plc() as other:
+        for _ in range(3):
+            assert plc.read("SCADA[1]").value == 0
+        sim.api("tags/SCADA/attribute[1]=77")
+        assert plc.read("SCADA[1]").value == 77
+        assert other.write("SCADA[1]", 88).error is None
+        assert plc.read("SCADA[1]").value == 88
+        sim.api("tags/SCADA/error=8")
+        assert plc.read("SCADA[1]").error is not None
+        assert plc.read("SCADA[1]").error is not None
+        sim.api("tags/SCADA/error=0")
+        assert plc.read("SCADA[1]").value == 88
+        for i in range(50):
+            assert other.write("SCADA[1]", i).error is None
+            assert plc.read("SCADA[1]").value == i
+
+
 def timed_read(plc):
     t0 = time.monotonic()
     assert plc.read("SCADA[0]").error is None

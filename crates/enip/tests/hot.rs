@@ -111,6 +111,25 @@ fn a_lock_step_client_pausing_past_the_hot_window_is_still_answered() -> Result 
     Ok(())
 }
 
+/// A client repeating the very same read (answered from the session's memory of its bytes,
+/// whether hot or not) sees each write another connection makes before its next read.
+#[test]
+fn a_repeated_read_sees_every_write_from_another_connection() -> Result {
+    let sim = sim(Limits::default(), Duration::from_millis(20))?;
+    let mut reader = client(&sim)?;
+    let mut writer = client(&sim)?;
+    let mut expect = 0i128;
+    for i in 1..=300i128 {
+        for j in 0..4 {
+            assert_eq!(reader.read("SCADA[1]")?, [Literal::Int(expect)], "round {i}, read {j}");
+        }
+        writer.write(&format!("SCADA[1]=(INT){i}"))?;
+        expect = i;
+    }
+    assert_eq!(reader.read("SCADA[1]")?, [Literal::Int(expect)]);
+    Ok(())
+}
+
 #[test]
 fn a_hot_connection_still_times_out_when_idle() -> Result {
     let limits = Limits {
