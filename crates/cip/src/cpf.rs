@@ -246,10 +246,12 @@ impl<'a> Item<'a> {
 
     /// Writes type id, length and data into `buf`, returning the bytes written.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let len = len_u16("CPF item", self.data_len())?;
-        let mut w = Writer::checked(buf, self.buffer_len())?;
-        w.u16(self.type_id())?;
-        w.u16(len)?;
+        let data_len = self.data_len();
+        let len = len_u16("CPF item", data_len)?;
+        let mut w = Writer::checked(buf, 4 + data_len)?;
+        let [t0, t1] = self.type_id().to_le_bytes();
+        let [l0, l1] = len.to_le_bytes();
+        w.bytes(&[t0, t1, l0, l1])?;
         match self {
             Item::NullAddress => {}
             Item::ConnectedAddress { connection_id } => w.u32(*connection_id)?,

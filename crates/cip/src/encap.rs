@@ -259,12 +259,17 @@ impl Header {
     }
 
     fn write(&self, length: u16, w: &mut Writer<'_>) -> Result<()> {
-        w.u16(self.command.code())?;
-        w.u16(length)?;
-        w.u32(self.session)?;
-        w.u32(self.status)?;
-        w.bytes(&self.context)?;
-        w.u32(self.options)
+        // Assembled whole and written at once: every reply starts with one.
+        let [c0, c1] = self.command.code().to_le_bytes();
+        let [l0, l1] = length.to_le_bytes();
+        let [s0, s1, s2, s3] = self.session.to_le_bytes();
+        let [t0, t1, t2, t3] = self.status.to_le_bytes();
+        let [x0, x1, x2, x3, x4, x5, x6, x7] = self.context;
+        let [o0, o1, o2, o3] = self.options.to_le_bytes();
+        w.bytes(&[
+            c0, c1, l0, l1, s0, s1, s2, s3, t0, t1, t2, t3, x0, x1, x2, x3, x4, x5, x6, x7, o0, o1,
+            o2, o3,
+        ])
     }
 }
 
