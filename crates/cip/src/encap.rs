@@ -252,6 +252,21 @@ impl Header {
         }
     }
 
+    /// The header in `b` and the length of the data after it.
+    #[inline]
+    fn from_bytes(b: &[u8; HEADER_LEN]) -> (Self, u16) {
+        let [c0, c1, l0, l1, s0, s1, s2, s3, t0, t1, t2, t3, x0, x1, x2, x3, x4, x5, x6, x7, o0, o1, o2, o3] =
+            *b;
+        let header = Header {
+            command: Command::from_code(u16::from_le_bytes([c0, c1])),
+            session: u32::from_le_bytes([s0, s1, s2, s3]),
+            status: u32::from_le_bytes([t0, t1, t2, t3]),
+            context: [x0, x1, x2, x3, x4, x5, x6, x7],
+            options: u32::from_le_bytes([o0, o1, o2, o3]),
+        };
+        (header, u16::from_le_bytes([l0, l1]))
+    }
+
     /// The header of a reply to this request: same command, session, context and options, with
     /// `status`.
     pub fn reply(&self, status: u32) -> Self {
@@ -492,7 +507,11 @@ impl Payload for SendFrame<'_> {
         self.header.write(length, &mut w)?;
         w.u32(self.interface)?;
         w.u16(self.timeout)?;
-        w.nested(|b| cpf::emit_items(self.items, b))?;
+        // The room for the items was checked with the rest.
+        w.u16(len_u16("CPF item count", self.items.len())?)?;
+        for item in self.items {
+            w.nested(|b| item.emit(b))?;
+        }
         Ok(w.pos())
     }
 }
@@ -536,12 +555,12 @@ impl<'a> SendView<'a> {
     /// `None` otherwise.
     #[inline]
     pub fn parse(frame: &'a [u8]) -> Option<Self> {
-        let packet = Packet::new_checked(frame).ok()?;
-        let command = packet.command();
-        if !matches!(command, Command::SendRRData | Command::SendUnitData) {
+        let (head, rest) = frame.split_first_chunk::<HEADER_LEN>()?;
+        let (header, length) = Header::from_bytes(head);
+        if !matches!(header.command, Command::SendRRData | Command::SendUnitData) {
             return None;
         }
-        let mut r = Reader::new(packet.payload());
+        let mut r = Reader::new(rest.get(..usize::from(length))?);
         let interface = r.u32().ok()?;
         let timeout = r.u16().ok()?;
         if r.u16().ok()? != 2 {
@@ -555,7 +574,7 @@ impl<'a> SendView<'a> {
         let items = [item()?, item()?];
         r.finish("command data length").ok()?;
         Some(SendView {
-            header: Header::parse(&packet),
+            header,
             interface,
             timeout,
             items,
