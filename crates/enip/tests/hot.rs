@@ -118,11 +118,23 @@ fn a_repeated_read_sees_every_write_from_another_connection() -> Result {
     let sim = sim(Limits::default(), Duration::from_millis(20))?;
     let mut reader = client(&sim)?;
     let mut writer = client(&sim)?;
+    writer.write("SCADA[2]=(INT)-2")?;
     let mut expect = 0i128;
     for i in 1..=300i128 {
         for j in 0..4 {
-            assert_eq!(reader.read("SCADA[1]")?, [Literal::Int(expect)], "round {i}, read {j}");
+            assert_eq!(
+                reader.read("SCADA[1]")?,
+                [Literal::Int(expect)],
+                "round {i}, read {j}"
+            );
         }
+        // Other request bytes in between: another element, then the first again.
+        assert_eq!(reader.read("SCADA[2]")?, [Literal::Int(-2)], "round {i}");
+        assert_eq!(
+            reader.read("SCADA[1]")?,
+            [Literal::Int(expect)],
+            "round {i}"
+        );
         writer.write(&format!("SCADA[1]=(INT){i}"))?;
         expect = i;
     }

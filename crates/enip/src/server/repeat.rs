@@ -26,8 +26,7 @@ pub(crate) struct Known {
 impl Known {
     /// Read and append the reply, within `limit` (the envelope's) unless the message has its own.
     pub fn answer(&self, limit: usize, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Status {
-        self.read
-            .answer(self.limit.unwrap_or(limit), scratch, out)
+        self.read.answer(self.limit.unwrap_or(limit), scratch, out)
     }
 }
 

@@ -361,7 +361,14 @@ impl PlainRead {
     /// Read and append the reply, as [`answer`] does for the request it came from.
     pub(crate) fn answer(&self, limit: usize, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Status {
         let range = (self.elements, self.offset);
-        let read = read_tag(self.service, self.attr.as_ref(), self.start, range, limit, scratch);
+        let read = read_tag(
+            self.service,
+            self.attr.as_ref(),
+            self.start,
+            range,
+            limit,
+            scratch,
+        );
         let st = put_answer(out, read, self.service);
         scratch.clear();
         st

@@ -418,7 +418,10 @@ impl Session {
             cpf::unconnected_data(data.items)
         };
         // The same bytes as the last plain tag read: answered without decoding them again.
-        if let Some(known) = message.filter(|_| registered).and_then(|m| self.repeat.take(m)) {
+        if let Some(known) = message
+            .filter(|_| registered)
+            .and_then(|m| self.repeat.take(m))
+        {
             let handled = self.carried(h, &data, Asked::Repeat(&known), now, out);
             self.repeat.keep(known);
             return handled;
@@ -486,16 +489,19 @@ impl Session {
             return None;
         }
         let dev = &self.shared.device;
-        if !is_connection_manager(req) {
+        // Read Tag Fragmented shares its code (0x52) with Unconnected Send: the path tells.
+        let wrapped = match req.service {
+            code::READ_TAG | code::READ_TAG_FRAGMENTED if !is_connection_manager(req) => false,
+            code::UNCONNECTED_SEND if is_connection_manager(req) => true,
+            _ => return None,
+        };
+        if !wrapped {
             let read = PlainRead::of(dev, req)?;
             return Some(Known {
                 read,
                 outer: req.service,
                 limit: None,
             });
-        }
-        if req.service != code::UNCONNECTED_SEND {
-            return None;
         }
         let us = UnconnectedSendData::parse(req.data).ok()?;
         let reads = matches!(
