@@ -3,6 +3,9 @@
 # Instruction counts do not depend on the machine's load, unlike wall-clock rates.
 #
 #   bench/latency/callgrind.sh DIR [N]     # DIR holds `cpppo` (and examples/ or the tools)
+#   CPPPO_HOT_MS=0 bench/latency/callgrind.sh DIR   # the reactor path (no hot connection)
+#   KEEP=/tmp/prof bench/latency/callgrind.sh DIR   # also keep each server dump (KEEP/*.cg),
+#       then: callgrind_annotate --inclusive=yes KEEP/read-tag.cg | head -60
 #
 # Server: the simulator runs under callgrind; after a warm-up its counters are zeroed, our
 # Rust client does N lock-step requests (Read Tag `SCADA[1]`; Read Holding Registers), and
@@ -19,7 +22,7 @@ total() { sed -n 's/^totals: \([0-9]*\).*/\1/p;s/^summary: \([0-9]*\).*/\1/p' "$
 
 serve() { # out cmd...: start a server under callgrind, wait (bounded) for its ready line
   local out=$1; shift
-  valgrind --tool=callgrind --callgrind-out-file="$W/cg.%p" "$@" >"$out" 2>"$W/vg.err" &
+  valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$W/cg.%p" "$@" >"$out" 2>"$W/vg.err" &
   SRV_PID=$!
   SRV_ADDR=
   for _ in $(seq 600); do
@@ -40,6 +43,10 @@ measure() { # label client-cmd-with-N...: zero, run N requests, dump; prints Ir 
   f=$(ls -t "$W"/cg.* | grep -v '\.err$' | head -1)
   ir=$(total "$f")
   echo "$label server instructions per request: $((ir / N)) ($ir / $N)"
+  if [ -n "${KEEP:-}" ]; then
+    mkdir -p "$KEEP"
+    cp "$f" "$KEEP/$(tr 'A-Z ' 'a-z-' <<<"$label").cg"
+  fi
   kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true
   rm -f "$W"/cg.*
 }
