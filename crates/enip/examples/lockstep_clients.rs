@@ -26,13 +26,15 @@ impl driver::LockStep for ReadTag {
         let conn = Connector::connect(addr, Options::default())
             .await
             .map_err(|e| e.to_string())?;
-        Ok(ReadTag(Pipeline::owning(conn, std::iter::repeat(op), 1, 0)))
+        // The one read, planned and encoded once, taken again and again; values only.
+        let reads = Pipeline::cycling(conn, vec![op], None, 1, 0).replies(false);
+        Ok(ReadTag(reads))
     }
 
     async fn once(&mut self) -> Result<(), String> {
-        match self.0.next().await {
-            Some(Ok(t)) if t.value.is_some() => Ok(()),
-            Some(Ok(t)) => Err(format!("read failed: {}", t.value_text())),
+        match self.0.next_value().await {
+            Some(Ok((_, Some(_)))) => Ok(()),
+            Some(Ok((_, None))) => Err("read failed".into()),
             Some(Err(e)) => Err(e.to_string()),
             None => Err("the pipeline ended".into()),
         }

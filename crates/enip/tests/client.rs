@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use cpppo_enip::client::operation::{parse_operations, Literal};
 use cpppo_enip::client::poller::{PollEvent, Poller};
 use cpppo_enip::client::proxy::{Proxy, POWERFLEX_750};
-use cpppo_enip::client::{blocking, ClientError, Connector, ListReply, Options};
+use cpppo_enip::client::{blocking, ClientError, Connector, ListReply, Options, Pipeline};
 
 /// The Python simulator's `enip_server`, if the venv is there.
 fn enip_server() -> Option<PathBuf> {
@@ -224,6 +224,7 @@ both!(list_identity_tcp_and_udp_unicast);
 both!(powerflex_proxy_reads_and_writes_motor_velocity);
 both!(poller_survives_a_simulator_restart_with_backoff);
 both!(two_pollers_share_one_session);
+both!(cycling_pipeline_takes_operations_in_turn);
 
 #[test]
 fn blocking_client_reads_and_writes() -> Result<(), ClientError> {
@@ -334,6 +335,47 @@ async fn unconnected_read_write_and_statuses(kind: Kind) -> Result<(), ClientErr
     );
     assert_eq!(results[1].status.extended, vec![0x2107]);
     assert_eq!(results[2].value, Some(ints(&[10])));
+    conn.close().await
+}
+
+/// `Pipeline::cycling`: operations taken in turn, each planned once; a repeated request (the
+/// same frame, its sender context patched) is answered each time with the tag's current value,
+/// failures stay per operation, and a fragmented read comes back whole every round.
+async fn cycling_pipeline_takes_operations_in_turn(kind: Kind) -> Result<(), ClientError> {
+    let Some(sim) = Sim::start(kind).await else {
+        return Ok(());
+    };
+    let mut conn = Connector::connect(&sim.addr(), Options::default()).await?;
+    let ops = parse_operations(&["SCADA[1]=(INT)5", "SCADA[1]", "SCADA[1000]", "SCADA[0-999]"])?;
+    for (depth, multiple) in [(1, 0), (5, 0), (5, 200)] {
+        let pipe = Pipeline::cycling(&mut conn, ops.clone(), Some(10), depth, multiple);
+        let results = pipe.collect().await?;
+        assert_eq!(results.len(), 10, "depth {depth} multiple {multiple}");
+        for (i, t) in results.iter().enumerate() {
+            assert_eq!(t.index, i);
+            match i % 4 {
+                0 => assert!(t.status.is_ok()),
+                1 => assert_eq!(t.value, Some(ints(&[5]))),
+                2 => assert_eq!(t.value, None, "SCADA[1000] is past the end"),
+                _ => assert_eq!(t.value.as_ref().map(Vec::len), Some(1000)),
+            }
+        }
+    }
+    // Lock-step on a blocking session: the same read sent again and again sees each write.
+    let mut conn = Connector::connect_blocking(&sim.addr(), Options::default()).await?;
+    let read = parse_operations(&["SCADA[2]"])?;
+    for n in 0..5 {
+        conn.write(&format!("SCADA[2]=(INT){n}")).await?;
+        let mut reads = Pipeline::cycling(&mut conn, read.clone(), None, 1, 0).replies(false);
+        for _ in 0..3 {
+            let (is_read, value) = reads.next_value().await.expect("endless")?;
+            assert!(is_read);
+            assert_eq!(value, Some(ints(&[n])));
+        }
+    }
+    // No operations, no results.
+    let mut none = Pipeline::cycling(&mut conn, Vec::new(), None, 1, 0);
+    assert!(none.next().await.is_none());
     conn.close().await
 }
 
