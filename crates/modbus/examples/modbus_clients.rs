@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cpppo_modbus::client::{Reply, TcpClient};
+use cpppo_modbus::client::TcpClient;
 use cpppo_modbus::Request;
 
 #[path = "../../../bench/latency/lockstep_driver.rs"]
@@ -34,9 +34,10 @@ impl driver::LockStep for ReadRegister {
             address: 0,
             quantity: 1,
         };
-        match self.0.call(1, &req).await {
-            Ok(Reply::Words(w)) if w.len() == 1 => Ok(()),
-            Ok(other) => Err(format!("unexpected reply {other:?}")),
+        // Checked (function, count) where it lies: nothing copied or allocated.
+        match self.0.call_with(1, &req, |r| r.function()).await {
+            Ok(0x03) => Ok(()),
+            Ok(other) => Err(format!("unexpected reply function {other:#04x}")),
             Err(e) => Err(e.to_string()),
         }
     }

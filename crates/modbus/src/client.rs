@@ -148,9 +148,46 @@ impl TcpClient {
 
     /// Send one request and wait for its reply.
     pub async fn call(&mut self, unit: u8, req: &Request<'_>) -> Result<Reply, ClientError> {
+        self.call_with(unit, req, |resp| reply_of(req, resp)).await
+    }
+
+    /// Send one request and wait for its reply, checked against the request as
+    /// [`TcpClient::call`] checks it (an exception, another function or another count is an
+    /// error), then given to `look` where it lies, decoded but not copied: a lock-step poll
+    /// that only looks at the values allocates nothing per request.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), cpppo_modbus::client::ClientError> {
+    /// use std::time::Duration;
+    /// use cpppo_modbus::client::TcpClient;
+    /// use cpppo_modbus::{Request, Response};
+    /// let mut c = TcpClient::connect("127.0.0.1:502", Duration::from_secs(1)).await?;
+    /// let req = Request::ReadHoldingRegisters { address: 0, quantity: 2 };
+    /// let sum = c
+    ///     .call_with(1, &req, |resp| match resp {
+    ///         Response::ReadHoldingRegisters(w) => w.iter().map(u32::from).sum(),
+    ///         _ => 0,
+    ///     })
+    ///     .await?;
+    /// # let _: u32 = sum;
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_with<R>(
+        &mut self,
+        unit: u8,
+        req: &Request<'_>,
+        look: impl FnOnce(Response<'_>) -> R,
+    ) -> Result<R, ClientError> {
         let id = self.send(unit, req)?;
-        self.recv_with(|got, pdu| (got == id).then(|| interpret(req, pdu)))
-            .await?
+        let mut look = Some(look);
+        self.recv_with(|got, pdu| {
+            if got != id {
+                return None;
+            }
+            let look = look.take()?;
+            Some(checked(req, pdu).map(look))
+        })
+        .await?
     }
 }
 
@@ -240,6 +277,12 @@ impl Connection {
 
 /// Check a reply PDU against its request and extract its data.
 pub fn interpret(req: &Request<'_>, pdu: &[u8]) -> Result<Reply, ClientError> {
+    checked(req, pdu).map(|resp| reply_of(req, resp))
+}
+
+/// A reply PDU decoded and checked against its request: not an exception, the request's
+/// function, and for reads the count asked for.
+pub fn checked<'p>(req: &Request<'_>, pdu: &'p [u8]) -> Result<Response<'p>, ClientError> {
     let resp = Response::parse(pdu).map_err(|e| ClientError::Protocol(e.to_string()))?;
     if let Response::Exception { function, code } = resp {
         return Err(ClientError::Exception { function, code });
@@ -260,19 +303,11 @@ pub fn interpret(req: &Request<'_>, pdu: &[u8]) -> Result<Reply, ClientError> {
             )))
         }
     };
-    Ok(match (req, resp) {
+    match (req, &resp) {
         (
             Request::ReadCoils { quantity, .. } | Request::ReadDiscreteInputs { quantity, .. },
             Response::ReadCoils(bytes) | Response::ReadDiscreteInputs(bytes),
-        ) => {
-            let n = usize::from(*quantity);
-            want(n.div_ceil(8), bytes.len())?;
-            Reply::Bits(
-                (0..n)
-                    .map(|i| bytes.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
-                    .collect(),
-            )
-        }
+        ) => want(usize::from(*quantity).div_ceil(8), bytes.len())?,
         (
             Request::ReadHoldingRegisters { quantity, .. }
             | Request::ReadInputRegisters { quantity, .. }
@@ -283,10 +318,32 @@ pub fn interpret(req: &Request<'_>, pdu: &[u8]) -> Result<Reply, ClientError> {
             Response::ReadHoldingRegisters(w)
             | Response::ReadInputRegisters(w)
             | Response::ReadWriteMultipleRegisters(w),
+        ) => want(usize::from(*quantity), w.len())?,
+        _ => {}
+    }
+    Ok(resp)
+}
+
+/// The data of a checked reply, owned.
+fn reply_of(req: &Request<'_>, resp: Response<'_>) -> Reply {
+    match (req, resp) {
+        (
+            Request::ReadCoils { quantity, .. } | Request::ReadDiscreteInputs { quantity, .. },
+            Response::ReadCoils(bytes) | Response::ReadDiscreteInputs(bytes),
         ) => {
-            want(usize::from(*quantity), w.len())?;
-            Reply::Words(w.iter().collect())
+            let n = usize::from(*quantity);
+            Reply::Bits(
+                (0..n)
+                    .map(|i| bytes.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
+                    .collect(),
+            )
         }
+        (
+            _,
+            Response::ReadHoldingRegisters(w)
+            | Response::ReadInputRegisters(w)
+            | Response::ReadWriteMultipleRegisters(w),
+        ) => Reply::Words(w.iter().collect()),
         _ => Reply::Written,
-    })
+    }
 }

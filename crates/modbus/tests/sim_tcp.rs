@@ -359,3 +359,66 @@ async fn responses_are_delayed_as_configured() {
         );
     }
 }
+
+/// `TcpClient::call_with`: the reply given where it lies, checked as `call` checks it; an
+/// exception and a count other than asked are errors, and the connection goes on after them.
+#[tokio::test]
+async fn call_with_looks_at_the_reply_in_place_and_checks_it() {
+    let (addr, _sim) = start(MAP, vec![]).await;
+    let mut c = TcpClient::connect(&addr.to_string(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    let write = Request::WriteSingleRegister {
+        address: 1,
+        value: 4321,
+    };
+    assert_eq!(c.call(1, &write).await.unwrap(), Reply::Written);
+    let read = Request::ReadHoldingRegisters {
+        address: 0,
+        quantity: 3,
+    };
+    for _ in 0..3 {
+        let words = c
+            .call_with(1, &read, |r| match r {
+                cpppo_modbus::Response::ReadHoldingRegisters(w) => w.iter().collect::<Vec<_>>(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .await
+            .unwrap();
+        assert_eq!(words[1], 4321);
+        assert_eq!(words.len(), 3);
+    }
+    // Past the map: the exception, not `look`.
+    let past = Request::ReadHoldingRegisters {
+        address: 5000,
+        quantity: 1,
+    };
+    let e = c.call_with(1, &past, |_| unreachable!()).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ClientError::Exception {
+                function: 3,
+                code: 2
+            }
+        ),
+        "{e}"
+    );
+    // A reply of another count than asked (sent raw as a 2-register read, checked as 1).
+    let one = Request::ReadHoldingRegisters {
+        address: 0,
+        quantity: 1,
+    };
+    let two = Request::Other {
+        function: 3,
+        data: &[0, 0, 0, 2],
+    };
+    let id = c.send(1, &two).unwrap();
+    let (got, pdu) = c.recv().await.unwrap();
+    assert_eq!(got, id);
+    let e = cpppo_modbus::client::checked(&one, &pdu).unwrap_err();
+    assert!(matches!(e, ClientError::Protocol(_)), "{e}");
+    // And the connection still answers.
+    let n = c.call_with(1, &one, |r| r.function()).await.unwrap();
+    assert_eq!(n, 3);
+}
