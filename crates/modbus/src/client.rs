@@ -339,7 +339,9 @@ fn reply_of(req: &Request<'_>, resp: Response<'_>) -> Reply {
             )
         }
         (
-            _,
+            Request::ReadHoldingRegisters { .. }
+            | Request::ReadInputRegisters { .. }
+            | Request::ReadWriteMultipleRegisters { .. },
             Response::ReadHoldingRegisters(w)
             | Response::ReadInputRegisters(w)
             | Response::ReadWriteMultipleRegisters(w),
