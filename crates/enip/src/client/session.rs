@@ -913,3 +913,26 @@ fn list_reply(item: &Item<'_>) -> ListReply {
         }
     }
 }
+
+/// A session is driven as it is by a [`super::Connector`]: many at once from one thread by a
+/// [`cpppo_net::drive::Driver`], one `read` and one `write` per reply.
+impl cpppo_net::drive::Driven for Session {
+    fn recv_buffer(&mut self) -> &mut [u8] {
+        Session::recv_buffer(self)
+    }
+    fn received(&mut self, n: usize, now: Instant) {
+        Session::received(self, n, now)
+    }
+    fn transmit(&self) -> &[u8] {
+        Session::transmit(self)
+    }
+    fn transmitted(&mut self, now: Instant) {
+        Session::transmitted(self, now)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Session::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Session::handle_timeout(self, now)
+    }
+}
