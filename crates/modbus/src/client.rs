@@ -349,3 +349,116 @@ fn reply_of(req: &Request<'_>, resp: Response<'_>) -> Reply {
         _ => Reply::Written,
     }
 }
+
+/// One Modbus/TCP connection's requests and replies without a socket or a clock (sans-IO):
+/// queue requests with [`TcpSession::send`], take replies with [`TcpSession::poll_reply`];
+/// the bytes and the time are moved by the caller, or by a [`cpppo_net::drive::Driver`] that
+/// drives many sessions from one thread (it is [`cpppo_net::drive::Driven`]). Every request
+/// in flight times out `timeout` after the last bytes sent or received.
+#[derive(Debug)]
+pub struct TcpSession {
+    out: Vec<u8>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    tx: Transactions<()>,
+    timeout: Duration,
+    deadline: Option<Instant>,
+    timed_out: bool,
+}
+
+impl TcpSession {
+    /// A session whose replies are due within `timeout`.
+    pub fn new(timeout: Duration) -> TcpSession {
+        TcpSession {
+            out: Vec::with_capacity(1024),
+            buf: vec![0; 16 * 1024],
+            start: 0,
+            end: 0,
+            tx: Transactions::default(),
+            timeout,
+            deadline: None,
+            timed_out: false,
+        }
+    }
+
+    /// Queues a request to `unit`; returns its transaction id.
+    pub fn send(&mut self, unit: u8, req: &Request<'_>) -> Result<u16, ClientError> {
+        let id = self
+            .tx
+            .start(())
+            .ok_or_else(|| ClientError::Protocol("65,536 requests in flight".into()))?;
+        tcp::encode(&mut self.out, id, unit, |o| req.emit(o));
+        Ok(id)
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.tx.in_flight()
+    }
+
+    /// The next reply to a request in flight: its transaction id and PDU (valid until the
+    /// next call), `None` until more bytes arrive. Replies with unknown ids are skipped;
+    /// undecodable bytes, or the deadline passed, are an error (fatal to the session).
+    pub fn poll_reply(&mut self) -> Option<Result<(u16, &[u8]), ClientError>> {
+        if self.timed_out {
+            return Some(Err(ClientError::Timeout));
+        }
+        loop {
+            let avail = self.buf.get(self.start..self.end).unwrap_or_default();
+            let (id, used) = match tcp::decode(avail) {
+                Ok(Some((adu, used))) => (adu.transaction, used),
+                Ok(None) => return None,
+                Err(e) => return Some(Err(ClientError::Protocol(e.to_string()))),
+            };
+            let at = self.start;
+            self.start += used;
+            if self.tx.finish(id).is_none() {
+                continue;
+            }
+            if self.tx.in_flight() == 0 {
+                self.deadline = None;
+            }
+            let frame = self.buf.get(at..at + used).unwrap_or_default();
+            return Some(match tcp::decode(frame) {
+                Ok(Some((adu, _))) => Ok((id, adu.pdu)),
+                _ => Err(ClientError::Protocol("reply frame lost".into())),
+            });
+        }
+    }
+}
+
+impl cpppo_net::drive::Driven for TcpSession {
+    fn recv_buffer(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        } else if self.buf.len() - self.end < 1024 {
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+        }
+        self.buf.get_mut(self.end..).unwrap_or_default()
+    }
+    fn received(&mut self, n: usize, now: Instant) {
+        self.end = (self.end + n).min(self.buf.len());
+        if self.tx.in_flight() > 0 {
+            self.deadline = Some(now + self.timeout);
+        }
+    }
+    fn transmit(&self) -> &[u8] {
+        &self.out
+    }
+    fn transmitted(&mut self, now: Instant) {
+        self.out.clear();
+        if self.tx.in_flight() > 0 && self.deadline.is_none() {
+            self.deadline = Some(now + self.timeout);
+        }
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline.filter(|_| self.tx.in_flight() > 0)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|d| d <= now) {
+            self.timed_out = true;
+        }
+    }
+}
