@@ -71,7 +71,7 @@ fn connect(addr: &str, conns: usize) -> Result<Driver<TcpSession>, String> {
 /// replies counted, or the first failure.
 fn polled(mut driver: Driver<TcpSession>, until: Instant) -> Result<u64, String> {
     let (mut done, mut failed) = (0u64, None);
-    while driver.len() > 0 && failed.is_none() {
+    while !driver.is_empty() && failed.is_none() {
         let open = Instant::now() < until;
         driver
             .turn(Duration::from_millis(100), |_, session, ready| {

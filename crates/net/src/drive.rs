@@ -164,7 +164,8 @@ impl<D: Driven> Driver<D> {
         }
         let now = Instant::now();
         let wait = wait.min(self.next_check.saturating_duration_since(now));
-        let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+        // Rounded up: a wait shorter than a millisecond must not become a busy poll.
+        let ms = libc::c_int::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
         let capacity = libc::c_int::try_from(self.events.len()).unwrap_or(libc::c_int::MAX);
         // SAFETY: `events` holds `capacity` initialised entries the kernel may overwrite.
         let n = unsafe {
