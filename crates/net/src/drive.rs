@@ -111,7 +111,12 @@ impl<D: Driven> Driver<D> {
     pub fn add(&mut self, stream: TcpStream, driven: D) -> io::Result<usize> {
         stream.set_nonblocking(true)?;
         let id = self.free.pop().unwrap_or(self.slots.len());
-        self.control(libc::EPOLL_CTL_ADD, &stream, id, libc::EPOLLIN)?;
+        if let Err(e) = self.control(libc::EPOLL_CTL_ADD, &stream, id, libc::EPOLLIN) {
+            if id < self.slots.len() {
+                self.free.push(id);
+            }
+            return Err(e);
+        }
         let slot = Slot {
             stream,
             driven,
