@@ -328,3 +328,92 @@ fn write_some(stream: &mut TcpStream, data: &[u8]) -> io::Result<usize> {
     }
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// Sends `out` once, then collects what comes back.
+    struct Bulk {
+        out: Vec<u8>,
+        inp: Vec<u8>,
+        got: usize,
+    }
+
+    impl Driven for Bulk {
+        fn recv_buffer(&mut self) -> &mut [u8] {
+            &mut self.inp[self.got..]
+        }
+        fn received(&mut self, n: usize, _now: Instant) {
+            self.got += n;
+        }
+        fn transmit(&self) -> &[u8] {
+            &self.out
+        }
+        fn transmitted(&mut self, _now: Instant) {
+            self.out.clear();
+        }
+        fn poll_timeout(&self) -> Option<Instant> {
+            None
+        }
+        fn handle_timeout(&mut self, _now: Instant) {}
+    }
+
+    /// 32 MiB (more than the socket buffers hold) to a peer that starts reading only after
+    /// 200 ms: the socket takes part of it, the rest goes out as the peer drains it (EPOLLOUT), whole and in order; the peer's answer
+    /// then arrives as input.
+    #[test]
+    fn a_write_the_socket_does_not_take_whole_goes_out_as_it_drains() {
+        const N: usize = 32 << 20;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        // A small receive buffer (inherited by the accepted socket): at most the sender's
+        // buffer (4 MiB by default) and this fit in flight, far less than N.
+        let small: libc::c_int = 64 * 1024;
+        // SAFETY: the option value is a c_int that outlives the call.
+        let r = unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&small as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(r, 0);
+        let addr = listener.local_addr().unwrap();
+        let peer = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            let mut all = vec![0u8; N];
+            s.read_exact(&mut all).unwrap();
+            let ok = all.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8);
+            s.write_all(if ok { b"ok" } else { b"no" }).unwrap();
+        });
+        let mut driver = Driver::new().unwrap();
+        let out: Vec<u8> = (0..N).map(|i| (i % 251) as u8).collect();
+        let bulk = Bulk {
+            out,
+            inp: vec![0; 16],
+            got: 0,
+        };
+        let id = driver.add(TcpStream::connect(addr).unwrap(), bulk).unwrap();
+        let until = Instant::now() + Duration::from_secs(10);
+        let mut answer = None;
+        while answer.is_none() && Instant::now() < until {
+            driver
+                .turn(Duration::from_millis(50), |_, b, ready| {
+                    assert!(matches!(ready, Ready::Input), "{ready:?}");
+                    if b.got >= 2 {
+                        answer = Some(b.inp[..2].to_vec());
+                    }
+                })
+                .unwrap();
+        }
+        peer.join().unwrap();
+        assert_eq!(answer.as_deref(), Some(&b"ok"[..]));
+        assert!(driver.remove(id).is_some());
+        assert!(driver.is_empty());
+    }
+}
