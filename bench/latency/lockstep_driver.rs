@@ -1,8 +1,9 @@
 //! The driver shared by the many-connection lock-step examples (`lockstep_clients` of
 //! cpppo-enip, `modbus_clients` of cpppo-modbus; each includes this file): CONNS
-//! connections, each with one request in flight, on one current-thread runtime, for SECS
-//! seconds; prints the aggregate rate and, given the server's PID, its CPU µs per request
-//! (from /proc/PID/stat).
+//! connections, each with one request in flight, on one thread (the example's own loop on a
+//! `cpppo_net::drive::Driver`, [`main_polled`], or tasks of one current-thread runtime,
+//! [`main`]), for SECS seconds; prints the aggregate rate and, given the server's PID, its CPU
+//! µs per request (from /proc/PID/stat).
 //!
 //! ```text
 //! EXAMPLE ADDR CONNS SECS [PID]
