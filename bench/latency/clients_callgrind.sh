@@ -6,7 +6,8 @@
 #
 # DIR holds `cpppo` and the examples `lockstep_clients`, `modbus_clients` (directly or in
 # DIR/examples). `cpppo enip thruput -d 1` runs N and 2N Read Tags: (Ir(2N) - Ir(N)) / N.
-# The many-connection examples (100 connections, one current-thread runtime) and
+# The many-connection examples (100 connections on one thread: a `cpppo_net::drive::Driver`, or
+# with LOCKSTEP_TOKIO=1 in the environment one current-thread tokio runtime) and
 # `modbus_clients` with one connection run SECS and 2*SECS seconds under callgrind:
 # (Ir(long) - Ir(short)) / (requests(long) - requests(short)).
 set -euo pipefail

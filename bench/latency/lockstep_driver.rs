@@ -1,8 +1,9 @@
 //! The driver shared by the many-connection lock-step examples (`lockstep_clients` of
 //! cpppo-enip, `modbus_clients` of cpppo-modbus; each includes this file): CONNS
-//! connections, each with one request in flight, on one current-thread runtime, for SECS
-//! seconds; prints the aggregate rate and, given the server's PID, its CPU µs per request
-//! (from /proc/PID/stat).
+//! connections, each with one request in flight, on one thread (the example's own loop on a
+//! `cpppo_net::drive::Driver`, [`main_polled`], or tasks of one current-thread runtime,
+//! [`main`]), for SECS seconds; prints the aggregate rate and, given the server's PID, its CPU
+//! µs per request (from /proc/PID/stat).
 //!
 //! ```text
 //! EXAMPLE ADDR CONNS SECS [PID]
@@ -40,6 +41,20 @@ async fn requests<C: LockStep>(mut client: C, until: Instant) -> Result<u64, Str
     Ok(done)
 }
 
+/// Prints the aggregate rate of `n` answers in `elapsed` seconds over `conns` connections,
+/// and the server's CPU per request (`ticks` of 10 ms).
+fn report(what: (&str, &str), conns: usize, n: u64, elapsed: f64, ticks: Option<u64>) {
+    // Linux reports CPU time in clock ticks of 10 ms.
+    let per = ticks.map_or("-".into(), |t| {
+        format!("{:.2}", t as f64 * 10_000.0 / n.max(1) as f64)
+    });
+    let (what, unit) = what;
+    println!(
+        "Rust client lock-step {what}, {conns} connections: {n} {unit} in {elapsed:.2} s = {:.0} {unit}/s; server CPU µs/request: {per}",
+        n as f64 / elapsed
+    );
+}
+
 async fn run<C: LockStep>(
     addr: &str,
     conns: usize,
@@ -66,20 +81,12 @@ async fn run<C: LockStep>(
     }
     let elapsed = t0.elapsed().as_secs_f64();
     let cpu = cpu_ticks(pid).zip(c0).map(|(a, b)| a - b);
-    // Linux reports CPU time in clock ticks of 10 ms.
-    let per = cpu.map_or("-".into(), |t| {
-        format!("{:.2}", t as f64 * 10_000.0 / n.max(1) as f64)
-    });
-    let (what, unit) = C::WHAT;
-    println!(
-        "Rust client lock-step {what}, {conns} connections: {n} {unit} in {elapsed:.2} s = {:.0} {unit}/s; server CPU µs/request: {per}",
-        n as f64 / elapsed
-    );
+    report(C::WHAT, conns, n, elapsed, cpu);
     Ok(())
 }
 
-/// The example's `main`: `name ADDR CONNS SECS [PID]`.
-pub fn main<C: LockStep>(name: &str) -> ExitCode {
+/// `name ADDR CONNS SECS [PID]`, checked.
+fn args(name: &str) -> Result<(String, usize, f64, Option<u32>), ExitCode> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(addr), Some(Ok(conns)), Some(Ok(secs))) = (
         args.get(1),
@@ -87,13 +94,56 @@ pub fn main<C: LockStep>(name: &str) -> ExitCode {
         args.get(3).map(|s| s.parse::<f64>()),
     ) else {
         eprintln!("usage: {name} ADDR CONNS SECS [PID]");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     };
     if conns == 0 || !(secs > 0.0 && secs < 3600.0) {
         eprintln!("CONNS >= 1, 0 < SECS < 3600");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
     let pid = args.get(4).and_then(|p| p.parse().ok());
+    Ok((addr.clone(), conns, secs, pid))
+}
+
+/// The example's `main` with the connections made by `connect(ADDR, CONNS)` and driven on
+/// this thread (no runtime) by `run(connections, until)`, which returns the answers counted.
+#[allow(dead_code)] // an example that only has the tokio path does not call it
+pub fn main_polled<C: LockStep, P>(
+    name: &str,
+    connect: fn(&str, usize) -> Result<P, String>,
+    run: fn(P, Instant) -> Result<u64, String>,
+) -> ExitCode {
+    let (addr, conns, secs, pid) = match args(name) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let all = match connect(&addr, conns) {
+        Ok(all) => all,
+        Err(e) => {
+            eprintln!("{name}: connect: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (t0, c0) = (Instant::now(), cpu_ticks(pid));
+    match run(all, t0 + Duration::from_secs_f64(secs)) {
+        Ok(n) => {
+            let cpu = cpu_ticks(pid).zip(c0).map(|(a, b)| a - b);
+            report(C::WHAT, conns, n, t0.elapsed().as_secs_f64(), cpu);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The example's `main`: `name ADDR CONNS SECS [PID]`.
+pub fn main<C: LockStep>(name: &str) -> ExitCode {
+    let (addr, conns, secs, pid) = match args(name) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let addr = &addr;
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

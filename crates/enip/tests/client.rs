@@ -19,10 +19,15 @@ use cpppo_net::os::{OsDatagram, OsListener};
 use cpppo_net::{Datagram, Listener};
 use tokio::sync::watch;
 
+use cpppo_cip::mr::MrReply;
+use cpppo_enip::client::operation::Operation;
 use cpppo_enip::client::operation::{parse_operations, Literal};
+use cpppo_enip::client::plan::{Absorbed, Accumulator, Plan};
 use cpppo_enip::client::poller::{PollEvent, Poller};
 use cpppo_enip::client::proxy::{Proxy, POWERFLEX_750};
-use cpppo_enip::client::{blocking, ClientError, Connector, ListReply, Options};
+use cpppo_enip::client::session::{Event, Session};
+use cpppo_enip::client::{blocking, ClientError, Connector, ListReply, Options, Pipeline};
+use cpppo_net::drive::{Driver, Ready};
 
 /// The Python simulator's `enip_server`, if the venv is there.
 fn enip_server() -> Option<PathBuf> {
@@ -224,6 +229,8 @@ both!(list_identity_tcp_and_udp_unicast);
 both!(powerflex_proxy_reads_and_writes_motor_velocity);
 both!(poller_survives_a_simulator_restart_with_backoff);
 both!(two_pollers_share_one_session);
+both!(cycling_pipeline_takes_operations_in_turn);
+both!(a_driver_drives_many_sessions_lock_step);
 
 #[test]
 fn blocking_client_reads_and_writes() -> Result<(), ClientError> {
@@ -335,6 +342,173 @@ async fn unconnected_read_write_and_statuses(kind: Kind) -> Result<(), ClientErr
     assert_eq!(results[1].status.extended, vec![0x2107]);
     assert_eq!(results[2].value, Some(ints(&[10])));
     conn.close().await
+}
+
+/// `Pipeline::cycling`: operations taken in turn, each planned once; a repeated request (the
+/// same frame, its sender context patched) is answered each time with the tag's current value,
+/// failures stay per operation, and a fragmented read comes back whole every round.
+async fn cycling_pipeline_takes_operations_in_turn(kind: Kind) -> Result<(), ClientError> {
+    let Some(sim) = Sim::start(kind).await else {
+        return Ok(());
+    };
+    let mut conn = Connector::connect(&sim.addr(), Options::default()).await?;
+    let ops = parse_operations(&["SCADA[1]=(INT)5", "SCADA[1]", "SCADA[1000]", "SCADA[0-999]"])?;
+    for (depth, multiple) in [(1, 0), (5, 0), (5, 200)] {
+        let pipe = Pipeline::cycling(&mut conn, ops.clone(), Some(10), depth, multiple);
+        let results = pipe.collect().await?;
+        assert_eq!(results.len(), 10, "depth {depth} multiple {multiple}");
+        for (i, t) in results.iter().enumerate() {
+            assert_eq!(t.index, i);
+            match i % 4 {
+                0 => assert!(t.status.is_ok()),
+                1 => assert_eq!(t.value, Some(ints(&[5]))),
+                2 => assert_eq!(t.value, None, "SCADA[1000] is past the end"),
+                _ => assert_eq!(t.value.as_ref().map(Vec::len), Some(1000)),
+            }
+        }
+    }
+    // Lock-step on a blocking session: the same read sent again and again sees each write.
+    let mut conn = Connector::connect_blocking(&sim.addr(), Options::default()).await?;
+    let read = parse_operations(&["SCADA[2]"])?;
+    for n in 0..5 {
+        conn.write(&format!("SCADA[2]=(INT){n}")).await?;
+        let mut reads = Pipeline::cycling(&mut conn, read.clone(), None, 1, 0).replies(false);
+        for _ in 0..3 {
+            let (is_read, value) = reads.next_value().await.expect("endless")?;
+            assert!(is_read);
+            assert_eq!(value, Some(ints(&[n])));
+        }
+    }
+    // No operations, no results.
+    let mut none = Pipeline::cycling(&mut conn, Vec::new(), None, 1, 0);
+    assert!(none.next().await.is_none());
+    conn.close().await
+}
+
+/// What `Driver::turn` reported about one session, in one test.
+fn poll_until<T>(
+    driver: &mut Driver<Session>,
+    within: Duration,
+    mut on_ready: impl FnMut(usize, &mut Session, Ready) -> Option<T>,
+) -> Option<T> {
+    let until = Instant::now() + within;
+    let mut out = None;
+    while out.is_none() && Instant::now() < until {
+        driver
+            .turn(Duration::from_millis(50), |id, s, r| {
+                if out.is_none() {
+                    out = on_ready(id, s, r);
+                }
+            })
+            .expect("epoll");
+    }
+    out
+}
+
+/// `cpppo_net::drive::Driver` drives 20 client sessions from one thread: each registers,
+/// writes its own tag element, then reads it back lock-step 10 times; every read sees that
+/// session's value.
+async fn a_driver_drives_many_sessions_lock_step(kind: Kind) -> Result<(), ClientError> {
+    let Some(sim) = Sim::start(kind).await else {
+        return Ok(());
+    };
+    let addr = sim.addr();
+    let run = move || -> Result<Vec<Vec<Literal>>, ClientError> {
+        const N: usize = 20;
+        let mut driver = Driver::new()?;
+        for _ in 0..N {
+            let mut session = Session::new(Options::default())?;
+            session.register()?;
+            driver.add(std::net::TcpStream::connect(&addr)?, session)?;
+        }
+        let plan = |text: &str| Plan::new(&Operation::parse(text).unwrap(), false, false).unwrap();
+        let writes: Vec<Plan> = (0..N)
+            .map(|i| plan(&format!("SCADA[{}]=(INT){}", 100 + i, i * 3)))
+            .collect();
+        let reads: Vec<Plan> = (0..N)
+            .map(|i| plan(&format!("SCADA[{}]", 100 + i)))
+            .collect();
+        let mut seen: Vec<Vec<Literal>> = vec![Vec::new(); N];
+        let mut left = N * 11; // a write and 10 reads each
+        let mut failed = None;
+        let finished = poll_until(&mut driver, Duration::from_secs(10), |id, s, ready| {
+            assert!(matches!(ready, Ready::Input), "session {id}: {ready:?}");
+            while let Some(event) = s.poll_event() {
+                let next = match event {
+                    Ok(Event::Registered(_)) => writes[id].request(0),
+                    Ok(Event::Reply { message, .. }) => {
+                        left -= 1;
+                        let reply = MrReply::parse(message).unwrap();
+                        if reply.general_status != 0 {
+                            failed = Some(reply.general_status);
+                        } else if reply.service & 0x7F == 0x4C {
+                            let mut acc = Accumulator::default();
+                            if let Absorbed::Done(_, Some(v)) = reads[id].absorb(&mut acc, &reply) {
+                                seen[id].extend(v);
+                            }
+                        }
+                        reads[id].request(0)
+                    }
+                    other => panic!("session {id}: {other:?}"),
+                };
+                if seen[id].len() < 10 {
+                    s.queue(&next.unwrap()).unwrap();
+                }
+            }
+            (left == 0 || failed.is_some()).then_some(())
+        });
+        assert_eq!(failed, None);
+        assert!(finished.is_some(), "{left} replies missing");
+        Ok(seen)
+    };
+    let seen = tokio::task::spawn_blocking(run).await.expect("joined")?;
+    for (i, values) in seen.iter().enumerate() {
+        assert_eq!(values, &ints(&[(i * 3) as i128; 10]), "session {i}");
+    }
+    Ok(())
+}
+
+/// A session on a peer that accepts and never answers times out through the driver (its
+/// deadline, `Ready::Timeout`, then the session's Timeout error); a peer that hangs up is
+/// `Ready::Closed` and leaves the driver.
+#[test]
+fn a_driver_times_out_a_silent_peer_and_drops_a_closed_one(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let closing = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let mut driver = Driver::new()?;
+    let options = Options {
+        timeout: Duration::from_millis(200),
+        ..Options::default()
+    };
+    let mut quiet = Session::new(options.clone())?;
+    quiet.register()?;
+    let started = Instant::now();
+    let q = driver.add(std::net::TcpStream::connect(silent.local_addr()?)?, quiet)?;
+    let (_held, _) = silent.accept()?;
+    let got = poll_until(&mut driver, Duration::from_secs(5), |id, s, ready| {
+        assert_eq!(id, q);
+        assert!(matches!(ready, Ready::Timeout), "{ready:?}");
+        Some(s.poll_event().map(|e| e.map(|_| ())))
+    });
+    assert!(
+        matches!(got, Some(Some(Err(ClientError::Timeout(_))))),
+        "{got:?}"
+    );
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(200), "{waited:?}");
+
+    let mut s = Session::new(options)?;
+    s.register()?;
+    let c = driver.add(std::net::TcpStream::connect(closing.local_addr()?)?, s)?;
+    drop(closing.accept()?);
+    let closed = poll_until(&mut driver, Duration::from_secs(5), |id, _, ready| {
+        matches!(ready, Ready::Closed(_)).then_some(id)
+    });
+    assert_eq!(closed, Some(c));
+    assert!(driver.get_mut(c).is_none());
+    assert_eq!(driver.len(), 1);
+    Ok(())
 }
 
 async fn large_reads_follow_fragments_and_pipeline_in_order(kind: Kind) -> Result<(), ClientError> {

@@ -408,3 +408,55 @@ async fn connector_drives_the_session_over_any_stream() {
         .all(|t| t.value == Some(vec![Literal::Int(33)])));
     conn.close().await.unwrap();
 }
+
+/// A request queued again is sent as the codec emits it, with a fresh sender context each
+/// time (the session copies the last frame and patches its context): each copy decodes as the
+/// same SendRRData, each reply comes back under its own key, and a write between the repeats
+/// is seen by the next one.
+#[test]
+fn a_repeated_request_is_the_same_frame_with_a_new_context() {
+    use cpppo_cip::encap::{Body, Command, Repr};
+    let mut p = Pair::registered(Options::simple());
+    let read = plan("SCADA[7]").request(0).unwrap();
+    let mut frames: Vec<(u64, Vec<u8>)> = Vec::new();
+    for _ in 0..3 {
+        let key = p.client.queue(&read).unwrap();
+        frames.push((key, p.client.transmit().to_vec()));
+        p.client.transmitted(p.now);
+    }
+    let keys: Vec<u64> = frames.iter().map(|(k, _)| *k).collect();
+    assert!(keys.windows(2).all(|k| k[0] != k[1]), "keys {keys:?}");
+    for (key, frame) in &frames {
+        let repr = Repr::parse_bytes(frame).unwrap();
+        assert_eq!(repr.header.command, Command::SendRRData);
+        assert_eq!(u64::from_le_bytes(repr.header.context), *key);
+        assert_eq!(repr.header.session, p.client.handle());
+        let Body::SendData(send) = repr.body else {
+            panic!("not SendData: {:?}", repr.body)
+        };
+        assert_eq!(send.cpf.unconnected_data(), Some(read.as_slice()));
+        // Only the context differs from the first copy.
+        let (first, this) = (&frames[0].1, frame);
+        assert_eq!(first.len(), this.len());
+        let differ: Vec<usize> = (0..first.len()).filter(|&i| first[i] != this[i]).collect();
+        assert!(differ.iter().all(|i| (12..20).contains(i)), "{differ:?}");
+    }
+    // Sent again (the frames were only inspected above): each answered under its own key.
+    for (_, frame) in &frames {
+        p.to_server.extend_from_slice(frame);
+    }
+    assert_eq!(p.client.outstanding(), 3);
+    let got = p.drive();
+    let answered: Vec<u64> = got
+        .iter()
+        .map(|g| match g {
+            Got::Reply(k, _) => *k,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(answered, keys);
+    // A write, then the same read again: the repeat sees the new value.
+    let r = run(&mut p, &["SCADA[7]=(INT)77", "SCADA[7]"]);
+    assert_eq!(r[1].1, ints(&[77]));
+    assert_eq!(run(&mut p, &["SCADA[7]"])[0].1, ints(&[77]));
+}

@@ -148,9 +148,46 @@ impl TcpClient {
 
     /// Send one request and wait for its reply.
     pub async fn call(&mut self, unit: u8, req: &Request<'_>) -> Result<Reply, ClientError> {
+        self.call_with(unit, req, |resp| reply_of(req, resp)).await
+    }
+
+    /// Send one request and wait for its reply, checked against the request as
+    /// [`TcpClient::call`] checks it (an exception, another function or another count is an
+    /// error), then given to `look` where it lies, decoded but not copied: a lock-step poll
+    /// that only looks at the values allocates nothing per request.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), cpppo_modbus::client::ClientError> {
+    /// use std::time::Duration;
+    /// use cpppo_modbus::client::TcpClient;
+    /// use cpppo_modbus::{Request, Response};
+    /// let mut c = TcpClient::connect("127.0.0.1:502", Duration::from_secs(1)).await?;
+    /// let req = Request::ReadHoldingRegisters { address: 0, quantity: 2 };
+    /// let sum = c
+    ///     .call_with(1, &req, |resp| match resp {
+    ///         Response::ReadHoldingRegisters(w) => w.iter().map(u32::from).sum(),
+    ///         _ => 0,
+    ///     })
+    ///     .await?;
+    /// # let _: u32 = sum;
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_with<R>(
+        &mut self,
+        unit: u8,
+        req: &Request<'_>,
+        look: impl FnOnce(Response<'_>) -> R,
+    ) -> Result<R, ClientError> {
         let id = self.send(unit, req)?;
-        self.recv_with(|got, pdu| (got == id).then(|| interpret(req, pdu)))
-            .await?
+        let mut look = Some(look);
+        self.recv_with(|got, pdu| {
+            if got != id {
+                return None;
+            }
+            let look = look.take()?;
+            Some(checked(req, pdu).map(look))
+        })
+        .await?
     }
 }
 
@@ -240,6 +277,12 @@ impl Connection {
 
 /// Check a reply PDU against its request and extract its data.
 pub fn interpret(req: &Request<'_>, pdu: &[u8]) -> Result<Reply, ClientError> {
+    checked(req, pdu).map(|resp| reply_of(req, resp))
+}
+
+/// A reply PDU decoded and checked against its request: not an exception, the request's
+/// function, and for reads the count asked for.
+pub fn checked<'p>(req: &Request<'_>, pdu: &'p [u8]) -> Result<Response<'p>, ClientError> {
     let resp = Response::parse(pdu).map_err(|e| ClientError::Protocol(e.to_string()))?;
     if let Response::Exception { function, code } = resp {
         return Err(ClientError::Exception { function, code });
@@ -260,19 +303,11 @@ pub fn interpret(req: &Request<'_>, pdu: &[u8]) -> Result<Reply, ClientError> {
             )))
         }
     };
-    Ok(match (req, resp) {
+    match (req, &resp) {
         (
             Request::ReadCoils { quantity, .. } | Request::ReadDiscreteInputs { quantity, .. },
             Response::ReadCoils(bytes) | Response::ReadDiscreteInputs(bytes),
-        ) => {
-            let n = usize::from(*quantity);
-            want(n.div_ceil(8), bytes.len())?;
-            Reply::Bits(
-                (0..n)
-                    .map(|i| bytes.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
-                    .collect(),
-            )
-        }
+        ) => want(usize::from(*quantity).div_ceil(8), bytes.len())?,
         (
             Request::ReadHoldingRegisters { quantity, .. }
             | Request::ReadInputRegisters { quantity, .. }
@@ -283,10 +318,147 @@ pub fn interpret(req: &Request<'_>, pdu: &[u8]) -> Result<Reply, ClientError> {
             Response::ReadHoldingRegisters(w)
             | Response::ReadInputRegisters(w)
             | Response::ReadWriteMultipleRegisters(w),
+        ) => want(usize::from(*quantity), w.len())?,
+        _ => {}
+    }
+    Ok(resp)
+}
+
+/// The data of a checked reply, owned.
+fn reply_of(req: &Request<'_>, resp: Response<'_>) -> Reply {
+    match (req, resp) {
+        (
+            Request::ReadCoils { quantity, .. } | Request::ReadDiscreteInputs { quantity, .. },
+            Response::ReadCoils(bytes) | Response::ReadDiscreteInputs(bytes),
         ) => {
-            want(usize::from(*quantity), w.len())?;
-            Reply::Words(w.iter().collect())
+            let n = usize::from(*quantity);
+            Reply::Bits(
+                (0..n)
+                    .map(|i| bytes.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
+                    .collect(),
+            )
         }
+        (
+            Request::ReadHoldingRegisters { .. }
+            | Request::ReadInputRegisters { .. }
+            | Request::ReadWriteMultipleRegisters { .. },
+            Response::ReadHoldingRegisters(w)
+            | Response::ReadInputRegisters(w)
+            | Response::ReadWriteMultipleRegisters(w),
+        ) => Reply::Words(w.iter().collect()),
         _ => Reply::Written,
-    })
+    }
+}
+
+/// One Modbus/TCP connection's requests and replies without a socket or a clock (sans-IO):
+/// queue requests with [`TcpSession::send`], take replies with [`TcpSession::poll_reply`];
+/// the bytes and the time are moved by the caller, or by a [`cpppo_net::drive::Driver`] that
+/// drives many sessions from one thread (it is [`cpppo_net::drive::Driven`]). Every request
+/// in flight times out `timeout` after the last bytes sent or received.
+#[derive(Debug)]
+pub struct TcpSession {
+    out: Vec<u8>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    tx: Transactions<()>,
+    timeout: Duration,
+    deadline: Option<Instant>,
+    timed_out: bool,
+}
+
+impl TcpSession {
+    /// A session whose replies are due within `timeout`.
+    pub fn new(timeout: Duration) -> TcpSession {
+        TcpSession {
+            out: Vec::with_capacity(1024),
+            buf: vec![0; 16 * 1024],
+            start: 0,
+            end: 0,
+            tx: Transactions::default(),
+            timeout,
+            deadline: None,
+            timed_out: false,
+        }
+    }
+
+    /// Queues a request to `unit`; returns its transaction id.
+    pub fn send(&mut self, unit: u8, req: &Request<'_>) -> Result<u16, ClientError> {
+        let id = self
+            .tx
+            .start(())
+            .ok_or_else(|| ClientError::Protocol("65,536 requests in flight".into()))?;
+        tcp::encode(&mut self.out, id, unit, |o| req.emit(o));
+        Ok(id)
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.tx.in_flight()
+    }
+
+    /// The next reply to a request in flight: its transaction id and PDU (valid until the
+    /// next call), `None` until more bytes arrive. Replies with unknown ids are skipped;
+    /// undecodable bytes, or the deadline passed, are an error (fatal to the session).
+    pub fn poll_reply(&mut self) -> Option<Result<(u16, &[u8]), ClientError>> {
+        if self.timed_out {
+            return Some(Err(ClientError::Timeout));
+        }
+        loop {
+            let avail = self.buf.get(self.start..self.end).unwrap_or_default();
+            let (id, used) = match tcp::decode(avail) {
+                Ok(Some((adu, used))) => (adu.transaction, used),
+                Ok(None) => return None,
+                Err(e) => return Some(Err(ClientError::Protocol(e.to_string()))),
+            };
+            let at = self.start;
+            self.start += used;
+            if self.tx.finish(id).is_none() {
+                continue;
+            }
+            if self.tx.in_flight() == 0 {
+                self.deadline = None;
+            }
+            let frame = self.buf.get(at..at + used).unwrap_or_default();
+            return Some(match tcp::decode(frame) {
+                Ok(Some((adu, _))) => Ok((id, adu.pdu)),
+                _ => Err(ClientError::Protocol("reply frame lost".into())),
+            });
+        }
+    }
+}
+
+impl cpppo_net::drive::Driven for TcpSession {
+    fn recv_buffer(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        } else if self.buf.len() - self.end < 1024 {
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+        }
+        self.buf.get_mut(self.end..).unwrap_or_default()
+    }
+    fn received(&mut self, n: usize, now: Instant) {
+        self.end = (self.end + n).min(self.buf.len());
+        if self.tx.in_flight() > 0 {
+            self.deadline = Some(now + self.timeout);
+        }
+    }
+    fn transmit(&self) -> &[u8] {
+        &self.out
+    }
+    fn transmitted(&mut self, now: Instant) {
+        self.out.clear();
+        if self.tx.in_flight() > 0 && self.deadline.is_none() {
+            self.deadline = Some(now + self.timeout);
+        }
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline.filter(|_| self.tx.in_flight() > 0)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|d| d <= now) {
+            self.timed_out = true;
+        }
+    }
 }

@@ -359,3 +359,150 @@ async fn responses_are_delayed_as_configured() {
         );
     }
 }
+
+/// `TcpClient::call_with`: the reply given where it lies, checked as `call` checks it; an
+/// exception and a count other than asked are errors, and the connection goes on after them.
+#[tokio::test]
+async fn call_with_looks_at_the_reply_in_place_and_checks_it() {
+    let (addr, _sim) = start(MAP, vec![]).await;
+    let mut c = TcpClient::connect(&addr.to_string(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    let write = Request::WriteSingleRegister {
+        address: 1,
+        value: 4321,
+    };
+    assert_eq!(c.call(1, &write).await.unwrap(), Reply::Written);
+    let read = Request::ReadHoldingRegisters {
+        address: 0,
+        quantity: 3,
+    };
+    for _ in 0..3 {
+        let words = c
+            .call_with(1, &read, |r| match r {
+                cpppo_modbus::Response::ReadHoldingRegisters(w) => w.iter().collect::<Vec<_>>(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .await
+            .unwrap();
+        assert_eq!(words[1], 4321);
+        assert_eq!(words.len(), 3);
+    }
+    // Past the map: the exception, not `look`.
+    let past = Request::ReadHoldingRegisters {
+        address: 5000,
+        quantity: 1,
+    };
+    let e = c.call_with(1, &past, |_| unreachable!()).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ClientError::Exception {
+                function: 3,
+                code: 2
+            }
+        ),
+        "{e}"
+    );
+    // A reply of another count than asked (sent raw as a 2-register read, checked as 1).
+    let one = Request::ReadHoldingRegisters {
+        address: 0,
+        quantity: 1,
+    };
+    let two = Request::Other {
+        function: 3,
+        data: &[0, 0, 0, 2],
+    };
+    let id = c.send(1, &two).unwrap();
+    let (got, pdu) = c.recv().await.unwrap();
+    assert_eq!(got, id);
+    let e = cpppo_modbus::client::checked(&one, &pdu).unwrap_err();
+    assert!(matches!(e, ClientError::Protocol(_)), "{e}");
+    // And the connection still answers.
+    let n = c.call_with(1, &one, |r| r.function()).await.unwrap();
+    assert_eq!(n, 3);
+}
+
+/// `TcpSession`s driven from one thread by `cpppo_net::drive::Driver`: 10 connections each
+/// write their own register and read it back 20 times, lock-step; a connection to a peer that
+/// never answers times out (its deadline, then `ClientError::Timeout`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn driven_sessions_lock_step_and_time_out() {
+    use cpppo_modbus::client::{checked, TcpSession};
+    use cpppo_modbus::Response;
+    use cpppo_net::drive::{Driver, Ready};
+    let (addr, _sim) = start(MAP, vec![]).await;
+    let run = move || {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut driver = Driver::new().unwrap();
+        for i in 0..10u16 {
+            let mut s = TcpSession::new(Duration::from_secs(5));
+            let write = Request::WriteSingleRegister {
+                address: 20 + i,
+                value: 1000 + i,
+            };
+            s.send(1, &write).unwrap();
+            driver
+                .add(std::net::TcpStream::connect(addr).unwrap(), s)
+                .unwrap();
+        }
+        let mut quiet = TcpSession::new(Duration::from_millis(200));
+        quiet
+            .send(
+                1,
+                &Request::ReadCoils {
+                    address: 0,
+                    quantity: 1,
+                },
+            )
+            .unwrap();
+        let q = driver
+            .add(
+                std::net::TcpStream::connect(silent.local_addr().unwrap()).unwrap(),
+                quiet,
+            )
+            .unwrap();
+        let (_held, _) = silent.accept().unwrap();
+        let mut reads = [0u32; 10];
+        let mut timed_out = false;
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while (reads.iter().any(|&n| n < 20) || !timed_out) && std::time::Instant::now() < until {
+            driver
+                .turn(Duration::from_millis(50), |id, s, ready| {
+                    if id == q {
+                        assert!(matches!(ready, Ready::Timeout), "{ready:?}");
+                        let got = s.poll_reply().map(|r| r.map(|_| ()));
+                        assert!(matches!(got, Some(Err(ClientError::Timeout))), "{got:?}");
+                        timed_out = true;
+                        return;
+                    }
+                    assert!(matches!(ready, Ready::Input), "{ready:?}");
+                    let read = Request::ReadHoldingRegisters {
+                        address: 20 + id as u16,
+                        quantity: 1,
+                    };
+                    while let Some(reply) = s.poll_reply() {
+                        let (_, pdu) = reply.unwrap();
+                        match pdu.first() {
+                            Some(0x06) => {}
+                            _ => match checked(&read, pdu).unwrap() {
+                                Response::ReadHoldingRegisters(w) => {
+                                    assert_eq!(w.iter().collect::<Vec<_>>(), [1000 + id as u16]);
+                                    reads[id] += 1;
+                                }
+                                other => panic!("{other:?}"),
+                            },
+                        }
+                        if reads[id] < 20 {
+                            s.send(1, &read).unwrap();
+                        }
+                    }
+                })
+                .unwrap();
+        }
+        (reads, timed_out)
+    };
+    let (reads, timed_out) = tokio::task::spawn_blocking(run).await.unwrap();
+    assert_eq!(reads, [20; 10]);
+    assert!(timed_out);
+}

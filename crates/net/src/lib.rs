@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub mod conn;
 pub mod cores;
 pub mod deadline;
+pub mod drive;
 pub mod hot;
 pub mod os;
 pub mod pcap;

@@ -13,7 +13,7 @@ use cpppo_enip::client::operation::{parse_operations, Literal, Operation};
 use cpppo_enip::client::poller::{PollEvent, Poller};
 use cpppo_enip::client::proxy::{self, Proxy};
 use cpppo_enip::client::route::{parse_route_path, parse_send_path, Route};
-use cpppo_enip::client::{ClientError, Connector, ListReply, Options, Transaction};
+use cpppo_enip::client::{ClientError, Connector, ListReply, Options, Pipeline, Transaction};
 
 use super::logging;
 
@@ -382,8 +382,9 @@ struct Repeated {
 }
 
 impl Repeated {
-    fn iter(self) -> std::iter::Take<std::iter::Cycle<std::vec::IntoIter<Operation>>> {
-        self.ops.into_iter().cycle().take(self.count)
+    /// A pipeline of them over `conn` (each operation planned once, never copied).
+    fn pipeline(self, conn: &mut Connector, depth: usize, multiple: usize) -> Pipeline<'_> {
+        Pipeline::cycling(conn, self.ops, Some(self.count), depth, multiple)
     }
 }
 
@@ -497,9 +498,9 @@ async fn client(
         let begun = Instant::now();
         let count = ops.count;
         let printing = args.print && !args.no_print;
-        let mut pipe = conn
+        let mut pipe = ops
             .pipeline(
-                ops.iter(),
+                &mut conn,
                 args.depth,
                 msp_limit(args.multiple, args.multiple_limit),
             )
@@ -711,9 +712,9 @@ pub fn run_get_attribute(args: GetAttributeArgs) -> ExitCode {
     let run = async {
         let mut conn = Connector::connect(&args.target.address, options).await?;
         let mut failures = 0;
-        let mut pipe = conn
+        let mut pipe = ops
             .pipeline(
-                ops.iter(),
+                &mut conn,
                 args.depth,
                 msp_limit(args.multiple, args.multiple_limit),
             )
@@ -946,19 +947,27 @@ pub fn run_thruput(args: ThruputArgs) -> ExitCode {
         let start = Instant::now();
         let mut num = 0usize;
         let mut failed = 0usize;
-        let mut pipe = conn.pipeline(ops.iter(), args.depth, args.multiple);
-        while let Some(t) = pipe.next().await {
-            let t = t?;
-            if args.print {
+        let mut pipe = ops
+            .pipeline(&mut conn, args.depth, args.multiple)
+            .replies(false);
+        if args.print {
+            while let Some(t) = pipe.next().await {
+                let t = t?;
                 println!(
                     "{}: {:3}: {}",
                     ctime(SystemTime::now()),
                     t.index,
                     t.value_text()
                 );
+                failed += usize::from(t.value.is_none());
+                num += 1;
             }
-            failed += usize::from(t.value.is_none());
-            num += 1;
+        } else {
+            // Values only: no transaction (description, request) made per operation.
+            while let Some(v) = pipe.next_value().await {
+                failed += usize::from(v?.1.is_none());
+                num += 1;
+            }
         }
         let elapsed = start.elapsed().as_secs_f64().max(1e-9);
         let cpu = cpu_seconds() - cpu;

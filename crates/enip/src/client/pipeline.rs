@@ -147,13 +147,30 @@ impl Inflight {
     }
 }
 
+/// A planned operation: its plan and its first request, encoded.
+type Planned = (Arc<Plan>, Arc<Vec<u8>>);
+
+/// Where a pipeline's operations come from.
+enum Ops<'c> {
+    /// Any iterator; each operation is planned, or found among the recent plans.
+    Iter(Box<dyn Iterator<Item = Operation> + Send + 'c>),
+    /// Operations taken in turn over and over, each planned once and never cloned; `left`
+    /// more to take (`None`: endless).
+    Cycle {
+        ops: Vec<Operation>,
+        plans: Vec<Option<Planned>>,
+        at: usize,
+        left: Option<usize>,
+    },
+}
+
 /// Operations being pipelined over a [`Connector`]; pull results with [`Pipeline::next`].
 ///
 /// It borrows its connector (`C`, [`Connector::pipeline`]) or owns it ([`Pipeline::owning`],
 /// for a caller that keeps a pipeline between calls, eg. a Python iterator).
 pub struct Pipeline<'c, C = &'c mut Connector> {
     conn: C,
-    ops: Box<dyn Iterator<Item = Operation> + Send + 'c>,
+    ops: Ops<'c>,
     cache: Vec<(Operation, Arc<Plan>, Arc<Vec<u8>>)>,
     cached: usize,
     /// Use the fragmented services for every tag.
@@ -184,10 +201,47 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
         I: IntoIterator<Item = Operation>,
         I::IntoIter: Send + 'c,
     {
+        Self::from_ops(conn, Ops::Iter(Box::new(ops.into_iter())), depth, multiple)
+    }
+
+    /// Pipelines `ops` taken in turn, over and over, `count` operations in all (`None`:
+    /// without end), as [`Pipeline::owning`] does an iterator of them. A repeated operation is
+    /// planned and encoded once and never copied: the cheapest way to poll the same tags
+    /// again and again (a lock-step loop, `cpppo enip thruput`). No operations, no results.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), cpppo_enip::client::ClientError> {
+    /// use cpppo_enip::client::{operation::Operation, Connector, Options, Pipeline};
+    /// let conn = Connector::connect("127.0.0.1:44818", Options::default()).await?;
+    /// let op = Operation::parse("SCADA[1]").map_err(|e| cpppo_enip::client::ClientError::Protocol(e.to_string()))?;
+    /// let mut reads = Pipeline::cycling(conn, vec![op], Some(1000), 1, 0);
+    /// while let Some(result) = reads.next_value().await {
+    ///     let (_is_read, values) = result?;
+    ///     assert!(values.is_some());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn cycling(
+        conn: C,
+        ops: Vec<Operation>,
+        count: Option<usize>,
+        depth: usize,
+        multiple: usize,
+    ) -> Self {
+        let ops = Ops::Cycle {
+            plans: vec![None; ops.len()],
+            ops,
+            at: 0,
+            left: count,
+        };
+        Self::from_ops(conn, ops, depth, multiple)
+    }
+
+    fn from_ops(conn: C, ops: Ops<'c>, depth: usize, multiple: usize) -> Self {
         let max_message = conn.borrow().max_message();
         Pipeline {
             conn,
-            ops: Box::new(ops.into_iter()),
+            ops,
             cache: Vec::new(),
             cached: 0,
             fragment: false,
@@ -346,10 +400,9 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
         if self.jobs.len() >= WINDOW {
             return Ok(None);
         }
-        let Some(op) = self.ops.next() else {
+        let Some((plan, request)) = self.next_planned()? else {
             return Ok(None);
         };
-        let (plan, request) = self.plan(op)?;
         self.jobs.push_back(Job {
             plan,
             acc: Accumulator::default(),
@@ -362,16 +415,50 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
         Ok(Some((index, 0)))
     }
 
+    /// The next operation's plan and request, if there is a next operation.
+    fn next_planned(&mut self) -> Result<Option<Planned>, ClientError> {
+        let (fragment, attributes) = (self.fragment, self.attributes);
+        let max_message = self.conn.borrow().max_message();
+        let (ops, plans, at, left) = match &mut self.ops {
+            Ops::Iter(iter) => {
+                return match iter.next() {
+                    Some(op) => self.plan(op).map(Some),
+                    None => Ok(None),
+                }
+            }
+            Ops::Cycle {
+                ops,
+                plans,
+                at,
+                left,
+            } => (ops, plans, at, left),
+        };
+        let i = *at;
+        let (Some(op), Some(slot)) = (ops.get(i), plans.get_mut(i)) else {
+            return Ok(None);
+        };
+        match left {
+            Some(0) => return Ok(None),
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        *at = (i + 1) % ops.len();
+        if let Some(planned) = slot {
+            return Ok(Some(planned.clone()));
+        }
+        let planned = plan_of(op, fragment, attributes, max_message)?;
+        *slot = Some(planned.clone());
+        Ok(Some(planned))
+    }
+
     /// The plan of `op`, from a small cache of recent operations (repeated operations are
     /// planned once).
-    fn plan(&mut self, op: Operation) -> Result<(Arc<Plan>, Arc<Vec<u8>>), ClientError> {
+    fn plan(&mut self, op: Operation) -> Result<Planned, ClientError> {
         if let Some((_, plan, req)) = self.cache.iter().find(|(o, ..)| *o == op) {
             return Ok((plan.clone(), req.clone()));
         }
-        let mut plan = Plan::new(&op, self.fragment, self.attributes)?;
-        plan.split_writes(self.conn.borrow_mut().max_message());
-        let plan = Arc::new(plan);
-        let request = Arc::new(plan.request(0)?);
+        let max_message = self.conn.borrow().max_message();
+        let (plan, request) = plan_of(&op, self.fragment, self.attributes, max_message)?;
         let entry = (op, plan.clone(), request.clone());
         if self.cache.len() < PLAN_CACHE {
             self.cache.push(entry);
@@ -521,8 +608,8 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
     fn absorb(&mut self, index: usize, reply: &MrReply<'_>, bytes: &[u8]) -> bool {
         // A read the device had no room left for (a partial transfer with no values, as in a
         // Multiple Service Packet whose replies overflow): ask again, a few times.
-        let no_values = TagType::parse(reply.data).map_or(true, |(_, n)| reply.data.len() <= n);
-        if reply.general_status == 0x06 && no_values && self.retry(index) {
+        let no_values = || TagType::parse(reply.data).map_or(true, |(_, n)| reply.data.len() <= n);
+        if reply.general_status == 0x06 && no_values() && self.retry(index) {
             return true;
         }
         let keep = self.keep_replies;
@@ -538,6 +625,20 @@ impl<'c, C: BorrowMut<Connector>> Pipeline<'c, C> {
         }
         false
     }
+}
+
+/// The plan of `op` (its writes split to fit `max_message`) and its first request.
+fn plan_of(
+    op: &Operation,
+    fragment: bool,
+    attributes: bool,
+    max_message: usize,
+) -> Result<Planned, ClientError> {
+    let mut plan = Plan::new(op, fragment, attributes)?;
+    plan.split_writes(max_message);
+    let plan = Arc::new(plan);
+    let request = Arc::new(plan.request(0)?);
+    Ok((plan, request))
 }
 
 /// A Multiple Service Packet request to the Message Router carrying `items`.

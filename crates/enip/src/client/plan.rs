@@ -350,9 +350,16 @@ pub fn decode_tag(ty: TagType, data: &[u8]) -> Option<Vec<Literal>> {
     if !matches!(ty, TagType::Atomic(_) | TagType::LOGIX_STRING) {
         return Some(data.iter().map(|&b| Literal::Int(b.into())).collect());
     }
-    Elements::new(ty, data)
-        .map(|e| e.ok().map(element_value))
-        .collect()
+    // Atomic elements are counted in advance: the values land in one allocation.
+    let count = match ty {
+        TagType::Atomic(t) => data.len() / t.size().unwrap_or(1).max(1),
+        _ => 1,
+    };
+    let mut values = Vec::with_capacity(count);
+    for e in Elements::new(ty, data) {
+        values.push(element_value(e.ok()?));
+    }
+    Some(values)
 }
 
 fn element_value(e: Element<'_>) -> Literal {

@@ -42,7 +42,7 @@ use std::ops::Range;
 use std::time::Instant;
 
 use cpppo_cip::cpf::{self, Item};
-use cpppo_cip::encap::{Body, Command, Header, Register, Repr, SendFrame, PROTOCOL_VERSION};
+use cpppo_cip::encap::{self, Body, Command, Header, Register, Repr, SendFrame, PROTOCOL_VERSION};
 use cpppo_cip::frame::frame_len;
 use cpppo_cip::list::Sockaddr;
 use cpppo_cip::mr::{MrReply, Payload};
@@ -62,6 +62,21 @@ pub const MESSAGE_ROUTER: [u8; 4] = [0x20, 0x02, 0x24, 0x01];
 const MAX_DATA: usize = 65535;
 /// Free space kept at the end of the receive buffer.
 const SPARE: usize = 4096;
+/// Where an encapsulation frame's sender context lies (as `encap::Packet::sender_context`
+/// reads it): the one field a repeated SendRRData request changes.
+const CONTEXT_AT: Range<usize> = 12..20;
+/// SendRRData / SendUnitData data: interface handle (4) and timeout (2), then the CPF list.
+const SEND_DATA_CPF: usize = 6;
+
+/// The last SendRRData frame emitted, and what it carried: the same request queued again
+/// (a poll, a lock-step loop) is copied, its sender context patched, not emitted anew.
+#[derive(Debug, Default)]
+struct LastFrame {
+    message: Vec<u8>,
+    frame: Vec<u8>,
+    handle: u32,
+    timeout: u16,
+}
 
 /// How to open a class 3 connection (Forward Open or, above 511 bytes, Large Forward Open).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,6 +198,8 @@ pub struct Session {
     /// The last request wrapped in an Unconnected Send, and its wrapping: a request
     /// repeated (a poll, a lock-step loop) is wrapped once.
     wrapped: Option<(Vec<u8>, Vec<u8>)>,
+    /// The last plain SendRRData frame queued (see [`LastFrame`]).
+    last: LastFrame,
 }
 
 impl Session {
@@ -208,6 +225,7 @@ impl Session {
             timed_out: false,
             t_o_sockaddr: None,
             wrapped: None,
+            last: LastFrame::default(),
         })
     }
 
@@ -306,6 +324,35 @@ impl Session {
         self.append(&frame)
     }
 
+    /// Queues a SendRRData frame carrying `message` under context `key`: a copy of the last
+    /// one with its context patched when it carried the same message in the same session.
+    fn emit_repeated(&mut self, key: u64, message: &[u8]) -> Result<(), ClientError> {
+        let start = self.wbuf.len();
+        let last = &self.last;
+        if last.handle == self.handle
+            && last.timeout == self.rr_timeout
+            && !last.frame.is_empty()
+            && last.message == message
+        {
+            self.wbuf.extend_from_slice(&last.frame);
+            let at = start + CONTEXT_AT.start..start + CONTEXT_AT.end;
+            if let Some(context) = self.wbuf.get_mut(at) {
+                context.copy_from_slice(&key.to_le_bytes());
+            }
+            return Ok(());
+        }
+        let data = [Item::NullAddress, Item::UnconnectedData(message)];
+        self.emit_send(Command::SendRRData, key, self.rr_timeout, &data)?;
+        let last = &mut self.last;
+        last.message.clear();
+        last.message.extend_from_slice(message);
+        last.frame.clear();
+        last.frame
+            .extend_from_slice(self.wbuf.get(start..).unwrap_or_default());
+        (last.handle, last.timeout) = (self.handle, self.rr_timeout);
+        Ok(())
+    }
+
     fn append(&mut self, frame: &impl Payload) -> Result<(), ClientError> {
         append(&mut self.wbuf, frame)
             .map(|_| ())
@@ -394,7 +441,7 @@ impl Session {
         let key = self.next_context();
         let data = [Item::NullAddress, Item::UnconnectedData(message)];
         if extra.is_empty() {
-            self.emit_send(Command::SendRRData, key, self.rr_timeout, &data)?;
+            self.emit_repeated(key, message)?;
         } else {
             let mut cpf = cpf::Repr::from_items(&data)?;
             for item in extra {
@@ -735,6 +782,15 @@ enum Decoded {
 }
 
 fn decode(frame: &[u8]) -> Result<Decoded, ClientError> {
+    let packet = encap::Packet::new_checked(frame)?;
+    if packet.status() == 0
+        && matches!(
+            packet.command(),
+            Command::SendRRData | Command::SendUnitData
+        )
+    {
+        return decode_send(&packet, frame);
+    }
     let repr = Repr::parse_bytes(frame)?;
     if repr.header.status != 0 {
         return Err(ClientError::Encapsulation(repr.header.status));
@@ -786,6 +842,40 @@ fn decode(frame: &[u8]) -> Result<Decoded, ClientError> {
     })
 }
 
+/// A SendRRData / SendUnitData reply, its CPF items read where they lie (no item list built):
+/// the reply message (connected data first, else unconnected data) and any T->O sockaddr.
+fn decode_send(packet: &encap::Packet<&[u8]>, frame: &[u8]) -> Result<Decoded, ClientError> {
+    let items = packet.payload().get(SEND_DATA_CPF..).ok_or_else(|| {
+        ClientError::Protocol("SendData reply shorter than its interface and timeout".into())
+    })?;
+    let cpf = cpf::Packet::new_checked(items)?;
+    let (mut connected, mut unconnected, mut sockaddr) = (None, None, None);
+    for (type_id, data) in cpf.items() {
+        match Item::parse(type_id, data)? {
+            Item::ConnectedData { sequence, data } => {
+                connected.get_or_insert((CONNECTED | u64::from(sequence), data));
+            }
+            Item::UnconnectedData(data) => {
+                let context = u64::from_le_bytes(packet.sender_context());
+                unconnected.get_or_insert((context, data));
+            }
+            Item::SockaddrT2O(s) => {
+                sockaddr.get_or_insert(s);
+            }
+            _ => {}
+        }
+    }
+    let Some((key, msg)) = connected.or(unconnected) else {
+        return Err(ClientError::Protocol("reply without a data item".into()));
+    };
+    let start = (msg.as_ptr() as usize).saturating_sub(frame.as_ptr() as usize);
+    Ok(Decoded::Reply {
+        key,
+        range: start..start + msg.len(),
+        sockaddr,
+    })
+}
+
 /// The items of a List reply frame (a datagram, or a frame received over TCP).
 pub fn list_items(frame: &[u8]) -> Result<Vec<ListReply>, ClientError> {
     match decode(frame)? {
@@ -821,5 +911,28 @@ fn list_reply(item: &Item<'_>) -> ListReply {
                 data: data.get(4..n).unwrap_or_default().to_vec(),
             }
         }
+    }
+}
+
+/// A session is driven as it is by a [`super::Connector`]: many at once from one thread by a
+/// [`cpppo_net::drive::Driver`], one `read` and one `write` per reply.
+impl cpppo_net::drive::Driven for Session {
+    fn recv_buffer(&mut self) -> &mut [u8] {
+        Session::recv_buffer(self)
+    }
+    fn received(&mut self, n: usize, now: Instant) {
+        Session::received(self, n, now)
+    }
+    fn transmit(&self) -> &[u8] {
+        Session::transmit(self)
+    }
+    fn transmitted(&mut self, now: Instant) {
+        Session::transmitted(self, now)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Session::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Session::handle_timeout(self, now)
     }
 }
