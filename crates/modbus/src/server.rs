@@ -270,8 +270,10 @@ impl Simulator {
             }
             let now = tokio::time::Instant::now();
             conn.active_at(now);
-            if hot::is_host::<S>() && conn.may_go_hot() {
-                streak.arrived(now.into_std());
+            if hot::is_host::<S>() {
+                if let Some(gap) = conn.back_to_back() {
+                    streak.arrived_within(now.into_std(), gap);
+                }
             }
             let progressed = core.answer_buffered();
             conn.buffered(core.buf.len(), progressed);

@@ -320,6 +320,18 @@ impl Activity {
         self.tracker.hot_window_us.load(Ordering::Relaxed) != 0
     }
 
+    /// The longest gap between requests that still counts as back to back ([`crate::hot`]):
+    /// `None` when hot connections are off, else [`crate::hot::BACK_TO_BACK`] times the open
+    /// connections per serving core (at least once): busy lock-step clients sharing the cores
+    /// each send their requests that much further apart.
+    pub fn back_to_back(&self) -> Option<Duration> {
+        if self.tracker.hot_window_us.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let share = self.tracker.open().div_ceil(crate::cores::count()).max(1);
+        Some(crate::hot::BACK_TO_BACK.saturating_mul(u32::try_from(share).unwrap_or(u32::MAX)))
+    }
+
     /// Note traffic on the connection at `now` (a time the caller read already).
     pub fn active_at(&self, now: Instant) {
         let ms = now

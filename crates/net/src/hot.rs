@@ -41,7 +41,8 @@ use crate::conn::Conn;
 
 /// Back-to-back requests answered before a connection goes hot.
 pub const HOT_AFTER: u32 = 8;
-/// Requests arriving within this time of the one before count as back to back.
+/// Requests arriving within this time of the one before count as back to back (with one
+/// connection per serving core; more connections stretch it, [`crate::conn::Activity::back_to_back`]).
 pub const BACK_TO_BACK: Duration = Duration::from_millis(1);
 /// How long a hot connection waits for its next request before going back to the reactor.
 pub const WINDOW: Duration = Duration::from_millis(20);
@@ -71,8 +72,14 @@ pub struct Streak {
 impl Streak {
     /// A request arrived at `at`; whether the connection now counts as hot.
     pub fn arrived(&mut self, at: Instant) -> bool {
+        self.arrived_within(at, BACK_TO_BACK)
+    }
+
+    /// A request arrived at `at`, back to back if within `gap` of the one before
+    /// ([`crate::conn::Activity::back_to_back`]); whether the connection now counts as hot.
+    pub fn arrived_within(&mut self, at: Instant, gap: Duration) -> bool {
         let close = self.until.is_some_and(|until| at <= until);
-        self.until = at.checked_add(BACK_TO_BACK);
+        self.until = at.checked_add(gap);
         self.run = if close { self.run.saturating_add(1) } else { 0 };
         self.run >= HOT_AFTER
     }

@@ -388,8 +388,10 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                     let now = tokio::time::Instant::now();
                     limits.active_at(now);
                     core.received(n, now.into_std());
-                    if cpppo_net::hot::is_host::<S>() && limits.may_go_hot() {
-                        streak.arrived(core.arrived);
+                    if cpppo_net::hot::is_host::<S>() {
+                        if let Some(gap) = limits.back_to_back() {
+                            streak.arrived_within(core.arrived, gap);
+                        }
                     }
                 }
                 Err(e) => break format!("read error: {e}"),
