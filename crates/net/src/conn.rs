@@ -294,11 +294,12 @@ impl Conn {
     }
 
     /// How long a hot connection may wait for its next request on a hot thread
-    /// ([`crate::hot`]): the tracker's hot window, never past the idle or frame timeouts;
+    /// ([`crate::hot`]): the tracker's hot window, stretched as [`Activity::back_to_back`]
+    /// is by the open connections per serving core, never past the idle or frame timeouts;
     /// `None` when hot connections are off.
     pub fn hot_window(&self) -> Option<Duration> {
         let limits = self.tracker.limits;
-        let window = self.tracker.hot_window()?;
+        let window = self.tracker.hot_window()?.saturating_mul(self.share());
         Some(window.min(limits.idle).min(limits.frame))
     }
 
@@ -328,8 +329,13 @@ impl Activity {
         if self.tracker.hot_window_us.load(Ordering::Relaxed) == 0 {
             return None;
         }
+        Some(crate::hot::BACK_TO_BACK.saturating_mul(self.share()))
+    }
+
+    /// The open connections per serving core (at least 1).
+    fn share(&self) -> u32 {
         let share = self.tracker.open().div_ceil(crate::cores::count()).max(1);
-        Some(crate::hot::BACK_TO_BACK.saturating_mul(u32::try_from(share).unwrap_or(u32::MAX)))
+        u32::try_from(share).unwrap_or(u32::MAX)
     }
 
     /// Note traffic on the connection at `now` (a time the caller read already).
