@@ -12,11 +12,12 @@ use super::{Ended, HotSession, Turn, CHUNK};
 use crate::conn::Activity;
 use crate::sys::{self, Epoll, EventFd};
 
-/// How long a thread holding one connection sleeps in its `read` before it looks at its clock
-/// and its queue again (a connection handed to it meanwhile waits at most this long).
+/// How long a thread holding one connection sleeps in its `read` before it looks at its queue
+/// again (a connection handed to it meanwhile waits at most this long); a connection quiet
+/// that long is waited for in `epoll_wait` until its next request.
 const SLICE: Duration = Duration::from_millis(1);
-/// How often a thread holding several connections looks for ones that have cooled (been quiet
-/// for their window) or been stopped.
+/// The shortest time between two looks for connections that have cooled (been quiet for their
+/// window); between them, a thread waits until the first connection could cool.
 const SWEEP: Duration = Duration::from_millis(5);
 /// The epoll token of a thread's wake-up counter.
 const WAKE: u64 = u64::MAX;
@@ -138,7 +139,10 @@ struct Slot {
 
 /// What serving a connection once decided.
 enum Step {
+    /// Answered; keep it.
     Keep,
+    /// Nothing to read yet; keep it.
+    Quiet,
     Leave(Ended),
 }
 
@@ -151,6 +155,8 @@ struct Loop<'a> {
     count: usize,
     /// The slot of the only connection held, when one is.
     only: Option<usize>,
+    /// The only connection's last read found nothing (wait for it in `epoll_wait`).
+    quiet: bool,
     now: Instant,
     sweep_at: Instant,
 }
@@ -165,6 +171,7 @@ impl<'a> Loop<'a> {
             free: Vec::new(),
             count: 0,
             only: None,
+            quiet: false,
             now,
             sweep_at: now,
         }
@@ -176,8 +183,8 @@ impl<'a> Loop<'a> {
             if self.worker.queued.swap(false, Ordering::Acquire) {
                 self.take_queue();
             }
-            if let Some(i) = self.only {
-                // The only connection: wait for its next request in `read` (up to SLICE).
+            if let Some(i) = self.only.filter(|_| !self.quiet) {
+                // The only connection, busy: wait for its next request in `read` (up to SLICE).
                 self.serve(i, true);
                 continue;
             }
@@ -248,7 +255,8 @@ impl<'a> Loop<'a> {
         }
         self.count += 1;
         self.only = (self.count == 1).then_some(i);
-        self.sweep_at = self.now + SWEEP;
+        self.quiet = false;
+        self.sweep_at = self.sweep_at.min(self.now + slot_window(&self.slots, i));
     }
 
     /// Serve slot `i` once: read what it has (`wait`: block, it is the only one), answer,
@@ -260,7 +268,8 @@ impl<'a> Loop<'a> {
         let stepped =
             std::panic::catch_unwind(AssertUnwindSafe(|| step(slot, wait, &mut self.now)));
         match stepped {
-            Ok(Step::Keep) => {}
+            Ok(Step::Keep) => self.quiet = false,
+            Ok(Step::Quiet) => self.quiet = wait,
             Ok(Step::Leave(ended)) => self.leave(i, ended),
             Err(_) => {
                 // The session panicked: its task learns it (the job is dropped unanswered).
@@ -272,18 +281,23 @@ impl<'a> Loop<'a> {
         }
     }
 
-    /// Let go of the connections quiet for their window, and the stopped ones.
+    /// Let go of the connections quiet for their window, and the stopped ones; look again
+    /// when the first of the others could cool (not sooner than [`SWEEP`]).
     fn sweep(&mut self) {
         let now = self.now;
+        let mut next: Option<Instant> = None;
         for i in 0..self.slots.len() {
             let Some(slot) = self.slots.get(i).and_then(Option::as_ref) else {
                 continue;
             };
             if cooled(slot, now) {
                 self.leave(i, Ended::Reactor);
+            } else {
+                let at = slot.last + slot.hand.window;
+                next = Some(next.map_or(at, |n| n.min(at)));
             }
         }
-        self.sweep_at = now + SWEEP;
+        self.sweep_at = next.unwrap_or(now).max(now + SWEEP);
     }
 
     /// Stop holding slot `i` and give its session back.
@@ -302,6 +316,7 @@ impl<'a> Loop<'a> {
             1 => self.slots.iter().position(Option::is_some),
             _ => None,
         };
+        self.quiet = false;
         Some(slot)
     }
 
@@ -319,6 +334,14 @@ impl<'a> Loop<'a> {
             self.leave(i, Ended::Reactor);
         }
     }
+}
+
+/// The hot window of slot `i` (zero if empty).
+fn slot_window(slots: &[Option<Slot>], i: usize) -> Duration {
+    slots
+        .get(i)
+        .and_then(Option::as_ref)
+        .map_or(Duration::ZERO, |s| s.hand.window)
 }
 
 /// Whether a connection has been quiet for its window at `now`, or was stopped.
@@ -344,7 +367,7 @@ fn step(slot: &mut Slot, wait: bool, now: &mut Instant) -> Step {
                     }
                     match cooled(slot, *now) {
                         true => Step::Leave(Ended::Reactor),
-                        false => Step::Keep,
+                        false => Step::Quiet,
                     }
                 }
                 _ => Step::Leave(Ended::Failed(e)),
