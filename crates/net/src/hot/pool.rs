@@ -274,6 +274,7 @@ impl<'a> Loop<'a> {
             Err(_) => {
                 // The session panicked: its task learns it (the job is dropped unanswered).
                 if let Some(slot) = self.remove(i) {
+                    let _ = self.epoll.delete(slot.fd);
                     drop(slot.hand.socket);
                     self.worker.held.fetch_sub(1, Ordering::Relaxed);
                 }
