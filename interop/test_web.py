@@ -267,8 +267,8 @@ def test_metrics_count_requests_replies_sessions_bytes_and_latency(sim):
 
 
 def test_metrics_count_a_hot_lock_step_client(sim):
-    """A lock-step client is served on a thread of its own (a hot connection, as an echo server
-    serves it): /metrics counts the move, and every request it made while hot."""
+    """A lock-step client is served by a hot thread (a hot connection, as an echo server serves
+    it): /metrics counts the move, and every request it made while hot."""
     run = subprocess.run(
         [cpppo_bin(), "enip", "thruput", "-t", "10", "-a", f"127.0.0.1:{sim.port}", "-d", "1",
          "-r", "2000", "SCADA[1]"], capture_output=True, text=True, timeout=60)

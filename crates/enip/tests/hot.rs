@@ -201,3 +201,93 @@ fn a_hot_connection_is_displaced_at_the_connection_limit() -> Result {
     );
     Ok(())
 }
+
+/// `n` lock-step clients, each writing and reading its own element `SCADA[k]` (so a reply
+/// meant for another connection would show another value), until every one of them has done
+/// `after` requests since the server counted `n` moves to a hot thread (bounded: 30 s).
+/// Client `k` asks `go_on(k)` after each request; `false` closes it mid-stream. The clients
+/// still open come back (in order).
+fn lock_step_many(
+    sim: &Sim,
+    n: usize,
+    after: u32,
+    go_on: impl Fn(usize) -> bool + Sync,
+) -> Result<Vec<blocking::Client>> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let one = |k: usize| -> std::result::Result<Option<blocking::Client>, String> {
+        let mut c = client(sim).map_err(|e| e.to_string())?;
+        let (mut since_hot, mut v) = (0u32, 0i128);
+        let tag = format!("SCADA[{}]", k + 1);
+        while since_hot < after {
+            if Instant::now() > deadline {
+                return Err(format!("client {k}: {:?}", sim.connections.counts()));
+            }
+            v = (v + 1) % 30000;
+            c.write(&format!("{tag}=(INT){v}"))
+                .map_err(|e| e.to_string())?;
+            let got = c.read(&tag).map_err(|e| e.to_string())?;
+            if got != [Literal::Int(v)] {
+                return Err(format!("client {k} read {got:?}, wrote {v}"));
+            }
+            if sim.connections.counts().hot >= n as u64 {
+                since_hot += 1;
+            }
+            if !go_on(k) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(c))
+    };
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..n).map(|k| scope.spawn(move || one(k))).collect();
+        let mut open = Vec::new();
+        for t in threads {
+            open.extend(t.join().map_err(|_| "a client panicked")??);
+        }
+        Ok(open)
+    })
+}
+
+#[test]
+fn fifty_lock_step_connections_all_go_hot_and_each_gets_its_own_answers() -> Result {
+    let sim = sim(Limits::default(), Duration::from_millis(20))?;
+    let clients = lock_step_many(&sim, 50, 300, |_| true)?;
+    let counts = sim.connections.counts();
+    assert!(counts.hot >= 50, "{counts:?}");
+    assert_eq!((counts.open, counts.timed_out), (50, 0), "{counts:?}");
+    drop(clients);
+    until_closed(&sim);
+    Ok(())
+}
+
+#[test]
+fn a_connection_closed_by_its_peer_leaves_the_other_hot_ones_served() -> Result {
+    let sim = sim(Limits::default(), Duration::from_secs(30))?;
+    // Client 0 goes away mid-stream once all ten went hot; the others carry on for 500
+    // requests each after that.
+    let others = lock_step_many(&sim, 10, 500, |k| {
+        k != 0 || sim.connections.counts().hot < 10
+    })?;
+    assert_eq!(others.len(), 9);
+    let counts = sim.connections.counts();
+    assert_eq!((counts.open, counts.timed_out), (9, 0), "{counts:?}");
+    Ok(())
+}
+
+#[test]
+fn shutting_down_the_server_closes_many_hot_connections_promptly() -> Result {
+    // A window of 30 s: the twenty connections are still hot when the server stops.
+    let sim = sim(Limits::default(), Duration::from_secs(30))?;
+    let mut clients = lock_step_many(&sim, 20, 50, |_| true)?;
+    assert_eq!(sim.connections.counts().open, 20);
+    sim.stop.send(true)?;
+    let took = until_closed(&sim);
+    assert!(took < Duration::from_secs(1), "closed after {took:?}");
+    for (k, c) in clients.iter_mut().enumerate() {
+        assert!(
+            c.read("SCADA[1]").is_err(),
+            "client {k} answered after shutdown"
+        );
+    }
+    Ok(())
+}

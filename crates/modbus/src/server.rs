@@ -206,8 +206,8 @@ impl Simulator {
     }
 
     /// Serve an admitted connection; returns why it ended. A connection answering requests
-    /// back to back, with few connections open, is served on a thread of its own
-    /// ([`cpppo_net::hot`]) until it pauses.
+    /// back to back is served by a hot thread's epoll loop ([`cpppo_net::hot`]) until it
+    /// pauses.
     async fn serve_admitted<S: Stream>(&self, sock: S, conn: Conn) -> std::io::Result<String> {
         let mut stream = Some(sock);
         let mut core = TcpCore {
@@ -236,7 +236,7 @@ impl Simulator {
                 return Ok(format!("corrupt frame: {e}"));
             }
             // Counted again from zero whether or not it may go hot now (a cheap test per
-            // request when it may not: many connections open, hot connections off).
+            // request when it may not: hot connections off).
             let window = streak.hot().then(|| conn.hot_window()).flatten();
             if streak.hot() {
                 streak.reset();
@@ -270,8 +270,10 @@ impl Simulator {
             }
             let now = tokio::time::Instant::now();
             conn.active_at(now);
-            if hot::is_host::<S>() && conn.may_go_hot() {
-                streak.arrived(now.into_std());
+            if hot::is_host::<S>() {
+                if let Some(gap) = conn.back_to_back() {
+                    streak.arrived_within(now.into_std(), gap);
+                }
             }
             let progressed = core.answer_buffered();
             conn.buffered(core.buf.len(), progressed);
@@ -361,8 +363,8 @@ impl Simulator {
     }
 }
 
-/// A Modbus/TCP connection's buffers: served by its task, or on a thread of its own while it
-/// is hot ([`cpppo_net::hot`]).
+/// A Modbus/TCP connection's buffers: served by its task, or by a hot thread while it is hot
+/// ([`cpppo_net::hot`]).
 struct TcpCore {
     sim: Simulator,
     buf: Vec<u8>,

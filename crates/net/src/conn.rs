@@ -117,7 +117,7 @@ pub struct Counts {
     pub evicted: u64,
     /// Connections closed by one of the timeouts.
     pub timed_out: u64,
-    /// Times a connection was moved to a thread of its own while it answered back-to-back
+    /// Times a connection was moved to a hot thread's loop while it answered back-to-back
     /// requests ([`crate::hot`]).
     pub hot: u64,
 }
@@ -167,7 +167,7 @@ impl Tracker {
         }
     }
 
-    /// Serve a connection that answers back-to-back requests on a thread of its own for up to
+    /// Serve a connection that answers back-to-back requests on a hot thread for up to
     /// `window` between requests ([`crate::hot`]); `None` keeps every connection in the
     /// reactor. The default comes from `CPPPO_HOT_MS` ([`crate::hot::configured_window`]).
     pub fn set_hot_window(&self, window: Option<Duration>) {
@@ -276,7 +276,7 @@ impl std::ops::Deref for Conn {
 }
 
 /// What a connection's traffic tells the policy ([`Conn::active_at`], [`Conn::buffered`]),
-/// detached from the [`Conn`] so that a thread serving it ([`crate::hot`]) can note it.
+/// detached from the [`Conn`] so that a hot thread serving it ([`crate::hot`]) can note it.
 #[derive(Debug, Clone)]
 pub struct Activity {
     tracker: Arc<Tracker>,
@@ -288,23 +288,22 @@ fn micros(d: Duration) -> u64 {
 }
 
 impl Conn {
-    /// A handle noting this connection's traffic from elsewhere (a hot connection's thread).
+    /// A handle noting this connection's traffic from elsewhere (a hot thread).
     pub fn activity(&self) -> Activity {
         self.activity.clone()
     }
 
-    /// How long a hot connection may wait for its next request on its own thread
-    /// ([`crate::hot`]): the tracker's hot window, never past the idle or frame timeouts;
-    /// `None` when hot connections are off or more connections are open than the host has
-    /// CPUs (many connections are served best by the reactor).
+    /// How long a hot connection may wait for its next request on a hot thread
+    /// ([`crate::hot`]): the tracker's hot window, stretched as [`Activity::back_to_back`]
+    /// is by the open connections per serving core, never past the idle or frame timeouts;
+    /// `None` when hot connections are off.
     pub fn hot_window(&self) -> Option<Duration> {
         let limits = self.tracker.limits;
-        let window = self.tracker.hot_window()?;
-        (self.tracker.open() <= crate::hot::cpus())
-            .then(|| window.min(limits.idle).min(limits.frame))
+        let window = self.tracker.hot_window()?.saturating_mul(self.share());
+        Some(window.min(limits.idle).min(limits.frame))
     }
 
-    /// Count one move of this connection to a thread of its own.
+    /// Count one move of this connection to a hot thread.
     pub fn went_hot(&self) {
         self.tracker.hot.fetch_add(1, Ordering::Relaxed);
     }
@@ -316,15 +315,27 @@ impl Activity {
         self.active_at(Instant::now());
     }
 
-    /// Whether the connection could go hot now (hot connections on, few connections open):
-    /// a cheap test before counting its back-to-back requests.
+    /// Whether the connection could go hot (hot connections are on): a cheap test before
+    /// counting its back-to-back requests.
     pub fn may_go_hot(&self) -> bool {
-        self.tracker.hot_window_us.load(Ordering::Relaxed) != 0 && !self.crowded()
+        self.tracker.hot_window_us.load(Ordering::Relaxed) != 0
     }
 
-    /// Whether more connections are open than a hot connection may share the host with.
-    pub fn crowded(&self) -> bool {
-        self.tracker.open() > crate::hot::cpus()
+    /// The longest gap between requests that still counts as back to back ([`crate::hot`]):
+    /// `None` when hot connections are off, else [`crate::hot::BACK_TO_BACK`] times the open
+    /// connections per serving core (at least once): busy lock-step clients sharing the cores
+    /// each send their requests that much further apart.
+    pub fn back_to_back(&self) -> Option<Duration> {
+        if self.tracker.hot_window_us.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        Some(crate::hot::BACK_TO_BACK.saturating_mul(self.share()))
+    }
+
+    /// The open connections per serving core (at least 1).
+    fn share(&self) -> u32 {
+        let share = self.tracker.open().div_ceil(crate::cores::count()).max(1);
+        u32::try_from(share).unwrap_or(u32::MAX)
     }
 
     /// Note traffic on the connection at `now` (a time the caller read already).

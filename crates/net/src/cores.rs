@@ -18,6 +18,20 @@ use tokio::sync::watch;
 static WORKERS: OnceLock<Vec<Handle>> = OnceLock::new();
 static TIMERS: OnceLock<Handle> = OnceLock::new();
 
+/// The cores this process serves on: `CPPPO_CORES` when set (at least 1), else the CPUs it
+/// may use. Read once per process.
+pub fn count() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| {
+        std::env::var("CPPPO_CORES")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+            .unwrap_or(1)
+            .max(1)
+    })
+}
+
 /// The worker runtimes started by [`server_runtime`] (none unless it was called).
 pub fn workers() -> &'static [Handle] {
     WORKERS.get().map(Vec::as_slice).unwrap_or_default()
@@ -37,12 +51,7 @@ pub fn timers() -> Option<&'static Handle> {
 /// current-thread runtime for each further core the process may use (`CPPPO_CORES` caps the
 /// count; 1 means no workers). Idle workers wait in `epoll_wait` and cost no CPU.
 pub fn server_runtime() -> io::Result<tokio::runtime::Runtime> {
-    let cores = std::env::var("CPPPO_CORES")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
-        .unwrap_or(1)
-        .max(1);
+    let cores = count();
     let mut handles = Vec::with_capacity(cores - 1);
     for i in 1..cores {
         let rt = tokio::runtime::Builder::new_current_thread()

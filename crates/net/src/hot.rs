@@ -1,30 +1,34 @@
-//! Hot connections: a connection answering requests back to back is served on a thread of
-//! its own, in blocking mode, as a C echo server would serve it.
+//! Hot connections: connections answering requests back to back are served by a few hot
+//! threads, each in a level-triggered epoll loop, as a C echo server would serve them.
 //!
 //! A reactor answers a lock-step request with `epoll_wait`, a task wake-up, the read, the
-//! reply and the write. A blocking server only reads (the thread sleeps in `read` until the
-//! request arrives) and writes. When a connection has answered [`HOT_AFTER`] requests each
-//! within [`BACK_TO_BACK`] of the one before, and no more connections are open than the host
-//! has CPUs, its server moves it out of the reactor ([`serve`]): its socket is deregistered,
-//! made blocking with a receive timeout (the hot window, [`WINDOW`] by default) and served by
-//! a thread doing read → answer → write. It goes back to the reactor, its session intact, when
-//! no request came within the window, when more connections open, when a reply cannot be
-//! written at once, or when the session needs the reactor (a routed request, a close). Idle
-//! connections are never hot: after the window a connection waits in `epoll_wait` again.
+//! reply and the write, plus the glue of its tasks. A hot thread only reads, answers and
+//! writes: with many connections it waits in `epoll_wait` and then, for each readable socket,
+//! does one read, lets the session answer, and does one write; holding a single connection it
+//! sleeps in that connection's `read` instead. When a connection has answered [`HOT_AFTER`]
+//! requests each within [`BACK_TO_BACK`] of the one before, its server moves it out of the
+//! reactor ([`serve`]), however many connections are open: its socket is deregistered from the
+//! reactor and handed to the hot thread (one per serving core, [`crate::cores::count`]) holding the fewest. It
+//! goes back to the reactor, its session intact, when no request came within the hot window
+//! ([`WINDOW`] by default; checked from the clock read once per loop turn, no timer per
+//! connection), when a reply cannot be written at once, or when the session needs the reactor
+//! (a routed request, a close, a frame it does not handle here). Idle connections are never
+//! hot, and a hot thread holding none sleeps in `epoll_wait` with no timeout.
 //!
 //! What ends a connection keeps working while it is hot: the server's task still waits on its
 //! stop future (the connection policy's timeouts and displacement, a shutdown); when it fires
-//! the socket is shut down, the thread's blocking read returns at once and the task ends the
-//! session. The thread notes the traffic for the policy ([`crate::conn::Activity`]).
+//! the socket is shut down, the hot thread sees the end of the stream at once and the task ends
+//! the session. The hot thread notes the traffic for the policy ([`crate::conn::Activity`]).
 //!
 //! `CPPPO_HOT_MS` sets the window in milliseconds for servers of this process; `0` turns hot
 //! connections off ([`configured_window`]). A tracker's own setting:
 //! [`crate::conn::Tracker::set_hot_window`].
 
+mod pool;
+
 use std::any::Any;
 use std::future::Future;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -33,16 +37,17 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncRead;
 
-use crate::conn::{Activity, Conn};
+use crate::conn::Conn;
 
 /// Back-to-back requests answered before a connection goes hot.
 pub const HOT_AFTER: u32 = 8;
-/// Requests arriving within this time of the one before count as back to back.
+/// Requests arriving within this time of the one before count as back to back (with one
+/// connection per serving core; more connections stretch it, [`crate::conn::Activity::back_to_back`]).
 pub const BACK_TO_BACK: Duration = Duration::from_millis(1);
 /// How long a hot connection waits for its next request before going back to the reactor.
 pub const WINDOW: Duration = Duration::from_millis(20);
 /// Bytes read at a time.
-const CHUNK: usize = 4096;
+pub(crate) const CHUNK: usize = 4096;
 
 /// The hot window for this process: `CPPPO_HOT_MS` milliseconds (`0`: hot connections off),
 /// else [`WINDOW`].
@@ -56,12 +61,6 @@ pub fn configured_window() -> Duration {
     })
 }
 
-/// The CPUs this process may use (hot connections are allowed up to this many open).
-pub fn cpus() -> usize {
-    static CPUS: OnceLock<usize> = OnceLock::new();
-    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
 /// Counts requests arriving back to back on one connection.
 #[derive(Debug, Default, Clone)]
 pub struct Streak {
@@ -73,8 +72,14 @@ pub struct Streak {
 impl Streak {
     /// A request arrived at `at`; whether the connection now counts as hot.
     pub fn arrived(&mut self, at: Instant) -> bool {
+        self.arrived_within(at, BACK_TO_BACK)
+    }
+
+    /// A request arrived at `at`, back to back if within `gap` of the one before
+    /// ([`crate::conn::Activity::back_to_back`]); whether the connection now counts as hot.
+    pub fn arrived_within(&mut self, at: Instant, gap: Duration) -> bool {
         let close = self.until.is_some_and(|until| at <= until);
-        self.until = at.checked_add(BACK_TO_BACK);
+        self.until = at.checked_add(gap);
         self.run = if close { self.run.saturating_add(1) } else { 0 };
         self.run >= HOT_AFTER
     }
@@ -197,10 +202,11 @@ impl Drop for Abort {
     }
 }
 
-/// Serve `stream` on a thread of its own until it leaves the hot state (see the module
+/// Serve `stream` on a hot thread until it leaves the hot state (see the module
 /// documentation); `state` does the answering and comes back in every case. `stop` is what
 /// ends the connection (it stays in the calling task). `window` bounds the wait for each
-/// request ([`Conn::hot_window`]). A stream that is not a host TCP stream comes straight back.
+/// request ([`Conn::hot_window`]). A stream that is not a host TCP stream comes straight back,
+/// as does every stream when no hot thread can be started.
 pub async fn serve<S, T, R>(
     stream: S,
     state: T,
@@ -212,6 +218,9 @@ where
     S: 'static,
     T: HotSession,
 {
+    let Some(pool) = pool::get() else {
+        return (state, Left::Reactor(stream));
+    };
     let tcp = match cast::<S, tokio::net::TcpStream>(stream) {
         Ok(tcp) => tcp,
         Err(stream) => return (state, Left::Reactor(stream)),
@@ -222,39 +231,19 @@ where
     };
     conn.went_hot();
     let flag = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (done, mut rx) = tokio::sync::oneshot::channel();
     let mut abort = Abort {
         socket: Arc::clone(&socket),
         stop: Arc::clone(&flag),
         armed: true,
     };
-    // The state goes to the thread once it runs: if no thread can start, it stays here.
-    let (hand, handed) = std::sync::mpsc::sync_channel::<T>(1);
-    let thread = {
-        let (socket, activity) = (Arc::clone(&socket), conn.activity());
-        std::thread::Builder::new()
-            .name("cpppo-hot".into())
-            .spawn(move || {
-                let Ok(mut state) = handed.recv() else {
-                    return;
-                };
-                let left = run(&socket, &mut state, &activity, window, &flag);
-                drop(socket); // before the task takes the socket back
-                let _ = tx.send((state, left));
-            })
-    };
-    if let Err(e) = thread {
-        warn_no_thread(&e);
-        abort.armed = false;
-        drop(abort);
-        return (state, back(socket));
-    }
-    if let Err(std::sync::mpsc::SendError(state)) = hand.send(state) {
-        abort.armed = false; // the thread is gone: nothing to stop
-        drop(abort);
-        return (state, back(socket));
-    }
-    let mut rx = rx;
+    pool.hand(pool::Hand {
+        socket: Arc::clone(&socket),
+        job: Box::new(pool::Job { state, done }),
+        activity: conn.activity(),
+        window,
+        stop: flag,
+    });
     let (stopped, got) = tokio::select! {
         why = stop.as_mut() => {
             abort.fire();
@@ -263,8 +252,8 @@ where
         got = &mut rx => (None, got),
     };
     let Ok((state, ended)) = got else {
-        // The thread panicked with the state: so does this task (as it would have itself).
-        panic!("a hot connection's thread panicked");
+        // The session panicked on the hot thread: so does this task (as it would have itself).
+        panic!("a hot connection's session panicked");
     };
     abort.armed = false;
     drop(abort);
@@ -277,12 +266,6 @@ where
         Ended::Failed(e) => Left::Failed(e),
     };
     (state, left)
-}
-
-/// A thread could not be started (the process is out of threads): the connection stays in
-/// the reactor.
-fn warn_no_thread(e: &io::Error) {
-    eprintln!("cpppo: serving a connection in the reactor: cannot start a thread: {e}");
 }
 
 /// The socket back in this task's reactor, as `S`.
@@ -304,109 +287,15 @@ fn back<S: 'static, R>(socket: Arc<std::net::TcpStream>) -> Left<S, R> {
     }
 }
 
-/// How the thread's loop ended.
+/// How a hot thread let a connection go.
 #[derive(Debug)]
-enum Ended {
+pub(crate) enum Ended {
+    /// Back to the reactor.
     Reactor,
+    /// The peer closed the connection (or it was shut down).
     Closed,
+    /// Reading or writing failed.
     Failed(io::Error),
-}
-
-/// The hot loop: write what is pending, read (blocking up to `window`), answer; until the
-/// connection cools, is crowded, is stopped or the session asks to leave.
-fn run<T: HotSession>(
-    socket: &std::net::TcpStream,
-    state: &mut T,
-    activity: &Activity,
-    window: Duration,
-    stop: &AtomicBool,
-) -> Ended {
-    if let Err(e) = socket
-        .set_nonblocking(false)
-        .and_then(|()| socket.set_read_timeout(Some(window.max(Duration::from_micros(1)))))
-    {
-        return Ended::Failed(e);
-    }
-    let fd = socket.as_raw_fd();
-    loop {
-        let out = state.output();
-        if !out.is_empty() {
-            match send_now(fd, out) {
-                Ok(n) if n == out.len() => out.clear(),
-                Ok(n) => {
-                    out.drain(..n); // the reactor waits for the client to take the rest
-                    return Ended::Reactor;
-                }
-                Err(e) => return Ended::Failed(e),
-            }
-            if out.capacity() > CHUNK {
-                *out = Vec::new();
-            }
-        }
-        if stop.load(Ordering::Acquire) || activity.crowded() {
-            return Ended::Reactor;
-        }
-        let read = match read_into(fd, state.input()) {
-            Ok(0) => return Ended::Closed,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Ended::Reactor; // cooled: no request within the window
-            }
-            Err(e) => return Ended::Failed(e),
-        };
-        let now = Instant::now();
-        activity.active_at(now.into());
-        match state.answer(read, now) {
-            Turn::Answered { progressed } => activity.buffered(state.input().len(), progressed),
-            Turn::Leave => return Ended::Reactor,
-        }
-    }
-}
-
-/// `read(2)` appended to `buf` (blocking, bounded by the socket's receive timeout).
-fn read_into(fd: i32, buf: &mut Vec<u8>) -> io::Result<usize> {
-    buf.reserve(CHUNK);
-    let spare = buf.spare_capacity_mut();
-    // SAFETY: reads at most `spare.len()` bytes into `buf`'s spare capacity, which the kernel
-    // initialises for the count it returns; only that many are then counted as initialised.
-    let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
-    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
-    // SAFETY: `n` bytes after the old length were written by read(2).
-    unsafe { buf.set_len(buf.len() + n) };
-    Ok(n)
-}
-
-/// `send(2)` without waiting: the bytes the socket took at once (0 when its buffer is full).
-fn send_now(fd: i32, bytes: &[u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: sends from a valid slice; MSG_DONTWAIT keeps the blocking socket from
-        // waiting, MSG_NOSIGNAL turns a closed peer into EPIPE instead of SIGPIPE.
-        let n = unsafe {
-            libc::send(
-                fd,
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        };
-        match usize::try_from(n) {
-            Ok(n) => return Ok(n),
-            Err(_) => {
-                let e = io::Error::last_os_error();
-                match e.kind() {
-                    io::ErrorKind::Interrupted => continue,
-                    io::ErrorKind::WouldBlock => return Ok(0),
-                    _ => return Err(e),
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -421,6 +421,205 @@ fn sender(from: &libc::sockaddr_storage) -> std::io::Result<std::net::SocketAddr
     }
 }
 
+/// `recv(2)` appended to `buf`'s spare capacity (reserving `chunk` bytes first): the count
+/// read (0: the peer closed). `wait`: block (up to the socket's receive timeout) on a blocking
+/// socket; else `MSG_DONTWAIT`.
+pub fn recv_appended(
+    fd: std::os::fd::RawFd,
+    buf: &mut Vec<u8>,
+    chunk: usize,
+    wait: bool,
+) -> std::io::Result<usize> {
+    buf.reserve(chunk);
+    let spare = buf.spare_capacity_mut();
+    let flags = if wait { 0 } else { libc::MSG_DONTWAIT };
+    // SAFETY: receives at most `spare.len()` bytes into `buf`'s spare capacity, which the
+    // kernel initialises for the count it returns; only that many are then counted.
+    let n = unsafe { libc::recv(fd, spare.as_mut_ptr().cast(), spare.len(), flags) };
+    let n = usize::try_from(n).map_err(|_| std::io::Error::last_os_error())?;
+    // SAFETY: `n` bytes after the old length were written by recv(2).
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
+/// `send(2)` without waiting: the bytes the socket took at once (0 when its buffer is full).
+/// A closed peer is an error (`EPIPE`), not a SIGPIPE.
+pub fn send_now(fd: std::os::fd::RawFd, bytes: &[u8]) -> std::io::Result<usize> {
+    loop {
+        // SAFETY: sends from a valid slice; MSG_DONTWAIT keeps a blocking socket from
+        // waiting, MSG_NOSIGNAL turns a closed peer into EPIPE instead of SIGPIPE.
+        let n = unsafe {
+            libc::send(
+                fd,
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        match usize::try_from(n) {
+            Ok(n) => return Ok(n),
+            Err(_) => {
+                let e = std::io::Error::last_os_error();
+                match e.kind() {
+                    std::io::ErrorKind::Interrupted => continue,
+                    std::io::ErrorKind::WouldBlock => return Ok(0),
+                    _ => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+/// Set a socket's receive timeout (`SO_RCVTIMEO`): a blocking read waits at most this long.
+pub fn set_receive_timeout(
+    fd: &impl std::os::fd::AsRawFd,
+    timeout: std::time::Duration,
+) -> std::io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_usec: libc::suseconds_t::from(timeout.subsec_micros().max(1)),
+    };
+    set_option(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)
+}
+
+/// A level-triggered epoll instance: each registered descriptor carries a token.
+#[derive(Debug)]
+pub struct Epoll {
+    fd: std::os::fd::OwnedFd,
+}
+
+/// A readiness report from [`Epoll::wait`].
+pub type EpollEvent = libc::epoll_event;
+
+/// An empty event, to fill a buffer for [`Epoll::wait`].
+pub fn no_event() -> EpollEvent {
+    libc::epoll_event { events: 0, u64: 0 }
+}
+
+/// The token of an event reported by [`Epoll::wait`].
+pub fn event_token(e: &EpollEvent) -> u64 {
+    e.u64
+}
+
+impl Epoll {
+    /// A new epoll instance (close-on-exec).
+    pub fn new() -> std::io::Result<Self> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: epoll_create1 takes a flag.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor this process owns alone.
+        Ok(Epoll {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Watch `fd` for input (and hang-ups), reported with `token`.
+    pub fn add(&self, fd: std::os::fd::RawFd, token: u64) -> std::io::Result<()> {
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLRDHUP) as u32,
+            u64: token,
+        };
+        self.ctl(libc::EPOLL_CTL_ADD, fd, &mut ev)
+    }
+
+    /// Stop watching `fd`.
+    pub fn delete(&self, fd: std::os::fd::RawFd) -> std::io::Result<()> {
+        let mut ev = no_event();
+        self.ctl(libc::EPOLL_CTL_DEL, fd, &mut ev)
+    }
+
+    fn ctl(
+        &self,
+        op: libc::c_int,
+        fd: std::os::fd::RawFd,
+        ev: &mut libc::epoll_event,
+    ) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: `ev` is a live epoll_event for the call.
+        if unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, ev) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Wait up to `timeout` (`None`: forever) for ready descriptors; how many of `events`
+    /// were filled (0 on timeout or an interrupted wait).
+    pub fn wait(
+        &self,
+        events: &mut [EpollEvent],
+        timeout: Option<std::time::Duration>,
+    ) -> std::io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        let ms = timeout.map_or(-1, |t| {
+            // Rounded up: a wait never ends before the time asked.
+            let ms = t.as_micros().div_ceil(1000);
+            libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+        });
+        let max = libc::c_int::try_from(events.len()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: the kernel writes at most `max` events into the live slice.
+        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), events.as_mut_ptr(), max, ms) };
+        match usize::try_from(n) {
+            Ok(n) => Ok(n),
+            Err(_) => {
+                let e = std::io::Error::last_os_error();
+                match e.kind() {
+                    std::io::ErrorKind::Interrupted => Ok(0),
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+}
+
+/// An `eventfd` counter: one thread [`EventFd::signal`]s, another waits for it to be
+/// readable (in an [`Epoll`]) and [`EventFd::drain`]s it.
+#[derive(Debug)]
+pub struct EventFd {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl EventFd {
+    /// A new non-blocking, close-on-exec event counter at zero.
+    pub fn new() -> std::io::Result<Self> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: eventfd takes plain integers.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor this process owns alone.
+        Ok(EventFd {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Make the counter readable.
+    pub fn signal(&self) {
+        use std::os::fd::AsRawFd;
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64. It fails only if the counter would
+        // overflow, when it is readable anyway.
+        unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    /// Reset the counter (not readable until the next signal).
+    pub fn drain(&self) {
+        use std::os::fd::AsRawFd;
+        let mut n: u64 = 0;
+        // SAFETY: reads 8 bytes into a live u64; EAGAIN (already zero) is fine.
+        unsafe { libc::read(self.fd.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
+    }
+}
+
+impl std::os::fd::AsRawFd for EventFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

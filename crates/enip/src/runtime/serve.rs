@@ -102,8 +102,8 @@ enum Step {
     Close,
 }
 
-/// One client's session and its buffers: served by the connection's task, or on a thread of
-/// its own while the connection is hot ([`cpppo_net::hot`]).
+/// One client's session and its buffers: served by the connection's task, or by a hot thread
+/// while the connection is hot ([`cpppo_net::hot`]).
 struct Core {
     session: Session,
     /// Received bytes; whole frames up to `used` are answered.
@@ -239,8 +239,8 @@ impl cpppo_net::hot::HotSession for Core {
 
 /// Serve one client's stream until it closes, errs, or `shutdown` fires; its session
 /// handle and connection ids come from `ids`. Requests routed elsewhere go out through
-/// `connector`. A connection answering requests back to back, with few connections open, is
-/// served on a thread of its own ([`cpppo_net::hot`]) until it pauses.
+/// `connector`. A connection answering requests back to back is served by a hot thread's
+/// epoll loop ([`cpppo_net::hot`]) until it pauses.
 pub async fn serve_stream<S: Stream, C: Connector>(
     accepted: Accepted<S>,
     shared: Arc<Shared>,
@@ -340,7 +340,7 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         let due = core.session.poll_timeout();
         if streak.hot() {
             // Counted again from zero whether or not it may go hot now (a cheap test per
-            // request when it may not: many connections open, hot connections off).
+            // request when it may not: hot connections off).
             streak.reset();
             if let Some(window) = limits.hot_window() {
                 // Back here by the session's own next deadline (its CIP connections').
@@ -388,8 +388,10 @@ pub async fn serve_stream<S: Stream, C: Connector>(
                     let now = tokio::time::Instant::now();
                     limits.active_at(now);
                     core.received(n, now.into_std());
-                    if cpppo_net::hot::is_host::<S>() && limits.may_go_hot() {
-                        streak.arrived(core.arrived);
+                    if cpppo_net::hot::is_host::<S>() {
+                        if let Some(gap) = limits.back_to_back() {
+                            streak.arrived_within(core.arrived, gap);
+                        }
                     }
                 }
                 Err(e) => break format!("read error: {e}"),
