@@ -25,6 +25,7 @@ struct Sim {
     rt: tokio::runtime::Runtime,
     addr: SocketAddr,
     connections: Arc<Tracker>,
+    control: Arc<ServerControl>,
     stop: watch::Sender<bool>,
     served: tokio::task::JoinHandle<()>,
 }
@@ -37,8 +38,9 @@ fn sim(limits: Limits, window: Duration) -> Result<Sim> {
     let shared = common::shared(RoutePolicy::Any);
     let connections = Tracker::new(limits);
     connections.set_hot_window(Some(window));
+    let control = Arc::new(ServerControl::new(None));
     let opts = Arc::new(ServerOptions {
-        control: Some(Arc::new(ServerControl::new(None))),
+        control: Some(control.clone()),
         connections: connections.clone(),
         ..ServerOptions::default()
     });
@@ -50,6 +52,7 @@ fn sim(limits: Limits, window: Duration) -> Result<Sim> {
         rt,
         addr,
         connections,
+        control,
         stop,
         served,
     })
@@ -172,6 +175,32 @@ fn shutting_down_the_server_closes_a_hot_connection_promptly() -> Result {
         .block_on(async { tokio::time::timeout(Duration::from_secs(1), sim.served).await });
     assert!(matches!(served, Ok(Ok(()))), "{served:?}");
     assert!(c.read("SCADA[1]").is_err(), "answered after shutdown");
+    Ok(())
+}
+
+/// A reply delay set through the web API while a connection is hot, longer than the idle
+/// timeout: the delayed reply still arrives (the connection leaves the hot thread, so the
+/// delay counts as its activity, as in the reactor) and nothing times out.
+#[test]
+fn a_delay_longer_than_the_idle_timeout_set_while_hot_still_answers() -> Result {
+    let limits = Limits {
+        idle: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let sim = sim(limits, Duration::from_secs(30))?;
+    let counts = || sim.connections.counts();
+    let mut c = client(&sim)?;
+    until_hot(&mut c, counts, 1)?;
+    sim.control.set_delay(0.5, 0.5);
+    let asked = Instant::now();
+    let value = c.read("SCADA[1]")?;
+    assert!(asked.elapsed() >= Duration::from_millis(450), "not delayed");
+    assert!(matches!(value.as_slice(), [Literal::Int(_)]), "{value:?}");
+    sim.control.set_delay(0.0, 0.0);
+    c.write("SCADA[1]=(INT)7")?;
+    assert_eq!(c.read("SCADA[1]")?, [Literal::Int(7)]);
+    assert_eq!(counts().timed_out, 0);
+    assert_eq!(counts().open, 1);
     Ok(())
 }
 

@@ -236,8 +236,14 @@ impl Simulator {
                 return Ok(format!("corrupt frame: {e}"));
             }
             // Counted again from zero whether or not it may go hot now (a cheap test per
-            // request when it may not: hot connections off).
-            let window = streak.hot().then(|| conn.hot_window()).flatten();
+            // request when it may not: hot connections off). A server delaying its replies
+            // stays in the reactor: a hot thread would sleep its other connections' turns, and
+            // the delay would not count as the connection's activity.
+            let window = streak
+                .hot()
+                .then(|| conn.hot_window())
+                .flatten()
+                .filter(|_| core.sim.delay_max.is_zero());
             if streak.hot() {
                 streak.reset();
             }
@@ -393,12 +399,8 @@ impl HotSession for TcpCore {
     }
 
     fn answer(&mut self, _read: usize, _now: std::time::Instant) -> Turn {
+        // A delaying server never goes hot (see `serve_tcp`), so no reply waits here.
         let progressed = self.answer_buffered();
-        if !self.out.is_empty() {
-            if let Some(d) = self.sim.delay_now() {
-                std::thread::sleep(d);
-            }
-        }
         match self.corrupt {
             Some(_) => Turn::Leave,
             None => Turn::Answered { progressed },

@@ -53,11 +53,19 @@ pub(crate) const CHUNK: usize = 4096;
 /// else [`WINDOW`].
 pub fn configured_window() -> Duration {
     static WINDOW_MS: OnceLock<Duration> = OnceLock::new();
-    *WINDOW_MS.get_or_init(|| {
-        std::env::var("CPPPO_HOT_MS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map_or(WINDOW, Duration::from_millis)
+    *WINDOW_MS.get_or_init(|| match std::env::var("CPPPO_HOT_MS") {
+        Err(_) => WINDOW,
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(_) => {
+                // Said once, in one line; the default stands.
+                eprintln!(
+                    "cpppo: CPPPO_HOT_MS={v:?} is not a whole number of milliseconds; using {} ms",
+                    WINDOW.as_millis()
+                );
+                WINDOW
+            }
+        },
     })
 }
 

@@ -254,7 +254,7 @@ fn render_limits(out: &mut String, t: &Tracker) {
         (
             "cpppo_connections_hot_total",
             "counter",
-            "Times a connection answering back-to-back requests was served on a thread of its own.",
+            "Times a connection answering back-to-back requests moved to a hot thread (an epoll loop per core).",
             counts.hot,
         ),
         (

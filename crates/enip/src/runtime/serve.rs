@@ -76,6 +76,19 @@ fn delay_for(opts: &Options) -> Option<Duration> {
     (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
 }
 
+/// Whether replies are delayed at all (`--delay`, or the web API's delay): a side-effect-free
+/// test, unlike [`delay_for`]'s draw.
+fn delays(opts: &Options) -> bool {
+    let (_, hi) = match &opts.control {
+        Some(c) => c.delay(),
+        None => match opts.delay {
+            Some(d) => d,
+            None => return false,
+        },
+    };
+    hi > 0.0
+}
+
 async fn delay(opts: &Options) {
     if let Some(d) = delay_for(opts) {
         tokio::time::sleep(d).await;
@@ -206,12 +219,20 @@ impl cpppo_net::hot::HotSession for Core {
     fn answer(&mut self, read: usize, now: Instant) -> cpppo_net::hot::Turn {
         use cpppo_net::hot::Turn;
         self.received(read, now);
+        // The session's CIP connections past their deadline are closed before a request can
+        // refresh one (as the reactor's timer would have).
+        if self.session.poll_timeout().is_some_and(|due| due <= now) {
+            self.session.handle_timeout(now);
+        }
+        if delays(&self.opts) {
+            // A delay (set through the web API while hot) is the reactor's to wait: a hot
+            // thread would sleep its other connections' turns, and the idle timeout would not
+            // see the delayed reply as activity.
+            return Turn::Leave;
+        }
         while let Some(step) = self.next() {
             match step {
                 Step::Replied(summary, before, started) => {
-                    if let Some(d) = delay_for(&self.opts) {
-                        std::thread::sleep(d);
-                    }
                     self.replied(&summary, before, started);
                 }
                 Step::Silent => {}
@@ -340,9 +361,9 @@ pub async fn serve_stream<S: Stream, C: Connector>(
         let due = core.session.poll_timeout();
         if streak.hot() {
             // Counted again from zero whether or not it may go hot now (a cheap test per
-            // request when it may not: hot connections off).
+            // request when it may not: hot connections off, or replies delayed).
             streak.reset();
-            if let Some(window) = limits.hot_window() {
+            if let Some(window) = limits.hot_window().filter(|_| !delays(&opts)) {
                 // Back here by the session's own next deadline (its CIP connections').
                 let window = due.map_or(window, |due| {
                     window.min(due.saturating_duration_since(Instant::now()))
