@@ -33,8 +33,10 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
+
+use crate::sys::{self, Epoll, EpollEvent};
 
 /// How often the connections' deadlines are checked.
 const DEADLINE_CHECK: Duration = Duration::from_millis(5);
@@ -77,31 +79,25 @@ struct Slot<D> {
 
 /// Drives many [`Driven`] connections over TCP sockets from one thread (see the module).
 pub struct Driver<D> {
-    epoll: OwnedFd,
+    epoll: Epoll,
     slots: Vec<Option<Slot<D>>>,
     free: Vec<usize>,
     /// Connections added (or borrowed by [`Driver::get_mut`]) since the last turn: what they
     /// have to send is sent at its start.
     added: Vec<usize>,
-    events: Vec<libc::epoll_event>,
+    events: Vec<EpollEvent>,
     next_check: Instant,
 }
 
 impl<D: Driven> Driver<D> {
     /// An empty driver (one epoll instance).
     pub fn new() -> io::Result<Driver<D>> {
-        // SAFETY: epoll_create1 has no memory arguments; the descriptor is owned below.
-        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
         Ok(Driver {
-            // SAFETY: `fd` was just created and is owned by nothing else.
-            epoll: unsafe { OwnedFd::from_raw_fd(fd) },
+            epoll: Epoll::new()?,
             slots: Vec::new(),
             free: Vec::new(),
             added: Vec::new(),
-            events: vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS],
+            events: vec![sys::no_event(); EVENTS],
             next_check: Instant::now(),
         })
     }
@@ -111,7 +107,7 @@ impl<D: Driven> Driver<D> {
     pub fn add(&mut self, stream: TcpStream, driven: D) -> io::Result<usize> {
         stream.set_nonblocking(true)?;
         let id = self.free.pop().unwrap_or(self.slots.len());
-        if let Err(e) = self.control(libc::EPOLL_CTL_ADD, &stream, id, libc::EPOLLIN) {
+        if let Err(e) = self.epoll.add(stream.as_raw_fd(), id as u64) {
             if id < self.slots.len() {
                 self.free.push(id);
             }
@@ -133,7 +129,7 @@ impl<D: Driven> Driver<D> {
     /// Removes connection `id`, giving back its stream and connection.
     pub fn remove(&mut self, id: usize) -> Option<(TcpStream, D)> {
         let slot = self.slots.get_mut(id)?.take()?;
-        let _ = self.control(libc::EPOLL_CTL_DEL, &slot.stream, id, 0);
+        let _ = self.epoll.delete(slot.stream.as_raw_fd());
         self.free.push(id);
         Some((slot.stream, slot.driven))
     }
@@ -169,31 +165,16 @@ impl<D: Driven> Driver<D> {
         }
         let now = Instant::now();
         let wait = wait.min(self.next_check.saturating_duration_since(now));
-        // Rounded up: a wait shorter than a millisecond must not become a busy poll.
-        let ms = libc::c_int::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
-        let capacity = libc::c_int::try_from(self.events.len()).unwrap_or(libc::c_int::MAX);
-        // SAFETY: `events` holds `capacity` initialised entries the kernel may overwrite.
-        let n = unsafe {
-            libc::epoll_wait(
-                self.epoll.as_raw_fd(),
-                self.events.as_mut_ptr(),
-                capacity,
-                ms,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == ErrorKind::Interrupted {
-                Ok(0)
-            } else {
-                Err(e)
-            };
-        }
+        // Rounded up by the wait: a wait shorter than a millisecond is no busy poll.
+        let n = self.epoll.wait(&mut self.events, Some(wait))?;
         let now = Instant::now();
         let mut handed = 0;
-        for i in 0..usize::try_from(n).unwrap_or(0) {
+        for i in 0..n {
             let Some(ev) = self.events.get(i) else { break };
-            let (flags, id) = (ev.events, usize::try_from(ev.u64).unwrap_or(usize::MAX));
+            let (flags, id) = (
+                ev.events,
+                usize::try_from(sys::event_token(ev)).unwrap_or(usize::MAX),
+            );
             if flags & (libc::EPOLLOUT as u32) != 0 {
                 self.send(id, &mut on_ready);
             }
@@ -272,13 +253,8 @@ impl<D: Driven> Driver<D> {
         slot.driven.transmitted(Instant::now());
         let waiting = !slot.pending.is_empty();
         if waiting != was_pending {
-            let interest = if waiting {
-                libc::EPOLLIN | libc::EPOLLOUT
-            } else {
-                libc::EPOLLIN
-            };
             let stream = slot.stream.as_raw_fd();
-            if let Err(e) = self.control_fd(libc::EPOLL_CTL_MOD, stream, id, interest) {
+            if let Err(e) = self.epoll.set_output(stream, id as u64, waiting) {
                 self.close(id, Some(e), on_ready);
             }
         }
@@ -292,24 +268,6 @@ impl<D: Driven> Driver<D> {
     ) {
         if let Some((_, mut driven)) = self.remove(id) {
             on_ready(id, &mut driven, Ready::Closed(error));
-        }
-    }
-
-    fn control(&self, op: libc::c_int, s: &TcpStream, id: usize, events: i32) -> io::Result<()> {
-        self.control_fd(op, s.as_raw_fd(), id, events)
-    }
-
-    fn control_fd(&self, op: libc::c_int, fd: i32, id: usize, events: i32) -> io::Result<()> {
-        let mut ev = libc::epoll_event {
-            events: events as u32,
-            u64: id as u64,
-        };
-        // SAFETY: `ev` outlives the call; the kernel copies it.
-        let r = unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut ev) };
-        if r < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(())
         }
     }
 }

@@ -525,6 +525,21 @@ impl Epoll {
         self.ctl(libc::EPOLL_CTL_ADD, fd, &mut ev)
     }
 
+    /// Watch `fd` (added before) for input, and also for room to write when `output`.
+    pub fn set_output(
+        &self,
+        fd: std::os::fd::RawFd,
+        token: u64,
+        output: bool,
+    ) -> std::io::Result<()> {
+        let out = if output { libc::EPOLLOUT } else { 0 };
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLRDHUP | out) as u32,
+            u64: token,
+        };
+        self.ctl(libc::EPOLL_CTL_MOD, fd, &mut ev)
+    }
+
     /// Stop watching `fd`.
     pub fn delete(&self, fd: std::os::fd::RawFd) -> std::io::Result<()> {
         let mut ev = no_event();
