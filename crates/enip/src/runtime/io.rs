@@ -7,28 +7,24 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cpppo_net::Datagram;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 use super::io_clock::IoClock;
 use crate::server::io::{IoEvent, IoHub};
 
 /// Serve the adapter of `hub` on `sock` until `shutdown` fires.
 pub async fn serve_io<D: Datagram>(sock: D, hub: Arc<IoHub>, mut shutdown: watch::Receiver<bool>) {
-    let notify = Arc::new(Notify::new());
-    {
-        let n = notify.clone();
-        hub.set_waker(Box::new(move || n.notify_one()));
-    }
+    // The clock is shared by the runtime's adapters; a change of schedule from outside (a
+    // Forward Open or Close) fires this adapter's place on it at once.
+    let mut clock = IoClock::new();
+    let kick = clock.kick();
+    hub.set_waker(Box::new(move || kick.kick()));
     let local = sock.local_addr().ok();
     // Frames due at once are built under the lock and sent after it is released.
     let mut due: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
     let mut spare: Vec<Vec<u8>> = Vec::new();
-    // The waits live across turns: the clock (shared by the runtime's adapters) moves only
-    // when the schedule does, and the notification and shutdown waits stay registered (a turn
-    // per frame registered all three anew, most of a frame's cost in the fleet).
-    let mut clock = IoClock::new();
-    let notified = notify.notified();
-    tokio::pin!(notified);
+    // The shutdown wait lives across turns (registering the waits anew each turn was most of
+    // a frame's cost in the fleet).
     let stop = shutdown.changed();
     tokio::pin!(stop);
     loop {
@@ -57,14 +53,14 @@ pub async fn serve_io<D: Datagram>(sock: D, hub: Arc<IoHub>, mut shutdown: watch
         }
         clock.arm(next);
         tokio::select! {
+            biased;
+            _ = std::future::poll_fn(|cx| clock.poll_fired(cx)) => {}
             got = sock.recv() => match got {
                 Ok((packet, rx)) => {
                     hub.lock().handle_datagram(Instant::now(), rx.peer, &packet);
                 }
                 Err(e) => tracing::debug!("I/O receive failed: {e}"),
             },
-            _ = std::future::poll_fn(|cx| clock.poll_fired(cx)), if clock.is_armed() => {}
-            _ = &mut notified => notified.set(notify.notified()),
             _ = &mut stop => return,
         }
     }

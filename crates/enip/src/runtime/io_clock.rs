@@ -55,6 +55,8 @@ struct State {
 
 #[derive(Default)]
 struct Slot {
+    /// Bumped when the slot is freed: a [`Kick`] for its former adapter does nothing.
+    generation: u64,
     due: Option<Instant>,
     /// Its time came; the adapter has not seen it yet.
     fired: bool,
@@ -86,9 +88,19 @@ impl IoClock {
         }
     }
 
-    /// Whether the clock is armed (until [`IoClock::poll_fired`] reports it fired).
-    pub(crate) fn is_armed(&self) -> bool {
-        self.armed.is_some()
+    /// A handle that makes [`IoClock::poll_fired`] ready at once, from anywhere.
+    pub(crate) fn kick(&self) -> Kick {
+        let generation = self
+            .shared
+            .lock()
+            .slots
+            .get(self.slot)
+            .map_or(0, |s| s.generation);
+        Kick {
+            shared: Arc::downgrade(&self.shared),
+            slot: self.slot,
+            generation,
+        }
     }
 
     /// Fire at `at` (`None`: not at all), instead of any time armed before.
@@ -123,7 +135,7 @@ impl IoClock {
         self.shared.set_timer(&mut s, earliest);
     }
 
-    /// Ready once the armed time has come (the clock is then disarmed).
+    /// Ready once the armed time has come (the clock is then disarmed), or after a [`Kick`].
     pub(crate) fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let mut s = self.shared.lock();
         let Some(slot) = s.slots.get_mut(self.slot) else {
@@ -146,8 +158,40 @@ impl Drop for IoClock {
         self.arm(None);
         let mut s = self.shared.lock();
         if let Some(slot) = s.slots.get_mut(self.slot) {
-            *slot = Slot::default();
+            *slot = Slot {
+                generation: slot.generation.wrapping_add(1),
+                ..Slot::default()
+            };
             s.free.push(self.slot);
+        }
+    }
+}
+
+/// Makes an adapter's [`IoClock::poll_fired`] ready at once (its schedule changed).
+pub(crate) struct Kick {
+    shared: Weak<Shared>,
+    slot: usize,
+    generation: u64,
+}
+
+impl Kick {
+    /// Wake the adapter now.
+    pub(crate) fn kick(&self) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let waker = {
+            let mut s = shared.lock();
+            match s.slots.get_mut(self.slot) {
+                Some(slot) if slot.generation == self.generation => {
+                    slot.fired = true;
+                    slot.waker.take()
+                }
+                _ => None,
+            }
+        };
+        if let Some(w) = waker {
+            w.wake();
         }
     }
 }
