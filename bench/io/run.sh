@@ -46,15 +46,15 @@ stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 100); do kill -0 "$1" 2>/
 row() { # label, io_bench line
   local l=$2 f
   f() { sed -n "s/.* $1 \([^ ]*\).*/\1/p" <<<" $l"; }
-  echo "| $1 | $(f open)/$(f n) | $(f p50_us) | $(f p75_us) | $(f p90_us) | $(f p99_us) | $(f p999_us) | $(f max_us) | $(f received) | $(f lost) | $(f adapter_cpu_pct) | $(f cpu_pct) |"
+  echo "| $1 | $(f open)/$(f n) | $(f p50_us) | $(f p75_us) | $(f p90_us) | $(f p99_us) | $(f p999_us) | $(f max_us) | $(f received) | $(f lost) | $(f adapter_cpu_pct) | $(f adapter_wakeups_per_s) | $(f cpu_pct) |"
 }
 
 echo "# Class 1 I/O benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 echo "RPI $RPI ms, Exclusive Owner, 8 bytes each way, $SECS s window. Lateness in µs."
 echo
-echo "| adapter | open/N | p50 | p75 | p90 | p99 | p99.9 | max | T->O received | lost | adapter CPU % | scanner CPU % |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| adapter | open/N | p50 | p75 | p90 | p99 | p99.9 | max | T->O received | lost | adapter CPU % | adapter wake-ups/s | scanner CPU % |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 # The reference: ciplink's adapter (threads of its own), one connection over loopback.
 if [ "${REF:-1}" != 0 ]; then
   ip netns exec "$NS" "$CIPLINK" 127.0.0.1 0 0 8 8 </dev/null >"$tmp/ciplink.log" 2>&1 &

@@ -8,7 +8,8 @@
 //! ```
 //! Prints one line: `n N open N rpi_ms R p50_us P p75_us P p90_us P p99_us P p999_us P max_us M
 //! received R lost L
-//! cpu_pct C adapter_cpu_pct A` (CPU in % of one core over the SECS window; A with a PID).
+//! cpu_pct C adapter_cpu_pct A adapter_wakeups_per_s W` (CPU in % of one core over the SECS
+//! window; A and W, the adapter's wake-ups from sleep summed over its threads, with a PID).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -33,6 +34,22 @@ fn cpu_secs(pid: &str) -> f64 {
     };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the ")".
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Voluntary context switches (wake-ups from sleep) of process `pid`, summed over its threads.
+fn wake_ups(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        })
+        .sum()
 }
 
 fn usage() -> ! {
@@ -116,7 +133,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let t0 = Instant::now();
     let cpu = || {
-        let theirs = adapter_pid.as_deref().map(cpu_secs);
+        let theirs = adapter_pid.as_deref().map(|p| (cpu_secs(p), wake_ups(p)));
         (cpu_secs("self"), theirs)
     };
     let c0 = cpu();
@@ -138,7 +155,7 @@ async fn main() {
     }
     let us = |d: Duration| d.as_micros();
     println!(
-        "n {n} open {open} rpi_ms {rpi_ms} p50_us {} p75_us {} p90_us {} p99_us {} p999_us {} max_us {} received {received} lost {lost} cpu_pct {:.1} adapter_cpu_pct {}",
+        "n {n} open {open} rpi_ms {rpi_ms} p50_us {} p75_us {} p90_us {} p99_us {} p999_us {} max_us {} received {received} lost {lost} cpu_pct {:.1} adapter_cpu_pct {} adapter_wakeups_per_s {}",
         us(lateness.quantile(0.5)),
         us(lateness.quantile(0.75)),
         us(lateness.quantile(0.9)),
@@ -147,7 +164,11 @@ async fn main() {
         us(lateness.max()),
         (c1.0 - c0.0) * 100.0 / wall,
         match (c0.1, c1.1) {
-            (Some(a), Some(b)) => format!("{:.1}", (b - a) * 100.0 / wall),
+            (Some(a), Some(b)) => format!("{:.1}", (b.0 - a.0) * 100.0 / wall),
+            _ => "-".into(),
+        },
+        match (c0.1, c1.1) {
+            (Some(a), Some(b)) => format!("{:.0}", b.1.saturating_sub(a.1) as f64 / wall),
             _ => "-".into(),
         }
     );

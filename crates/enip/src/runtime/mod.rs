@@ -4,6 +4,7 @@
 
 pub mod control;
 pub mod io;
+mod io_clock;
 pub mod serve;
 pub mod simulator;
 pub mod switchable;
