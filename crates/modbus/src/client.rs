@@ -82,12 +82,7 @@ impl TcpClient {
     /// Queue a request to `unit` (written on the next [`flush`](Self::flush) or `recv`);
     /// returns its transaction id.
     pub fn send(&mut self, unit: u8, req: &Request<'_>) -> Result<u16, ClientError> {
-        let id = self
-            .tx
-            .start(())
-            .ok_or_else(|| ClientError::Protocol("65,536 requests in flight".into()))?;
-        tcp::encode(&mut self.out, id, unit, |o| req.emit(o));
-        Ok(id)
+        queue(&mut self.tx, &mut self.out, unit, req)
     }
 
     /// Write every queued request.
@@ -350,6 +345,21 @@ fn reply_of(req: &Request<'_>, resp: Response<'_>) -> Reply {
     }
 }
 
+/// Queue `req` to `unit` on `out` under a new transaction id from `tx` (the one request
+/// encoder of [`TcpClient`] and [`TcpSession`]).
+fn queue(
+    tx: &mut Transactions<()>,
+    out: &mut Vec<u8>,
+    unit: u8,
+    req: &Request<'_>,
+) -> Result<u16, ClientError> {
+    let id = tx
+        .start(())
+        .ok_or_else(|| ClientError::Protocol("65,536 requests in flight".into()))?;
+    tcp::encode(out, id, unit, |o| req.emit(o));
+    Ok(id)
+}
+
 /// One Modbus/TCP connection's requests and replies without a socket or a clock (sans-IO):
 /// queue requests with [`TcpSession::send`], take replies with [`TcpSession::poll_reply`];
 /// the bytes and the time are moved by the caller, or by a [`cpppo_net::drive::Driver`] that
@@ -384,12 +394,7 @@ impl TcpSession {
 
     /// Queues a request to `unit`; returns its transaction id.
     pub fn send(&mut self, unit: u8, req: &Request<'_>) -> Result<u16, ClientError> {
-        let id = self
-            .tx
-            .start(())
-            .ok_or_else(|| ClientError::Protocol("65,536 requests in flight".into()))?;
-        tcp::encode(&mut self.out, id, unit, |o| req.emit(o));
-        Ok(id)
+        queue(&mut self.tx, &mut self.out, unit, req)
     }
 
     /// Requests sent and not yet answered.
